@@ -1,0 +1,322 @@
+"""Built-in toy tasks: the data a preset or a config runs the network on.
+
+Pure NumPy, no web imports. Every task is a deterministic function of
+(seq_len, batch_size, seed) (plus ``text`` for ``char_lm``) and returns a
+:class:`TaskData` with inputs ``x`` (T, B, I), targets in the engine's format
+(int class ids (T, B) for cross-entropy, floats (T, B, O) for mse, -100 where a
+step has no target) and the labels the page shows on the unrolled graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+NO_TARGET = -100
+
+TASK_NAMES = ("copy", "adding", "char_lm", "tagging", "sine")
+
+COPY_SYMBOLS = ("A", "B", "C", "D")
+COPY_BLANK = "·"
+COPY_RECALL = "?"
+
+DEFAULT_TEXT = (
+    "to be, or not to be, that is the question: whether 'tis nobler in the mind "
+    "to suffer the slings and arrows of outrageous fortune, or to take arms "
+    "against a sea of troubles and by opposing end them. to die, to sleep; no more; "
+    "and by a sleep to say we end the heart-ache and the thousand natural shocks "
+    "that flesh is heir to: 'tis a consummation devoutly to be wish'd. "
+)
+
+# A small hand-tagged corpus (universal part-of-speech tags). Sentence 0 is the
+# lecture's example and always opens batch element 0.
+TAGGED_CORPUS: tuple[tuple[tuple[str, str], ...], ...] = tuple(
+    tuple(tuple(pair.split("/")) for pair in sentence.split())
+    for sentence in (
+        "I/PRON like/VERB cake/NOUN",
+        "you/PRON like/VERB tea/NOUN",
+        "the/DET cat/NOUN sleeps/VERB",
+        "a/DET dog/NOUN runs/VERB fast/ADV",
+        "she/PRON eats/VERB red/ADJ apples/NOUN",
+        "we/PRON like/VERB the/DET old/ADJ book/NOUN",
+        "the/DET big/ADJ dog/NOUN likes/VERB cake/NOUN",
+        "he/PRON reads/VERB a/DET book/NOUN in/ADP the/DET garden/NOUN",
+        "they/PRON run/VERB to/ADP the/DET park/NOUN",
+        "I/PRON eat/VERB cake/NOUN with/ADP tea/NOUN",
+        "the/DET small/ADJ cat/NOUN sleeps/VERB on/ADP the/DET bed/NOUN",
+        "you/PRON read/VERB slowly/ADV",
+        "a/DET red/ADJ apple/NOUN is/VERB sweet/ADJ",
+        "she/PRON likes/VERB the/DET garden/NOUN",
+        "we/PRON eat/VERB apples/NOUN and/CCONJ cake/NOUN",
+        "the/DET old/ADJ man/NOUN walks/VERB slowly/ADV",
+        "he/PRON likes/VERB tea/NOUN and/CCONJ cake/NOUN",
+        "they/PRON sleep/VERB in/ADP the/DET park/NOUN",
+    )
+)
+PAD_WORD = "<pad>"
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """One batch of a built-in task, ready for ``Network.run(x, targets, loss)``.
+
+    ``input_labels[b][t]`` names the input at step t of batch element b;
+    ``target_labels[b][t]`` names its target (None where there is none);
+    ``output_labels[o]`` names output unit o. Any of them may be None when the
+    values are plain numbers (adding, sine).
+    """
+
+    name: str
+    x: np.ndarray  # (T, B, I)
+    targets: np.ndarray  # (T, B) int64 or (T, B, O) float64
+    loss: str  # "cross_entropy" | "mse"
+    input_size: int
+    output_size: int
+    input_labels: list[list[str]] | None
+    target_labels: list[list[str | None]] | None
+    output_labels: list[str] | None
+
+    @property
+    def has_target(self) -> np.ndarray:
+        """(T, B) bool: where a step carries a target (the -100 convention)."""
+        if self.loss == "cross_entropy":
+            return self.targets != NO_TARGET
+        return ~np.all(self.targets == NO_TARGET, axis=-1)
+
+    def labels_for(self, b: int) -> dict:
+        """The labels of batch element ``b``, as the stream's meta message carries them."""
+        return {
+            "input_labels": None if self.input_labels is None else list(self.input_labels[b]),
+            "target_labels": None if self.target_labels is None else list(self.target_labels[b]),
+            "output_labels": None if self.output_labels is None else list(self.output_labels),
+        }
+
+
+def _one_hot(ids: np.ndarray, size: int) -> np.ndarray:
+    """(T, B) int ids -> (T, B, size) float64 one-hot vectors."""
+    out = np.zeros(ids.shape + (size,))
+    np.put_along_axis(out, ids[..., None], 1.0, axis=-1)
+    return out
+
+
+def copy_task(seq_len: int, batch_size: int, seed: int) -> TaskData:
+    """Recall the first symbol after seq_len steps: a many-to-one memory test.
+
+    Step 0 shows one of the symbols A–D, the steps in between show a blank and
+    the last step shows a recall cue "?"; only the last step has a target (the
+    first symbol), so every gradient starts at L_{T-1} and must travel back to t=0.
+    """
+    rng = np.random.default_rng(seed)
+    n_sym = len(COPY_SYMBOLS)
+    blank, recall = n_sym, n_sym + 1
+    first = rng.integers(0, n_sym, size=batch_size)
+    ids = np.full((seq_len, batch_size), blank, dtype=np.int64)
+    ids[0] = first
+    ids[-1] = recall
+    targets = np.full((seq_len, batch_size), NO_TARGET, dtype=np.int64)
+    targets[-1] = first
+    names = list(COPY_SYMBOLS) + [COPY_BLANK, COPY_RECALL]
+    return TaskData(
+        name="copy",
+        x=_one_hot(ids, n_sym + 2),
+        targets=targets,
+        loss="cross_entropy",
+        input_size=n_sym + 2,
+        output_size=n_sym,
+        input_labels=[[names[i] for i in ids[:, b]] for b in range(batch_size)],
+        target_labels=[
+            [None] * (seq_len - 1) + [COPY_SYMBOLS[first[b]]] for b in range(batch_size)
+        ],
+        output_labels=list(COPY_SYMBOLS),
+    )
+
+
+def adding_task(seq_len: int, batch_size: int, seed: int) -> TaskData:
+    """Hochreiter & Schmidhuber's adding problem (mse, target only at the end).
+
+    Input channel 0 is a random number in [0, 1), channel 1 marks two steps
+    (one in each half of the sequence); the target at the last step is the sum
+    of the two marked numbers.
+    """
+    rng = np.random.default_rng(seed)
+    values = rng.random((seq_len, batch_size))
+    marks = np.zeros((seq_len, batch_size))
+    half = max(seq_len // 2, 1)
+    first = rng.integers(0, half, size=batch_size)
+    second = rng.integers(half, seq_len, size=batch_size) if seq_len > 1 else first
+    cols = np.arange(batch_size)
+    marks[first, cols] = 1.0
+    marks[second, cols] = 1.0
+    x = np.stack([values, marks], axis=-1)  # (T, B, 2)
+    targets = np.full((seq_len, batch_size, 1), float(NO_TARGET))
+    targets[-1, :, 0] = (values * marks).sum(axis=0)
+    input_labels = [
+        [f"{values[t, b]:.2f}" + ("*" if marks[t, b] else "") for t in range(seq_len)]
+        for b in range(batch_size)
+    ]
+    target_labels = [
+        [None] * (seq_len - 1) + [f"{targets[-1, b, 0]:.2f}"] for b in range(batch_size)
+    ]
+    return TaskData(
+        name="adding",
+        x=x,
+        targets=targets,
+        loss="mse",
+        input_size=2,
+        output_size=1,
+        input_labels=input_labels,
+        target_labels=target_labels,
+        output_labels=["sum"],
+    )
+
+
+def text_vocabulary(text: str) -> list[str]:
+    """The sorted distinct characters of ``text``: char_lm's input and output units."""
+    return sorted(set(text))
+
+
+def _show_char(ch: str) -> str:
+    """A visible label for a character (spaces and newlines would vanish on the graph)."""
+    return {" ": "␣", "\n": "↵", "\t": "⇥"}.get(ch, ch)
+
+
+def char_lm_task(seq_len: int, batch_size: int, seed: int, text: str | None = None) -> TaskData:
+    """Predict the next character of a text (one-hot inputs, a target at every step).
+
+    Each batch element reads a window of seq_len+1 characters starting at a
+    seeded offset; a text shorter than that is repeated.
+    """
+    text = DEFAULT_TEXT if not text else text
+    vocab = text_vocabulary(text)
+    index = {ch: i for i, ch in enumerate(vocab)}
+    need = seq_len + 1
+    reps = -(-(need + len(text)) // len(text))  # enough copies for any offset
+    long_text = text * reps
+    rng = np.random.default_rng(seed)
+    offsets = rng.integers(0, len(text), size=batch_size)
+    offsets[0] = 0  # element 0 reads the text from its start
+    windows = [long_text[o : o + need] for o in offsets]
+    ids = np.array([[index[ch] for ch in w] for w in windows], dtype=np.int64).T  # (T+1, B)
+    return TaskData(
+        name="char_lm",
+        x=_one_hot(ids[:-1], len(vocab)),
+        targets=ids[1:].copy(),
+        loss="cross_entropy",
+        input_size=len(vocab),
+        output_size=len(vocab),
+        input_labels=[[_show_char(ch) for ch in w[:-1]] for w in windows],
+        target_labels=[[_show_char(ch) for ch in w[1:]] for w in windows],
+        output_labels=[_show_char(ch) for ch in vocab],
+    )
+
+
+def tagging_vocabulary() -> tuple[list[str], list[str]]:
+    """(words, tags) of the built-in corpus; word 0 is the padding word."""
+    words = sorted({w for s in TAGGED_CORPUS for w, _ in s})
+    tags = sorted({t for s in TAGGED_CORPUS for _, t in s})
+    return [PAD_WORD] + words, tags
+
+
+def tagging_task(seq_len: int, batch_size: int, seed: int) -> TaskData:
+    """Part-of-speech tagging of short sentences ("I like cake" → PRON VERB NOUN).
+
+    Each batch element is a stream of whole sentences (element 0 starts with
+    "I like cake", the others at seeded positions of a seeded order); the steps
+    left over after the last sentence that fits are padding, with target -100.
+    """
+    words, tags = tagging_vocabulary()
+    word_id = {w: i for i, w in enumerate(words)}
+    tag_id = {t: i for i, t in enumerate(tags)}
+    rng = np.random.default_rng(seed)
+    order = [0] + [int(i) + 1 for i in rng.permutation(len(TAGGED_CORPUS) - 1)]
+    ids = np.zeros((seq_len, batch_size), dtype=np.int64)
+    targets = np.full((seq_len, batch_size), NO_TARGET, dtype=np.int64)
+    input_labels: list[list[str]] = []
+    target_labels: list[list[str | None]] = []
+    for b in range(batch_size):
+        start = 0 if b == 0 else int(rng.integers(0, len(order)))
+        pairs: list[tuple[str, str]] = []
+        k = start
+        while True:
+            sentence = TAGGED_CORPUS[order[k % len(order)]]
+            if len(pairs) + len(sentence) > seq_len:
+                break
+            pairs.extend(sentence)
+            k += 1
+        if not pairs:  # seq_len shorter than the sentence: take its beginning
+            pairs = list(TAGGED_CORPUS[order[start % len(order)]][:seq_len])
+        for t, (w, tag) in enumerate(pairs):
+            ids[t, b] = word_id[w]
+            targets[t, b] = tag_id[tag]
+        pad = seq_len - len(pairs)
+        input_labels.append([w for w, _ in pairs] + [PAD_WORD] * pad)
+        target_labels.append([tag for _, tag in pairs] + [None] * pad)
+    return TaskData(
+        name="tagging",
+        x=_one_hot(ids, len(words)),
+        targets=targets,
+        loss="cross_entropy",
+        input_size=len(words),
+        output_size=len(tags),
+        input_labels=input_labels,
+        target_labels=target_labels,
+        output_labels=tags,
+    )
+
+
+def sine_task(seq_len: int, batch_size: int, seed: int) -> TaskData:
+    """Predict the next value of a noisy sine wave (mse, a target at every step).
+
+    Each batch element has its own seeded frequency and phase; the input at t
+    is the noisy sample at t and the target the noisy sample at t+1.
+    """
+    rng = np.random.default_rng(seed)
+    freq = rng.uniform(0.1, 0.4, size=batch_size)  # radians per step
+    phase = rng.uniform(0, 2 * np.pi, size=batch_size)
+    steps = np.arange(seq_len + 1)[:, None]  # (T+1, 1)
+    wave = np.sin(freq * steps + phase) + 0.05 * rng.standard_normal((seq_len + 1, batch_size))
+    x = wave[:-1, :, None]  # (T, B, 1)
+    targets = wave[1:, :, None].copy()  # (T, B, 1)
+    return TaskData(
+        name="sine",
+        x=x,
+        targets=targets,
+        loss="mse",
+        input_size=1,
+        output_size=1,
+        input_labels=[[f"{v:.2f}" for v in wave[:-1, b]] for b in range(batch_size)],
+        target_labels=[[f"{v:.2f}" for v in wave[1:, b]] for b in range(batch_size)],
+        output_labels=["next"],
+    )
+
+
+TASK_LOSS = {
+    "copy": "cross_entropy",
+    "adding": "mse",
+    "char_lm": "cross_entropy",
+    "tagging": "cross_entropy",
+    "sine": "mse",
+}
+
+_BUILDERS: dict[str, Callable[..., TaskData]] = {
+    "copy": copy_task,
+    "adding": adding_task,
+    "char_lm": char_lm_task,
+    "tagging": tagging_task,
+    "sine": sine_task,
+}
+
+
+def make_task(
+    name: str, seq_len: int, batch_size: int, seed: int = 0, text: str | None = None
+) -> TaskData:
+    """Build the named task's batch; ``text`` is used by ``char_lm`` only."""
+    if name not in _BUILDERS:
+        raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASK_NAMES)}")
+    if seq_len < 1 or batch_size < 1:
+        raise ValueError("seq_len and batch_size must be at least 1")
+    if name == "char_lm":
+        return char_lm_task(seq_len, batch_size, seed, text)
+    return _BUILDERS[name](seq_len, batch_size, seed)
