@@ -1,0 +1,158 @@
+"""The one config model used by REST, sockets, presets and permalinks.
+
+A config may name a ``preset``; every field given beside it overrides the
+preset's value, and every field given by neither takes the default below.
+``loss`` follows from the task (cross-entropy for copy, char_lm and tagging;
+mse for adding and sine): it may be given, but only with the task's own loss.
+The resolved config (``model_dump()``) holds every field, so it round-trips
+through a permalink unchanged. Bounds come from ``server.settings``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
+from pydantic import field_validator, model_validator
+
+from engine.tasks import TASK_LOSS, text_vocabulary
+from server.presets import PRESET_NAMES, PRESETS_BY_NAME
+from server.settings import settings
+
+Cell = Literal["rnn_tanh", "rnn_relu", "lstm", "gru"]
+Task = Literal["copy", "adding", "char_lm", "tagging", "sine"]
+PresetName = Literal[PRESET_NAMES]  # type: ignore[valid-type]
+
+CELLS: tuple[str, ...] = Cell.__args__
+TASKS: tuple[str, ...] = Task.__args__
+
+
+def _given(info: ValidationInfo, *names: str) -> bool:
+    """True when every named field has already validated (earlier errors leave gaps)."""
+    return all(n in info.data for n in names)
+
+
+class TraceConfig(BaseModel):
+    """A network, a task and the run options: everything a trace is a pure function of."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, title="Config")
+
+    preset: PresetName | None = Field(None, description="A preset's name; other fields override it.")
+    cell: Cell = "rnn_tanh"
+    task: Task = "copy"
+    hidden_size: int = Field(16, ge=1, le=settings.max_hidden_size)
+    num_layers: int = Field(1, ge=1, le=settings.max_num_layers)
+    bidirectional: bool = False
+    batch_size: int = Field(1, ge=1, le=settings.max_batch_size)
+    seq_len: int = Field(
+        20, ge=2, le=settings.max_seq_len,
+        description=f"Also bounds seq_len·batch_size·hidden_size·num_layers·directions ≤ {settings.max_units}.",
+    )
+    batch_index: int = Field(0, ge=0, description="Which batch element the stream carries (< batch_size).")
+    text: str | None = Field(None, min_length=1, max_length=settings.max_text_len,
+                             description="char_lm only: the text to model.")
+    loss: Literal["cross_entropy", "mse"] | None = Field(
+        None, validate_default=True, description="Follows from the task; if given it must match it."
+    )
+    recurrent_scale: float | None = Field(
+        None, ge=0.0, le=settings.max_recurrent_scale, allow_inf_nan=False,
+        description="Spectral radius of every recurrent weight block at initialisation (None: default init).",
+    )
+    forget_bias: float = Field(0.0, ge=-20.0, le=20.0, allow_inf_nan=False,
+                               description="LSTM only: added to the forget gate's bias.")
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    dtype: Literal["float64", "float32"] = "float64"
+    # Training options (used by /ws/train); validated here so one schema serves all.
+    epochs: int | None = Field(None, ge=1, le=settings.max_epochs)
+    optimizer: Literal["sgd", "adam"] | None = None
+    lr: float | None = Field(None, gt=0.0, le=10.0, allow_inf_nan=False)
+    clip: float | None = Field(None, gt=0.0, le=1e6, allow_inf_nan=False)
+    tbptt: int | None = Field(None, ge=1, le=settings.max_seq_len)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_preset(cls, data: Any) -> Any:
+        """Fill the fields not given from the named preset (an unknown name fails on `preset`)."""
+        if isinstance(data, dict) and isinstance(data.get("preset"), str):
+            preset = PRESETS_BY_NAME.get(data["preset"])
+            if preset is not None:
+                return {**preset.config, **data}
+        return data
+
+    @field_validator("seq_len")
+    @classmethod
+    def _check_units(cls, seq_len: int, info: ValidationInfo) -> int:
+        """Bound the product that sets memory, compute and payload size."""
+        if _given(info, "batch_size", "hidden_size", "num_layers", "bidirectional"):
+            d = info.data
+            directions = 2 if d["bidirectional"] else 1
+            units = seq_len * d["batch_size"] * d["hidden_size"] * d["num_layers"] * directions
+            if units > settings.max_units:
+                raise ValueError(
+                    f"seq_len·batch_size·hidden_size·num_layers·directions = {seq_len}·{d['batch_size']}·"
+                    f"{d['hidden_size']}·{d['num_layers']}·{directions} = {units} exceeds the limit "
+                    f"{settings.max_units}"
+                )
+        return seq_len
+
+    @field_validator("batch_index")
+    @classmethod
+    def _check_batch_index(cls, batch_index: int, info: ValidationInfo) -> int:
+        """The streamed element must exist."""
+        if _given(info, "batch_size") and batch_index >= info.data["batch_size"]:
+            raise ValueError(f"batch_index must be below batch_size ({info.data['batch_size']})")
+        return batch_index
+
+    @field_validator("text")
+    @classmethod
+    def _check_vocabulary(cls, text: str | None) -> str | None:
+        """A text's distinct characters become output units: bound them."""
+        if text is not None and len(text_vocabulary(text)) > settings.max_vocab:
+            raise ValueError(
+                f"the text has {len(text_vocabulary(text))} distinct characters; at most "
+                f"{settings.max_vocab} are allowed"
+            )
+        return text
+
+    @field_validator("loss")
+    @classmethod
+    def _loss_from_task(cls, loss: str | None, info: ValidationInfo) -> str | None:
+        """Derive the loss from the task, or check that the given one is the task's."""
+        if not _given(info, "task"):
+            return loss
+        expected = TASK_LOSS[info.data["task"]]
+        if loss is not None and loss != expected:
+            raise ValueError(f"task {info.data['task']!r} is trained with {expected!r}, not {loss!r}")
+        return expected
+
+    @field_validator("tbptt")
+    @classmethod
+    def _check_tbptt(cls, tbptt: int | None, info: ValidationInfo) -> int | None:
+        """A truncation window longer than the sequence means nothing."""
+        if tbptt is not None and _given(info, "seq_len") and tbptt > info.data["seq_len"]:
+            raise ValueError(f"tbptt must not exceed seq_len ({info.data['seq_len']})")
+        return tbptt
+
+    @property
+    def directions(self) -> int:
+        """1, or 2 when bidirectional."""
+        return 2 if self.bidirectional else 1
+
+
+DEFAULT_CONFIG = TraceConfig()
+
+
+def first_error(exc: ValidationError) -> tuple[str, str | None]:
+    """(detail, field) of a validation error's first problem, for socket `error` messages."""
+    err = exc.errors()[0]
+    loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)]
+    field = loc[0] if loc else None
+    detail = err.get("msg", "invalid value")
+    if field:
+        detail = f"{'.'.join(loc)}: {detail}"
+    return detail, field
+
+
+def resolve_config(data: Any) -> TraceConfig:
+    """Validate a raw config (a dict, possibly naming a preset); raises ValidationError."""
+    return TraceConfig.model_validate(data)

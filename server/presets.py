@@ -1,0 +1,161 @@
+"""The built-in presets: named configs, each telling one story in a sentence or two.
+
+A preset is plain data (a partial config); fields sent beside a preset name
+override it (see ``server.config.TraceConfig``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named config with the title and story the page shows."""
+
+    name: str
+    title: str
+    story: str
+    config: dict = field(default_factory=dict)
+
+
+PRESETS: tuple[Preset, ...] = (
+    Preset(
+        name="vanishing-tanh",
+        title="Vanishing gradients in a tanh RNN",
+        story=(
+            "A plain tanh RNN must recall the first symbol after 40 steps. Its recurrent "
+            "weights have spectral radius 0.5 and tanh' ≤ 1, so each step back in time "
+            "shrinks ‖∂L/∂h_t‖ by a factor ≤ 0.5: the first step gets almost no gradient."
+        ),
+        config={
+            "cell": "rnn_tanh", "task": "copy", "hidden_size": 16, "num_layers": 1,
+            "bidirectional": False, "seq_len": 40, "batch_size": 4, "recurrent_scale": 0.5,
+            "seed": 0,
+        },
+    ),
+    Preset(
+        name="exploding",
+        title="Exploding gradients with a large recurrent scale",
+        story=(
+            "The same RNN with ReLU units and recurrent weights of spectral radius 1.5: "
+            "every step back multiplies the gradient by up to 1.5, so ‖∂L/∂h_0‖ is orders "
+            "of magnitude larger than ‖∂L/∂h_{T−1}‖."
+        ),
+        config={
+            "cell": "rnn_relu", "task": "copy", "hidden_size": 16, "num_layers": 1,
+            "bidirectional": False, "seq_len": 40, "batch_size": 4, "recurrent_scale": 1.5,
+            "seed": 0,
+        },
+    ),
+    Preset(
+        name="lstm-memory",
+        title="An LSTM keeps the gradient alive",
+        story=(
+            "An LSTM on the same recall task. With the forget gate biased open, the cell "
+            "state carries the gradient back through c_t = f⊙c_{t−1} + i⊙g almost "
+            "unchanged, so the first step still receives a usable gradient."
+        ),
+        config={
+            "cell": "lstm", "task": "copy", "hidden_size": 16, "num_layers": 1,
+            "bidirectional": False, "seq_len": 40, "batch_size": 4, "recurrent_scale": 1.0,
+            "forget_bias": 5.0, "seed": 0,
+        },
+    ),
+    Preset(
+        name="gru-memory",
+        title="A GRU keeps the gradient alive",
+        story=(
+            "A GRU on the recall task: its update gate z lets h_t = (1−z)⊙n + z⊙h_{t−1} copy "
+            "the state forward, and the gradient flows back along the same shortcut."
+        ),
+        config={
+            "cell": "gru", "task": "copy", "hidden_size": 16, "num_layers": 1,
+            "bidirectional": False, "seq_len": 40, "batch_size": 4, "recurrent_scale": 1.0,
+            "seed": 0,
+        },
+    ),
+    Preset(
+        name="bidirectional",
+        title="Bidirectional flow",
+        story=(
+            "Two LSTMs read the sentence in opposite directions and the tagger sees both: "
+            "the forward node's gradient flows back in time, the reverse node's forward in time."
+        ),
+        config={
+            "cell": "lstm", "task": "tagging", "hidden_size": 12, "num_layers": 1,
+            "bidirectional": True, "seq_len": 12, "batch_size": 4, "recurrent_scale": 1.0,
+            "seed": 0,
+        },
+    ),
+    Preset(
+        name="char-lm",
+        title="A character-level language model",
+        story=(
+            "A tanh RNN predicts the next character of a text at every step, so every step "
+            "has a loss and the gradient at h_t sums the errors of all later predictions."
+        ),
+        config={
+            "cell": "rnn_tanh", "task": "char_lm", "hidden_size": 32, "num_layers": 1,
+            "bidirectional": False, "seq_len": 25, "batch_size": 4, "recurrent_scale": 0.9,
+            "seed": 0,
+        },
+    ),
+    Preset(
+        name="pos-tagging",
+        title="Tagging \"I like cake\"",
+        story=(
+            "A many-to-many GRU gives each word its part of speech: I → PRON, like → VERB, "
+            "cake → NOUN. Padding steps carry no target and contribute no loss."
+        ),
+        config={
+            "cell": "gru", "task": "tagging", "hidden_size": 16, "num_layers": 1,
+            "bidirectional": False, "seq_len": 8, "batch_size": 4, "recurrent_scale": 1.0,
+            "seed": 0,
+        },
+    ),
+    Preset(
+        name="sequence-classification",
+        title="A many-to-one sequence classifier",
+        story=(
+            "A GRU reads the whole sequence and answers once, at the last step: only L_{T−1} "
+            "exists, so every gradient in the network starts there and flows back in time."
+        ),
+        config={
+            "cell": "gru", "task": "copy", "hidden_size": 16, "num_layers": 2,
+            "bidirectional": False, "seq_len": 20, "batch_size": 8, "recurrent_scale": 1.0,
+            "seed": 1,
+        },
+    ),
+    Preset(
+        name="clipping",
+        title="Gradient clipping tames an explosion",
+        story=(
+            "An exploding ReLU RNN on the adding problem. Training rescales the gradient "
+            "whenever its norm exceeds the clip value, so the step size stays bounded even "
+            "though ‖∂L/∂h_t‖ grows step after step back in time."
+        ),
+        config={
+            "cell": "rnn_relu", "task": "adding", "hidden_size": 16, "num_layers": 1,
+            "bidirectional": False, "seq_len": 30, "batch_size": 8, "recurrent_scale": 1.3,
+            "seed": 0, "epochs": 50, "optimizer": "sgd", "lr": 0.01, "clip": 1.0,
+        },
+    ),
+    Preset(
+        name="truncated-bptt",
+        title="Truncated backpropagation through time",
+        story=(
+            "A language model trained with truncated BPTT back-propagates only 10 steps "
+            "at a time: cheaper updates, but no gradient reaches further back than the window."
+        ),
+        config={
+            "cell": "lstm", "task": "char_lm", "hidden_size": 32, "num_layers": 1,
+            "bidirectional": False, "seq_len": 40, "batch_size": 4, "recurrent_scale": 1.0,
+            "forget_bias": 1.0, "seed": 0, "epochs": 30, "optimizer": "adam", "lr": 0.01,
+            "tbptt": 10,
+        },
+    ),
+)
+
+PRESET_NAMES: tuple[str, ...] = tuple(p.name for p in PRESETS)
+PRESETS_BY_NAME: dict[str, Preset] = {p.name: p for p in PRESETS}

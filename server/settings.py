@@ -1,0 +1,79 @@
+"""Every server limit in one settings object, overridable from the environment.
+
+Each field ``name`` is read from the variable ``UNROLLED_<NAME>`` (for example
+``UNROLLED_MAX_SEQ_LEN=2000``) when the settings are loaded, i.e. when the
+server process imports ``server.settings``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Bounds on configs and on the work one server process accepts.
+
+    The product bound ``max_units`` (seq_len·batch·hidden·layers·directions)
+    is what really caps memory and payload size: an LSTM records ~12 floats
+    (h, c, four gates and their gradients) per unit, so 2**17 units are
+    ~12 MB of float64 records, ~30 MB of full-precision REST JSON, and the
+    summary's per-step Jacobian norms stay within a few seconds.
+    """
+
+    max_seq_len: int = 1000
+    max_hidden_size: int = 256
+    max_num_layers: int = 4
+    max_batch_size: int = 64
+    max_units: int = 131072  # seq_len * batch_size * hidden_size * num_layers * directions
+    max_text_len: int = 10000
+    max_vocab: int = 128  # distinct characters of a char_lm text (its output size)
+    max_recurrent_scale: float = 10.0
+    max_delay_ms: int = 10000
+    max_epochs: int = 10000
+    max_streams: int = 4  # engine runs at once (sockets + REST traces) per process
+    stream_prefetch: int = 64  # events computed ahead of the client
+    max_trace_file_mb: int = 512  # `unrolled view` refuses bigger .npz files
+    max_message_bytes: int = 65536  # one client socket message
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        """Defaults, overridden by ``UNROLLED_<FIELD>`` variables; bad values raise ValueError."""
+        env = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = env.get(f"UNROLLED_{f.name.upper()}")
+            if raw is None:
+                continue
+            kind = float if isinstance(f.default, float) else int
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ValueError(f"UNROLLED_{f.name.upper()}={raw!r} is not a {kind.__name__}") from None
+            if value <= 0:
+                raise ValueError(f"UNROLLED_{f.name.upper()} must be positive")
+            values[f.name] = value
+        return cls(**values)
+
+    def limits(self) -> dict[str, list[float]]:
+        """{config field: [min, max]} for the page's inputs."""
+        return {
+            "seq_len": [2, self.max_seq_len],
+            "hidden_size": [1, self.max_hidden_size],
+            "num_layers": [1, self.max_num_layers],
+            "batch_size": [1, self.max_batch_size],
+            "units": [1, self.max_units],
+            "text": [0, self.max_text_len],
+            "recurrent_scale": [0.0, self.max_recurrent_scale],
+            "forget_bias": [-20.0, 20.0],
+            "seed": [0, 2**32 - 1],
+            "delay_ms": [0, self.max_delay_ms],
+            "epochs": [1, self.max_epochs],
+            "lr": [0.0, 10.0],
+            "clip": [0.0, 1e6],
+            "tbptt": [1, self.max_seq_len],
+        }
+
+
+settings = Settings.from_env()
