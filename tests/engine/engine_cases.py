@@ -1,0 +1,127 @@
+"""Shared configurations of the engine tests: the parity matrix, cached runs, comparison helpers."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+import engine
+from torch_reference import CELLS, Reference, make_targets, random_state_dict, reference_run
+
+
+@dataclass(frozen=True)
+class Config:
+    """One network + data configuration of the engine tests."""
+
+    cell: str
+    layers: int
+    bidirectional: bool
+    loss: str
+    many_to_one: bool
+    T: int = 5
+    B: int = 3
+    I: int = 3
+    H: int = 4
+    O: int = 3
+    seed: int = 0
+    from_state: bool = False      # build with from_state_dict(random_state_dict(...)) instead of random()
+
+    @property
+    def id(self) -> str:
+        """Readable pytest id."""
+        return (f"{self.cell}-L{self.layers}-{'bi' if self.bidirectional else 'uni'}-{self.loss}-"
+                f"{'m2o' if self.many_to_one else 'm2m'}-B{self.B}")
+
+
+MATRIX = [Config(cell, layers, bi, loss, m2o)
+          for cell, layers, bi, loss, m2o in itertools.product(
+              CELLS, (1, 2), (False, True), ("cross_entropy", "mse"), (False, True))]
+
+
+def random_configs(count: int = 8, seed: int = 2024) -> list[Config]:
+    """Seeded random configurations: 1-3 layers, batch 1-4, every cell and loss."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(count):
+        out.append(Config(cell=CELLS[k % len(CELLS)], layers=int(rng.integers(1, 4)),
+                          bidirectional=bool(rng.integers(0, 2)),
+                          loss=("cross_entropy", "mse")[int(rng.integers(0, 2))],
+                          many_to_one=bool(rng.integers(0, 2)), T=int(rng.integers(2, 7)),
+                          B=int(rng.integers(1, 5)), I=int(rng.integers(1, 5)), H=int(rng.integers(2, 6)),
+                          O=int(rng.integers(2, 5)), seed=100 + k, from_state=bool(k % 2)))
+    return out
+
+
+def build_net(cfg: Config, dtype=np.float64) -> "engine.Network":
+    """The engine network of a configuration."""
+    if cfg.from_state:
+        state = random_state_dict(cfg.cell, cfg.I, cfg.H, cfg.O, cfg.layers, cfg.bidirectional, cfg.seed)
+        return engine.Network.from_state_dict(state, cell=cfg.cell, num_layers=cfg.layers,
+                                              bidirectional=cfg.bidirectional, dtype=dtype)
+    return engine.Network.random(cell=cfg.cell, input_size=cfg.I, hidden_size=cfg.H, output_size=cfg.O,
+                                 num_layers=cfg.layers, bidirectional=cfg.bidirectional, seed=cfg.seed,
+                                 dtype=dtype)
+
+
+def make_data(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded inputs (T, B, I) and targets of a configuration."""
+    rng = np.random.default_rng(cfg.seed + 1)
+    x = rng.normal(size=(cfg.T, cfg.B, cfg.I))
+    return x, make_targets(rng, cfg.T, cfg.B, cfg.O, cfg.loss, cfg.many_to_one)
+
+
+@dataclass
+class Case:
+    """A configuration run by the engine and by the torch reference."""
+
+    cfg: Config
+    net: "engine.Network"
+    x: np.ndarray
+    targets: np.ndarray
+    trace: "engine.Trace"
+    ref: Reference
+
+
+@lru_cache(maxsize=None)
+def run_case(cfg: Config) -> Case:
+    """Run (and cache) the engine and the reference on one configuration."""
+    net = build_net(cfg)
+    x, targets = make_data(cfg)
+    trace = net.run(x, targets, loss=cfg.loss)
+    ref = reference_run(net.state_dict(), cfg.cell, cfg.layers, cfg.bidirectional, x, targets, cfg.loss)
+    return Case(cfg, net, x, targets, trace, ref)
+
+
+def rel_error(actual, expected) -> float:
+    """max|a - e| / max|e| over the finite entries (NaN positions must match, else inf)."""
+    actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape or not np.array_equal(np.isnan(actual), np.isnan(expected)):
+        return float("inf")
+    keep = ~np.isnan(expected)
+    scale = max(float(np.max(np.abs(expected[keep]), initial=0.0)), 1e-300)
+    return float(np.max(np.abs(actual[keep] - expected[keep]), initial=0.0)) / scale
+
+
+def assert_rel(actual, expected, what: str, tol: float = 1e-7) -> None:
+    """Assert relative agreement, with a message that gives the numbers."""
+    actual_shape = np.shape(actual)
+    expected_shape = np.shape(expected)
+    assert actual_shape == expected_shape, f"{what}: shape {actual_shape}, expected {expected_shape}"
+    err = rel_error(actual, expected)
+    assert err <= tol, (f"{what}: relative error {err:.3e} > {tol:g}\n"
+                        f"engine:    {np.asarray(actual).ravel()[:8]}\nreference: {np.asarray(expected).ravel()[:8]}")
+
+
+def assert_traces_equal(a, b) -> None:
+    """Every recorded array of two traces is identical."""
+    assert a.loss == b.loss
+    for attr in ("loss_t", "x", "targets", "mask"):
+        assert np.array_equal(getattr(a, attr), getattr(b, attr)), attr
+    for attr in ("grads", "activations", "gradients", "grad_contributions", "params", "gradient_norms"):
+        da, db = getattr(a, attr), getattr(b, attr)
+        assert set(da) == set(db), attr
+        for key in da:
+            assert np.array_equal(da[key], db[key], equal_nan=True), f"{attr}[{key}]"

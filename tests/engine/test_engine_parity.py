@@ -1,0 +1,147 @@
+"""The engine's trace equals torch autograd (float64, relative error <= 1e-7) over the whole matrix.
+
+cell x {1, 2} layers x {uni, bi} x {cross_entropy, mse} x {many-to-many, many-to-one}, plus seeded
+random configurations (1-3 layers, batch 1-4). One test per recorded quantity, so a failure names it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine_cases import MATRIX, assert_rel, random_configs, run_case
+
+CONFIGS = MATRIX + random_configs()
+IDS = [c.id + ("" if c in MATRIX else f"-rand{c.seed}") for c in CONFIGS]
+parametrize_configs = pytest.mark.parametrize("cfg", CONFIGS, ids=IDS)
+
+
+@parametrize_configs
+def test_loss_and_per_step_losses(cfg):
+    """L and L_t equal torch's; L = sum L_t; steps without a target contribute exactly 0."""
+    case = run_case(cfg)
+    assert isinstance(case.trace.loss, float)
+    assert_rel(case.trace.loss, case.ref.loss, "loss")
+    assert_rel(case.trace.loss_t, case.ref.loss_t, "loss_t")
+    if cfg.many_to_one:
+        assert np.all(case.trace.loss_t[:-1] == 0.0)
+
+
+@parametrize_configs
+def test_mask_marks_the_steps_with_a_target(cfg):
+    """trace.mask (T, B) is True exactly where a target is given."""
+    case = run_case(cfg)
+    if cfg.loss == "cross_entropy":
+        expected = case.targets != -100
+    else:
+        expected = ~np.all(case.targets == -100, axis=-1)
+    assert case.trace.mask.shape == (cfg.T, cfg.B)
+    assert np.array_equal(case.trace.mask, expected)
+
+
+@parametrize_configs
+def test_parameter_gradients(cfg):
+    """trace.grads has the state dict's keys and shapes, each equal to torch autograd."""
+    case = run_case(cfg)
+    state = case.net.state_dict()
+    assert set(case.trace.grads) == set(state)
+    for name, grad in case.ref.grads.items():
+        assert case.trace.grads[name].shape == state[name].shape, name
+        assert_rel(case.trace.grads[name], grad, f"grads[{name}]")
+
+
+@parametrize_configs
+def test_activations(cfg):
+    """Every h, c, gate, logit and probability equals the step-by-step torch model."""
+    case = run_case(cfg)
+    assert set(case.trace.activations) == set(case.ref.activations)
+    for name, value in case.ref.activations.items():
+        assert_rel(case.trace.activations[name], value, f"activations[{name}]")
+
+
+@parametrize_configs
+def test_total_gradients_of_activations(cfg):
+    """Every recorded value's total gradient (all paths) equals torch's retained .grad."""
+    case = run_case(cfg)
+    assert set(case.trace.gradients) == set(case.trace.activations)
+    for name, grad in case.ref.gradients.items():
+        assert_rel(case.trace.gradients[name], grad, f"gradients[{name}]")
+
+
+@parametrize_configs
+def test_gradient_norms(cfg):
+    """trace.gradient_norms[node] is the batch mean of ||dL/dh_t|| for every h node."""
+    case = run_case(cfg)
+    assert list(case.trace.node_names) == case.ref.node_names
+    assert set(case.trace.gradient_norms) == set(case.ref.node_names)
+    for node in case.ref.node_names:
+        expected = np.linalg.norm(case.ref.gradients[node], axis=-1).mean(axis=1)
+        assert_rel(case.trace.gradient_norms[node], expected, f"gradient_norms[{node}]")
+
+
+@parametrize_configs
+def test_grad_contributions(cfg):
+    """Per-step contributions are the Frobenius norms of torch's per-step gradient terms."""
+    case = run_case(cfg)
+    assert set(case.trace.grad_contributions) == set(case.ref.grads)
+    for name, terms in case.ref.contributions.items():
+        # the torch terms really are the decomposition of the gradient
+        np.testing.assert_allclose(terms.sum(axis=0), case.ref.grads[name], rtol=1e-12, atol=1e-14)
+        norms = np.linalg.norm(terms.reshape(cfg.T, -1), axis=1)
+        assert_rel(case.trace.grad_contributions[name], norms, f"grad_contributions[{name}]")
+
+
+@parametrize_configs
+def test_contributions_bound_the_gradient(cfg):
+    """||sum_t term_t|| <= sum_t ||term_t||: the engine's contributions are consistent with its grads."""
+    case = run_case(cfg)
+    for name, grad in case.trace.grads.items():
+        total = float(np.sum(case.trace.grad_contributions[name]))
+        assert np.linalg.norm(grad) <= total * (1 + 1e-9) + 1e-15, name
+
+
+@parametrize_configs
+def test_jacobian_norms(cfg):
+    """Batch mean spectral norm of ds_t/ds_prev (s = h, or stacked (h, c)); NaN at the first step."""
+    case = run_case(cfg)
+    assert set(case.trace.jacobian_norms) == set(case.ref.node_names)
+    for node, expected in case.ref.jacobian_norms.items():
+        assert_rel(case.trace.jacobian_norms[node], expected, f"jacobian_norms[{node}]")
+
+
+@parametrize_configs
+def test_flow_matrix(cfg):
+    """flow_matrix(node): rows for the steps with a target, M[k, t] = batch mean ||dL_k/dh_t||."""
+    case = run_case(cfg)
+    for node in case.ref.node_names:
+        ks, matrix = case.trace.flow_matrix(node)
+        ref_ks, ref_matrix = case.ref.flow[node]
+        assert np.asarray(ks).tolist() == ref_ks.tolist(), node
+        assert_rel(matrix, ref_matrix, f"flow_matrix({node})")
+
+
+@parametrize_configs
+def test_vanishing_summary(cfg):
+    """vanishing(node): k, distances, norms = the flow row of k, sigma_max(W_hh), and a sound bound."""
+    case = run_case(cfg)
+    state = case.net.state_dict()
+    T = cfg.T
+    for node in case.ref.node_names:
+        v = case.trace.vanishing(node)
+        ks, matrix = case.ref.flow[node]
+        assert v["k"] == ks[-1] == T - 1
+        t = np.arange(T)
+        if node.endswith("_reverse"):
+            distance = np.where(t >= v["k"], t - v["k"], np.nan)
+        else:
+            distance = np.where(t <= v["k"], v["k"] - t, np.nan)
+        np.testing.assert_array_equal(np.asarray(v["distance"], dtype=float), distance)
+        assert_rel(v["norms"], matrix[-1], f"vanishing({node})['norms']")
+        w_hh = state["weight_hh_" + node[2:]]
+        assert_rel(v["sigma_max"], np.linalg.norm(w_hh, 2), f"vanishing({node})['sigma_max']")
+        jac = case.ref.jacobian_norms[node]
+        if cfg.cell.startswith("rnn"):
+            # ||diag(phi') W|| <= max phi' sigma_max: the bound holds for every measured step
+            assert v["bound"] >= np.nanmax(jac) * (1 - 1e-9), node
+        else:
+            assert_rel(v["bound"], np.nanmax(jac), f"vanishing({node})['bound']")
