@@ -25,12 +25,12 @@ PRESETS: tuple[Preset, ...] = (
         title="Vanishing gradients in a tanh RNN",
         story=(
             "A plain tanh RNN must recall the first symbol after 40 steps. Its recurrent "
-            "weights have spectral radius 0.5 and tanh' ≤ 1, so each step back in time "
-            "shrinks ‖∂L/∂h_t‖ by a factor ≤ 0.5: the first step gets almost no gradient."
+            "weights have spectral radius 0.8 and tanh' ≤ 1, so each step back in time "
+            "shrinks ‖∂L/∂h_t‖ by a factor ≤ 0.8: the first step gets almost no gradient."
         ),
         config={
             "cell": "rnn_tanh", "task": "copy", "hidden_size": 16, "num_layers": 1,
-            "bidirectional": False, "seq_len": 40, "batch_size": 4, "recurrent_scale": 0.5,
+            "bidirectional": False, "seq_len": 40, "batch_size": 4, "recurrent_scale": 0.8,
             "seed": 0,
         },
     ),
@@ -38,13 +38,13 @@ PRESETS: tuple[Preset, ...] = (
         name="exploding",
         title="Exploding gradients with a large recurrent scale",
         story=(
-            "The same RNN with ReLU units and recurrent weights of spectral radius 1.5: "
-            "every step back multiplies the gradient by up to 1.5, so ‖∂L/∂h_0‖ is orders "
+            "The same RNN with ReLU units and recurrent weights of spectral radius 2: "
+            "every step back can multiply the gradient by up to 2, so ‖∂L/∂h_0‖ is orders "
             "of magnitude larger than ‖∂L/∂h_{T−1}‖."
         ),
         config={
             "cell": "rnn_relu", "task": "copy", "hidden_size": 16, "num_layers": 1,
-            "bidirectional": False, "seq_len": 40, "batch_size": 4, "recurrent_scale": 1.5,
+            "bidirectional": False, "seq_len": 40, "batch_size": 4, "recurrent_scale": 2.0,
             "seed": 0,
         },
     ),
@@ -59,19 +59,20 @@ PRESETS: tuple[Preset, ...] = (
         config={
             "cell": "lstm", "task": "copy", "hidden_size": 16, "num_layers": 1,
             "bidirectional": False, "seq_len": 40, "batch_size": 4, "recurrent_scale": 1.0,
-            "forget_bias": 5.0, "seed": 0,
+            "forget_bias": 3.0, "seed": 0,
         },
     ),
     Preset(
         name="gru-memory",
         title="A GRU keeps the gradient alive",
         story=(
-            "A GRU on the recall task: its update gate z lets h_t = (1−z)⊙n + z⊙h_{t−1} copy "
-            "the state forward, and the gradient flows back along the same shortcut."
+            "A GRU on the recall task, with recurrent weights of spectral radius 3 (a tanh RNN "
+            "explodes there): its update gate z lets h_t = (1−z)⊙n + z⊙h_{t−1} copy the state "
+            "forward, and the gradient flows back along that shortcut, neither vanishing nor exploding."
         ),
         config={
             "cell": "gru", "task": "copy", "hidden_size": 16, "num_layers": 1,
-            "bidirectional": False, "seq_len": 40, "batch_size": 4, "recurrent_scale": 1.0,
+            "bidirectional": False, "seq_len": 40, "batch_size": 4, "recurrent_scale": 3.0,
             "seed": 0,
         },
     ),

@@ -1,0 +1,77 @@
+"""JSON routes: the presets and the whole trace of a config."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from server.config import TraceConfig
+from server.page_data import preset_list
+from server.runs import compute_trace
+from server.trace_document import trace_document
+
+router = APIRouter(prefix="/api")
+
+
+class PresetOut(BaseModel):
+    """A preset as the page lists it."""
+
+    name: str
+    title: str
+    story: str
+    config: dict
+
+
+class BusyOut(BaseModel):
+    """Every trace slot of the server is taken."""
+
+    detail: str
+
+
+TRACE_SCHEMA = {
+    "type": "object",
+    "description": (
+        "The §2 trace attributes as nested lists (loss, loss_t, grads, activations, gradients, "
+        "grad_contributions, jacobian_norms) plus gradient_norms, grad_norms, vanishing, flow, "
+        "x, targets, mask, params, labels and the resolved config. Floats are full precision; "
+        'non-finite ones are the strings "NaN", "Infinity", "-Infinity".'
+    ),
+    "required": ["config", "loss", "loss_t", "gradient_norms", "activations", "gradients", "grads"],
+}
+
+
+@router.get("/presets", response_model=list[PresetOut], summary="The built-in presets")
+def presets() -> list[dict]:
+    """Every preset: {name, title, story, config} with the config fully resolved."""
+    return preset_list()
+
+
+@router.post(
+    "/trace",
+    summary="Run a config and return its whole trace",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/json": {"schema": TRACE_SCHEMA}}, "description": "The trace"},
+        503: {"model": BusyOut, "description": "Too many traces are running; retry shortly"},
+    },
+)
+async def trace(config: TraceConfig, request: Request) -> Response:
+    """Forward and backward pass of the config (a preset name plus overrides, or every field)."""
+    slots = request.app.state.slots
+    if not slots.try_acquire():
+        return Response(json.dumps({"detail": slots.busy_detail()}), status_code=503,
+                        media_type="application/json", headers={"Retry-After": "1"})
+    try:
+        text = await run_in_threadpool(_trace_json, config)
+    finally:
+        slots.release()
+    return Response(text, media_type="application/json")
+
+
+def _trace_json(config: TraceConfig) -> str:
+    """Compute and encode in the worker thread (encoding a big trace takes a while too)."""
+    trace, task = compute_trace(config)
+    return json.dumps(trace_document(trace, config, task), separators=(",", ":"), allow_nan=False)

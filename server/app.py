@@ -1,0 +1,53 @@
+"""The FastAPI application: `create_app()` and the module-level `app` (uvicorn server.app:app)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from server import api, pages, ws_trace
+from server.page_data import app_version
+from server.paths import STATIC_DIR, TEMPLATES_DIR
+from server.serialize import to_jsonable
+from server.settings import settings
+from server.streaming import StreamSlots
+
+DESCRIPTION = (
+    "Unrolled: RNNs unrolled in time. `POST /api/trace` returns a whole trace; the "
+    "step-through stream is the WebSocket `/ws/trace` (see DESIGN.md §3)."
+)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """Every request problem, malformed JSON included, is a 422 naming the field
+    (inputs that JSON cannot carry, such as NaN, are encoded like every other float)."""
+    errors = [{k: v for k, v in e.items() if k not in ("ctx", "url")} for e in exc.errors()]
+    return JSONResponse({"detail": to_jsonable(errors)}, status_code=422)
+
+
+def create_app(
+    templates_dir: Path | None = None,
+    loaded_trace: tuple[Any, str] | None = None,
+    max_streams: int | None = None,
+) -> FastAPI:
+    """Build the app; ``loaded_trace`` = (Trace, file name) serves a saved trace (`unrolled view`)."""
+    app = FastAPI(title="Unrolled", version=app_version(), description=DESCRIPTION)
+    app.state.templates = Jinja2Templates(directory=str(templates_dir or TEMPLATES_DIR))
+    app.state.loaded_trace = loaded_trace
+    app.state.slots = StreamSlots(max_streams or settings.max_streams)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    app.include_router(ws_trace.router)
+    if STATIC_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    return app
+
+
+app = create_app()

@@ -1,0 +1,121 @@
+"""The socket's server → page messages (DESIGN.md §3 and the wire notes), as JSON-safe dicts.
+
+Stream floats are rounded to ``STREAM_DIGITS`` significant digits; the
+summary keeps full precision (it is small and feeds the plots' fits).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from server.serialize import array_to_json, float_to_json, to_jsonable
+
+STREAM_DIGITS = 4
+
+
+def meta_message(
+    *,
+    config: dict | None,
+    trace_shape: dict,
+    nodes: list[str],
+    batch_index: int,
+    has_target: np.ndarray,
+    labels: dict,
+    total_events: int,
+    title: str,
+    story: str | None,
+) -> dict:
+    """The stream's first message: what is coming and how to draw it."""
+    return {
+        "type": "meta",
+        "config": config,
+        "T": trace_shape["T"],
+        "layers": trace_shape["num_layers"],
+        "directions": trace_shape["directions"],
+        "cell": trace_shape["cell"],
+        "nodes": list(nodes),
+        "hidden_size": trace_shape["hidden_size"],
+        "input_size": trace_shape["input_size"],
+        "output_size": trace_shape["output_size"],
+        "batch_size": trace_shape["batch_size"],
+        "batch_index": batch_index,
+        "loss": trace_shape["loss"],
+        "has_target": [bool(v) for v in has_target],
+        "input_labels": labels.get("input_labels"),
+        "target_labels": labels.get("target_labels"),
+        "output_labels": labels.get("output_labels"),
+        "total_events": total_events,
+        "title": title,
+        "story": story,
+    }
+
+
+def _batch_norm(value: np.ndarray) -> float:
+    """Batch mean of the L2 norm of a (B, n) value; |v| for a scalar."""
+    if value.ndim == 0:
+        return abs(float(value))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.sqrt((value.astype(np.float64) ** 2).sum(axis=-1)).mean())
+
+
+def event_message(event: Any, seq: int, batch_index: int) -> tuple[dict, bool]:
+    """(message, nonfinite) for one engine Event; ``nonfinite`` is True when any value
+    of any batch element (or the event's norm) is NaN or ±Inf."""
+    values: dict[str, Any] = {}
+    norms: dict[str, Any] = {}
+    nonfinite = not np.isfinite(event.norm)
+    for name, value in event.values.items():
+        value = np.asarray(value)
+        nonfinite = nonfinite or not bool(np.isfinite(value).all())
+        element = value.reshape(1) if value.ndim == 0 else value[batch_index]
+        values[name] = array_to_json(element, STREAM_DIGITS)
+        norms[name] = float_to_json(_batch_norm(value))
+    message = {
+        "type": "event",
+        "seq": seq,
+        "phase": event.phase,
+        "node": event.node,
+        "t": int(event.t),
+        "layer": event.layer,
+        "direction": int(event.direction),
+        "norm": float_to_json(float(event.norm)),
+        "values": values,
+        "norms": norms,
+    }
+    return message, nonfinite
+
+
+def summary_message(trace: Any) -> dict:
+    """The end-of-stream digest the plots need (full precision, non-finite as strings)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        grad_norms = {name: float(np.linalg.norm(g)) for name, g in trace.grads.items()}
+    flow = {}
+    for node in trace.node_names:
+        ks, matrix = trace.flow_matrix(node)
+        flow[node] = {"ks": [int(k) for k in ks], "matrix": matrix}
+    return to_jsonable({
+        "type": "summary",
+        "loss": float(trace.loss),
+        "loss_t": trace.loss_t,
+        "gradient_norms": trace.gradient_norms,
+        "jacobian_norms": trace.jacobian_norms,
+        "grad_contributions": trace.grad_contributions,
+        "grad_norms": grad_norms,
+        "vanishing": {node: trace.vanishing(node) for node in trace.node_names},
+        "flow": flow,
+    })
+
+
+def paused_message(reason: str, seq: int, detail: str) -> dict:
+    """The stream stopped: by a breakpoint (its kind) or at the client's request ("pause")."""
+    return {"type": "paused", "reason": reason, "seq": seq, "detail": detail}
+
+
+def error_message(detail: str, field: str | None = None) -> dict:
+    """A problem with the client's last message (or the run); the socket stays usable."""
+    return {"type": "error", "detail": detail, "field": field}
+
+
+DONE_MESSAGE = {"type": "done"}

@@ -1,0 +1,40 @@
+"""The data the page starts from: presets, defaults, limits and choices (one JSON blob)."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from engine.tasks import TASK_NAMES
+from server.config import CELLS, DEFAULT_CONFIG, resolve_config
+from server.presets import PRESETS
+from server.settings import settings
+
+
+def app_version() -> str:
+    """The installed package's version ("dev" when run from a bare checkout)."""
+    try:
+        return version("unrolled")
+    except PackageNotFoundError:
+        return "dev"
+
+
+def preset_list() -> list[dict]:
+    """Every preset as {name, title, story, config} with its config fully resolved."""
+    return [
+        {"name": p.name, "title": p.title, "story": p.story,
+         "config": resolve_config({"preset": p.name}).model_dump()}
+        for p in PRESETS
+    ]
+
+
+def page_data(view_trace: bool) -> dict:
+    """The `page_data` template context (see the wire notes)."""
+    return {
+        "presets": preset_list(),
+        "defaults": DEFAULT_CONFIG.model_dump(),
+        "limits": settings.limits(),
+        "tasks": list(TASK_NAMES),
+        "cells": list(CELLS),
+        "view_trace": view_trace,
+        "version": app_version(),
+    }

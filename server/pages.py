@@ -1,0 +1,32 @@
+"""The page, its vendored plotly.js and the health check."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse
+
+from server.page_data import app_version, page_data
+from server.paths import PLOTLY_JS
+
+router = APIRouter()
+
+
+@router.get("/", response_class=HTMLResponse, summary="The page")
+def index(request: Request) -> HTMLResponse:
+    """Render templates/index.html with the page's starting data."""
+    templates = request.app.state.templates
+    context = {"page_data": page_data(view_trace=request.app.state.loaded_trace is not None)}
+    return templates.TemplateResponse(request=request, name="index.html", context=context)
+
+
+@router.get("/vendor/plotly.min.js", include_in_schema=False)
+def plotly_js() -> FileResponse:
+    """plotly.js from the installed plotly package: the page loads nothing from the internet."""
+    return FileResponse(PLOTLY_JS, media_type="application/javascript",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/healthz", summary="Health check")
+def healthz() -> dict:
+    """Liveness: {"status": "ok", "version": ...}."""
+    return {"status": "ok", "version": app_version()}

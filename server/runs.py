@@ -1,0 +1,131 @@
+"""From a validated config (or a loaded trace) to the engine objects a route needs.
+
+Nothing here computes: it builds the task's data and the network, then hands
+them to the engine (``Network.run`` for REST, ``Network.steps`` or
+``engine.replay`` for the stream).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import engine
+from engine.tasks import TaskData, make_task
+from server.config import TraceConfig
+from server.messages import meta_message
+from server.presets import PRESETS_BY_NAME
+
+DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+def build_task(config: TraceConfig) -> TaskData:
+    """The config's built-in data batch."""
+    return make_task(config.task, config.seq_len, config.batch_size, config.seed, config.text)
+
+
+def build_network(config: TraceConfig, task: TaskData) -> Any:
+    """A seeded random network sized for the task."""
+    return engine.Network.random(
+        cell=config.cell,
+        input_size=task.input_size,
+        hidden_size=config.hidden_size,
+        output_size=task.output_size,
+        num_layers=config.num_layers,
+        bidirectional=config.bidirectional,
+        seed=config.seed,
+        recurrent_scale=config.recurrent_scale,
+        forget_bias=config.forget_bias if config.cell == "lstm" else 0.0,
+        dtype=DTYPES[config.dtype],
+    )
+
+
+def engine_inputs(config: TraceConfig, task: TaskData) -> tuple[np.ndarray, np.ndarray]:
+    """(x, targets) in the network's dtype (class ids stay integers)."""
+    dtype = DTYPES[config.dtype]
+    targets = task.targets if task.loss == "cross_entropy" else task.targets.astype(dtype)
+    return task.x.astype(dtype), targets
+
+
+def compute_trace(config: TraceConfig) -> tuple[Any, TaskData]:
+    """Run the whole forward and backward pass at once (the REST trace)."""
+    task = build_task(config)
+    net = build_network(config, task)
+    x, targets = engine_inputs(config, task)
+    return net.run(x, targets, loss=task.loss), task
+
+
+def title_and_story(config: TraceConfig) -> tuple[str, str | None]:
+    """The preset's title and story, marked "(modified)" when fields override it;
+    else a one-line description of the config."""
+    preset = PRESETS_BY_NAME.get(config.preset or "")
+    if preset is not None:
+        plain = TraceConfig.model_validate({"preset": preset.name, "batch_index": config.batch_index})
+        modified = plain.model_dump(exclude={"batch_index"}) != config.model_dump(exclude={"batch_index"})
+        return preset.title + (" (modified)" if modified else ""), preset.story
+    layers = f"{config.num_layers}-layer " if config.num_layers > 1 else ""
+    bi = "bidirectional " if config.bidirectional else ""
+    return f"{layers}{bi}{config.cell}, hidden {config.hidden_size}, task {config.task}, T={config.seq_len}", None
+
+
+def _shape(trace_or_net: Any, T: int, B: int, loss: str) -> dict:
+    """The shape facts the meta message carries, from a network or a trace."""
+    return {
+        "T": T, "batch_size": B, "loss": loss, "cell": trace_or_net.cell,
+        "num_layers": trace_or_net.num_layers, "directions": trace_or_net.directions,
+        "hidden_size": trace_or_net.hidden_size, "input_size": trace_or_net.input_size,
+        "output_size": trace_or_net.output_size,
+    }
+
+
+@dataclass
+class StreamSource:
+    """What a stream plays: its meta message, the engine's events, and the finished trace."""
+
+    meta: dict
+    events: Iterator[Any]
+    finished_trace: Callable[[], Any]
+    close: Callable[[], None]
+    batch_index: int
+
+
+def config_source(config: TraceConfig) -> StreamSource:
+    """A fresh step-wise run of the config (builds the data and the network)."""
+    task = build_task(config)
+    net = build_network(config, task)
+    x, targets = engine_inputs(config, task)
+    run = net.steps(x, targets, loss=task.loss)
+    title, story = title_and_story(config)
+    T, B = task.x.shape[0], task.x.shape[1]
+    meta = meta_message(
+        config=config.model_dump(),
+        trace_shape=_shape(net, T, B, task.loss),
+        nodes=list(net.node_names),
+        batch_index=config.batch_index,
+        has_target=task.has_target[:, config.batch_index],
+        labels=task.labels_for(config.batch_index),
+        total_events=engine.event_count(T, net.num_layers, net.directions),
+        title=title,
+        story=story,
+    )
+    return StreamSource(meta, iter(run), lambda: run.trace, run.close, config.batch_index)
+
+
+def loaded_source(trace: Any, name: str) -> StreamSource:
+    """A replay of a trace loaded from disk (batch element 0, no labels)."""
+    meta = meta_message(
+        config=None,
+        trace_shape=_shape(trace, trace.T, trace.B, trace.loss_type),
+        nodes=list(trace.node_names),
+        batch_index=0,
+        has_target=np.asarray(trace.mask)[:, 0],
+        labels={},
+        total_events=engine.event_count(trace.T, trace.num_layers, trace.directions),
+        title=f"Loaded trace: {name}",
+        story=None,
+    )
+    events = engine.replay(trace)
+    return StreamSource(meta, events, lambda: trace, events.close, 0)

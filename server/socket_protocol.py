@@ -1,0 +1,206 @@
+"""The client side of /ws/trace: message validation and what each message does.
+
+client → {"type": "start", "config": {...}, "mode": "play"|"step", "delay_ms": n,
+          "source": "config"|"loaded"}
+         {"type": "step"} | {"type": "play", "delay_ms": n} | {"type": "pause"} | {"type": "stop"}
+         {"type": "break", "on": "nonfinite"|"grad_below"|"grad_above", "value": x, "enabled": true}
+
+Breakpoints belong to the socket (they survive a new ``start``); ``enabled:
+false`` removes one. Every bad message gets an ``error`` reply and changes
+nothing; a ``start`` replaces the stream running on the same socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from server.config import first_error, resolve_config
+from server.messages import error_message, paused_message
+from server.runs import StreamSource, config_source, loaded_source
+from server.settings import settings
+from server.streaming import EngineWorker, StreamSession, StreamSlots
+
+Delay = Annotated[int, Field(ge=0, le=settings.max_delay_ms)]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class StartMessage(_Message):
+    """Start a new stream (replacing the current one)."""
+
+    type: Literal["start"]
+    config: dict[str, Any] | None = None
+    mode: Literal["play", "step"] = "play"
+    delay_ms: Delay = 0
+    source: Literal["config", "loaded"] = "config"
+
+
+class StepMessage(_Message):
+    """Send one more event."""
+
+    type: Literal["step"]
+
+
+class PlayMessage(_Message):
+    """Stream continuously, optionally with a new delay."""
+
+    type: Literal["play"]
+    delay_ms: Delay | None = None
+
+
+class PauseMessage(_Message):
+    """Stop streaming until play or step."""
+
+    type: Literal["pause"]
+
+
+class StopMessage(_Message):
+    """End the current stream and free its work."""
+
+    type: Literal["stop"]
+
+
+class BreakMessage(_Message):
+    """Set (or with enabled=false remove) a breakpoint."""
+
+    type: Literal["break"]
+    on: Literal["nonfinite", "grad_below", "grad_above"]
+    value: float | None = Field(None, ge=0.0, allow_inf_nan=False)
+    enabled: bool = True
+
+
+ClientMessage = TypeAdapter(
+    Annotated[
+        StartMessage | StepMessage | PlayMessage | PauseMessage | StopMessage | BreakMessage,
+        Field(discriminator="type"),
+    ]
+)
+
+
+class TraceConnection:
+    """The state of one /ws/trace socket: its breakpoints and its current stream."""
+
+    def __init__(self, send_text, slots: StreamSlots, loaded: tuple[Any, str] | None) -> None:
+        self._raw_send = send_text
+        self._send_lock = asyncio.Lock()
+        self._slots = slots
+        self._loaded = loaded  # (trace, file name) when the app was started by `unrolled view`
+        self.breakpoints: dict[str, float | None] = {}
+        self.session: StreamSession | None = None
+
+    async def send_text(self, text: str) -> None:
+        """Send one message (the pump and the replies share the socket)."""
+        async with self._send_lock:
+            await self._raw_send(text)
+
+    async def send(self, message: dict) -> None:
+        """Send one JSON message."""
+        await self.send_text(json.dumps(message, allow_nan=False))
+
+    async def error(self, detail: str, field: str | None = None) -> None:
+        """Reply with an error; nothing else changes."""
+        await self.send(error_message(detail, field))
+
+    async def handle(self, raw: str | bytes) -> None:
+        """Validate one client message and act on it."""
+        if len(raw) > settings.max_message_bytes:
+            await self.error(f"message too large (over {settings.max_message_bytes} bytes)")
+            return
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            await self.error("malformed JSON")
+            return
+        if not isinstance(data, dict) or "type" not in data:
+            await self.error('a message must be a JSON object with a "type"', "type")
+            return
+        try:
+            message = ClientMessage.validate_python(data)
+        except ValidationError as exc:
+            await self.error(*first_error(exc))
+            return
+        await getattr(self, f"_on_{message.type}")(message)
+
+    async def close(self) -> None:
+        """The socket is gone: stop the stream's work."""
+        await self._stop_stream()
+
+    async def _stop_stream(self) -> None:
+        if self.session is not None:
+            await self.session.stop()
+            self.session = None
+
+    def _live_session(self) -> StreamSession | None:
+        if self.session is None or self.session.finished:
+            return None
+        return self.session
+
+    async def _on_start(self, message: StartMessage) -> None:
+        make_source = self._source_factory(message)
+        if isinstance(make_source, tuple):
+            await self.error(*make_source)
+            return
+        await self._stop_stream()
+        if not self._slots.try_acquire():
+            await self.error(self._slots.busy_detail())
+            return
+        try:
+            worker = EngineWorker(make_source, self._slots, settings.stream_prefetch)
+        except BaseException:
+            self._slots.release()
+            raise
+        self.session = StreamSession(worker, self.send_text, self.breakpoints, message.mode, message.delay_ms)
+        self.session.start()
+
+    def _source_factory(self, message: StartMessage):
+        """A callable building the stream's source in the worker, or (detail, field) if invalid."""
+        if message.source == "loaded":
+            if self._loaded is None:
+                return "no trace is loaded (start the server with `unrolled view trace.npz`)", "source"
+            trace, name = self._loaded
+            return lambda: loaded_source(trace, name)
+        try:
+            config = resolve_config(message.config or {})
+        except ValidationError as exc:
+            return first_error(exc)
+        return lambda: config_source(config)
+
+    async def _on_step(self, message: StepMessage) -> None:
+        session = self._live_session()
+        if session is None:
+            await self.error("no stream is running: send start first", "type")
+            return
+        session.step()
+
+    async def _on_play(self, message: PlayMessage) -> None:
+        session = self._live_session()
+        if session is None:
+            await self.error("no stream is running: send start first", "type")
+            return
+        session.play(message.delay_ms)
+
+    async def _on_pause(self, message: PauseMessage) -> None:
+        session = self._live_session()
+        if session is None:
+            await self.error("no stream is running: send start first", "type")
+            return
+        session.pause()
+        await self.send(paused_message("pause", session.last_seq, "paused by the client"))
+
+    async def _on_stop(self, message: StopMessage) -> None:
+        await self._stop_stream()
+
+    async def _on_break(self, message: BreakMessage) -> None:
+        if not message.enabled:
+            self.breakpoints.pop(message.on, None)
+            return
+        if message.on != "nonfinite" and message.value is None:
+            await self.error(f"a {message.on} breakpoint needs a value", "value")
+            return
+        self.breakpoints[message.on] = message.value

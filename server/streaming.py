@@ -1,0 +1,267 @@
+"""Driving the engine's event generator for one socket stream, off the event loop.
+
+* :class:`StreamSlots` bounds how many engine runs a process does at once.
+* :class:`EngineWorker` runs one stream's engine work (building the data and
+  network, each step, the final summary) in its own thread, serialises every
+  event there, and hands the results to the event loop through an asyncio
+  queue, at most ``prefetch`` events ahead of what the client has received.
+* :class:`StreamSession` paces those results to the client: ``play`` with a
+  delay, ``step`` one event at a time, ``pause``, and breakpoints.
+
+A breakpoint fires at the first event of each node (per stream) that meets its
+condition, so resuming does not stop again at every following step of that node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from server.messages import DONE_MESSAGE, error_message, event_message, paused_message, summary_message
+from server.runs import StreamSource
+from server.serialize import dumps
+
+BREAK_KINDS = ("nonfinite", "grad_below", "grad_above")
+_POLL_S = 0.05  # how often a waiting worker checks whether it was stopped
+_JOIN_TIMEOUT_S = 5.0  # a stopped worker finishes its current engine step first
+
+
+class StreamSlots:
+    """A non-blocking counter of engine runs in progress (shared by sockets and REST)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._free = threading.BoundedSemaphore(size)
+
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free; never waits."""
+        return self._free.acquire(blocking=False)
+
+    def release(self) -> None:
+        """Give a slot back."""
+        self._free.release()
+
+    def busy_detail(self) -> str:
+        """The error text a client gets when every slot is taken."""
+        return (f"busy: the server is already running {self.size} traces at once; "
+                f"try again in a moment")
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    """What the pacing needs to know about an event without parsing its JSON."""
+
+    seq: int
+    phase: str
+    node: str
+    t: int
+    norm: float
+    nonfinite: bool
+
+
+class EngineWorker:
+    """One stream's engine work in a daemon thread; results arrive on ``queue``.
+
+    Queue items: ("meta", dict), ("event", json_text, EventInfo), ("summary", json_text),
+    ("error", detail), and finally ("end",). The thread stops soon after ``stop()``,
+    between two engine steps, and always releases its slot and closes the run.
+    """
+
+    def __init__(self, make_source: Callable[[], StreamSource], slots: StreamSlots, prefetch: int) -> None:
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self._loop = asyncio.get_running_loop()
+        self._make_source = make_source
+        self._slots = slots
+        self._credits = threading.Semaphore(prefetch)
+        self._stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="unrolled-stream", daemon=True)
+
+    def start(self) -> None:
+        """Start the thread (the caller has already taken a slot for it)."""
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Ask the thread to finish; it exits at its next check."""
+        self._stopped.set()
+
+    def consumed(self) -> None:
+        """The client received one event: the worker may compute one more."""
+        self._credits.release()
+
+    def _emit(self, *item) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self.queue.put_nowait, item)
+        except RuntimeError:  # the event loop is gone: nobody is listening any more
+            self._stopped.set()
+
+    def _wait_for_credit(self) -> bool:
+        while not self._stopped.is_set():
+            if self._credits.acquire(timeout=_POLL_S):
+                return True
+        return False
+
+    def _run(self) -> None:
+        source = None
+        try:
+            source = self._make_source()
+            self._emit("meta", source.meta)
+            seq = 0
+            while self._wait_for_credit():
+                event = next(source.events, None)
+                if event is None:
+                    break
+                message, nonfinite = event_message(event, seq, source.batch_index)
+                info = EventInfo(seq, event.phase, event.node, int(event.t), float(event.norm), nonfinite)
+                self._emit("event", dumps(message), info)
+                seq += 1
+            if not self._stopped.is_set():
+                self._emit("summary", dumps(summary_message(source.finished_trace())))
+        except Exception as exc:  # an engine failure is reported to the client, never raised
+            self._emit("error", f"the run failed: {type(exc).__name__}: {exc}")
+        finally:
+            try:
+                if source is not None:
+                    source.close()
+            finally:
+                self._slots.release()
+                self._emit("end")
+
+
+def breakpoint_hit(info: EventInfo, breakpoints: dict[str, float | None]) -> tuple[str, str] | None:
+    """(reason, detail) of the first breakpoint this event meets, else None.
+
+    ``nonfinite`` looks at every event; the gradient breakpoints at the gradient
+    norm of hidden nodes in the backward phase.
+    """
+    if "nonfinite" in breakpoints and info.nonfinite:
+        return "nonfinite", f"non-finite values at {info.phase} {info.node} t={info.t}"
+    if info.phase != "backward" or not info.node.startswith("h_") or math.isnan(info.norm):
+        return None
+    where = f"‖∂L/∂h‖ = {info.norm:.4g} at {info.node} t={info.t}"
+    below = breakpoints.get("grad_below")
+    if below is not None and info.norm < below:
+        return "grad_below", f"{where} < {below:.4g}"
+    above = breakpoints.get("grad_above")
+    if above is not None and info.norm > above:
+        return "grad_above", f"{where} > {above:.4g}"
+    return None
+
+
+class StreamSession:
+    """Paces one worker's results to the client according to play/step/pause and breakpoints."""
+
+    def __init__(
+        self,
+        worker: EngineWorker,
+        send_text: Callable[[str], Awaitable[None]],
+        breakpoints: dict[str, float | None],
+        mode: str,
+        delay_ms: int,
+    ) -> None:
+        self.worker = worker
+        self._send_text = send_text
+        self._breakpoints = breakpoints  # shared with the connection: edits apply at once
+        self.playing = mode == "play"
+        self.delay_ms = delay_ms
+        self._step_credits = 0
+        self._go = asyncio.Event()
+        if self.playing:
+            self._go.set()
+        self.last_seq = -1
+        self.total_events: int | None = None
+        self._fired: set[tuple[str, str]] = set()
+        self.task: asyncio.Task | None = None
+
+    # -- client commands ---------------------------------------------------------------------
+    def play(self, delay_ms: int | None) -> None:
+        """Stream continuously (resumes after a pause or a breakpoint)."""
+        if delay_ms is not None:
+            self.delay_ms = delay_ms
+        self.playing = True
+        self._go.set()
+
+    def step(self) -> None:
+        """Send one more event (stops playing if it was)."""
+        if self.playing:
+            self.playing = False
+            self._step_credits = 0
+        self._step_credits += 1
+        self._go.set()
+
+    def pause(self) -> None:
+        """Stop sending events until play or step."""
+        self.playing = False
+        self._step_credits = 0
+        self._go.clear()
+
+    @property
+    def finished(self) -> bool:
+        """True once the pump has ended (done, error or stopped)."""
+        return self.task is not None and self.task.done()
+
+    # -- the pump ------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the worker thread and the task that forwards its results."""
+        self.worker.start()
+        self.task = asyncio.create_task(self._pump())
+
+    async def stop(self) -> None:
+        """Stop the worker and the pump (used on replace, stop and disconnect), and wait
+        (briefly, off the loop) for the worker thread to end so its slot is free again."""
+        self.worker.stop()
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+            try:
+                await self.task
+            except (asyncio.CancelledError, Exception):
+                pass
+        if self.worker.thread.is_alive():
+            await asyncio.to_thread(self.worker.thread.join, _JOIN_TIMEOUT_S)
+
+    def _events_pending(self) -> bool:
+        return self.total_events is None or self.last_seq + 1 < self.total_events
+
+    async def _pump(self) -> None:
+        try:
+            while True:
+                if self.total_events is not None and self._events_pending():
+                    await self._go.wait()
+                item = await self.worker.queue.get()
+                kind = item[0]
+                if kind == "meta":
+                    self.total_events = item[1]["total_events"]
+                    await self._send_text(dumps(item[1]))
+                elif kind == "event":
+                    await self._go.wait()  # a pause may have come while the event was computed
+                    self.worker.consumed()
+                    await self._send_event(item[1], item[2])
+                elif kind == "summary":
+                    await self._send_text(item[1])
+                    await self._send_text(json.dumps(DONE_MESSAGE))
+                    return
+                elif kind == "error":
+                    await self._send_text(json.dumps(error_message(item[1])))
+                    return
+                else:  # "end" without a summary: the worker was stopped
+                    return
+        finally:
+            self.worker.stop()
+
+    async def _send_event(self, text: str, info: EventInfo) -> None:
+        await self._send_text(text)
+        self.last_seq = info.seq
+        if not self.playing:
+            self._step_credits -= 1
+            if self._step_credits <= 0:
+                self._go.clear()
+        hit = breakpoint_hit(info, self._breakpoints)
+        if hit is not None and (hit[0], info.node) not in self._fired:
+            self._fired.add((hit[0], info.node))
+            self.pause()
+            await self._send_text(json.dumps(paused_message(hit[0], info.seq, hit[1])))
+        elif self.playing and self.delay_ms > 0:
+            await asyncio.sleep(self.delay_ms / 1000)

@@ -1,0 +1,49 @@
+"""The REST trace: a Trace (and the config that made it) as one JSON-safe document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from engine.tasks import TaskData
+from server.config import TraceConfig
+from server.messages import summary_message
+from server.serialize import to_jsonable
+
+
+def trace_document(trace: Any, config: TraceConfig, task: TaskData) -> dict:
+    """Every §2 attribute as nested lists (full precision), plus gradient_norms, the
+    summary's quantities, the inputs and the labels; non-finite floats as strings."""
+    summary = summary_message(trace)  # already JSON-safe
+    body = to_jsonable({
+        "config": config.model_dump(),
+        "cell": trace.cell,
+        "num_layers": trace.num_layers,
+        "bidirectional": trace.bidirectional,
+        "directions": trace.directions,
+        "T": trace.T,
+        "B": trace.B,
+        "input_size": trace.input_size,
+        "hidden_size": trace.hidden_size,
+        "output_size": trace.output_size,
+        "loss_type": trace.loss_type,
+        "nodes": list(trace.node_names),
+        "loss": float(trace.loss),
+        "loss_t": trace.loss_t,
+        "grads": trace.grads,
+        "activations": trace.activations,
+        "gradients": trace.gradients,
+        "grad_contributions": trace.grad_contributions,
+        "gradient_norms": trace.gradient_norms,
+        "x": trace.x,
+        "targets": trace.targets,
+        "mask": np.asarray(trace.mask, dtype=bool),
+        "params": trace.params,
+        "input_labels": task.input_labels,
+        "target_labels": task.target_labels,
+        "output_labels": task.output_labels,
+    })
+    for key in ("jacobian_norms", "grad_norms", "vanishing", "flow"):
+        body[key] = summary[key]
+    return body
