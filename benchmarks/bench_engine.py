@@ -94,16 +94,20 @@ def build_models(cell: str, I: int, H: int, dtype_name: str, seed: int = 0):
     return rnn, head, net
 
 
-def median_time(fn, budget: float, min_reps: int, max_reps: int) -> float:
-    """Median wall time of fn over repetitions (after one warm-up), within a time budget."""
-    fn()
-    times: list[float] = []
+def paired_medians(fn_a, fn_b, budget: float, min_reps: int, max_reps: int) -> tuple[float, float]:
+    """Median wall times of fn_a and fn_b, run alternately (after a warm-up of each) so that a
+    change in machine load hits both sides alike."""
+    fn_a()
+    fn_b()
+    times_a: list[float] = []
+    times_b: list[float] = []
     start = time.perf_counter()
-    while len(times) < max_reps and (len(times) < min_reps or time.perf_counter() - start < budget):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    while len(times_a) < max_reps and (len(times_a) < min_reps or time.perf_counter() - start < budget):
+        for fn, times in ((fn_a, times_a), (fn_b, times_b)):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times_a), statistics.median(times_b)
 
 
 def trace_nbytes(trace) -> int:
@@ -138,8 +142,7 @@ def bench_one(cell: str, size: tuple[int, int, int, int], dtype_name: str, budge
     def engine_step():
         net.run(x, y, loss="cross_entropy")
 
-    torch_s = median_time(torch_step, budget, min_reps, max_reps)
-    engine_s = median_time(engine_step, budget, min_reps, max_reps)
+    torch_s, engine_s = paired_medians(torch_step, engine_step, budget, min_reps, max_reps)
     tracemalloc.start()
     trace = net.run(x, y, loss="cross_entropy")
     _, peak = tracemalloc.get_traced_memory()
@@ -165,9 +168,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     sizes = args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)
-    budget = args.budget if args.budget is not None else (0.15 if args.quick else 1.5)
-    min_reps, max_reps = (2, 10) if args.quick else (3, 50)
+    budget = args.budget if args.budget is not None else (0.1 if args.quick else 2.0)
+    min_reps, max_reps = (2, 5) if args.quick else (5, 50)
     print(blas_info())
+    # the machine may be shared: the load average says how much to trust 2-thread figures
+    print(f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}")
     header = (f"{'thr':>3} {'cell':<8} {'T,B,I,H':<17} {'dtype':<7} {'torch ms':>10} {'engine ms':>10} "
               f"{'eng/torch':>9} {'trace MB':>9} {'peak MB':>8}")
     for threads in (int(v) for v in args.threads.split(",")):

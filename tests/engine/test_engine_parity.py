@@ -122,21 +122,25 @@ def test_flow_matrix(cfg):
 
 @parametrize_configs
 def test_vanishing_summary(cfg):
-    """vanishing(node): k, distances, norms = the flow row of k, sigma_max(W_hh), and a sound bound."""
+    """vanishing(node): k (last loss step; first for a reverse node), distances, norms = the flow row
+    of k, sigma_max(W_hh), and a sound bound."""
     case = run_case(cfg)
     state = case.net.state_dict()
     T = cfg.T
     for node in case.ref.node_names:
         v = case.trace.vanishing(node)
         ks, matrix = case.ref.flow[node]
-        assert v["k"] == ks[-1] == T - 1
         t = np.arange(T)
+        # k is the loss step furthest along the node's processing order
         if node.endswith("_reverse"):
-            distance = np.where(t >= v["k"], t - v["k"], np.nan)
+            row = 0
+            distance = np.where(t >= ks[row], t - ks[row], np.nan)
         else:
-            distance = np.where(t <= v["k"], v["k"] - t, np.nan)
+            row = -1
+            distance = np.where(t <= ks[row], ks[row] - t, np.nan)
+        assert v["k"] == ks[row]
         np.testing.assert_array_equal(np.asarray(v["distance"], dtype=float), distance)
-        assert_rel(v["norms"], matrix[-1], f"vanishing({node})['norms']")
+        assert_rel(v["norms"], matrix[row], f"vanishing({node})['norms']")
         w_hh = state["weight_hh_" + node[2:]]
         assert_rel(v["sigma_max"], np.linalg.norm(w_hh, 2), f"vanishing({node})['sigma_max']")
         jac = case.ref.jacobian_norms[node]
@@ -145,3 +149,25 @@ def test_vanishing_summary(cfg):
             assert v["bound"] >= np.nanmax(jac) * (1 - 1e-9), node
         else:
             assert_rel(v["bound"], np.nanmax(jac), f"vanishing({node})['bound']")
+
+
+def test_vanishing_factor_recovers_a_known_decay():
+    """Near-linear tanh RNN with W_hh = 0.5 x orthogonal: ||dL_T/dh_t|| = 0.5^(T-t) ||dL_T/dh_T||,
+    so the fitted per-step factor is 0.5, as are sigma_max and the bound."""
+    import engine
+
+    rng = np.random.default_rng(3)
+    H, T = 4, 12
+    q, _ = np.linalg.qr(rng.normal(size=(H, H)))
+    state = {"weight_ih_l0": rng.normal(scale=1e-6, size=(H, 2)), "weight_hh_l0": 0.5 * q,
+             "bias_ih_l0": np.zeros(H), "bias_hh_l0": np.zeros(H),
+             "head.weight": rng.normal(size=(3, H)), "head.bias": rng.normal(size=3)}
+    net = engine.Network.from_state_dict(state, cell="rnn_tanh", num_layers=1, bidirectional=False)
+    targets = np.full((T, 2), -100)
+    targets[-1] = [0, 2]
+    v = net.run(rng.normal(size=(T, 2, 2)), targets).vanishing("h_l0")
+    norms = np.asarray(v["norms"])
+    np.testing.assert_allclose(norms[:-1] / norms[1:], 0.5, rtol=1e-8)
+    assert v["factor"] == pytest.approx(0.5, rel=1e-6)
+    assert v["sigma_max"] == pytest.approx(0.5, rel=1e-12)
+    assert v["bound"] == pytest.approx(0.5, rel=1e-6)

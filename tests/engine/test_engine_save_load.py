@@ -79,3 +79,15 @@ def test_replay_of_a_loaded_trace_matches_steps(tmp_path):
     for a, b in zip(replayed, stepped):
         for key in b.values:
             assert np.array_equal(a.values[key], b.values[key])
+
+
+def test_loading_something_else_is_a_value_error(tmp_path):
+    """An .npz that is not a trace, or a file that is not an .npz, raises ValueError."""
+    other = tmp_path / "other.npz"
+    np.savez(other, a=np.zeros(3))
+    with pytest.raises(ValueError):
+        engine.load_trace(other)
+    text = tmp_path / "text.npz"
+    text.write_text("hello")
+    with pytest.raises(ValueError):
+        engine.load_trace(text)
