@@ -1,0 +1,18 @@
+"""Unrolled's engine: recurrent networks unrolled in time, in pure NumPy.
+
+    import engine
+    net = engine.Network.random(cell="lstm", input_size=3, hidden_size=8, output_size=4, seed=0)
+    trace = net.run(x, targets, loss="cross_entropy")     # x (T, B, 3), targets (T, B)
+    for event in net.steps(x, targets): ...               # one event per cell step
+
+See DESIGN.md §2 for the contract of Network and Trace.
+"""
+from .cells import CELL_TYPES
+from .events import Event, event_count, replay
+from .gradcheck import gradcheck
+from .network import Network
+from .recorder import StepRun
+from .trace import Trace, load_trace
+
+__all__ = ["CELL_TYPES", "Event", "Network", "StepRun", "Trace", "event_count", "gradcheck", "load_trace",
+           "replay"]

@@ -1,0 +1,97 @@
+"""The step-wise event stream: one Event per cell step and phase, in a fixed order.
+
+Forward: layer by layer (forward direction t = 0..T−1, then the reverse direction t = T−1..0),
+then for each t the output logits and the loss. Backward: logits t = T−1..0, then from the top
+layer down, each direction in the reverse of its forward order.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .trace import Trace
+
+
+@dataclass(frozen=True)
+class Event:
+    """One computed step. `values` holds batch-first arrays of this step (views: copy to keep)."""
+
+    phase: str                         # "forward" | "backward"
+    node: str                          # "h_l0", "h_l0_reverse", ..., "logits", "loss"
+    t: int
+    layer: int | None                  # None for logits / loss
+    direction: int                     # 0 forward, 1 reverse
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def norm(self) -> float:
+        """Batch mean of the L2 norm of the step's main vector (h, dh, logits, dlogits), or |L_t|."""
+        kind = self.node if self.node in ("logits", "loss") else "h"
+        main = self.values[MAIN_VALUE[kind, self.phase]]
+        if main.ndim == 0:
+            return float(abs(main))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(np.sqrt((main * main).sum(axis=-1)).mean())
+
+
+MAIN_VALUE = {("h", "forward"): "h", ("h", "backward"): "dh", ("logits", "forward"): "logits",
+              ("logits", "backward"): "dlogits", ("loss", "forward"): "loss"}
+
+
+def hidden_values(trace: "Trace", node: str, phase: str, t: int) -> dict[str, np.ndarray]:
+    """The values of an h-node event: state, cell state and gates (forward) or their gradients (backward)."""
+    suffix = node[1:]                          # "_l0" or "_l0_reverse"
+    source = trace.activations if phase == "forward" else trace.gradients
+    prefix = "" if phase == "forward" else "d"
+    names = ["h"] + (["c"] if f"c{suffix}" in source else []) + [g for g in "ifgorzn" if f"{g}{suffix}" in source]
+    return {prefix + name: source[f"{name}{suffix}"][t] for name in names}
+
+
+def output_values(trace: "Trace", node: str, phase: str, t: int) -> dict[str, np.ndarray]:
+    """The values of a logits or loss event."""
+    if node == "loss":
+        return {"loss": trace.loss_t[t]}
+    if phase == "backward":
+        return {"dlogits": trace.gradients["logits"][t]}
+    values = {"logits": trace.activations["logits"][t]}
+    if "probs" in trace.activations:
+        values["probs"] = trace.activations["probs"][t]
+    return values
+
+
+def hidden_event(trace: "Trace", phase: str, layer: int, direction: int, t: int) -> Event:
+    """The Event of one h-node step, read from a (possibly still filling) trace."""
+    node = f"h_l{layer}" + ("_reverse" if direction else "")
+    return Event(phase, node, t, layer, direction, hidden_values(trace, node, phase, t))
+
+
+def output_event(trace: "Trace", phase: str, node: str, t: int) -> Event:
+    """The Event of a logits or loss step."""
+    return Event(phase, node, t, None, 0, output_values(trace, node, phase, t))
+
+
+def replay(trace: "Trace") -> Iterator[Event]:
+    """Every event `Network.steps` yields for this trace, in the same order, from its records."""
+    T, L, D = trace.T, trace.num_layers, trace.directions
+    for k in range(L):
+        for d in range(D):
+            for t in (range(T - 1, -1, -1) if d else range(T)):
+                yield hidden_event(trace, "forward", k, d, t)
+    for t in range(T):
+        yield output_event(trace, "forward", "logits", t)
+        yield output_event(trace, "forward", "loss", t)
+    for t in range(T - 1, -1, -1):
+        yield output_event(trace, "backward", "logits", t)
+    for k in reversed(range(L)):
+        for d in range(D):
+            for t in (range(T) if d else range(T - 1, -1, -1)):
+                yield hidden_event(trace, "backward", k, d, t)
+
+
+def event_count(T: int, num_layers: int, directions: int) -> int:
+    """How many events a full stream has."""
+    return 2 * T * num_layers * directions + 3 * T

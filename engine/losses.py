@@ -1,0 +1,94 @@
+"""Per-step losses summed over time: L = Σ_t L_t, L_t = mean over the batch entries with a target.
+
+A target of -100 at (t, b) means "no loss there" (for mse: every output of that row is -100).
+A step without targets contributes 0.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+IGNORE = -100
+LOSSES = ("cross_entropy", "mse")
+
+
+@dataclass
+class LossResult:
+    """Everything the loss layer records."""
+
+    loss_t: np.ndarray            # (T,)
+    dlogits: np.ndarray           # (T, B, O) ∂L/∂o_t
+    probs: np.ndarray | None      # (T, B, O) softmax, cross_entropy only
+    dprobs: np.ndarray | None     # (T, B, O) ∂L/∂ŷ_t, cross_entropy only
+
+
+def target_mask(targets: np.ndarray, loss: str) -> np.ndarray:
+    """(T, B) bool: where a loss term exists."""
+    if loss == "cross_entropy":
+        return targets != IGNORE
+    return ~np.all(targets == IGNORE, axis=-1)
+
+
+def check_targets(targets, loss: str, T: int, B: int, O: int) -> np.ndarray:
+    """Validate and normalise targets for `loss`; ValueError with a clear message."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+    t = np.asarray(targets)
+    if loss == "cross_entropy":
+        if t.shape == (T,) and B == 1:
+            t = t[:, None]
+        if t.shape != (T, B):
+            raise ValueError(f"targets for cross_entropy must have shape (T, B) = {(T, B)}; got {t.shape}")
+        if not np.issubdtype(t.dtype, np.integer):
+            if not np.issubdtype(t.dtype, np.number) or not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
+                raise ValueError("targets for cross_entropy must be integer class ids (or -100)")
+        t = t.astype(np.int64)
+        bad = (t != IGNORE) & ((t < 0) | (t >= O))
+        if bad.any():
+            raise ValueError(f"targets must be class ids in [0, {O}) or -100; found {t[bad][0]}")
+        return t
+    if t.shape == (T, O) and B == 1:
+        t = t[:, None, :]
+    if t.shape != (T, B, O):
+        raise ValueError(f"targets for mse must have shape (T, B, O) = {(T, B, O)}; got {t.shape}")
+    if not np.issubdtype(t.dtype, np.number) or not np.all(np.isfinite(t)):
+        raise ValueError("targets for mse must be finite numbers")
+    return t
+
+
+def compute_loss(logits: np.ndarray, targets: np.ndarray, loss: str) -> LossResult:
+    """Per-step losses and ∂L/∂logits for logits (T, B, O)."""
+    mask = target_mask(targets, loss)                         # (T, B)
+    count = mask.sum(axis=1)                                  # (T,) entries with a target per step
+    weight = np.where(mask, 1.0 / np.maximum(count, 1)[:, None], 0.0).astype(logits.dtype)   # (T, B)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if loss == "cross_entropy":
+            return _cross_entropy(logits, targets, mask, weight)
+        return _mse(logits, targets, mask, weight)
+
+
+def _cross_entropy(logits, targets, mask, weight) -> LossResult:
+    shifted = logits - logits.max(axis=-1, keepdims=True)     # (T, B, O)
+    exp = np.exp(shifted)
+    total = exp.sum(axis=-1, keepdims=True)
+    probs = exp / total                                        # ŷ_t
+    log_probs = shifted - np.log(total)
+    safe = np.where(mask, targets, 0)                          # (T, B)
+    picked = np.take_along_axis(log_probs, safe[..., None], axis=-1)[..., 0]   # (T, B) log ŷ_t[y_t]
+    loss_t = -(np.where(mask, picked, 0.0) * weight).sum(axis=1)
+    onehot = np.zeros_like(probs)
+    np.put_along_axis(onehot, safe[..., None], 1.0, axis=-1)
+    onehot *= mask[..., None]
+    dlogits = (probs - onehot) * weight[..., None]             # (ŷ_t − y_t) / n_t
+    with np.errstate(divide="ignore"):
+        dprobs = np.where(onehot > 0, -weight[..., None] / np.where(onehot > 0, probs, 1.0), 0.0)
+    return LossResult(loss_t, dlogits, probs, dprobs)
+
+
+def _mse(logits, targets, mask, weight) -> LossResult:
+    O = logits.shape[-1]
+    diff = np.where(mask[..., None], logits - targets, 0.0)    # (T, B, O)
+    loss_t = ((diff * diff).sum(axis=-1) * weight).sum(axis=1) / O
+    dlogits = 2.0 * diff * weight[..., None] / O
+    return LossResult(loss_t, dlogits, None, None)

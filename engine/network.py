@@ -1,0 +1,102 @@
+"""The user-facing model: a stack of recurrent layers (optionally bidirectional) and a linear head."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from .cells import get_cell
+from .losses import check_targets
+from .params import Architecture, infer_architecture, random_state, validate_state
+from .recorder import StepRun
+from .trace import Trace
+
+DTYPES = (np.float64, np.float32)
+
+
+class Network:
+    """An RNN / LSTM / GRU network with torch's parameter names, and a head `o_t = V h_t + c`.
+
+    Build it with `Network.random(...)` or `Network.from_state_dict(...)`; `run` records a full
+    Trace, `steps` does the same one cell step at a time.
+    """
+
+    def __init__(self, arch: Architecture, state: Mapping[str, np.ndarray], dtype=np.float64) -> None:
+        dtype = np.dtype(dtype)
+        if dtype not in [np.dtype(d) for d in DTYPES]:
+            raise ValueError(f"dtype must be float64 or float32; got {dtype}")
+        if arch.num_layers < 1 or min(arch.input_size, arch.hidden_size, arch.output_size) < 1:
+            raise ValueError("num_layers, input_size, hidden_size and output_size must all be ≥ 1")
+        self.arch = arch
+        self.cell_impl = get_cell(arch.cell)
+        self.dtype = dtype
+        self._params = validate_state(dict(state), arch, dtype)
+
+    # -- constructors ----------------------------------------------------------------------
+    @classmethod
+    def random(cls, cell: str, input_size: int, hidden_size: int, output_size: int, num_layers: int = 1,
+               bidirectional: bool = False, seed: int = 0, recurrent_scale: float | None = None,
+               forget_bias: float = 0.0, dtype=np.float64) -> "Network":
+        """A freshly initialised network (torch's U(−1/√H, 1/√H)). `recurrent_scale` makes every H×H
+        block of W_hh a random orthogonal matrix times that scale (its spectral radius); `forget_bias`
+        is added to the LSTM forget-gate rows of bias_ih."""
+        get_cell(cell)
+        arch = Architecture(cell, int(input_size), int(hidden_size), int(output_size), int(num_layers),
+                            bool(bidirectional))
+        if min(arch.input_size, arch.hidden_size, arch.output_size, arch.num_layers) < 1:
+            raise ValueError("num_layers, input_size, hidden_size and output_size must all be ≥ 1")
+        if recurrent_scale is not None and not (np.isfinite(recurrent_scale) and recurrent_scale >= 0):
+            raise ValueError(f"recurrent_scale must be a finite number ≥ 0; got {recurrent_scale}")
+        return cls(arch, random_state(arch, seed, recurrent_scale, forget_bias, np.float64), dtype)
+
+    @classmethod
+    def from_state_dict(cls, state: Mapping[str, np.ndarray], cell: str, num_layers: int | None = None,
+                        bidirectional: bool | None = None, dtype=np.float64) -> "Network":
+        """A network from torch-named weights (plus head.weight / head.bias); sizes are read off the
+        arrays. ValueError naming any missing, extra, mis-shaped or non-finite parameter."""
+        state = {k: np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v) for k, v in state.items()}
+        return cls(infer_architecture(state, cell, num_layers, bidirectional), state, dtype)
+
+    # -- facts -------------------------------------------------------------------------------
+    cell = property(lambda self: self.arch.cell, doc="cell type name")
+    num_layers = property(lambda self: self.arch.num_layers, doc="stacked layers")
+    bidirectional = property(lambda self: self.arch.bidirectional, doc="two directions per layer")
+    directions = property(lambda self: self.arch.directions, doc="1 or 2")
+    input_size = property(lambda self: self.arch.input_size, doc="I")
+    hidden_size = property(lambda self: self.arch.hidden_size, doc="H")
+    output_size = property(lambda self: self.arch.output_size, doc="O")
+    node_names = property(lambda self: self.arch.node_names, doc="h nodes, layer-major")
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter, torch-named."""
+        return {k: v.copy() for k, v in self._params.items()}
+
+    # -- running -----------------------------------------------------------------------------
+    def steps(self, x, targets, loss: str = "cross_entropy") -> StepRun:
+        """Run one cell step at a time: iterate the result for Events (forward steps in time order,
+        then backward steps in reverse); its `.trace` is set once every step has run."""
+        x, targets = self._check_inputs(x, targets, loss)
+        return StepRun(self, x, targets, loss)
+
+    def run(self, x, targets, loss: str = "cross_entropy") -> Trace:
+        """Forward and BPTT over the whole sequence, recording everything (DESIGN.md §2)."""
+        x, targets = self._check_inputs(x, targets, loss)
+        return StepRun(self, x, targets, loss, emit=False).run_to_end()
+
+    def _check_inputs(self, x, targets, loss: str) -> tuple[np.ndarray, np.ndarray]:
+        x = np.asarray(x)
+        if x.ndim == 2:
+            x = x[:, None, :]
+        if x.ndim != 3 or x.shape[-1] != self.input_size or x.shape[0] < 1 or x.shape[1] < 1:
+            raise ValueError(f"x must have shape (T, B, {self.input_size}) or (T, {self.input_size}); "
+                             f"got {np.shape(x)}")
+        if not np.issubdtype(x.dtype, np.number):
+            raise ValueError(f"x must be numeric; got dtype {x.dtype}")
+        x = np.ascontiguousarray(x, dtype=self.dtype)
+        if not np.isfinite(x).all():
+            raise ValueError("x contains NaN or Inf: inputs must be finite")
+        T, B, _ = x.shape
+        targets = check_targets(targets, loss, T, B, self.output_size)
+        if loss == "mse":
+            targets = targets.astype(self.dtype)
+        return x, targets

@@ -1,0 +1,128 @@
+"""Parameter names and shapes, torch-compatible, and validation of a state dict against them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .cells import get_cell
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The sizes that fix every parameter's shape."""
+
+    cell: str
+    input_size: int
+    hidden_size: int
+    output_size: int
+    num_layers: int = 1
+    bidirectional: bool = False
+
+    @property
+    def directions(self) -> int:
+        """1, or 2 when bidirectional."""
+        return 2 if self.bidirectional else 1
+
+    def suffix(self, direction: int) -> str:
+        """"" for the forward direction, "_reverse" for the reverse one."""
+        return "_reverse" if direction else ""
+
+    def node(self, layer: int, direction: int) -> str:
+        """The activation name of a layer/direction's hidden state, e.g. h_l1_reverse."""
+        return f"h_l{layer}{self.suffix(direction)}"
+
+    @property
+    def node_names(self) -> list[str]:
+        """Every hidden-state node, layer-major, forward before reverse."""
+        return [self.node(k, d) for k in range(self.num_layers) for d in range(self.directions)]
+
+    def layer_input_size(self, layer: int) -> int:
+        """Width of what layer `layer` reads: the input, or the concatenated states below."""
+        return self.input_size if layer == 0 else self.hidden_size * self.directions
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """Parameter name → shape, in torch's naming, plus head.weight / head.bias."""
+        rows = get_cell(self.cell).blocks * self.hidden_size
+        out: dict[str, tuple[int, ...]] = {}
+        for k in range(self.num_layers):
+            for d in range(self.directions):
+                s = f"_l{k}{self.suffix(d)}"
+                out[f"weight_ih{s}"] = (rows, self.layer_input_size(k))
+                out[f"weight_hh{s}"] = (rows, self.hidden_size)
+                out[f"bias_ih{s}"] = (rows,)
+                out[f"bias_hh{s}"] = (rows,)
+        out["head.weight"] = (self.output_size, self.hidden_size * self.directions)
+        out["head.bias"] = (self.output_size,)
+        return out
+
+
+def infer_architecture(state: dict, cell: str, num_layers: int | None, bidirectional: bool | None) -> Architecture:
+    """Read the sizes off a state dict; ValueError naming what is missing."""
+    blocks = get_cell(cell).blocks
+    for name in ("weight_ih_l0", "head.weight"):
+        if name not in state:
+            raise ValueError(f"missing parameter {name!r}")
+    w_ih = np.asarray(state["weight_ih_l0"])
+    head = np.asarray(state["head.weight"])
+    if w_ih.ndim != 2 or w_ih.shape[0] % blocks:
+        raise ValueError(f"parameter 'weight_ih_l0' has shape {w_ih.shape}; a {cell} needs ({blocks}·H, input_size)")
+    if head.ndim != 2:
+        raise ValueError(f"parameter 'head.weight' has shape {head.shape}; expected (output_size, H·directions)")
+    if num_layers is None:
+        num_layers = 1 + max(int(k.split("_l")[1].split("_")[0]) for k in state if k.startswith("weight_ih_l"))
+    if bidirectional is None:
+        bidirectional = "weight_ih_l0_reverse" in state
+    return Architecture(cell, int(w_ih.shape[1]), int(w_ih.shape[0] // blocks), int(head.shape[0]),
+                        int(num_layers), bool(bidirectional))
+
+
+def validate_state(state: dict, arch: Architecture, dtype) -> dict[str, np.ndarray]:
+    """Check names, shapes and finiteness; returns C-contiguous copies in `dtype`."""
+    shapes = arch.shapes()
+    missing = [k for k in shapes if k not in state]
+    extra = [k for k in state if k not in shapes]
+    if missing:
+        raise ValueError(f"missing parameter(s): {', '.join(missing)}")
+    if extra:
+        raise ValueError(f"unexpected parameter(s): {', '.join(map(str, extra))}")
+    out = {}
+    for name, shape in shapes.items():
+        value = np.asarray(state[name])
+        if value.shape != shape:
+            raise ValueError(f"parameter {name!r} has shape {value.shape}, expected {shape}")
+        if not np.issubdtype(value.dtype, np.number):
+            raise ValueError(f"parameter {name!r} is not numeric (dtype {value.dtype})")
+        value = np.ascontiguousarray(value, dtype=dtype)
+        if not np.isfinite(value).all():
+            raise ValueError(f"parameter {name!r} contains NaN or Inf")
+        out[name] = value
+    return out
+
+
+def random_state(arch: Architecture, seed: int, recurrent_scale: float | None, forget_bias: float,
+                 dtype) -> dict[str, np.ndarray]:
+    """torch's default initialisation U(−1/√H, 1/√H); with recurrent_scale, each H×H block of every
+    W_hh is a random orthogonal matrix times recurrent_scale, so its spectral radius (and σ_max) is exactly it."""
+    rng = np.random.default_rng(seed)
+    H = arch.hidden_size
+    bound = 1.0 / np.sqrt(H)
+    state: dict[str, np.ndarray] = {}
+    for name, shape in arch.shapes().items():
+        if name.startswith("head."):
+            fan_in = arch.hidden_size * arch.directions
+            state[name] = rng.uniform(-1 / np.sqrt(fan_in), 1 / np.sqrt(fan_in), shape)
+        else:
+            state[name] = rng.uniform(-bound, bound, shape)
+        if name.startswith("weight_hh") and recurrent_scale is not None:
+            blocks = [_orthogonal(rng, H) * recurrent_scale for _ in range(shape[0] // H)]
+            state[name] = np.concatenate(blocks, axis=0)
+        if name.startswith("bias_ih") and arch.cell == "lstm" and forget_bias:
+            state[name][H:2 * H] += forget_bias
+    return {k: v.astype(dtype) for k, v in state.items()}
+
+
+def _orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A Haar-random orthogonal n×n matrix (QR of a Gaussian with the sign fix)."""
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    return q * np.sign(np.diag(r))

@@ -1,0 +1,185 @@
+"""Where gradients vanish or explode: Jacobian norms, the ‖∂L_k/∂h_t‖ flow matrix, the per-step decay.
+
+∂h_T/∂h_t = Π_{j=t+1..T} diag(φ'(z_j)) W, so ‖∂h_T/∂h_t‖ ≤ (σ_max(W) · max φ')^{T−t}.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .cells import get_cell
+from .layer import BackwardSink, backward_direction
+
+if TYPE_CHECKING:
+    from .trace import Trace
+
+EXACT_STATE_LIMIT = 64          # state sizes up to this get exact spectral norms; larger use power iteration
+POWER_ITERATIONS = 60
+FLOW_WORK_BUDGET = 4e9          # multiply-adds one flow_matrix may spend (rows are dropped to stay under it)
+FLOW_MEMORY_BUDGET = 256 << 20  # bytes of the gradient buffer between layers
+
+
+def jacobian_norms(trace: "Trace") -> dict[str, np.ndarray]:
+    """node → (T,) batch mean of ‖∂s_t/∂s_prev‖₂, NaN at each direction's first processed step.
+    Exact (eigenvalues of J Jᵀ) for states up to EXACT_STATE_LIMIT wide, power iteration beyond."""
+    cell = get_cell(trace.cell)
+    out = {}
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(trace.num_layers):
+            for d in range(trace.directions):
+                s = f"_l{k}{trace.arch.suffix(d)}"
+                rec = trace.layer_record(k, d)
+                norms = np.empty(trace.T, dtype=np.float64)
+                for t in range(trace.T):
+                    jac = cell.jacobian(rec.step(t), trace.params[f"weight_hh{s}"], trace.params[f"bias_hh{s}"])
+                    norms[t] = spectral_norms(jac).mean()
+                first = trace.T - 1 if d else 0
+                norms[first] = np.nan
+                out[f"h{s}"] = norms
+    return out
+
+
+def spectral_norms(jac: np.ndarray) -> np.ndarray:
+    """(N,) largest singular value of each (S, S) matrix in jac (N, S, S); NaN if it is not finite."""
+    jac = jac.astype(np.float64, copy=False)
+    finite = np.isfinite(jac).all(axis=(1, 2))
+    safe = np.where(finite[:, None, None], jac, 0.0)
+    if jac.shape[-1] <= EXACT_STATE_LIMIT:
+        top = np.linalg.eigvalsh(safe @ np.swapaxes(safe, 1, 2))[:, -1]
+        norms = np.sqrt(np.maximum(top, 0.0))
+    else:
+        v = np.ones(safe.shape[:2]) / np.sqrt(safe.shape[1])
+        for _ in range(POWER_ITERATIONS):
+            w = np.einsum("nij,nj->ni", safe, np.einsum("nji,nj->ni", safe, v))      # J Jᵀ v
+            v = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-300)
+        norms = np.linalg.norm(np.einsum("nji,nj->ni", safe, v), axis=1)
+    return np.where(finite, norms, np.nan)
+
+
+class FlowSink(BackwardSink):
+    """Keeps, per step, the batch-mean ‖∂L_k/∂h_t‖ for each of K loss terms, and the gradient for the layer below."""
+
+    def __init__(self, T: int, K: int, w_ih: np.ndarray, d_below: np.ndarray | None) -> None:
+        self.norms = np.zeros((K, T))
+        self.w_ih = w_ih
+        self.d_below = d_below             # (T, K, B, I_k) accumulated, or None for the bottom layer
+
+    def put(self, t, dh, dz_ih, dz_hh, gate_grads) -> None:
+        """Record step t's norms (dh is (K, B, H))."""
+        self.norms[:, t] = np.sqrt((dh * dh).sum(axis=-1)).mean(axis=-1)
+        if self.d_below is not None:
+            self.d_below[t] += dz_ih @ self.w_ih
+
+
+def loss_steps(trace: "Trace") -> np.ndarray:
+    """The timesteps that carry a loss term (a target for at least one batch entry)."""
+    return np.flatnonzero(trace.mask.any(axis=1))
+
+
+def flow_rows(trace: "Trace", max_rows: int) -> np.ndarray:
+    """Which loss steps k get a row in the flow matrix: all, or an even subsample with both ends."""
+    ks = loss_steps(trace)
+    cell = get_cell(trace.cell)
+    H, D = trace.hidden_size, trace.directions
+    per_row = trace.T * trace.B * H * (cell.blocks * H + trace.input_size) * D * trace.num_layers
+    rows = int(min(max_rows, max(2, FLOW_WORK_BUDGET // max(per_row, 1))))
+    if len(ks) <= rows:
+        return ks
+    return ks[np.unique(np.round(np.linspace(0, len(ks) - 1, rows)).astype(int))]
+
+
+def flow_norms(trace: "Trace", ks: np.ndarray) -> dict[str, np.ndarray]:
+    """node → (len(ks), T): batch mean of ‖∂L_k/∂h_t‖, back-propagating only the loss term of step k.
+    The K loss terms travel together as an extra batch dimension (chunked to bound memory)."""
+    T, B, H, D = trace.T, trace.B, trace.hidden_size, trace.directions
+    widest = max(trace.input_size, H * D)
+    chunk = max(1, int(FLOW_MEMORY_BUDGET // (T * B * widest * 8)))
+    parts = [_flow_chunk(trace, ks[i:i + chunk]) for i in range(0, len(ks), chunk)] or [_flow_chunk(trace, ks)]
+    return {node: np.concatenate([p[node] for p in parts], axis=0) for node in trace.node_names}
+
+
+def _flow_chunk(trace: "Trace", ks: np.ndarray) -> dict[str, np.ndarray]:
+    cell, p = get_cell(trace.cell), trace.params
+    T, B, H, K = trace.T, trace.B, trace.hidden_size, len(ks)
+    dlogits = np.zeros((T, K, B, trace.output_size), dtype=trace.dtype)
+    dlogits[ks, np.arange(K)] = trace.gradients["logits"][ks]      # ∂L_k/∂o_t is nonzero only at t = k
+    out = {}
+    with np.errstate(over="ignore", invalid="ignore"):
+        d_above = dlogits @ p["head.weight"]                           # (T, K, B, D·H)
+        for k in reversed(range(trace.num_layers)):
+            d_below = None if k == 0 else np.zeros((T, K, B, trace.arch.layer_input_size(k)), dtype=trace.dtype)
+            for d in range(trace.directions):
+                s = f"_l{k}{trace.arch.suffix(d)}"
+                sink = FlowSink(T, K, p[f"weight_ih{s}"], d_below)
+                for _ in backward_direction(cell, trace.layer_record(k, d), p[f"weight_hh{s}"],
+                                            d_above[..., d * H:(d + 1) * H], sink):
+                    pass
+                out[f"h{s}"] = sink.norms
+            d_above = d_below
+    return out
+
+
+def decay_factor(distance: np.ndarray, norms: np.ndarray) -> float:
+    """Per-step factor ρ of a fit norms ≈ C·ρ^distance (least squares in log space); NaN if < 2 usable points."""
+    ok = np.isfinite(norms) & (norms > 0) & np.isfinite(distance) & (distance >= 0)
+    if ok.sum() < 2 or np.ptp(distance[ok]) == 0:
+        return float("nan")
+    slope = np.polyfit(distance[ok], np.log(norms[ok]), 1)[0]
+    return float(np.exp(slope))
+
+
+def vanishing_profile(trace: "Trace", node: str) -> dict:
+    """‖∂L_k/∂h_t‖ against the distance from k (last loss step; the first one for a reverse node),
+    the fitted per-step factor, σ_max(W_hh) and the bound on the per-step factor: σ_max(W_hh)·max φ'
+    (max φ' = 1 for tanh and relu) for Elman cells, the largest measured Jacobian norm for gated ones."""
+    if node not in trace.node_names:
+        raise ValueError(f"unknown node {node!r}; nodes are {', '.join(trace.node_names)}")
+    ks = loss_steps(trace)
+    reverse = node.endswith("_reverse")
+    w_hh = trace.params["weight_hh" + node[1:]]
+    sigma_max = float(np.linalg.norm(w_hh.astype(np.float64), 2)) if np.isfinite(w_hh).all() else float("nan")
+    if trace.cell.startswith("rnn"):
+        bound = sigma_max
+    else:
+        jn = trace.jacobian_norms[node]
+        bound = float(np.nanmax(jn)) if np.isfinite(jn).any() else float("nan")
+    if len(ks) == 0:
+        nan_t = np.full(trace.T, np.nan)
+        return {"k": None, "distance": nan_t, "norms": nan_t, "factor": float("nan"), "bound": bound,
+                "sigma_max": sigma_max}
+    k = int(ks[0] if reverse else ks[-1])
+    norms = flow_norms(trace, np.array([k]))[node][0]
+    t = np.arange(trace.T, dtype=np.float64)
+    distance = (t - k) if reverse else (k - t)
+    distance[distance < 0] = np.nan                 # steps that L_k does not reach through this direction
+    return {"k": k, "distance": distance, "norms": norms, "factor": decay_factor(distance, norms),
+            "bound": bound, "sigma_max": sigma_max}
+
+
+def summarize(trace: "Trace") -> dict:
+    """Everything the plots need, as Python floats and lists (NaN/Inf kept as floats)."""
+    def floats(a) -> list:
+        return np.asarray(a, dtype=np.float64).tolist()
+
+    vanishing = {}
+    for node in trace.node_names:
+        v = trace.vanishing(node)
+        vanishing[node] = {"k": v["k"], "distance": floats(v["distance"]), "norms": floats(v["norms"]),
+                           "factor": v["factor"], "bound": v["bound"], "sigma_max": v["sigma_max"]}
+    flow = {}
+    for node in trace.node_names:
+        ks, matrix = trace.flow_matrix(node)
+        flow[node] = {"ks": [int(k) for k in ks], "matrix": floats(matrix)}
+    with np.errstate(over="ignore", invalid="ignore"):
+        grad_norms = {n: float(np.linalg.norm(g.astype(np.float64))) for n, g in trace.grads.items()}
+    return {
+        "loss": float(trace.loss),
+        "loss_t": floats(trace.loss_t),
+        "gradient_norms": {n: floats(v) for n, v in trace.gradient_norms.items()},
+        "jacobian_norms": {n: floats(v) for n, v in trace.jacobian_norms.items()},
+        "grad_contributions": {n: floats(v) for n, v in trace.grad_contributions.items()},
+        "grad_norms": grad_norms,
+        "vanishing": vanishing,
+        "flow": flow,
+    }
