@@ -35,7 +35,7 @@ def _given(info: ValidationInfo, *names: str) -> bool:
 class TraceConfig(BaseModel):
     """A network, a task and the run options: everything a trace is a pure function of."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, title="Config")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     preset: PresetName | None = Field(None, description="A preset's name; other fields override it.")
     cell: Cell = "rnn_tanh"

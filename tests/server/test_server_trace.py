@@ -1,0 +1,67 @@
+"""POST /api/trace: the whole trace, full precision, with NaN/Inf encoded as strings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from server.config import resolve_config
+from server.runs import compute_trace
+from server_helpers import strict_json
+
+NONFINITE = {"NaN", "Infinity", "-Infinity"}
+
+
+def test_trace_has_every_attribute_at_full_precision(client):
+    body = {"cell": "lstm", "hidden_size": 5, "num_layers": 2, "bidirectional": True, "task": "tagging",
+            "seq_len": 7, "batch_size": 3, "seed": 4}
+    r = client.post("/api/trace", json=body)
+    assert r.status_code == 200
+    doc = strict_json(r.text)
+    trace, _ = compute_trace(resolve_config(body))
+    assert doc["loss"] == float(trace.loss)  # bit for bit: no rounding on REST
+    assert doc["nodes"] == ["h_l0", "h_l0_reverse", "h_l1", "h_l1_reverse"]
+    assert np.array_equal(np.array(doc["activations"]["c_l1_reverse"]), trace.activations["c_l1_reverse"])
+    assert np.array_equal(np.array(doc["gradients"]["h_l0"]), trace.gradients["h_l0"])
+    assert set(doc["grads"]) == set(trace.grads)
+    assert np.array(doc["grads"]["weight_hh_l1_reverse"]).shape == (4 * 5, 5)
+    assert np.array(doc["grad_contributions"]["weight_ih_l0"]).shape == (7,)
+    assert set(doc["jacobian_norms"]) == set(doc["nodes"])
+    assert np.array(doc["gradient_norms"]["h_l1"]).shape == (7,)
+    assert np.array(doc["loss_t"]).shape == (7,)
+    assert doc["input_labels"][0][:3] == ["I", "like", "cake"]
+    assert doc["target_labels"][0][:3] == ["PRON", "VERB", "NOUN"]
+    assert doc["config"]["loss"] == "cross_entropy" and doc["config"]["seq_len"] == 7
+    assert set(doc["vanishing"]["h_l0"]) >= {"k", "distance", "norms", "factor", "bound", "sigma_max"}
+    assert len(doc["flow"]["h_l0"]["ks"]) == len(doc["flow"]["h_l0"]["matrix"])
+
+
+def test_exploding_relu_net_is_encoded_not_a_500(client):
+    body = {"cell": "rnn_relu", "recurrent_scale": 10.0, "seq_len": 1000, "hidden_size": 8, "task": "copy"}
+    r = client.post("/api/trace", json=body)
+    assert r.status_code == 200
+    assert "NaN" not in r.text.replace('"NaN"', "")  # only as strings
+    doc = strict_json(r.text)
+    h = doc["activations"]["h_l0"]
+    flat = [v for step in h for row in step for v in row]
+    assert NONFINITE & {v for v in flat if isinstance(v, str)}
+    assert all(isinstance(v, float) or v in NONFINITE for v in flat)
+    assert isinstance(doc["loss"], (float, str))
+
+
+def test_float32_traces_run(client):
+    r = client.post("/api/trace", json={"preset": "gru-memory", "dtype": "float32", "seq_len": 10})
+    assert r.status_code == 200
+    assert strict_json(r.text)["config"]["dtype"] == "float32"
+
+
+def test_trace_is_refused_when_every_slot_is_taken(make_client):
+    client = make_client(max_streams=1)
+    slots = client.app.state.slots
+    assert slots.try_acquire()
+    try:
+        r = client.post("/api/trace", json={"preset": "exploding"})
+        assert r.status_code == 503
+        assert "busy" in r.json()["detail"]
+    finally:
+        slots.release()
+    assert client.post("/api/trace", json={"preset": "exploding"}).status_code == 200
