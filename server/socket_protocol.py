@@ -16,7 +16,7 @@ import asyncio
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from server.config import first_error, resolve_config
 from server.messages import error_message, paused_message
@@ -75,12 +75,10 @@ class BreakMessage(_Message):
     enabled: bool = True
 
 
-ClientMessage = TypeAdapter(
-    Annotated[
-        StartMessage | StepMessage | PlayMessage | PauseMessage | StopMessage | BreakMessage,
-        Field(discriminator="type"),
-    ]
-)
+MESSAGE_TYPES: dict[str, type[_Message]] = {
+    "start": StartMessage, "step": StepMessage, "play": PlayMessage,
+    "pause": PauseMessage, "stop": StopMessage, "break": BreakMessage,
+}
 
 
 class TraceConnection:
@@ -117,11 +115,12 @@ class TraceConnection:
         except (ValueError, UnicodeDecodeError):
             await self.error("malformed JSON")
             return
-        if not isinstance(data, dict) or "type" not in data:
-            await self.error('a message must be a JSON object with a "type"', "type")
+        if not isinstance(data, dict) or data.get("type") not in MESSAGE_TYPES:
+            await self.error(f'a message must be a JSON object whose "type" is one of {", ".join(MESSAGE_TYPES)}',
+                             "type")
             return
         try:
-            message = ClientMessage.validate_python(data)
+            message = MESSAGE_TYPES[data["type"]].model_validate(data)
         except ValidationError as exc:
             await self.error(*first_error(exc))
             return
