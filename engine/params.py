@@ -93,7 +93,7 @@ def validate_state(state: dict, arch: Architecture, dtype) -> dict[str, np.ndarr
             raise ValueError(f"parameter {name!r} has shape {value.shape}, expected {shape}")
         if not np.issubdtype(value.dtype, np.number):
             raise ValueError(f"parameter {name!r} is not numeric (dtype {value.dtype})")
-        value = np.ascontiguousarray(value, dtype=dtype)
+        value = np.array(value, dtype=dtype, order="C", copy=True)   # never alias the caller's arrays
         if not np.isfinite(value).all():
             raise ValueError(f"parameter {name!r} contains NaN or Inf")
         out[name] = value

@@ -36,7 +36,7 @@ def jacobian_norms(trace: "Trace") -> dict[str, np.ndarray]:
                     norms[t] = spectral_norms(jac).mean()
                 first = trace.T - 1 if d else 0
                 norms[first] = np.nan
-                out[f"h{s}"] = norms
+                out[f"h{s}"] = norms.astype(trace.dtype)
     return out
 
 
