@@ -10,7 +10,7 @@ import engine
 from engine_cases import MATRIX, Config, build_net, make_data
 
 # smaller than the parity matrix: gradcheck runs the network twice per parameter entry
-SMALL = [Config(c.cell, c.layers, c.bidirectional, c.loss, c.many_to_one, T=4, B=2, I=2, H=3, O=3)
+SMALL = [Config(c.cell, c.layers, c.bidirectional, c.loss, c.many_to_one, T=4, B=2, I=2, H=2, O=2)
          for c in MATRIX]
 
 

@@ -141,3 +141,15 @@ def test_two_dimensional_x_means_batch_of_one():
     assert flat.loss == full.loss
     for key, value in full.activations.items():
         assert np.array_equal(flat.activations[key], value), key
+
+
+def test_run_does_not_modify_its_inputs_or_the_network():
+    """x, targets and the weights are unchanged by run()."""
+    cfg = Config("gru", 2, True, "mse", True)
+    net = build_net(cfg)
+    x, targets = make_data(cfg)
+    x0, y0, s0 = x.copy(), targets.copy(), net.state_dict()
+    net.run(x, targets, loss="mse")
+    list(net.steps(x, targets, loss="mse"))
+    assert np.array_equal(x, x0) and np.array_equal(targets, y0)
+    assert all(np.array_equal(v, s0[k]) for k, v in net.state_dict().items())

@@ -171,3 +171,29 @@ def test_vanishing_factor_recovers_a_known_decay():
     assert v["factor"] == pytest.approx(0.5, rel=1e-6)
     assert v["sigma_max"] == pytest.approx(0.5, rel=1e-12)
     assert v["bound"] == pytest.approx(0.5, rel=1e-6)
+
+
+def test_flow_matrix_of_a_long_sequence_is_subsampled_exactly():
+    """For long sequences flow_matrix keeps at most 64 target steps; each kept row is exact."""
+    from engine_cases import Config
+
+    cfg = Config("rnn_tanh", 1, True, "cross_entropy", False, T=100, B=1, I=2, H=3, O=2, seed=8)
+    case = run_case(cfg)
+    for node in case.ref.node_names:
+        ks, matrix = case.trace.flow_matrix(node)
+        ks = np.asarray(ks)
+        assert 1 <= len(ks) <= 64 and matrix.shape == (len(ks), cfg.T)
+        assert np.all(np.diff(ks) > 0) and ks.min() >= 0 and ks.max() < cfg.T
+        ref_ks, ref_matrix = case.ref.flow[node]
+        assert_rel(matrix, ref_matrix[np.searchsorted(ref_ks, ks)], f"flow_matrix({node}) rows {ks[:5]}...")
+
+
+@parametrize_configs
+def test_summary_is_json_and_agrees_with_the_trace(cfg):
+    """summary() holds only JSON types (floats may be nan), and its loss is the trace's."""
+    import json
+
+    case = run_case(cfg)
+    summary = case.trace.summary()
+    text = json.dumps(summary)          # raises on numpy scalars/arrays
+    assert json.loads(text)["loss"] == pytest.approx(case.trace.loss, rel=1e-15)
