@@ -164,7 +164,7 @@ def weight_contributions(sink: RecordingSink, rec: LayerRecord, layer_input: np.
 
 def outer_sum_norms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """‖a_tᵀ b_t‖_F for every t, a (T, B, M), b (T, B, N), via ‖AᵀB‖² = ⟨AAᵀ, BBᵀ⟩ (O(B²) per step, not O(MN))."""
-    gram_a = np.einsum("tbm,tcm->tbc", a, a)     # (T, B, B)
-    gram_b = np.einsum("tbn,tcn->tbc", b, b)     # (T, B, B)
-    sq = np.einsum("tbc,tbc->t", gram_a, gram_b)
+    gram_a = a @ a.transpose(0, 2, 1)            # (T, B, B), batched GEMM
+    gram_b = b @ b.transpose(0, 2, 1)            # (T, B, B)
+    sq = (gram_a * gram_b).sum(axis=(1, 2))
     return np.sqrt(np.maximum(sq, 0.0))
