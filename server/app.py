@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server import api, pages, ws_trace
 from server.page_data import app_version
@@ -31,6 +33,15 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     return JSONResponse({"detail": to_jsonable(errors)}, status_code=422)
 
 
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """FastAPI answers an unparsable body (bad UTF-8, say) with a 400 that no schema lists:
+    report it as the 422 every other bad body gets."""
+    if exc.status_code == 400:
+        detail = [{"type": "json_invalid", "loc": ["body"], "msg": f"could not parse the body: {exc.detail}"}]
+        return JSONResponse({"detail": detail}, status_code=422)
+    return await http_exception_handler(request, exc)
+
+
 def create_app(
     templates_dir: Path | None = None,
     loaded_trace: tuple[Any, str] | None = None,
@@ -42,6 +53,7 @@ def create_app(
     app.state.loaded_trace = loaded_trace
     app.state.slots = StreamSlots(max_streams or settings.max_streams)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(ws_trace.router)

@@ -87,6 +87,8 @@ def to_jsonable(obj: Any, digits: int | None = None) -> Any:
         if digits is not None and math.isfinite(v):
             v = float(round_significant(np.asarray(v), digits))
         return float_to_json(v)
+    if isinstance(obj, (bytes, bytearray)):  # e.g. a request body echoed in a validation error
+        return bytes(obj).decode("utf-8", errors="replace")
     return obj
 
 

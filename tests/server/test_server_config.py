@@ -82,9 +82,10 @@ def test_nan_in_the_body_is_a_422_not_a_500(client):
     assert r.json()["detail"][0]["loc"] == ["body", "recurrent_scale"]
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'"text"', b""])
-def test_malformed_bodies_are_422(client, body):
-    r = client.post("/api/trace", content=body, headers={"content-type": "application/json"})
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'"text"', b"", b"\xff\xfe", b"v\xb1\xe3C\x90I\x18"])
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain"])
+def test_malformed_bodies_are_422(client, body, content_type):
+    r = client.post("/api/trace", content=body, headers={"content-type": content_type})
     assert r.status_code == 422, r.text
 
 
