@@ -1,4 +1,8 @@
-"""What every recurrent cell provides, and the per-step record the drivers hand it."""
+"""What every recurrent cell provides, and the per-step views the layer driver hands it.
+
+Cells write their results straight into the preallocated (T, B, ·) records through these
+views (`out=` buffers), so the recurrence allocates little and copies nothing.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,38 +12,73 @@ import numpy as np
 
 @dataclass
 class StepRecord:
-    """The values a cell's backward step and Jacobian need at one timestep (views, batch-first)."""
+    """Forward values of one timestep (views into the layer's records, batch-first)."""
 
-    h: np.ndarray                 # (B, H) h_t
-    h_prev: np.ndarray            # (B, H) the state processed just before (zeros at the first step)
-    c: np.ndarray | None = None   # (B, H) LSTM c_t
+    h: np.ndarray                       # (B, H) h_t
+    h_prev: np.ndarray                  # (B, H) state processed just before (zeros at the first step)
+    act: np.ndarray | None = None       # (B, blocks·H) gate activations in block order (gated cells)
+    c: np.ndarray | None = None         # (B, H) LSTM c_t
     c_prev: np.ndarray | None = None
-    gates: dict[str, np.ndarray] = field(default_factory=dict)   # name → (B, H)
-    extra: dict[str, np.ndarray] = field(default_factory=dict)   # cell-private values (GRU W_hn h + b_hn)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)   # cell-private values (tanh c_t, W_hn h + b_hn)
+
+
+@dataclass
+class GradStep:
+    """Where a backward step writes (views into the layer's gradient records, or reused scratch)."""
+
+    dh: np.ndarray                      # (…, B, H) total ∂L/∂h_t
+    dz_ih: np.ndarray                   # (…, B, blocks·H) ∂L/∂(input pre-activations)
+    dz_hh: np.ndarray                   # same buffer as dz_ih except for the GRU
+    gates: dict[str, np.ndarray] = field(default_factory=dict)   # ∂L/∂gate (…, B, H)
+    dc: np.ndarray | None = None        # (…, B, H) total ∂L/∂c_t
 
 
 class Cell:
     """Interface of a recurrent cell (stateless; the weights are passed in)."""
 
     name: str
-    gates: tuple[str, ...]
-    blocks: int                 # rows of W_ih / W_hh are blocks × H
-    has_cell_state: bool
+    gates: tuple[str, ...] = ()
+    blocks: int = 1                     # rows of W_ih / W_hh are blocks × H
+    has_cell_state: bool = False
+    folds_hh_bias: bool = True          # b_hh can be added to the input projection once for all steps
+    extras: tuple[str, ...] = ()        # names of cell-private (T, B, H) records
 
-    def forward(self, xp, h_prev, c_prev, w_hh, b_hh):
-        """One step from the input projection xp = W_ih x_t + b_ih: returns (h, c, gates, extra)."""
+    def forward(self, xp: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray | None, w_hh: np.ndarray,
+                b_hh: np.ndarray, out: StepRecord) -> None:
+        """One step from the input projection xp (B, blocks·H); writes h (and c, act, extra) into `out`."""
         raise NotImplementedError
 
-    def backward(self, dh, dc, rec: StepRecord, w_hh):
-        """One step back: returns (dz_ih, dz_hh, dh_prev, dc_prev, gate_grads)."""
+    def backward(self, dh_next: np.ndarray, dc_next: np.ndarray | None, dh_out: np.ndarray, rec: StepRecord,
+                 w_hh: np.ndarray, out: GradStep) -> tuple[np.ndarray, np.ndarray | None]:
+        """One step back. ∂L/∂h_t = dh_out (output path) + dh_next (recurrence); writes the step's
+        gradients into `out` and returns (dh_prev, dc_prev) for the step processed before."""
         raise NotImplementedError
 
-    def jacobian(self, rec: StepRecord, w_hh, b_hh) -> np.ndarray:
+    def jacobian(self, rec: StepRecord, w_hh: np.ndarray) -> np.ndarray:
         """∂s_t/∂s_prev per batch entry, (B, S, S) with s = h or the stacked (h, c)."""
         raise NotImplementedError
 
+    def gate_views(self, act: np.ndarray) -> dict[str, np.ndarray]:
+        """name → view of one gate's block in an (…, blocks·H) array."""
+        H = act.shape[-1] // self.blocks
+        return {g: act[..., k * H:(k + 1) * H] for k, g in enumerate(self.gates)}
 
-def sigmoid(a: np.ndarray) -> np.ndarray:
-    """Logistic function; saturates to exactly 0/1 without overflow warnings."""
+
+def sigmoid_(a: np.ndarray) -> np.ndarray:
+    """Logistic function in place (saturates to exactly 0/1; exp overflow is harmless here)."""
     with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-a))
+        np.negative(a, out=a)
+        np.exp(a, out=a)
+        a += 1.0
+        np.reciprocal(a, out=a)
+    return a
+
+
+def diag_times(d: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """diag(d_b) W for every batch row b: d (B, H), w (H, K) → (B, H, K)."""
+    return d[:, :, None] * w[None, :, :]
+
+
+def diag(d: np.ndarray) -> np.ndarray:
+    """diag(d_b) for every batch row: (B, H) → (B, H, H)."""
+    return d[:, :, None] * np.eye(d.shape[-1], dtype=d.dtype)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cell import Cell, StepRecord, sigmoid
+from .cell import Cell, GradStep, StepRecord, diag, diag_times, sigmoid_
 
 
 class GRUCell(Cell):
@@ -19,40 +19,48 @@ class GRUCell(Cell):
     name = "gru"
     gates = ("r", "z", "n")
     blocks = 3
-    has_cell_state = False
+    folds_hh_bias = False            # b_hn sits inside r ⊙ (…)
+    extras = ("ghn",)
 
-    def forward(self, xp, h_prev, c_prev, w_hh, b_hh):
-        """One step: returns (h, None, {r, z, n}, {"ghn": W_hn h_prev + b_hn})."""
+    def forward(self, xp, h_prev, c_prev, w_hh, b_hh, out: StepRecord) -> None:
+        """Gates into out.act, W_hn h + b_hn into out.extra["ghn"], h_t into out.h."""
         H = h_prev.shape[-1]
-        gh = h_prev @ w_hh.T + b_hh                    # (B, 3H)
-        r = sigmoid(xp[:, :H] + gh[:, :H])             # (B, H)
-        z = sigmoid(xp[:, H:2 * H] + gh[:, H:2 * H])
-        ghn = gh[:, 2 * H:]                            # (B, H) W_hn h + b_hn
-        n = np.tanh(xp[:, 2 * H:] + r * ghn)
-        h = (1.0 - z) * n + z * h_prev
-        return h, None, {"r": r, "z": z, "n": n}, {"ghn": ghn}
+        gh = h_prev @ w_hh.T                            # (B, 3H)
+        gh += b_hh
+        a = out.act
+        np.add(xp[:, :2 * H], gh[:, :2 * H], out=a[:, :2 * H])
+        sigmoid_(a[:, :2 * H])                          # r, z
+        r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+        ghn = out.extra["ghn"]
+        ghn[...] = gh[:, 2 * H:]
+        np.multiply(r, ghn, out=n)
+        n += xp[:, 2 * H:]
+        np.tanh(n, out=n)
+        h = np.subtract(h_prev, n, out=out.h)           # h_t = n + z ⊙ (h_{t−1} − n)
+        h *= z
+        h += n
 
-    def backward(self, dh, dc, rec: StepRecord, w_hh):
-        """dh (…, B, H) total ∂L/∂h_t → (dz_ih, dz_hh, dh_prev, None, gate grads)."""
-        r, z, n = (rec.gates[k] for k in self.gates)
-        ghn = rec.extra["ghn"]
-        d_n = dh * (1.0 - z)                      # ∂L/∂n
-        d_z = dh * (rec.h_prev - n)               # ∂L/∂z
-        da_n = d_n * (1.0 - n * n)                # ∂L/∂(pre-activation of n)
-        d_r = da_n * ghn                          # ∂L/∂r
-        da_r = d_r * r * (1.0 - r)
-        da_z = d_z * z * (1.0 - z)
-        dz_ih = np.concatenate([da_r, da_z, da_n], axis=-1)        # (…, B, 3H)
-        dz_hh = np.concatenate([da_r, da_z, da_n * r], axis=-1)    # (…, B, 3H)
-        dh_prev = dh * z + dz_hh @ w_hh                            # (…, B, H)
-        return dz_ih, dz_hh, dh_prev, None, {"r": d_r, "z": d_z, "n": d_n}
-
-    def jacobian(self, rec: StepRecord, w_hh, b_hh):
-        """∂h_t/∂h_{t-1}, (B, H, H)."""
-        r, z, n = (rec.gates[k] for k in self.gates)
+    def backward(self, dh_next, dc_next, dh_out, rec: StepRecord, w_hh, out: GradStep):
+        """Writes ∂L/∂h_t, the gate gradients and ∂L/∂(pre-activations) (input and recurrent parts differ)."""
         H = rec.h.shape[-1]
+        a, ghn = rec.act, rec.extra["ghn"]
+        r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+        dh = np.add(dh_out, dh_next, out=out.dh)                       # total ∂L/∂h_t
+        d_n = np.multiply(dh, 1.0 - z, out=out.gates["n"])
+        d_z = np.multiply(dh, rec.h_prev - n, out=out.gates["z"])
+        da_n = np.multiply(d_n, 1.0 - n * n, out=out.dz_ih[..., 2 * H:])   # ∂L/∂(pre-activation of n)
+        d_r = np.multiply(da_n, ghn, out=out.gates["r"])
+        np.multiply(d_r, r * (1.0 - r), out=out.dz_ih[..., :H])
+        np.multiply(d_z, z * (1.0 - z), out=out.dz_ih[..., H:2 * H])
+        out.dz_hh[..., :2 * H] = out.dz_ih[..., :2 * H]
+        np.multiply(da_n, r, out=out.dz_hh[..., 2 * H:])               # r ⊙ gates the recurrent part of n
+        return dh * z + out.dz_hh @ w_hh, None
+
+    def jacobian(self, rec: StepRecord, w_hh):
+        """∂h_t/∂h_{t-1}, (B, H, H)."""
+        H = rec.h.shape[-1]
+        a, ghn = rec.act, rec.extra["ghn"]
+        r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
         w_r, w_z, w_n = (w_hh[k * H:(k + 1) * H] for k in range(3))
-        ghn = rec.extra["ghn"]
-        dn = (1 - n * n)[:, :, None] * (r[:, :, None] * w_n + (ghn * r * (1 - r))[:, :, None] * w_r)
-        eye = np.einsum("bi,ij->bij", z, np.eye(H, dtype=z.dtype))
-        return eye + (1 - z)[:, :, None] * dn + ((rec.h_prev - n) * z * (1 - z))[:, :, None] * w_z
+        dn = (1 - n * n)[:, :, None] * (diag_times(r, w_n) + diag_times(ghn * r * (1 - r), w_r))
+        return diag(z) + (1 - z)[:, :, None] * dn + diag_times((rec.h_prev - n) * z * (1 - z), w_z)

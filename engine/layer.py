@@ -12,27 +12,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cell import Cell, StepRecord
+from .cell import Cell, GradStep, StepRecord
 
 
 @dataclass
 class LayerRecord:
-    """Everything the forward pass of one direction recorded: (T, B, H) arrays."""
+    """Everything the forward pass of one direction recorded: (T, B, ·) arrays."""
 
     reverse: bool
-    h: np.ndarray
-    c: np.ndarray | None = None
-    gates: dict[str, np.ndarray] = field(default_factory=dict)
+    h: np.ndarray                                   # (T, B, H)
+    act: np.ndarray | None = None                   # (T, B, blocks·H) gate activations (gated cells)
+    c: np.ndarray | None = None                     # (T, B, H) LSTM cell state
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def allocate(cls, cell: Cell, T: int, B: int, H: int, reverse: bool, dtype) -> "LayerRecord":
-        """Preallocated, zero-filled records for a T-step run."""
-        def new() -> np.ndarray:
-            return np.zeros((T, B, H), dtype=dtype)
-        gates = {g: new() for g in cell.gates}
-        extra = {"ghn": new()} if cell.name == "gru" else {}
-        return cls(reverse, new(), new() if cell.has_cell_state else None, gates, extra)
+        """Preallocated records for a T-step run."""
+        act = np.zeros((T, B, cell.blocks * H), dtype=dtype) if cell.gates else None
+        c = np.zeros((T, B, H), dtype=dtype) if cell.has_cell_state else None
+        return cls(reverse, np.zeros((T, B, H), dtype=dtype), act, c,
+                   {name: np.zeros((T, B, H), dtype=dtype) for name in cell.extras})
 
     @property
     def T(self) -> int:
@@ -57,59 +56,52 @@ class LayerRecord:
         return prev
 
     def step(self, t: int) -> StepRecord:
-        """The record of step t, with the previous state (zeros at the first processed step)."""
+        """Views of step t, with the previous state (zeros at the first processed step)."""
         p = t + 1 if self.reverse else t - 1
         first = p < 0 or p >= self.T
-        zeros = np.zeros_like(self.h[t])
+        zeros = np.zeros_like(self.h[t]) if first else None
         return StepRecord(
             h=self.h[t],
             h_prev=zeros if first else self.h[p],
+            act=None if self.act is None else self.act[t],
             c=None if self.c is None else self.c[t],
             c_prev=None if self.c is None else (zeros if first else self.c[p]),
-            gates={g: v[t] for g, v in self.gates.items()},
             extra={k: v[t] for k, v in self.extra.items()},
         )
 
 
 def forward_direction(cell: Cell, xp: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray,
                       rec: LayerRecord) -> Iterator[int]:
-    """Run the recurrence over xp (T, B, blocks·H) = W_ih x_t + b_ih, filling `rec`; yields each t when done."""
-    B, H = rec.h.shape[1:]
-    h_prev = np.zeros((B, H), dtype=rec.h.dtype)      # initial state h(−1) = 0
-    c_prev = np.zeros_like(h_prev)
+    """Run the recurrence over xp (T, B, blocks·H) = W_ih x_t + b_ih (+ b_hh if the cell folds it),
+    writing into `rec`; yields each t when its step is recorded."""
     for t in rec.forward_order():
-        h, c, gates, extra = cell.forward(xp[t], h_prev, c_prev, w_hh, b_hh)
-        rec.h[t] = h
-        if rec.c is not None:
-            rec.c[t] = c
-            c_prev = rec.c[t]
-        for name, value in gates.items():
-            rec.gates[name][t] = value
-        for name, value in extra.items():
-            rec.extra[name][t] = value
-        h_prev = rec.h[t]
+        step = rec.step(t)
+        cell.forward(xp[t], step.h_prev, step.c_prev, w_hh, b_hh, step)
         yield t
 
 
 class BackwardSink:
-    """Receives what each backward step produced; subclasses decide what to keep."""
+    """Provides the buffers a backward step writes into, and sees each finished step."""
 
-    def put(self, t: int, dh, dz_ih, dz_hh, gate_grads: dict) -> None:
-        """Called once per step with ∂L/∂h_t (total), the pre-activation gradients and gate gradients."""
+    def buffers(self, t: int) -> GradStep:
+        """Where step t's gradients go."""
         raise NotImplementedError
+
+    def done(self, t: int, step: GradStep) -> None:
+        """Called once step t's gradients are in `step`."""
 
 
 def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: np.ndarray,
                        sink: BackwardSink) -> Iterator[int]:
     """BPTT through one direction. dh_out (T, …, B, H) is ∂L/∂h_t through the output path only
-    (the head or the layer above); the recurrence adds Wᵀ-weighted gradient from the step after.
-    Yields each t once the step's values are in `sink`."""
-    dh_next = np.zeros(dh_out.shape[1:], dtype=dh_out.dtype)   # (…, B, H) recurrent part of ∂L/∂h_t
-    dc_next = np.zeros_like(dh_next)
+    (the head or the layer above); the cell adds the recurrent part carried from the step after.
+    Yields each t once the step's gradients are in the sink."""
+    dh_next = np.zeros(dh_out.shape[1:], dtype=dh_out.dtype)    # (…, B, H) recurrent part of ∂L/∂h_t
+    dc_next = np.zeros_like(dh_next) if cell.has_cell_state else None
     for t in rec.backward_order():
-        dh = dh_out[t] + dh_next                               # total ∂L/∂h_t
-        dz_ih, dz_hh, dh_next, dc_next, gate_grads = cell.backward(dh, dc_next, rec.step(t), w_hh)
-        sink.put(t, dh, dz_ih, dz_hh, gate_grads)
+        step = sink.buffers(t)
+        dh_next, dc_next = cell.backward(dh_next, dc_next, dh_out[t], rec.step(t), w_hh, step)
+        sink.done(t, step)
         yield t
 
 
@@ -118,23 +110,18 @@ class RecordingSink(BackwardSink):
 
     def __init__(self, cell: Cell, T: int, B: int, H: int, dtype) -> None:
         rows = cell.blocks * H
+        self.cell = cell
         self.dh = np.zeros((T, B, H), dtype=dtype)
-        self.gates = {g: np.zeros((T, B, H), dtype=dtype) for g in cell.gates}
         self.dc = np.zeros((T, B, H), dtype=dtype) if cell.has_cell_state else None
+        self.dgates = np.zeros((T, B, rows), dtype=dtype) if cell.gates else None   # ∂L/∂gate, block order
+        self.gates = cell.gate_views(self.dgates) if cell.gates else {}
         self.dz_ih = np.zeros((T, B, rows), dtype=dtype)
-        self.dz_hh = self.dz_ih if cell.name != "gru" else np.zeros((T, B, rows), dtype=dtype)
+        self.dz_hh = np.zeros((T, B, rows), dtype=dtype) if cell.name == "gru" else self.dz_ih
 
-    def put(self, t, dh, dz_ih, dz_hh, gate_grads) -> None:
-        """Store step t."""
-        self.dh[t] = dh
-        self.dz_ih[t] = dz_ih
-        if self.dz_hh is not self.dz_ih:
-            self.dz_hh[t] = dz_hh
-        for name, value in gate_grads.items():
-            if name == "c":
-                self.dc[t] = value
-            else:
-                self.gates[name][t] = value
+    def buffers(self, t: int) -> GradStep:
+        """Views of step t in the records."""
+        return GradStep(self.dh[t], self.dz_ih[t], self.dz_hh[t],
+                        {g: v[t] for g, v in self.gates.items()}, None if self.dc is None else self.dc[t])
 
 
 def weight_gradients(sink: RecordingSink, rec: LayerRecord, layer_input: np.ndarray) -> dict[str, np.ndarray]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cell import Cell, StepRecord, sigmoid
+from .cell import Cell, GradStep, StepRecord, diag, diag_times, sigmoid_
 
 
 class LSTMCell(Cell):
@@ -19,48 +19,52 @@ class LSTMCell(Cell):
     gates = ("i", "f", "g", "o")
     blocks = 4
     has_cell_state = True
+    extras = ("tanh_c",)
 
-    def forward(self, xp, h_prev, c_prev, w_hh, b_hh):
-        """One step: returns (h, c, {i, f, g, o}, {})."""
-        a = xp + h_prev @ w_hh.T + b_hh          # (B, 4H)
+    def forward(self, xp, h_prev, c_prev, w_hh, b_hh, out: StepRecord) -> None:
+        """Gates into out.act, c_t into out.c, tanh(c_t) into out.extra, h_t into out.h."""
         H = h_prev.shape[-1]
-        i = sigmoid(a[:, :H])                    # (B, H)
-        f = sigmoid(a[:, H:2 * H])
-        g = np.tanh(a[:, 2 * H:3 * H])
-        o = sigmoid(a[:, 3 * H:])
-        c = f * c_prev + i * g                   # (B, H)
-        h = o * np.tanh(c)                       # (B, H)
-        return h, c, {"i": i, "f": f, "g": g, "o": o}, {}
+        a = np.matmul(h_prev, w_hh.T, out=out.act)     # (B, 4H) pre-activations, in place
+        a += xp
+        a[:, 2 * H:3 * H] *= 2.0                        # tanh(x) = 2σ(2x) − 1: one σ pass for all gates
+        sigmoid_(a)
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        g *= 2.0
+        g -= 1.0
+        c = np.multiply(f, c_prev, out=out.c)           # c_t = f ⊙ c_{t−1} + i ⊙ g
+        c += i * g
+        tc = np.tanh(c, out=out.extra["tanh_c"])
+        np.multiply(o, tc, out=out.h)                   # h_t = o ⊙ tanh(c_t)
 
-    def backward(self, dh, dc, rec: StepRecord, w_hh):
-        """dh, dc: (…, B, H) ∂L/∂h_t (total) and the c-path from step t+1 → (dz, dz, dh_prev, dc_prev, gate grads).
-
-        The returned gate grads include "c": the total ∂L/∂c_t.
-        """
-        i, f, g, o = (rec.gates[k] for k in self.gates)
-        tc = np.tanh(rec.c)                                   # (B, H)
-        d_o = dh * tc                                         # ∂L/∂o_t
-        dc_total = dc + dh * o * (1.0 - tc * tc)              # ∂L/∂c_t through h_t and c_{t+1}
-        d_i = dc_total * g
-        d_g = dc_total * i
-        d_f = dc_total * rec.c_prev
-        dc_prev = dc_total * f
-        dz = np.concatenate([d_i * i * (1.0 - i), d_f * f * (1.0 - f),
-                             d_g * (1.0 - g * g), d_o * o * (1.0 - o)], axis=-1)   # (…, B, 4H)
-        dh_prev = dz @ w_hh                                    # (…, B, H)
-        return dz, dz, dh_prev, dc_prev, {"c": dc_total, "i": d_i, "f": d_f, "g": d_g, "o": d_o}
-
-    def jacobian(self, rec: StepRecord, w_hh, b_hh):
-        """∂(h_t, c_t)/∂(h_{t-1}, c_{t-1}), (B, 2H, 2H)."""
-        i, f, g, o = (rec.gates[k] for k in self.gates)
+    def backward(self, dh_next, dc_next, dh_out, rec: StepRecord, w_hh, out: GradStep):
+        """Writes ∂L/∂h_t, ∂L/∂c_t (total), the gate gradients and ∂L/∂(pre-activations)."""
         H = rec.h.shape[-1]
+        a, tc = rec.act, rec.extra["tanh_c"]
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        dh = np.add(dh_out, dh_next, out=out.dh)                   # total ∂L/∂h_t
+        d_o = np.multiply(dh, tc, out=out.gates["o"])              # ∂L/∂o_t
+        dc = np.multiply(dh, o * (1.0 - tc * tc), out=out.dc)      # through h_t ...
+        dc += dc_next                                              # ... and through c_{t+1}
+        d_i = np.multiply(dc, g, out=out.gates["i"])
+        d_g = np.multiply(dc, i, out=out.gates["g"])
+        d_f = np.multiply(dc, rec.c_prev, out=out.gates["f"])
+        dz = out.dz_ih                                             # (…, B, 4H)
+        np.multiply(d_i, i * (1.0 - i), out=dz[..., :H])
+        np.multiply(d_f, f * (1.0 - f), out=dz[..., H:2 * H])
+        np.multiply(d_g, 1.0 - g * g, out=dz[..., 2 * H:3 * H])
+        np.multiply(d_o, o * (1.0 - o), out=dz[..., 3 * H:])
+        return dz @ w_hh, dc * f                                    # ∂L/∂h_{t−1}, ∂L/∂c_{t−1} (c path)
+
+    def jacobian(self, rec: StepRecord, w_hh):
+        """∂(h_t, c_t)/∂(h_{t-1}, c_{t-1}), (B, 2H, 2H)."""
+        H = rec.h.shape[-1]
+        a, tc = rec.act, rec.extra["tanh_c"]
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
         w_i, w_f, w_g, w_o = (w_hh[k * H:(k + 1) * H] for k in range(4))   # (H, H) each
-        tc = np.tanh(rec.c)
-        dc_dh = ((rec.c_prev * f * (1 - f))[:, :, None] * w_f + (g * i * (1 - i))[:, :, None] * w_i
-                 + (i * (1 - g * g))[:, :, None] * w_g)                    # (B, H, H)
-        dh_dh = (tc * o * (1 - o))[:, :, None] * w_o + (o * (1 - tc * tc))[:, :, None] * dc_dh
-        dc_dc = np.einsum("bi,ij->bij", f, np.eye(H, dtype=f.dtype))
-        dh_dc = np.einsum("bi,ij->bij", o * (1 - tc * tc) * f, np.eye(H, dtype=f.dtype))
+        dc_dh = (diag_times(rec.c_prev * f * (1 - f), w_f) + diag_times(g * i * (1 - i), w_i)
+                 + diag_times(i * (1 - g * g), w_g))                          # (B, H, H)
+        dh_dh = diag_times(tc * o * (1 - o), w_o) + (o * (1 - tc * tc))[:, :, None] * dc_dh
+        dh_dc = diag(o * (1 - tc * tc) * f)
         top = np.concatenate([dh_dh, dh_dc], axis=2)
-        bottom = np.concatenate([dc_dh, dc_dc], axis=2)
+        bottom = np.concatenate([dc_dh, diag(f)], axis=2)
         return np.concatenate([top, bottom], axis=1)

@@ -57,16 +57,16 @@ class StepRun:
                 for d in range(D):
                     s = f"_l{k}{arch.suffix(d)}"
                     rec = records[k, d] = LayerRecord.allocate(cell, T, B, H, bool(d), dtype)
-                    self._expose(tr.activations, s, rec.h, rec.c, rec.gates)
+                    self._expose(tr.activations, s, rec.h, rec.c, cell.gate_views(rec.act) if cell.gates else {})
+                    tr._private[s] = {"act": rec.act, **rec.extra}
+                    bias = p[f"bias_ih{s}"] + p[f"bias_hh{s}"] if cell.folds_hh_bias else p[f"bias_ih{s}"]
                     xp = (layer_input.reshape(T * B, -1) @ p[f"weight_ih{s}"].T
-                          + p[f"bias_ih{s}"]).reshape(T, B, -1)           # (T, B, blocks·H) all steps in one GEMM
+                          + bias).reshape(T, B, -1)                       # (T, B, blocks·H) all steps in one GEMM
                     for t in forward_direction(cell, xp, p[f"weight_hh{s}"], p[f"bias_hh{s}"], rec):
                         if emit:
                             yield hidden_event(tr, "forward", k, d, t)
                 layer_input = np.concatenate([records[k, d].h for d in range(D)], axis=-1) if D > 1 \
                     else records[k, 0].h
-            tr._private = {f"ghn_l{k}{arch.suffix(d)}": r.extra["ghn"] for (k, d), r in records.items()
-                           if "ghn" in r.extra}
             top = layer_input                                                  # (T, B, D·H)
             logits = (top.reshape(T * B, -1) @ p["head.weight"].T + p["head.bias"]).reshape(T, B, -1)
             result = compute_loss(logits, tr.targets, tr.loss_type)

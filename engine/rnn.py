@@ -1,46 +1,45 @@
 """The Elman cell: h_t = φ(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), φ = tanh or relu.
 
-In the lectures' notation U = W_ih, W = W_hh, b = b_ih + b_hh. Shapes: B batch,
-H hidden; the input projection `xp = W_ih x_t + b_ih` is computed for all t at once
-by the layer driver, so a step sees only (B, H) arrays. Every function broadcasts
-over leading dimensions, which lets the flow analysis push K loss terms at once.
+In the lectures' notation U = W_ih, W = W_hh, b = b_ih + b_hh. Shapes: B batch, H hidden. The
+input projection xp = W_ih x_t + b_ih + b_hh is computed for all t at once by the layer driver.
+Backward steps broadcast over leading dimensions (…), which lets the flow analysis push
+several loss terms at once.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .cell import Cell, StepRecord
+from .cell import Cell, GradStep, StepRecord, diag_times
 
 
 class ElmanCell(Cell):
     """tanh or relu Elman cell with torch.nn.RNN's equations and parameter layout."""
 
-    gates: tuple[str, ...] = ()
-    blocks = 1
-    has_cell_state = False
-
     def __init__(self, nonlinearity: str) -> None:
         self.name = f"rnn_{nonlinearity}"
         self.relu = nonlinearity == "relu"
 
-    def forward(self, xp, h_prev, c_prev, w_hh, b_hh):
-        """One step: returns (h, None, {}, {}) from xp (B, H), h_prev (B, H)."""
-        a = xp + h_prev @ w_hh.T + b_hh                     # (B, H) pre-activation z_t
-        h = np.maximum(a, 0.0) if self.relu else np.tanh(a)  # (B, H)
-        return h, None, {}, {}
+    def forward(self, xp, h_prev, c_prev, w_hh, b_hh, out: StepRecord) -> None:
+        """h_t = φ(xp + W h_{t−1}), written into out.h."""
+        z = np.matmul(h_prev, w_hh.T, out=out.h)       # (B, H)
+        z += xp                                          # z_t (b_hh is folded into xp)
+        if self.relu:
+            np.maximum(z, 0.0, out=z)
+        else:
+            np.tanh(z, out=z)
 
-    def derivative(self, h):
+    def derivative(self, h: np.ndarray) -> np.ndarray:
         """φ'(z_t) expressed through h_t = φ(z_t)."""
         if self.relu:
             return (h > 0).astype(h.dtype)
         return 1.0 - h * h
 
-    def backward(self, dh, dc, rec: StepRecord, w_hh):
-        """Back through one step: dh (…, B, H) total ∂L/∂h_t → (dz_ih, dz_hh, dh_prev, None, {})."""
-        dz = dh * self.derivative(rec.h)   # (…, B, H) ∂L/∂z_t = diag(φ'(z_t)) ∂L/∂h_t
-        dh_prev = dz @ w_hh                # (…, B, H) Wᵀ ∂L/∂z_t, the recurrent path
-        return dz, dz, dh_prev, None, {}
+    def backward(self, dh_next, dc_next, dh_out, rec: StepRecord, w_hh, out: GradStep):
+        """∂L/∂z_t = diag(φ'(z_t)) ∂L/∂h_t; the recurrence carries Wᵀ ∂L/∂z_t."""
+        dh = np.add(dh_out, dh_next, out=out.dh)                       # (…, B, H) total ∂L/∂h_t
+        dz = np.multiply(dh, self.derivative(rec.h), out=out.dz_ih)    # (…, B, H)
+        return dz @ w_hh, None                                          # (…, B, H) ∂L/∂h_{t−1}
 
-    def jacobian(self, rec: StepRecord, w_hh, b_hh):
-        """∂h_t/∂h_{t-1} = diag(φ'(z_t)) W_hh, (B, H, H)."""
-        return self.derivative(rec.h)[:, :, None] * w_hh[None, :, :]
+    def jacobian(self, rec: StepRecord, w_hh):
+        """∂h_t/∂h_{t−1} = diag(φ'(z_t)) W_hh, (B, H, H)."""
+        return diag_times(self.derivative(rec.h), w_hh)

@@ -36,7 +36,7 @@ class Trace:
         self.loss_t = np.zeros(x.shape[0], dtype=x.dtype)
         self.loss = 0.0
         self._flow_cache: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
-        self._private: dict[str, np.ndarray] = {}      # cell-private records (GRU's W_hn h + b_hn)
+        self._private: dict[str, dict[str, np.ndarray]] = {}   # per direction: gate block array, cell-private records
 
     # -- shape facts -------------------------------------------------------------------------
     cell = property(lambda self: self.arch.cell, doc="cell type")
@@ -52,18 +52,25 @@ class Trace:
     dtype = property(lambda self: self.x.dtype, doc="compute dtype")
 
     def layer_record(self, layer: int, direction: int) -> LayerRecord:
-        """The forward record of one layer/direction, as the backward pass and the Jacobians need it."""
+        """The forward record of one layer/direction, as the backward pass and the Jacobians need it.
+        A trace loaded from disk rebuilds the cell-private records (tanh c_t, W_hn h + b_hn) here."""
         s = f"_l{layer}{self.arch.suffix(direction)}"
         cell = get_cell(self.cell)
-        rec = LayerRecord(bool(direction), self.activations[f"h{s}"], self.activations.get(f"c{s}"),
-                          {g: self.activations[f"{g}{s}"] for g in cell.gates})
-        if cell.name == "gru":
-            if f"ghn{s}" not in self._private:      # not saved with the trace: recompute in one GEMM
+        h = self.activations[f"h{s}"]
+        rec = LayerRecord(bool(direction), h, None, self.activations.get(f"c{s}"))
+        if s not in self._private:
+            private: dict[str, np.ndarray] = {}
+            if cell.gates:
+                private["act"] = np.concatenate([self.activations[f"{g}{s}"] for g in cell.gates], axis=-1)
+            if cell.name == "lstm":
+                private["tanh_c"] = np.tanh(rec.c)
+            if cell.name == "gru":
                 H = self.hidden_size
-                h_prev = rec.previous(rec.h)
-                self._private[f"ghn{s}"] = (h_prev @ self.params[f"weight_hh{s}"][2 * H:].T
-                                            + self.params[f"bias_hh{s}"][2 * H:])
-            rec.extra["ghn"] = self._private[f"ghn{s}"]
+                private["ghn"] = (rec.previous(h) @ self.params[f"weight_hh{s}"][2 * H:].T
+                                  + self.params[f"bias_hh{s}"][2 * H:])
+            self._private[s] = private
+        rec.act = self._private[s].get("act")
+        rec.extra = {k: v for k, v in self._private[s].items() if k != "act"}
         return rec
 
     # -- derived quantities ------------------------------------------------------------------

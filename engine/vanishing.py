@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .cells import get_cell
+from .cell import GradStep
 from .layer import BackwardSink, backward_direction
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def jacobian_norms(trace: "Trace") -> dict[str, np.ndarray]:
                 rec = trace.layer_record(k, d)
                 norms = np.empty(trace.T, dtype=np.float64)
                 for t in range(trace.T):
-                    jac = cell.jacobian(rec.step(t), trace.params[f"weight_hh{s}"], trace.params[f"bias_hh{s}"])
+                    jac = cell.jacobian(rec.step(t), trace.params[f"weight_hh{s}"])
                     norms[t] = spectral_norms(jac).mean()
                 first = trace.T - 1 if d else 0
                 norms[first] = np.nan
@@ -58,18 +59,31 @@ def spectral_norms(jac: np.ndarray) -> np.ndarray:
 
 
 class FlowSink(BackwardSink):
-    """Keeps, per step, the batch-mean ‖∂L_k/∂h_t‖ for each of K loss terms, and the gradient for the layer below."""
+    """Keeps, per step, the batch-mean ‖∂L_k/∂h_t‖ for each of K loss terms, and the gradient for the layer below;
+    the step's other gradients go to scratch buffers reused across steps."""
 
-    def __init__(self, T: int, K: int, w_ih: np.ndarray, d_below: np.ndarray | None) -> None:
+    def __init__(self, cell, T: int, K: int, B: int, H: int, w_ih: np.ndarray, d_below: np.ndarray | None,
+                 dtype) -> None:
         self.norms = np.zeros((K, T))
         self.w_ih = w_ih
         self.d_below = d_below             # (T, K, B, I_k) accumulated, or None for the bottom layer
+        rows = cell.blocks * H
+        dz_ih = np.zeros((K, B, rows), dtype=dtype)
+        self.scratch = GradStep(
+            dh=np.zeros((K, B, H), dtype=dtype), dz_ih=dz_ih,
+            dz_hh=np.zeros_like(dz_ih) if cell.name == "gru" else dz_ih,
+            gates={g: np.zeros((K, B, H), dtype=dtype) for g in cell.gates},
+            dc=np.zeros((K, B, H), dtype=dtype) if cell.has_cell_state else None)
 
-    def put(self, t, dh, dz_ih, dz_hh, gate_grads) -> None:
-        """Record step t's norms (dh is (K, B, H))."""
-        self.norms[:, t] = np.sqrt((dh * dh).sum(axis=-1)).mean(axis=-1)
+    def buffers(self, t: int) -> GradStep:
+        """The reused scratch buffers."""
+        return self.scratch
+
+    def done(self, t: int, step: GradStep) -> None:
+        """Record step t's norms (dh is (K, B, H)) and send its input gradient down."""
+        self.norms[:, t] = np.sqrt((step.dh * step.dh).sum(axis=-1)).mean(axis=-1)
         if self.d_below is not None:
-            self.d_below[t] += dz_ih @ self.w_ih
+            self.d_below[t] += step.dz_ih @ self.w_ih
 
 
 def loss_steps(trace: "Trace") -> np.ndarray:
@@ -111,7 +125,7 @@ def _flow_chunk(trace: "Trace", ks: np.ndarray) -> dict[str, np.ndarray]:
             d_below = None if k == 0 else np.zeros((T, K, B, trace.arch.layer_input_size(k)), dtype=trace.dtype)
             for d in range(trace.directions):
                 s = f"_l{k}{trace.arch.suffix(d)}"
-                sink = FlowSink(T, K, p[f"weight_ih{s}"], d_below)
+                sink = FlowSink(cell, T, K, B, H, p[f"weight_ih{s}"], d_below, trace.dtype)
                 for _ in backward_direction(cell, trace.layer_record(k, d), p[f"weight_hh{s}"],
                                             d_above[..., d * H:(d + 1) * H], sink):
                     pass
