@@ -46,12 +46,15 @@ def create_app(
     templates_dir: Path | None = None,
     loaded_trace: tuple[Any, str] | None = None,
     max_streams: int | None = None,
+    stream_idle_s: float | None = None,
 ) -> FastAPI:
-    """Build the app; ``loaded_trace`` = (Trace, file name) serves a saved trace (`unrolled view`)."""
+    """Build the app; ``loaded_trace`` = (Trace, file name) serves a saved trace (`unrolled view`).
+    ``max_streams`` and ``stream_idle_s`` override the settings (tests use small ones)."""
     app = FastAPI(title="Unrolled", version=app_version(), description=DESCRIPTION)
     app.state.templates = Jinja2Templates(directory=str(templates_dir or TEMPLATES_DIR))
     app.state.loaded_trace = loaded_trace
     app.state.slots = StreamSlots(max_streams or settings.max_streams)
+    app.state.stream_idle_s = stream_idle_s or settings.stream_idle_s
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(pages.router)

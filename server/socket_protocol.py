@@ -84,8 +84,10 @@ MESSAGE_TYPES: dict[str, type[_Message]] = {
 class TraceConnection:
     """The state of one /ws/trace socket: its breakpoints and its current stream."""
 
-    def __init__(self, send_text, slots: StreamSlots, loaded: tuple[Any, str] | None) -> None:
+    def __init__(self, send_text, slots: StreamSlots, loaded: tuple[Any, str] | None,
+                 idle_timeout_s: float) -> None:
         self._raw_send = send_text
+        self._idle_timeout_s = idle_timeout_s
         self._send_lock = asyncio.Lock()
         self._slots = slots
         self._loaded = loaded  # (trace, file name) when the app was started by `unrolled view`
@@ -154,7 +156,8 @@ class TraceConnection:
         except BaseException:
             self._slots.release()
             raise
-        self.session = StreamSession(worker, self.send_text, self.breakpoints, message.mode, message.delay_ms)
+        self.session = StreamSession(worker, self.send_text, self.breakpoints, message.mode, message.delay_ms,
+                                     self._idle_timeout_s)
         self.session.start()
 
     def _source_factory(self, message: StartMessage):

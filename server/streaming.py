@@ -161,8 +161,10 @@ class StreamSession:
         breakpoints: dict[str, float | None],
         mode: str,
         delay_ms: int,
+        idle_timeout_s: float,
     ) -> None:
         self.worker = worker
+        self._idle_timeout_s = idle_timeout_s
         self._send_text = send_text
         self._breakpoints = breakpoints  # shared with the connection: edits apply at once
         self.playing = mode == "play"
@@ -229,14 +231,17 @@ class StreamSession:
         try:
             while True:
                 if self.total_events is not None and self._events_pending():
-                    await self._go.wait()
+                    if not await self._wait_for_go():
+                        return
                 item = await self.worker.queue.get()
                 kind = item[0]
                 if kind == "meta":
                     self.total_events = item[1]["total_events"]
                     await self._send_text(dumps(item[1]))
                 elif kind == "event":
-                    await self._go.wait()  # a pause may have come while the event was computed
+                    # a pause may have come while the event was computed
+                    if not await self._wait_for_go():
+                        return
                     self.worker.consumed()
                     await self._send_event(item[1], item[2])
                 elif kind == "summary":
@@ -250,6 +255,17 @@ class StreamSession:
                     return
         finally:
             self.worker.stop()
+
+    async def _wait_for_go(self) -> bool:
+        """Wait for play or step; False (after telling the client) when paused too long."""
+        try:
+            await asyncio.wait_for(self._go.wait(), self._idle_timeout_s)
+            return True
+        except TimeoutError:
+            detail = (f"stream closed after {self._idle_timeout_s:g} s paused, to free the server; "
+                      "send start again to continue")
+            await self._send_text(json.dumps(error_message(detail)))
+            return False
 
     async def _send_event(self, text: str, info: EventInfo) -> None:
         await self._send_text(text)

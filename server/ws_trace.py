@@ -14,7 +14,7 @@ async def trace_socket(websocket: WebSocket) -> None:
     """Receive client messages until the client leaves; then stop the stream's work."""
     await websocket.accept()
     state = websocket.app.state
-    connection = TraceConnection(websocket.send_text, state.slots, state.loaded_trace)
+    connection = TraceConnection(websocket.send_text, state.slots, state.loaded_trace, state.stream_idle_s)
     try:
         while True:
             message = await websocket.receive()

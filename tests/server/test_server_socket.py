@@ -245,3 +245,15 @@ def test_busy_when_every_slot_is_taken_then_free_again(make_client):
         assert_quiet(first)
         second.send_json({"type": "start", "config": SMALL})
         assert receive_until(second, {"done", "error"})[-1]["type"] == "done"
+
+
+def test_a_stream_left_paused_too_long_is_closed(make_client):
+    client = make_client(stream_idle_s=0.3)
+    with client.websocket_connect("/ws/trace") as ws:
+        ws.send_json({"type": "start", "config": LONG, "mode": "step"})
+        assert receive(ws)["type"] == "meta"
+        error = receive(ws, timeout=5)
+        assert error["type"] == "error" and "paused" in error["detail"]
+        wait_for_no_stream_threads()
+        ws.send_json({"type": "start", "config": SMALL})
+        assert receive_until(ws, {"done", "error"})[-1]["type"] == "done"
