@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from importlib.util import find_spec
 import sys
 import threading
 import webbrowser
@@ -44,6 +45,13 @@ def _warn_if_public(host: str) -> None:
         )
 
 
+def _warn_without_websockets() -> None:
+    """uvicorn answers every socket with 404 when no websocket library is installed."""
+    if find_spec("websockets") is None and find_spec("wsproto") is None:
+        print("\n*** WARNING: no websocket library is installed, so the page's live stream "
+              "(/ws/trace) cannot work: pip install websockets ***\n", file=sys.stderr)
+
+
 def _page_url(host: str, port: int, preset: str | None) -> str:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     if ":" in shown:
@@ -83,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     _warn_if_public(args.host)
+    _warn_without_websockets()
     url = _page_url(args.host, args.port, getattr(args, "preset", None))
     if args.command == "view":
         from server.app import create_app

@@ -88,24 +88,9 @@ def event_message(event: Any, seq: int, batch_index: int) -> tuple[dict, bool]:
 
 
 def summary_message(trace: Any) -> dict:
-    """The end-of-stream digest the plots need (full precision, non-finite as strings)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        grad_norms = {name: float(np.linalg.norm(g)) for name, g in trace.grads.items()}
-    flow = {}
-    for node in trace.node_names:
-        ks, matrix = trace.flow_matrix(node)
-        flow[node] = {"ks": [int(k) for k in ks], "matrix": matrix}
-    return to_jsonable({
-        "type": "summary",
-        "loss": float(trace.loss),
-        "loss_t": trace.loss_t,
-        "gradient_norms": trace.gradient_norms,
-        "jacobian_norms": trace.jacobian_norms,
-        "grad_contributions": trace.grad_contributions,
-        "grad_norms": grad_norms,
-        "vanishing": {node: trace.vanishing(node) for node in trace.node_names},
-        "flow": flow,
-    })
+    """The end-of-stream digest the plots need: the engine's ``Trace.summary()`` at full
+    precision, non-finite floats as strings."""
+    return {"type": "summary", **to_jsonable(trace.summary())}
 
 
 def paused_message(reason: str, seq: int, detail: str) -> dict:
