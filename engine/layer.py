@@ -24,6 +24,8 @@ class LayerRecord:
     act: np.ndarray | None = None                   # (T, B, blocks·H) gate activations (gated cells)
     c: np.ndarray | None = None                     # (T, B, H) LSTM cell state
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    h0: np.ndarray | None = None                    # (B, H) initial state; None means zeros
+    c0: np.ndarray | None = None                    # (B, H) initial cell state (LSTM); None means zeros
 
     @classmethod
     def allocate(cls, cell: Cell, T: int, B: int, H: int, reverse: bool, dtype) -> "LayerRecord":
@@ -46,26 +48,39 @@ class LayerRecord:
         """Timesteps in the order BPTT visits them (the reverse of forward_order)."""
         return range(self.T) if self.reverse else range(self.T - 1, -1, -1)
 
-    def previous(self, values: np.ndarray) -> np.ndarray:
-        """(T, B, H): at t, the value at the step processed just before t (zeros for the first)."""
+    def previous(self, values: np.ndarray, initial: np.ndarray | None = None) -> np.ndarray:
+        """(T, B, H): at t, the value at the step processed just before t (`initial`, default zeros, for the first)."""
         prev = np.zeros_like(values)
         if self.reverse:
             prev[:-1] = values[1:]
+            if initial is not None:
+                prev[-1] = initial
         else:
             prev[1:] = values[:-1]
+            if initial is not None:
+                prev[0] = initial
         return prev
 
+    def h_prev_all(self) -> np.ndarray:
+        """(T, B, H) the state each step reads, h(−1) included."""
+        return self.previous(self.h, self.h0)
+
     def step(self, t: int) -> StepRecord:
-        """Views of step t, with the previous state (zeros at the first processed step)."""
+        """Views of step t, with the previous state (the initial state at the first processed step)."""
         p = t + 1 if self.reverse else t - 1
         first = p < 0 or p >= self.T
-        zeros = np.zeros_like(self.h[t]) if first else None
+        if first:
+            h_prev = self.h0 if self.h0 is not None else np.zeros_like(self.h[t])
+            c_prev = None if self.c is None else (self.c0 if self.c0 is not None else np.zeros_like(self.h[t]))
+        else:
+            h_prev = self.h[p]
+            c_prev = None if self.c is None else self.c[p]
         return StepRecord(
             h=self.h[t],
-            h_prev=zeros if first else self.h[p],
+            h_prev=h_prev,
             act=None if self.act is None else self.act[t],
             c=None if self.c is None else self.c[t],
-            c_prev=None if self.c is None else (zeros if first else self.c[p]),
+            c_prev=c_prev,
             extra={k: v[t] for k, v in self.extra.items()},
         )
 
@@ -82,6 +97,8 @@ def forward_direction(cell: Cell, xp: np.ndarray, w_hh: np.ndarray, b_hh: np.nda
 
 class BackwardSink:
     """Provides the buffers a backward step writes into, and sees each finished step."""
+
+    initial: tuple = (None, None)      # set after the last step: gradients w.r.t. the initial state
 
     def buffers(self, t: int) -> GradStep:
         """Where step t's gradients go."""
@@ -103,6 +120,7 @@ def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: n
         dh_next, dc_next = cell.backward(dh_next, dc_next, dh_out[t], rec.step(t), w_hh, step)
         sink.done(t, step)
         yield t
+    sink.initial = (dh_next, dc_next)                              # ∂L/∂h(−1), ∂L/∂c(−1)
 
 
 class RecordingSink(BackwardSink):
@@ -129,7 +147,7 @@ def weight_gradients(sink: RecordingSink, rec: LayerRecord, layer_input: np.ndar
     T, B, rows = sink.dz_ih.shape
     dz_ih = sink.dz_ih.reshape(T * B, rows)
     dz_hh = sink.dz_hh.reshape(T * B, rows)
-    h_prev = rec.previous(rec.h).reshape(T * B, -1)
+    h_prev = rec.h_prev_all().reshape(T * B, -1)
     return {
         "weight_ih": dz_ih.T @ layer_input.reshape(T * B, -1),   # Σ_t ∂L/∂z_t x_tᵀ
         "weight_hh": dz_hh.T @ h_prev,                           # Σ_t ∂L/∂z_t h_{t−1}ᵀ
@@ -140,7 +158,7 @@ def weight_gradients(sink: RecordingSink, rec: LayerRecord, layer_input: np.ndar
 
 def weight_contributions(sink: RecordingSink, rec: LayerRecord, layer_input: np.ndarray) -> dict[str, np.ndarray]:
     """Per-step Frobenius norms (T,) of the terms summed by weight_gradients."""
-    h_prev = rec.previous(rec.h)
+    h_prev = rec.h_prev_all()
     return {
         "weight_ih": outer_sum_norms(sink.dz_ih, layer_input),
         "weight_hh": outer_sum_norms(sink.dz_hh, h_prev),

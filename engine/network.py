@@ -72,16 +72,42 @@ class Network:
         return {k: v.copy() for k, v in self._params.items()}
 
     # -- running -----------------------------------------------------------------------------
-    def steps(self, x, targets, loss: str = "cross_entropy") -> StepRun:
+    def steps(self, x, targets, loss: str = "cross_entropy", initial_state=None) -> StepRun:
         """Run one cell step at a time: iterate the result for Events (forward steps in time order,
         then backward steps in reverse); its `.trace` is set once every step has run."""
         x, targets = self._check_inputs(x, targets, loss)
-        return StepRun(self, x, targets, loss)
+        return StepRun(self, x, targets, loss, self._check_initial_state(initial_state, x.shape[1]))
 
-    def run(self, x, targets, loss: str = "cross_entropy") -> Trace:
-        """Forward and BPTT over the whole sequence, recording everything (DESIGN.md §2)."""
+    def run(self, x, targets, loss: str = "cross_entropy", initial_state=None) -> Trace:
+        """Forward and BPTT over the whole sequence, recording everything (DESIGN.md §2).
+
+        `initial_state` (optional) maps node names to h(−1) of shape (B, H) — "h_l0", "h_l1_reverse",
+        and "c_l0" … for an LSTM's cell state; missing entries are zeros. The trace then also holds
+        `initial_state_grads`, ∂L/∂h(−1) (and ∂L/∂c(−1)) per node, which is how a gradient crosses
+        from a decoder into its encoder, or from one truncated-BPTT window into the previous one."""
         x, targets = self._check_inputs(x, targets, loss)
-        return StepRun(self, x, targets, loss, emit=False).run_to_end()
+        initial = self._check_initial_state(initial_state, x.shape[1])
+        return StepRun(self, x, targets, loss, initial, emit=False).run_to_end()
+
+    def _check_initial_state(self, initial_state, B: int) -> dict[str, np.ndarray]:
+        if not initial_state:
+            return {}
+        allowed = set(self.node_names)
+        if self.cell == "lstm":
+            allowed |= {"c" + n[1:] for n in self.node_names}
+        out = {}
+        for name, value in initial_state.items():
+            if name not in allowed:
+                raise ValueError(f"initial_state has unknown entry {name!r}; allowed: {', '.join(sorted(allowed))}")
+            value = np.array(value, dtype=self.dtype, copy=True)
+            if value.shape == (self.hidden_size,) and B == 1:
+                value = value[None]
+            if value.shape != (B, self.hidden_size):
+                raise ValueError(f"initial_state[{name!r}] has shape {value.shape}, expected {(B, self.hidden_size)}")
+            if not np.isfinite(value).all():
+                raise ValueError(f"initial_state[{name!r}] contains NaN or Inf")
+            out[name] = value
+        return out
 
     def _check_inputs(self, x, targets, loss: str) -> tuple[np.ndarray, np.ndarray]:
         x = np.asarray(x)

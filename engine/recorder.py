@@ -19,9 +19,11 @@ if TYPE_CHECKING:
 class StepRun:
     """An in-progress run: iterate it for Events; `trace` is the finished Trace once exhausted."""
 
-    def __init__(self, net: "Network", x: np.ndarray, targets: np.ndarray, loss: str, emit: bool = True) -> None:
+    def __init__(self, net: "Network", x: np.ndarray, targets: np.ndarray, loss: str,
+                 initial_state: dict[str, np.ndarray] | None = None, emit: bool = True) -> None:
         self.trace: Trace | None = None
         self._partial = Trace(net.arch, loss, x, targets, target_mask(targets, loss), net.state_dict())
+        self._partial.initial_state = dict(initial_state or {})
         self._emit = emit
         self._gen = self._generate(net)
 
@@ -57,6 +59,8 @@ class StepRun:
                 for d in range(D):
                     s = f"_l{k}{arch.suffix(d)}"
                     rec = records[k, d] = LayerRecord.allocate(cell, T, B, H, bool(d), dtype)
+                    rec.h0 = tr.initial_state.get(f"h{s}")
+                    rec.c0 = tr.initial_state.get(f"c{s}")
                     self._expose(tr.activations, s, rec.h, rec.c, cell.gate_views(rec.act) if cell.gates else {})
                     tr._private[s] = {"act": rec.act, **rec.extra}
                     bias = p[f"bias_ih{s}"] + p[f"bias_hh{s}"] if cell.folds_hh_bias else p[f"bias_ih{s}"]
@@ -103,6 +107,10 @@ class StepRun:
                     for t in steps:
                         if emit:
                             yield hidden_event(tr, "backward", k, d, t)
+                    dh0, dc0 = sink.initial
+                    tr.initial_state_grads[f"h{s}"] = dh0
+                    if dc0 is not None:
+                        tr.initial_state_grads[f"c{s}"] = dc0
                     for name, g in weight_gradients(sink, records[k, d], inputs[k]).items():
                         tr.grads[f"{name}{s}"] = g
                     for name, n in weight_contributions(sink, records[k, d], inputs[k]).items():

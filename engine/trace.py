@@ -33,6 +33,8 @@ class Trace:
         self.gradients: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.grad_contributions: dict[str, np.ndarray] = {}
+        self.initial_state: dict[str, np.ndarray] = {}         # h(−1) (and c(−1)) per node when not zeros
+        self.initial_state_grads: dict[str, np.ndarray] = {}   # ∂L/∂h(−1), ∂L/∂c(−1) per node, (B, H)
         self.loss_t = np.zeros(x.shape[0], dtype=x.dtype)
         self.loss = 0.0
         self._flow_cache: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
@@ -57,7 +59,8 @@ class Trace:
         s = f"_l{layer}{self.arch.suffix(direction)}"
         cell = get_cell(self.cell)
         h = self.activations[f"h{s}"]
-        rec = LayerRecord(bool(direction), h, None, self.activations.get(f"c{s}"))
+        rec = LayerRecord(bool(direction), h, None, self.activations.get(f"c{s}"),
+                          h0=self.initial_state.get(f"h{s}"), c0=self.initial_state.get(f"c{s}"))
         if s not in self._private:
             private: dict[str, np.ndarray] = {}
             if cell.gates:
@@ -66,7 +69,7 @@ class Trace:
                 private["tanh_c"] = np.tanh(rec.c)
             if cell.name == "gru":
                 H = self.hidden_size
-                private["ghn"] = (rec.previous(h) @ self.params[f"weight_hh{s}"][2 * H:].T
+                private["ghn"] = (rec.h_prev_all() @ self.params[f"weight_hh{s}"][2 * H:].T
                                   + self.params[f"bias_hh{s}"][2 * H:])
             self._private[s] = private
         rec.act = self._private[s].get("act")
@@ -123,7 +126,8 @@ class Trace:
             "x": self.x, "targets": self.targets, "mask": self.mask, "loss_t": self.loss_t,
         }
         for prefix, table in (("param", self.params), ("act", self.activations), ("grad", self.grads),
-                              ("gradient", self.gradients), ("contrib", self.grad_contributions)):
+                              ("gradient", self.gradients), ("contrib", self.grad_contributions),
+                              ("init", self.initial_state), ("initgrad", self.initial_state_grads)):
             for name, value in table.items():
                 arrays[f"{prefix}/{name}"] = value
         with open(path, "wb") as f:
@@ -149,7 +153,8 @@ def load_trace(path: str | Path) -> Trace:
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
         raise ValueError(f"not a trace file: bad metadata ({exc})") from exc
     tables = {"param": trace.params, "act": trace.activations, "grad": trace.grads,
-              "gradient": trace.gradients, "contrib": trace.grad_contributions}
+              "gradient": trace.gradients, "contrib": trace.grad_contributions,
+              "init": trace.initial_state, "initgrad": trace.initial_state_grads}
     for key, value in files.items():
         prefix, _, name = key.partition("/")
         if prefix not in tables:
