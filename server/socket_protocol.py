@@ -37,7 +37,7 @@ class StartMessage(_Message):
     type: Literal["start"]
     config: dict[str, Any] | None = None
     mode: Literal["play", "step"] = "play"
-    delay_ms: Delay = 0
+    delay_ms: Delay | None = None  # None: no delay
     source: Literal["config", "loaded"] = "config"
 
 
@@ -156,7 +156,7 @@ class TraceConnection:
         except BaseException:
             self._slots.release()
             raise
-        self.session = StreamSession(worker, self.send_text, self.breakpoints, message.mode, message.delay_ms,
+        self.session = StreamSession(worker, self.send_text, self.breakpoints, message.mode, message.delay_ms or 0,
                                      self._idle_timeout_s)
         self.session.start()
 

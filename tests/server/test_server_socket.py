@@ -34,7 +34,7 @@ def assert_quiet(ws) -> None:
 
 def test_play_streams_meta_every_event_summary_and_done(client):
     with client.websocket_connect("/ws/trace") as ws:
-        ws.send_json({"type": "start", "config": SMALL, "mode": "play"})
+        ws.send_json({"type": "start", "config": SMALL, "mode": "play", "delay_ms": None})
         messages = receive_until(ws, {"done", "error"})
     meta, events, summary, done = messages[0], messages[1:-2], messages[-2], messages[-1]
     assert meta["type"] == "meta" and done == {"type": "done"}
