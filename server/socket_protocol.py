@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from server.config import first_error, resolve_config
 from server.messages import error_message, paused_message
-from server.runs import StreamSource, config_source, loaded_source
+from server.runs import config_source, loaded_source
 from server.settings import settings
 from server.streaming import EngineWorker, StreamSession, StreamSlots
 
