@@ -29,7 +29,7 @@ class GradStep:
     dh: np.ndarray                      # (…, B, H) total ∂L/∂h_t
     dz_ih: np.ndarray                   # (…, B, blocks·H) ∂L/∂(input pre-activations)
     dz_hh: np.ndarray                   # same buffer as dz_ih except for the GRU
-    gates: dict[str, np.ndarray] = field(default_factory=dict)   # ∂L/∂gate (…, B, H)
+    dgates: np.ndarray | None = None    # (…, B, blocks·H) ∂L/∂gate in block order (gated cells)
     dc: np.ndarray | None = None        # (…, B, H) total ∂L/∂c_t
 
 
@@ -48,10 +48,16 @@ class Cell:
         """One step from the input projection xp (B, blocks·H); writes h (and c, act, extra) into `out`."""
         raise NotImplementedError
 
+    def backward_factors(self, h: np.ndarray, h_prev: np.ndarray, act: np.ndarray | None,
+                         extra: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Local derivatives of every step at once ((T, B, ·) arrays, one vectorised pass before the
+        BPTT loop, so each step of the loop does only what depends on the gradient)."""
+        raise NotImplementedError
+
     def backward(self, dh_next: np.ndarray, dc_next: np.ndarray | None, dh_out: np.ndarray, rec: StepRecord,
-                 w_hh: np.ndarray, out: GradStep) -> tuple[np.ndarray, np.ndarray | None]:
-        """One step back. ∂L/∂h_t = dh_out (output path) + dh_next (recurrence); writes the step's
-        gradients into `out` and returns (dh_prev, dc_prev) for the step processed before."""
+                 fac: dict[str, np.ndarray], w_hh: np.ndarray, out: GradStep) -> tuple[np.ndarray, np.ndarray | None]:
+        """One step back. ∂L/∂h_t = dh_out (output path) + dh_next (recurrence); `fac` holds this step's
+        backward_factors. Writes the step's gradients into `out`, returns (dh_prev, dc_prev)."""
         raise NotImplementedError
 
     def jacobian(self, rec: StepRecord, w_hh: np.ndarray) -> np.ndarray:

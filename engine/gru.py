@@ -40,21 +40,27 @@ class GRUCell(Cell):
         h *= z
         h += n
 
-    def backward(self, dh_next, dc_next, dh_out, rec: StepRecord, w_hh, out: GradStep):
+    def backward_factors(self, h, h_prev, act, extra):
+        """1 − z, h_{t−1} − n, tanh'(n) and σ' of r and z (contiguous), for every step."""
+        H = h.shape[-1]
+        rz, n = act[..., :2 * H], act[..., 2 * H:]
+        return {"one_minus_z": 1.0 - act[..., H:2 * H], "h_prev_minus_n": h_prev - n,
+                "dtanh_n": 1.0 - n * n, "dsig_rz": rz * (1.0 - rz)}
+
+    def backward(self, dh_next, dc_next, dh_out, rec: StepRecord, fac, w_hh, out: GradStep):
         """Writes ∂L/∂h_t, the gate gradients and ∂L/∂(pre-activations) (input and recurrent parts differ)."""
         H = rec.h.shape[-1]
-        a, ghn = rec.act, rec.extra["ghn"]
-        r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
-        dh = np.add(dh_out, dh_next, out=out.dh)                       # total ∂L/∂h_t
-        d_n = np.multiply(dh, 1.0 - z, out=out.gates["n"])
-        d_z = np.multiply(dh, rec.h_prev - n, out=out.gates["z"])
-        da_n = np.multiply(d_n, 1.0 - n * n, out=out.dz_ih[..., 2 * H:])   # ∂L/∂(pre-activation of n)
-        d_r = np.multiply(da_n, ghn, out=out.gates["r"])
-        np.multiply(d_r, r * (1.0 - r), out=out.dz_ih[..., :H])
-        np.multiply(d_z, z * (1.0 - z), out=out.dz_ih[..., H:2 * H])
-        out.dz_hh[..., :2 * H] = out.dz_ih[..., :2 * H]
-        np.multiply(da_n, r, out=out.dz_hh[..., 2 * H:])               # r ⊙ gates the recurrent part of n
-        return dh * z + out.dz_hh @ w_hh, None
+        r, z = rec.act[:, :H], rec.act[:, H:2 * H]
+        dgates, dz_ih, dz_hh = out.dgates, out.dz_ih, out.dz_hh     # (…, B, 3H) each
+        dh = np.add(dh_out, dh_next, out=out.dh)                     # total ∂L/∂h_t
+        d_n = np.multiply(dh, fac["one_minus_z"], out=dgates[..., 2 * H:])
+        np.multiply(dh, fac["h_prev_minus_n"], out=dgates[..., H:2 * H])          # ∂L/∂z
+        da_n = np.multiply(d_n, fac["dtanh_n"], out=dz_ih[..., 2 * H:])            # ∂L/∂(pre-activation of n)
+        np.multiply(da_n, rec.extra["ghn"], out=dgates[..., :H])                    # ∂L/∂r
+        np.multiply(dgates[..., :2 * H], fac["dsig_rz"], out=dz_ih[..., :2 * H])
+        dz_hh[..., :2 * H] = dz_ih[..., :2 * H]
+        np.multiply(da_n, r, out=dz_hh[..., 2 * H:])                  # r ⊙ gates the recurrent part of n
+        return dh * z + dz_hh @ w_hh, None
 
     def jacobian(self, rec: StepRecord, w_hh):
         """∂h_t/∂h_{t-1}, (B, H, H)."""

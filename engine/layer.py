@@ -115,9 +115,11 @@ def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: n
     Yields each t once the step's gradients are in the sink."""
     dh_next = np.zeros(dh_out.shape[1:], dtype=dh_out.dtype)    # (…, B, H) recurrent part of ∂L/∂h_t
     dc_next = np.zeros_like(dh_next) if cell.has_cell_state else None
+    factors = cell.backward_factors(rec.h, rec.h_prev_all(), rec.act, rec.extra)
     for t in rec.backward_order():
         step = sink.buffers(t)
-        dh_next, dc_next = cell.backward(dh_next, dc_next, dh_out[t], rec.step(t), w_hh, step)
+        fac = {name: value[t] for name, value in factors.items()}
+        dh_next, dc_next = cell.backward(dh_next, dc_next, dh_out[t], rec.step(t), fac, w_hh, step)
         sink.done(t, step)
         yield t
     sink.initial = (dh_next, dc_next)                              # ∂L/∂h(−1), ∂L/∂c(−1)
@@ -139,7 +141,7 @@ class RecordingSink(BackwardSink):
     def buffers(self, t: int) -> GradStep:
         """Views of step t in the records."""
         return GradStep(self.dh[t], self.dz_ih[t], self.dz_hh[t],
-                        {g: v[t] for g, v in self.gates.items()}, None if self.dc is None else self.dc[t])
+                        None if self.dgates is None else self.dgates[t], None if self.dc is None else self.dc[t])
 
 
 def weight_gradients(sink: RecordingSink, rec: LayerRecord, layer_input: np.ndarray) -> dict[str, np.ndarray]:

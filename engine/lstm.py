@@ -36,23 +36,29 @@ class LSTMCell(Cell):
         tc = np.tanh(c, out=out.extra["tanh_c"])
         np.multiply(o, tc, out=out.h)                   # h_t = o ⊙ tanh(c_t)
 
-    def backward(self, dh_next, dc_next, dh_out, rec: StepRecord, w_hh, out: GradStep):
+    def backward_factors(self, h, h_prev, act, extra):
+        """σ'/tanh' of every gate (block order) and o ⊙ tanh'(c_t), for every step."""
+        H = h.shape[-1]
+        dact = act * (1.0 - act)                                   # σ' = σ(1 − σ) for i, f, o
+        g = act[..., 2 * H:3 * H]
+        dact[..., 2 * H:3 * H] = 1.0 - g * g                       # tanh' for g
+        tc = extra["tanh_c"]
+        return {"dact": dact, "o_dtanh_c": act[..., 3 * H:] * (1.0 - tc * tc)}
+
+    def backward(self, dh_next, dc_next, dh_out, rec: StepRecord, fac, w_hh, out: GradStep):
         """Writes ∂L/∂h_t, ∂L/∂c_t (total), the gate gradients and ∂L/∂(pre-activations)."""
         H = rec.h.shape[-1]
         a, tc = rec.act, rec.extra["tanh_c"]
-        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        i, f, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H]
+        dgates = out.dgates                                        # (…, B, 4H) ∂L/∂(i, f, g, o)
         dh = np.add(dh_out, dh_next, out=out.dh)                   # total ∂L/∂h_t
-        d_o = np.multiply(dh, tc, out=out.gates["o"])              # ∂L/∂o_t
-        dc = np.multiply(dh, o * (1.0 - tc * tc), out=out.dc)      # through h_t ...
+        np.multiply(dh, tc, out=dgates[..., 3 * H:])               # ∂L/∂o_t
+        dc = np.multiply(dh, fac["o_dtanh_c"], out=out.dc)         # ∂L/∂c_t through h_t ...
         dc += dc_next                                              # ... and through c_{t+1}
-        d_i = np.multiply(dc, g, out=out.gates["i"])
-        d_g = np.multiply(dc, i, out=out.gates["g"])
-        d_f = np.multiply(dc, rec.c_prev, out=out.gates["f"])
-        dz = out.dz_ih                                             # (…, B, 4H)
-        np.multiply(d_i, i * (1.0 - i), out=dz[..., :H])
-        np.multiply(d_f, f * (1.0 - f), out=dz[..., H:2 * H])
-        np.multiply(d_g, 1.0 - g * g, out=dz[..., 2 * H:3 * H])
-        np.multiply(d_o, o * (1.0 - o), out=dz[..., 3 * H:])
+        np.multiply(dc, g, out=dgates[..., :H])                    # ∂L/∂i_t
+        np.multiply(dc, rec.c_prev, out=dgates[..., H:2 * H])      # ∂L/∂f_t
+        np.multiply(dc, i, out=dgates[..., 2 * H:3 * H])           # ∂L/∂g_t
+        dz = np.multiply(dgates, fac["dact"], out=out.dz_ih)       # (…, B, 4H) ∂L/∂(pre-activations)
         return dz @ w_hh, dc * f                                    # ∂L/∂h_{t−1}, ∂L/∂c_{t−1} (c path)
 
     def jacobian(self, rec: StepRecord, w_hh):

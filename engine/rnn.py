@@ -34,10 +34,14 @@ class ElmanCell(Cell):
             return (h > 0).astype(h.dtype)
         return 1.0 - h * h
 
-    def backward(self, dh_next, dc_next, dh_out, rec: StepRecord, w_hh, out: GradStep):
+    def backward_factors(self, h, h_prev, act, extra):
+        """φ'(z_t) for every step."""
+        return {"dphi": self.derivative(h)}
+
+    def backward(self, dh_next, dc_next, dh_out, rec: StepRecord, fac, w_hh, out: GradStep):
         """∂L/∂z_t = diag(φ'(z_t)) ∂L/∂h_t; the recurrence carries Wᵀ ∂L/∂z_t."""
         dh = np.add(dh_out, dh_next, out=out.dh)                       # (…, B, H) total ∂L/∂h_t
-        dz = np.multiply(dh, self.derivative(rec.h), out=out.dz_ih)    # (…, B, H)
+        dz = np.multiply(dh, fac["dphi"], out=out.dz_ih)               # (…, B, H)
         return dz @ w_hh, None                                          # (…, B, H) ∂L/∂h_{t−1}
 
     def jacobian(self, rec: StepRecord, w_hh):

@@ -72,7 +72,7 @@ class FlowSink(BackwardSink):
         self.scratch = GradStep(
             dh=np.zeros((K, B, H), dtype=dtype), dz_ih=dz_ih,
             dz_hh=np.zeros_like(dz_ih) if cell.name == "gru" else dz_ih,
-            gates={g: np.zeros((K, B, H), dtype=dtype) for g in cell.gates},
+            dgates=np.zeros((K, B, rows), dtype=dtype) if cell.gates else None,
             dc=np.zeros((K, B, H), dtype=dtype) if cell.has_cell_state else None)
 
     def buffers(self, t: int) -> GradStep:

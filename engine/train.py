@@ -1,0 +1,137 @@
+"""Training a Network on one batch of data with the engine's own gradients, one record per epoch.
+
+    trainer = Trainer(net, x, targets, "cross_entropy", TrainOptions(epochs=60, optimizer="adam", lr=0.01))
+    for record in trainer.epochs():      # an EpochRecord per epoch
+        print(record.epoch, record.loss, record.clipped)
+    trained = trainer.net
+
+An epoch is one pass over the sequence. Without truncation that is one forward/BPTT pass and one
+update; with TBPTT(k1, k2) the parameters are updated after every window (see engine.tbptt),
+each update clipped on its own. Everything is deterministic: no randomness is drawn here.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .network import Network
+from .optim import OPTIMIZERS, clip_by_global_norm, make_optimizer
+from .tbptt import as_batch, check_truncatable, truncation_windows, window_runs
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How to train: epochs, the optimizer and its step size, clipping and truncation."""
+
+    epochs: int = 100
+    optimizer: str = "adam"               # "sgd" | "adam"
+    lr: float = 0.01
+    momentum: float = 0.0                 # SGD only
+    clip: float | None = None             # max global gradient norm per update; None: no clipping
+    tbptt: tuple[int, int] | None = None  # (k1, k2): update every k1 steps, back-propagate k2 steps
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be ≥ 1; got {self.epochs}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a finite number > 0; got {self.lr}")
+        if self.clip is not None and not (math.isfinite(self.clip) and self.clip > 0):
+            raise ValueError(f"clip must be a finite number > 0; got {self.clip}")
+
+
+@dataclass
+class EpochRecord:
+    """What one epoch did."""
+
+    epoch: int                              # 1-based
+    loss: float                             # Σ_t L_t over the epoch's pass (before its updates)
+    accuracy: float | None                  # share of target steps whose arg-max output is right (cross_entropy)
+    grad_norms: dict[str, np.ndarray]       # h node → (T,) batch mean of ‖∂L/∂h_t‖ (truncated when TBPTT)
+    param_grad_norms: dict[str, float]      # parameter → ‖∂L/∂θ‖ before clipping (summed over windows)
+    grad_norm: float                        # global gradient norm before clipping (largest update's)
+    clipped: bool                           # some update of the epoch was clipped
+    updates: int = 1                        # parameter updates applied this epoch
+    clipped_updates: int = 0
+    diverged: bool = False                  # a gradient or the new parameters were NaN/Inf: training stops
+    loss_t: np.ndarray = field(default_factory=lambda: np.zeros(0))   # (T,) per-step losses
+
+
+class Trainer:
+    """Trains a copy of a network on fixed data; `net` is always the latest (finite) network."""
+
+    def __init__(self, net: Network, x, targets, loss: str, options: TrainOptions) -> None:
+        k1, k2 = options.tbptt if options.tbptt is not None else (None, None)
+        check_truncatable(net, k1)
+        self.x, self.targets = as_batch(x, targets, loss)
+        self.loss = loss
+        self.options = options
+        self.windows = truncation_windows(self.x.shape[0], k1, k2)
+        self.net = net
+        self._params = net.state_dict()
+        self._optimizer = make_optimizer(options.optimizer, options.lr, options.momentum)
+        self.epochs_done = 0
+        self.diverged = False
+
+    def epochs(self) -> Iterator[EpochRecord]:
+        """Train for the remaining epochs, yielding each epoch's record; stops early once diverged."""
+        while self.epochs_done < self.options.epochs and not self.diverged:
+            yield self.run_epoch()
+
+    def run_epoch(self) -> EpochRecord:
+        """One pass over the sequence with its update(s)."""
+        T, B = self.x.shape[:2]
+        net0 = self.net
+        dh = {n: np.zeros((T, B, net0.hidden_size), dtype=net0.dtype) for n in net0.node_names}
+        grad_sum = {k: np.zeros_like(v) for k, v in self._params.items()}
+        loss_t = np.zeros(T)
+        correct = counted = 0
+        largest, updates, clipped = 0.0, 0, 0
+        with np.errstate(over="ignore", invalid="ignore"):
+            for window, trace in window_runs(lambda: self.net, self.x, self.targets, self.loss, self.windows):
+                loss_t[window.loss_from:window.end] = trace.loss_t[window.loss_from - window.start:]
+                for node in dh:
+                    dh[node][window.start:window.end] += trace.gradients[node]
+                for name, g in trace.grads.items():
+                    grad_sum[name] += g
+                if self.loss == "cross_entropy":
+                    hits = (trace.activations["logits"].argmax(axis=-1) == trace.targets) & trace.mask
+                    correct += int(hits.sum())
+                    counted += int(trace.mask.sum())
+                step = clip_by_global_norm(trace.grads, self.options.clip)
+                largest = step.norm if not math.isfinite(step.norm) else max(largest, step.norm)
+                if not self._apply(step.grads, step.norm):
+                    break
+                updates += 1
+                clipped += step.clipped
+            profile = {n: np.linalg.norm(v, axis=-1).mean(axis=-1) for n, v in dh.items()}
+            param_norms = {k: float(np.linalg.norm(g)) for k, g in grad_sum.items()}
+        self.epochs_done += 1
+        return EpochRecord(
+            epoch=self.epochs_done, loss=float(loss_t.sum()), accuracy=correct / counted if counted else None,
+            grad_norms=profile, param_grad_norms=param_norms, grad_norm=float(largest), clipped=clipped > 0,
+            updates=updates, clipped_updates=clipped, diverged=self.diverged, loss_t=loss_t)
+
+    def _apply(self, grads: dict[str, np.ndarray], norm: float) -> bool:
+        """Update the parameters; False (and `diverged`) when the gradient or the result is not finite,
+        in which case the network keeps its last finite parameters."""
+        if not math.isfinite(norm):
+            self.diverged = True
+            return False
+        candidate = {k: v.copy() for k, v in self._params.items()}
+        self._optimizer.step(candidate, grads)
+        if not all(np.isfinite(v).all() for v in candidate.values()):
+            self.diverged = True
+            return False
+        self._params = candidate
+        self.net = Network(self.net.arch, candidate, self.net.dtype)
+        return True
+
+
+def train(net: Network, x, targets, loss: str, options: TrainOptions) -> Iterator[EpochRecord]:
+    """Shorthand: the epoch records of `Trainer(net, x, targets, loss, options)`."""
+    return Trainer(net, x, targets, loss, options).epochs()
