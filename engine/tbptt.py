@@ -1,9 +1,10 @@
 """Truncated back-propagation through time, TBPTT(k1, k2), on top of `Network.run(initial_state=...)`.
 
 Every k1 steps (and at the end of the sequence) the losses of the steps just read are
-back-propagated k2 steps (k2 ≥ k1): the network is run on the window of the last k2 steps,
-starting from the state it had reached before that window, *detached* (nothing flows into
-earlier steps), with targets only on the last k1 steps. With k1 = k2 = k the windows are the
+back-propagated k2 steps (k2 ≥ k1): the network is run on a window of those k1 steps and the
+k2 − k1 steps before them, starting from the state it had reached before that window,
+*detached* (nothing flows into earlier steps), with targets only on the window's last k1 steps
+(fewer for the last window when k1 does not divide T). With k1 = k2 = k the windows are the
 k-step chunks of the sequence and each chunk starts from the previous chunk's last state.
 Without truncation there is one window, the whole sequence, started from zeros.
 """
@@ -37,7 +38,7 @@ def truncation_windows(T: int, k1: int | None = None, k2: int | None = None) -> 
     if not 1 <= k1 <= k2:
         raise ValueError(f"truncated BPTT needs 1 ≤ k1 ≤ k2; got k1={k1}, k2={k2}")
     ends = list(range(k1, T, k1)) + [T]
-    return [Window(max(0, end - k2), prev, end) for prev, end in zip([0] + ends[:-1], ends)]
+    return [Window(max(0, prev - (k2 - k1)), prev, end) for prev, end in zip([0] + ends[:-1], ends)]
 
 
 def window_targets(targets: np.ndarray, loss: str, window: Window) -> np.ndarray:
