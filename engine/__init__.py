@@ -8,11 +8,12 @@
 See DESIGN.md §2 for the contract of Network and Trace.
 """
 from .cells import CELL_TYPES
+from .diagnosis import Finding, Thresholds, diagnose, weight_spectra
 from .events import Event, event_count, replay
 from .gradcheck import gradcheck
 from .network import Network
 from .recorder import StepRun
 from .trace import Trace, load_trace
 
-__all__ = ["CELL_TYPES", "Event", "Network", "StepRun", "Trace", "event_count", "gradcheck", "load_trace",
-           "replay"]
+__all__ = ["CELL_TYPES", "Event", "Finding", "Network", "StepRun", "Thresholds", "Trace", "diagnose", "event_count",
+           "gradcheck", "load_trace", "replay", "weight_spectra"]

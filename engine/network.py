@@ -57,6 +57,26 @@ class Network:
         state = {k: np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v) for k, v in state.items()}
         return cls(infer_architecture(state, cell, num_layers, bidirectional), state, dtype)
 
+    @classmethod
+    def from_torch(cls, module, head=None, dtype=np.float64) -> "Network":
+        """A network with the weights of a torch.nn.RNN / LSTM / GRU and optional nn.Linear head
+        (without one, o_t = h_t). torch is needed only to have made `module`; inputs stay time-first
+        (T, B, I) here even if the module was built with batch_first=True."""
+        from .torch_import import state_from_torch
+        state, cell, layers, bidirectional = state_from_torch(module, head)
+        return cls.from_state_dict(state, cell=cell, num_layers=layers, bidirectional=bidirectional, dtype=dtype)
+
+    @classmethod
+    def from_npz(cls, path, cell: str, num_layers: int | None = None, bidirectional: bool | None = None,
+                 dtype=np.float64) -> "Network":
+        """A network from a .npz of a torch-named state dict (np.savez(path, **state)); never unpickles."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                state = {k: data[k] for k in data.files}
+        except (OSError, ValueError, EOFError) as exc:
+            raise ValueError(f"cannot read a state dict from {path}: {exc}") from exc
+        return cls.from_state_dict(state, cell=cell, num_layers=num_layers, bidirectional=bidirectional, dtype=dtype)
+
     # -- facts -------------------------------------------------------------------------------
     cell = property(lambda self: self.arch.cell, doc="cell type name")
     num_layers = property(lambda self: self.arch.num_layers, doc="stacked layers")

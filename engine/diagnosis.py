@@ -1,0 +1,189 @@
+"""What is wrong with this RNN? Findings computed from a trace, each with its numbers and where it is worst.
+
+Every check returns findings only when its problem is present, so a healthy trace yields none.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .cells import get_cell
+
+if TYPE_CHECKING:
+    from .trace import Trace
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a measurement becomes a finding."""
+
+    vanish_ratio: float = 1e-3        # ‖∂L_k/∂h_t‖ below this fraction of its peak ...
+    explode_ratio: float = 1e3        # ... or above this multiple of its value at the loss step
+    saturation_margin: float = 0.01   # a tanh/σ output this close to its limits is saturated
+    saturated_share: float = 0.5      # finding when more than this share of outputs is saturated at some step
+    dead_share: float = 0.1           # finding when more than this share of ReLU units never fires
+    forget_closed: float = 0.3        # finding when the mean LSTM forget gate falls below this at some step
+    radius_high: float = 1.2          # spectral radius of W_hh above this: a warning for Elman cells
+
+
+@dataclass
+class Finding:
+    """One diagnosed problem."""
+
+    kind: str                          # vanishing | exploding | nonfinite | saturation | dead_relu | forget_gate
+    severity: str                      # "warning" | "problem"
+    node: str                          # the h node (layer/direction) it concerns
+    t: int | None                      # the step where it is worst (the graph links here)
+    title: str
+    detail: str                        # one sentence with the numbers
+    steps: list[int] = field(default_factory=list)          # where it happens (timeline flags)
+    numbers: dict[str, float | list] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """Plain-Python form (NaN/Inf stay floats)."""
+        return asdict(self)
+
+
+def diagnose(trace: "Trace", thresholds: Thresholds = Thresholds()) -> list[Finding]:
+    """Every finding for `trace`, problems first."""
+    findings: list[Finding] = []
+    for node in trace.node_names:
+        nonfinite = _nonfinite(trace, node)
+        findings += nonfinite
+        if not nonfinite:
+            findings += _gradient_decay(trace, node, thresholds)
+        findings += _saturation(trace, node, thresholds)
+        findings += _dead_relu(trace, node, thresholds)
+        findings += _forget_gate(trace, node, thresholds)
+    return sorted(findings, key=lambda f: f.severity != "problem")
+
+
+def weight_spectra(trace: "Trace") -> dict[str, dict[str, float]]:
+    """node → spectral radius and σ_max of its W_hh (each gate block for gated cells)."""
+    cell = get_cell(trace.cell)
+    H = trace.hidden_size
+    out = {}
+    for node in trace.node_names:
+        w = trace.params["weight_hh" + node[1:]].astype(np.float64)
+        entry: dict[str, float] = {"sigma_max": float(np.linalg.norm(w, 2))}
+        for k, gate in enumerate(cell.gates or ("W",)):
+            block = w[k * H:(k + 1) * H]
+            entry[f"radius_{gate}"] = float(np.max(np.abs(np.linalg.eigvals(block))))
+        out[node] = entry
+    return out
+
+
+def _nonfinite(trace: "Trace", node: str) -> list[Finding]:
+    out = []
+    for phase, table in (("forward", trace.activations), ("backward", trace.gradients)):
+        bad = ~np.isfinite(table[node]).all(axis=(1, 2))                # (T,)
+        if bad.any():
+            steps = np.flatnonzero(bad)
+            first = int(steps[-1] if node.endswith("_reverse") else steps[0])
+            what = "h" if phase == "forward" else "∂L/∂h"
+            out.append(Finding("nonfinite", "problem", node, first, f"NaN/Inf in {what} ({node})",
+                               f"{what} of {node} is not finite at {len(steps)} of {trace.T} steps; "
+                               f"the first is t={first} ({phase} pass).",
+                               [int(s) for s in steps], {"first_t": first, "count": int(len(steps))}))
+    return out
+
+
+def _gradient_decay(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
+    profile = trace.vanishing(node)
+    if profile["k"] is None:
+        return []
+    distance, norms = profile["distance"], profile["norms"]
+    reach = np.isfinite(distance)
+    if reach.sum() < 2:
+        return []
+    order = np.argsort(distance[reach])
+    d = distance[reach][order]                     # 0, 1, 2, … away from the loss step
+    n = norms[reach][order]
+    steps_t = np.flatnonzero(reach)[order]
+    factor = profile["factor"]
+    numbers = {"factor": factor, "bound": profile["bound"], "sigma_max": profile["sigma_max"], "k": profile["k"]}
+    top = int(np.argmax(n))
+    peak = float(n[top])
+    if n[0] > 0 and peak > th.explode_ratio * n[0]:
+        numbers.update(distance=float(d[top]), ratio=float(peak / n[0]))
+        return [Finding("exploding", "problem", node, int(steps_t[top]), f"Exploding gradient ({node})",
+                        f"‖∂L_{profile['k']}/∂h_t‖ grows to {peak / n[0]:.3g}× its value at the loss step "
+                        f"over {int(d[top])} steps (per-step factor {factor:.3g}).",
+                        [int(t) for t in steps_t[n > th.explode_ratio * n[0]]], numbers)]
+    below = np.flatnonzero((n < th.vanish_ratio * peak) & (np.arange(len(n)) > top)) if peak > 0 else []
+    if len(below):
+        first = int(below[0])
+        numbers.update(distance=float(d[first]), ratio=float(n[first] / peak))
+        return [Finding("vanishing", "warning", node, int(steps_t[first]), f"Vanishing gradient ({node})",
+                        f"‖∂L_{profile['k']}/∂h_t‖ falls below {th.vanish_ratio:g} of its peak after "
+                        f"{int(d[first])} steps (per-step factor {factor:.3g}, bound {profile['bound']:.3g}).",
+                        [int(t) for t in steps_t[below]], numbers)]
+    return []
+
+
+def _saturating_outputs(trace: "Trace", node: str) -> dict[str, tuple[np.ndarray, float, float]]:
+    """name → (values, low limit, high limit) of every tanh/σ output recorded for this node."""
+    s = node[1:]
+    cell = trace.cell
+    if cell == "rnn_tanh":
+        return {"h": (trace.activations[node], -1.0, 1.0)}
+    if cell == "lstm":
+        out = {g: (trace.activations[g + s], 0.0, 1.0) for g in "ifo"}
+        out["g"] = (trace.activations["g" + s], -1.0, 1.0)
+        return out
+    if cell == "gru":
+        return {"r": (trace.activations["r" + s], 0.0, 1.0), "z": (trace.activations["z" + s], 0.0, 1.0),
+                "n": (trace.activations["n" + s], -1.0, 1.0)}
+    return {}
+
+
+def _saturation(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
+    out = []
+    for name, (values, low, high) in _saturating_outputs(trace, node).items():
+        margin = th.saturation_margin * (high - low) / 2
+        with np.errstate(invalid="ignore"):
+            saturated = (values <= low + margin) | (values >= high - margin)
+        share = saturated.mean(axis=(1, 2))                              # (T,)
+        if share.max() > th.saturated_share:
+            worst = int(np.argmax(share))
+            steps = np.flatnonzero(share > th.saturated_share)
+            out.append(Finding("saturation", "warning", node, worst, f"Saturated {name} ({node})",
+                               f"{share[worst]:.0%} of {name} outputs are within {th.saturation_margin} of their "
+                               f"limits at t={worst} (over {th.saturated_share:.0%} at {len(steps)} steps): "
+                               f"their derivatives are ≈ 0, so gradient barely passes.",
+                               [int(t) for t in steps], {"share": share.tolist(), "gate": name}))
+    return out
+
+
+def _dead_relu(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
+    if trace.cell != "rnn_relu":
+        return []
+    h = trace.activations[node]
+    with np.errstate(invalid="ignore"):
+        dead = ~(h > 0).any(axis=(0, 1))                                 # (H,) never fired
+    share = float(dead.mean())
+    if share <= th.dead_share:
+        return []
+    silent_t = (~(h > 0)).mean(axis=(1, 2))
+    worst = int(np.argmax(silent_t))
+    return [Finding("dead_relu", "warning", node, worst, f"Dead ReLU units ({node})",
+                    f"{int(dead.sum())} of {dead.size} units ({share:.0%}) output 0 at every step and batch entry: "
+                    f"no gradient flows through them.",
+                    [int(t) for t in np.flatnonzero(silent_t >= share)], {"share": share,
+                                                                           "units": np.flatnonzero(dead).tolist()})]
+
+
+def _forget_gate(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
+    if trace.cell != "lstm":
+        return []
+    mean_f = trace.activations["f" + node[1:]].mean(axis=(1, 2))           # (T,)
+    if not mean_f.min() < th.forget_closed:
+        return []
+    worst = int(np.argmin(mean_f))
+    steps = np.flatnonzero(mean_f < th.forget_closed)
+    return [Finding("forget_gate", "warning", node, worst, f"Forget gates close ({node})",
+                    f"The mean forget gate is {mean_f[worst]:.2f} at t={worst} (below {th.forget_closed} at "
+                    f"{len(steps)} steps): the cell state is wiped, so the LSTM's long path is cut.",
+                    [int(t) for t in steps], {"mean_f": mean_f.tolist()})]
