@@ -185,7 +185,7 @@ def test_tbptt_training_matches_torch_updating_after_every_chunk():
             norm = float(torch.nn.utils.clip_grad_norm_(params, clip))   # torch adds 1e-6 to the norm
             clipped |= norm > clip
             opt.step()
-            epoch_loss += float(L)
+            epoch_loss += float(L.detach())
         ref_losses.append(epoch_loss)
         ref_clipped.append(clipped)
     trainer = Trainer(net, x, targets, "cross_entropy",
