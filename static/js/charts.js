@@ -1,0 +1,234 @@
+// The five plots (plotly, served locally). Each draw function turns the store at a cursor into a
+// figure and hands it to Plotly.react, so redrawing while events stream in is cheap.
+
+import { COLORS, PLOTS, SCALES, cssVar } from './theme/config.js';
+import { fmt, plottable } from './format.js';
+import { scaleColor } from './colors.js';
+import { lectureName } from './inspector.js';
+
+/* global Plotly */
+
+function baseLayout(extra = {}) {
+  const present = document.body.classList.contains('present');
+  const ink = cssVar('--ink') || '#222';
+  const grid = cssVar('--grid') || '#ddd';
+  const axis = { gridcolor: grid, zerolinecolor: grid, linecolor: grid, automargin: true };
+  return {
+    height: PLOTS.height * (present ? 1.2 : 1),
+    margin: { l: 60, r: 16, t: 12, b: 48 },
+    paper_bgcolor: 'rgba(0,0,0,0)',
+    plot_bgcolor: 'rgba(0,0,0,0)',
+    font: { size: PLOTS.font * (present ? PLOTS.presentFontScale : 1), color: ink, family: 'inherit' },
+    legend: { orientation: 'h', y: -0.25, x: 0 },
+    hovermode: 'closest',
+    ...extra,
+    xaxis: { ...axis, ...(extra.xaxis ?? {}) },
+    yaxis: { ...axis, ...(extra.yaxis ?? {}) },
+  };
+}
+
+const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ['sendDataToCloud', 'lasso2d', 'select2d'] };
+
+function waiting(text) {
+  return baseLayout({
+    xaxis: { visible: false }, yaxis: { visible: false },
+    annotations: [{ text, showarrow: false, x: 0.5, y: 0.5, xref: 'paper', yref: 'paper', font: { size: 16, color: cssVar('--muted') || '#777' } }],
+  });
+}
+
+/** Human name of an h node: h_l0 → "layer 1", h_l0_reverse → "layer 1 ←". */
+export function nodeLabel(node, meta) {
+  const m = /^h_l(\d+)(_reverse)?$/.exec(node);
+  if (!m) return node;
+  if (meta.layers === 1 && meta.directions === 1) return 'h';
+  return `layer ${Number(m[1]) + 1}${m[2] ? ' ←' : ''}`;
+}
+
+function react(div, data, layout) {
+  Plotly.react(div, data, layout, CONFIG);
+}
+
+/** A log-axis range covering the finite positive values (with a decade of room). */
+function logRange(values) {
+  const v = values.filter((x) => Number.isFinite(x) && x > 0);
+  if (!v.length) return undefined;
+  const lo = Math.log10(Math.min(...v));
+  const hi = Math.log10(Math.max(...v));
+  return [lo - 0.3, hi + 0.3 + (hi - lo < 1 ? 0.5 : 0)];
+}
+
+/** plot-grad-norms: ‖∂L/∂h_t‖ over t, log y, one line per layer/direction. */
+export function drawGradNorms(div, { store, cursor, meta }) {
+  const data = meta.nodes.map((node, i) => {
+    const y = store.normSeries('backward', node, cursor);
+    return {
+      type: 'scatter', mode: 'lines+markers', name: nodeLabel(node, meta),
+      x: y.map((_, t) => t), y: y.map((v) => (v === null ? null : plottable(v))),
+      customdata: y.map((_, t) => [node, t]),
+      hovertemplate: `${nodeLabel(node, meta)} t=%{x}: ‖∂L/∂h‖=%{y:.3g}<extra></extra>`,
+      line: { color: COLORS.lines[i % COLORS.lines.length], width: 2.5 }, marker: { size: 6 },
+    };
+  });
+  const all = data.flatMap((d) => d.y).filter((v) => v !== null);
+  if (!all.length) {
+    react(div, [], waiting('‖∂L/∂hₜ‖ appears during the backward pass'));
+    return;
+  }
+  const nonFinite = meta.nodes.flatMap((n) => store.normSeries('backward', n, cursor)).filter((v) => v !== null && !Number.isFinite(v)).length;
+  react(div, data, baseLayout({
+    xaxis: { title: { text: 'time step t' }, range: [-0.5, meta.T - 0.5] },
+    yaxis: { title: { text: '‖∂L/∂hₜ‖' }, type: 'log', exponentformat: 'power', range: logRange(all) },
+    showlegend: meta.nodes.length > 1,
+    annotations: nonFinite ? [{ text: `${nonFinite} non-finite (NaN/∞) not drawn`, xref: 'paper', yref: 'paper', x: 1, y: 1, xanchor: 'right', showarrow: false, font: { color: COLORS.nan } }] : [],
+  }));
+}
+
+/** plot-vanishing: ‖∂L_k/∂h_t‖ against the distance k − t with the fitted factor and the bound as lines. */
+export function drawVanishing(div, { store, meta }) {
+  const van = store.summary?.vanishing;
+  if (!van) {
+    react(div, [], waiting('appears when the backward pass is complete'));
+    return;
+  }
+  const data = [];
+  const ys = [];
+  meta.nodes.forEach((node, i) => {
+    const v = van[node];
+    if (!v) return;
+    const pts = v.distance.map((d, t) => ({ d, y: v.norms[t], t })).filter((p) => Number.isFinite(p.d) && p.d >= 0).sort((a, b) => a.d - b.d);
+    if (!pts.length) return;
+    const color = COLORS.lines[i % COLORS.lines.length];
+    const name = nodeLabel(node, meta);
+    data.push({
+      type: 'scatter', mode: 'markers', name: `${name}: measured`, x: pts.map((p) => p.d), y: pts.map((p) => plottable(p.y)),
+      customdata: pts.map((p) => [node, p.t]), marker: { color, size: 8 },
+      hovertemplate: `k−t=%{x} (t=%{customdata[1]}): %{y:.3g}<extra>${name}</extra>`,
+    });
+    ys.push(...pts.map((p) => p.y));
+    const anchor = pts.find((p) => Number.isFinite(p.y) && p.y > 0);
+    if (!anchor) return;
+    const line = (factor, label, style) => {
+      if (!(Number.isFinite(factor) && factor > 0)) return;
+      const ds = pts.map((p) => p.d);
+      data.push({
+        type: 'scatter', mode: 'lines', name: label, x: ds, y: ds.map((d) => anchor.y * factor ** (d - anchor.d)),
+        line: { color: style === 'fit' ? color : COLORS.bound, dash: style === 'fit' ? 'dash' : 'dot', width: 2.5 }, hoverinfo: 'skip',
+      });
+    };
+    line(v.factor, `${name}: fitted factor ${fmt(v.factor)} per step`, 'fit');
+    line(v.bound, `${name}: bound ${fmt(v.bound)} per step${meta.cell.startsWith('rnn') ? ` (σmax(W)=${fmt(v.sigmaMax)} · max φ')` : ' (max Jacobian norm)'}`, 'bound');
+  });
+  const k = Object.values(van)[0]?.k;
+  react(div, data, baseLayout({
+    xaxis: { title: { text: `distance k − t  (k = ${k}, the last step with a target)` } },
+    yaxis: { title: { text: '‖∂L_k/∂hₜ‖' }, type: 'log', exponentformat: 'power', range: logRange(ys) },
+    legend: { orientation: 'h', y: -0.3, x: 0, font: { size: PLOTS.font - 1 } },
+    height: PLOTS.height + 40,
+  }));
+}
+
+/** plot-flow: the ‖∂L_k/∂h_t‖ heatmap (rows k with a target, columns t), log colour. */
+export function drawFlow(div, { store, meta, node }) {
+  const f = store.summary?.flow?.[node];
+  if (!f || !f.matrix.length) {
+    react(div, [], waiting('appears when the backward pass is complete'));
+    return;
+  }
+  const z = f.matrix.map((row) => row.map((v) => (Number.isFinite(v) && v > 0 ? Math.log10(v) : null)));
+  const text = f.matrix.map((row) => row.map((v) => fmt(v)));
+  react(div, [{
+    type: 'heatmap', x: [...Array(meta.T).keys()], y: f.ks, z, text,
+    customdata: f.ks.map(() => [...Array(meta.T).keys()].map((t) => [node, t])),
+    colorscale: SCALES.backward.map((c, i, a) => [i / (a.length - 1), c]),
+    colorbar: { title: { text: 'log₁₀' }, thickness: 14 },
+    hovertemplate: 'k=%{y}, t=%{x}: ‖∂L_k/∂hₜ‖ = %{text}<extra></extra>',
+    hoverongaps: false,
+  }], baseLayout({
+    xaxis: { title: { text: 'time step t (where the gradient arrives)' } },
+    yaxis: { title: { text: 'loss step k' }, autorange: 'reversed' },
+  }));
+}
+
+/** plot-hidden: a time × unit heatmap of one quantity (h, c, a gate or ∂L/∂h) of a node. */
+export function drawHidden(div, { store, cursor, meta, node, quantity }) {
+  const phase = quantity.startsWith('d') ? 'backward' : 'forward';
+  const rows = store.valueMatrix(phase, node, quantity, cursor);
+  const H = rows.find((r) => r)?.length ?? 0;
+  if (!H) {
+    react(div, [], waiting(phase === 'backward' ? 'appears during the backward pass' : 'appears as the forward pass runs'));
+    return;
+  }
+  const z = [...Array(H).keys()].map((u) => rows.map((r) => (r ? plottable(r[u]) : null)));
+  const unit = ['i', 'f', 'o', 'r', 'z'].includes(quantity);
+  const finite = z.flat().filter((v) => v !== null).map(Math.abs);
+  const top = unit ? 1 : Math.max(1e-12, ...finite);
+  react(div, [{
+    type: 'heatmap', x: [...Array(meta.T).keys()], y: [...Array(H).keys()], z,
+    customdata: z.map((row) => row.map((_, t) => [node, t])),
+    colorscale: unit ? SCALES.heatSequential : SCALES.heatDiverging, reversescale: !unit,
+    zmin: unit ? 0 : -top, zmax: top, zmid: unit ? undefined : 0,
+    colorbar: { thickness: 14 }, hoverongaps: false,
+    hovertemplate: `t=%{x}, unit %{y}: ${quantity} = %{z:.3g}<extra></extra>`,
+  }], baseLayout({
+    xaxis: { title: { text: 'time step t' }, range: [-0.5, meta.T - 0.5] },
+    yaxis: { title: { text: 'unit' } },
+  }));
+}
+
+/** plot-contributions: per-step contributions to each shared weight's gradient, stacked over t. */
+export function drawContributions(div, { store, meta }) {
+  const contrib = store.summary?.contributions;
+  if (!contrib) {
+    react(div, [], waiting('appears when the backward pass is complete'));
+    return;
+  }
+  const params = Object.keys(contrib).filter((p) => !p.startsWith('bias_ih'));
+  const names = params.map(lectureName);
+  const T = meta.T;
+  const bins = Math.min(T, PLOTS.maxContributionBins);
+  const data = [];
+  for (let b = 0; b < bins; b += 1) {
+    const t0 = Math.floor((b * T) / bins);
+    const t1 = Math.floor(((b + 1) * T) / bins) - 1;
+    const x = params.map((p) => {
+      let s = 0;
+      for (let t = t0; t <= t1; t += 1) if (Number.isFinite(contrib[p][t])) s += contrib[p][t];
+      return s;
+    });
+    const label = t0 === t1 ? `t=${t0}` : `t=${t0}…${t1}`;
+    data.push({
+      type: 'bar', orientation: 'h', x, y: names, name: label, showlegend: false,
+      marker: { color: scaleColor('forward', 0.15 + 0.85 * (b / Math.max(1, bins - 1))), line: { width: 0.5, color: cssVar('--bg') || '#fff' } },
+      customdata: params.map((p) => [/_l\d+/.test(p) ? `h${p.match(/_l\d+(_reverse)?$/)[0]}` : meta.nodes[meta.nodes.length - 1], t0]),
+      hovertemplate: `${label}: %{x:.3g}<extra>%{y}</extra>`,
+    });
+  }
+  data.push({
+    type: 'scatter', mode: 'markers', name: '‖total gradient‖ (‖Σₜ‖ ≤ Σₜ‖·‖)', x: params.map((p) => plottable(store.summary.gradNorms[p])), y: names,
+    marker: { symbol: 'diamond', size: 13, color: COLORS.bound, line: { width: 1, color: '#fff' } },
+    hovertemplate: '‖∂L/∂%{y}‖ = %{x:.3g}<extra>total</extra>',
+  });
+  react(div, data, baseLayout({
+    barmode: 'stack',
+    height: Math.max(PLOTS.height, 60 + names.length * 34),
+    xaxis: { title: { text: 'Σₜ ‖contribution of step t‖  (light = early steps, dark = late)' } },
+    yaxis: { autorange: 'reversed' },
+    showlegend: true,
+    legend: { orientation: 'h', y: -0.3, x: 0 },
+  }));
+}
+
+/** Forward plotly hover/unhover on `div` to onHover(node, t) (customdata = [node, t]). */
+export function linkHover(div, onHover) {
+  div.on('plotly_hover', (e) => {
+    const p = e.points?.[0];
+    const cd = p?.customdata;
+    if (Array.isArray(cd) && cd.length === 2) onHover(cd[0], cd[1]);
+  });
+  div.on('plotly_unhover', () => onHover(null, null));
+}
+
+/** Download a plot as PNG (Plotly.downloadImage; nothing leaves the machine). */
+export function downloadPng(div, name) {
+  Plotly.downloadImage(div, { format: 'png', filename: name, width: div.clientWidth || 900, height: div.clientHeight || PLOTS.height, scale: 2 });
+}

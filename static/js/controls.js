@@ -1,0 +1,141 @@
+// Buttons, keyboard shortcuts, the scrubber, the speed slider and the breakpoint inputs.
+// This module only translates user input into calls on `actions`; it holds no run state.
+
+const $ = (id) => document.getElementById(id);
+
+/** The breakpoints currently set in the form, as [{on, value}] for the socket. */
+export function readBreakpoints() {
+  const out = [];
+  if ($('break-nan').checked) out.push({ on: 'nonfinite', value: null });
+  const below = Number.parseFloat($('break-below').value);
+  if ($('break-below-on').checked && Number.isFinite(below)) out.push({ on: 'grad_below', value: below });
+  const above = Number.parseFloat($('break-above').value);
+  if ($('break-above-on').checked && Number.isFinite(above)) out.push({ on: 'grad_above', value: above });
+  return out;
+}
+
+/** Put the permalink's breakpoints (view settings) into the form. */
+export function writeBreakpoints(view) {
+  $('break-nan').checked = Boolean(view.break_nan);
+  $('break-below-on').checked = view.break_below !== null && view.break_below !== undefined;
+  if ($('break-below-on').checked) $('break-below').value = String(view.break_below);
+  $('break-above-on').checked = view.break_above !== null && view.break_above !== undefined;
+  if ($('break-above-on').checked) $('break-above').value = String(view.break_above);
+}
+
+/** The breakpoints as view settings for the permalink. */
+export function breakpointView() {
+  const bps = readBreakpoints();
+  const find = (on) => bps.find((b) => b.on === on);
+  return { break_nan: Boolean(find('nonfinite')), break_below: find('grad_below')?.value ?? null, break_above: find('grad_above')?.value ?? null };
+}
+
+/** Whether event `ev` trips one of `bps` (used when replaying locally; the server checks live events). */
+export function breakpointHit(ev, bps) {
+  for (const b of bps) {
+    if (b.on === 'nonfinite') {
+      if (!Number.isFinite(ev.norm) || Object.values(ev.norms).some((v) => !Number.isFinite(v))) return 'nonfinite';
+    } else if (ev.phase === 'backward' && ev.node.startsWith('h_') && Number.isFinite(ev.norm)) {
+      if (b.on === 'grad_below' && ev.norm < b.value) return 'grad_below';
+      if (b.on === 'grad_above' && ev.norm > b.value) return 'grad_above';
+    }
+  }
+  return null;
+}
+
+/** The delay between events chosen on the speed slider (ms). */
+export function readDelay() {
+  return Number.parseInt($('speed').value, 10) || 0;
+}
+
+/** Set the speed slider (and its label). */
+export function writeDelay(ms) {
+  $('speed').value = String(ms);
+  $('speed-out').textContent = `${ms} ms`;
+}
+
+function isTyping(target) {
+  const tag = target?.tagName;
+  if (tag === 'SELECT' || tag === 'TEXTAREA') return true;
+  return tag === 'INPUT' && !['range', 'checkbox', 'button'].includes(target.type);
+}
+
+/** Show or hide the keyboard help overlay. */
+export function toggleHelp(show = null) {
+  const help = $('help');
+  const open = show === null ? help.hidden : show;
+  help.hidden = !open;
+  if (open) $('close-help').focus();
+}
+
+/** Wire every control to `actions` (run, togglePlay, stepForward, stepBack, jump, jumpPhase, ...). */
+export function installControls(actions) {
+  const click = (id, fn) => $(id).addEventListener('click', (e) => { e.preventDefault(); fn(); });
+  click('run', actions.run);
+  click('play', actions.togglePlay);
+  click('step-forward', actions.stepForward);
+  click('step-back', actions.stepBack);
+  click('jump-start', () => actions.jumpPhase('forward', 'start'));
+  click('jump-end', () => actions.jumpPhase('backward', 'end'));
+  click('jump-forward-end', () => actions.jumpPhase('forward', 'end'));
+  click('jump-backward-start', () => actions.jumpPhase('backward', 'start'));
+  click('zoom-in', () => actions.zoom(1.25));
+  click('zoom-out', () => actions.zoom(0.8));
+  click('zoom-fit', () => actions.zoom(null));
+  click('show-help', () => toggleHelp(true));
+  click('close-help', () => toggleHelp(false));
+  click('toggle-theme', actions.toggleTheme);
+  click('toggle-present', actions.togglePresent);
+  click('copy-link', actions.copyLink);
+  click('export-json', actions.exportJson);
+  $('follow').addEventListener('change', (e) => actions.setFollow(e.target.checked));
+  $('scrubber').addEventListener('input', (e) => actions.jump(Number.parseInt(e.target.value, 10)));
+  $('speed').addEventListener('input', () => { writeDelay(readDelay()); actions.setDelay(readDelay()); });
+  for (const id of ['break-nan', 'break-below-on', 'break-above-on', 'break-below', 'break-above']) {
+    $(id).addEventListener('change', actions.breakpointsChanged);
+  }
+  for (const button of document.querySelectorAll('button.png')) {
+    button.addEventListener('click', () => actions.downloadPlot(button.dataset.plot));
+  }
+  $('help').addEventListener('click', (e) => { if (e.target === $('help')) toggleHelp(false); });
+
+  document.addEventListener('keydown', (e) => {
+    if (e.altKey || e.ctrlKey || e.metaKey || isTyping(e.target)) return;
+    const keys = {
+      ArrowRight: actions.stepForward,
+      ArrowLeft: actions.stepBack,
+      ' ': actions.togglePlay,
+      Home: () => actions.jumpPhase('forward', 'start'),
+      End: () => actions.jumpPhase('backward', 'end'),
+      PageUp: () => actions.jumpPhase('forward', 'start'),
+      PageDown: () => actions.jumpPhase('backward', 'start'),
+      '?': () => toggleHelp(),
+      Escape: () => toggleHelp(false),
+      r: actions.run,
+      p: actions.togglePresent,
+      t: actions.toggleTheme,
+      '+': () => actions.zoom(1.25),
+      '=': () => actions.zoom(1.25),
+      '-': () => actions.zoom(0.8),
+      0: () => actions.zoom(null),
+    };
+    const fn = keys[e.key];
+    if (!fn) return;
+    e.preventDefault();
+    fn();
+  });
+}
+
+/** Reflect the run's state in the controls: play label, scrubber range, disabled buttons. */
+export function updateControls({ cursor, received, total, playing, canStepForward }) {
+  const play = $('play');
+  play.textContent = playing ? '⏸ pause' : '▶ play';
+  play.setAttribute('aria-pressed', String(playing));
+  const scrub = $('scrubber');
+  scrub.max = String(Math.max(0, total - 1));
+  scrub.value = String(cursor);
+  const pct = total > 0 ? (100 * received) / total : 0;
+  scrub.style.setProperty('--received', `${pct}%`);
+  $('step-back').disabled = cursor < 0;
+  $('step-forward').disabled = !canStepForward;
+}

@@ -1,0 +1,115 @@
+// The equation the current event just evaluated, in lecture notation, with its numbers filled in:
+// the actual vectors when they are short (H ≤ 4), their norms otherwise.
+
+import { fmt, fmtVector, subscript } from './format.js';
+
+const SHORT = 4;
+
+function vec(values) {
+  return values && values.length <= SHORT ? fmtVector(values) : null;
+}
+
+/** "= [..]" for short vectors, "‖·‖ = n" otherwise. */
+function valueText(name, values, norm) {
+  const v = vec(values);
+  return v ? `${name} = ${v}` : `‖${name}‖ = ${fmt(norm)}`;
+}
+
+function l2(values) {
+  if (!values) return NaN;
+  return Math.sqrt(values.reduce((a, v) => a + v * v, 0));
+}
+
+/** Lines describing event `ev` ({title, lines: [[text, cls]…]}) given the store and meta. */
+export function describeEvent(ev, store, meta) {
+  if (!ev) return { title: 'Press Run (or →) to start', lines: [] };
+  const s = subscript;
+  const t = ev.t;
+  const rev = ev.direction === 1;
+  const prevT = rev ? t + 1 : t - 1;
+  const prevName = rev ? `${t + 1}` : `${t - 1}`;
+  const cursor = ev.seq;
+  const lines = [];
+  const add = (text, cls = '') => lines.push([text, cls]);
+  const layerTag = meta.layers > 1 ? ` (layer ${ev.layer + 1}${rev ? ', reverse' : ''})` : rev ? ' (reverse direction)' : '';
+  const xName = meta.input_labels?.[t] ? `x${s(t)} “${meta.input_labels[t]}”` : `x${s(t)}`;
+  const inName = ev.layer > 0 ? `h${s(t)} of layer ${ev.layer}` : xName;
+  const hPrev = store.find('forward', ev.node, prevT, cursor);
+  const hPrevText = (prevT < 0 || prevT >= meta.T) ? '0 (initial state)' : hPrev ? (vec(hPrev.values.h) ?? `h${s(prevT)} (‖·‖ = ${fmt(hPrev.norm)})`) : `h${s(prevT)}`;
+
+  if (ev.node === 'logits' && ev.phase === 'forward') {
+    add(`o${s(t)} = V h${s(t)} + c`, 'eq');
+    add(valueText(`o${s(t)}`, ev.values.logits, ev.norms.logits ?? ev.norm));
+    if (ev.values.probs) {
+      add(`ŷ${s(t)} = softmax(o${s(t)})`, 'eq');
+      add(valueText(`ŷ${s(t)}`, ev.values.probs, ev.norms.probs));
+    }
+    return { title: `Output at t = ${t}`, lines };
+  }
+  if (ev.node === 'loss') {
+    const target = meta.target_labels?.[t];
+    const hasTarget = meta.has_target?.[t] ?? true;
+    if (!hasTarget) add(`no target at t = ${t}: L${s(t)} = 0`, 'eq');
+    else if (meta.loss === 'cross_entropy') add(`L${s(t)} = −log ŷ${s(t)}[y${s(t)}${target ? ` = “${target}”` : ''}]`, 'eq');
+    else add(`L${s(t)} = mean((o${s(t)} − y${s(t)})²)`, 'eq');
+    add(`L${s(t)} = ${fmt(ev.norm, 4)}`);
+    return { title: `Loss at t = ${t}`, lines };
+  }
+  if (ev.node === 'logits' && ev.phase === 'backward') {
+    add(meta.loss === 'cross_entropy' ? `∂L/∂o${s(t)} = ŷ${s(t)} − y${s(t)}` : `∂L/∂o${s(t)} = 2(o${s(t)} − y${s(t)}) / O`, 'eq');
+    add(valueText(`∂L/∂o${s(t)}`, ev.values.dlogits, ev.norm));
+    return { title: `Gradient at the output, t = ${t}`, lines };
+  }
+  const v = ev.values;
+  if (ev.phase === 'forward') {
+    if (meta.cell === 'lstm') {
+      add(`i, f, o = σ(U ${inName} + W h${s(prevName)} + b),  g = tanh(…)`, 'eq');
+      add(`c${s(t)} = f ⊙ c${s(prevName)} + i ⊙ g`, 'eq');
+      add(valueText(`c${s(t)}`, v.c, ev.norms.c ?? l2(v.c)));
+      add(`h${s(t)} = o ⊙ tanh(c${s(t)})`, 'eq');
+    } else if (meta.cell === 'gru') {
+      add(`r, z = σ(U ${inName} + W h${s(prevName)} + b),  n = tanh(Uₙx + bᵢₙ + r ⊙ (Wₙh${s(prevName)} + bₕₙ))`, 'eq');
+      add(`h${s(t)} = (1 − z) ⊙ n + z ⊙ h${s(prevName)}     (torch convention)`, 'eq');
+    } else {
+      const phi = meta.cell === 'rnn_relu' ? 'relu' : 'tanh';
+      add(`h${s(t)} = ${phi}(U ${inName} + W h${s(prevName)} + b)`, 'eq');
+    }
+    add(`h${s(prevName)} = ${hPrevText}`);
+    add(valueText(`h${s(t)}`, v.h, ev.norm), 'result');
+    return { title: `Forward step t = ${t}${layerTag}`, lines };
+  }
+  // backward h step
+  const nextT = rev ? t - 1 : t + 1;
+  const nextName = rev ? `${t - 1}` : `${t + 1}`;
+  const above = ev.layer === meta.layers - 1 ? `Vᵀ ∂L/∂o${s(t)}` : `Uᵀ ∂L/∂(layer ${ev.layer + 2} at t=${t})`;
+  if (meta.cell === 'rnn_tanh' || meta.cell === 'rnn_relu') {
+    const dphi = meta.cell === 'rnn_relu' ? `𝟙[z${s(nextName)} > 0]` : `(1 − h${s(nextName)}²)`;
+    add(`∂L/∂h${s(t)} = ${above} + Wᵀ diag${dphi} ∂L/∂h${s(nextName)}`, 'eq');
+  } else if (meta.cell === 'lstm') {
+    add(`∂L/∂h${s(t)} = ${above} + (recurrent path through the gates of step ${nextName})`, 'eq');
+    add(`∂L/∂c${s(t)} = ∂L/∂h${s(t)} ⊙ o ⊙ (1 − tanh²c${s(t)}) + f${s(nextName)} ⊙ ∂L/∂c${s(nextName)}`, 'eq');
+    if (v.dc) add(valueText(`∂L/∂c${s(t)}`, v.dc, ev.norms.dc ?? l2(v.dc)));
+  } else {
+    add(`∂L/∂h${s(t)} = ${above} + z${s(nextName)} ⊙ ∂L/∂h${s(nextName)} + (path through r, z, n)`, 'eq');
+  }
+  const next = store.find('backward', ev.node, nextT, cursor);
+  if (nextT >= 0 && nextT < meta.T && next) {
+    add(`‖∂L/∂h${s(nextName)}‖ = ${fmt(next.norm)}   →   ‖∂L/∂h${s(t)}‖ / ‖∂L/∂h${s(nextName)}‖ = ${fmt(ev.norm / next.norm)}`);
+  }
+  add(valueText(`∂L/∂h${s(t)}`, v.dh, ev.norm), 'result');
+  return { title: `Backward step t = ${t}${layerTag}`, lines };
+}
+
+/** Draw a description into the equation box (text only: textContent, never HTML). */
+export function renderEquation(container, desc) {
+  const title = document.createElement('div');
+  title.className = 'eq-title';
+  title.textContent = desc.title;
+  const body = desc.lines.map(([text, cls]) => {
+    const line = document.createElement('div');
+    line.className = `eq-line ${cls}`;
+    line.textContent = text;
+    return line;
+  });
+  container.replaceChildren(title, ...body);
+}

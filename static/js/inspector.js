@@ -1,0 +1,144 @@
+// The node inspector: everything known about one clicked node — its vector, gradient, gates,
+// cell state, the Jacobian norm into it and its per-step share of each shared weight's gradient.
+
+import { fmt, subscript } from './format.js';
+
+const GATE_NAMES = { lstm: ['i', 'f', 'g', 'o'], gru: ['r', 'z', 'n'] };
+const LECTURE_NAMES = { weight_ih: 'U', weight_hh: 'W', bias_ih: 'b (input part)', bias_hh: 'b (recurrent part)', 'head.weight': 'V', 'head.bias': 'c' };
+
+function div(cls, text = null, parent = null) {
+  const d = document.createElement('div');
+  if (cls) d.className = cls;
+  if (text !== null) d.textContent = text;
+  if (parent) parent.appendChild(d);
+  return d;
+}
+
+/** Lecture name of a torch parameter name (weight_hh_l0_reverse → W (layer 1, reverse)). */
+export function lectureName(param) {
+  const m = /^(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?$/.exec(param);
+  if (m) return `${LECTURE_NAMES[m[1]]}${m[2] !== '0' || m[3] ? ` · layer ${Number(m[2]) + 1}${m[3] ? ' reverse' : ''}` : ''}`;
+  return LECTURE_NAMES[param] ?? param;
+}
+
+/** A row of bars, one per unit (a heat strip beyond 48 units); each bar's title holds its number. */
+function bars(values, { signed = true, max = null } = {}) {
+  const wrap = div('bars');
+  const finite = values.filter(Number.isFinite).map(Math.abs);
+  const top = max ?? Math.max(1e-12, ...finite);
+  const dense = values.length > 48;
+  wrap.classList.toggle('dense', dense);
+  values.forEach((v, i) => {
+    const bar = div('bar');
+    const u = Number.isFinite(v) ? Math.min(1, Math.abs(v) / top) : 1;
+    const inner = div(`bar-fill ${v < 0 ? 'neg' : 'pos'}${Number.isFinite(v) ? '' : ' nonfinite'}`, null, bar);
+    if (dense) inner.style.opacity = String(0.15 + 0.85 * u);
+    else inner.style.height = `${Math.max(2, u * 100) * (signed ? 0.5 : 1)}%`;
+    bar.title = `unit ${i}: ${fmt(v, 4)}`;
+    wrap.appendChild(bar);
+  });
+  wrap.classList.toggle('signed', signed && !dense);
+  return wrap;
+}
+
+/** A labelled block: name, norm, bars and the exact numbers in a <details>. */
+function vectorBlock(parent, name, values, norm, opts) {
+  const block = div('vec-block', null, parent);
+  const head = div('vec-head', null, block);
+  div('vec-name', name, head);
+  div('vec-norm', `‖·‖ = ${fmt(norm)}`, head);
+  block.appendChild(bars(values, opts));
+  const details = document.createElement('details');
+  const summary = document.createElement('summary');
+  summary.textContent = 'numbers';
+  const pre = document.createElement('pre');
+  pre.textContent = values.map((v, i) => `${String(i).padStart(3)}  ${fmt(v, 4)}`).join('\n');
+  details.append(summary, pre);
+  block.appendChild(details);
+}
+
+function l2(values) {
+  return Math.sqrt(values.reduce((a, v) => a + v * v, 0));
+}
+
+/** Fill `container` with the inspector of selection {node, t, kind} at `cursor`. */
+export function renderInspector(container, selection, { store, cursor, meta }) {
+  container.replaceChildren();
+  if (!selection || !meta) {
+    div('muted', 'Click a node of the graph to inspect its numbers.', container);
+    return;
+  }
+  const { node, t, kind } = selection;
+  const s = subscript;
+  if (kind === 'x') {
+    div('insp-title', `x${s(t)} — input at t = ${t}`, container);
+    div('', meta.input_labels?.[t] ? `“${meta.input_labels[t]}”` : 'The input vector (not streamed).', container);
+    return;
+  }
+  const evNode = kind === 'out' ? 'logits' : kind === 'loss' ? 'loss' : node;
+  const fwd = store.find('forward', evNode, t, cursor);
+  const bwd = store.find('backward', evNode, t, cursor);
+  const where = node.startsWith('h_') ? ` · layer ${Number(node[3]) + 1}${node.endsWith('_reverse') ? ' · reverse' : ''}` : '';
+  const names = { h: `h${s(t)}`, c: `c${s(t)}`, out: `o${s(t)}`, loss: `L${s(t)}` };
+  div('insp-title', `${names[kind]}${where}`, container);
+  if (!fwd) {
+    div('muted', 'Not computed yet at this step of the run.', container);
+    return;
+  }
+  if (kind === 'loss') {
+    div('big-number', `L${s(t)} = ${fmt(fwd.norm, 4)}`, container);
+    if (meta.target_labels?.[t]) div('', `target y${s(t)} = “${meta.target_labels[t]}”`, container);
+    return;
+  }
+  if (kind === 'out') {
+    vectorBlock(container, `o${s(t)} (logits)`, fwd.values.logits ?? [], fwd.norm);
+    if (fwd.values.probs) vectorBlock(container, `ŷ${s(t)} = softmax(o${s(t)})`, fwd.values.probs, fwd.norms.probs ?? l2(fwd.values.probs), { signed: false, max: 1 });
+    if (meta.output_labels) div('muted', `classes: ${meta.output_labels.join(' · ')}`, container);
+    if (bwd) vectorBlock(container, `∂L/∂o${s(t)}`, bwd.values.dlogits ?? [], bwd.norm);
+    contributions(container, store, t, (p) => p.startsWith('head.'));
+    return;
+  }
+  const main = kind === 'c' ? 'c' : 'h';
+  if (fwd.values[main]) vectorBlock(container, `${main}${s(t)}`, fwd.values[main], kind === 'c' ? fwd.norms.c ?? l2(fwd.values.c) : fwd.norm);
+  if (bwd) {
+    const g = kind === 'c' ? 'dc' : 'dh';
+    if (bwd.values[g]) vectorBlock(container, `∂L/∂${main}${s(t)}`, bwd.values[g], kind === 'c' ? bwd.norms.dc ?? l2(bwd.values.dc) : bwd.norm);
+  } else {
+    div('muted', 'Gradient: not back-propagated to this node yet.', container);
+  }
+  const gates = GATE_NAMES[meta.cell] ?? [];
+  if (gates.length) {
+    div('insp-sub', meta.cell === 'lstm' ? 'Gates (i, f, o ∈ (0,1); g ∈ (−1,1))' : 'Gates (r, z ∈ (0,1); n ∈ (−1,1)); h = (1−z)⊙n + z⊙h_prev', container);
+    for (const gate of gates) {
+      if (fwd.values[gate]) vectorBlock(container, gate, fwd.values[gate], fwd.norms[gate] ?? l2(fwd.values[gate]), { signed: gate === 'g' || gate === 'n', max: 1 });
+    }
+    if (kind === 'h' && meta.cell === 'lstm' && fwd.values.c) vectorBlock(container, `c${s(t)} (cell state)`, fwd.values.c, fwd.norms.c ?? l2(fwd.values.c));
+  }
+  const jac = store.summary?.jacobianNorms?.[node]?.[t];
+  div('insp-sub', 'Jacobian into this step', container);
+  div('', jac === undefined ? 'known once the run is complete' : `‖∂s${s(t)}/∂s_prev‖₂ = ${fmt(jac, 4)}${Number.isNaN(jac) ? ' (first step: no previous state)' : ''}`, container);
+  const suffix = node.slice(2);   // "l0" or "l0_reverse"
+  contributions(container, store, t, (p) => p.endsWith(`_${suffix}`));
+}
+
+/** The node's per-step contribution to each shared weight's gradient (from the summary). */
+function contributions(container, store, t, accept) {
+  div('insp-sub', 'Its share of the shared weights’ gradients', container);
+  const contrib = store.summary?.contributions;
+  if (!contrib) {
+    div('muted', 'known once the run is complete', container);
+    return;
+  }
+  const table = document.createElement('table');
+  table.className = 'contrib-table';
+  for (const [param, series] of Object.entries(contrib)) {
+    if (!accept(param)) continue;
+    const total = series.filter(Number.isFinite).reduce((a, v) => a + v, 0);
+    const tr = table.insertRow();
+    tr.insertCell().textContent = lectureName(param);
+    tr.insertCell().textContent = `‖step ${t}‖ = ${fmt(series[t])}`;
+    tr.insertCell().textContent = total > 0 && Number.isFinite(series[t]) ? `${fmt((100 * series[t]) / total, 2)} % of Σₜ` : '';
+    tr.title = param;
+  }
+  container.appendChild(table);
+}

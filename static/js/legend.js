@@ -1,0 +1,36 @@
+// The colour legend of the graph: value magnitude in the forward phase, log ‖∂L/∂node‖ backward.
+
+import { scaleGradient } from './colors.js';
+import { COLORS } from './theme/config.js';
+import { fmt } from './format.js';
+
+function span(cls, text) {
+  const s = document.createElement('span');
+  s.className = cls;
+  s.textContent = text;
+  return s;
+}
+
+/** Draw the legend for the phase at `cursor` into `container`. */
+export function renderLegend(container, store, cursor) {
+  const phase = store.phaseAt(cursor);
+  const key = phase === 'backward' ? `b|${store.backwardDomain().join('|')}` : `f|${store.forwardScale()}`;
+  if (container.dataset.key === key) return;
+  container.dataset.key = key;
+  const bar = span('legend-bar', '');
+  bar.style.background = scaleGradient(phase);
+  const swatch = (color, text) => {
+    const s = span('legend-swatch', text);
+    s.style.background = color;
+    return s;
+  };
+  if (phase === 'backward') {
+    const [lo, hi] = store.backwardDomain();
+    container.replaceChildren(span('legend-title', 'backward: ‖∂L/∂node‖ (log)'), span('legend-tick', fmt(lo, 2)), bar, span('legend-tick', fmt(hi, 2)),
+      swatch(COLORS.nan, 'NaN'), swatch(COLORS.inf, '∞'));
+  } else {
+    const top = store.forwardScale();
+    container.replaceChildren(span('legend-title', 'forward: size of the value (‖h‖/√H)'), span('legend-tick', '0'), bar, span('legend-tick', fmt(top, 2)),
+      swatch(COLORS.nan, 'NaN'), swatch(COLORS.inf, '∞'));
+  }
+}

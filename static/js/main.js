@@ -1,0 +1,416 @@
+// Glue: the run's state (cursor, playing, stream status), and what happens on each message and action.
+
+import { TIMING } from './theme/config.js';
+import { readUrl, writeUrl, pickConfig } from './state.js';
+import { TraceSocket } from './socket.js';
+import { EventStore } from './store.js';
+import { UnrolledGraph } from './graph.js';
+import { describeEvent, renderEquation } from './equations.js';
+import { renderInspector } from './inspector.js';
+import { renderLegend } from './legend.js';
+import * as charts from './charts.js';
+import { setupForm, writeForm, installForm, markFieldError } from './form.js';
+import {
+  installControls, updateControls, readBreakpoints, writeBreakpoints, breakpointView, breakpointHit,
+  readDelay, writeDelay,
+} from './controls.js';
+
+const $ = (id) => document.getElementById(id);
+const pageData = JSON.parse($('page-data').textContent);
+const presetsByName = Object.fromEntries(pageData.presets.map((p) => [p.name, p]));
+
+const app = {
+  config: {},            // the config of the current run (resolved by the server once meta arrives)
+  view: {},              // view settings held by the permalink (present, theme, delay, breakpoints)
+  store: new EventStore(),
+  cursor: -1,            // seq of the event on screen (−1: before the first)
+  following: true,       // the cursor moves with each newly received event
+  serverPlaying: false,  // the server is streaming
+  localTimer: null,      // replaying received events locally
+  status: 'idle',        // idle | running | waiting | paused | done | error
+  paused: null,          // last paused message (breakpoint reason)
+  runTo: null,           // pause the server once this seq has arrived (jumps past the received events)
+  selection: null,       // inspected node {node, t, kind}
+  hover: null,           // node hovered on a plot {node, t}
+  plotNode: null,        // h node shown by the flow and hidden-state plots
+  hiddenQuantity: 'h',
+};
+
+const socket = new TraceSocket({ onMessage: handleMessage, onClose: handleClose });
+const graph = new UnrolledGraph($('graph'), $('overview'), {
+  onSelect: (node, t, kind) => { app.selection = { node, t, kind }; requestRender(); },
+  onHover: (node, t) => { app.hover = node === null ? null : { node, t }; requestRender(false); },
+});
+
+// ---- rendering ----------------------------------------------------------------------------------
+
+let framePending = false;
+let plotsDue = false;
+let lastPlotDraw = 0;
+let plotTimer = null;
+
+/** Redraw on the next animation frame (plots too, throttled, unless withPlots is false). */
+function requestRender(withPlots = true) {
+  plotsDue = plotsDue || withPlots;
+  if (framePending) return;
+  framePending = true;
+  requestAnimationFrame(() => {
+    framePending = false;
+    render();
+  });
+}
+
+function render() {
+  const { store, cursor } = app;
+  const meta = store.meta;
+  graph.render({ store, cursor, hover: app.hover, selected: app.selection, pausedSeq: app.paused?.seq ?? null });
+  renderLegend($('legend'), store, cursor);
+  renderEquation($('equation'), describeEvent(store.get(cursor), store, meta ?? {}));
+  renderInspector($('inspector'), app.selection, { store, cursor, meta });
+  updateControls({
+    cursor, received: store.count, total: meta ? store.total : 0, playing: isPlaying(),
+    canStepForward: Boolean(meta) && (cursor < store.count - 1 || (!store.done && socket.connected)),
+  });
+  renderStatus();
+  if (plotsDue && meta) {
+    const wait = TIMING.plotThrottleMs - (performance.now() - lastPlotDraw);
+    if (wait <= 0) drawPlots();
+    else if (!plotTimer) plotTimer = setTimeout(() => { plotTimer = null; drawPlots(); }, wait);
+  }
+}
+
+const linked = new Set();
+
+function drawPlots() {
+  plotsDue = false;
+  lastPlotDraw = performance.now();
+  const { store, cursor } = app;
+  const meta = store.meta;
+  if (!meta) return;
+  const ctx = { store, cursor, meta, node: app.plotNode, quantity: app.hiddenQuantity };
+  const draws = {
+    'plot-grad-norms': charts.drawGradNorms,
+    'plot-vanishing': charts.drawVanishing,
+    'plot-flow': (div) => charts.drawFlow(div, { ...ctx, node: $('flow-node').value || app.plotNode }),
+    'plot-hidden': charts.drawHidden,
+    'plot-contributions': charts.drawContributions,
+  };
+  for (const [id, draw] of Object.entries(draws)) {
+    const div = $(id);
+    draw(div, ctx);
+    if (!linked.has(id)) {
+      linked.add(id);
+      charts.linkHover(div, (node, t) => { app.hover = node === null ? null : { node, t }; requestRender(false); });
+    }
+  }
+}
+
+function isPlaying() {
+  return app.serverPlaying || app.localTimer !== null;
+}
+
+function renderStatus() {
+  const { store, cursor } = app;
+  const ev = store.get(cursor);
+  const parts = [];
+  if (!store.meta) parts.push(app.status === 'error' ? 'error' : 'press Run');
+  else {
+    parts.push(ev ? `${ev.phase} · event ${cursor + 1} of ${store.total}` : `ready · ${store.total} events`);
+    if (store.count < store.total) parts.push(`${store.count} received`);
+    if (app.status === 'done') parts.push(`done · L = ${store.summary ? store.summary.loss.toPrecision(4) : '…'}`);
+  }
+  $('status').textContent = parts.join(' · ');
+  // hooks for tests and for anyone scripting the page
+  document.body.dataset.status = app.status;
+  document.body.dataset.cursor = String(cursor);
+}
+
+function showBanner(text, kind = 'info') {
+  const banner = $('banner');
+  if (!text) { banner.hidden = true; return; }
+  banner.hidden = false;
+  banner.className = `banner ${kind}`;
+  banner.textContent = text;
+}
+
+// ---- socket messages ------------------------------------------------------------------------------
+
+function handleMessage(msg) {
+  if (msg.type === 'meta') onMeta(msg);
+  else if (msg.type === 'event') onEvent(msg);
+  else if (msg.type === 'summary') { app.store.setSummary(msg); requestRender(); }
+  else if (msg.type === 'done') {
+    app.store.done = true;
+    app.status = 'done';
+    app.serverPlaying = false;
+    requestRender();
+  } else if (msg.type === 'paused') onPaused(msg);
+  else if (msg.type === 'error') {
+    app.status = 'error';
+    app.serverPlaying = false;
+    markFieldError(msg.field);
+    showBanner(`Error${msg.field ? ` in ${msg.field}` : ''}: ${msg.detail}`, 'error');
+    requestRender();
+  }
+}
+
+function handleClose() {
+  app.serverPlaying = false;
+  if (app.status !== 'done' && app.status !== 'error' && app.store.meta) {
+    showBanner('The connection to the server closed; press Run to start again.', 'error');
+  }
+  requestRender();
+}
+
+function onMeta(meta) {
+  app.store.reset(meta);
+  app.cursor = -1;
+  app.selection = null;
+  app.paused = null;
+  markFieldError(null);
+  if (meta.config) {
+    app.config = { ...pickConfig(meta.config), ...(app.config.preset && !meta.config.preset ? { preset: app.config.preset } : {}) };
+    writeForm(app.config);
+    updateUrl();
+  }
+  $('run-title').textContent = meta.title ?? '';
+  $('story-title').textContent = meta.title ?? '';
+  $('story').textContent = meta.story ?? presetsByName[app.config.preset]?.story ?? 'A custom config: change any field and the run starts again.';
+  for (const el of document.querySelectorAll('.eq-cell')) el.hidden = !el.dataset.cell.split(' ').includes(meta.cell);
+  setupPlotSelectors(meta);
+  graph.build(meta);
+  graph.follow = $('follow').checked;
+  requestRender();
+}
+
+function setupPlotSelectors(meta) {
+  const opts = meta.nodes.map((n) => { const o = document.createElement('option'); o.value = n; o.textContent = charts.nodeLabel(n, meta); return o; });
+  $('flow-node').replaceChildren(...opts.map((o) => o.cloneNode(true)));
+  $('hidden-node').replaceChildren(...opts);
+  for (const id of ['flow-node', 'hidden-node']) $(id).hidden = meta.nodes.length < 2;
+  app.plotNode = meta.nodes[0];
+  const gates = { lstm: ['c', 'i', 'f', 'g', 'o'], gru: ['r', 'z', 'n'] }[meta.cell] ?? [];
+  const quantities = ['h', ...gates, 'dh', ...(meta.cell === 'lstm' ? ['dc'] : [])];
+  const names = { h: 'h (hidden state)', c: 'c (cell state)', dh: '∂L/∂h', dc: '∂L/∂c' };
+  $('hidden-quantity').replaceChildren(...quantities.map((q) => { const o = document.createElement('option'); o.value = q; o.textContent = names[q] ?? `${q} gate`; return o; }));
+  app.hiddenQuantity = 'h';
+}
+
+function onEvent(msg) {
+  const ev = app.store.add(msg);
+  if (app.following && app.localTimer === null) app.cursor = ev.seq;
+  if (app.runTo !== null && ev.seq >= app.runTo) {
+    app.runTo = null;
+    pauseServer();
+  }
+  requestRender();
+}
+
+function onPaused(msg) {
+  app.serverPlaying = false;
+  if (msg.reason === 'pause') { requestRender(); return; }
+  app.paused = msg;
+  app.status = 'paused';
+  app.runTo = null;
+  if (app.store.get(msg.seq)) app.cursor = msg.seq;
+  const reasons = { nonfinite: 'a NaN/∞ appeared', grad_below: 'the gradient norm fell below the threshold', grad_above: 'the gradient norm rose above the threshold' };
+  showBanner(`Paused at event ${msg.seq + 1}: ${reasons[msg.reason] ?? msg.reason}. ${msg.detail ?? ''}`, 'paused');
+  requestRender();
+}
+
+// ---- actions --------------------------------------------------------------------------------------
+
+function stopLocal() {
+  if (app.localTimer !== null) clearInterval(app.localTimer);
+  app.localTimer = null;
+}
+
+function pauseServer() {
+  if (app.serverPlaying) socket.pause();
+  app.serverPlaying = false;
+}
+
+function pauseAll() {
+  stopLocal();
+  pauseServer();
+  app.runTo = null;
+}
+
+function startRun(mode) {
+  stopLocal();
+  app.runTo = null;
+  app.paused = null;
+  showBanner(null);
+  app.following = true;
+  app.status = 'running';
+  app.serverPlaying = mode === 'play';
+  const loaded = pageData.view_trace && !app.config.cell && !app.config.preset;
+  socket.start({
+    config: app.config, source: loaded ? 'loaded' : undefined, mode, delayMs: readDelay(), breakpoints: readBreakpoints(),
+  });
+  updateUrl();
+}
+
+/** Play received events locally from the cursor, then hand over to the server at the live edge. */
+function playLocal() {
+  const delay = Math.max(16, readDelay());
+  const bps = readBreakpoints();
+  app.localTimer = setInterval(() => {
+    if (app.cursor < app.store.count - 1) {
+      app.cursor += 1;
+      const hit = breakpointHit(app.store.get(app.cursor), bps);
+      if (hit) {
+        stopLocal();
+        onPaused({ type: 'paused', reason: hit, seq: app.cursor, detail: '(replayed locally)' });
+      }
+      requestRender();
+      return;
+    }
+    stopLocal();
+    if (!app.store.done && socket.connected) {
+      app.following = true;
+      app.serverPlaying = true;
+      socket.play(readDelay());
+    }
+    requestRender();
+  }, delay);
+}
+
+const actions = {
+  run: () => startRun('play'),
+  togglePlay: () => {
+    if (isPlaying()) { pauseAll(); requestRender(); return; }
+    if (!app.store.meta || (!socket.connected && !app.store.done)) { startRun('play'); return; }
+    showBanner(null);
+    if (app.cursor >= app.store.count - 1 && app.store.done) app.cursor = -1;   // replay from the start
+    if (app.cursor < app.store.count - 1) playLocal();
+    else { app.following = true; app.serverPlaying = true; socket.play(readDelay()); }
+    requestRender();
+  },
+  stepForward: () => {
+    pauseAll();
+    if (!app.store.meta && !socket.connected) { startRun('step'); socket.step(); return; }
+    if (app.cursor < app.store.count - 1) { app.cursor += 1; app.following = false; }
+    else if (!app.store.done && socket.connected) { app.following = true; socket.step(); }
+    requestRender();
+  },
+  stepBack: () => {
+    pauseAll();
+    app.following = false;
+    app.cursor = Math.max(-1, app.cursor - 1);
+    requestRender();
+  },
+  jump: (seq) => {
+    pauseAll();
+    const target = Math.max(-1, Math.min(seq, app.store.total - 1));
+    if (target < app.store.count) { app.cursor = target; app.following = false; }
+    else if (!app.store.done && socket.connected) {
+      app.following = true;
+      app.runTo = target;
+      app.serverPlaying = true;
+      socket.play(0);
+    }
+    requestRender();
+  },
+  jumpPhase: (phase, edge) => {
+    if (!app.store.meta) return;
+    const [first, last] = app.store.phaseBounds()[phase];
+    actions.jump(edge === 'start' ? first : last);
+  },
+  setDelay: (ms) => {
+    app.view.delay = ms;
+    if (app.serverPlaying) socket.play(ms);
+    if (app.localTimer !== null) { stopLocal(); playLocal(); }
+    updateUrl();
+  },
+  zoom: (factor) => { if (factor === null) graph.fit(); else graph.zoomBy(factor); requestRender(false); },
+  setFollow: (on) => { graph.follow = on; requestRender(false); },
+  breakpointsChanged: () => {
+    const set = readBreakpoints();
+    for (const on of ['nonfinite', 'grad_below', 'grad_above']) {
+      const b = set.find((x) => x.on === on);
+      socket.setBreak(on, b ? b.value : null, Boolean(b));
+    }
+    updateUrl();
+  },
+  toggleTheme: () => {
+    app.view.theme = app.view.theme === 'dark' ? 'light' : 'dark';
+    applyView();
+    updateUrl();
+    requestRender();
+    drawPlots();
+  },
+  togglePresent: () => {
+    app.view.present = !app.view.present;
+    applyView();
+    updateUrl();
+    requestAnimationFrame(() => { graph.fit(); requestRender(); drawPlots(); });
+  },
+  copyLink: async () => {
+    const url = updateUrl();
+    try {
+      await navigator.clipboard.writeText(url);
+      showBanner('Permalink copied: it reproduces this exact trace.', 'info');
+    } catch (_) {
+      showBanner(`Permalink: ${url}`, 'info');
+    }
+  },
+  exportJson: async () => {
+    const response = await fetch('/api/trace', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(app.config) });
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({}));
+      showBanner(`Export refused (${response.status}): ${JSON.stringify(body.detail ?? body).slice(0, 300)}`, 'error');
+      return;
+    }
+    const blob = await response.blob();
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = `unrolled-${app.config.preset ?? app.config.cell ?? 'trace'}-seed${app.config.seed ?? 0}.json`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  },
+  downloadPlot: (id) => charts.downloadPng($(id), `${id}-${app.config.preset ?? 'custom'}`),
+};
+
+function applyView() {
+  document.body.dataset.theme = app.view.theme === 'dark' ? 'dark' : 'light';
+  document.body.classList.toggle('present', Boolean(app.view.present));
+  $('toggle-present').setAttribute('aria-pressed', String(Boolean(app.view.present)));
+}
+
+function updateUrl() {
+  return writeUrl(app.config, { ...app.view, ...breakpointView() });
+}
+
+// ---- start-up -------------------------------------------------------------------------------------
+
+function init() {
+  setupForm(pageData);
+  const { config, view } = readUrl(window.location.search);
+  app.view = view;
+  writeBreakpoints(view);
+  writeDelay(view.delay ?? TIMING.defaultDelayMs);
+  applyView();
+  if (Object.keys(config).length) app.config = config;
+  else if (!pageData.view_trace) app.config = { ...pickConfig(pageData.presets[0]?.config ?? pageData.defaults), preset: pageData.presets[0]?.name };
+  writeForm({ ...pageData.defaults, ...app.config });
+  installControls(actions);
+  installForm({
+    onField: (name, value) => {
+      app.config = { ...app.config, [name]: value };
+      startRun('play');
+    },
+    onPreset: (name) => {
+      app.config = name ? { ...pickConfig(presetsByName[name].config), preset: name } : { ...app.config, preset: undefined };
+      writeForm(app.config);
+      startRun('play');
+    },
+  });
+  $('flow-node').addEventListener('change', () => drawPlots());
+  $('hidden-node').addEventListener('change', (e) => { app.plotNode = e.target.value; drawPlots(); });
+  $('hidden-quantity').addEventListener('change', (e) => { app.hiddenQuantity = e.target.value; drawPlots(); });
+  requestRender();
+  startRun('play');
+}
+
+init();

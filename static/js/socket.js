@@ -1,0 +1,75 @@
+// The /ws/trace client: opens one socket per run and hands every parsed message to a callback.
+// A new run closes the previous socket, so late messages of an old run can never mix in.
+
+/** Client of the step-through socket (DESIGN.md §3 "Socket /ws/trace"). */
+export class TraceSocket {
+  /** onMessage(msg) receives every server message; onClose(info) when a run's socket closes. */
+  constructor({ onMessage, onClose }) {
+    this.onMessage = onMessage;
+    this.onClose = onClose;
+    this.ws = null;
+    this.queue = [];
+    this.generation = 0;
+  }
+
+  /** Start a run: {config} or {source: "loaded"}, mode "play" | "step", and the initial breakpoints. */
+  start({ config, source, mode, delayMs, breakpoints }) {
+    this.close();
+    const generation = ++this.generation;
+    const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
+    const ws = new WebSocket(`${scheme}://${window.location.host}/ws/trace`);
+    this.ws = ws;
+    this.queue = [];
+    const start = source ? { type: 'start', source, mode, delay_ms: delayMs } : { type: 'start', config, mode, delay_ms: delayMs };
+    // Breakpoints belong to the socket: set them before the stream starts.
+    this.queue.push(...breakpoints.map((b) => ({ type: 'break', on: b.on, value: b.value, enabled: true })), start);
+    ws.addEventListener('open', () => {
+      if (generation !== this.generation) return;
+      for (const msg of this.queue) ws.send(JSON.stringify(msg));
+      this.queue = [];
+    });
+    ws.addEventListener('message', (e) => {
+      if (generation !== this.generation) return;
+      this.onMessage(JSON.parse(e.data));
+    });
+    ws.addEventListener('close', (e) => {
+      if (generation !== this.generation) return;
+      this.ws = null;
+      this.onClose({ code: e.code, reason: e.reason });
+    });
+  }
+
+  /** Send one message, queueing it while the socket is still connecting. */
+  send(msg) {
+    if (!this.ws) return false;
+    if (this.ws.readyState === WebSocket.CONNECTING) this.queue.push(msg);
+    else if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+    else return false;
+    return true;
+  }
+
+  /** Ask for exactly one more event. */
+  step() { return this.send({ type: 'step' }); }
+
+  /** Stream events with delayMs between them until a pause, a breakpoint or the end. */
+  play(delayMs) { return this.send({ type: 'play', delay_ms: delayMs }); }
+
+  /** Stop streaming (the server keeps the run; play or step resumes it). */
+  pause() { return this.send({ type: 'pause' }); }
+
+  /** Set (enabled) or remove a breakpoint: on "nonfinite" | "grad_below" | "grad_above". */
+  setBreak(on, value, enabled = true) { return this.send({ type: 'break', on, value, enabled }); }
+
+  /** True while a run's socket is open or opening. */
+  get connected() { return this.ws !== null; }
+
+  /** Close the current run's socket (its late messages are ignored). */
+  close() {
+    this.generation += 1;
+    if (this.ws) {
+      try { this.ws.close(); } catch (_) { /* already closing */ }
+    }
+    this.ws = null;
+    this.queue = [];
+  }
+}

@@ -1,0 +1,143 @@
+// Keeps every received event of the current run, indexed by seq, node, t and phase, so that
+// stepping back and scrubbing never ask the server for anything.
+
+import { num, nums } from './format.js';
+
+/** Turn a wire event into one with JS numbers everywhere (NaN/Infinity strings decoded once). */
+function decodeEvent(msg) {
+  const values = {};
+  for (const [name, arr] of Object.entries(msg.values ?? {})) values[name] = nums(arr);
+  const norms = {};
+  for (const [name, v] of Object.entries(msg.norms ?? {})) norms[name] = num(v);
+  return {
+    seq: msg.seq, phase: msg.phase, node: msg.node, t: msg.t,
+    layer: msg.layer, direction: msg.direction, norm: num(msg.norm), values, norms,
+  };
+}
+
+function decodeSummary(msg) {
+  const mapSeries = (obj) => Object.fromEntries(Object.entries(obj ?? {}).map(([k, v]) => [k, nums(v)]));
+  const vanishing = {};
+  for (const [node, v] of Object.entries(msg.vanishing ?? {})) {
+    vanishing[node] = {
+      k: v.k, distance: nums(v.distance), norms: nums(v.norms),
+      factor: num(v.factor), bound: num(v.bound), sigmaMax: num(v.sigma_max),
+    };
+  }
+  const flow = {};
+  for (const [node, f] of Object.entries(msg.flow ?? {})) flow[node] = { ks: f.ks ?? [], matrix: nums(f.matrix ?? []) };
+  const gradNorms = Object.fromEntries(Object.entries(msg.grad_norms ?? {}).map(([k, v]) => [k, num(v)]));
+  return {
+    loss: num(msg.loss), lossT: nums(msg.loss_t), gradientNorms: mapSeries(msg.gradient_norms),
+    jacobianNorms: mapSeries(msg.jacobian_norms), contributions: mapSeries(msg.grad_contributions),
+    gradNorms, vanishing, flow,
+  };
+}
+
+/** Every event of one run plus the run's meta and summary. */
+export class EventStore {
+  constructor() { this.reset(null); }
+
+  /** Forget everything and start a run described by meta (null before any run). */
+  reset(meta) {
+    this.meta = meta;
+    this.events = [];
+    this.byKey = new Map();     // "phase|node|t" → event
+    this.byNode = new Map();    // node → [events] in arrival order
+    this.summary = null;
+    this.done = false;
+    this.bwdLo = Infinity;      // finite positive backward norms seen so far (log colour domain)
+    this.bwdHi = 0;
+    this.fwdHi = 0;             // largest finite forward h norm seen so far
+    const T = meta?.T ?? 0;
+    const hEvents = T * (meta?.layers ?? 1) * (meta?.directions ?? 1);
+    this.forwardTotal = hEvents + 2 * T;                       // h steps, then logits and loss per t
+    this.total = meta?.total_events ?? this.forwardTotal + hEvents + T;
+  }
+
+  /** Store one wire event; returns the decoded event. */
+  add(msg) {
+    const ev = decodeEvent(msg);
+    this.events[ev.seq] = ev;
+    this.byKey.set(`${ev.phase}|${ev.node}|${ev.t}`, ev);
+    if (!this.byNode.has(ev.node)) this.byNode.set(ev.node, []);
+    this.byNode.get(ev.node).push(ev);
+    if (Number.isFinite(ev.norm)) {
+      if (ev.phase === 'backward' && ev.norm > 0) {
+        this.bwdLo = Math.min(this.bwdLo, ev.norm);
+        this.bwdHi = Math.max(this.bwdHi, ev.norm);
+      } else if (ev.phase === 'forward' && ev.node.startsWith('h_')) {
+        this.fwdHi = Math.max(this.fwdHi, ev.norm);
+      }
+    }
+    return ev;
+  }
+
+  /** Store the run's summary (decoded). */
+  setSummary(msg) { this.summary = decodeSummary(msg); }
+
+  /** Number of events received so far. */
+  get count() { return this.events.length; }
+
+  /** The event with this seq (undefined when not received). */
+  get(seq) { return this.events[seq]; }
+
+  /** The event of (phase, node, t), if it has been received and is at or before `cursor`. */
+  find(phase, node, t, cursor = Infinity) {
+    const ev = this.byKey.get(`${phase}|${node}|${t}`);
+    return ev && ev.seq <= cursor ? ev : undefined;
+  }
+
+  /** The phase the run is in at `cursor` ("forward" before any event). */
+  phaseAt(cursor) {
+    const ev = this.events[cursor];
+    return ev ? ev.phase : 'forward';
+  }
+
+  /** First and last seq of each phase (expected, from meta: the event order is fixed). */
+  phaseBounds() {
+    return {
+      forward: [0, this.forwardTotal - 1],
+      backward: [this.forwardTotal, this.total - 1],
+    };
+  }
+
+  /** (T,) series of one node's event norms in one phase, null where not (yet) seen at `cursor`. */
+  normSeries(phase, node, cursor = Infinity) {
+    const T = this.meta?.T ?? 0;
+    const out = new Array(T).fill(null);
+    for (const ev of this.byNode.get(node) ?? []) {
+      if (ev.phase === phase && ev.seq <= cursor) out[ev.t] = ev.norm;
+    }
+    return out;
+  }
+
+  /** (T × units) matrix of one value (e.g. "h", "f", "dh") of a node, null rows where not seen at `cursor`. */
+  valueMatrix(phase, node, name, cursor = Infinity) {
+    const T = this.meta?.T ?? 0;
+    const rows = new Array(T).fill(null);
+    for (const ev of this.byNode.get(node) ?? []) {
+      if (ev.phase === phase && ev.seq <= cursor && ev.values[name]) rows[ev.t] = ev.values[name];
+    }
+    return rows;
+  }
+
+  /** Names of the values the events of (phase, node) carry, e.g. ["h", "i", "f", "g", "o", "c"]. */
+  valueNames(phase, node) {
+    const ev = (this.byNode.get(node) ?? []).find((e) => e.phase === phase);
+    return ev ? Object.keys(ev.values) : [];
+  }
+
+  /** Smallest and largest finite positive backward norm received so far (the log colour domain). */
+  backwardDomain() {
+    if (!(this.bwdHi > 0)) return [1e-6, 1];
+    const lo = this.bwdLo === this.bwdHi ? this.bwdHi / 10 : this.bwdLo;
+    return [lo, this.bwdHi];
+  }
+
+  /** Largest forward h value per unit (norm / √H, at least 1): the forward colour scale's top. */
+  forwardScale() {
+    const H = this.meta?.hidden_size ?? 1;
+    return Math.max(1, this.fwdHi / Math.sqrt(H));
+  }
+}

@@ -1,0 +1,125 @@
+"""Fixtures for the browser tests: a real uvicorn on a free port and Debian's chromium via Playwright.
+
+Every page fails its test on a console error, an uncaught page error, or a request to any host
+other than 127.0.0.1 (such requests are aborted and recorded). The tests skip only when chromium
+is missing *and* CI is unset; with CI=true a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import uvicorn
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+
+
+def _chromium_available() -> bool:
+    return os.access(CHROMIUM, os.X_OK) or shutil.which("chromium") is not None
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[str]:
+    """The app served by a real uvicorn on a free 127.0.0.1 port; yields its base URL."""
+    from server.app import create_app
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless chromium for the whole session (skipped only outside CI when it is missing)."""
+    if not _chromium_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"chromium is missing at {CHROMIUM} and CI is set: the browser tests must run")
+        pytest.skip("chromium is not installed (set CI=true to make this a failure)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class PageGuard:
+    """What a page did that it must not: console errors, page errors, requests off 127.0.0.1."""
+
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    outside_requests: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        """Every recorded problem, one line each."""
+        return ([f"console error: {m}" for m in self.console_errors]
+                + [f"page error: {m}" for m in self.page_errors]
+                + [f"request outside 127.0.0.1: {u}" for u in self.outside_requests])
+
+
+def _guard_page(page, guard: PageGuard) -> None:
+    def route(route):
+        host = urlsplit(route.request.url).hostname
+        if route.request.url.startswith(("data:", "blob:")) or host == "127.0.0.1":
+            route.continue_()
+        else:
+            guard.outside_requests.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda msg: guard.console_errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: guard.page_errors.append(str(exc)))
+
+
+@pytest.fixture
+def guard() -> PageGuard:
+    """The current test's page guard (inspect it, or let the page fixture fail on it)."""
+    return PageGuard()
+
+
+@pytest.fixture
+def page(browser, guard: PageGuard):
+    """A fresh 1280×800 page, guarded; the test fails afterwards if the guard recorded anything."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    _guard_page(page, guard)
+    yield page
+    context.close()
+    problems = guard.problems()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture(scope="session")
+def screenshots_dir() -> Path:
+    """tests/browser/screenshots (git-ignored), created on demand."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

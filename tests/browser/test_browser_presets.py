@@ -1,0 +1,34 @@
+"""Every preset runs to the end in a real browser; its graph, plots and screenshots."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import open_page, page_data, wait_done
+
+PLOTS = ["plot-grad-norms", "plot-vanishing", "plot-flow", "plot-hidden", "plot-contributions"]
+
+
+def _preset_names(live_server: str) -> list[str]:
+    import httpx
+
+    return [p["name"] for p in httpx.get(f"{live_server}/api/presets").json()]
+
+
+def test_every_preset_runs_to_done(page, live_server, screenshots_dir):
+    """Each preset from the picker streams to done, draws T nodes per h row and all five plots."""
+    open_page(page, live_server)
+    names = [p["name"] for p in page_data(page)["presets"]]
+    assert len(names) >= 10
+    for name in names:
+        page.select_option('[data-testid="preset"]', name)
+        page.wait_for_function(f"new URLSearchParams(location.search).get('preset') === '{name}'")
+        wait_done(page)
+        meta_t = int(page.evaluate("new URLSearchParams(location.search).get('seq_len')"))
+        nodes = page.evaluate(
+            "[...document.querySelectorAll('[data-testid=graph] [data-node^=h_l]')].map(e => e.dataset.node)")
+        per_row = {n: nodes.count(n) for n in set(nodes)}
+        assert per_row and all(count == meta_t for count in per_row.values()), (name, per_row)
+        for plot in PLOTS:
+            page.wait_for_selector(f'[data-testid="{plot}"] .main-svg')
+        page.screenshot(path=str(screenshots_dir / f"preset-{name}.png"), full_page=False)
