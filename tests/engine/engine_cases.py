@@ -28,17 +28,28 @@ class Config:
     O: int = 3
     seed: int = 0
     from_state: bool = False      # build with from_state_dict(random_state_dict(...)) instead of random()
+    sparse: bool = False          # drop targets at random (b, t) entries and at one whole step
 
     @property
     def id(self) -> str:
         """Readable pytest id."""
         return (f"{self.cell}-L{self.layers}-{'bi' if self.bidirectional else 'uni'}-{self.loss}-"
-                f"{'m2o' if self.many_to_one else 'm2m'}-B{self.B}")
+                f"{'m2o' if self.many_to_one else 'm2m'}-B{self.B}" + ("-T%d" % self.T if self.T != 5 else "")
+                + ("-sparse" if self.sparse else ""))
 
 
 MATRIX = [Config(cell, layers, bi, loss, m2o)
           for cell, layers, bi, loss, m2o in itertools.product(
               CELLS, (1, 2), (False, True), ("cross_entropy", "mse"), (False, True))]
+
+
+# edge cases: a single timestep; targets missing at scattered (t, b) entries (batch means over fewer rows)
+EDGE = [Config("lstm", 2, True, "cross_entropy", False, T=1),
+        Config("gru", 1, True, "mse", False, T=1, B=1),
+        Config("rnn_tanh", 2, True, "cross_entropy", False, T=6, B=4, sparse=True, seed=21),
+        Config("lstm", 1, True, "mse", False, T=6, B=4, sparse=True, seed=22),
+        Config("gru", 2, False, "cross_entropy", False, T=6, B=4, sparse=True, seed=23),
+        Config("rnn_relu", 1, True, "mse", False, T=6, B=4, sparse=True, seed=24)]
 
 
 def random_configs(count: int = 8, seed: int = 2024) -> list[Config]:
@@ -70,7 +81,12 @@ def make_data(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
     """Seeded inputs (T, B, I) and targets of a configuration."""
     rng = np.random.default_rng(cfg.seed + 1)
     x = rng.normal(size=(cfg.T, cfg.B, cfg.I))
-    return x, make_targets(rng, cfg.T, cfg.B, cfg.O, cfg.loss, cfg.many_to_one)
+    targets = make_targets(rng, cfg.T, cfg.B, cfg.O, cfg.loss, cfg.many_to_one)
+    if cfg.sparse:
+        drop = rng.random((cfg.T, cfg.B)) < 0.4
+        drop[min(1, cfg.T - 1)] = True
+        targets[drop] = -100
+    return x, targets
 
 
 @dataclass

@@ -18,6 +18,8 @@ CONFIGS = [
     Config("lstm", 1, False, "mse", False, B=1),
     Config("gru", 2, False, "cross_entropy", False),
     Config("gru", 3, True, "mse", False, B=2),
+    Config("lstm", 2, True, "mse", False, T=1, B=2),
+    Config("rnn_tanh", 2, True, "cross_entropy", False, T=6, B=4, sparse=True, seed=41),
 ]
 
 

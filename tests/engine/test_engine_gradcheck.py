@@ -11,7 +11,10 @@ from engine_cases import MATRIX, Config, build_net, make_data
 
 # smaller than the parity matrix: gradcheck runs the network twice per parameter entry
 SMALL = [Config(c.cell, c.layers, c.bidirectional, c.loss, c.many_to_one, T=4, B=2, I=2, H=2, O=2)
-         for c in MATRIX]
+         for c in MATRIX] + [
+    Config("lstm", 2, True, "cross_entropy", False, T=4, B=3, I=2, H=2, O=2, sparse=True, seed=31),
+    Config("rnn_tanh", 1, True, "mse", False, T=4, B=3, I=2, H=2, O=2, sparse=True, seed=32),
+    Config("gru", 2, True, "cross_entropy", False, T=1, B=2, I=2, H=2, O=2, seed=33)]
 
 
 @pytest.mark.parametrize("cfg", SMALL, ids=[c.id for c in SMALL])
