@@ -158,3 +158,40 @@ def test_overflow_is_recorded_as_nonfinite(dtype, T):
     assert not all(np.isfinite(g).all() for g in trace.grads.values())
     norms = [ev.norm for ev in net.steps(x, y)]
     assert len(norms) == 5 * T and not np.isfinite(norms).all()
+
+
+@pytest.mark.parametrize("targets", [np.full((4, 1), 0.5), np.full((4, 1), -1), np.ones((4, 1), dtype=bool)],
+                         ids=["fraction", "minus-one", "bool"])
+def test_cross_entropy_targets_must_be_class_ids(net, targets):
+    """Only integer class ids in [0, O) or -100 are targets."""
+    with pytest.raises(ValueError, match="(?i)target"):
+        net.run(np.zeros((4, 1, 3)), targets)
+
+
+@pytest.mark.parametrize("kwargs,word", [
+    (dict(hidden_size=0), "hidden_size"), (dict(num_layers=0), "num_layers"),
+    (dict(recurrent_scale=-1.0), "recurrent_scale"), (dict(recurrent_scale=float("nan")), "recurrent_scale"),
+    (dict(dtype=np.float16), "dtype"), (dict(dtype=np.int64), "dtype"),
+])
+def test_bad_random_arguments(kwargs, word):
+    """Network.random rejects impossible sizes, scales and dtypes, naming the argument."""
+    args = dict(cell="lstm", input_size=3, hidden_size=4, output_size=2) | kwargs
+    with pytest.raises(ValueError, match=word):
+        engine.Network.random(**args)
+
+
+def test_nonfinite_parameter_is_named():
+    """A NaN weight in a loaded state dict is an input error naming the parameter."""
+    state = _state()
+    state["weight_hh_l0"][0, 0] = np.nan
+    with pytest.raises(ValueError, match="weight_hh_l0"):
+        _load(state)
+
+
+def test_unknown_node_is_named(net):
+    """flow_matrix / vanishing of a node that does not exist raise ValueError naming it."""
+    trace = net.run(np.zeros((4, 1, 3)), np.zeros((4, 1), dtype=int))
+    with pytest.raises(ValueError, match="h_l7"):
+        trace.flow_matrix("h_l7")
+    with pytest.raises(ValueError, match="h_l7"):
+        trace.vanishing("h_l7")
