@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine_cases import EDGE, MATRIX, assert_rel, random_configs, run_case
+from engine_cases import EDGE, MATRIX, Config, assert_rel, random_configs, run_case
 
 RANDOM = random_configs()
 CONFIGS = MATRIX + EDGE + RANDOM
@@ -179,8 +179,6 @@ def test_vanishing_factor_recovers_a_known_decay():
 
 def test_flow_matrix_of_a_long_sequence_is_subsampled_exactly():
     """For long sequences flow_matrix keeps at most 64 target steps; each kept row is exact."""
-    from engine_cases import Config
-
     cfg = Config("rnn_tanh", 1, True, "cross_entropy", False, T=100, B=1, I=2, H=3, O=2, seed=8)
     case = run_case(cfg)
     for node in case.ref.node_names:
@@ -201,3 +199,16 @@ def test_summary_is_json_and_agrees_with_the_trace(cfg):
     summary = case.trace.summary()
     text = json.dumps(summary)          # raises on numpy scalars/arrays
     assert json.loads(text)["loss"] == pytest.approx(case.trace.loss, rel=1e-15)
+
+
+WIDE = [Config("lstm", 1, False, "cross_entropy", False, T=3, B=2, I=3, H=65, O=3, seed=51),
+        Config("gru", 1, False, "mse", False, T=3, B=2, I=3, H=130, O=3, seed=52),
+        Config("rnn_tanh", 1, False, "cross_entropy", False, T=3, B=2, I=3, H=130, O=3, seed=53)]
+
+
+@pytest.mark.parametrize("cfg", WIDE, ids=[c.id + f"-H{c.H}" for c in WIDE])
+def test_jacobian_norms_of_wide_states(cfg):
+    """States wider than 128 (LSTM: 2H) get the exact spectral norm too, to 1e-7."""
+    case = run_case(cfg)
+    for node, expected in case.ref.jacobian_norms.items():
+        assert_rel(case.trace.jacobian_norms[node], expected, f"jacobian_norms[{node}] (H={cfg.H})")

@@ -258,7 +258,7 @@ def jacobian_norms(cell: str, state: dict[str, np.ndarray], node: str, step_inpu
             return torch.cat(new, dim=1)
 
         flat_prev = torch.cat(prev, dim=1)                               # (B, S)
-        jac = torch.autograd.functional.jacobian(step, flat_prev)        # (B, S, B, S)
+        jac = torch.autograd.functional.jacobian(step, flat_prev, vectorize=True)  # (B, S, B, S)
         per_batch = torch.stack([jac[b, :, b, :] for b in range(flat_prev.shape[0])])
         out[t] = float(torch.linalg.matrix_norm(per_batch, ord=2).mean())
     return out
