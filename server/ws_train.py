@@ -96,6 +96,7 @@ class TrainingWorker:
     def __init__(self, config: TraceConfig, slots: StreamSlots, idle_timeout_s: float) -> None:
         self.queue: asyncio.Queue = asyncio.Queue()
         self.run: TrainingRun | None = None
+        self.finished = False           # set before the last message (done or error) is sent
         self._loop = asyncio.get_running_loop()
         self._config = config
         self._slots = slots
@@ -171,8 +172,10 @@ class TrainingWorker:
                 TRAINED.put(run.trained_config(), run.net)
             reason = "diverged" if run.trainer.diverged else (
                 "finished" if run.trainer.epochs_done >= run.trainer.options.epochs else "stopped")
+            self.finished = True
             self._send(run.done_message(reason, last))
         except Exception as exc:  # an engine failure is reported to the client, never raised
+            self.finished = True
             self._send(error_message(f"the training failed: {type(exc).__name__}: {exc}"))
         finally:
             self._slots.release()
@@ -226,8 +229,8 @@ class TrainConnection:
 
     @property
     def training(self) -> bool:
-        """True while a worker is alive."""
-        return self.worker is not None and self.worker.thread.is_alive()
+        """True while a training runs (until its done message is on its way)."""
+        return self.worker is not None and not self.worker.finished and self.worker.thread.is_alive()
 
     async def _stop_training(self) -> None:
         if self.worker is not None:
