@@ -71,7 +71,7 @@ export class UnrolledGraph {
     this.contentWidth = GRAPH.marginLeft + (T + 2) * GRAPH.columnWidth;
     this.contentHeight = GRAPH.marginTop + this.rows.length * GRAPH.rowHeight + GRAPH.marginBottom;
     const defs = el('defs', {}, this.svg);
-    const marker = el('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, defs);
+    const marker = el('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' }, defs);
     el('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow-head' }, marker);
     this.layers = {
       edges: el('g', { class: 'edges' }, this.svg),
@@ -241,7 +241,8 @@ export class UnrolledGraph {
         entry.circle.setAttribute('fill', look.fill);
         entry.g.setAttribute('class', `node kind-${entry.row.kind} ${look.cls}`);
         if (look.text !== undefined) entry.text.textContent = look.text;
-        entry.text.setAttribute('class', `node-text${look.light ? ' light' : ''}`);
+        const long = (look.text ?? entry.text.textContent).length > 3;
+        entry.text.setAttribute('class', `node-text${look.light ? ' light' : ''}${long ? ' long' : ''}`);
         entry.title.textContent = look.title;
       }
     }
@@ -379,7 +380,7 @@ export class UnrolledGraph {
   fit() {
     if (!this.meta) return;
     const available = this.viewportWidth();
-    this.zoom = Math.min(1.3, Math.max(0.55, available / this.contentWidth));
+    this.zoom = Math.min(1.3, Math.max(GRAPH.minFitZoom, available / this.contentWidth));
     this.panX = 0;
     this.follow = true;
     this.applyViewBox();

@@ -105,6 +105,12 @@ function drawPlots() {
   }
 }
 
+/** Set the run status (mirrored at once on <body data-status> so nobody reads a stale one). */
+function setStatus(status) {
+  app.status = status;
+  document.body.dataset.status = status;
+}
+
 function isPlaying() {
   return app.serverPlaying || app.localTimer !== null;
 }
@@ -123,6 +129,7 @@ function renderStatus() {
   // hooks for tests and for anyone scripting the page
   document.body.dataset.status = app.status;
   document.body.dataset.cursor = String(cursor);
+  document.body.dataset.received = String(store.count);
 }
 
 function showBanner(text, kind = 'info') {
@@ -141,7 +148,7 @@ function handleMessage(msg) {
   else if (msg.type === 'summary') { app.store.setSummary(msg); requestRender(); }
   else if (msg.type === 'done') {
     app.store.done = true;
-    app.status = 'done';
+    setStatus('done');
     app.serverPlaying = false;
     requestRender();
   } else if (msg.type === 'paused') onPaused(msg);
@@ -210,7 +217,7 @@ function onPaused(msg) {
   app.serverPlaying = false;
   if (msg.reason === 'pause') { requestRender(); return; }
   app.paused = msg;
-  app.status = 'paused';
+  setStatus('paused');
   app.runTo = null;
   if (app.store.get(msg.seq)) app.cursor = msg.seq;
   const reasons = { nonfinite: 'a NaN/∞ appeared', grad_below: 'the gradient norm fell below the threshold', grad_above: 'the gradient norm rose above the threshold' };
@@ -242,7 +249,7 @@ function startRun(mode) {
   app.paused = null;
   showBanner(null);
   app.following = true;
-  app.status = 'running';
+  setStatus('running');
   app.serverPlaying = mode === 'play';
   const loaded = pageData.view_trace && !app.config.cell && !app.config.preset;
   socket.start({
@@ -306,7 +313,7 @@ const actions = {
     if (target < app.store.count) { app.cursor = target; app.following = false; }
     else if (!app.store.done && socket.connected) {
       app.following = true;
-      app.runTo = target;
+      app.runTo = target < app.store.total - 1 ? target : null;   // at the very end: summary and done follow
       app.serverPlaying = true;
       socket.play(0);
     }

@@ -36,3 +36,13 @@ def current_node(page) -> tuple[str, int] | None:
 def page_data(page) -> dict:
     """The page_data JSON the server rendered into the page."""
     return json.loads(page.text_content("#page-data"))
+
+
+def expect_current(page, node: str, t: int) -> None:
+    """Wait until the highlighted (current) graph node is (node, t)."""
+    page.wait_for_selector(f'[data-testid="graph"] .node.current[data-node="{node}"][data-t="{t}"]', timeout=5_000)
+
+
+def expect_cursor(page, seq: int) -> None:
+    """Wait until the event on screen is `seq`."""
+    page.wait_for_selector(f'body[data-cursor="{seq}"]', timeout=5_000)

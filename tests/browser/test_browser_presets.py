@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from helpers import open_page, page_data, wait_done
 
 PLOTS = ["plot-grad-norms", "plot-vanishing", "plot-flow", "plot-hidden", "plot-contributions"]
-
-
-def _preset_names(live_server: str) -> list[str]:
-    import httpx
-
-    return [p["name"] for p in httpx.get(f"{live_server}/api/presets").json()]
 
 
 def test_every_preset_runs_to_done(page, live_server, screenshots_dir):
@@ -29,6 +21,8 @@ def test_every_preset_runs_to_done(page, live_server, screenshots_dir):
             "[...document.querySelectorAll('[data-testid=graph] [data-node^=h_l]')].map(e => e.dataset.node)")
         per_row = {n: nodes.count(n) for n in set(nodes)}
         assert per_row and all(count == meta_t for count in per_row.values()), (name, per_row)
+        bidirectional = page.evaluate("new URLSearchParams(location.search).get('bidirectional')") == "1"
+        assert bidirectional == any(n.endswith("_reverse") for n in per_row), (name, per_row)
         for plot in PLOTS:
             page.wait_for_selector(f'[data-testid="{plot}"] .main-svg')
         page.screenshot(path=str(screenshots_dir / f"preset-{name}.png"), full_page=False)

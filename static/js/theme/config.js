@@ -12,8 +12,9 @@ export const GRAPH = {
   nodeLabelSize: 14,
   minRecurrentWidth: 1.5,
   maxRecurrentWidth: 9,
-  followMargin: 2,      // columns kept visible around the current step when following it
-  maxLabelChars: 6,     // input/target labels longer than this are shortened on the node
+  followMargin: 2,
+  minFitZoom: 0.8,      // 'fit' never shrinks below this: beyond it the window follows the step      // columns kept visible around the current step when following it
+  maxLabelChars: 5,     // input/target labels longer than this are shortened on the node
 };
 
 /** Colour stops (0 → 1) for the two phases; interpolated in sRGB. */

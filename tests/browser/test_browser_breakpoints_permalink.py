@@ -1,0 +1,59 @@
+"""A NaN breakpoint stops an exploding ReLU run; the permalink reproduces a config exactly."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from helpers import current_node, cursor, open_page, wait_done
+
+EXPLODING = {"cell": "rnn_relu", "recurrent_scale": 10, "seq_len": 200, "hidden_size": 16, "task": "copy"}
+
+
+def test_nan_breakpoint_stops_an_exploding_relu_run(page, live_server):
+    """With the NaN/∞ breakpoint set, the stream stops at the first non-finite value and says why."""
+    open_page(page, live_server, **EXPLODING, break_nan=1)
+    page.wait_for_selector('body[data-status="paused"]', timeout=30_000)
+    banner = page.text_content("#banner")
+    assert "NaN" in banner
+    page.wait_for_selector('[data-testid="graph"] .node.current.paused-at[data-node="h_l0"]')
+    assert current_node(page)[0] == "h_l0"
+    total = int(page.evaluate("document.getElementById('scrubber').max")) + 1
+    assert cursor(page) < total - 1
+    assert page.get_attribute("body", "data-status") == "paused"
+
+
+def test_without_the_breakpoint_the_same_run_goes_to_done(page, live_server):
+    """The same config without the breakpoint streams to the end (NaN/∞ are data, not crashes)."""
+    open_page(page, live_server, **EXPLODING)
+    wait_done(page)
+    assert page.locator('[data-testid="graph"] [data-node="h_l0"]').count() == 200
+
+
+def test_permalink_reproduces_the_config_and_the_trace(page, browser, live_server):
+    """The URL holds the whole config; opening it elsewhere gives the same form, graph and loss."""
+    open_page(page, live_server, cell="lstm", task="copy", seq_len=12, hidden_size=6, num_layers=2,
+              seed=7, recurrent_scale=1.5)
+    wait_done(page)
+    page.fill('input[name="seed"]', "11")
+    page.press('input[name="seed"]', "Enter")
+    page.wait_for_function("new URLSearchParams(location.search).get('seed') === '11'")
+    wait_done(page)
+    url = page.url
+    query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    for key, value in {"cell": "lstm", "task": "copy", "seq_len": "12", "hidden_size": "6",
+                       "num_layers": "2", "seed": "11", "recurrent_scale": "1.5"}.items():
+        assert query[key] == value, key
+    status = page.text_content("#status")
+    node_title = page.text_content('[data-node="h_l1"][data-t="5"] title')
+
+    other = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    try:
+        other.goto(url)
+        wait_done(other)
+        assert other.input_value('input[name="seed"]') == "11"
+        assert other.input_value('select[name="cell"]') == "lstm"
+        assert other.locator('[data-node="h_l1"]').count() == 12
+        assert other.text_content("#status") == status
+        assert other.text_content('[data-node="h_l1"][data-t="5"] title') == node_title
+    finally:
+        other.context.close()

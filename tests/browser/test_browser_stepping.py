@@ -1,0 +1,80 @@
+"""Step-through in the browser: buttons, keyboard, play/pause, scrubbing and the inspector."""
+
+from __future__ import annotations
+
+from helpers import cursor, expect_current, expect_cursor, open_page, wait_done
+
+QUERY = {"preset": "vanishing-tanh", "seq_len": 10}
+
+
+def test_step_buttons_and_keyboard_move_the_highlighted_step(page, live_server):
+    """Step back/forward (buttons and ←/→/Home/End) change the highlighted node, replayed locally."""
+    open_page(page, live_server, **QUERY)
+    wait_done(page)
+    total = int(page.evaluate("document.getElementById('scrubber').max")) + 1
+    expect_cursor(page, total - 1)
+    expect_current(page, "h_l0", 0)  # the backward pass ends at h(0)
+
+    page.click('[data-testid="step-back"]')
+    expect_cursor(page, total - 2)
+    expect_current(page, "h_l0", 1)
+
+    page.keyboard.press("ArrowLeft")
+    expect_current(page, "h_l0", 2)
+    page.keyboard.press("ArrowRight")
+    expect_current(page, "h_l0", 1)
+    page.click('[data-testid="step-forward"]')
+    expect_current(page, "h_l0", 0)
+
+    page.keyboard.press("Home")
+    expect_cursor(page, 0)
+    expect_current(page, "h_l0", 0)
+    page.keyboard.press("ArrowRight")
+    expect_current(page, "h_l0", 1)
+    # forward phase: h(2) is not computed yet at this cursor
+    assert "pending" in page.get_attribute('[data-node="h_l0"][data-t="2"]', "class")
+    page.keyboard.press("End")
+    expect_cursor(page, total - 1)
+
+
+def test_space_plays_and_pauses(page, live_server):
+    """Space replays the received events from the cursor and pauses again."""
+    open_page(page, live_server, **QUERY, delay=40)
+    wait_done(page)
+    page.keyboard.press("Home")
+    page.keyboard.press("Space")
+    page.wait_for_function("Number(document.body.dataset.cursor) >= 3")
+    page.keyboard.press("Space")
+    page.wait_for_timeout(100)           # the next frame shows where it stopped
+    stopped = cursor(page)
+    page.wait_for_timeout(300)
+    assert cursor(page) == stopped
+    assert page.text_content('[data-testid="play"]').strip().endswith("play")
+
+
+def test_step_forward_at_the_live_edge_asks_the_server_for_one_event(page, live_server):
+    """Paused at the live edge, → asks the server for exactly one more event; End fetches the rest."""
+    open_page(page, live_server, **QUERY, delay=300)
+    page.click('[data-testid="play"]')   # pause the live stream early
+    page.wait_for_timeout(700)           # let an event already in flight land
+    received = int(page.get_attribute("body", "data-received"))
+    assert cursor(page) == received - 1
+    page.keyboard.press("ArrowRight")
+    expect_cursor(page, received)
+    page.wait_for_timeout(400)
+    assert int(page.get_attribute("body", "data-received")) == received + 1
+    page.keyboard.press("End")
+    wait_done(page)
+    total = int(page.evaluate("document.getElementById('scrubber').max")) + 1
+    expect_cursor(page, total - 1)
+
+
+def test_clicking_a_node_opens_the_inspector(page, live_server):
+    """A click on h(3) shows its vector, its gradient and its share of the weights' gradients."""
+    open_page(page, live_server, **QUERY)
+    wait_done(page)
+    page.click('[data-testid="graph"] [data-node="h_l0"][data-t="3"]')
+    page.wait_for_selector("#inspector .vec-block")
+    text = page.text_content("#inspector")
+    assert "h₃" in text and "∂L/∂h₃" in text and "W" in text and "Jacobian" in text
+    assert page.locator("#inspector .bar").count() >= 16
