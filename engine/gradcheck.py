@@ -27,7 +27,14 @@ def gradcheck(net: "Network", x, targets, loss: str = "cross_entropy", eps: floa
     net64 = Network(net.arch, net.state_dict(), dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
     analytic = net64.run(x, targets, loss).grads
-    state = net64.state_dict()
+    return compare_numeric(net64.state_dict(), analytic, lambda state: _loss(net64, state, x, targets, loss),
+                           eps, max_entries, seed)
+
+
+def compare_numeric(state: dict[str, np.ndarray], analytic: dict[str, np.ndarray], loss_of, eps: float,
+                    max_entries: int | None = None, seed: int = 0) -> dict[str, float]:
+    """Worst relative error per parameter of `analytic` against finite differences of `loss_of(state)`
+    (the stencil and error measure of `gradcheck`); `state` is perturbed in place and restored."""
     rng = np.random.default_rng(seed)
     worst: dict[str, float] = {}
     for name, value in state.items():
@@ -41,7 +48,7 @@ def gradcheck(net: "Network", x, targets, loss: str = "cross_entropy", eps: floa
             losses = []
             for step in (2, 1, -1, -2):
                 flat[i] = original + step * eps
-                losses.append(_loss(net64, state, x, targets, loss))
+                losses.append(loss_of(state))
             flat[i] = original
             # differences first, so an entry the loss does not depend on gives exactly 0
             numeric[j] = (8 * (losses[1] - losses[2]) - (losses[0] - losses[3])) / (12 * eps)

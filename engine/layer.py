@@ -109,20 +109,33 @@ class BackwardSink:
 
 
 def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: np.ndarray,
-                       sink: BackwardSink) -> Iterator[int]:
+                       sink: BackwardSink, dh_final: np.ndarray | None = None, dc_final: np.ndarray | None = None,
+                       carry: bool = True) -> Iterator[int]:
     """BPTT through one direction. dh_out (T, …, B, H) is ∂L/∂h_t through the output path only
     (the head or the layer above); the cell adds the recurrent part carried from the step after.
+    dh_final / dc_final seed that recurrent part at the last processed step (a gradient arriving from
+    outside, e.g. a decoder reading this final state). With carry=False nothing crosses from one
+    step to the one before (Elman's context units: h_{t−1} is treated as a plain input).
     Yields each t once the step's gradients are in the sink."""
     dh_next = np.zeros(dh_out.shape[1:], dtype=dh_out.dtype)    # (…, B, H) recurrent part of ∂L/∂h_t
     dc_next = np.zeros_like(dh_next) if cell.has_cell_state else None
+    if dh_final is not None:
+        dh_next += dh_final
+    if dc_final is not None and dc_next is not None:
+        dc_next += dc_final
+    zero_h, zero_c = dh_next * 0, None if dc_next is None else dc_next * 0
     factors = cell.backward_factors(rec.h, rec.h_prev_all(), rec.act, rec.extra)
     for t in rec.backward_order():
         step = sink.buffers(t)
         fac = {name: value[t] for name, value in factors.items()}
         dh_next, dc_next = cell.backward(dh_next, dc_next, dh_out[t], rec.step(t), fac, w_hh, step)
         sink.done(t, step)
+        if not carry:
+            sink.initial = (dh_next, dc_next)
+            dh_next, dc_next = zero_h, zero_c
         yield t
-    sink.initial = (dh_next, dc_next)                              # ∂L/∂h(−1), ∂L/∂c(−1)
+    if carry:
+        sink.initial = (dh_next, dc_next)                          # ∂L/∂h(−1), ∂L/∂c(−1)
 
 
 class RecordingSink(BackwardSink):

@@ -92,40 +92,52 @@ class Network:
         return {k: v.copy() for k, v in self._params.items()}
 
     # -- running -----------------------------------------------------------------------------
-    def steps(self, x, targets, loss: str = "cross_entropy", initial_state=None) -> StepRun:
+    def steps(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
+              recurrent_gradient: bool = True) -> StepRun:
         """Run one cell step at a time: iterate the result for Events (forward steps in time order,
-        then backward steps in reverse); its `.trace` is set once every step has run."""
+        then backward steps in reverse); its `.trace` is set once every step has run. Options as in `run`."""
         x, targets = self._check_inputs(x, targets, loss)
-        return StepRun(self, x, targets, loss, self._check_initial_state(initial_state, x.shape[1]))
+        B = x.shape[1]
+        return StepRun(self, x, targets, loss, self._check_states(initial_state, B, "initial_state"),
+                       final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
+                       recurrent_gradient=recurrent_gradient)
 
-    def run(self, x, targets, loss: str = "cross_entropy", initial_state=None) -> Trace:
+    def run(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
+            recurrent_gradient: bool = True) -> Trace:
         """Forward and BPTT over the whole sequence, recording everything (DESIGN.md §2).
 
         `initial_state` (optional) maps node names to h(−1) of shape (B, H) — "h_l0", "h_l1_reverse",
         and "c_l0" … for an LSTM's cell state; missing entries are zeros. The trace then also holds
         `initial_state_grads`, ∂L/∂h(−1) (and ∂L/∂c(−1)) per node, which is how a gradient crosses
-        from a decoder into its encoder, or from one truncated-BPTT window into the previous one."""
-        x, targets = self._check_inputs(x, targets, loss)
-        initial = self._check_initial_state(initial_state, x.shape[1])
-        return StepRun(self, x, targets, loss, initial, emit=False).run_to_end()
+        from a decoder into its encoder, or from one truncated-BPTT window into the previous one.
 
-    def _check_initial_state(self, initial_state, B: int) -> dict[str, np.ndarray]:
-        if not initial_state:
+        `final_state_grads` (same keys) is a gradient arriving from outside at each node's last
+        processed state — what a decoder sends back into its encoder. `recurrent_gradient=False`
+        stops BPTT at every step (Elman's context units: h_{t−1} is treated as an input)."""
+        x, targets = self._check_inputs(x, targets, loss)
+        B = x.shape[1]
+        return StepRun(self, x, targets, loss, self._check_states(initial_state, B, "initial_state"), emit=False,
+                       final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
+                       recurrent_gradient=recurrent_gradient).run_to_end()
+
+    def _check_states(self, states, B: int, what: str) -> dict[str, np.ndarray]:
+        """Validate a node → (B, H) mapping (initial states or gradients at the final states)."""
+        if not states:
             return {}
         allowed = set(self.node_names)
         if self.cell == "lstm":
             allowed |= {"c" + n[1:] for n in self.node_names}
         out = {}
-        for name, value in initial_state.items():
+        for name, value in states.items():
             if name not in allowed:
-                raise ValueError(f"initial_state has unknown entry {name!r}; allowed: {', '.join(sorted(allowed))}")
+                raise ValueError(f"{what} has unknown entry {name!r}; allowed: {', '.join(sorted(allowed))}")
             value = np.array(value, dtype=self.dtype, copy=True)
             if value.shape == (self.hidden_size,) and B == 1:
                 value = value[None]
             if value.shape != (B, self.hidden_size):
-                raise ValueError(f"initial_state[{name!r}] has shape {value.shape}, expected {(B, self.hidden_size)}")
+                raise ValueError(f"{what}[{name!r}] has shape {value.shape}, expected {(B, self.hidden_size)}")
             if not np.isfinite(value).all():
-                raise ValueError(f"initial_state[{name!r}] contains NaN or Inf")
+                raise ValueError(f"{what}[{name!r}] contains NaN or Inf")
             out[name] = value
         return out
 

@@ -20,10 +20,13 @@ class StepRun:
     """An in-progress run: iterate it for Events; `trace` is the finished Trace once exhausted."""
 
     def __init__(self, net: "Network", x: np.ndarray, targets: np.ndarray, loss: str,
-                 initial_state: dict[str, np.ndarray] | None = None, emit: bool = True) -> None:
+                 initial_state: dict[str, np.ndarray] | None = None, emit: bool = True,
+                 final_state_grads: dict[str, np.ndarray] | None = None, recurrent_gradient: bool = True) -> None:
         self.trace: Trace | None = None
         self._partial = Trace(net.arch, loss, x, targets, target_mask(targets, loss), net.state_dict())
         self._partial.initial_state = dict(initial_state or {})
+        self._partial.final_state_grads = dict(final_state_grads or {})
+        self._partial.recurrent_gradient = recurrent_gradient
         self._emit = emit
         self._gen = self._generate(net)
 
@@ -103,7 +106,9 @@ class StepRun:
                     sink = RecordingSink(cell, T, B, H, dtype)
                     self._expose(tr.gradients, s, sink.dh, sink.dc, sink.gates)
                     steps = backward_direction(cell, records[k, d], p[f"weight_hh{s}"],
-                                               d_above[..., d * H:(d + 1) * H], sink)
+                                               d_above[..., d * H:(d + 1) * H], sink,
+                                               tr.final_state_grads.get(f"h{s}"), tr.final_state_grads.get(f"c{s}"),
+                                               carry=tr.recurrent_gradient)
                     for t in steps:
                         if emit:
                             yield hidden_event(tr, "backward", k, d, t)

@@ -35,6 +35,8 @@ class Trace:
         self.grad_contributions: dict[str, np.ndarray] = {}
         self.initial_state: dict[str, np.ndarray] = {}         # h(−1) (and c(−1)) per node when not zeros
         self.initial_state_grads: dict[str, np.ndarray] = {}   # ∂L/∂h(−1), ∂L/∂c(−1) per node, (B, H)
+        self.final_state_grads: dict[str, np.ndarray] = {}     # gradient that arrived from outside at the last state
+        self.recurrent_gradient = True                          # False: Elman context units (no BPTT through W)
         self.loss_t = np.zeros(x.shape[0], dtype=x.dtype)
         self.loss = 0.0
         self._flow_cache: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
@@ -122,12 +124,14 @@ class Trace:
                 "version": FORMAT_VERSION, "cell": self.cell, "input_size": self.input_size,
                 "hidden_size": self.hidden_size, "output_size": self.output_size,
                 "num_layers": self.num_layers, "bidirectional": self.bidirectional,
-                "loss_type": self.loss_type, "loss": float(self.loss)})),
+                "loss_type": self.loss_type, "loss": float(self.loss),
+                "recurrent_gradient": self.recurrent_gradient})),
             "x": self.x, "targets": self.targets, "mask": self.mask, "loss_t": self.loss_t,
         }
         for prefix, table in (("param", self.params), ("act", self.activations), ("grad", self.grads),
                               ("gradient", self.gradients), ("contrib", self.grad_contributions),
-                              ("init", self.initial_state), ("initgrad", self.initial_state_grads)):
+                              ("init", self.initial_state), ("initgrad", self.initial_state_grads),
+                              ("finalgrad", self.final_state_grads)):
             for name, value in table.items():
                 arrays[f"{prefix}/{name}"] = value
         with open(path, "wb") as f:
@@ -150,11 +154,13 @@ def load_trace(path: str | Path) -> Trace:
         trace = Trace(arch, meta["loss_type"], files.pop("x"), files.pop("targets"), files.pop("mask"), {})
         trace.loss_t = files.pop("loss_t")
         trace.loss = float(meta["loss"])
+        trace.recurrent_gradient = bool(meta.get("recurrent_gradient", True))
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
         raise ValueError(f"not a trace file: bad metadata ({exc})") from exc
     tables = {"param": trace.params, "act": trace.activations, "grad": trace.grads,
               "gradient": trace.gradients, "contrib": trace.grad_contributions,
-              "init": trace.initial_state, "initgrad": trace.initial_state_grads}
+              "init": trace.initial_state, "initgrad": trace.initial_state_grads,
+              "finalgrad": trace.final_state_grads}
     for key, value in files.items():
         prefix, _, name = key.partition("/")
         if prefix not in tables:
