@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,9 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     """Every request problem, malformed JSON included, is a 422 naming the field
     (inputs that JSON cannot carry, such as NaN, are encoded like every other float)."""
     errors = [{k: v for k, v in e.items() if k not in ("ctx", "url")} for e in exc.errors()]
-    return JSONResponse({"detail": to_jsonable(errors)}, status_code=422)
+    # ASCII-escaped: an echoed input may hold a lone surrogate that UTF-8 cannot encode
+    body = json.dumps({"detail": to_jsonable(errors)}, allow_nan=False)
+    return Response(body, status_code=422, media_type="application/json")
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from server.config import TraceConfig, resolve_config
@@ -41,6 +43,7 @@ LIMIT_CASES = [
     ({"batch_index": -1}, "batch_index"),
     ({"task": "char_lm", "text": "x" * (settings.max_text_len + 1)}, "text"),
     ({"task": "char_lm", "text": ""}, "text"),
+    ({"task": "char_lm", "text": "ab\ud800"}, "text"),
     ({"task": "char_lm", "text": "".join(chr(0x400 + i) for i in range(settings.max_vocab + 1))}, "text"),
     ({"recurrent_scale": settings.max_recurrent_scale + 0.5}, "recurrent_scale"),
     ({"recurrent_scale": -0.1}, "recurrent_scale"),
@@ -70,7 +73,8 @@ LIMIT_CASES = [
 
 @pytest.mark.parametrize("body, field", LIMIT_CASES, ids=[f for _, f in LIMIT_CASES])
 def test_every_bound_is_a_422_naming_the_field(client, body, field):
-    r = client.post("/api/trace", json=body)
+    # json.dumps escapes non-ASCII, so even a lone surrogate travels as valid JSON
+    r = client.post("/api/trace", content=json.dumps(body), headers={"content-type": "application/json"})
     assert r.status_code == 422, r.text
     locations = [e["loc"] for e in r.json()["detail"]]
     assert ["body", field] in locations, locations
