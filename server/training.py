@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
+from pydantic import ValidationError
 
 import engine
 from engine.sample import sample
 from engine.tasks import DEFAULT_TEXT, TaskData, text_vocabulary
 from engine.train import EpochRecord, Trainer, TrainOptions
-from server.config import TraceConfig
+from server.config import TraceConfig, first_error, resolve_config
 from server.messages import meta_message
 from server.runs import StreamSource, build_network, build_task, engine_inputs, title_and_story
 from server.serialize import to_jsonable
@@ -200,3 +204,15 @@ def trained_source(config: TraceConfig) -> StreamSource:
         story=story,
     )
     return StreamSource(meta, iter(run), lambda: run.trace, run.close, config.batch_index)
+
+
+def trained_source_factory(raw_config: Any) -> Callable[[], StreamSource] | tuple[str, str | None]:
+    """For /ws/trace's start with "source": "trained": a callable building the stream source (run in
+    the stream's worker thread: it may retrain), or (detail, field) when the config is invalid."""
+    try:
+        config = resolve_training(resolve_config(raw_config))
+    except ValidationError as exc:
+        return first_error(exc)
+    except TrainingConfigError as exc:
+        return str(exc), exc.field
+    return lambda: trained_source(config)

@@ -17,7 +17,7 @@ from server import ws_train
 from server.app import create_app
 from server.config import resolve_config
 from server import training
-from server.training import TRAINED, TrainedCache, trained_network, trained_source
+from server.training import TRAINED, TrainedCache, trained_network, trained_source, trained_source_factory
 from server_helpers import receive, receive_until, strict_json
 
 CHAR = {"preset": "char-lm", "seq_len": 12, "hidden_size": 8}
@@ -238,3 +238,14 @@ def test_trained_config_rebuilds_the_trained_network_in_any_process(tclient):
     trace = source.finished_trace()
     assert len(events) == source.meta["total_events"]
     assert trace.params["weight_hh_l0"].tolist() == cached.state_dict()["weight_hh_l0"].tolist()
+
+
+def test_trained_source_factory_validates_before_any_work():
+    """The /ws/trace hook: bad configs are (detail, field) at once; a good one is a deferred source."""
+    assert trained_source_factory({"preset": "char-lm", "lr": -1})[1] == "lr"
+    assert trained_source_factory({"preset": "bidirectional", "tbptt": 3})[1] == "tbptt"
+    make = trained_source_factory({**CHAR, "epochs": 2})
+    assert callable(make)
+    source = make()
+    assert source.meta["type"] == "meta" and source.meta["config"]["epochs"] == 2
+    source.close()
