@@ -103,7 +103,7 @@ class Network:
                        recurrent_gradient=recurrent_gradient)
 
     def run(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
-            recurrent_gradient: bool = True) -> Trace:
+            recurrent_gradient: bool = True, contributions: bool = True) -> Trace:
         """Forward and BPTT over the whole sequence, recording everything (DESIGN.md §2).
 
         `initial_state` (optional) maps node names to h(−1) of shape (B, H) — "h_l0", "h_l1_reverse",
@@ -113,12 +113,14 @@ class Network:
 
         `final_state_grads` (same keys) is a gradient arriving from outside at each node's last
         processed state — what a decoder sends back into its encoder. `recurrent_gradient=False`
-        stops BPTT at every step (Elman's context units: h_{t−1} is treated as an input)."""
+        stops BPTT at every step (Elman's context units: h_{t−1} is treated as an input).
+        `contributions=False` skips the per-step contribution norms (grad_contributions stays empty):
+        a training loop needs only the gradients."""
         x, targets = self._check_inputs(x, targets, loss)
         B = x.shape[1]
         return StepRun(self, x, targets, loss, self._check_states(initial_state, B, "initial_state"), emit=False,
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
-                       recurrent_gradient=recurrent_gradient).run_to_end()
+                       recurrent_gradient=recurrent_gradient, contributions=contributions).run_to_end()
 
     def _check_states(self, states, B: int, what: str) -> dict[str, np.ndarray]:
         """Validate a node → (B, H) mapping (initial states or gradients at the final states)."""

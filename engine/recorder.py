@@ -21,13 +21,15 @@ class StepRun:
 
     def __init__(self, net: "Network", x: np.ndarray, targets: np.ndarray, loss: str,
                  initial_state: dict[str, np.ndarray] | None = None, emit: bool = True,
-                 final_state_grads: dict[str, np.ndarray] | None = None, recurrent_gradient: bool = True) -> None:
+                 final_state_grads: dict[str, np.ndarray] | None = None, recurrent_gradient: bool = True,
+                 contributions: bool = True) -> None:
         self.trace: Trace | None = None
         self._partial = Trace(net.arch, loss, x, targets, target_mask(targets, loss), net.state_dict())
         self._partial.initial_state = dict(initial_state or {})
         self._partial.final_state_grads = dict(final_state_grads or {})
         self._partial.recurrent_gradient = recurrent_gradient
         self._emit = emit
+        self._contributions = contributions
         self._gen = self._generate(net)
 
     def __iter__(self) -> "StepRun":
@@ -96,8 +98,9 @@ class StepRun:
             O = dlogits.shape[-1]
             tr.grads["head.weight"] = dlogits.reshape(T * B, O).T @ top.reshape(T * B, -1)
             tr.grads["head.bias"] = dlogits.sum(axis=(0, 1))
-            tr.grad_contributions["head.weight"] = outer_sum_norms(dlogits, top)
-            tr.grad_contributions["head.bias"] = np.linalg.norm(dlogits.sum(axis=1), axis=-1)
+            if self._contributions:
+                tr.grad_contributions["head.weight"] = outer_sum_norms(dlogits, top)
+                tr.grad_contributions["head.bias"] = np.linalg.norm(dlogits.sum(axis=1), axis=-1)
             d_above = dlogits @ p["head.weight"]                               # (T, B, D·H) output path
             for k in reversed(range(arch.num_layers)):
                 d_below = np.zeros_like(inputs[k])
@@ -118,12 +121,14 @@ class StepRun:
                         tr.initial_state_grads[f"c{s}"] = dc0
                     for name, g in weight_gradients(sink, records[k, d], inputs[k]).items():
                         tr.grads[f"{name}{s}"] = g
-                    for name, n in weight_contributions(sink, records[k, d], inputs[k]).items():
-                        tr.grad_contributions[f"{name}{s}"] = n
+                    if self._contributions:
+                        for name, n in weight_contributions(sink, records[k, d], inputs[k]).items():
+                            tr.grad_contributions[f"{name}{s}"] = n
                     d_below += sink.dz_ih @ p[f"weight_ih{s}"]               # ∂L/∂(layer input), one GEMM
                 d_above = d_below
         tr.grads = {name: tr.grads[name] for name in arch.shapes()}            # state_dict order
-        tr.grad_contributions = {name: tr.grad_contributions[name] for name in arch.shapes()}
+        if self._contributions:
+            tr.grad_contributions = {name: tr.grad_contributions[name] for name in arch.shapes()}
         self.trace = tr
 
     @staticmethod
