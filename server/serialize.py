@@ -94,4 +94,5 @@ def to_jsonable(obj: Any, digits: int | None = None) -> Any:
 
 def dumps(obj: Any, digits: int | None = None) -> str:
     """Compact JSON text of ``obj``; refuses (ValueError) anything that would print NaN/Infinity."""
-    return json.dumps(to_jsonable(obj, digits), separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    # ASCII-escaped: any string (a file name, say) may hold a surrogate UTF-8 cannot encode
+    return json.dumps(to_jsonable(obj, digits), separators=(",", ":"), allow_nan=False)
