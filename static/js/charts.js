@@ -48,6 +48,13 @@ function react(div, data, layout) {
   Plotly.react(div, data, layout, CONFIG);
 }
 
+/** Log-axis settings: a range covering the finite positive values, one tick per decade when wide. */
+function logAxis(values, title) {
+  const range = logRange(values);
+  const wide = range && range[1] - range[0] > 2.5;
+  return { title: { text: title }, type: 'log', exponentformat: 'power', range, ...(wide ? { dtick: 1 } : {}) };
+}
+
 /** A log-axis range covering the finite positive values (with a decade of room). */
 function logRange(values) {
   const v = values.filter((x) => Number.isFinite(x) && x > 0);
@@ -77,7 +84,7 @@ export function drawGradNorms(div, { store, cursor, meta }) {
   const nonFinite = meta.nodes.flatMap((n) => store.normSeries('backward', n, cursor)).filter((v) => v !== null && !Number.isFinite(v)).length;
   react(div, data, baseLayout({
     xaxis: { title: { text: 'time step t' }, range: [-0.5, meta.T - 0.5] },
-    yaxis: { title: { text: '‖∂L/∂hₜ‖' }, type: 'log', exponentformat: 'power', range: logRange(all) },
+    yaxis: logAxis(all, '‖∂L/∂hₜ‖'),
     showlegend: meta.nodes.length > 1,
     annotations: nonFinite ? [{ text: `${nonFinite} non-finite (NaN/∞) not drawn`, xref: 'paper', yref: 'paper', x: 1, y: 1, xanchor: 'right', showarrow: false, font: { color: COLORS.nan } }] : [],
   }));
@@ -107,11 +114,17 @@ export function drawVanishing(div, { store, meta }) {
     ys.push(...pts.map((p) => p.y));
     const anchor = pts.find((p) => Number.isFinite(p.y) && p.y > 0);
     if (!anchor) return;
+    const fitted = pts.filter((p) => Number.isFinite(p.y) && p.y > 0);
     const line = (factor, label, style) => {
       if (!(Number.isFinite(factor) && factor > 0)) return;
       const ds = pts.map((p) => p.d);
+      // the fit goes through the points (least-squares intercept in log space);
+      // the bound starts at the gradient where it enters (k − t = 0) and caps every later one
+      const logStart = style === 'fit'
+        ? fitted.reduce((a, p) => a + Math.log(p.y) - p.d * Math.log(factor), 0) / fitted.length
+        : Math.log(anchor.y) - anchor.d * Math.log(factor);
       data.push({
-        type: 'scatter', mode: 'lines', name: label, x: ds, y: ds.map((d) => anchor.y * factor ** (d - anchor.d)),
+        type: 'scatter', mode: 'lines', name: label, x: ds, y: ds.map((d) => Math.exp(logStart + d * Math.log(factor))),
         line: { color: style === 'fit' ? color : COLORS.bound, dash: style === 'fit' ? 'dash' : 'dot', width: 2.5 }, hoverinfo: 'skip',
       });
     };
@@ -121,7 +134,7 @@ export function drawVanishing(div, { store, meta }) {
   const k = Object.values(van)[0]?.k;
   react(div, data, baseLayout({
     xaxis: { title: { text: `distance k − t  (k = ${k}, the last step with a target)` } },
-    yaxis: { title: { text: '‖∂L_k/∂hₜ‖' }, type: 'log', exponentformat: 'power', range: logRange(ys) },
+    yaxis: logAxis(ys, '‖∂L_k/∂hₜ‖'),
     legend: { orientation: 'h', y: -0.3, x: 0, font: { size: PLOTS.font - 1 } },
     height: PLOTS.height + 40,
   }));
@@ -145,7 +158,7 @@ export function drawFlow(div, { store, meta, node }) {
     hoverongaps: false,
   }], baseLayout({
     xaxis: { title: { text: 'time step t (where the gradient arrives)' } },
-    yaxis: { title: { text: 'loss step k' }, autorange: 'reversed' },
+    yaxis: { title: { text: 'loss step k' }, autorange: 'reversed', ...(f.ks.length <= 12 ? { tickmode: 'array', tickvals: f.ks } : {}) },
   }));
 }
 

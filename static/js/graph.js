@@ -72,7 +72,7 @@ export class UnrolledGraph {
     this.contentHeight = GRAPH.marginTop + this.rows.length * GRAPH.rowHeight + GRAPH.marginBottom;
     const defs = el('defs', {}, this.svg);
     const marker = el('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' }, defs);
-    el('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow-head' }, marker);
+    el('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow-head', fill: 'context-stroke' }, marker);
     this.layers = {
       edges: el('g', { class: 'edges' }, this.svg),
       nodes: el('g', { class: 'nodes' }, this.svg),

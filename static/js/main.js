@@ -9,6 +9,7 @@ import { describeEvent, renderEquation } from './equations.js';
 import { renderInspector } from './inspector.js';
 import { renderLegend } from './legend.js';
 import * as charts from './charts.js';
+import { mountTrainingPanel } from './training.js';
 import { setupForm, writeForm, installForm, markFieldError } from './form.js';
 import {
   installControls, updateControls, readBreakpoints, writeBreakpoints, breakpointView, breakpointHit,
@@ -180,7 +181,7 @@ function onMeta(meta) {
     writeForm(app.config);
     updateUrl();
   }
-  $('run-title').textContent = meta.title ?? '';
+  $('run-title').textContent = app.config.preset ? '' : meta.title ?? '';
   $('story-title').textContent = meta.title ?? '';
   $('story').textContent = meta.story ?? presetsByName[app.config.preset]?.story ?? 'A custom config: change any field and the run starts again.';
   for (const el of document.querySelectorAll('.eq-cell')) el.hidden = !el.dataset.cell.split(' ').includes(meta.cell);
@@ -243,7 +244,7 @@ function pauseAll() {
   app.runTo = null;
 }
 
-function startRun(mode) {
+function startRun(mode, source = undefined) {
   stopLocal();
   app.runTo = null;
   app.paused = null;
@@ -253,7 +254,7 @@ function startRun(mode) {
   app.serverPlaying = mode === 'play';
   const loaded = pageData.view_trace && !app.config.cell && !app.config.preset;
   socket.start({
-    config: app.config, source: loaded ? 'loaded' : undefined, mode, delayMs: readDelay(), breakpoints: readBreakpoints(),
+    config: app.config, source: source ?? (loaded ? 'loaded' : undefined), mode, delayMs: readDelay(), breakpoints: readBreakpoints(),
   });
   updateUrl();
 }
@@ -398,6 +399,7 @@ function init() {
   writeBreakpoints(view);
   writeDelay(view.delay ?? TIMING.defaultDelayMs);
   applyView();
+  document.body.classList.toggle('view-trace', Boolean(pageData.view_trace) && !Object.keys(config).length);
   if (Object.keys(config).length) app.config = config;
   else if (!pageData.view_trace) app.config = { ...pickConfig(pageData.presets[0]?.config ?? pageData.defaults), preset: pageData.presets[0]?.name };
   writeForm({ ...pageData.defaults, ...app.config });
@@ -410,9 +412,19 @@ function init() {
     onPreset: (name) => {
       app.config = name ? { ...pickConfig(presetsByName[name].config), preset: name } : { ...app.config, preset: undefined };
       writeForm(app.config);
+      app.training?.update?.(app.config);
       startRun('play');
     },
   });
+  app.training = mountTrainingPanel($('training'), {
+    getConfig: () => ({ ...app.config }),
+    onTrained: ({ config, source }) => {
+      app.config = { ...pickConfig(config) };
+      startRun('play', source);
+      window.scrollTo({ top: 0, behavior: 'smooth' });
+    },
+  });
+  app.training.update?.(app.config);
   $('flow-node').addEventListener('change', () => drawPlots());
   $('hidden-node').addEventListener('change', (e) => { app.plotNode = e.target.value; drawPlots(); });
   $('hidden-quantity').addEventListener('change', (e) => { app.hiddenQuantity = e.target.value; drawPlots(); });

@@ -20,7 +20,9 @@ export class TraceSocket {
     const ws = new WebSocket(`${scheme}://${window.location.host}/ws/trace`);
     this.ws = ws;
     this.queue = [];
-    const start = source ? { type: 'start', source, mode, delay_ms: delayMs } : { type: 'start', config, mode, delay_ms: delayMs };
+    const start = { type: 'start', mode, delay_ms: delayMs };
+    if (source) start.source = source;
+    if (source !== 'loaded') start.config = config;
     // Breakpoints belong to the socket: set them before the stream starts.
     this.queue.push(...breakpoints.map((b) => ({ type: 'break', on: b.on, value: b.value, enabled: true })), start);
     ws.addEventListener('open', () => {

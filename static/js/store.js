@@ -131,13 +131,13 @@ export class EventStore {
   /** Smallest and largest finite positive backward norm received so far (the log colour domain). */
   backwardDomain() {
     if (!(this.bwdHi > 0)) return [1e-6, 1];
-    const lo = this.bwdLo === this.bwdHi ? this.bwdHi / 10 : this.bwdLo;
-    return [lo, this.bwdHi];
+    // at least two decades, so that nearly equal norms do not look like a huge spread
+    return [Math.min(this.bwdLo, this.bwdHi / 100), this.bwdHi];
   }
 
-  /** Largest forward h value per unit (norm / √H, at least 1): the forward colour scale's top. */
+  /** Largest forward h value per unit (norm / √H) so far: the forward colour scale's top. */
   forwardScale() {
     const H = this.meta?.hidden_size ?? 1;
-    return Math.max(1, this.fwdHi / Math.sqrt(H));
+    return Math.max(1e-12, this.fwdHi / Math.sqrt(H));
   }
 }

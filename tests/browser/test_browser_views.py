@@ -1,0 +1,50 @@
+"""Presenter mode, the dark theme, the plots' content and plot → graph hover, with screenshots."""
+
+from __future__ import annotations
+
+from helpers import open_page, wait_done
+
+PLOTS = ["plot-grad-norms", "plot-vanishing", "plot-flow", "plot-hidden", "plot-contributions"]
+
+
+def test_presenter_mode_hides_the_form_and_enlarges_type(page, live_server, screenshots_dir):
+    """?present=1: larger type, no config form; the graph and controls stay."""
+    open_page(page, live_server, preset="vanishing-tanh")
+    normal = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    open_page(page, live_server, preset="vanishing-tanh", present=1)
+    wait_done(page)
+    big = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert big > normal * 1.2
+    assert not page.is_visible("#config-form")
+    assert page.is_visible('[data-testid="graph"]') and page.is_visible('[data-testid="run"]')
+    page.click("#jump-forward-end")
+    page.wait_for_selector('body[data-cursor="119"]')
+    page.screenshot(path=str(screenshots_dir / "present-vanishing-tanh-forward-end.png"))
+    page.keyboard.press("PageDown")   # start of the backward pass
+    page.screenshot(path=str(screenshots_dir / "present-vanishing-tanh-backward-start.png"))
+    page.keyboard.press("End")
+    page.screenshot(path=str(screenshots_dir / "present-vanishing-tanh-end.png"))
+
+
+def test_plots_render_with_data_and_hover_highlights_the_graph(page, live_server, screenshots_dir):
+    """All five plots draw their data (not the waiting note); hovering a point marks its node."""
+    open_page(page, live_server, preset="lstm-memory", theme="dark")
+    wait_done(page)
+    for plot in PLOTS:
+        page.wait_for_selector(f'[data-testid="{plot}"] .main-svg')
+    counts = page.evaluate("""() => Object.fromEntries(%s.map(id => [id,
+        document.getElementById(id).data.length]))""" % PLOTS)
+    assert all(n >= 1 for n in counts.values()), counts
+    log_axis = page.evaluate("document.getElementById('plot-grad-norms').layout.yaxis.type")
+    assert log_axis == "log"
+    vanishing = page.evaluate("document.getElementById('plot-vanishing').data.map(d => d.mode)")
+    assert vanishing.count("lines") >= 2   # the fitted factor and the bound
+    page.locator('[data-testid="plot-grad-norms"]').scroll_into_view_if_needed()
+    box = page.locator('[data-testid="plot-grad-norms"] .nsewdrag').bounding_box()
+    page.mouse.move(box["x"] + 2, box["y"] + box["height"] / 2)
+    for dx in range(0, int(box["width"]), 6):
+        page.mouse.move(box["x"] + dx, box["y"] + box["height"] / 2)
+        if page.query_selector('[data-testid="graph"] .node.hovered'):
+            break
+    assert page.query_selector('[data-testid="graph"] .node.hovered[data-node="h_l0"]') is not None
+    page.screenshot(path=str(screenshots_dir / "dark-lstm-memory-plots.png"), full_page=True)
