@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from server import api, pages, ws_trace
+from server import api, pages, ws_trace, ws_train
 from server.page_data import app_version
 from server.paths import STATIC_DIR, TEMPLATES_DIR
 from server.serialize import to_jsonable
@@ -24,7 +24,7 @@ from server.streaming import StreamSlots
 
 DESCRIPTION = (
     "Unrolled: RNNs unrolled in time. `POST /api/trace` returns a whole trace; the "
-    "step-through stream is the WebSocket `/ws/trace` (see DESIGN.md §3)."
+    "step-through stream is the WebSocket `/ws/trace`, live training `/ws/train` (see DESIGN.md §3)."
 )
 
 
@@ -64,6 +64,7 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(ws_trace.router)
+    app.include_router(ws_train.router)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app

@@ -1,11 +1,12 @@
 """The client side of /ws/trace: message validation and what each message does.
 
 client → {"type": "start", "config": {...}, "mode": "play"|"step", "delay_ms": n,
-          "source": "config"|"loaded"}
+          "source": "config"|"loaded"|"trained"}
          {"type": "step"} | {"type": "play", "delay_ms": n} | {"type": "pause"} | {"type": "stop"}
          {"type": "break", "on": "nonfinite"|"grad_below"|"grad_above", "value": x, "enabled": true}
 
-Breakpoints belong to the socket (they survive a new ``start``); ``enabled:
+"loaded" streams the trace of `unrolled view`; "trained" steps through the network that
+/ws/train trained, rebuilt from its ``trained_config``. Breakpoints belong to the socket (they survive a new ``start``); ``enabled:
 false`` removes one. Every bad message gets an ``error`` reply and changes
 nothing; a ``start`` replaces the stream running on the same socket.
 """
@@ -23,6 +24,7 @@ from server.messages import error_message, paused_message
 from server.runs import config_source, loaded_source
 from server.settings import settings
 from server.streaming import EngineWorker, StreamSession, StreamSlots
+from server.training import trained_source_factory
 
 Delay = Annotated[int, Field(ge=0, le=settings.max_delay_ms)]
 
@@ -38,7 +40,7 @@ class StartMessage(_Message):
     config: dict[str, Any] | None = None
     mode: Literal["play", "step"] = "play"
     delay_ms: Delay | None = None  # None: no delay
-    source: Literal["config", "loaded"] = "config"
+    source: Literal["config", "loaded", "trained"] = "config"
 
 
 class StepMessage(_Message):
@@ -167,6 +169,8 @@ class TraceConnection:
                 return "no trace is loaded (start the server with `unrolled view trace.npz`)", "source"
             trace, name = self._loaded
             return lambda: loaded_source(trace, name)
+        if message.source == "trained":  # the network /ws/train trained (rebuilt if not cached)
+            return trained_source_factory(message.config or {})
         try:
             config = resolve_config(message.config or {})
         except ValidationError as exc:

@@ -257,3 +257,15 @@ def test_a_stream_left_paused_too_long_is_closed(make_client):
         wait_for_no_stream_threads()
         ws.send_json({"type": "start", "config": SMALL})
         assert receive_until(ws, {"done", "error"})[-1]["type"] == "done"
+
+
+def test_a_trained_network_can_be_stepped_through(client):
+    trained = {"preset": "char-lm", "seq_len": 6, "hidden_size": 4, "batch_size": 1, "epochs": 2}
+    with client.websocket_connect("/ws/trace") as ws:
+        ws.send_json({"type": "start", "source": "trained", "config": {**trained, "lr": -1.0}})
+        error = receive(ws)
+        assert error["type"] == "error" and error["field"] == "lr"
+        ws.send_json({"type": "start", "source": "trained", "config": trained, "mode": "play"})
+        messages = receive_until(ws, {"done", "error"}, timeout=60)
+    assert messages[0]["type"] == "meta" and messages[-1] == {"type": "done"}
+    assert sum(m["type"] == "event" for m in messages) == messages[0]["total_events"]
