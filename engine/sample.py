@@ -45,12 +45,12 @@ def sample(net: Network, length: int, prime: list[int] | tuple[int, ...] = (0,),
         raise ValueError("length must be ≥ 0 and temperature > 0")
     rng = np.random.default_rng(seed)
     no_targets = np.full((len(prime), 1), IGNORE)
-    trace = net.run(_one_hot(prime, net.input_size, net.dtype), no_targets, "cross_entropy")
+    trace = net.run(_one_hot(prime, net.input_size, net.dtype), no_targets, "cross_entropy", contributions=False)
     out: list[int] = []
     for _ in range(length):
         p = next_distribution(trace.activations["logits"][-1, 0], temperature)
         symbol = int(rng.choice(len(p), p=p))
         out.append(symbol)
         trace = net.run(_one_hot([symbol], net.input_size, net.dtype), no_targets[:1], "cross_entropy",
-                        initial_state=state_at(trace, -1))
+                        initial_state=state_at(trace, -1), contributions=False)
     return out
