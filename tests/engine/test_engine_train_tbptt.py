@@ -198,3 +198,19 @@ def test_tbptt_training_matches_torch_updating_after_every_chunk():
     named = dict(module.named_parameters()) | {"head.weight": head_w, "head.bias": head_b}
     for name, p in named.items():
         np.testing.assert_allclose(trained[name], p.detach().numpy(), rtol=1e-5, atol=1e-7, err_msg=name)
+
+
+def test_no_gradient_reaches_further_back_than_the_window():
+    """Copy (a target only at the last step) with TBPTT(5, 5): ‖∂L/∂h_t‖ is exactly 0 before the last
+    window and positive inside it; full BPTT reaches t = 0."""
+    from engine.tasks import make_task
+
+    data = make_task("copy", 20, 4, seed=0)
+    net = engine.Network.random("lstm", data.input_size, 8, data.output_size, seed=0)
+    options = TrainOptions(epochs=1, lr=0.01)
+    truncated = Trainer(net, data.x, data.targets, data.loss, TrainOptions(epochs=1, lr=0.01, tbptt=(5, 5))).run_epoch()
+    full = Trainer(net, data.x, data.targets, data.loss, options).run_epoch()
+    profile = truncated.grad_norms["h_l0"]
+    assert np.all(profile[:15] == 0.0) and np.all(profile[15:] > 0)
+    assert np.all(full.grad_norms["h_l0"] > 0)
+    assert truncated.updates == 4 and truncated.loss == pytest.approx(full.loss, rel=1e-12)
