@@ -51,8 +51,10 @@ function react(div, data, layout) {
 /** Log-axis settings: a range covering the finite positive values, one tick per decade when wide. */
 function logAxis(values, title) {
   const range = logRange(values);
-  const wide = range && range[1] - range[0] > 2.5;
-  return { title: { text: title }, type: 'log', exponentformat: 'power', range, ...(wide ? { dtick: 1 } : {}) };
+  const span = range ? range[1] - range[0] : 0;
+  // one tick per decade, or per few decades when the range is huge (at most ~8 labels)
+  const dtick = span > 2.5 ? Math.max(1, Math.ceil(span / 8)) : undefined;
+  return { title: { text: title }, type: 'log', exponentformat: 'power', range, ...(dtick ? { dtick } : {}) };
 }
 
 /** A log-axis range covering the finite positive values (with a decade of room). */

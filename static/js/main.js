@@ -81,22 +81,30 @@ function render() {
 }
 
 const linked = new Set();
+const plotKeys = new Map();   // plot id → what it was last drawn from (skip redraws that change nothing)
 
-function drawPlots() {
+/** Redraw the plots whose inputs changed (all of them when `force`, e.g. after a theme change). */
+function drawPlots(force = false) {
   plotsDue = false;
   lastPlotDraw = performance.now();
   const { store, cursor } = app;
   const meta = store.meta;
   if (!meta) return;
   const ctx = { store, cursor, meta, node: app.plotNode, quantity: app.hiddenQuantity };
-  const draws = {
-    'plot-grad-norms': charts.drawGradNorms,
-    'plot-vanishing': charts.drawVanishing,
-    'plot-flow': (div) => charts.drawFlow(div, { ...ctx, node: $('flow-node').value || app.plotNode }),
-    'plot-hidden': charts.drawHidden,
-    'plot-contributions': charts.drawContributions,
+  const forwardSeen = Math.min(cursor + 1, store.forwardTotal);
+  const backwardSeen = Math.max(0, cursor + 1 - store.forwardTotal);
+  const run = `${socket.generation}|${Boolean(store.summary)}`;
+  const flowNode = $('flow-node').value || app.plotNode;
+  const plots = {
+    'plot-grad-norms': [charts.drawGradNorms, `${run}|${backwardSeen}`],
+    'plot-vanishing': [charts.drawVanishing, run],
+    'plot-flow': [(div) => charts.drawFlow(div, { ...ctx, node: flowNode }), `${run}|${flowNode}`],
+    'plot-hidden': [charts.drawHidden, `${run}|${app.plotNode}|${app.hiddenQuantity}|${app.hiddenQuantity.startsWith('d') ? backwardSeen : forwardSeen}`],
+    'plot-contributions': [charts.drawContributions, run],
   };
-  for (const [id, draw] of Object.entries(draws)) {
+  for (const [id, [draw, key]] of Object.entries(plots)) {
+    if (!force && plotKeys.get(id) === key) continue;
+    plotKeys.set(id, key);
     const div = $(id);
     draw(div, ctx);
     if (!linked.has(id)) {
@@ -346,13 +354,13 @@ const actions = {
     applyView();
     updateUrl();
     requestRender();
-    drawPlots();
+    drawPlots(true);
   },
   togglePresent: () => {
     app.view.present = !app.view.present;
     applyView();
     updateUrl();
-    requestAnimationFrame(() => { graph.fit(); requestRender(); drawPlots(); });
+    requestAnimationFrame(() => { graph.fit(); requestRender(); drawPlots(true); });
   },
   copyLink: async () => {
     const url = updateUrl();
@@ -425,9 +433,9 @@ function init() {
     },
   });
   app.training.update?.(app.config);
-  $('flow-node').addEventListener('change', () => drawPlots());
-  $('hidden-node').addEventListener('change', (e) => { app.plotNode = e.target.value; drawPlots(); });
-  $('hidden-quantity').addEventListener('change', (e) => { app.hiddenQuantity = e.target.value; drawPlots(); });
+  $('flow-node').addEventListener('change', () => drawPlots(true));
+  $('hidden-node').addEventListener('change', (e) => { app.plotNode = e.target.value; drawPlots(true); });
+  $('hidden-quantity').addEventListener('change', (e) => { app.hiddenQuantity = e.target.value; drawPlots(true); });
   requestRender();
   startRun('play');
 }

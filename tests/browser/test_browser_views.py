@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from helpers import open_page, wait_done
 
 PLOTS = ["plot-grad-norms", "plot-vanishing", "plot-flow", "plot-hidden", "plot-contributions"]
@@ -48,3 +51,29 @@ def test_plots_render_with_data_and_hover_highlights_the_graph(page, live_server
             break
     assert page.query_selector('[data-testid="graph"] .node.hovered[data-node="h_l0"]') is not None
     page.screenshot(path=str(screenshots_dir / "dark-lstm-memory-plots.png"), full_page=True)
+
+
+def test_exports_help_and_inspector_of_gates(page, live_server, screenshots_dir):
+    """Trace .json and plot PNG downloads work offline; '?' opens the help; the LSTM inspector shows gates."""
+    open_page(page, live_server, preset="lstm-memory", seq_len=8, hidden_size=8)
+    wait_done(page)
+    with page.expect_download() as info:
+        page.click("#export-json")
+    trace = json.loads(Path(info.value.path()).read_text())
+    assert isinstance(trace, dict) and "loss" in trace
+    with page.expect_download() as info:
+        page.click('button.png[data-plot="plot-grad-norms"]')
+    assert Path(info.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    page.keyboard.press("?")
+    assert page.is_visible("#help")
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#help")
+
+    page.click('[data-testid="graph"] [data-node="h_l0"][data-t="4"]')
+    page.wait_for_selector("#inspector .vec-block")
+    names = page.eval_on_selector_all("#inspector .vec-name", "els => els.map(e => e.textContent)")
+    for gate in ["i", "f", "g", "o"]:
+        assert gate in names, names
+    assert any(n.startswith("c₄") for n in names), names
+    page.screenshot(path=str(screenshots_dir / "inspector-lstm.png"))
