@@ -24,6 +24,7 @@ from engine.tasks import DEFAULT_TEXT, TaskData, text_vocabulary
 from engine.train import EpochRecord, Trainer, TrainOptions
 from server.config import TraceConfig, first_error, resolve_config
 from server.messages import meta_message
+from server.presets import PRESETS_BY_NAME
 from server.runs import StreamSource, build_network, build_task, engine_inputs, title_and_story
 from server.serialize import to_jsonable
 
@@ -33,6 +34,7 @@ DEFAULT_LR = {"adam": 0.01, "sgd": 0.05}
 SGD_MOMENTUM = 0.9
 PROFILE_DIGITS = 4          # significant digits of an epoch's gradient-norm profiles (the loss keeps all)
 CACHE_SIZE = 16             # trained networks kept per process
+TRAINING_FIELDS = ("epochs", "optimizer", "lr", "clip", "tbptt")
 
 
 class TrainingConfigError(ValueError):
@@ -54,6 +56,14 @@ def resolve_training(config: TraceConfig) -> TraceConfig:
         "optimizer": optimizer,
         "lr": config.lr if config.lr is not None else DEFAULT_LR[optimizer],
     })
+
+
+def network_title(config: TraceConfig) -> tuple[str, str | None]:
+    """The preset's title and story, "(modified)" only when a field other than the training ones
+    differs from the preset (training a preset does not modify the network it describes)."""
+    preset = PRESETS_BY_NAME.get(config.preset or "")
+    reset = {k: preset.config.get(k) if preset else None for k in TRAINING_FIELDS}
+    return title_and_story(config.model_copy(update=reset))
 
 
 def train_options(config: TraceConfig) -> TrainOptions:
@@ -84,7 +94,7 @@ class TrainingRun:
 
     def meta(self) -> dict:
         """The first message: what will be trained and how to draw it."""
-        net, title = self.net, title_and_story(self.config)[0]
+        net, title = self.net, network_title(self.config)[0]
         return {
             "type": "meta", "config": self.config.model_dump(), "title": title,
             "epochs": self.trainer.options.epochs, "T": int(self.task.x.shape[0]),
@@ -188,7 +198,7 @@ def trained_source(config: TraceConfig) -> StreamSource:
     task = build_task(config)
     x, targets = engine_inputs(config, task)
     run = net.steps(x, targets, loss=task.loss)
-    title, story = title_and_story(config)
+    title, story = network_title(config)
     T, B = task.x.shape[0], task.x.shape[1]
     meta = meta_message(
         config=config.model_dump(),
@@ -200,7 +210,7 @@ def trained_source(config: TraceConfig) -> StreamSource:
         has_target=np.asarray(task.has_target)[:, config.batch_index],
         labels=task.labels_for(config.batch_index),
         total_events=engine.event_count(T, net.num_layers, net.directions),
-        title=f"Trained {config.epochs} epochs: {title}",
+        title=f"Trained {config.epochs} epoch{'' if config.epochs == 1 else 's'}: {title}",
         story=story,
     )
     return StreamSource(meta, iter(run), lambda: run.trace, run.close, config.batch_index)

@@ -116,9 +116,9 @@ function figure(h) {
     legend: { orientation: 'h', y: -0.3, x: 0.36 },
     hovermode: 'closest',
     xaxis: { ...axis, domain: [0, 0.28], title: { text: 'epoch' } },
-    yaxis: { ...axis, type: 'log', dtick: 'D2', title: { text: 'loss' } },
+    yaxis: { ...axis, type: 'log', title: { text: 'loss' } },
     xaxis2: { ...axis, domain: [0.36, 0.64], title: { text: 't' }, anchor: 'y2' },
-    yaxis2: { ...axis, type: 'log', dtick: 'D2', anchor: 'x2', title: { text: '‖∂L/∂h_t‖' } },
+    yaxis2: { ...axis, type: 'log', anchor: 'x2', title: { text: '‖∂L/∂h_t‖' } },
     xaxis3: { ...axis, domain: [0.72, 0.93], title: { text: 't' }, anchor: 'y3' },
     yaxis3: { ...axis, anchor: 'x3', title: { text: 'epoch' } },
     annotations: [

@@ -233,7 +233,8 @@ def test_trained_config_rebuilds_the_trained_network_in_any_process(tclient):
     for name, value in cached.state_dict().items():
         np.testing.assert_array_equal(rebuilt.state_dict()[name], value)
     source = trained_source(config)
-    assert source.meta["title"].startswith("Trained 7 epochs") and source.meta["T"] == 12
+    assert source.meta["title"] == "Trained 7 epochs: A character-level language model (modified)"  # seq_len 12
+    assert source.meta["T"] == 12
     events = list(source.events)
     trace = source.finished_trace()
     assert len(events) == source.meta["total_events"]
@@ -248,4 +249,7 @@ def test_trained_source_factory_validates_before_any_work():
     assert callable(make)
     source = make()
     assert source.meta["type"] == "meta" and source.meta["config"]["epochs"] == 2
+    plain = trained_source_factory({"preset": "char-lm", "epochs": 1, "optimizer": "sgd"})()
+    assert plain.meta["title"] == "Trained 1 epoch: A character-level language model"   # training is no change
+    plain.close()
     source.close()
