@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from helpers import current_node, cursor, open_page, wait_done
+from browser_helpers import current_node, cursor, open_page, wait_done
 
 EXPLODING = {"cell": "rnn_relu", "recurrent_scale": 10, "seq_len": 200, "hidden_size": 16, "task": "copy"}
 
@@ -57,3 +57,16 @@ def test_permalink_reproduces_the_config_and_the_trace(page, browser, live_serve
         assert other.text_content('[data-node="h_l1"][data-t="5"] title') == node_title
     finally:
         other.context.close()
+
+
+def test_an_invalid_config_is_reported_with_its_field(page, live_server):
+    """A permalink with a value beyond the limits shows the server's error and marks the field."""
+    page.goto(f"{live_server}/?cell=rnn_tanh&seq_len=100000&delay=0")
+    page.wait_for_selector('body[data-status="error"]')
+    assert "seq_len" in page.text_content("#banner")
+    assert "invalid" in page.get_attribute('input[name="seq_len"]', "class")
+    page.fill('input[name="seq_len"]', "6")
+    page.press('input[name="seq_len"]', "Enter")
+    wait_done(page)
+    assert page.locator('[data-testid="graph"] [data-node="h_l0"]').count() == 6
+    assert page.is_hidden("#banner")

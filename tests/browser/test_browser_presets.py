@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import open_page, page_data, wait_done
+from browser_helpers import open_page, page_data, wait_done
 
 PLOTS = ["plot-grad-norms", "plot-vanishing", "plot-flow", "plot-hidden", "plot-contributions"]
 

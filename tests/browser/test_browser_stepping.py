@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import cursor, expect_current, expect_cursor, open_page, wait_done
+from browser_helpers import cursor, expect_current, expect_cursor, open_page, wait_done
 
 QUERY = {"preset": "vanishing-tanh", "seq_len": 10}
 
