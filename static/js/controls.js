@@ -124,6 +124,10 @@ export function installControls(actions) {
     e.preventDefault();
     fn();
   });
+  // space already toggled play on keydown: do not let a focused button "click" on keyup as well
+  document.addEventListener('keyup', (e) => {
+    if (e.key === ' ' && e.target?.tagName === 'BUTTON') e.preventDefault();
+  });
 }
 
 /** Reflect the run's state in the controls: play label, scrubber range, disabled buttons. */

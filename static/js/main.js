@@ -73,6 +73,7 @@ function render() {
     canStepForward: Boolean(meta) && (cursor < store.count - 1 || (!store.done && socket.connected)),
   });
   renderStatus();
+  $('follow').checked = graph.follow;
   if (plotsDue && meta) {
     const wait = TIMING.plotThrottleMs - (performance.now() - lastPlotDraw);
     if (wait <= 0) drawPlots();

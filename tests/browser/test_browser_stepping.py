@@ -50,6 +50,12 @@ def test_space_plays_and_pauses(page, live_server):
     page.wait_for_timeout(300)
     assert cursor(page) == stopped
     assert page.text_content('[data-testid="play"]').strip().endswith("play")
+    # with the play button focused, space toggles exactly once (no extra click on keyup)
+    page.click('[data-testid="play"]')
+    page.wait_for_function("document.getElementById('play').textContent.includes('pause')")
+    page.keyboard.press("Space")
+    page.wait_for_timeout(150)
+    assert page.text_content('[data-testid="play"]').strip().endswith("play")
 
 
 def test_step_forward_at_the_live_edge_asks_the_server_for_one_event(page, live_server):
