@@ -61,14 +61,17 @@ export function describeEvent(ev, store, meta) {
     return { title: `Gradient at the output, t = ${t}`, lines };
   }
   const v = ev.values;
+  const gateLine = (names) => names.filter((g) => v[g]).map((g) => (vec(v[g]) ? `${g} = ${vec(v[g])}` : `‖${g}‖ = ${fmt(ev.norms[g] ?? l2(v[g]))}`)).join('   ');
   if (ev.phase === 'forward') {
     if (meta.cell === 'lstm') {
       add(`i, f, o = σ(U ${inName} + W h${s(prevName)} + b),  g = tanh(…)`, 'eq');
+      add(gateLine(['i', 'f', 'g', 'o']));
       add(`c${s(t)} = f ⊙ c${s(prevName)} + i ⊙ g`, 'eq');
       add(valueText(`c${s(t)}`, v.c, ev.norms.c ?? l2(v.c)));
       add(`h${s(t)} = o ⊙ tanh(c${s(t)})`, 'eq');
     } else if (meta.cell === 'gru') {
       add(`r, z = σ(U ${inName} + W h${s(prevName)} + b),  n = tanh(Uₙx + bᵢₙ + r ⊙ (Wₙh${s(prevName)} + bₕₙ))`, 'eq');
+      add(gateLine(['r', 'z', 'n']));
       add(`h${s(t)} = (1 − z) ⊙ n + z ⊙ h${s(prevName)}     (torch convention)`, 'eq');
     } else {
       const phi = meta.cell === 'rnn_relu' ? 'relu' : 'tanh';

@@ -84,3 +84,21 @@ def test_clicking_a_node_opens_the_inspector(page, live_server):
     text = page.text_content("#inspector")
     assert "h₃" in text and "∂L/∂h₃" in text and "W" in text and "Jacobian" in text
     assert page.locator("#inspector .bar").count() >= 16
+
+
+def test_the_equation_shows_values_for_small_h_and_norms_beyond(page, live_server):
+    """H ≤ 4: the evaluated equation lists the vector itself; H > 4: its norm."""
+    open_page(page, live_server, cell="gru", hidden_size=3, seq_len=5, task="copy")
+    wait_done(page)
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")
+    expect_current(page, "h_l0", 1)
+    text = page.inner_text("#equation")
+    assert "(1 − z) ⊙ n + z ⊙ h₀" in text and "torch" in text
+    assert "h₁ = [" in text and "z = [" in text
+    open_page(page, live_server, cell="gru", hidden_size=8, seq_len=5, task="copy")
+    wait_done(page)
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")
+    expect_current(page, "h_l0", 1)
+    assert "‖h₁‖ = " in page.inner_text("#equation")
