@@ -19,6 +19,7 @@ from server import api, pages, ws_trace, ws_train
 from server.page_data import app_version
 from server.paths import STATIC_DIR, TEMPLATES_DIR
 from server.serialize import to_jsonable
+from server.security import SecurityMiddleware
 from server.settings import settings
 from server.streaming import StreamSlots
 
@@ -51,14 +52,18 @@ def create_app(
     loaded_trace: tuple[Any, str] | None = None,
     max_streams: int | None = None,
     stream_idle_s: float | None = None,
+    max_queued: int | None = None,
 ) -> FastAPI:
     """Build the app; ``loaded_trace`` = (Trace, file name) serves a saved trace (`unrolled view`).
-    ``max_streams`` and ``stream_idle_s`` override the settings (tests use small ones)."""
+    ``max_streams``, ``stream_idle_s`` and ``max_queued`` (socket starts waiting for a slot;
+    0 answers "busy" at once) override the settings (tests use small ones)."""
     app = FastAPI(title="Unrolled", version=app_version(), description=DESCRIPTION)
     app.state.templates = Jinja2Templates(directory=str(templates_dir or TEMPLATES_DIR))
     app.state.loaded_trace = loaded_trace
-    app.state.slots = StreamSlots(max_streams or settings.max_streams)
+    app.state.slots = StreamSlots(max_streams or settings.max_streams,
+                                  settings.max_queued if max_queued is None else max_queued)
     app.state.stream_idle_s = stream_idle_s or settings.stream_idle_s
+    app.add_middleware(SecurityMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(pages.router)

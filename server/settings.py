@@ -35,10 +35,12 @@ class Settings:
     max_delay_ms: int = 10000
     max_epochs: int = 10000
     max_streams: int = 8  # engine runs at once (open socket streams + REST traces) per process
+    max_queued: int = 256  # socket starts waiting (in order) for a stream slot; beyond, "busy"
     stream_idle_s: float = 900.0  # a stream left paused this long is closed (frees its slot)
     stream_prefetch: int = 64  # events computed ahead of the client
     max_trace_file_mb: int = 512  # `unrolled view` refuses bigger .npz files
-    max_message_bytes: int = 65536  # one client socket message
+    max_message_bytes: int = 65536  # one client socket message (uvicorn closes with 1009 beyond ws_max_size)
+    max_body_bytes: int = 1048576  # one HTTP request body (a config with the longest text is ~40 kB)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":

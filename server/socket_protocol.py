@@ -9,6 +9,12 @@ client → {"type": "start", "config": {...}, "mode": "play"|"step", "delay_ms":
 /ws/train trained, rebuilt from its ``trained_config``. Breakpoints belong to the socket (they survive a new ``start``); ``enabled:
 false`` removes one. Every bad message gets an ``error`` reply and changes
 nothing; a ``start`` replaces the stream running on the same socket.
+
+When every engine slot is busy a ``start`` waits in a bounded first-come queue: the
+client gets {"type": "queued", "position": n, "detail"} (again whenever n changes),
+then the stream's meta when its turn comes; beyond the queue's length, an ``error``
+whose detail begins with "busy". Every other message works while queued (``stop``
+or a new ``start`` leaves the queue).
 """
 
 from __future__ import annotations
@@ -150,14 +156,8 @@ class TraceConnection:
             await self.error(*make_source)
             return
         await self._stop_stream()
-        if not self._slots.try_acquire():
-            await self.error(self._slots.busy_detail())
-            return
-        try:
-            worker = EngineWorker(make_source, self._slots, settings.stream_prefetch)
-        except BaseException:
-            self._slots.release()
-            raise
+        # the session waits its turn for a slot (queued, told its position) before the worker starts
+        worker = EngineWorker(make_source, self._slots, settings.stream_prefetch)
         self.session = StreamSession(worker, self.send_text, self.breakpoints, message.mode, message.delay_ms or 0,
                                      self._idle_timeout_s)
         self.session.start()

@@ -18,6 +18,7 @@ import asyncio
 import json
 import math
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -31,24 +32,111 @@ _JOIN_TIMEOUT_S = 5.0  # a stopped worker finishes its current engine step first
 
 
 class StreamSlots:
-    """A non-blocking counter of engine runs in progress (shared by sockets and REST)."""
+    """The engine runs in progress (shared by sockets and REST), with a fair queue.
 
-    def __init__(self, size: int) -> None:
+    ``try_acquire`` never waits (REST and training use it); ``acquire`` lets a
+    socket stream wait its turn in a bounded first-come, first-served queue,
+    told its position as it moves up. A released slot goes straight to the
+    first waiter, so a newcomer's ``try_acquire`` cannot jump the queue.
+    ``release`` may be called from any thread.
+    """
+
+    def __init__(self, size: int, max_queued: int = 0) -> None:
         self.size = size
-        self._free = threading.BoundedSemaphore(size)
+        self.max_queued = max_queued
+        self._free = size
+        self._lock = threading.Lock()
+        self._waiters: deque[_Waiter] = deque()
 
     def try_acquire(self) -> bool:
-        """Take a slot if one is free; never waits."""
-        return self._free.acquire(blocking=False)
+        """Take a slot if one is free and nobody is queued; never waits."""
+        with self._lock:
+            if self._free > 0 and not self._waiters:
+                self._free -= 1
+                return True
+            return False
 
     def release(self) -> None:
-        """Give a slot back."""
-        self._free.release()
+        """Give a slot back: to the first waiter still waiting, else to the pool."""
+        with self._lock:
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                try:
+                    waiter.loop.call_soon_threadsafe(self._grant, waiter)
+                    return
+                except RuntimeError:  # that waiter's event loop is gone
+                    continue
+            if self._free >= self.size:
+                raise ValueError("StreamSlots released more often than acquired")
+            self._free += 1
+
+    def _grant(self, waiter: "_Waiter") -> None:
+        if waiter.future.done():  # it stopped waiting meanwhile: pass the slot on
+            self.release()
+        else:
+            waiter.future.set_result(True)
+
+    @property
+    def queued(self) -> int:
+        """How many streams are waiting for a slot."""
+        with self._lock:
+            return len(self._waiters)
+
+    def _position(self, waiter: "_Waiter") -> int:
+        with self._lock:
+            try:
+                return self._waiters.index(waiter) + 1
+            except ValueError:
+                return 0
+
+    async def acquire(self, on_position: Callable[[int], Awaitable[None]], report_every_s: float = 1.0) -> bool:
+        """A slot, waiting in the queue if none is free (``on_position(n)`` is awaited
+        whenever the place in the queue changes, 1 = next); False when the queue is full.
+        Cancelling the wait leaves the queue (and passes on a slot granted meanwhile)."""
+        if self.try_acquire():
+            return True
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(loop, loop.create_future())
+        with self._lock:
+            if self._free > 0 and not self._waiters:  # freed since try_acquire
+                self._free -= 1
+                return True
+            if len(self._waiters) >= self.max_queued:
+                return False
+            self._waiters.append(waiter)
+        try:
+            reported = 0
+            while True:
+                position = self._position(waiter)
+                if position and position != reported:
+                    reported = position
+                    await on_position(position)
+                await asyncio.wait([waiter.future], timeout=report_every_s)
+                if waiter.future.done():
+                    return True
+        except BaseException:
+            with self._lock:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+            if waiter.future.done() and not waiter.future.cancelled():
+                self.release()  # granted just as the wait was cancelled
+            else:
+                waiter.future.cancel()  # a grant still in flight passes the slot on
+            raise
 
     def busy_detail(self) -> str:
-        """The error text a client gets when every slot is taken."""
-        return (f"busy: the server is already running {self.size} traces at once; "
+        """The error text a client gets when every slot (and every queue place) is taken."""
+        queue = f" and {self.max_queued} more are waiting" if self.max_queued else ""
+        return (f"busy: the server is already running {self.size} traces at once{queue}; "
                 f"try again in a moment")
+
+
+@dataclass(eq=False)
+class _Waiter:
+    """One queued acquire: the event loop to wake and the future that carries the grant."""
+
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future
 
 
 @dataclass(frozen=True)
@@ -75,13 +163,13 @@ class EngineWorker:
         self.queue: asyncio.Queue = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
         self._make_source = make_source
-        self._slots = slots
+        self.slots = slots
         self._credits = threading.Semaphore(prefetch)
         self._stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="unrolled-stream", daemon=True)
 
     def start(self) -> None:
-        """Start the thread (the caller has already taken a slot for it)."""
+        """Start the thread (the caller has already taken a slot for it; the thread releases it)."""
         self.thread.start()
 
     def stop(self) -> None:
@@ -127,8 +215,15 @@ class EngineWorker:
                 if source is not None:
                     source.close()
             finally:
-                self._slots.release()
+                self.slots.release()
                 self._emit("end")
+
+
+def queued_message(position: int, slots: int) -> dict:
+    """Every slot is busy: the stream starts when its turn comes (1 = next)."""
+    return {"type": "queued", "position": position,
+            "detail": f"waiting for a free slot: number {position} in the queue "
+                      f"(the server runs {slots} traces at once)"}
 
 
 def breakpoint_hit(info: EventInfo, breakpoints: dict[str, float | None]) -> tuple[str, str] | None:
@@ -207,9 +302,29 @@ class StreamSession:
 
     # -- the pump ------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the worker thread and the task that forwards its results."""
-        self.worker.start()
-        self.task = asyncio.create_task(self._pump())
+        """Start the task that waits for a slot (telling the client its place in the
+        queue), then starts the worker thread and forwards its results."""
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            granted = await self.worker.slots.acquire(self._send_position)
+        except BaseException:
+            self.worker.stop()
+            raise
+        if not granted:
+            self.worker.stop()
+            await self._send_text(json.dumps(error_message(self.worker.slots.busy_detail())))
+            return
+        try:
+            self.worker.start()  # the worker thread owns the slot from here and releases it
+        except BaseException:
+            self.worker.slots.release()
+            raise
+        await self._pump()
+
+    async def _send_position(self, position: int) -> None:
+        await self._send_text(json.dumps(queued_message(position, self.worker.slots.size)))
 
     async def stop(self) -> None:
         """Stop the worker and the pump (used on replace, stop and disconnect), and wait

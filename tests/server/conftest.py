@@ -23,10 +23,14 @@ def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture()
 def make_client(template_dir: Path):
-    """Build TestClients of fresh apps (keyword arguments go to create_app)."""
+    """Build TestClients of fresh apps (keyword arguments go to create_app).
+
+    Without ``max_queued`` the app has no start queue, so a full server answers
+    "busy" at once (the queue has its own tests in test_server_hardening_queue.py)."""
     clients: list[TestClient] = []
 
     def make(**kwargs) -> TestClient:
+        kwargs.setdefault("max_queued", 0)
         client = TestClient(create_app(templates_dir=template_dir, **kwargs))
         clients.append(client)
         return client
