@@ -134,7 +134,15 @@ export function drawVanishing(div, { store, meta }) {
     line(v.bound, `${name}: bound ${fmt(v.bound)} per step${meta.cell.startsWith('rnn') ? ` (σmax(W)=${fmt(v.sigmaMax)} · max φ')` : ' (max Jacobian norm)'}`, 'bound');
   });
   const k = Object.values(van)[0]?.k;
+  const first = van[meta.nodes[0]];
+  const headline = first && Number.isFinite(first.factor)
+    ? `×${fmt(first.factor)} per step${Number.isFinite(first.bound) ? `  (bound ×${fmt(first.bound)})` : ''}`
+    : '';
   react(div, data, baseLayout({
+    annotations: headline ? [{
+      text: headline, xref: 'paper', yref: 'paper', x: 1, y: 1, xanchor: 'right', yanchor: 'top', showarrow: false,
+      font: { size: PLOTS.font + 4, color: cssVar('--ink') || '#222' }, bgcolor: cssVar('--card') || '#fff',
+    }] : [],
     xaxis: { title: { text: `distance k − t  (k = ${k}, the last step with a target)` } },
     yaxis: logAxis(ys, '‖∂L_k/∂hₜ‖'),
     legend: { orientation: 'h', y: -0.3, x: 0, font: { size: PLOTS.font - 1 } },

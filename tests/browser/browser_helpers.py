@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlencode
+
+import uvicorn
 
 DONE_TIMEOUT_MS = 30_000
 
@@ -46,3 +53,26 @@ def expect_current(page, node: str, t: int) -> None:
 def expect_cursor(page, seq: int) -> None:
     """Wait until the event on screen is `seq`."""
     page.wait_for_selector(f'body[data-cursor="{seq}"]', timeout=5_000)
+
+
+@contextmanager
+def serve(app) -> Iterator[str]:
+    """Serve `app` with a real uvicorn on a free 127.0.0.1 port (bound first: no port race)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

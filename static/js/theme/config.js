@@ -42,7 +42,7 @@ export const COLORS = {
 
 /** Timings (ms). */
 export const TIMING = {
-  defaultDelayMs: 60,   // pause between two streamed events at normal speed
+  defaultDelayMs: 40,   // pause between two streamed events at normal speed
   plotThrottleMs: 150,  // plots are redrawn at most this often while events stream in
 };
 
