@@ -144,7 +144,7 @@ export function drawVanishing(div, { store, meta }) {
       font: { size: PLOTS.font + 4, color: cssVar('--ink') || '#222' }, bgcolor: cssVar('--card') || '#fff',
     }] : [],
     xaxis: { title: { text: `distance k − t  (k = ${k}, the last step with a target)` } },
-    yaxis: logAxis(ys, '‖∂L_k/∂hₜ‖'),
+    yaxis: logAxis(ys, '‖∂Lₖ/∂hₜ‖'),
     legend: { orientation: 'h', y: -0.3, x: 0, font: { size: PLOTS.font - 1 } },
     height: PLOTS.height + 40,
   }));
@@ -164,7 +164,7 @@ export function drawFlow(div, { store, meta, node }) {
     customdata: f.ks.map(() => [...Array(meta.T).keys()].map((t) => [node, t])),
     colorscale: SCALES.backward.map((c, i, a) => [i / (a.length - 1), c]),
     colorbar: { title: { text: 'log₁₀' }, thickness: 14 },
-    hovertemplate: 'k=%{y}, t=%{x}: ‖∂L_k/∂hₜ‖ = %{text}<extra></extra>',
+    hovertemplate: 'k=%{y}, t=%{x}: ‖∂Lₖ/∂hₜ‖ = %{text}<extra></extra>',
     hoverongaps: false,
   }], baseLayout({
     xaxis: { title: { text: 'time step t (where the gradient arrives)' } },

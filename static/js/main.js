@@ -35,6 +35,7 @@ const app = {
   hover: null,           // node hovered on a plot {node, t}
   plotNode: null,        // h node shown by the flow and hidden-state plots
   hiddenQuantity: 'h',
+  source: undefined,     // "trained" after the training panel's hand-off (Run keeps stepping that network)
 };
 
 const socket = new TraceSocket({ onMessage: handleMessage, onClose: handleClose });
@@ -253,7 +254,7 @@ function pauseAll() {
   app.runTo = null;
 }
 
-function startRun(mode, source = undefined) {
+function startRun(mode) {
   stopLocal();
   app.runTo = null;
   app.paused = null;
@@ -263,7 +264,7 @@ function startRun(mode, source = undefined) {
   app.serverPlaying = mode === 'play';
   const loaded = pageData.view_trace && !app.config.cell && !app.config.preset;
   socket.start({
-    config: app.config, source: source ?? (loaded ? 'loaded' : undefined), mode, delayMs: readDelay(), breakpoints: readBreakpoints(),
+    config: app.config, source: app.source ?? (loaded ? 'loaded' : undefined), mode, delayMs: readDelay(), breakpoints: readBreakpoints(),
   });
   updateUrl();
 }
@@ -416,9 +417,11 @@ function init() {
   installForm({
     onField: (name, value) => {
       app.config = { ...app.config, [name]: value };
+      app.source = undefined;
       startRun('play');
     },
     onPreset: (name) => {
+      app.source = undefined;
       app.config = name ? { ...pickConfig(presetsByName[name].config), preset: name } : { ...app.config, preset: undefined };
       writeForm(app.config);
       app.training?.update?.(app.config);
@@ -429,7 +432,9 @@ function init() {
     getConfig: () => ({ ...app.config }),
     onTrained: ({ config, source }) => {
       app.config = { ...pickConfig(config) };
-      startRun('play', source);
+      app.source = source;
+      startRun('play');
+      showBanner('Stepping through the trained network (Run repeats it; changing the config goes back to a fresh one).', 'info');
       window.scrollTo({ top: 0, behavior: 'smooth' });
     },
   });
