@@ -44,3 +44,12 @@ export function lightText(scale, u, value) {
   if (!Number.isFinite(value)) return true;
   return u > 0.55;
 }
+
+/** Above this per-unit size the forward scale turns logarithmic (unbounded ReLU states explode). */
+export const FORWARD_LOG_ABOVE = 10;
+
+/** Position u ∈ [0, 1] of a per-unit forward size on a scale topping at `top` (log when top is huge). */
+export function forwardPosition(size, top) {
+  if (top > FORWARD_LOG_ABOVE) return logPosition(size, [1e-2, top]);
+  return size / top;
+}

@@ -35,7 +35,7 @@ export function describeEvent(ev, store, meta) {
   const xName = meta.input_labels?.[t] ? `x${s(t)} “${meta.input_labels[t]}”` : `x${s(t)}`;
   const inName = ev.layer > 0 ? `h${s(t)} of layer ${ev.layer}` : xName;
   const hPrev = store.find('forward', ev.node, prevT, cursor);
-  const hPrevText = (prevT < 0 || prevT >= meta.T) ? '0 (initial state)' : hPrev ? (vec(hPrev.values.h) ?? `h${s(prevT)} (‖·‖ = ${fmt(hPrev.norm)})`) : `h${s(prevT)}`;
+  const hPrevText = (prevT < 0 || prevT >= meta.T) ? '0 (initial state)' : hPrev ? (vec(hPrev.values.h) ?? null) : `h${s(prevT)}`;
 
   if (ev.node === 'logits' && ev.phase === 'forward') {
     add(`o${s(t)} = V h${s(t)} + c`, 'eq');
@@ -77,7 +77,7 @@ export function describeEvent(ev, store, meta) {
       const phi = meta.cell === 'rnn_relu' ? 'relu' : 'tanh';
       add(`h${s(t)} = ${phi}(U ${inName} + W h${s(prevName)} + b)`, 'eq');
     }
-    add(`h${s(prevName)} = ${hPrevText}`);
+    add(hPrevText === null ? `‖h${s(prevName)}‖ = ${fmt(hPrev.norm)}` : `h${s(prevName)} = ${hPrevText}`);
     add(valueText(`h${s(t)}`, v.h, ev.norm), 'result');
     return { title: `Forward step t = ${t}${layerTag}`, lines };
   }

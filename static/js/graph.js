@@ -2,7 +2,7 @@
 // its shared weight. build(meta) lays it out once per run; render(view) recolours it for a cursor.
 
 import { GRAPH, COLORS } from './theme/config.js';
-import { fillFor, logPosition, lightText } from './colors.js';
+import { fillFor, forwardPosition, logPosition, lightText } from './colors.js';
 import { fmt, subscript } from './format.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -161,7 +161,7 @@ export class UnrolledGraph {
       const y1 = this.cy(toRow) + R + 2;
       const adjacent = fromRow.index - toRow.index === 1;
       if (adjacent) line(x, y0, x, y1, 'edge vertical');
-      else curve(x, y0, x, y1, side, 'edge vertical');
+      else curve(x, y0, x, y1, side, 'edge vertical skip');
       const ym = (y0 + y1) / 2;
       if (name) label(x + (adjacent ? 11 : side * GRAPH.columnWidth * 0.34), ym, name);
     };
@@ -277,7 +277,7 @@ export class UnrolledGraph {
     let u;
     if (row.kind === 'loss') { v = fwd.norm; u = Math.min(1, v / 3); }
     else if (row.kind === 'out') { v = fwd.norm; u = Math.min(1, v / (3 * Math.sqrt(this.meta.output_size))); }
-    else { v = row.kind === 'c' ? fwd.norms.c : fwd.norm; u = (v / Math.sqrt(H)) / fwdTop; }
+    else { v = row.kind === 'c' ? fwd.norms.c : fwd.norm; u = forwardPosition(v / Math.sqrt(H), fwdTop); }
     if (text === '' && !Number.isFinite(v)) text = Number.isNaN(v) ? 'NaN' : '∞';
     const what = row.kind === 'loss' ? `L(${t})` : `‖${row.kind === 'out' ? 'o' : row.kind}‖`;
     return { fill: fillFor('forward', v, u), text, light: lightText('forward', u, v), cls: 'done', title: `${stem}: ${what} = ${fmt(v)}` };
@@ -360,7 +360,7 @@ export class UnrolledGraph {
     for (const cell of this.miniCells.values()) {
       const ev = store.find(phase, cell.row.node, cell.t, cursor);
       let fill = 'var(--node-pending)';
-      if (ev) fill = phase === 'backward' ? fillFor('backward', ev.norm, logPosition(ev.norm, domain)) : fillFor('forward', ev.norm, (ev.norm / Math.sqrt(H)) / fwdTop);
+      if (ev) fill = phase === 'backward' ? fillFor('backward', ev.norm, logPosition(ev.norm, domain)) : fillFor('forward', ev.norm, forwardPosition(ev.norm / Math.sqrt(H), fwdTop));
       if (fill !== cell.fill) { cell.fill = fill; cell.rect.setAttribute('fill', fill); }
     }
   }

@@ -1,6 +1,6 @@
 // The colour legend of the graph: value magnitude in the forward phase, log ‖∂L/∂node‖ backward.
 
-import { scaleGradient } from './colors.js';
+import { scaleGradient, FORWARD_LOG_ABOVE } from './colors.js';
 import { COLORS } from './theme/config.js';
 import { fmt } from './format.js';
 
@@ -27,10 +27,11 @@ export function renderLegend(container, store, cursor) {
   if (phase === 'backward') {
     const [lo, hi] = store.backwardDomain();
     container.replaceChildren(span('legend-title', 'backward: ‖∂L/∂node‖ (log)'), span('legend-tick', fmt(lo, 2)), bar, span('legend-tick', fmt(hi, 2)),
-      swatch(COLORS.nan, 'NaN'), swatch(COLORS.inf, '∞'));
+      swatch(COLORS.nan, 'NaN'), swatch(COLORS.inf, '∞'), span('legend-note', 'thicker W edge = more gradient carried back'));
   } else {
     const top = store.forwardScale();
-    container.replaceChildren(span('legend-title', 'forward: size of the value (‖h‖/√H)'), span('legend-tick', '0'), bar, span('legend-tick', fmt(top, 2)),
+    const log = top > FORWARD_LOG_ABOVE;
+    container.replaceChildren(span('legend-title', `forward: size of the value (‖h‖/√H${log ? ', log' : ''})`), span('legend-tick', log ? fmt(1e-2) : '0'), bar, span('legend-tick', fmt(top, 2)),
       swatch(COLORS.nan, 'NaN'), swatch(COLORS.inf, '∞'));
   }
 }

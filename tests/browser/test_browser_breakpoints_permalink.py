@@ -9,7 +9,7 @@ from browser_helpers import current_node, cursor, open_page, wait_done
 EXPLODING = {"cell": "rnn_relu", "recurrent_scale": 10, "seq_len": 200, "hidden_size": 16, "task": "copy"}
 
 
-def test_nan_breakpoint_stops_an_exploding_relu_run(page, live_server):
+def test_nan_breakpoint_stops_an_exploding_relu_run(page, live_server, screenshots_dir):
     """With the NaN/∞ breakpoint set, the stream stops at the first non-finite value and says why."""
     open_page(page, live_server, **EXPLODING, break_nan=1)
     page.wait_for_selector('body[data-status="paused"]', timeout=30_000)
@@ -20,6 +20,7 @@ def test_nan_breakpoint_stops_an_exploding_relu_run(page, live_server):
     total = int(page.evaluate("document.getElementById('scrubber').max")) + 1
     assert cursor(page) < total - 1
     assert page.get_attribute("body", "data-status") == "paused"
+    page.screenshot(path=str(screenshots_dir / "breakpoint-nan.png"))
 
 
 def test_without_the_breakpoint_the_same_run_goes_to_done(page, live_server):
