@@ -27,6 +27,7 @@ def plotly_js() -> FileResponse:
 
 
 @router.get("/healthz", summary="Health check")
-def healthz() -> dict:
-    """Liveness: {"status": "ok", "version": ...}."""
+async def healthz() -> dict:
+    """Liveness: {"status": "ok", "version": ...}. Answered on the event loop itself (no
+    thread-pool hop), so its latency measures how responsive the server's loop is."""
     return {"status": "ok", "version": app_version()}
