@@ -1,4 +1,4 @@
-"""JSON routes: the presets and the whole trace of a config."""
+"""JSON routes: the presets, the whole trace of a config, uploaded models and comparisons."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from server import compare_routes, model_routes
 from server.config import TraceConfig
 from server.page_data import preset_list
 from server.runs import compute_trace
 from server.trace_document import trace_document
 
 router = APIRouter(prefix="/api")
+router.include_router(model_routes.router)    # /api/models…: bring your own model
+router.include_router(compare_routes.router)  # /api/compare
 
 
 class PresetOut(BaseModel):

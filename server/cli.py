@@ -1,4 +1,5 @@
-"""The `unrolled` command: `unrolled serve` and `unrolled view trace.npz`."""
+"""The `unrolled` command: `unrolled serve`, `unrolled view trace.npz` and
+`unrolled view model.npz --input seq.npy [--targets y.npy] [--cell lstm] [--loss mse]`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import webbrowser
 from pathlib import Path
 from urllib.parse import urlencode
 
+from server.config import CELLS as CELL_NAMES
 from server.presets import PRESET_NAMES
 from server.settings import settings
 
@@ -29,9 +31,18 @@ def _parser() -> argparse.ArgumentParser:
     common(serve)
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.add_argument("--preset", choices=PRESET_NAMES, help="the preset the opened page starts with")
-    view = commands.add_parser("view", help="open a trace saved with engine's trace.save(path)")
+    view = commands.add_parser(
+        "view", help="open a trace saved with engine's trace.save(path), or your own model on an input",
+        description="Open a saved trace (trace.npz), or record one of your own model: a .npz of a torch "
+                    "state dict (np.savez(path, **{k: v.numpy() for k, v in module.state_dict().items()})) "
+                    "run on --input. Without --targets the loss is cross_entropy against the model's own "
+                    "argmax at every step (with --loss mse: a zero target).")
     common(view)
-    view.add_argument("trace", type=Path, help="a .npz file written by Trace.save")
+    view.add_argument("trace", type=Path, help="a .npz written by Trace.save, or a model's state dict (with --input)")
+    view.add_argument("--input", type=Path, help="the model's input, an .npy of shape (T, input_size) or (T, B, input_size)")
+    view.add_argument("--targets", type=Path, help="an .npy of class ids (T[, B]) (-100: no loss) or mse targets (T[, B], O)")
+    view.add_argument("--cell", choices=CELL_NAMES, help="the model's cell (default: read off weight_hh_l0; rnn means rnn_tanh)")
+    view.add_argument("--loss", choices=("cross_entropy", "mse"), help="default: from the targets' dtype, else cross_entropy")
     return parser
 
 
@@ -82,7 +93,36 @@ def load_saved_trace(path: Path):
     try:
         return engine.load_trace(path)
     except ValueError as exc:
-        raise SystemExit(f"unrolled view: {path}: {exc}") from None
+        hint = " (a model's state dict? add --input seq.npy)" if "meta" in str(exc) else ""
+        raise SystemExit(f"unrolled view: {path}: {exc}{hint}") from None
+
+
+def record_model_trace(model: Path, input: Path, targets: Path | None = None, cell: str | None = None,
+                       loss: str | None = None):
+    """(trace, display name) of a user's model run on its input, for `unrolled view model.npz --input x.npy`;
+    SystemExit with a message naming the file when a file is missing, unsafe, too big or mis-shaped."""
+    from server.model_files import ModelFileError, read_path
+    from server.model_limits import model_limits
+    from server.models import ModelFiles, build_user_model
+
+    try:
+        limit = model_limits.max_model_bytes
+        files = ModelFiles(read_path(model, "model", limit), read_path(input, "input", limit),
+                           None if targets is None else read_path(targets, "targets", limit),
+                           model.name, input.name, targets.name if targets else "targets.npy", cell, loss)
+        user_model = build_user_model(files)
+    except ModelFileError as exc:
+        raise SystemExit(f"unrolled view: {exc.detail}") from None
+    return user_model.run(), f"{model.name} on {input.name}"
+
+
+def _view_target(args: argparse.Namespace):
+    """(trace, name) for `unrolled view`: a saved trace, or a model recorded on --input."""
+    if args.input is not None:
+        return record_model_trace(args.trace, args.input, args.targets, args.cell, args.loss)
+    if args.targets or args.cell or args.loss:
+        raise SystemExit("unrolled view: --targets, --cell and --loss go with --input (a model's state dict)")
+    return load_saved_trace(args.trace), args.trace.name
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -96,8 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "view":
         from server.app import create_app
 
-        trace = load_saved_trace(args.trace)
-        app = create_app(loaded_trace=(trace, args.trace.name))
+        trace, name = _view_target(args)
+        app = create_app(loaded_trace=(trace, name))
         print(f"Unrolled: viewing {args.trace} at {url}", file=sys.stderr)
         if args.open:
             _open_later(url)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+import engine
 from server.serialize import array_to_json, float_to_json, to_jsonable
 
 STREAM_DIGITS = 4
@@ -87,10 +88,19 @@ def event_message(event: Any, seq: int, batch_index: int) -> tuple[dict, bool]:
     return message, nonfinite
 
 
+def diagnosis_and_spectra(trace: Any) -> dict:
+    """{"diagnosis": [finding dicts, problems first], "spectra": {node: {sigma_max, radius_<gate>}}},
+    JSON-safe. A finding is {kind, severity, node, t, title, detail, steps, numbers}."""
+    return to_jsonable({
+        "diagnosis": [finding.as_dict() for finding in engine.diagnose(trace)],
+        "spectra": engine.weight_spectra(trace),
+    })
+
+
 def summary_message(trace: Any) -> dict:
     """The end-of-stream digest the plots need: the engine's ``Trace.summary()`` at full
-    precision, non-finite floats as strings."""
-    return {"type": "summary", **to_jsonable(trace.summary())}
+    precision plus the diagnosis and the W_hh spectra, non-finite floats as strings."""
+    return {"type": "summary", **to_jsonable(trace.summary()), **diagnosis_and_spectra(trace)}
 
 
 def paused_message(reason: str, seq: int, detail: str) -> dict:

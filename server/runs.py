@@ -71,7 +71,7 @@ def title_and_story(config: TraceConfig) -> tuple[str, str | None]:
     return f"{layers}{bi}{config.cell}, hidden {config.hidden_size}, task {config.task}, T={config.seq_len}", None
 
 
-def _shape(trace_or_net: Any, T: int, B: int, loss: str) -> dict:
+def trace_shape(trace_or_net: Any, T: int, B: int, loss: str) -> dict:
     """The shape facts the meta message carries, from a network or a trace."""
     return {
         "T": T, "batch_size": B, "loss": loss, "cell": trace_or_net.cell,
@@ -102,7 +102,7 @@ def config_source(config: TraceConfig) -> StreamSource:
     T, B = task.x.shape[0], task.x.shape[1]
     meta = meta_message(
         config=config.model_dump(),
-        trace_shape=_shape(net, T, B, task.loss),
+        trace_shape=trace_shape(net, T, B, task.loss),
         nodes=list(net.node_names),
         batch_index=config.batch_index,
         has_target=task.has_target[:, config.batch_index],
@@ -114,17 +114,18 @@ def config_source(config: TraceConfig) -> StreamSource:
     return StreamSource(meta, iter(run), lambda: run.trace, run.close, config.batch_index)
 
 
-def loaded_source(trace: Any, name: str) -> StreamSource:
-    """A replay of a trace loaded from disk (batch element 0, no labels)."""
+def loaded_source(trace: Any, name: str, title: str | None = None) -> StreamSource:
+    """A replay of a trace loaded from disk, or recorded from a user's model by `unrolled view
+    model.npz --input x.npy` (batch element 0, no labels); ``title`` defaults to "Loaded trace: name"."""
     meta = meta_message(
         config=None,
-        trace_shape=_shape(trace, trace.T, trace.B, trace.loss_type),
+        trace_shape=trace_shape(trace, trace.T, trace.B, trace.loss_type),
         nodes=list(trace.node_names),
         batch_index=0,
         has_target=np.asarray(trace.mask)[:, 0],
         labels={},
         total_events=engine.event_count(trace.T, trace.num_layers, trace.directions),
-        title=f"Loaded trace: {name}",
+        title=title or f"Loaded trace: {name}",
         story=None,
     )
     events = engine.replay(trace)

@@ -12,12 +12,13 @@ from server.messages import summary_message
 from server.serialize import to_jsonable
 
 
-def trace_document(trace: Any, config: TraceConfig, task: TaskData) -> dict:
+def trace_document(trace: Any, config: TraceConfig | None, task: TaskData | None) -> dict:
     """Every §2 attribute as nested lists (full precision), plus gradient_norms, the
-    summary's quantities, the inputs and the labels; non-finite floats as strings."""
+    summary's quantities (diagnosis and W_hh spectra included), the inputs and the labels;
+    non-finite floats as strings. ``config`` and ``task`` are None for an uploaded model."""
     summary = summary_message(trace)  # already JSON-safe
     body = to_jsonable({
-        "config": config.model_dump(),
+        "config": None if config is None else config.model_dump(),
         "cell": trace.cell,
         "num_layers": trace.num_layers,
         "bidirectional": trace.bidirectional,
@@ -40,10 +41,10 @@ def trace_document(trace: Any, config: TraceConfig, task: TaskData) -> dict:
         "targets": trace.targets,
         "mask": np.asarray(trace.mask, dtype=bool),
         "params": trace.params,
-        "input_labels": task.input_labels,
-        "target_labels": task.target_labels,
-        "output_labels": task.output_labels,
+        "input_labels": None if task is None else task.input_labels,
+        "target_labels": None if task is None else task.target_labels,
+        "output_labels": None if task is None else task.output_labels,
     })
-    for key in ("jacobian_norms", "grad_norms", "vanishing", "flow"):
+    for key in ("jacobian_norms", "grad_norms", "vanishing", "flow", "diagnosis", "spectra"):
         body[key] = summary[key]
     return body

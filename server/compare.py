@@ -1,0 +1,194 @@
+"""Side-by-side runs on the same data: each run's gradient-decay profile and diagnosis, and a
+per-loss-term breakdown contrasting a loss at every step with a loss at the end only.
+
+A run is a config (a built-in task, as everywhere else) or a reference to an uploaded model:
+``{"model_id": id}`` runs the user's own weights; ``{"model_id": id, "cell": "gru", "seed": 0}`` runs a
+fresh seeded network of that cell with the model's sizes on the model's input and targets.
+
+The breakdown uses the first run's network and data with two target sets:
+- "end": only the last step that carries a target (per batch element) keeps it;
+- "every": each step without a target gets the next target the sequence asks for (so a task that
+  asks once at the end, like copy or adding, asks for that same answer at every step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+import engine
+from engine.losses import IGNORE, target_mask
+from server.config import Cell, TraceConfig
+from server.messages import diagnosis_and_spectra
+from server.model_limits import model_limits
+from server.models import stored_model
+from server.runs import build_network, build_task, engine_inputs, title_and_story
+from server.serialize import to_jsonable
+
+COMPARED_NODE = "h_l0"
+RunSpec = dict[str, Any]
+
+
+class CompareRequest(BaseModel):
+    """Either 2–4 run specs, or a base spec and one field's 2–4 values."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    configs: list[RunSpec] | None = Field(
+        None, min_length=2, max_length=model_limits.max_compare_runs,
+        description='Run specs: configs (as for POST /api/trace) or {"model_id": id[, "cell", "seed", '
+                    '"recurrent_scale", "forget_bias"]} for an uploaded model (with "cell": a fresh network of that '
+                    "cell on the model's data).")
+    base: RunSpec | None = Field(None, description="A run spec that every value of `vary` modifies.")
+    vary: dict[str, list[Any]] | None = Field(
+        None, description='Exactly one field and its 2–4 values, e.g. {"cell": ["rnn_tanh", "lstm", "gru"]}.')
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "CompareRequest":
+        """configs, or base + vary (one field, 2–4 values)."""
+        if (self.configs is None) == (self.base is None):
+            raise ValueError('give either "configs" or "base" with "vary"')
+        if self.base is not None:
+            if not self.vary or len(self.vary) != 1:
+                raise ValueError('"vary" must name exactly one field')
+            (values,) = self.vary.values()
+            if not 2 <= len(values) <= model_limits.max_compare_runs:
+                raise ValueError(f'"vary" needs 2 to {model_limits.max_compare_runs} values')
+        elif self.vary is not None:
+            raise ValueError('"vary" goes with "base", not with "configs"')
+        return self
+
+    def specs(self) -> list[tuple[RunSpec, tuple, str | None]]:
+        """(spec, error location, label) for every run."""
+        if self.configs is not None:
+            return [(spec, ("body", "configs", i), None) for i, spec in enumerate(self.configs)]
+        ((name, values),) = self.vary.items()
+        return [({**self.base, name: v}, ("body", "vary", name, i), f"{name} = {v}") for i, v in enumerate(values)]
+
+
+class ModelRunSpec(BaseModel):
+    """A run of an uploaded model, or of a fresh network sized like it on its data."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    model_id: str = Field(min_length=1, max_length=64)
+    cell: Cell | None = None
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    recurrent_scale: float | None = Field(None, ge=0.0, le=10.0, allow_inf_nan=False)
+    forget_bias: float = Field(0.0, ge=-20.0, le=20.0, allow_inf_nan=False)
+
+
+@dataclass
+class PreparedRun:
+    """A network, its data and how the response names it."""
+
+    label: str
+    spec: dict
+    net: Any
+    x: np.ndarray
+    targets: np.ndarray
+    loss: str
+
+
+class CompareError(ValueError):
+    """A run spec is invalid; ``errors`` are FastAPI-style {loc, msg, type} dicts."""
+
+    def __init__(self, errors: list[dict]) -> None:
+        super().__init__(errors[0]["msg"])
+        self.errors = errors
+
+
+def _model_run(spec: RunSpec, where: tuple, label: str | None) -> PreparedRun:
+    parsed = ModelRunSpec.model_validate(spec)
+    model = stored_model(parsed.model_id)
+    if isinstance(model, tuple):
+        raise CompareError([{"loc": [*where, "model_id"], "msg": model[0], "type": "unknown_model"}])
+    net = model.net
+    if parsed.cell is not None:
+        net = engine.Network.random(cell=parsed.cell, input_size=net.input_size, hidden_size=net.hidden_size,
+                                    output_size=net.output_size, num_layers=net.num_layers,
+                                    bidirectional=net.bidirectional, seed=parsed.seed,
+                                    recurrent_scale=parsed.recurrent_scale,
+                                    forget_bias=parsed.forget_bias if parsed.cell == "lstm" else 0.0)
+    default = f"your model {model.name} ({net.cell})" if parsed.cell is None else f"random {net.cell} (seed {parsed.seed})"
+    return PreparedRun(label or default, parsed.model_dump(), net, model.x, model.targets, model.loss)
+
+
+def _config_run(spec: RunSpec, label: str | None) -> PreparedRun:
+    config = TraceConfig.model_validate(spec)
+    task = build_task(config)
+    x, targets = engine_inputs(config, task)
+    return PreparedRun(label or title_and_story(config)[0], config.model_dump(), build_network(config, task), x,
+                       targets, task.loss)
+
+
+def prepare_runs(request: CompareRequest) -> list[PreparedRun]:
+    """Validate every run spec and build its network and data; CompareError naming each bad field."""
+    runs, errors = [], []
+    for spec, where, label in request.specs():
+        try:
+            runs.append(_model_run(spec, where, label) if "model_id" in spec else _config_run(spec, label))
+        except ValidationError as exc:
+            errors += [{"loc": [*where, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        except CompareError as exc:
+            errors += exc.errors
+        except ValueError as exc:  # the engine refused (e.g. a seed it cannot use)
+            errors.append({"loc": list(where), "msg": str(exc), "type": "value_error"})
+    if errors:
+        raise CompareError(errors)
+    return runs
+
+
+def breakdown_targets(targets: np.ndarray, loss: str) -> dict[str, np.ndarray]:
+    """{"every": each untargeted step given the next target, "end": only the last target kept}."""
+    mask = target_mask(targets, loss)                       # (T, B)
+    every, end = targets.copy(), np.full_like(targets, IGNORE)
+    T, B = mask.shape
+    for b in range(B):
+        steps = np.flatnonzero(mask[:, b])
+        if len(steps) == 0:
+            continue
+        end[steps[-1], b] = targets[steps[-1], b]
+        upcoming = None
+        for t in range(T - 1, -1, -1):
+            if mask[t, b]:
+                upcoming = targets[t, b]
+            elif upcoming is not None:
+                every[t, b] = upcoming
+    return {"every": every, "end": end}
+
+
+def _run_summary(run: PreparedRun) -> dict:
+    trace = run.net.run(run.x, run.targets, loss=run.loss)
+    profile = trace.vanishing(COMPARED_NODE)
+    return {
+        "label": run.label,
+        "spec": run.spec,
+        "cell": run.net.cell,
+        "T": int(trace.T),
+        "loss_type": run.loss,
+        "loss": float(trace.loss),
+        "node": COMPARED_NODE,
+        "vanishing": {key: profile[key] for key in ("k", "distance", "norms", "factor", "bound", "sigma_max")},
+        "gradient_norms": trace.gradient_norms,
+        **diagnosis_and_spectra(trace),
+    }
+
+
+def _breakdown(run: PreparedRun) -> dict:
+    out = {"label": run.label, "node": COMPARED_NODE}
+    for name, targets in breakdown_targets(run.targets, run.loss).items():
+        trace = run.net.run(run.x, targets, loss=run.loss, contributions=False)
+        ks, matrix = trace.flow_matrix(COMPARED_NODE)
+        out[name] = {"ks": ks, "matrix": matrix, "loss": float(trace.loss),
+                     "has_target": target_mask(targets, run.loss)[:, 0],
+                     "gradient_norms": trace.gradient_norms[COMPARED_NODE]}
+    return out
+
+
+def compare_document(runs: list[PreparedRun]) -> dict:
+    """{"runs": [...], "breakdown": {...}} JSON-safe (non-finite floats as strings)."""
+    return to_jsonable({"runs": [_run_summary(run) for run in runs], "breakdown": _breakdown(runs[0])})

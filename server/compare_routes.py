@@ -1,0 +1,43 @@
+"""HTTP route of side-by-side comparisons (the logic is in server.compare)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from server.compare import CompareError, CompareRequest, compare_document, prepare_runs
+from server.model_routes import ERRORS, _with_slot
+from server.serialize import dumps
+
+router = APIRouter()
+
+COMPARE_SCHEMA = {
+    "type": "object",
+    "description": (
+        'runs: [{label, spec, cell, T, loss_type, loss, node: "h_l0", vanishing: {k, distance, norms, factor, '
+        "bound, sigma_max}, gradient_norms: {node: [T]}, diagnosis: [finding], spectra: {node: {...}}}]; "
+        'breakdown (first run\'s network and data): {label, node, every: {ks, matrix, loss, has_target, '
+        "gradient_norms}, end: {...}}. Non-finite floats are the strings NaN, Infinity, -Infinity."
+    ),
+    "required": ["runs", "breakdown"],
+}
+
+
+@router.post("/compare", summary="Compare 2–4 runs on the same data", response_class=Response,
+             responses={200: {"content": {"application/json": {"schema": COMPARE_SCHEMA}},
+                              "description": "Each run's decay profile and diagnosis, and the loss breakdown"},
+                        **ERRORS})
+async def compare(request_body: CompareRequest, request: Request) -> Response:
+    """Run every spec (a config as for POST /api/trace, or {"model_id": …[, "cell", "seed", …]} for an
+    uploaded model) and return, per run, the vanishing profile of h_l0 (distance, norms, factor,
+    bound), gradient_norms, loss and diagnosis; plus, on the first run's network and data, the
+    ‖∂L_k/∂h_t‖ flow matrices with a loss at every step and with a loss at the end only. Each run obeys
+    the trace limits, so a compare costs at most that many traces (plus the two breakdown runs)."""
+    return await _with_slot(request, lambda: _compare_json(request_body))
+
+
+def _compare_json(request_body: CompareRequest) -> Response:
+    try:
+        runs = prepare_runs(request_body)
+    except CompareError as exc:
+        return Response(dumps({"detail": exc.errors}), status_code=422, media_type="application/json")
+    return Response(dumps(compare_document(runs)), media_type="application/json")

@@ -1,0 +1,193 @@
+"""HTTP routes of bring-your-own-model: upload a state dict and an input, fetch its info or trace.
+
+Uploads are one JSON body with the files base64-encoded (no multipart parser needed); the body's
+size is checked from Content-Length and while it is read. Every problem is a 422 whose ``loc``
+names the field (``model``, ``input``, ``targets``, ``cell``, ``loss``, ``model_id``) and whose
+message names the file.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from server.config import Cell
+from server.model_files import ModelFileError
+from server.model_limits import model_limits
+from server.models import MODEL_STORE, ModelFiles, UserModel, build_user_model, stored_model
+from server.serialize import dumps, to_jsonable
+from server.trace_document import trace_document
+
+router = APIRouter()
+
+class ModelUpload(BaseModel):
+    """A state dict (.npz), an input (.npy) and optional targets (.npy), each base64-encoded."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    model: str = Field(description="base64 of an .npz written by np.savez(path, **state_dict): torch names "
+                                   "(weight_ih_l0 …, optionally under one prefix such as lstm.) and an optional "
+                                   "Linear head (head.weight/head.bias, or the one other *weight / *bias pair).")
+    input: str = Field(description="base64 of an .npy of shape (T, input_size) or (T, B, input_size), time first.")
+    targets: str | None = Field(None, description="base64 of an .npy: (T[, B]) integer class ids (-100: no loss "
+                                                   "there) for cross_entropy, or (T[, B], output_size) floats for mse. "
+                                                   "Without it: cross_entropy against the model's own argmax at every "
+                                                   "step (mse: a zero target).")
+    model_name: str = Field("model.npz", max_length=200, description="Shown in titles and errors.")
+    input_name: str = Field("input.npy", max_length=200)
+    targets_name: str = Field("targets.npy", max_length=200)
+    cell: Cell | None = Field(None, description="Read off weight_hh_l0's shape when omitted (rnn means rnn_tanh).")
+    loss: Literal["cross_entropy", "mse"] | None = Field(
+        None, description="Default: from the targets' dtype (integers: cross_entropy, floats: mse), else cross_entropy.")
+
+
+class ModelInfo(BaseModel):
+    """An uploaded model as this process holds it."""
+
+    model_id: str = Field(description="Content hash of the files and options: the same upload gets the same id on "
+                                      "every worker. Start the socket with {type: start, source: model, model_id}.")
+    name: str
+    input_name: str
+    cell: str
+    num_layers: int
+    bidirectional: bool
+    input_size: int
+    hidden_size: int
+    output_size: int
+    T: int
+    batch_size: int
+    loss: str
+    targets: Literal["file", "own_argmax", "zeros"]
+    nodes: list[str]
+    bytes: int
+
+
+class ErrorOut(BaseModel):
+    """FastAPI's validation error shape: each problem's loc names the field."""
+
+    detail: list[dict]
+
+
+ERRORS = {422: {"model": ErrorOut, "description": "A bad file, option or model_id; loc names the field"},
+          503: {"model": dict, "description": "Every engine slot is busy; retry shortly"}}
+UNKNOWN = {404: {"model": ErrorOut, "description": "This process does not hold the model_id: upload the files again"}}
+
+
+def _error(loc: list, msg: str, kind: str = "value_error", status: int = 422) -> Response:
+    return Response(dumps({"detail": [{"loc": loc, "msg": msg, "type": kind}]}), status_code=status,
+                    media_type="application/json")
+
+
+async def _capped_body(request: Request) -> bytes | Response:
+    """The request body, or a 422 once it exceeds the upload limit."""
+    limit = model_limits.max_upload_bytes
+    too_big = f"the upload exceeds {model_limits.max_upload_mb:g} MB (raise it with UNROLLED_MAX_UPLOAD_MB)"
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return _error(["body"], too_big, "too_large")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return _error(["body"], too_big, "too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decode(text: str | None, field: str) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ModelFileError(f"{field} is not valid base64", field) from None
+
+
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": ModelUpload.model_json_schema()}}}}
+
+
+@router.post("/models", summary="Upload your own model and its input", response_model=ModelInfo,
+             responses=ERRORS, openapi_extra=UPLOAD_BODY)
+async def upload_model(request: Request) -> Response:
+    """Validate a torch-named state dict (.npz), an input (.npy) and optional targets (.npy), sent as
+    one JSON body with each file base64-encoded (at most UNROLLED_MAX_UPLOAD_MB), and keep the model in
+    this process's store (the UNROLLED_MAX_MODELS least recently used). Files are read with
+    allow_pickle=False and each array's size is checked from its header first. The answer's
+    model_id streams it: /ws/trace {"type":"start","source":"model","model_id":…}; its whole trace is
+    POST /api/models/{model_id}/trace. A process that does not hold an id (another worker, or evicted)
+    answers 404 there (and the socket an error on model_id): POST the same files again (same id)."""
+    body = await _capped_body(request)
+    if isinstance(body, Response):
+        return body
+    try:
+        upload = ModelUpload.model_validate_json(body)
+    except ValidationError as exc:
+        return Response(dumps({"detail": [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                                          for e in exc.errors()]}), status_code=422, media_type="application/json")
+    try:
+        files = ModelFiles(_decode(upload.model, "model"), _decode(upload.input, "input"),
+                           _decode(upload.targets, "targets"), upload.model_name, upload.input_name,
+                           upload.targets_name, upload.cell, upload.loss)
+    except ModelFileError as exc:
+        return _error(["body", exc.field], exc.detail)
+    return await _with_slot(request, lambda: _store(files))
+
+
+def _store(files: ModelFiles) -> Response:
+    try:
+        model = build_user_model(files)
+    except ModelFileError as exc:
+        return _error(["body", exc.field], exc.detail)
+    MODEL_STORE.put(model)
+    return Response(dumps(model.info()), media_type="application/json")
+
+
+async def _with_slot(request: Request, work) -> Response:
+    """Run engine work in a worker thread inside one of the app's engine slots (503 when all are busy)."""
+    slots = request.app.state.slots
+    if not slots.try_acquire():
+        return Response(json.dumps({"detail": slots.busy_detail()}), status_code=503,
+                        media_type="application/json", headers={"Retry-After": "1"})
+    try:
+        return await run_in_threadpool(work)
+    finally:
+        slots.release()
+
+
+def _held(model_id: str) -> UserModel | Response:
+    model = stored_model(model_id)
+    if isinstance(model, tuple):
+        return _error(["path", "model_id"], model[0], "unknown_model", 404)
+    return model
+
+
+@router.get("/models/{model_id}", summary="An uploaded model's facts", response_model=ModelInfo, responses=UNKNOWN)
+def model_info(model_id: str) -> Response:
+    """The model's sizes, cell, loss and where its targets come from (404 when this process does not hold it)."""
+    model = _held(model_id)
+    return model if isinstance(model, Response) else Response(dumps(model.info()), media_type="application/json")
+
+
+@router.post("/models/{model_id}/trace", summary="An uploaded model's whole trace",
+             response_class=Response, responses={200: {"description": "As POST /api/trace, with config null and "
+                                                                      "a model entry"}, **UNKNOWN, 503: ERRORS[503]})
+async def model_trace(model_id: str, request: Request) -> Response:
+    """Forward and backward pass of the uploaded model on its input: the POST /api/trace document
+    (diagnosis and spectra included) with ``config`` null and ``model`` its facts."""
+    model = _held(model_id)
+    if isinstance(model, Response):
+        return model
+    return await _with_slot(request, lambda: _trace_json(model))
+
+
+def _trace_json(model: UserModel) -> Response:
+    document = trace_document(model.run(), None, None)
+    document["model"] = to_jsonable(model.info())
+    return Response(json.dumps(document, separators=(",", ":"), allow_nan=False), media_type="application/json")

@@ -1,0 +1,237 @@
+"""Bring your own model: a user's state dict (.npz) and input (.npy), optionally targets (.npy),
+validated into an engine network and its data, kept in a bounded per-process store.
+
+Targets: when none are given the loss is cross-entropy against the model's own argmax at every
+step (``targets_source`` "own_argmax": the gradient then shows how each step's prediction depends
+on the past, without inventing labels), or, with ``loss="mse"``, a zero target at every step
+("zeros"). Given targets pick the loss by their dtype (integers: cross_entropy, floats: mse) unless
+``loss`` says otherwise.
+
+A model's id is a content hash of its files and options, so the same upload gets the same id on
+every worker; a worker that does not hold an id (another process, or evicted) says so and the page
+uploads the same files again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+import engine
+from engine.losses import IGNORE, check_targets, target_mask
+from server.messages import meta_message
+from server.model_files import ModelFileError, npy_array, npz_arrays
+from server.model_limits import ModelLimits, model_limits
+from server.runs import StreamSource, trace_shape
+from server.settings import Settings, settings
+from server.state_names import head_arrays, infer_cell, split_recurrent
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """What the user sent: three files' bytes and names, and the options."""
+
+    model: bytes
+    input: bytes
+    targets: bytes | None = None
+    model_name: str = "model.npz"
+    input_name: str = "input.npy"
+    targets_name: str = "targets.npy"
+    cell: str | None = None
+    loss: str | None = None
+
+    def content_id(self) -> str:
+        """A hash of everything the model and its trace depend on (32 hex digits)."""
+        digest = hashlib.sha256()
+        for part in (self.model, self.input, self.targets or b"", (self.cell or "").encode(), (self.loss or "").encode()):
+            digest.update(len(part).to_bytes(8, "little"))
+            digest.update(part)
+        return digest.hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class UserModel:
+    """A validated network and the data it runs on."""
+
+    id: str
+    name: str
+    input_name: str
+    net: engine.Network
+    x: np.ndarray            # (T, B, I)
+    targets: np.ndarray      # (T, B) class ids or (T, B, O) floats
+    loss: str
+    targets_source: str      # "file" | "own_argmax" | "zeros"
+    nbytes: int
+
+    def info(self) -> dict:
+        """What the page needs to know about the model (the POST /api/models answer)."""
+        T, B = self.x.shape[:2]
+        net = self.net
+        return {"model_id": self.id, "name": self.name, "input_name": self.input_name, "cell": net.cell,
+                "num_layers": net.num_layers, "bidirectional": net.bidirectional, "input_size": net.input_size,
+                "hidden_size": net.hidden_size, "output_size": net.output_size, "T": int(T), "batch_size": int(B),
+                "loss": self.loss, "targets": self.targets_source, "nodes": list(net.node_names),
+                "bytes": self.nbytes}
+
+    def title(self) -> str:
+        """One line for the page's header."""
+        return f"Your model: {self.name} ({self.net.cell}, hidden {self.net.hidden_size}) on {self.input_name}"
+
+    def run(self) -> engine.Trace:
+        """The whole trace at once."""
+        return self.net.run(self.x, self.targets, loss=self.loss)
+
+
+def _network(files: ModelFiles, limits: ModelLimits, bounds: Settings) -> engine.Network:
+    arrays = npz_arrays(files.model, files.model_name, "model", limits.max_model_bytes, limits.max_arrays)
+    recurrent, rest = split_recurrent(arrays, files.model_name, "model")
+    cell = infer_cell(recurrent, files.cell, files.model_name, "model")
+    width = np.shape(recurrent["weight_hh_l0"])[1] * (2 if "weight_hh_l0_reverse" in recurrent else 1)
+    state = {**recurrent, **head_arrays(rest, width, files.model_name, "model")}
+    try:
+        net = engine.Network.from_state_dict(state, cell=cell)
+    except ValueError as exc:
+        raise ModelFileError(f"{files.model_name}: {exc}", "model") from None
+    too_big = [(what, value, bound) for what, value, bound in (
+        ("hidden_size", net.hidden_size, bounds.max_hidden_size), ("num_layers", net.num_layers, bounds.max_num_layers),
+        ("input_size", net.input_size, limits.max_io_size), ("output_size", net.output_size, limits.max_io_size))
+        if value > bound]
+    if too_big:
+        what, value, bound = too_big[0]
+        raise ModelFileError(f"{files.model_name}: the model's {what} is {value}; the limit is {bound}", "model")
+    return net
+
+
+def _input(files: ModelFiles, net: engine.Network, limits: ModelLimits, bounds: Settings) -> np.ndarray:
+    x = npy_array(files.input, files.input_name, "input", limits.max_model_bytes)
+    expected = f"(T, {net.input_size}) or (T, B, {net.input_size}) — time first; the model's input_size is {net.input_size}"
+    if x.ndim == 2:
+        x = x[:, None, :]
+    if x.ndim != 3 or x.shape[-1] != net.input_size or 0 in x.shape:
+        raise ModelFileError(f"{files.input_name} has shape {np.shape(x) if x.ndim != 3 else x.shape}; "
+                             f"expected {expected}", "input")
+    if x.dtype.kind not in "biuf":
+        raise ModelFileError(f"{files.input_name} has dtype {x.dtype}; expected numbers", "input")
+    T, B = x.shape[:2]
+    units = T * B * net.hidden_size * net.num_layers * net.directions
+    for what, value, bound in (("T (its first axis)", T, bounds.max_seq_len), ("B (its second axis)", B, bounds.max_batch_size),
+                               ("T·B·hidden_size·num_layers·directions", units, bounds.max_units)):
+        if value > bound:
+            raise ModelFileError(f"{files.input_name}: {what} is {value}; the limit is {bound}", "input")
+    x = x.astype(np.float64)
+    if not np.isfinite(x).all():
+        raise ModelFileError(f"{files.input_name} contains NaN or Inf: inputs must be finite", "input")
+    return x
+
+
+def _targets(files: ModelFiles, net: engine.Network, x: np.ndarray, limits: ModelLimits) -> tuple[np.ndarray, str, str]:
+    """(targets, loss, where the targets came from)."""
+    T, B = x.shape[:2]
+    if files.targets is None:
+        loss = files.loss or "cross_entropy"
+        if loss == "mse":
+            return np.zeros((T, B, net.output_size)), loss, "zeros"
+        forward = net.run(x, np.full((T, B), IGNORE), loss=loss, contributions=False)
+        return np.argmax(forward.activations["logits"], axis=-1), loss, "own_argmax"
+    y = npy_array(files.targets, files.targets_name, "targets", limits.max_model_bytes)
+    loss = files.loss or ("cross_entropy" if y.dtype.kind in "iu" else "mse")
+    expected = (f"(T, B) = {(T, B)} integer class ids in [0, {net.output_size}) or -100" if loss == "cross_entropy"
+                else f"(T, B, O) = {(T, B, net.output_size)} numbers")
+    try:
+        engine_targets = check_targets(y, loss, T, B, net.output_size)
+    except ValueError as exc:
+        raise ModelFileError(f"{files.targets_name} has shape {y.shape}, dtype {y.dtype}: {exc} "
+                             f"(expected {expected} for loss {loss})", "targets") from None
+    return engine_targets, loss, "file"
+
+
+def build_user_model(files: ModelFiles, limits: ModelLimits = model_limits, bounds: Settings = settings) -> UserModel:
+    """Validate the files into a UserModel; ModelFileError (detail, field) naming the file otherwise."""
+    net = _network(files, limits, bounds)
+    x = _input(files, net, limits, bounds)
+    targets, loss, source = _targets(files, net, x, limits)
+    nbytes = sum(v.nbytes for v in net.state_dict().values()) + x.nbytes + targets.nbytes
+    return UserModel(files.content_id(), files.model_name, files.input_name, net, x, targets, loss, source, nbytes)
+
+
+class ModelStore:
+    """The uploaded models this process holds: at most ``max_models`` of at most ``max_bytes`` in
+    total, the least recently used leaving first. Thread-safe (streams read it from worker threads)."""
+
+    def __init__(self, max_models: int, max_bytes: int) -> None:
+        self.max_models, self.max_bytes = max_models, max_bytes
+        self._models: OrderedDict[str, UserModel] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, model: UserModel) -> None:
+        """Keep ``model`` (the most recent), evicting the least recently used beyond the bounds."""
+        with self._lock:
+            self._models[model.id] = model
+            self._models.move_to_end(model.id)
+            while len(self._models) > 1 and (len(self._models) > self.max_models or self.total_bytes() > self.max_bytes):
+                self._models.popitem(last=False)
+
+    def get(self, model_id: str) -> UserModel | None:
+        """The model with this id, or None when this process does not hold it."""
+        with self._lock:
+            model = self._models.get(model_id)
+            if model is not None:
+                self._models.move_to_end(model_id)
+            return model
+
+    def total_bytes(self) -> int:
+        """Bytes held (parameters, inputs and targets)."""
+        return sum(m.nbytes for m in self._models.values())
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+
+MODEL_STORE = ModelStore(model_limits.max_models, model_limits.max_store_bytes)
+
+UNKNOWN_MODEL = ("unknown model_id {id!r}: this server process does not hold it (uploaded models live in the "
+                 "memory of the worker process that received them, and the least recently used leave first); "
+                 "POST the same files to /api/models again — they get the same id")
+
+
+def stored_model(model_id: str | None) -> UserModel | tuple[str, str]:
+    """The stored model, or (detail, field) saying why there is none."""
+    if not model_id:
+        return "a model run needs the model_id that POST /api/models returned", "model_id"
+    model = MODEL_STORE.get(model_id)
+    if model is None:
+        return UNKNOWN_MODEL.format(id=model_id), "model_id"
+    return model
+
+
+def model_source(model: UserModel) -> StreamSource:
+    """A step-wise run of an uploaded model on its input (batch element 0 is streamed)."""
+    run = model.net.steps(model.x, model.targets, loss=model.loss)
+    T, B = model.x.shape[:2]
+    meta = meta_message(
+        config=None,
+        trace_shape=trace_shape(model.net, T, B, model.loss),
+        nodes=list(model.net.node_names),
+        batch_index=0,
+        has_target=target_mask(model.targets, model.loss)[:, 0],
+        labels={},
+        total_events=engine.event_count(T, model.net.num_layers, model.net.directions),
+        title=model.title(),
+        story=None,
+    )
+    meta["model"] = model.info()
+    return StreamSource(meta, iter(run), lambda: run.trace, run.close, 0)
+
+
+def model_source_factory(model_id: str | None) -> Callable[[], StreamSource] | tuple[str, str]:
+    """For /ws/trace's start with "source": "model": a callable building the stream source (run in
+    the stream's worker thread), or (detail, field) when this process does not hold the model."""
+    model = stored_model(model_id)
+    if isinstance(model, tuple):
+        return model
+    return lambda: model_source(model)
