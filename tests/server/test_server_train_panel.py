@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from server import ws_train
 from server.app import create_app
@@ -28,18 +28,22 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
+# The page's CSP allows scripts from 'self' only: the harness script is its own route, and the
+# config travels as JSON data (not script), as on the real page.
 HARNESS = """<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="/static/css/app.css">
 <script src="/vendor/plotly.min.js"></script></head><body>
 <div class="card" id="training"><div class="plot" data-testid="plot-training" hidden></div></div>
-<script type="module">
-import { mountTrainingPanel } from '/static/js/training.js';
+<script id="harness-config" type="application/json">%s</script>
+<script type="module" src="/harness.js"></script></body></html>"""
+
+HARNESS_JS = """import { mountTrainingPanel } from '/static/js/training.js';
 window.trained = [];
-const config = %s;
+const config = JSON.parse(document.getElementById('harness-config').textContent);
 window.panel = mountTrainingPanel(document.getElementById('training'), {
   getConfig: () => ({ ...config }),
   onTrained: (t) => window.trained.push(t),
 });
-</script></body></html>"""
+"""
 
 CHAR_LM = {"preset": "char-lm", "seq_len": 16, "hidden_size": 16}
 
@@ -56,8 +60,12 @@ def base_url():
         app.include_router(ws_train.router)
 
     @app.get("/harness", include_in_schema=False)
-    def harness(config: str = json.dumps(CHAR_LM)) -> HTMLResponse:
-        return HTMLResponse(HARNESS % json.dumps(json.loads(config)))
+    def harness() -> HTMLResponse:
+        return HTMLResponse(HARNESS % json.dumps(CHAR_LM))
+
+    @app.get("/harness.js", include_in_schema=False)
+    def harness_js() -> Response:
+        return Response(HARNESS_JS, media_type="application/javascript")
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -105,16 +113,42 @@ def page_factory():
         browser.close()
 
 
+def wait_until(page, expression: str, timeout: float = 30.0):
+    """Poll a JS expression until it is truthy (the page's CSP forbids wait_for_function's eval)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        time.sleep(0.05)
+
+
+def progress(page) -> int:
+    """Epochs done according to the progress bar."""
+    return page.evaluate("document.querySelector('[data-testid=train-progress]').value")
+
+
+def open_harness(page, base_url: str, problems: list[str]) -> None:
+    """Load the harness and wait for the panel; a module that fails to load is reported with its errors."""
+    page.goto(f"{base_url}/harness")
+    try:
+        page.wait_for_selector('[data-testid="train-epochs"]', timeout=10_000)
+    except Exception as exc:
+        raise AssertionError(f"the training panel did not mount: {problems}") from exc
+
+
 def test_train_char_lm_watch_sample_and_step_through(base_url, page_factory):
     make, problems = page_factory
     page = make()
-    page.goto(f"{base_url}/harness")
+    open_harness(page, base_url, problems)
     page.fill('[data-testid="train-epochs"]', "40")
     page.click('[data-testid="train-start"]')
-    page.wait_for_function("document.querySelector('[data-testid=train-progress]').value >= 40", timeout=30_000)
+    wait_until(page, "document.querySelector('[data-testid=train-progress]').value >= 40")
     page.wait_for_selector('[data-testid="train-status"]:has-text("finished after 40 epochs")', timeout=10_000)
     # the plot holds the loss curve (40 points, falling), both profiles and the heatmap
-    page.wait_for_function("document.querySelector('[data-testid=plot-training]').data?.[0].x.length === 40")
+    wait_until(page, "document.querySelector('[data-testid=plot-training]').data?.[0].x.length === 40")
     data = page.evaluate("""() => document.querySelector('[data-testid=plot-training]').data.map(
         (d) => ({type: d.type || 'scatter', n: (d.y || []).length, y: d.y, z: d.z ? d.z.length : 0}))""")
     assert [d["type"] for d in data] == ["scatter", "scatter", "scatter", "heatmap"]
@@ -125,9 +159,9 @@ def test_train_char_lm_watch_sample_and_step_through(base_url, page_factory):
     assert page.is_visible('[data-testid="sample-panel"]')
     page.fill('[data-testid="sample-length"]', "60")
     page.click('[data-testid="train-sample"]')
-    page.wait_for_function("document.querySelector('[data-testid=sample-text]').textContent.length > 4")
+    wait_until(page, "document.querySelector('[data-testid=sample-text]').textContent.length > 4")
     partial = len(page.text_content('[data-testid="sample-text"]'))
-    page.wait_for_function("document.querySelector('[data-testid=sample-text]').textContent.length === 64")
+    wait_until(page, "document.querySelector('[data-testid=sample-text]').textContent.length === 64")
     assert partial < 64 and page.text_content('[data-testid="sample-text"]').startswith("the ")
     # the trained network goes to the page for stepping through
     page.click('[data-testid="train-step-through"]')
@@ -140,18 +174,18 @@ def test_train_char_lm_watch_sample_and_step_through(base_url, page_factory):
 def test_pause_resume_and_stop_from_the_panel(base_url, page_factory):
     make, problems = page_factory
     page = make()
-    page.goto(f"{base_url}/harness")
+    open_harness(page, base_url, problems)
     page.fill('[data-testid="train-epochs"]', "5000")
     page.click('[data-testid="train-start"]')
-    page.wait_for_function("document.querySelector('[data-testid=train-progress]').value >= 3", timeout=30_000)
+    wait_until(page, "document.querySelector('[data-testid=train-progress]').value >= 3")
     page.click('[data-testid="train-pause"]')
     page.wait_for_selector('[data-testid="train-status"]:has-text("paused after epoch")')
     assert page.text_content('[data-testid="train-pause"]') == "Resume"
-    held = page.evaluate("document.querySelector('[data-testid=train-progress]').value")
+    held = progress(page)
     time.sleep(0.4)
-    assert page.evaluate("document.querySelector('[data-testid=train-progress]').value") == held
+    assert progress(page) == held
     page.click('[data-testid="train-pause"]')
-    page.wait_for_function(f"document.querySelector('[data-testid=train-progress]').value > {held}")
+    wait_until(page, f"document.querySelector('[data-testid=train-progress]').value > {held}")
     page.click('[data-testid="train-stop"]')
     page.wait_for_selector('[data-testid="train-status"]:has-text("stopped after")', timeout=10_000)
     assert page.is_enabled('[data-testid="train-start"]') and not page.is_enabled('[data-testid="train-stop"]')
