@@ -110,11 +110,11 @@ def _network(files: ModelFiles, limits: ModelLimits, bounds: Settings) -> engine
 def _input(files: ModelFiles, net: engine.Network, limits: ModelLimits, bounds: Settings) -> np.ndarray:
     x = npy_array(files.input, files.input_name, "input", limits.max_model_bytes)
     expected = f"(T, {net.input_size}) or (T, B, {net.input_size}) — time first; the model's input_size is {net.input_size}"
+    shape = x.shape
     if x.ndim == 2:
         x = x[:, None, :]
     if x.ndim != 3 or x.shape[-1] != net.input_size or 0 in x.shape:
-        raise ModelFileError(f"{files.input_name} has shape {np.shape(x) if x.ndim != 3 else x.shape}; "
-                             f"expected {expected}", "input")
+        raise ModelFileError(f"{files.input_name} has shape {shape}; expected {expected}", "input")
     if x.dtype.kind not in "biuf":
         raise ModelFileError(f"{files.input_name} has dtype {x.dtype}; expected numbers", "input")
     T, B = x.shape[:2]
