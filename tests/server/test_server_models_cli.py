@@ -58,7 +58,7 @@ def test_bad_files_stop_with_a_message_naming_them(model_files, tmp_path):
         record_model_trace(model, tmp_path / "absent.npy")
     wide = tmp_path / "wide.npy"
     np.save(wide, np.zeros((10, 4)))
-    with pytest.raises(SystemExit, match=r"wide.npy has shape \(10, 1, 4\); expected \(T, 3\) or \(T, B, 3\)"):
+    with pytest.raises(SystemExit, match=r"wide.npy has shape \(10, 4\); expected \(T, 3\) or \(T, B, 3\)"):
         record_model_trace(model, wide)
     pickled = tmp_path / "pickled.npy"
     np.save(pickled, np.array([{"a": 1}], dtype=object), allow_pickle=True)
