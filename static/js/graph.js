@@ -128,7 +128,7 @@ export class UnrolledGraph {
         if (label) text.textContent = shorten(label, GRAPH.maxLabelChars);
         const entry = { g, circle, text, title, row, t, label, state: '' };
         this.nodes.set(`${row.kind}|${row.node}|${t}`, entry);
-        g.addEventListener('click', () => this.onSelect(row.kind === 'c' ? row.node : row.node, t, row.kind));
+        g.addEventListener('click', () => this.onSelect(row.node, t, row.kind));
         g.addEventListener('mouseenter', () => this.onHover(row.node, t));
         g.addEventListener('mouseleave', () => this.onHover(null, null));
       }

@@ -63,6 +63,10 @@ function l2(values) {
 
 /** Fill `container` with the inspector of selection {node, t, kind} at `cursor`. */
 export function renderInspector(container, selection, { store, cursor, meta }) {
+  // rebuild only when what it shows changed (keeps an opened "numbers" list open while stepping)
+  const key = inspectorKey(selection, store, cursor);
+  if (container.dataset.key === key) return;
+  container.dataset.key = key;
   container.replaceChildren();
   if (!selection || !meta) {
     div('muted', 'Click a node of the graph to inspect its numbers.', container);
@@ -119,6 +123,16 @@ export function renderInspector(container, selection, { store, cursor, meta }) {
   div('', jac === undefined ? 'known once the run is complete' : `‖∂s${s(t)}/∂s_prev‖₂ = ${fmt(jac, 4)}${Number.isNaN(jac) ? ' (first step: no previous state)' : ''}`, container);
   const suffix = node.slice(2);   // "l0" or "l0_reverse"
   contributions(container, store, t, (p) => p.endsWith(`_${suffix}`));
+}
+
+/** What the inspector of `selection` depends on at `cursor`: the events it shows and the summary. */
+function inspectorKey(selection, store, cursor) {
+  if (!selection || !store.meta) return `none|${store.runId}`;
+  const { node, t, kind } = selection;
+  const evNode = kind === 'out' ? 'logits' : kind === 'loss' ? 'loss' : node;
+  const fwd = store.find('forward', evNode, t, cursor);
+  const bwd = store.find('backward', evNode, t, cursor);
+  return [store.runId, kind, node, t, fwd?.seq, bwd?.seq, Boolean(store.summary)].join('|');
 }
 
 /** The node's per-step contribution to each shared weight's gradient (from the summary). */

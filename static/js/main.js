@@ -157,6 +157,7 @@ function handleMessage(msg) {
   if (msg.type === 'meta') onMeta(msg);
   else if (msg.type === 'event') onEvent(msg);
   else if (msg.type === 'summary') { app.store.setSummary(msg); requestRender(); }
+  else if (msg.type === 'queued') showBanner(`The server is busy: this run is number ${msg.position} in the queue. ${msg.detail ?? ''}`, 'info');
   else if (msg.type === 'done') {
     app.store.done = true;
     setStatus('done');
@@ -181,6 +182,7 @@ function handleClose() {
 }
 
 function onMeta(meta) {
+  if (!$('banner').classList.contains('error') && !app.source) showBanner(null);   // e.g. a queue notice
   app.store.reset(meta);
   app.cursor = -1;
   app.selection = null;

@@ -36,10 +36,14 @@ function decodeSummary(msg) {
 
 /** Every event of one run plus the run's meta and summary. */
 export class EventStore {
-  constructor() { this.reset(null); }
+  constructor() {
+    this.runId = 0;
+    this.reset(null);
+  }
 
   /** Forget everything and start a run described by meta (null before any run). */
   reset(meta) {
+    this.runId += 1;            // lets views tell two runs with identical shapes apart
     this.meta = meta;
     this.events = [];
     this.byKey = new Map();     // "phase|node|t" → event

@@ -45,6 +45,16 @@ def page_data(page) -> dict:
     return json.loads(page.text_content("#page-data"))
 
 
+def wait_until(page, expression: str, timeout_ms: int = 10_000) -> None:
+    """Poll a JS expression until it is truthy (page.evaluate, not wait_for_function: the app's CSP
+    forbids eval, which wait_for_function's string predicates need)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {expression}")
+        page.wait_for_timeout(25)
+
+
 def expect_current(page, node: str, t: int) -> None:
     """Wait until the highlighted (current) graph node is (node, t)."""
     page.wait_for_selector(f'[data-testid="graph"] .node.current[data-node="{node}"][data-t="{t}"]', timeout=5_000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from browser_helpers import current_node, cursor, open_page, wait_done
+from browser_helpers import current_node, cursor, open_page, wait_done, wait_until
 
 EXPLODING = {"cell": "rnn_relu", "recurrent_scale": 10, "seq_len": 200, "hidden_size": 16, "task": "copy"}
 
@@ -37,7 +37,7 @@ def test_permalink_reproduces_the_config_and_the_trace(page, browser, live_serve
     wait_done(page)
     page.fill('input[name="seed"]', "11")
     page.press('input[name="seed"]', "Enter")
-    page.wait_for_function("new URLSearchParams(location.search).get('seed') === '11'")
+    wait_until(page, "new URLSearchParams(location.search).get('seed') === '11'")
     wait_done(page)
     url = page.url
     query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from browser_helpers import open_page, page_data, wait_done
+from browser_helpers import open_page, page_data, wait_done, wait_until
 
 PLOTS = ["plot-grad-norms", "plot-vanishing", "plot-flow", "plot-hidden", "plot-contributions"]
 
@@ -14,7 +14,7 @@ def test_every_preset_runs_to_done(page, live_server, screenshots_dir):
     assert len(names) >= 10
     for name in names:
         page.select_option('[data-testid="preset"]', name)
-        page.wait_for_function(f"new URLSearchParams(location.search).get('preset') === '{name}'")
+        wait_until(page, f"new URLSearchParams(location.search).get('preset') === '{name}'")
         wait_done(page)
         meta_t = int(page.evaluate("new URLSearchParams(location.search).get('seq_len')"))
         nodes = page.evaluate(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from browser_helpers import cursor, expect_current, expect_cursor, open_page, wait_done
+from browser_helpers import cursor, expect_current, expect_cursor, open_page, wait_done, wait_until
 
 QUERY = {"preset": "vanishing-tanh", "seq_len": 10}
 
@@ -43,7 +43,7 @@ def test_space_plays_and_pauses(page, live_server):
     wait_done(page)
     page.keyboard.press("Home")
     page.keyboard.press("Space")
-    page.wait_for_function("Number(document.body.dataset.cursor) >= 3")
+    wait_until(page, "Number(document.body.dataset.cursor) >= 3")
     page.keyboard.press("Space")
     page.wait_for_timeout(100)           # the next frame shows where it stopped
     stopped = cursor(page)
@@ -52,7 +52,7 @@ def test_space_plays_and_pauses(page, live_server):
     assert page.text_content('[data-testid="play"]').strip().endswith("play")
     # with the play button focused, space toggles exactly once (no extra click on keyup)
     page.click('[data-testid="play"]')
-    page.wait_for_function("document.getElementById('play').textContent.includes('pause')")
+    wait_until(page, "document.getElementById('play').textContent.includes('pause')")
     page.keyboard.press("Space")
     page.wait_for_timeout(150)
     assert page.text_content('[data-testid="play"]').strip().endswith("play")
