@@ -157,17 +157,19 @@ class TrainingWorker:
         try:
             run = self.run = TrainingRun(self._config)
             self._send(run.meta())
-            epochs, last, elapsed = run.trainer.epochs(), None, 0.0
+            epochs, last = run.trainer.epochs(), None
+            active, since = 0.0, time.perf_counter()     # wall time spent training and sending, pauses excluded
             while not self._stopped.is_set():
-                began = time.perf_counter()
                 record = next(epochs, None)
                 if record is None:
                     break
-                elapsed += time.perf_counter() - began
                 last = record
-                self._emit("epoch", dumps(run.epoch_message(record, elapsed)))
+                self._emit("epoch", dumps(run.epoch_message(record, active + time.perf_counter() - since)))
                 self._wait_delivered()
-                self._wait_if_paused(record.epoch)
+                if not self._running.is_set():
+                    active += time.perf_counter() - since
+                    self._wait_if_paused(record.epoch)
+                    since = time.perf_counter()
             if run.trainer.epochs_done:
                 TRAINED.put(run.trained_config(), run.net)
             reason = "diverged" if run.trainer.diverged else (
@@ -250,7 +252,11 @@ class TrainConnection:
             item = await worker.queue.get()
             if item[0] == "end":
                 return
-            await self.send_text(item[1])
+            try:
+                await self.send_text(item[1])
+            except Exception:  # the client has gone: stop training (the socket handler closes the rest)
+                worker.stop()
+                return
             if item[0] == "epoch":
                 worker.delivered()
 
