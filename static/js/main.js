@@ -1,6 +1,7 @@
 // Glue: the run's state (cursor, playing, stream status), and what happens on each message and action.
 
 import { TIMING } from './theme/config.js';
+import { fmt } from './format.js';
 import { readUrl, writeUrl, pickConfig } from './state.js';
 import { TraceSocket } from './socket.js';
 import { EventStore } from './store.js';
@@ -8,6 +9,7 @@ import { UnrolledGraph } from './graph.js';
 import { describeEvent, renderEquation } from './equations.js';
 import { renderInspector } from './inspector.js';
 import { renderLegend } from './legend.js';
+import { renderDiagnosis } from './diagnosis.js';
 import * as charts from './charts.js';
 import { mountTrainingPanel } from './training.js';
 import { setupForm, writeForm, installForm, markFieldError } from './form.js';
@@ -69,6 +71,7 @@ function render() {
   renderLegend($('legend'), store, cursor);
   renderEquation($('equation'), describeEvent(store.get(cursor), store, meta ?? {}));
   renderInspector($('inspector'), app.selection, { store, cursor, meta });
+  renderDiagnosis($('diagnosis'), store, (node, t) => { app.selection = { node, t, kind: 'h' }; requestRender(false); });
   updateControls({
     cursor, received: store.count, total: meta ? store.total : 0, playing: isPlaying(),
     canStepForward: Boolean(meta) && (cursor < store.count - 1 || (!store.done && socket.connected)),
@@ -134,7 +137,7 @@ function renderStatus() {
   else {
     parts.push(ev ? `${ev.phase} · event ${cursor + 1} of ${store.total}` : `ready · ${store.total} events`);
     if (store.count < store.total) parts.push(`${store.count} received`);
-    if (app.status === 'done') parts.push(`done · L = ${store.summary ? store.summary.loss.toPrecision(4) : '…'}`);
+    if (app.status === 'done') parts.push(`done · L = ${store.summary ? fmt(store.summary.loss, 4) : '…'}`);
   }
   $('status').textContent = parts.join(' · ');
   // hooks for tests and for anyone scripting the page

@@ -31,6 +31,8 @@ function decodeSummary(msg) {
     loss: num(msg.loss), lossT: nums(msg.loss_t), gradientNorms: mapSeries(msg.gradient_norms),
     jacobianNorms: mapSeries(msg.jacobian_norms), contributions: mapSeries(msg.grad_contributions),
     gradNorms, vanishing, flow,
+    diagnosis: Array.isArray(msg.diagnosis) ? msg.diagnosis : [],
+    spectra: msg.spectra ?? {},
   };
 }
 
