@@ -13,8 +13,10 @@ from .events import Event, event_count, replay
 from .gradcheck import gradcheck
 from .network import Network
 from .patterns import Seq2Seq, Seq2SeqTrace, free_run
+from .sample import sample
+from .train import Trainer, TrainOptions
 from .recorder import StepRun
 from .trace import Trace, load_trace
 
-__all__ = ["CELL_TYPES", "Event", "Finding", "Network", "Seq2Seq", "Seq2SeqTrace", "StepRun", "Thresholds", "Trace", "diagnose", "event_count",
-           "free_run", "gradcheck", "load_trace", "replay", "weight_spectra"]
+__all__ = ["CELL_TYPES", "Event", "Finding", "Network", "Seq2Seq", "Seq2SeqTrace", "StepRun", "Thresholds", "Trace", "TrainOptions", "Trainer", "diagnose", "event_count",
+           "free_run", "gradcheck", "load_trace", "replay", "sample", "weight_spectra"]

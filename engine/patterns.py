@@ -9,17 +9,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cell import StepRecord
+from .losses import IGNORE
 from .network import Network
+from .sample import next_distribution
+from .tbptt import state_at
 from .trace import Trace
 
 
 def free_run(net: Network, first_input: np.ndarray, steps: int, mode: str = "argmax", temperature: float = 1.0,
              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Test-time unrolling (one-to-many): the output at t, chosen by argmax or sampled from the softmax,
-    is fed back as the one-hot input at t+1. Returns (x (T, B, I) — the inputs the network read,
-    tokens (T, B) — what it emitted). Run `net.run(x, targets)` on the returned x for the full record:
-    the fed-back inputs are constants there (a sampled or argmax token carries no gradient)."""
+    """Test-time unrolling (one-to-many): the output at t, chosen by argmax or sampled from
+    softmax(o_t / temperature), is fed back as the one-hot input at t+1. Returns (x (T, B, I) — the
+    inputs the network read, tokens (T, B) — what it emitted). Run `net.run(x, targets)` on the
+    returned x for the full record: the fed-back inputs are constants there (a sampled or argmax
+    token carries no gradient). `engine.sample.sample` is the same loop after a prime sequence."""
     if net.bidirectional:
         raise ValueError("a bidirectional network cannot generate: its reverse direction needs the future")
     if net.input_size != net.output_size:
@@ -33,39 +36,23 @@ def free_run(net: Network, first_input: np.ndarray, steps: int, mode: str = "arg
     first = first[None] if first.ndim == 1 else first
     if first.ndim != 2 or first.shape[1] != net.input_size:
         raise ValueError(f"first_input must have shape (B, {net.input_size}); got {np.shape(first_input)}")
-    B, V = first.shape[0], net.output_size
+    B, V = first.shape
     rng = np.random.default_rng(seed)
-    p, cell, H = net.state_dict(), net.cell_impl, net.hidden_size
-    states = [(np.zeros((B, H), net.dtype), np.zeros((B, H), net.dtype)) for _ in range(net.num_layers)]
     xs, tokens = np.zeros((steps, B, V), net.dtype), np.zeros((steps, B), np.int64)
-    x_t = first
-    with np.errstate(over="ignore", invalid="ignore"):
-        for t in range(steps):
-            xs[t] = x_t
-            inp = x_t
-            for k in range(net.num_layers):
-                s = f"_l{k}"
-                bias = p[f"bias_ih{s}"] + p[f"bias_hh{s}"] if cell.folds_hh_bias else p[f"bias_ih{s}"]
-                out = StepRecord(h=np.zeros((B, H), net.dtype), h_prev=states[k][0],
-                                 act=np.zeros((B, cell.blocks * H), net.dtype) if cell.gates else None,
-                                 c=np.zeros((B, H), net.dtype) if cell.has_cell_state else None,
-                                 c_prev=states[k][1], extra={e: np.zeros((B, H), net.dtype) for e in cell.extras})
-                cell.forward(inp @ p[f"weight_ih{s}"].T + bias, out.h_prev, out.c_prev, p[f"weight_hh{s}"],
-                             p[f"bias_hh{s}"], out)
-                states[k] = (out.h, out.c if out.c is not None else states[k][1])
-                inp = out.h
-            logits = inp @ p["head.weight"].T + p["head.bias"]                  # (B, V)
-            tokens[t] = _choose(logits / temperature, mode, rng)
-            x_t = np.eye(V, dtype=net.dtype)[tokens[t]]
+    no_target = np.full((1, B), IGNORE)
+    state = None
+    xs[0] = first
+    for t in range(steps):
+        step = net.run(xs[t:t + 1], no_target, initial_state=state, contributions=False)   # one step, state carried
+        state = state_at(step, -1)
+        logits = step.activations["logits"][0]                                            # (B, V)
+        if mode == "argmax" or not np.isfinite(logits).all():
+            tokens[t] = np.argmax(np.nan_to_num(logits, nan=-np.inf), axis=-1)
+        else:
+            tokens[t] = [rng.choice(V, p=next_distribution(row, temperature)) for row in logits]
+        if t + 1 < steps:
+            xs[t + 1] = np.eye(V, dtype=net.dtype)[tokens[t]]
     return xs, tokens
-
-
-def _choose(logits: np.ndarray, mode: str, rng: np.random.Generator) -> np.ndarray:
-    if mode == "argmax" or not np.isfinite(logits).all():
-        return np.argmax(np.nan_to_num(logits, nan=-np.inf), axis=-1)
-    z = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    probs = z / z.sum(axis=-1, keepdims=True)
-    return (probs.cumsum(axis=-1) > rng.random((len(probs), 1))).argmax(axis=-1)
 
 
 @dataclass
