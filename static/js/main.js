@@ -11,6 +11,7 @@ import { renderInspector } from './inspector.js';
 import { renderLegend } from './legend.js';
 import { renderDiagnosis } from './diagnosis.js';
 import * as charts from './charts.js';
+import { PlotPanel, setupPlotSelectors } from './plots.js';
 import { mountTrainingPanel } from './training.js';
 import { setupForm, writeForm, installForm, markFieldError } from './form.js';
 import {
@@ -85,38 +86,16 @@ function render() {
   }
 }
 
-const linked = new Set();
-const plotKeys = new Map();   // plot id → what it was last drawn from (skip redraws that change nothing)
+const plots = new PlotPanel((node, t) => { app.hover = node === null ? null : { node, t }; requestRender(false); });
 
 /** Redraw the plots whose inputs changed (all of them when `force`, e.g. after a theme change). */
 function drawPlots(force = false) {
   plotsDue = false;
   lastPlotDraw = performance.now();
-  const { store, cursor } = app;
-  const meta = store.meta;
-  if (!meta) return;
-  const ctx = { store, cursor, meta, node: app.plotNode, quantity: app.hiddenQuantity };
-  const forwardSeen = Math.min(cursor + 1, store.forwardTotal);
-  const backwardSeen = Math.max(0, cursor + 1 - store.forwardTotal);
-  const run = `${socket.generation}|${Boolean(store.summary)}`;
-  const flowNode = $('flow-node').value || app.plotNode;
-  const plots = {
-    'plot-grad-norms': [charts.drawGradNorms, `${run}|${backwardSeen}`],
-    'plot-vanishing': [charts.drawVanishing, run],
-    'plot-flow': [(div) => charts.drawFlow(div, { ...ctx, node: flowNode }), `${run}|${flowNode}`],
-    'plot-hidden': [charts.drawHidden, `${run}|${app.plotNode}|${app.hiddenQuantity}|${app.hiddenQuantity.startsWith('d') ? backwardSeen : forwardSeen}`],
-    'plot-contributions': [charts.drawContributions, run],
-  };
-  for (const [id, [draw, key]] of Object.entries(plots)) {
-    if (!force && plotKeys.get(id) === key) continue;
-    plotKeys.set(id, key);
-    const div = $(id);
-    draw(div, ctx);
-    if (!linked.has(id)) {
-      linked.add(id);
-      charts.linkHover(div, (node, t) => { app.hover = node === null ? null : { node, t }; requestRender(false); });
-    }
-  }
+  plots.draw({
+    store: app.store, cursor: app.cursor, node: app.plotNode,
+    flowNode: $('flow-node').value || app.plotNode, quantity: app.hiddenQuantity,
+  }, force);
 }
 
 /** Set the run status (mirrored at once on <body data-status> so nobody reads a stale one). */
@@ -200,23 +179,11 @@ function onMeta(meta) {
   $('story-title').textContent = meta.title ?? '';
   $('story').textContent = meta.story ?? presetsByName[app.config.preset]?.story ?? 'A custom config: change any field and the run starts again.';
   for (const el of document.querySelectorAll('.eq-cell')) el.hidden = !el.dataset.cell.split(' ').includes(meta.cell);
-  setupPlotSelectors(meta);
+  app.plotNode = setupPlotSelectors(meta);
+  app.hiddenQuantity = 'h';
   graph.build(meta);
   graph.follow = $('follow').checked;
   requestRender();
-}
-
-function setupPlotSelectors(meta) {
-  const opts = meta.nodes.map((n) => { const o = document.createElement('option'); o.value = n; o.textContent = charts.nodeLabel(n, meta); return o; });
-  $('flow-node').replaceChildren(...opts.map((o) => o.cloneNode(true)));
-  $('hidden-node').replaceChildren(...opts);
-  for (const id of ['flow-node', 'hidden-node']) $(id).hidden = meta.nodes.length < 2;
-  app.plotNode = meta.nodes[0];
-  const gates = { lstm: ['c', 'i', 'f', 'g', 'o'], gru: ['r', 'z', 'n'] }[meta.cell] ?? [];
-  const quantities = ['h', ...gates, 'dh', ...(meta.cell === 'lstm' ? ['dc'] : [])];
-  const names = { h: 'h (hidden state)', c: 'c (cell state)', dh: '∂L/∂h', dc: '∂L/∂c' };
-  $('hidden-quantity').replaceChildren(...quantities.map((q) => { const o = document.createElement('option'); o.value = q; o.textContent = names[q] ?? `${q} gate`; return o; }));
-  app.hiddenQuantity = 'h';
 }
 
 function onEvent(msg) {
