@@ -89,6 +89,9 @@ class UserModel:
 
 def _network(files: ModelFiles, limits: ModelLimits, bounds: Settings) -> engine.Network:
     arrays = npz_arrays(files.model, files.model_name, "model", limits.max_model_bytes, limits.max_arrays)
+    for name, value in arrays.items():
+        if value.dtype.kind not in "iuf":
+            raise ModelFileError(f"{files.model_name}['{name}'] has dtype {value.dtype}; expected real numbers", "model")
     recurrent, rest = split_recurrent(arrays, files.model_name, "model")
     cell = infer_cell(recurrent, files.cell, files.model_name, "model")
     width = np.shape(recurrent["weight_hh_l0"])[1] * (2 if "weight_hh_l0_reverse" in recurrent else 1)

@@ -152,6 +152,8 @@ def test_bad_models_targets_and_options_are_422_naming_the_field(client):
     wrong = {**state, "weight_hh_l0": np.zeros((4 * H, H + 1))}
     assert_422(client.post("/api/models", json=upload_body(wrong)), "model", "my_lstm.npz", "weight_hh_l0")
     assert_422(client.post("/api/models", json=upload_body(state, cell="gru")), "cell", "a gru needs", "lstm")
+    complex_weights = {**state, "weight_ih_l0": state["weight_ih_l0"] * 1j}
+    assert_422(client.post("/api/models", json=upload_body(complex_weights)), "model", "['weight_ih_l0']", "complex")
     missing = {k: v for k, v in state.items() if k != "bias_hh_l0"}
     assert_422(client.post("/api/models", json=upload_body(missing)), "model", "bias_hh_l0")
     assert_422(client.post("/api/models", json=upload_body({"w": np.zeros(3)})), "model", "weight_ih_l0")
