@@ -380,7 +380,8 @@ export class UnrolledGraph {
   fit() {
     if (!this.meta) return;
     const available = this.viewportWidth();
-    this.zoom = Math.min(1.3, Math.max(GRAPH.minFitZoom, available / this.contentWidth));
+    const floor = document.body.classList.contains('present') ? GRAPH.presentFitZoom : GRAPH.minFitZoom;
+    this.zoom = Math.min(1.4, Math.max(floor, available / this.contentWidth));
     this.panX = 0;
     this.follow = true;
     this.applyViewBox();

@@ -13,7 +13,8 @@ export const GRAPH = {
   minRecurrentWidth: 1.5,
   maxRecurrentWidth: 9,
   followMargin: 2,
-  minFitZoom: 0.8,      // 'fit' never shrinks below this: beyond it the window follows the step      // columns kept visible around the current step when following it
+  minFitZoom: 0.8,      // 'fit' never shrinks below this: beyond it the window follows the step
+  presentFitZoom: 1.1,  // the same floor in presenter mode (a projector needs bigger nodes)      // columns kept visible around the current step when following it
   maxLabelChars: 5,     // input/target labels longer than this are shortened on the node
 };
 
