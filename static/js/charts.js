@@ -251,7 +251,8 @@ export function linkHover(div, onHover) {
   div.on('plotly_unhover', () => onHover(null, null));
 }
 
-/** Download a plot as PNG (Plotly.downloadImage; nothing leaves the machine). */
+/** Download a plot as PNG (Plotly.downloadImage; nothing leaves the machine); false if not drawn yet. */
 export function downloadPng(div, name) {
-  Plotly.downloadImage(div, { format: 'png', filename: name, width: div.clientWidth || 900, height: div.clientHeight || PLOTS.height, scale: 2 });
+  if (!div || !div.data || div.hidden) return false;   // nothing drawn yet
+  return Plotly.downloadImage(div, { format: 'png', filename: name, width: div.clientWidth || 900, height: div.clientHeight || PLOTS.height, scale: 2 });
 }

@@ -359,7 +359,11 @@ const actions = {
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 1000);
   },
-  downloadPlot: (id) => charts.downloadPng($(id), `${id}-${app.config.preset ?? 'custom'}`),
+  downloadPlot: (id) => {
+    const saving = charts.downloadPng($(id), `${id}-${app.config.preset ?? 'custom'}`);
+    if (saving === false) showBanner('That plot has nothing to export yet.', 'info');
+    else saving.catch((e) => showBanner(`PNG export failed: ${e?.message ?? e}`, 'error'));
+  },
 };
 
 function applyView() {
