@@ -19,6 +19,7 @@ class ModelLimits:
     max_upload_mb: float = 96.0      # one POST /api/models body (base64 JSON of the three files)
     max_models: int = 8              # uploaded models kept per process (least recently used leaves first)
     max_store_mb: float = 256.0      # and their total weight (parameters + input + targets)
+    max_spill_mb: float = 512.0      # uploads shared on disk between the worker processes (server.model_spill)
     max_arrays: int = 256            # arrays in one .npz
     max_io_size: int = 4096          # input_size and output_size of an uploaded model
     max_compare_runs: int = 4        # runs in one POST /api/compare
@@ -37,6 +38,11 @@ class ModelLimits:
     def max_store_bytes(self) -> int:
         """max_store_mb in bytes."""
         return int(self.max_store_mb * 2**20)
+
+    @property
+    def max_spill_bytes(self) -> int:
+        """max_spill_mb in bytes."""
+        return int(self.max_spill_mb * 2**20)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "ModelLimits":

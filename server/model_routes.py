@@ -145,7 +145,7 @@ def _store(files: ModelFiles) -> Response:
         model = build_user_model(files)
     except ModelFileError as exc:
         return _error(["body", exc.field], exc.detail)
-    MODEL_STORE.put(model)
+    MODEL_STORE.put(model, files)
     return Response(dumps(model.info()), media_type="application/json")
 
 
@@ -170,7 +170,8 @@ def _held(model_id: str) -> UserModel | Response:
 
 @router.get("/models/{model_id}", summary="An uploaded model's facts", response_model=ModelInfo, responses=UNKNOWN)
 def model_info(model_id: str) -> Response:
-    """The model's sizes, cell, loss and where its targets come from (404 when this process does not hold it)."""
+    """The model's sizes, cell, loss and where its targets come from (404 when the server does not hold it).
+    A plain def: FastAPI runs it in a worker thread (it may rebuild the model from the shared folder)."""
     model = _held(model_id)
     return model if isinstance(model, Response) else Response(dumps(model.info()), media_type="application/json")
 
@@ -181,13 +182,13 @@ def model_info(model_id: str) -> Response:
 async def model_trace(model_id: str, request: Request) -> Response:
     """Forward and backward pass of the uploaded model on its input: the POST /api/trace document
     (diagnosis and spectra included) with ``config`` null and ``model`` its facts."""
+    return await _with_slot(request, lambda: _trace_json(model_id))
+
+
+def _trace_json(model_id: str) -> Response:
     model = _held(model_id)
     if isinstance(model, Response):
         return model
-    return await _with_slot(request, lambda: _trace_json(model))
-
-
-def _trace_json(model: UserModel) -> Response:
     document = trace_document(model.run(), None, None)
     document["model"] = to_jsonable(model.info())
     return Response(json.dumps(document, separators=(",", ":"), allow_nan=False), media_type="application/json")

@@ -8,8 +8,9 @@ on the past, without inventing labels), or, with ``loss="mse"``, a zero target a
 ``loss`` says otherwise.
 
 A model's id is a content hash of its files and options, so the same upload gets the same id on
-every worker; a worker that does not hold an id (another process, or evicted) says so and the page
-uploads the same files again.
+every worker. The files are also shared on disk with the other worker processes of the machine
+(server.model_spill), which rebuild the model from them; a worker that can find an id neither in
+memory nor on disk (another machine, or trimmed) says so, and the page uploads the same files again.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from engine.losses import IGNORE, check_targets, target_mask
 from server.messages import meta_message
 from server.model_files import ModelFileError, npy_array, npz_arrays
 from server.model_limits import ModelLimits, model_limits
+from server.model_spill import SpilledFiles, default_spill_dir
 from server.runs import StreamSource, trace_shape
 from server.settings import Settings, settings
 from server.state_names import head_arrays, infer_cell, split_recurrent
@@ -164,28 +166,48 @@ def build_user_model(files: ModelFiles, limits: ModelLimits = model_limits, boun
 
 class ModelStore:
     """The uploaded models this process holds: at most ``max_models`` of at most ``max_bytes`` in
-    total, the least recently used leaving first. Thread-safe (streams read it from worker threads)."""
+    total, the least recently used leaving first; with ``spill``, their files are shared on disk with
+    the machine's other workers. Thread-safe (streams read it from worker threads)."""
 
-    def __init__(self, max_models: int, max_bytes: int) -> None:
-        self.max_models, self.max_bytes = max_models, max_bytes
+    def __init__(self, max_models: int, max_bytes: int, spill: SpilledFiles | None = None) -> None:
+        self.max_models, self.max_bytes, self.spill = max_models, max_bytes, spill
         self._models: OrderedDict[str, UserModel] = OrderedDict()
         self._lock = threading.Lock()
 
-    def put(self, model: UserModel) -> None:
-        """Keep ``model`` (the most recent), evicting the least recently used beyond the bounds."""
+    def put(self, model: UserModel, files: ModelFiles | None = None) -> None:
+        """Keep ``model`` (the most recent), evicting the least recently used beyond the bounds;
+        ``files`` (its upload) go to the shared folder."""
         with self._lock:
             self._models[model.id] = model
             self._models.move_to_end(model.id)
             while len(self._models) > 1 and (len(self._models) > self.max_models or self.total_bytes() > self.max_bytes):
                 self._models.popitem(last=False)
+        if files is not None and self.spill is not None:
+            self.spill.save(model.id, files)
 
     def get(self, model_id: str) -> UserModel | None:
-        """The model with this id, or None when this process does not hold it."""
+        """The model with this id if this process holds it in memory, else None."""
         with self._lock:
             model = self._models.get(model_id)
             if model is not None:
                 self._models.move_to_end(model_id)
             return model
+
+    def recoverable(self, model_id: str) -> bool:
+        """True when the model is in memory or its files are in the shared folder (a cheap check)."""
+        return self.get(model_id) is not None or (self.spill is not None and self.spill.has(model_id))
+
+    def recover(self, model_id: str) -> UserModel | None:
+        """The model from memory, or rebuilt from the shared folder (engine work: call it off the event loop)."""
+        model = self.get(model_id)
+        if model is not None or self.spill is None:
+            return model
+        files = self.spill.load(model_id)
+        if files is None:
+            return None
+        model = build_user_model(files)
+        self.put(model)
+        return model
 
     def total_bytes(self) -> int:
         """Bytes held (parameters, inputs and targets)."""
@@ -195,18 +217,20 @@ class ModelStore:
         return len(self._models)
 
 
-MODEL_STORE = ModelStore(model_limits.max_models, model_limits.max_store_bytes)
+MODEL_STORE = ModelStore(model_limits.max_models, model_limits.max_store_bytes,
+                         SpilledFiles(default_spill_dir(), model_limits.max_spill_bytes))
 
-UNKNOWN_MODEL = ("unknown model_id {id!r}: this server process does not hold it (uploaded models live in the "
-                 "memory of the worker process that received them, and the least recently used leave first); "
-                 "POST the same files to /api/models again — they get the same id")
+UNKNOWN_MODEL = ("unknown model_id {id!r}: this server does not hold it (uploads are kept per machine, and the "
+                 "least recently used leave first); POST the same files to /api/models again — they get the same id")
+NO_MODEL_ID = "a model run needs the model_id that POST /api/models returned"
 
 
 def stored_model(model_id: str | None) -> UserModel | tuple[str, str]:
-    """The stored model, or (detail, field) saying why there is none."""
+    """The stored model (rebuilt from the shared folder if need be: call it off the event loop),
+    or (detail, field) saying why there is none."""
     if not model_id:
-        return "a model run needs the model_id that POST /api/models returned", "model_id"
-    model = MODEL_STORE.get(model_id)
+        return NO_MODEL_ID, "model_id"
+    model = MODEL_STORE.recover(model_id)
     if model is None:
         return UNKNOWN_MODEL.format(id=model_id), "model_id"
     return model
@@ -233,8 +257,17 @@ def model_source(model: UserModel) -> StreamSource:
 
 def model_source_factory(model_id: str | None) -> Callable[[], StreamSource] | tuple[str, str]:
     """For /ws/trace's start with "source": "model": a callable building the stream source (run in
-    the stream's worker thread), or (detail, field) when this process does not hold the model."""
-    model = stored_model(model_id)
-    if isinstance(model, tuple):
-        return model
-    return lambda: model_source(model)
+    the stream's worker thread; it may rebuild the model from the shared folder), or (detail, field)
+    when the model is neither in memory nor in that folder."""
+    if not model_id:
+        return NO_MODEL_ID, "model_id"
+    if not MODEL_STORE.recoverable(model_id):
+        return UNKNOWN_MODEL.format(id=model_id), "model_id"
+
+    def build() -> StreamSource:
+        model = MODEL_STORE.recover(model_id)
+        if model is None:  # trimmed from the shared folder between the check and now
+            raise ValueError(UNKNOWN_MODEL.format(id=model_id))
+        return model_source(model)
+
+    return build

@@ -12,11 +12,19 @@ import pytest
 import torch
 
 import server.model_routes
+import server.models
 from server.model_limits import model_limits
+from server.model_spill import SpilledFiles
 from server.models import MODEL_STORE, ModelFiles, ModelStore, build_user_model
 from server_helpers import strict_json
 
 H = 16
+
+
+@pytest.fixture(autouse=True)
+def private_spill(tmp_path, monkeypatch):
+    """Uploads shared on disk go to this test's own folder."""
+    monkeypatch.setattr(MODEL_STORE, "spill", SpilledFiles(tmp_path / "spill", model_limits.max_spill_bytes))
 
 
 def npz_bytes(arrays: dict) -> bytes:
@@ -208,3 +216,28 @@ def test_rest_trace_and_socket_summary_carry_diagnosis_and_spectra(client):
         summary = receive_until(ws, {"summary", "error"})[-1]
     assert summary["type"] == "summary" and summary["diagnosis"] == document["diagnosis"]
     assert summary["spectra"] == document["spectra"]
+
+
+def test_another_worker_rebuilds_an_upload_from_the_shared_folder(client, tmp_path, monkeypatch):
+    info = upload(client, torch_state(lstm_with_forget_bias(-6.0)))
+    other_worker = ModelStore(8, 10**9, SpilledFiles(tmp_path / "spill", 10**9))      # empty memory, same folder
+    monkeypatch.setattr(server.models, "MODEL_STORE", other_worker)
+    assert client.get(f"/api/models/{info['model_id']}").json() == info
+    assert len(other_worker) == 1
+    lonely = ModelStore(8, 10**9, SpilledFiles(tmp_path / "elsewhere", 10**9))       # another machine
+    monkeypatch.setattr(server.models, "MODEL_STORE", lonely)
+    assert client.get(f"/api/models/{info['model_id']}").status_code == 404
+    assert not lonely.recoverable("../../../etc/passwd") and lonely.recover("../" * 3 + "x") is None
+
+
+def test_the_shared_folder_is_private_verified_and_trimmed(tmp_path):
+    spill = SpilledFiles(tmp_path / "spill", max_bytes=1)
+    files = [ModelFiles(npz_bytes(torch_state(lstm_with_forget_bias(0.0, seed))), npy_bytes(SEQUENCE), cell="lstm")
+             for seed in range(2)]
+    for f in files:
+        spill.save(f.content_id(), f)
+    assert (tmp_path / "spill").stat().st_mode & 0o077 == 0
+    assert not spill.has(files[0].content_id()) and spill.load(files[1].content_id()) == files[1]   # oldest trimmed
+    renamed = tmp_path / "spill" / ("0" * 32 + ".npz")
+    (tmp_path / "spill" / f"{files[1].content_id()}.npz").rename(renamed)
+    assert spill.load("0" * 32) is None                                   # content must match its id
