@@ -8,7 +8,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlencode
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit
 
 import uvicorn
 
@@ -86,3 +87,33 @@ def serve(app) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@dataclass
+class PageGuard:
+    """What a page did that it must not: console errors, page errors, requests off 127.0.0.1."""
+
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    outside_requests: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        """Every recorded problem, one line each."""
+        return ([f"console error: {m}" for m in self.console_errors]
+                + [f"page error: {m}" for m in self.page_errors]
+                + [f"request outside 127.0.0.1: {u}" for u in self.outside_requests])
+
+
+def guard_page(page, guard: PageGuard) -> None:
+    """Abort and record requests off 127.0.0.1; record console errors and uncaught page errors."""
+    def route(route):
+        host = urlsplit(route.request.url).hostname
+        if route.request.url.startswith(("data:", "blob:")) or host == "127.0.0.1":
+            route.continue_()
+        else:
+            guard.outside_requests.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda msg: guard.console_errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: guard.page_errors.append(str(exc)))

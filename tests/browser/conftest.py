@@ -10,13 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-from browser_helpers import serve
+from browser_helpers import PageGuard, guard_page, serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -54,35 +52,6 @@ def browser():
         browser.close()
 
 
-@dataclass
-class PageGuard:
-    """What a page did that it must not: console errors, page errors, requests off 127.0.0.1."""
-
-    console_errors: list[str] = field(default_factory=list)
-    page_errors: list[str] = field(default_factory=list)
-    outside_requests: list[str] = field(default_factory=list)
-
-    def problems(self) -> list[str]:
-        """Every recorded problem, one line each."""
-        return ([f"console error: {m}" for m in self.console_errors]
-                + [f"page error: {m}" for m in self.page_errors]
-                + [f"request outside 127.0.0.1: {u}" for u in self.outside_requests])
-
-
-def _guard_page(page, guard: PageGuard) -> None:
-    def route(route):
-        host = urlsplit(route.request.url).hostname
-        if route.request.url.startswith(("data:", "blob:")) or host == "127.0.0.1":
-            route.continue_()
-        else:
-            guard.outside_requests.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", route)
-    page.on("console", lambda msg: guard.console_errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: guard.page_errors.append(str(exc)))
-
-
 @pytest.fixture
 def guard() -> PageGuard:
     """The current test's page guard (inspect it, or let the page fixture fail on it)."""
@@ -95,7 +64,7 @@ def page(browser, guard: PageGuard):
     context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(20_000)
-    _guard_page(page, guard)
+    guard_page(page, guard)
     yield page
     context.close()
     problems = guard.problems()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from browser_helpers import current_node, cursor, open_page, wait_done, wait_until
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+
+from browser_helpers import PageGuard, current_node, cursor, guard_page, open_page, wait_done, wait_until
 
 EXPLODING = {"cell": "rnn_relu", "recurrent_scale": 10, "seq_len": 200, "hidden_size": 16, "task": "copy"}
 
@@ -71,3 +74,28 @@ def test_an_invalid_config_is_reported_with_its_field(page, live_server):
     wait_done(page)
     assert page.locator('[data-testid="graph"] [data-node="h_l0"]').count() == 6
     assert page.is_hidden("#banner")
+
+
+def test_grad_below_breakpoint_says_why_it_stopped(page, live_server):
+    """A 'gradient below' breakpoint stops the vanishing run in the backward pass on an h node."""
+    open_page(page, live_server, preset="vanishing-tanh", break_below=1e-4)
+    page.wait_for_selector('body[data-status="paused"]', timeout=30_000)
+    assert "fell below" in page.text_content("#banner")
+    node, t = current_node(page)
+    assert node == "h_l0"
+    title = page.text_content(f'[data-node="h_l0"][data-t="{t}"] title')
+    assert "‖∂L/∂h‖" in title
+
+
+def test_the_guard_catches_requests_that_leave_the_machine(browser, live_server):
+    """The page guard really aborts and records a request to another host (so the fixture can fail)."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        guard = PageGuard()
+        guard_page(page, guard)
+        with pytest.raises(PlaywrightError):   # aborted by the guard (navigations bypass the CSP)
+            page.goto("http://example.com/x")
+        assert guard.outside_requests == ["http://example.com/x"]
+    finally:
+        context.close()
