@@ -3,8 +3,8 @@
 * Security headers on every response: a Content-Security-Policy that allows
   only the app's own origin, ``X-Content-Type-Options: nosniff``, a strict
   ``Referrer-Policy``, and no framing by other sites.
-* A cap on request bodies (``Settings.max_body_bytes``): a bigger body gets a
-  413 before anything parses it, whether it declares its length or streams.
+* A cap on request bodies (``Settings.max_body_bytes``; the model upload has its
+  own): a bigger body gets a 413, whether it declares its length or streams.
 * Sockets opened by a page of another origin are refused (a site a student
   visits cannot make their browser drive this server).
 
@@ -75,11 +75,24 @@ def same_origin(scope: Scope) -> bool:
 
 
 class SecurityMiddleware:
-    """Adds the security headers, caps request bodies and refuses cross-origin sockets."""
+    """Adds the security headers, caps request bodies and refuses cross-origin sockets.
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    ``body_caps`` maps a path prefix to its own cap (the model upload takes more than a
+    config); every other path gets ``max_body_bytes``. Bodies are counted as they arrive,
+    never buffered here.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_caps: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_caps = sorted((body_caps or {}).items(), key=lambda item: -len(item[0]))
+
+    def cap_for(self, path: str) -> int:
+        """The body cap of a path (the longest matching prefix wins)."""
+        for prefix, cap in self.body_caps:
+            if path.startswith(prefix):
+                return cap
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -91,56 +104,43 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        cap = self.cap_for(scope.get("path", ""))
+        state = {"started": False, "refused": False}
 
-        async def send_with_headers(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
+            if state["refused"]:  # the 413 is out: whatever the app answers is dropped
+                return
             if message["type"] == "http.response.start":
+                state["started"] = True
                 present = {k.lower() for k, _ in message.get("headers", [])}
                 extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
         declared = _header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._too_large(send_with_headers)
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            await _too_large(guarded_send, cap)
             return
-        body_receive = await self._bounded_body(receive) if scope.get("method") in ("POST", "PUT", "PATCH") else receive
-        if body_receive is None:
-            await self._too_large(send_with_headers)
-            return
-        await self.app(scope, body_receive, send_with_headers)
+        received = 0
 
-    async def _bounded_body(self, receive: Receive) -> Receive | None:
-        """Read the whole body (it is small by the cap); None when it exceeds the cap.
-        Returns a ``receive`` that replays it and then passes on (for the disconnect)."""
-        chunks: list[bytes] = []
-        size = 0
-        while True:
+        async def counted_receive() -> Message:
+            nonlocal received
             message = await receive()
-            if message["type"] != "http.request":  # the client left: let the app see it
-                return _replay([message], receive)
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}], receive)
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > cap:  # a body that did not declare its length, or lied about it
+                    if not state["started"]:
+                        await _too_large(guarded_send, cap)
+                    state["refused"] = True
+                    return {"type": "http.disconnect"}
+            return message
 
-    async def _too_large(self, send: Send) -> None:
-        body = json.dumps({"detail": f"request body too large (over {self.max_body_bytes} bytes)"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+        await self.app(scope, counted_receive, guarded_send)
 
 
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    pending = list(messages)
-
-    async def replay() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replay
+async def _too_large(send: Send, cap: int) -> None:
+    body = json.dumps({"detail": f"request body too large (over {cap} bytes)"}).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})

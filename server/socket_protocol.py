@@ -1,12 +1,13 @@
 """The client side of /ws/trace: message validation and what each message does.
 
 client → {"type": "start", "config": {...}, "mode": "play"|"step", "delay_ms": n,
-          "source": "config"|"loaded"|"trained"}
+          "source": "config"|"loaded"|"trained"|"model", "model_id": id}
          {"type": "step"} | {"type": "play", "delay_ms": n} | {"type": "pause"} | {"type": "stop"}
          {"type": "break", "on": "nonfinite"|"grad_below"|"grad_above", "value": x, "enabled": true}
 
 "loaded" streams the trace of `unrolled view`; "trained" steps through the network that
-/ws/train trained, rebuilt from its ``trained_config``. Breakpoints belong to the socket (they survive a new ``start``); ``enabled:
+/ws/train trained, rebuilt from its ``trained_config``; "model" streams a model uploaded with
+POST /api/models (its ``model_id``). Breakpoints belong to the socket (they survive a new ``start``); ``enabled:
 false`` removes one. Every bad message gets an ``error`` reply and changes
 nothing; a ``start`` replaces the stream running on the same socket.
 
@@ -27,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from server.config import first_error, resolve_config
 from server.messages import error_message, paused_message
+from server.models import model_source_factory
 from server.runs import config_source, loaded_source
 from server.settings import settings
 from server.streaming import EngineWorker, StreamSession, StreamSlots
@@ -46,7 +48,8 @@ class StartMessage(_Message):
     config: dict[str, Any] | None = None
     mode: Literal["play", "step"] = "play"
     delay_ms: Delay | None = None  # None: no delay
-    source: Literal["config", "loaded", "trained"] = "config"
+    source: Literal["config", "loaded", "trained", "model"] = "config"
+    model_id: str | None = Field(None, max_length=64)  # source "model": the id POST /api/models returned
 
 
 class StepMessage(_Message):
@@ -125,12 +128,16 @@ class TraceConnection:
         except (ValueError, UnicodeDecodeError):
             await self.error("malformed JSON")
             return
-        if not isinstance(data, dict) or data.get("type") not in MESSAGE_TYPES:
+        except RecursionError:  # "[[[[…" thousands deep fits in a small message
+            await self.error("malformed JSON: nested too deeply")
+            return
+        kind = data.get("type") if isinstance(data, dict) else None
+        if not isinstance(kind, str) or kind not in MESSAGE_TYPES:  # {"type": []} is not hashable
             await self.error(f'a message must be a JSON object whose "type" is one of {", ".join(MESSAGE_TYPES)}',
                              "type")
             return
         try:
-            message = MESSAGE_TYPES[data["type"]].model_validate(data)
+            message = MESSAGE_TYPES[kind].model_validate(data)
         except ValidationError as exc:
             await self.error(*first_error(exc))
             return
@@ -169,6 +176,8 @@ class TraceConnection:
                 return "no trace is loaded (start the server with `unrolled view trace.npz`)", "source"
             trace, name = self._loaded
             return lambda: loaded_source(trace, name)
+        if message.source == "model":  # a user's uploaded model (server.models keeps it per process)
+            return model_source_factory(message.model_id)
         if message.source == "trained":  # the network /ws/train trained (rebuilt if not cached)
             return trained_source_factory(message.config or {})
         try:

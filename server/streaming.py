@@ -28,8 +28,13 @@ from server.messages import (DONE_MESSAGE, STREAM_DIGITS, error_message, event_m
                              summary_message)
 from server.runs import StreamSource
 from server.serialize import dumps, round_significant
+from server.settings import settings
 
 BREAK_KINDS = ("nonfinite", "grad_below", "grad_above")
+# Stream workers take turns per event: only this many run Python at once, however many
+# streams are open, so the event loop (sockets, /healthz) rarely waits long for the GIL.
+# Waiting for a permit blocks in C without holding the GIL.
+COMPUTE_PERMITS = threading.BoundedSemaphore(settings.compute_threads)
 _POLL_S = 0.05  # how often a waiting worker checks whether it was stopped
 _JOIN_TIMEOUT_S = 5.0  # a stopped worker finishes its current engine step first
 
@@ -198,14 +203,16 @@ class EngineWorker:
     def _run(self) -> None:
         source = None
         try:
-            source = self._make_source()
+            with COMPUTE_PERMITS:
+                source = self._make_source()
             self._emit("meta", source.meta)
             seq = 0
             while self._wait_for_credit():
-                event = next(source.events, None)
-                if event is None:
-                    break
-                text, nonfinite = encode_event(event, seq, source.batch_index)
+                with COMPUTE_PERMITS:
+                    event = next(source.events, None)
+                    if event is None:
+                        break
+                    text, nonfinite = encode_event(event, seq, source.batch_index)
                 info = EventInfo(seq, event.phase, event.node, int(event.t), float(event.norm), nonfinite)
                 self._emit("event", text, info)
                 seq += 1
@@ -409,7 +416,10 @@ class StreamSession:
     async def _wait_for_go(self) -> bool:
         """Wait for play or step; False (after telling the client) when paused too long."""
         try:
-            await asyncio.wait_for(self._go.wait(), self._idle_timeout_s)
+            # asyncio.timeout, not wait_for: on Python 3.11 a wait_for cancelled from outside
+            # (a replacing start) could leave its inner wait pending and this task stuck cancelling
+            async with asyncio.timeout(self._idle_timeout_s):
+                await self._go.wait()
             return True
         except TimeoutError:
             detail = (f"stream closed after {self._idle_timeout_s:g} s paused, to free the server; "
