@@ -35,5 +35,5 @@ export function renderDiagnosis(container, store, onPick) {
     container.appendChild(item);
   }
   const lines = Object.entries(spectra).map(([node, s]) => `${node}: σmax(W) = ${fmt(Number(s.sigma_max))}`);
-  if (lines.length) div('muted spectra', lines.join(' · '), container);
+  if (lines.length) div('muted spectra', lines.join('\n'), container);
 }

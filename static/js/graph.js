@@ -69,7 +69,9 @@ export class UnrolledGraph {
     this.edges = [];
     const T = meta.T;
     this.contentWidth = GRAPH.marginLeft + (T + 2) * GRAPH.columnWidth;
-    this.contentHeight = GRAPH.marginTop + this.rows.length * GRAPH.rowHeight + GRAPH.marginBottom;
+    // deep stacks get denser rows so the whole unrolled network still fits on a screen
+    this.rowHeight = this.rows.length > 8 ? GRAPH.denseRowHeight : GRAPH.rowHeight;
+    this.contentHeight = GRAPH.marginTop + this.rows.length * this.rowHeight + GRAPH.marginBottom;
     const defs = el('defs', {}, this.svg);
     const marker = el('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' }, defs);
     el('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow-head', fill: 'context-stroke' }, marker);
@@ -89,7 +91,7 @@ export class UnrolledGraph {
 
   cx(t) { return GRAPH.marginLeft + (t + 1.5) * GRAPH.columnWidth; }
 
-  cy(row) { return GRAPH.marginTop + (row.index + 0.5) * GRAPH.rowHeight; }
+  cy(row) { return GRAPH.marginTop + (row.index + 0.5) * this.rowHeight; }
 
   rowOf(kind) { return this.rows.find((r) => r.kind === kind); }
 
@@ -207,7 +209,7 @@ export class UnrolledGraph {
   }
 
   drawAxis() {
-    const y = GRAPH.marginTop + this.rows.length * GRAPH.rowHeight + 18;
+    const y = GRAPH.marginTop + this.rows.length * this.rowHeight + 18;
     this.axisLabels = [];
     for (let t = 0; t < this.meta.T; t += 1) {
       const text = el('text', { x: this.cx(t), y, class: 'axis-label' }, this.layers.axis);

@@ -31,7 +31,7 @@ const app = {
   following: true,       // the cursor moves with each newly received event
   serverPlaying: false,  // the server is streaming
   localTimer: null,      // replaying received events locally
-  status: 'idle',        // idle | running | waiting | paused | done | error
+  status: 'idle',        // idle | running | paused | done | error
   paused: null,          // last paused message (breakpoint reason)
   runTo: null,           // pause the server once this seq has arrived (jumps past the received events)
   selection: null,       // inspected node {node, t, kind}

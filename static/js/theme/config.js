@@ -4,6 +4,7 @@
 export const GRAPH = {
   columnWidth: 74,      // distance between two timesteps
   rowHeight: 78,        // distance between two rows
+  denseRowHeight: 60,   // ... when there are more than 8 rows (stacked, bidirectional LSTMs)
   nodeRadius: 21,
   marginLeft: 96,       // room for the row labels
   marginTop: 18,
