@@ -3,6 +3,7 @@
 
 import { GRAPH, COLORS } from './theme/config.js';
 import { fillFor, forwardPosition, logPosition, lightText } from './colors.js';
+import { OverviewStrip } from './overview.js';
 import { fmt, subscript } from './format.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -43,10 +44,11 @@ export function graphRows(meta) {
 
 /** The SVG unrolled graph with zoom, pan, an overview strip and a window that follows the cursor. */
 export class UnrolledGraph {
-  /** svg: the <svg data-testid="graph">; overview: the overview strip <svg>; callbacks onSelect/onHover(node, t). */
-  constructor(svg, overview, { onSelect, onHover }) {
+  /** svg: the <svg data-testid="graph">; overview: the strip's <svg>; onSelect/onHover(node, t), onUserMove(). */
+  constructor(svg, overview, { onSelect, onHover, onUserMove = () => {} }) {
     this.svg = svg;
-    this.overview = overview;
+    this.onUserMove = onUserMove;   // the user panned or jumped: the page stops showing "follow"
+    this.overview = new OverviewStrip(overview, (t) => { this.follow = false; this.centerOn(t); onUserMove(); });
     this.onSelect = onSelect;
     this.onHover = onHover;
     this.meta = null;
@@ -55,7 +57,6 @@ export class UnrolledGraph {
     this.follow = true;
     this.nodes = new Map();   // "kind|node|t" → {g, circle, text, title, row, t, state}
     this.edges = [];          // recurrent h edges: {path, row, fromT, gradT}
-    this.miniCells = new Map();
     this.installPanZoom();
     new ResizeObserver(() => this.applyViewBox()).observe(svg);
   }
@@ -85,7 +86,7 @@ export class UnrolledGraph {
     this.drawNodes();
     this.drawAxis();
     this.drawRowLabels();
-    this.buildOverview();
+    this.overview.build(this.rows.filter((r) => r.kind === 'h'), meta.T);
     this.fit();
   }
 
@@ -250,7 +251,7 @@ export class UnrolledGraph {
     }
     this.renderEdges(store, cursor, phase, domain);
     this.mark(view);
-    this.renderOverview(store, cursor, phase, domain, fwdTop, H);
+    this.overview.render(store, cursor, phase, domain, fwdTop, H);
     const current = store.get(cursor);
     if (current && this.follow) this.followColumn(current.t);
     else this.applyViewBox();
@@ -331,42 +332,6 @@ export class UnrolledGraph {
     if (selected) this.nodes.get(`${selected.kind}|${selected.kind === 'out' ? 'logits' : selected.kind === 'loss' ? 'loss' : selected.node}|${selected.t}`)?.g.classList.add('selected');
   }
 
-  // ---- overview strip -------------------------------------------------------------------------
-
-  buildOverview() {
-    const ov = this.overview;
-    ov.replaceChildren();
-    this.miniCells.clear();
-    const hRows = this.rows.filter((r) => r.kind === 'h');
-    const T = this.meta.T;
-    ov.setAttribute('viewBox', `0 0 ${T} ${hRows.length}`);
-    ov.setAttribute('preserveAspectRatio', 'none');
-    hRows.forEach((row, i) => {
-      for (let t = 0; t < T; t += 1) {
-        const rect = el('rect', { x: t, y: i, width: 1.02, height: 0.96, fill: 'var(--node-pending)' }, ov);
-        this.miniCells.set(`${row.node}|${t}`, { rect, row, t, fill: '' });
-      }
-    });
-    this.windowRect = el('rect', { class: 'overview-window', y: 0, height: hRows.length, x: 0, width: T }, ov);
-    const jump = (e) => {
-      const box = ov.getBoundingClientRect();
-      const t = ((e.clientX - box.left) / box.width) * T;
-      this.follow = false;
-      this.centerOn(t);
-    };
-    ov.onpointerdown = (e) => { jump(e); ov.setPointerCapture(e.pointerId); ov.onpointermove = jump; };
-    ov.onpointerup = () => { ov.onpointermove = null; };
-  }
-
-  renderOverview(store, cursor, phase, domain, fwdTop, H) {
-    for (const cell of this.miniCells.values()) {
-      const ev = store.find(phase, cell.row.node, cell.t, cursor);
-      let fill = 'var(--node-pending)';
-      if (ev) fill = phase === 'backward' ? fillFor('backward', ev.norm, logPosition(ev.norm, domain)) : fillFor('forward', ev.norm, forwardPosition(ev.norm / Math.sqrt(H), fwdTop));
-      if (fill !== cell.fill) { cell.fill = fill; cell.rect.setAttribute('fill', fill); }
-    }
-  }
-
   // ---- zoom, pan, follow ----------------------------------------------------------------------
 
   viewportWidth() { return this.svg.clientWidth || 800; }
@@ -423,9 +388,7 @@ export class UnrolledGraph {
     this.svg.style.height = `${Math.round(this.contentHeight * this.zoom)}px`;
     this.layers.labels.setAttribute('transform', `translate(${this.panX},0)`);
     const [first, last] = this.visibleColumns();
-    const T = this.meta.T;
-    this.windowRect?.setAttribute('x', Math.max(0, first));
-    this.windowRect?.setAttribute('width', Math.max(0.5, Math.min(T, last) - Math.max(0, first)));
+    this.overview.showWindow(first, last);
     // thin out the time axis when columns get narrow
     const every = Math.max(1, Math.ceil(44 / (GRAPH.columnWidth * this.zoom)));
     const nice = [1, 2, 5, 10, 20, 50, 100, 200, 500].find((n) => n >= every) ?? every;
@@ -446,6 +409,7 @@ export class UnrolledGraph {
         this.follow = false;
         this.panX += (e.shiftKey ? e.deltaY : e.deltaX) / this.zoom;
         this.applyViewBox();
+        this.onUserMove();
       }
     }, { passive: false });
     let drag = null;
@@ -459,6 +423,7 @@ export class UnrolledGraph {
       this.follow = false;
       this.panX = drag.pan - (e.clientX - drag.x) / this.zoom;
       this.applyViewBox();
+      this.onUserMove();
     });
     this.svg.addEventListener('pointerup', () => { drag = null; });
   }

@@ -45,6 +45,7 @@ const socket = new TraceSocket({ onMessage: handleMessage, onClose: handleClose 
 const graph = new UnrolledGraph($('graph'), $('overview'), {
   onSelect: (node, t, kind) => { app.selection = { node, t, kind }; requestRender(); },
   onHover: (node, t) => { app.hover = node === null ? null : { node, t }; requestRender(false); },
+  onUserMove: () => requestRender(false),
 });
 
 // ---- rendering ----------------------------------------------------------------------------------

@@ -102,3 +102,26 @@ def test_the_equation_shows_values_for_small_h_and_norms_beyond(page, live_serve
     page.keyboard.press("ArrowRight")
     expect_current(page, "h_l0", 1)
     assert "‖h₁‖ = " in page.inner_text("#equation")
+
+
+def _visible(page, t: int) -> bool:
+    """Whether graph node h_l0(t) is inside the graph's visible box."""
+    graph = page.locator('[data-testid="graph"]').bounding_box()
+    node = page.locator(f'[data-testid="graph"] [data-node="h_l0"][data-t="{t}"]').bounding_box()
+    return graph["x"] <= node["x"] and node["x"] + node["width"] <= graph["x"] + graph["width"]
+
+
+def test_long_sequences_window_follows_and_overview_moves_it(page, live_server):
+    """T=60: the window follows the current step; a click on the overview strip moves the window."""
+    open_page(page, live_server, preset="vanishing-tanh", seq_len=60)
+    wait_done(page)
+    assert _visible(page, 0) and not _visible(page, 59)   # the backward pass ended at t=0
+    box = page.locator("#overview").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.97, box["y"] + box["height"] / 2)
+    page.wait_for_timeout(100)
+    assert _visible(page, 59) and not _visible(page, 0)
+    assert not page.is_checked("#follow")
+    page.keyboard.press("0")                              # fit: following again
+    page.keyboard.press("Home")
+    expect_current(page, "h_l0", 0)
+    assert _visible(page, 0)

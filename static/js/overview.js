@@ -1,0 +1,67 @@
+// The overview strip under the graph: every timestep of every h row as one thin cell in the
+// graph's colours, with the rectangle of the columns currently visible; click or drag to move.
+
+import { fillFor, forwardPosition, logPosition } from './colors.js';
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+function rect(attrs, parent) {
+  const r = document.createElementNS(SVG_NS, 'rect');
+  for (const [k, v] of Object.entries(attrs)) r.setAttribute(k, v);
+  parent.appendChild(r);
+  return r;
+}
+
+/** The strip: build(rows, T) once per run, render(...) per frame, showWindow(first, last). */
+export class OverviewStrip {
+  /** svg: the strip's <svg>; onJump(t) when the user points at column t. */
+  constructor(svg, onJump) {
+    this.svg = svg;
+    this.cells = [];
+    this.T = 0;
+    const jump = (e) => {
+      const box = svg.getBoundingClientRect();
+      if (this.T) onJump(((e.clientX - box.left) / box.width) * this.T);
+    };
+    svg.addEventListener('pointerdown', (e) => { jump(e); svg.setPointerCapture(e.pointerId); this.dragging = true; });
+    svg.addEventListener('pointermove', (e) => { if (this.dragging) jump(e); });
+    svg.addEventListener('pointerup', () => { this.dragging = false; });
+  }
+
+  /** One row of cells per h row (top to bottom as in the graph). */
+  build(hRows, T) {
+    this.svg.replaceChildren();
+    this.T = T;
+    this.cells = [];
+    this.svg.setAttribute('viewBox', `0 0 ${T} ${hRows.length}`);
+    this.svg.setAttribute('preserveAspectRatio', 'none');
+    hRows.forEach((row, i) => {
+      for (let t = 0; t < T; t += 1) {
+        const r = rect({ x: t, y: i, width: 1.02, height: 0.96, fill: 'var(--node-pending)' }, this.svg);
+        this.cells.push({ rect: r, node: row.node, t, fill: '' });
+      }
+    });
+    this.window = rect({ class: 'overview-window', y: 0, height: hRows.length, x: 0, width: T }, this.svg);
+  }
+
+  /** Colour every cell as its graph node is coloured at `cursor` (phase, domain, fwdTop, H as in the graph). */
+  render(store, cursor, phase, domain, fwdTop, H) {
+    for (const cell of this.cells) {
+      const ev = store.find(phase, cell.node, cell.t, cursor);
+      let fill = 'var(--node-pending)';
+      if (ev) {
+        fill = phase === 'backward'
+          ? fillFor('backward', ev.norm, logPosition(ev.norm, domain))
+          : fillFor('forward', ev.norm, forwardPosition(ev.norm / Math.sqrt(H), fwdTop));
+      }
+      if (fill !== cell.fill) { cell.fill = fill; cell.rect.setAttribute('fill', fill); }
+    }
+  }
+
+  /** Outline the visible columns [first, last]. */
+  showWindow(first, last) {
+    if (!this.window) return;
+    this.window.setAttribute('x', Math.max(0, first));
+    this.window.setAttribute('width', Math.max(0.5, Math.min(this.T, last) - Math.max(0, first)));
+  }
+}
