@@ -148,7 +148,7 @@ function handleMessage(msg) {
     requestRender();
   } else if (msg.type === 'paused') onPaused(msg);
   else if (msg.type === 'error') {
-    app.status = 'error';
+    setStatus('error');
     app.serverPlaying = false;
     markFieldError(msg.field);
     showBanner(`Error${msg.field ? ` in ${msg.field}` : ''}: ${msg.detail}`, 'error');
@@ -182,8 +182,7 @@ function onMeta(meta) {
   for (const el of document.querySelectorAll('.eq-cell')) el.hidden = !el.dataset.cell.split(' ').includes(meta.cell);
   app.plotNode = setupPlotSelectors(meta);
   app.hiddenQuantity = 'h';
-  graph.build(meta);
-  graph.follow = $('follow').checked;
+  graph.build(meta);   // a new run fits the view and follows the step again
   requestRender();
 }
 
@@ -227,6 +226,15 @@ function pauseAll() {
   app.runTo = null;
 }
 
+/** Ask the server to stream again from the live edge (after a pause or a breakpoint). */
+function resumeServer(delayMs) {
+  app.following = true;
+  app.serverPlaying = true;
+  app.paused = null;
+  if (app.status === 'paused') setStatus('running');
+  socket.play(delayMs);
+}
+
 function startRun(mode) {
   stopLocal();
   app.runTo = null;
@@ -258,11 +266,7 @@ function playLocal() {
       return;
     }
     stopLocal();
-    if (!app.store.done && socket.connected) {
-      app.following = true;
-      app.serverPlaying = true;
-      socket.play(readDelay());
-    }
+    if (!app.store.done && socket.connected) resumeServer(readDelay());
     requestRender();
   }, delay);
 }
@@ -275,7 +279,7 @@ const actions = {
     showBanner(null);
     if (app.cursor >= app.store.count - 1 && app.store.done) app.cursor = -1;   // replay from the start
     if (app.cursor < app.store.count - 1) playLocal();
-    else { app.following = true; app.serverPlaying = true; socket.play(readDelay()); }
+    else resumeServer(readDelay());
     requestRender();
   },
   stepForward: () => {
@@ -296,10 +300,8 @@ const actions = {
     const target = Math.max(-1, Math.min(seq, app.store.total - 1));
     if (target < app.store.count) { app.cursor = target; app.following = false; }
     else if (!app.store.done && socket.connected) {
-      app.following = true;
       app.runTo = target < app.store.total - 1 ? target : null;   // at the very end: summary and done follow
-      app.serverPlaying = true;
-      socket.play(0);
+      resumeServer(0);
     }
     requestRender();
   },

@@ -24,6 +24,11 @@ def test_nan_breakpoint_stops_an_exploding_relu_run(page, live_server, screensho
     assert cursor(page) < total - 1
     assert page.get_attribute("body", "data-status") == "paused"
     page.screenshot(path=str(screenshots_dir / "breakpoint-nan.png"))
+    # clear the breakpoint (the server forgets it) and resume: the run goes on to the end
+    page.uncheck("#break-nan")
+    page.click('[data-testid="play"]')
+    wait_done(page)
+    assert "paused-at" not in (page.get_attribute('[data-testid="graph"] .node.current', "class") or "")
 
 
 def test_without_the_breakpoint_the_same_run_goes_to_done(page, live_server):
