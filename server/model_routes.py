@@ -117,12 +117,15 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"application/json":
              responses=ERRORS, openapi_extra=UPLOAD_BODY)
 async def upload_model(request: Request) -> Response:
     """Validate a torch-named state dict (.npz), an input (.npy) and optional targets (.npy), sent as
-    one JSON body with each file base64-encoded (at most UNROLLED_MAX_UPLOAD_MB), and keep the model in
-    this process's store (the UNROLLED_MAX_MODELS least recently used). Files are read with
-    allow_pickle=False and each array's size is checked from its header first. The answer's
-    model_id streams it: /ws/trace {"type":"start","source":"model","model_id":…}; its whole trace is
-    POST /api/models/{model_id}/trace. A process that does not hold an id (another worker, or evicted)
-    answers 404 there (and the socket an error on model_id): POST the same files again (same id)."""
+    one JSON body with each file base64-encoded (at most UNROLLED_MAX_UPLOAD_MB; no multipart), and keep
+    the model: in this process's memory (the UNROLLED_MAX_MODELS most recently used) and, as files, in a
+    private folder shared by the machine's worker processes. Files are read with allow_pickle=False and
+    each array's size is checked from its header first; every problem is a 422 whose loc names the field
+    and whose message names the file and the expected shape. The answer's model_id (a content hash: the
+    same files give the same id on every worker) streams it on /ws/trace
+    {"type":"start","source":"model","model_id":…}; its whole trace is POST /api/models/{model_id}/trace.
+    A server that holds the id neither in memory nor in that folder (another machine, or trimmed)
+    answers 404 there and a socket error on model_id: POST the same files again."""
     body = await _capped_body(request)
     if isinstance(body, Response):
         return body
