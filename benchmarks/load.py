@@ -121,7 +121,8 @@ def probe_healthz(base: str, stop, out) -> None:
     out.put((latencies, failures))
 
 
-async def one_stream(url: str, config: dict, retries: int, recv_timeout: float) -> StreamResult:
+async def one_stream(url: str, config: dict, retries: int, recv_timeout: float,
+                     compression: str | None = "deflate", delay_ms: int = 0) -> StreamResult:
     """Play one stream to the end (waiting in the server's queue; retrying if refused as busy)."""
     result = StreamResult()
     start = time.perf_counter()
@@ -129,8 +130,8 @@ async def one_stream(url: str, config: dict, retries: int, recv_timeout: float) 
     for attempt in range(retries + 1):
         result.retries = attempt
         try:
-            async with connect(url, open_timeout=30, max_size=2**24) as ws:
-                await ws.send(json.dumps({"type": "start", "config": config, "mode": "play", "delay_ms": 0}))
+            async with connect(url, open_timeout=30, max_size=2**24, compression=compression) as ws:
+                await ws.send(json.dumps({"type": "start", "config": config, "mode": "play", "delay_ms": delay_ms}))
                 while True:
                     message = json.loads(await asyncio.wait_for(ws.recv(), recv_timeout))
                     kind = message["type"]
@@ -157,9 +158,11 @@ async def one_stream(url: str, config: dict, retries: int, recv_timeout: float) 
     return result
 
 
-async def run_clients(url: str, n: int, config: dict, retries: int, recv_timeout: float) -> list[StreamResult]:
+async def run_clients(url: str, n: int, config: dict, retries: int, recv_timeout: float,
+                      compression: str | None = "deflate", delay_ms: int = 0) -> list[StreamResult]:
     """All N clients at once."""
-    return list(await asyncio.gather(*(one_stream(url, config, retries, recv_timeout) for _ in range(n))))
+    return list(await asyncio.gather(*(one_stream(url, config, retries, recv_timeout, compression, delay_ms)
+                                       for _ in range(n))))
 
 
 def wait_until_up(base: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
@@ -193,6 +196,9 @@ def main() -> None:
     parser.add_argument("--preset", default="lstm-memory")
     parser.add_argument("--retries", type=int, default=10, help="attempts after a 'busy' refusal")
     parser.add_argument("--timeout", type=float, default=600.0, help="the whole run, seconds")
+    parser.add_argument("--delay-ms", type=int, default=0, help="delay between events (the page's default is 40)")
+    parser.add_argument("--no-compression", action="store_true",
+                        help="clients do not offer permessage-deflate (browsers always do)")
     args = parser.parse_args()
 
     port = free_port()
@@ -214,8 +220,9 @@ def main() -> None:
         prober.start()
         started = time.perf_counter()
         config = {"preset": args.preset}
+        compression = None if args.no_compression else "deflate"
         totals.results = asyncio.run(asyncio.wait_for(
-            run_clients(url, args.streams, config, args.retries, recv_timeout=120.0), args.timeout))
+            run_clients(url, args.streams, config, args.retries, 120.0, compression, args.delay_ms), args.timeout))
         totals.wall_s = time.perf_counter() - started
         stop_probe.set()
         totals.latencies_ms, totals.probe_failures = probe_out.get(timeout=30)
@@ -233,7 +240,8 @@ def main() -> None:
     done = [r for r in totals.results if r.completed]
     errors = [r.error for r in totals.results if not r.completed]
     lat = totals.latencies_ms
-    print(f"workers={args.workers} preset={args.preset} streams={args.streams}")
+    print(f"workers={args.workers} preset={args.preset} streams={args.streams} delay_ms={args.delay_ms} "
+          f"compression={'none' if args.no_compression else 'permessage-deflate'}")
     print(f"streams completed: {len(done)}/{args.streams} in {totals.wall_s:.1f} s "
           f"(stream time p50 {percentile([r.seconds for r in done], 50):.2f} s, "
           f"max {max((r.seconds for r in done), default=float('nan')):.2f} s; "

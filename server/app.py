@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,9 @@ def create_app(
     """Build the app; ``loaded_trace`` = (Trace, file name) serves a saved trace (`unrolled view`).
     ``max_streams``, ``stream_idle_s`` and ``max_queued`` (socket starts waiting for a slot;
     0 answers "busy" at once) override the settings (tests use small ones)."""
+    # Stream workers compute in threads; a short GIL switch interval lets the event loop
+    # (sockets, /healthz) take its turn within ~1 ms instead of Python's default 5 ms.
+    sys.setswitchinterval(settings.gil_switch_ms / 1000)
     app = FastAPI(title="Unrolled", version=app_version(), description=DESCRIPTION)
     app.state.templates = Jinja2Templates(directory=str(templates_dir or TEMPLATES_DIR))
     app.state.loaded_trace = loaded_trace

@@ -36,6 +36,7 @@ BREAK_KINDS = ("nonfinite", "grad_below", "grad_above")
 # Waiting for a permit blocks in C without holding the GIL.
 COMPUTE_PERMITS = threading.BoundedSemaphore(settings.compute_threads)
 _POLL_S = 0.05  # how often a waiting worker checks whether it was stopped
+_EVENT_BATCH = 16  # events handed to the event loop per wake-up while the client is ahead
 _JOIN_TIMEOUT_S = 5.0  # a stopped worker finishes its current engine step first
 
 
@@ -172,8 +173,12 @@ class EngineWorker:
         self._loop = asyncio.get_running_loop()
         self._make_source = make_source
         self.slots = slots
-        self._credits = threading.Semaphore(prefetch)
+        self._credits = prefetch  # events the worker may compute ahead of the client
+        self._credit_lock = threading.Lock()
+        self._credit_returned = threading.Event()
+        self._worker_waiting = False
         self._stopped = threading.Event()
+        self._pending: list[tuple] = []  # events computed but not yet handed to the loop
         self.thread = threading.Thread(target=self._run, name="unrolled-stream", daemon=True)
 
     def start(self) -> None:
@@ -185,18 +190,55 @@ class EngineWorker:
         self._stopped.set()
 
     def consumed(self) -> None:
-        """The client received one event: the worker may compute one more."""
-        self._credits.release()
+        """The client received one event: the worker may compute one more. (A plain lock
+        and counter: a threading.Semaphore's release costs the event loop ~50 µs per event.)"""
+        with self._credit_lock:
+            self._credits += 1
+            if self._worker_waiting:
+                self._credit_returned.set()
 
     def _emit(self, *item) -> None:
+        """Hand one item to the event loop, after any events still held back."""
+        self._pending.append(item)
+        self._flush()
+
+    def _emit_event(self, *item) -> None:
+        """Events travel in small batches (one loop wake-up each) while the client is
+        well supplied, and at once when its queue has run dry."""
+        self._pending.append(item)
+        if len(self._pending) >= _EVENT_BATCH or self.queue.empty():
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
         try:
-            self._loop.call_soon_threadsafe(self.queue.put_nowait, item)
+            self._loop.call_soon_threadsafe(self._put_all, batch)
         except RuntimeError:  # the event loop is gone: nobody is listening any more
             self._stopped.set()
 
+    def _put_all(self, batch: list[tuple]) -> None:
+        for item in batch:
+            self.queue.put_nowait(item)
+
+    def _take_credit(self) -> bool:
+        with self._credit_lock:
+            if self._credits > 0:
+                self._credits -= 1
+                self._worker_waiting = False
+                return True
+            self._worker_waiting = True
+            self._credit_returned.clear()
+            return False
+
     def _wait_for_credit(self) -> bool:
+        if self._take_credit():
+            return True
+        self._flush()  # about to wait for the client: it must have everything computed so far
         while not self._stopped.is_set():
-            if self._credits.acquire(timeout=_POLL_S):
+            self._credit_returned.wait(_POLL_S)
+            if self._take_credit():
                 return True
         return False
 
@@ -214,7 +256,7 @@ class EngineWorker:
                         break
                     text, nonfinite = encode_event(event, seq, source.batch_index)
                 info = EventInfo(seq, event.phase, event.node, int(event.t), float(event.norm), nonfinite)
-                self._emit("event", text, info)
+                self._emit_event("event", text, info)
                 seq += 1
             if not self._stopped.is_set():
                 self._emit("summary", dumps(summary_message(source.finished_trace())))
@@ -415,6 +457,8 @@ class StreamSession:
 
     async def _wait_for_go(self) -> bool:
         """Wait for play or step; False (after telling the client) when paused too long."""
+        if self._go.is_set():
+            return True
         try:
             # asyncio.timeout, not wait_for: on Python 3.11 a wait_for cancelled from outside
             # (a replacing start) could leave its inner wait pending and this task stuck cancelling
