@@ -214,12 +214,16 @@ class TrainConnection:
         except (ValueError, UnicodeDecodeError):
             await self.error("malformed JSON")
             return
-        if not isinstance(data, dict) or data.get("type") not in MESSAGE_TYPES:
+        except RecursionError:  # "[[[[…" thousands deep fits in a small message
+            await self.error("malformed JSON: nested too deeply")
+            return
+        kind = data.get("type") if isinstance(data, dict) else None
+        if not isinstance(kind, str) or kind not in MESSAGE_TYPES:  # {"type": []} is not hashable
             await self.error(f'a message must be a JSON object whose "type" is one of {", ".join(MESSAGE_TYPES)}',
                              "type")
             return
         try:
-            message = MESSAGE_TYPES[data["type"]].model_validate(data)
+            message = MESSAGE_TYPES[kind].model_validate(data)
         except ValidationError as exc:
             await self.error(*first_error(exc))
             return
