@@ -53,8 +53,8 @@ function logAxis(values, title) {
   const range = logRange(values);
   const span = range ? range[1] - range[0] : 0;
   // one tick per decade, or per few decades when the range is huge (at most ~8 labels)
-  const dtick = span > 2.5 ? Math.max(1, Math.ceil(span / 8)) : undefined;
-  return { title: { text: title }, type: 'log', exponentformat: 'power', range, ...(dtick ? { dtick } : {}) };
+  const dtick = span > 2.5 ? Math.max(1, Math.ceil(span / 8)) : 'D2';   // D2: minor labels 2 and 5 only
+  return { title: { text: title }, type: 'log', exponentformat: 'power', range, dtick };
 }
 
 /** A log-axis range covering the finite positive values (with a decade of room). */
@@ -64,6 +64,16 @@ function logRange(values) {
   const lo = Math.log10(Math.min(...v));
   const hi = Math.log10(Math.max(...v));
   return [lo - 0.3, hi + 0.3 + (hi - lo < 1 ? 0.5 : 0)];
+}
+
+/** A vertical marker at the time step of the event on screen, when it belongs to `phase`. */
+function cursorMarker(store, cursor, phase) {
+  const ev = store.get(cursor);
+  if (!ev || ev.phase !== phase) return [];
+  return [{
+    type: 'line', xref: 'x', yref: 'paper', x0: ev.t, x1: ev.t, y0: 0, y1: 1,
+    line: { color: COLORS.highlight, width: 2.5, dash: 'dot' },
+  }];
 }
 
 /** plot-grad-norms: ‖∂L/∂h_t‖ over t, log y, one line per layer/direction. */
@@ -88,6 +98,7 @@ export function drawGradNorms(div, { store, cursor, meta }) {
     xaxis: { title: { text: 'time step t' }, range: [-0.5, meta.T - 0.5] },
     yaxis: logAxis(all, '‖∂L/∂hₜ‖'),
     showlegend: meta.nodes.length > 1,
+    shapes: cursorMarker(store, cursor, 'backward'),
     annotations: nonFinite ? [{ text: `${nonFinite} non-finite (NaN/∞) not drawn`, xref: 'paper', yref: 'paper', x: 1, y: 1, xanchor: 'right', showarrow: false, font: { color: COLORS.nan } }] : [],
   }));
 }
@@ -195,6 +206,7 @@ export function drawHidden(div, { store, cursor, meta, node, quantity }) {
   }], baseLayout({
     xaxis: { title: { text: 'time step t' }, range: [-0.5, meta.T - 0.5] },
     yaxis: { title: { text: 'unit' } },
+    shapes: cursorMarker(store, cursor, phase),
   }));
 }
 

@@ -20,11 +20,12 @@ export class PlotPanel {
     const forwardSeen = Math.min(cursor + 1, store.forwardTotal);
     const backwardSeen = Math.max(0, cursor + 1 - store.forwardTotal);
     const run = `${store.runId}|${Boolean(store.summary)}`;
+    const phase = store.get(cursor)?.phase ?? 'forward';   // the step markers move with the cursor
     const plots = {
-      'plot-grad-norms': [charts.drawGradNorms, `${run}|${backwardSeen}`],
+      'plot-grad-norms': [charts.drawGradNorms, `${run}|${backwardSeen}|${phase === 'backward' ? cursor : ''}`],
       'plot-vanishing': [charts.drawVanishing, run],
       'plot-flow': [(div) => charts.drawFlow(div, { ...ctx, node: flowNode }), `${run}|${flowNode}`],
-      'plot-hidden': [charts.drawHidden, `${run}|${node}|${quantity}|${quantity.startsWith('d') ? backwardSeen : forwardSeen}`],
+      'plot-hidden': [charts.drawHidden, `${run}|${node}|${quantity}|${quantity.startsWith('d') ? backwardSeen : forwardSeen}|${cursor}`],
       'plot-contributions': [charts.drawContributions, run],
     };
     for (const [id, [draw, key]] of Object.entries(plots)) {
