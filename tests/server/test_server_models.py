@@ -16,6 +16,7 @@ import server.models
 from server.model_limits import model_limits
 from server.model_spill import SpilledFiles
 from server.models import MODEL_STORE, ModelFiles, ModelStore, build_user_model
+from server.settings import settings
 from server_helpers import strict_json
 
 H = 16
@@ -241,3 +242,11 @@ def test_the_shared_folder_is_private_verified_and_trimmed(tmp_path):
     renamed = tmp_path / "spill" / ("0" * 32 + ".npz")
     (tmp_path / "spill" / f"{files[1].content_id()}.npz").rename(renamed)
     assert spill.load("0" * 32) is None                                   # content must match its id
+
+
+def test_an_upload_above_the_general_body_cap_is_accepted(client):
+    torch.manual_seed(0)
+    big = torch_state(torch.nn.LSTM(128, 256))                # ~1.6 MB of float32, ~2.1 MB as base64
+    body = upload_body(big, x=np.zeros((10, 128)))
+    assert len(body["model"]) > settings.max_body_bytes
+    assert client.post("/api/models", json=body).json()["hidden_size"] == 256
