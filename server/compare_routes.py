@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from server.compare import CompareError, CompareRequest, compare_document, prepare_runs
-from server.model_routes import ERRORS, _with_slot
+from server.model_routes import ERRORS, with_engine_slot
 from server.serialize import dumps
 
 router = APIRouter()
@@ -32,7 +32,7 @@ async def compare(request_body: CompareRequest, request: Request) -> Response:
     bound), gradient_norms, loss and diagnosis; plus, on the first run's network and data, the
     ‖∂L_k/∂h_t‖ flow matrices with a loss at every step and with a loss at the end only. Each run obeys
     the trace limits, so a compare costs at most that many traces (plus the two breakdown runs)."""
-    return await _with_slot(request, lambda: _compare_json(request_body))
+    return await with_engine_slot(request, lambda: _compare_json(request_body))
 
 
 def _compare_json(request_body: CompareRequest) -> Response:

@@ -140,7 +140,7 @@ async def upload_model(request: Request) -> Response:
                            upload.targets_name, upload.cell, upload.loss)
     except ModelFileError as exc:
         return _error(["body", exc.field], exc.detail)
-    return await _with_slot(request, lambda: _store(files))
+    return await with_engine_slot(request, lambda: _store(files))
 
 
 def _store(files: ModelFiles) -> Response:
@@ -152,7 +152,7 @@ def _store(files: ModelFiles) -> Response:
     return Response(dumps(model.info()), media_type="application/json")
 
 
-async def _with_slot(request: Request, work) -> Response:
+async def with_engine_slot(request: Request, work) -> Response:
     """Run engine work in a worker thread inside one of the app's engine slots (503 when all are busy)."""
     slots = request.app.state.slots
     if not slots.try_acquire():
@@ -185,7 +185,7 @@ def model_info(model_id: str) -> Response:
 async def model_trace(model_id: str, request: Request) -> Response:
     """Forward and backward pass of the uploaded model on its input: the POST /api/trace document
     (diagnosis and spectra included) with ``config`` null and ``model`` its facts."""
-    return await _with_slot(request, lambda: _trace_json(model_id))
+    return await with_engine_slot(request, lambda: _trace_json(model_id))
 
 
 def _trace_json(model_id: str) -> Response:
