@@ -483,5 +483,8 @@ class StreamSession:
             self._fired.add((hit[0], info.node))
             self.pause()
             await self._send_text(json.dumps(paused_message(hit[0], info.seq, hit[1])))
-        elif self.playing and self.delay_ms > 0:
+        elif self.playing:
+            # sleep(0) still yields: a socket send rarely suspends, and a stream playing at full
+            # speed must not hold the loop for a whole batch of events while /healthz or the
+            # other sockets wait (each loop pass sends one event per stream)
             await asyncio.sleep(self.delay_ms / 1000)
