@@ -7,14 +7,14 @@ import numpy as np
 
 from .cells import get_cell
 from .losses import check_targets
-from .params import Architecture, infer_architecture, random_state, validate_state
+from .params import Architecture, ArchitectureFacts, infer_architecture, random_state, validate_state
 from .recorder import StepRun
 from .trace import Trace
 
 DTYPES = (np.float64, np.float32)
 
 
-class Network:
+class Network(ArchitectureFacts):
     """An RNN / LSTM / GRU network with torch's parameter names, and a head `o_t = V h_t + c`.
 
     Build it with `Network.random(...)` or `Network.from_state_dict(...)`; `run` records a full
@@ -77,15 +77,6 @@ class Network:
             raise ValueError(f"cannot read a state dict from {path}: {exc}") from exc
         return cls.from_state_dict(state, cell=cell, num_layers=num_layers, bidirectional=bidirectional, dtype=dtype)
 
-    # -- facts -------------------------------------------------------------------------------
-    cell = property(lambda self: self.arch.cell, doc="cell type name")
-    num_layers = property(lambda self: self.arch.num_layers, doc="stacked layers")
-    bidirectional = property(lambda self: self.arch.bidirectional, doc="two directions per layer")
-    directions = property(lambda self: self.arch.directions, doc="1 or 2")
-    input_size = property(lambda self: self.arch.input_size, doc="I")
-    hidden_size = property(lambda self: self.arch.hidden_size, doc="H")
-    output_size = property(lambda self: self.arch.output_size, doc="O")
-    node_names = property(lambda self: self.arch.node_names, doc="h nodes, layer-major")
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every parameter, torch-named."""

@@ -57,6 +57,20 @@ class Architecture:
         return out
 
 
+class ArchitectureFacts:
+    """Read-only shape facts for any object with an `arch` (a Network, a Trace)."""
+
+    arch: Architecture
+    cell = property(lambda self: self.arch.cell, doc="cell type name")
+    num_layers = property(lambda self: self.arch.num_layers, doc="stacked layers")
+    bidirectional = property(lambda self: self.arch.bidirectional, doc="two directions per layer")
+    directions = property(lambda self: self.arch.directions, doc="1 or 2")
+    input_size = property(lambda self: self.arch.input_size, doc="I")
+    hidden_size = property(lambda self: self.arch.hidden_size, doc="H")
+    output_size = property(lambda self: self.arch.output_size, doc="O")
+    node_names = property(lambda self: self.arch.node_names, doc="h nodes, layer-major")
+
+
 def infer_architecture(state: dict, cell: str, num_layers: int | None, bidirectional: bool | None) -> Architecture:
     """Read the sizes off a state dict; ValueError naming what is missing."""
     blocks = get_cell(cell).blocks

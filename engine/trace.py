@@ -9,12 +9,12 @@ import numpy as np
 
 from .cells import get_cell
 from .layer import LayerRecord
-from .params import Architecture
+from .params import Architecture, ArchitectureFacts
 
 FORMAT_VERSION = 1
 
 
-class Trace:
+class Trace(ArchitectureFacts):
     """Everything `Network.run` recorded (see DESIGN.md §2 for the attribute contract).
 
     Arrays are time-first. `jacobian_norms`, `flow_matrix` and `vanishing` are computed lazily
@@ -43,14 +43,6 @@ class Trace:
         self._private: dict[str, dict[str, np.ndarray]] = {}   # per direction: gate block array, cell-private records
 
     # -- shape facts -------------------------------------------------------------------------
-    cell = property(lambda self: self.arch.cell, doc="cell type")
-    num_layers = property(lambda self: self.arch.num_layers, doc="stacked layers")
-    bidirectional = property(lambda self: self.arch.bidirectional, doc="two directions per layer")
-    directions = property(lambda self: self.arch.directions, doc="1 or 2")
-    input_size = property(lambda self: self.arch.input_size, doc="I")
-    hidden_size = property(lambda self: self.arch.hidden_size, doc="H")
-    output_size = property(lambda self: self.arch.output_size, doc="O")
-    node_names = property(lambda self: self.arch.node_names, doc="h nodes, layer-major")
     T = property(lambda self: self.x.shape[0], doc="timesteps")
     B = property(lambda self: self.x.shape[1], doc="batch size")
     dtype = property(lambda self: self.x.dtype, doc="compute dtype")
