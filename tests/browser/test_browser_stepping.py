@@ -45,7 +45,7 @@ def test_space_plays_and_pauses(page, live_server):
     page.keyboard.press("Space")
     wait_until(page, "Number(document.body.dataset.cursor) >= 3")
     page.keyboard.press("Space")
-    page.wait_for_timeout(100)           # the next frame shows where it stopped
+    wait_until(page, "document.getElementById('play').textContent.includes('play')")   # a frame after the pause
     stopped = cursor(page)
     page.wait_for_timeout(300)
     assert cursor(page) == stopped
