@@ -1,0 +1,20 @@
+// A tiny DOM builder shared by the debug panels (upload, diagnosis, compare): text is always
+// set as text nodes, never parsed as HTML.
+
+/** Build an element with attributes and children (strings become text nodes; null/false are skipped). */
+export function el(tag, attrs = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    node.setAttribute(k, v === true ? '' : v);
+  }
+  for (const child of children) if (child !== null && child !== undefined && child !== false) node.append(child);
+  return node;
+}
+
+/** Redraw when the page switches theme or presenter mode (plots read their colours at draw time). */
+export function onLookChange(redraw) {
+  const observer = new MutationObserver(() => redraw());
+  observer.observe(document.body, { attributes: true, attributeFilter: ['data-theme', 'class'] });
+  return observer;
+}

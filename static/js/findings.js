@@ -1,0 +1,152 @@
+// What the engine's diagnosis found, as a panel (findings one click from their node and step, the
+// recurrent weights' σmax and spectral radii) and as health flags on the timeline strip.
+// Every number comes from the server; this module only draws.
+//
+//   import { mountDiagnosisPanel, drawHealthFlags } from './findings.js';
+//   const panel = mountDiagnosisPanel(container, { onSelect(node, t) { ... } });
+//   panel.update(summary)      // a summary message or the store's summary (same object: no redraw)
+//   drawHealthFlags(overviewSvg, summary.diagnosis)
+
+import { fmt, num } from './format.js';
+import { el } from './elements.js';
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const SEVERITY_WORD = { problem: 'problem', warning: 'warning' };
+const RADIUS_NAMES = {
+  radius_W: 'ρ(W)', radius_i: 'ρ(W_i)', radius_f: 'ρ(W_f)', radius_g: 'ρ(W_g)', radius_o: 'ρ(W_o)',
+  radius_r: 'ρ(W_r)', radius_z: 'ρ(W_z)', radius_n: 'ρ(W_n)',
+};
+
+/** "h_l0" → "h (layer 1)", "h_l1_reverse" → "h (layer 2 ←)". */
+function nodeWords(node) {
+  const m = /^h_l(\d+)(_reverse)?$/.exec(node ?? '');
+  return m ? `layer ${Number(m[1]) + 1}${m[2] ? ' ←' : ''}` : String(node ?? '');
+}
+
+/** Where a finding happens, in words: "layer 1 · worst at t = 50 · 12 steps". */
+function whereWords(f) {
+  const parts = [];
+  if (f.node) parts.push(nodeWords(f.node));
+  if (f.t !== null && f.t !== undefined) parts.push(`worst at t = ${f.t}`);
+  const n = Array.isArray(f.steps) ? f.steps.length : 0;
+  if (n) parts.push(`${n} step${n === 1 ? '' : 's'}`);
+  return parts.join(' · ');
+}
+
+function findingItem(f, onSelect) {
+  const severity = SEVERITY_WORD[f.severity] ?? 'warning';
+  const clickable = typeof onSelect === 'function' && typeof f.node === 'string' && f.node.startsWith('h_');
+  const item = el(clickable ? 'button' : 'div', {
+    type: clickable ? 'button' : null,
+    class: `debug-finding severity-${severity}`,
+    'data-testid': 'finding', 'data-kind': f.kind ?? '', 'data-severity': severity,
+    'data-node': f.node ?? '', 'data-t': f.t ?? '',
+    title: clickable ? `Show ${f.node}${f.t !== null && f.t !== undefined ? ` at t = ${f.t}` : ''} in the graph` : null,
+  }, [
+    el('span', { class: 'finding-head' }, [
+      el('span', { class: `severity-badge severity-${severity}` }, [severity]),
+      el('span', { class: 'finding-title' }, [f.title ?? f.kind ?? 'finding']),
+    ]),
+    f.detail ? el('span', { class: 'finding-detail' }, [f.detail]) : null,
+    el('span', { class: 'finding-where' }, [whereWords(f)]),
+  ]);
+  if (clickable) item.addEventListener('click', () => onSelect(f.node, f.t ?? (f.steps?.[0] ?? 0)));
+  return item;
+}
+
+function spectraTable(spectra) {
+  const nodes = Object.keys(spectra ?? {});
+  if (!nodes.length) return null;
+  const rows = nodes.map((node) => {
+    const s = spectra[node] ?? {};
+    const radii = Object.keys(s).filter((k) => k.startsWith('radius_'))
+      .map((k) => `${RADIUS_NAMES[k] ?? k} = ${fmt(num(s[k]))}`).join('  ');
+    return el('tr', { 'data-node': node }, [
+      el('th', { scope: 'row' }, [nodeWords(node)]),
+      el('td', { class: 'num' }, [fmt(num(s.sigma_max))]),
+      el('td', { class: 'num' }, [radii || '–']),
+    ]);
+  });
+  return el('table', { class: 'debug-spectra', 'data-testid': 'spectra' }, [
+    el('caption', {}, ['Recurrent weights: σmax > 1 lets gradients grow, ρ < 1 makes repeated steps shrink']),
+    el('thead', {}, [el('tr', {}, [el('th', {}, ['']), el('th', {}, ['σmax(W)']), el('th', {}, ['spectral radii'])])]),
+    el('tbody', {}, rows),
+  ]);
+}
+
+/**
+ * Mount the diagnosis panel into `container`; onSelect(node, t) when a finding is clicked (omit it
+ * for a read-only list). Returns { update(summary), clear() }.
+ */
+export function mountDiagnosisPanel(container, { onSelect, showSpectra = true } = {}) {
+  const root = el('div', { class: 'debug-diagnosis', 'data-testid': 'diagnosis-panel' });
+  container.append(root);
+  let shown;
+
+  /** Show a summary's diagnosis and spectra (a summary already shown is not redrawn). */
+  function update(summary) {
+    if (summary === shown) return;
+    shown = summary;
+    root.replaceChildren();
+    if (!summary) return;
+    const findings = Array.isArray(summary.diagnosis) ? summary.diagnosis : [];
+    const problems = findings.filter((f) => f.severity === 'problem').length;
+    const warnings = findings.length - problems;
+    if (!findings.length) {
+      root.append(el('div', { class: 'debug-healthy', 'data-testid': 'diagnosis-healthy' }, ['✓ No problems found']));
+    } else {
+      const counts = [problems ? `${problems} problem${problems === 1 ? '' : 's'}` : '', warnings ? `${warnings} warning${warnings === 1 ? '' : 's'}` : '']
+        .filter(Boolean).join(', ');
+      root.append(el('div', { class: 'debug-count muted' }, [`${counts}${onSelect ? ' · click one to see it in the graph' : ''}`]));
+      for (const f of findings) root.append(findingItem(f, onSelect));
+    }
+    if (showSpectra) {
+      const table = spectraTable(summary.spectra);
+      if (table) root.append(table);
+    }
+  }
+
+  return {
+    update,
+    clear() { update(null); },
+    destroy() { root.remove(); },
+  };
+}
+
+/**
+ * Mark every finding's `steps` on a timeline <svg> whose viewBox is "0 0 T rows" (the overview
+ * strip): a band along its top edge, amber for warnings, magenta for problems (drawn last, on top).
+ * xOfT(t) maps a step to the x of its column (default: t). Call again after the strip is rebuilt.
+ */
+export function drawHealthFlags(svg, diagnosis, xOfT = (t) => t) {
+  svg.querySelector(':scope > g.health-flags')?.remove();
+  const findings = Array.isArray(diagnosis) ? diagnosis : [];
+  if (!findings.length) return null;
+  const box = svg.viewBox?.baseVal;
+  const height = box && box.height > 0 ? box.height : 1;
+  const g = document.createElementNS(SVG_NS, 'g');
+  g.setAttribute('class', 'health-flags');
+  g.setAttribute('pointer-events', 'none');
+  const ordered = [...findings].sort((a, b) => (a.severity === 'problem') - (b.severity === 'problem'));
+  for (const f of ordered) {
+    const severity = SEVERITY_WORD[f.severity] ?? 'warning';
+    const steps = Array.isArray(f.steps) && f.steps.length ? f.steps : (f.t !== null && f.t !== undefined ? [f.t] : []);
+    for (const t of steps) {
+      const r = document.createElementNS(SVG_NS, 'rect');
+      r.setAttribute('class', `health-flag severity-${severity}`);
+      r.setAttribute('data-testid', 'health-flag');
+      r.setAttribute('data-t', String(t));
+      r.setAttribute('data-kind', f.kind ?? '');
+      r.setAttribute('x', String(xOfT(t)));
+      r.setAttribute('y', '0');
+      r.setAttribute('width', '1');
+      r.setAttribute('height', String(height * 0.34));
+      const title = document.createElementNS(SVG_NS, 'title');
+      title.textContent = `${f.title ?? f.kind} (t = ${t})`;
+      r.append(title);
+      g.append(r);
+    }
+  }
+  svg.append(g);
+  return g;
+}
