@@ -1,10 +1,14 @@
 """Driving the engine's event generator for one socket stream, off the event loop.
 
-* :class:`StreamSlots` bounds how many engine runs a process does at once.
+* :class:`StreamSlots` bounds how many engine runs a process does at once; a
+  socket start beyond them waits in a bounded first-come queue (``queued``
+  messages tell the client its place).
 * :class:`EngineWorker` runs one stream's engine work (building the data and
   network, each step, the final summary) in its own thread, serialises every
-  event there, and hands the results to the event loop through an asyncio
-  queue, at most ``prefetch`` events ahead of what the client has received.
+  event there (:func:`encode_event`, vectorised), and hands the results to the
+  event loop in small batches, at most ``prefetch`` events ahead of what the
+  client has received. Workers take turns (``COMPUTE_PERMITS``) so the event
+  loop keeps getting the GIL however many streams are open.
 * :class:`StreamSession` paces those results to the client: ``play`` with a
   delay, ``step`` one event at a time, ``pause``, and breakpoints.
 
