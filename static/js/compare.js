@@ -72,7 +72,10 @@ function decay(run) {
 
 /** plot-compare: ‖∂L_k/∂h_t‖ against k − t, one curve per run, its fitted factor in the legend. */
 function drawDecay(div, runs) {
-  const l = layout({ legend: { orientation: 'h', y: -0.28, x: 0 }, height: PLOTS.height + 60 });
+  const l = layout({
+    legend: { x: 1, y: 1, xanchor: 'right', yanchor: 'top', bgcolor: cssVar('--card') || '#fff', bordercolor: cssVar('--line') || '#ccc', borderwidth: 1 },
+    height: PLOTS.height + 40,
+  });
   const data = [];
   const ys = [];
   runs.forEach((run, i) => {
@@ -122,7 +125,8 @@ function drawProfiles(div, runs) {
       font: { color }, bgcolor: cssVar('--card') || '#fff',
     }];
   });
-  Plotly.react(div, data, finalize({ ...l, ...axes, xaxis: axis(l, { title: { text: 'time step t  (‖∂L/∂hₜ‖, log scale per row)' } }) }), PLOT_CONFIG);
+  const bottom = n > 1 ? `y${n}` : 'y';
+  Plotly.react(div, data, finalize({ ...l, ...axes, xaxis: axis(l, { anchor: bottom, title: { text: 'time step t  (‖∂L/∂hₜ‖, log scale per row)' } }) }), PLOT_CONFIG);
 }
 
 /** plot-breakdown: ‖∂L_k/∂h_t‖ with a loss at every step vs at the end only, one colour scale. */

@@ -12,10 +12,6 @@ import { el } from './elements.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const SEVERITY_WORD = { problem: 'problem', warning: 'warning' };
-const RADIUS_NAMES = {
-  radius_W: 'ρ(W)', radius_i: 'ρ(W_i)', radius_f: 'ρ(W_f)', radius_g: 'ρ(W_g)', radius_o: 'ρ(W_o)',
-  radius_r: 'ρ(W_r)', radius_z: 'ρ(W_z)', radius_n: 'ρ(W_n)',
-};
 
 /** "h_l0" → "h (layer 1)", "h_l1_reverse" → "h (layer 2 ←)". */
 function nodeWords(node) {
@@ -59,12 +55,15 @@ function spectraTable(spectra) {
   if (!nodes.length) return null;
   const rows = nodes.map((node) => {
     const s = spectra[node] ?? {};
-    const radii = Object.keys(s).filter((k) => k.startsWith('radius_'))
-      .map((k) => `${RADIUS_NAMES[k] ?? k} = ${fmt(num(s[k]))}`).join('  ');
+    // radius_W → ρ(W); radius_f → ρ(W_f): the spectral radius of that gate's recurrent block
+    const radii = Object.keys(s).filter((k) => k.startsWith('radius_')).map((k) => {
+      const gate = k.slice('radius_'.length);
+      return el('span', { class: 'radius' }, ['ρ(W', gate === 'W' ? null : el('sub', {}, [gate]), `) = ${fmt(num(s[k]))}`]);
+    });
     return el('tr', { 'data-node': node }, [
       el('th', { scope: 'row' }, [nodeWords(node)]),
       el('td', { class: 'num' }, [fmt(num(s.sigma_max))]),
-      el('td', { class: 'num' }, [radii || '–']),
+      el('td', { class: 'num radii' }, radii.length ? radii : ['–']),
     ]);
   });
   return el('table', { class: 'debug-spectra', 'data-testid': 'spectra' }, [

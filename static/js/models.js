@@ -9,7 +9,7 @@
 import { fmt } from './format.js';
 import { el } from './elements.js';
 
-const CELLS = [['', 'read from the weights'], ['rnn_tanh', 'RNN (tanh)'], ['rnn_relu', 'RNN (relu)'], ['lstm', 'LSTM'], ['gru', 'GRU']];
+const CELLS = [['', 'from the weights'], ['rnn_tanh', 'RNN (tanh)'], ['rnn_relu', 'RNN (relu)'], ['lstm', 'LSTM'], ['gru', 'GRU']];
 const LOSSES = [['', 'default'], ['cross_entropy', 'cross-entropy'], ['mse', 'mean squared error']];
 const FIELD_OF_LOC = { model: 'model', model_name: 'model', input: 'input', input_name: 'input', targets: 'targets', targets_name: 'targets', cell: 'cell', loss: 'loss' };
 const SAVE_HINT = "np.savez('model.npz', **{k: v.detach().numpy() for k, v in rnn.state_dict().items()})\n"
@@ -107,6 +107,7 @@ export function mountModelUpload(container, { onUploaded, startModelRun } = {}) 
 
   /** Read the 422/413/503 answer and put each message next to what it names. */
   async function showFailure(response, body) {
+    setStatus('');
     if (response.status === 413) {
       const why = typeof body?.detail === 'string' ? ` (${body.detail})` : '';
       setStatus(`File too large for this server${why}: use a shorter input or a smaller model.`, 'error');

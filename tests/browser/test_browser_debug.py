@@ -58,7 +58,7 @@ def test_an_uploaded_lstm_with_closing_forget_gates_is_diagnosed_and_a_click_sel
     page.wait_for_selector('[data-testid="upload-info"]:not([hidden])')
     info = page.text_content('[data-testid="upload-info"]')
     assert "shut.npz" in info and "lstm" in info and "hidden 8" in info and "T = 20" in info
-    page.screenshot(path=str(screenshots_dir / "debug_upload_info.png"))
+    page.locator("#model-upload-card").screenshot(path=str(screenshots_dir / "debug_upload_info.png"))
 
     page.click('[data-testid="upload-step-through"]')
     wait_until(page, "document.getElementById('story-title').textContent.startsWith('Your model: shut.npz')")
