@@ -52,7 +52,7 @@ def test_a_body_over_the_cap_is_refused_before_parsing(client):
     assert client.post("/api/trace", json={"preset": "exploding", "seq_len": 4}).status_code == 200
 
 
-def test_the_model_upload_has_its_own_bigger_cap(client):
+def test_the_model_upload_has_its_own_bigger_cap():
     from server.app import create_app
 
     middleware = next(m for m in create_app().user_middleware if m.cls.__name__ == "SecurityMiddleware")
