@@ -24,8 +24,9 @@ async function base64Of(file) {
   return btoa(s);
 }
 
-function megabytes(n) {
-  return `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
+/** A byte count in kB below a megabyte, else in MB. */
+function size(n) {
+  return n < 1e6 ? `${Math.max(1, Math.round(n / 1e3))} kB` : `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
 }
 
 /** One labelled control with its own error line (role=alert, so a screen reader hears it). */
@@ -49,7 +50,7 @@ function infoList(info) {
     ['sizes', `input ${info.input_size} → hidden ${info.hidden_size} → output ${info.output_size}`],
     ['sequence', `T = ${info.T}, batch ${info.batch_size} (the graph shows element 0)`],
     ['loss', `${info.loss} · targets: ${{ file: 'from your file', own_argmax: "the model's own predictions", zeros: 'zeros' }[info.targets] ?? info.targets}`],
-    ['upload', megabytes(info.bytes ?? 0)],
+    ['upload', size(info.bytes ?? 0)],
   ];
   return el('dl', { class: 'upload-info-list' }, items.flatMap(([k, v]) => [el('dt', {}, [k]), el('dd', {}, [String(v ?? '–')])]));
 }

@@ -42,12 +42,18 @@ def expect_refusals(guard, count: int) -> None:
     guard.console_errors[:] = [m for m in guard.console_errors if "status of 422" not in m]
 
 
+def unstick_topbar(page) -> None:
+    """Let the sticky top bar scroll away, so that it does not cover element screenshots."""
+    page.add_style_tag(content=".topbar { position: static; }")
+
+
 def open_upload(page, live_server) -> None:
     """Open the page on a short preset run and unfold the upload card."""
     open_page(page, live_server, preset="vanishing-tanh", seq_len=8)
     wait_done(page)
     page.click("#model-upload-card summary")
     page.wait_for_selector('[data-testid="upload-model"]', state="visible")
+    unstick_topbar(page)
 
 
 def test_an_uploaded_lstm_with_closing_forget_gates_is_diagnosed_and_a_click_selects_its_step(page, live_server, tmp_path, screenshots_dir):
@@ -126,6 +132,7 @@ def test_a_missing_file_is_asked_for_before_anything_is_sent(page, live_server, 
 def test_compare_tanh_lstm_gru_draws_three_decay_curves_and_the_breakdown(page, live_server, screenshots_dir, theme):
     open_page(page, live_server, preset="vanishing-tanh", seq_len=16, theme=theme)
     wait_done(page)
+    unstick_topbar(page)
     page.select_option('[data-testid="compare-vary"]', "cell")
     page.click('[data-testid="compare-run"]')
     page.wait_for_selector('[data-testid="plot-compare"] .main-svg')
