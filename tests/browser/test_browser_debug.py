@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from browser_helpers import open_page, wait_done, wait_until
+from browser_helpers import open_page, page_data, wait_done, wait_until
 
 H = 8
 
@@ -71,6 +71,8 @@ def test_an_uploaded_lstm_with_closing_forget_gates_is_diagnosed_and_a_click_sel
     wait_done(page)
     assert page.locator('[data-testid="graph"] [data-node="h_l0"]').count() == 20
     assert page.is_disabled("#copy-link")   # no permalink for uploaded weights
+    preset_story = next(p["story"] for p in page_data(page)["presets"] if p["name"] == "vanishing-tanh")
+    assert page.text_content("#story") != preset_story   # not the story of the preset shown before
     finding = page.wait_for_selector('[data-testid="finding"][data-kind="forget_gate"]')
     assert finding.get_attribute("data-severity") == "warning"
     assert "forget" in finding.text_content().lower()
@@ -81,7 +83,10 @@ def test_an_uploaded_lstm_with_closing_forget_gates_is_diagnosed_and_a_click_sel
     assert t in {int(flags.nth(i).get_attribute("data-t")) for i in range(flags.count())}
 
     finding.click()
-    page.wait_for_selector(f'[data-testid="graph"] .node.selected[data-node="h_l0"][data-t="{t}"]', timeout=5_000)
+    selected = page.wait_for_selector(f'[data-testid="graph"] .node.selected[data-node="h_l0"][data-t="{t}"]', timeout=5_000)
+    page.wait_for_timeout(300)   # the graph's pan to that column
+    node, view = selected.bounding_box(), page.locator(".graph-viewport").bounding_box()
+    assert view["x"] <= node["x"] and node["x"] + node["width"] <= view["x"] + view["width"], "the selected step is off screen"
     assert f"t = {t}" in page.text_content("#inspector") or f"{t}" in page.text_content("#inspector")
     page.screenshot(path=str(screenshots_dir / "debug_forget_gate_selected.png"))
     page.locator(".diagnosis-card").screenshot(path=str(screenshots_dir / "debug_diagnosis_card.png"))
