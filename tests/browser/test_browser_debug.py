@@ -168,3 +168,33 @@ def test_a_bad_custom_comparison_shows_the_servers_message(page, live_server, gu
     wait_until(page, "document.querySelector('[data-testid=\"compare-status\"]').classList.contains('error')")
     assert "run 2" in page.text_content('[data-testid="compare-status"]')
     expect_refusals(guard, 1)
+
+
+def test_a_model_the_server_no_longer_holds_is_uploaded_again_from_the_kept_files(page, live_server, guard, tmp_path, monkeypatch):
+    """Another worker or a trimmed store: the socket answers an error on model_id, the page POSTs the
+    same files again (same id) and the run starts without the user doing anything."""
+    from server.model_limits import model_limits
+    from server.model_spill import SpilledFiles
+    from server.models import MODEL_STORE
+
+    monkeypatch.setattr(MODEL_STORE, "spill", SpilledFiles(tmp_path / "spill", model_limits.max_spill_bytes))
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and r.url.endswith("/api/models") else None)
+    open_upload(page, live_server)
+    page.set_input_files('[data-testid="upload-model"]', str(save_lstm(tmp_path, forget_bias=-6.0)))
+    page.set_input_files('[data-testid="upload-input"]', str(save_input(tmp_path, (12, 3))))
+    page.click('[data-testid="upload-submit"]')
+    page.click('[data-testid="upload-step-through"]')
+    wait_done(page)
+    assert len(posts) == 1
+
+    MODEL_STORE._models.clear()                       # this process forgets it ...
+    for path in (tmp_path / "spill").rglob("*"):      # ... and so does the shared folder
+        if path.is_file():
+            path.unlink()
+    page.click("#run")
+    wait_until(page, "document.body.dataset.status === 'done' && document.getElementById('status').textContent.includes('done')", 30_000)
+    assert len(posts) == 2
+    assert page.text_content("#story-title").startswith("Your model: shut.npz")
+    assert page.is_hidden("#banner") or "Error" not in page.text_content("#banner")
+    assert page.locator('[data-testid="finding"][data-kind="forget_gate"]').count() == 1
