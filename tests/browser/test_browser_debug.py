@@ -198,3 +198,21 @@ def test_a_model_the_server_no_longer_holds_is_uploaded_again_from_the_kept_file
     assert page.text_content("#story-title").startswith("Your model: shut.npz")
     assert page.is_hidden("#banner") or "Error" not in page.text_content("#banner")
     assert page.locator('[data-testid="finding"][data-kind="forget_gate"]').count() == 1
+
+
+def test_an_uploaded_model_is_compared_with_fresh_cells_of_its_sizes(page, live_server, tmp_path):
+    open_upload(page, live_server)
+    page.set_input_files('[data-testid="upload-model"]', str(save_lstm(tmp_path, forget_bias=-6.0)))
+    page.set_input_files('[data-testid="upload-input"]', str(save_input(tmp_path, (12, 3))))
+    page.click('[data-testid="upload-submit"]')
+    page.wait_for_selector('[data-testid="upload-info"]:not([hidden])')
+    page.click('[data-testid="upload-step-through"]')
+    wait_done(page)
+    page.select_option('[data-testid="compare-vary"]', "model")
+    page.click('[data-testid="compare-run"]')
+    page.wait_for_selector('[data-testid="plot-compare"] .main-svg')
+    names = page.evaluate("""() => document.querySelector('[data-testid="plot-compare"]').data
+        .filter((d) => d.meta === 'run').map((d) => d.name)""")
+    assert len(names) == 4 and "shut.npz" in names[0]
+    cards = page.locator('[data-testid="compare-run-card"]')
+    assert cards.nth(0).locator('[data-testid="finding"][data-kind="forget_gate"]').count() == 1
