@@ -37,9 +37,12 @@ def live_server() -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless chromium for the whole session (skipped only outside CI when it is missing)."""
+    """One headless chromium per test module (skipped only outside CI when it is missing).
+
+    Module scope, not session: Playwright's sync API keeps an event loop running in the main
+    thread while it is open, which would break every later test that calls asyncio.run()."""
     if not _chromium_available():
         if os.environ.get("CI"):
             pytest.fail(f"chromium is missing at {CHROMIUM} and CI is set: the browser tests must run")
