@@ -9,7 +9,9 @@ import { UnrolledGraph } from './graph.js';
 import { describeEvent, renderEquation } from './equations.js';
 import { renderInspector } from './inspector.js';
 import { renderLegend } from './legend.js';
-import { renderDiagnosis } from './diagnosis.js';
+import { mountDiagnosisPanel, drawHealthFlags } from './findings.js';
+import { mountModelUpload } from './models.js';
+import { mountComparePanel } from './compare.js';
 import * as charts from './charts.js';
 import { PlotPanel, setupPlotSelectors } from './plots.js';
 import { mountTrainingPanel } from './training.js';
@@ -38,8 +40,12 @@ const app = {
   hover: null,           // node hovered on a plot {node, t}
   plotNode: null,        // h node shown by the flow and hidden-state plots
   hiddenQuantity: 'h',
-  source: undefined,     // "trained" after the training panel's hand-off (Run keeps stepping that network)
+  source: undefined,     // "trained" (training panel hand-off) or "model" (an upload): Run repeats it
+  modelId: null,         // the uploaded model's id while source is "model"
+  reuploaded: false,     // one re-upload per run when the socket no longer holds the model
 };
+
+const panels = {};       // the debug panels (diagnosis, model upload, compare), mounted at start-up
 
 const socket = new TraceSocket({ onMessage: handleMessage, onClose: handleClose });
 const graph = new UnrolledGraph($('graph'), $('overview'), {
@@ -73,7 +79,6 @@ function render() {
   renderLegend($('legend'), store, cursor);
   renderEquation($('equation'), describeEvent(store.get(cursor), store, meta ?? {}));
   renderInspector($('inspector'), app.selection, { store, cursor, meta });
-  renderDiagnosis($('diagnosis'), store, (node, t) => { app.selection = { node, t, kind: 'h' }; requestRender(false); });
   updateControls({
     cursor, received: store.count, total: meta ? store.total : 0, playing: isPlaying(),
     canStepForward: Boolean(meta) && (cursor < store.count - 1 || (!store.done && socket.connected)),
@@ -139,7 +144,7 @@ function showBanner(text, kind = 'info') {
 function handleMessage(msg) {
   if (msg.type === 'meta') onMeta(msg);
   else if (msg.type === 'event') onEvent(msg);
-  else if (msg.type === 'summary') { app.store.setSummary(msg); requestRender(); }
+  else if (msg.type === 'summary') onSummary(msg);
   else if (msg.type === 'queued') showBanner(`The server is busy: this run is number ${msg.position} in the queue. ${msg.detail ?? ''}`, 'info');
   else if (msg.type === 'done') {
     app.store.done = true;
@@ -147,7 +152,11 @@ function handleMessage(msg) {
     app.serverPlaying = false;
     requestRender();
   } else if (msg.type === 'paused') onPaused(msg);
-  else if (msg.type === 'error') {
+  else if (msg.type === 'error' && msg.field === 'model_id' && app.source === 'model' && !app.reuploaded) {
+    // this server process does not hold the uploaded model (another worker, or trimmed): send it again
+    app.reuploaded = true;
+    panels.upload?.reupload().then((info) => { if (info) { app.modelId = info.model_id ?? app.modelId; startRun('play'); } });
+  } else if (msg.type === 'error') {
     setStatus('error');
     app.serverPlaying = false;
     markFieldError(msg.field);
@@ -178,11 +187,29 @@ function onMeta(meta) {
   }
   $('run-title').textContent = app.config.preset ? '' : meta.title ?? '';
   $('story-title').textContent = meta.title ?? '';
-  $('story').textContent = meta.story ?? presetsByName[app.config.preset]?.story ?? 'A custom config: change any field and the run starts again.';
+  $('story').textContent = meta.story ?? storyFallback(meta);
   for (const el of document.querySelectorAll('.eq-cell')) el.hidden = !el.dataset.cell.split(' ').includes(meta.cell);
+  panels.diagnosis?.clear();
+  document.querySelector('.diagnosis-card').hidden = true;
   app.plotNode = setupPlotSelectors(meta);
   app.hiddenQuantity = 'h';
   graph.build(meta);   // a new run fits the view and follows the step again
+  requestRender();
+}
+
+/** The story beside the graph when the server sends none. */
+function storyFallback(meta) {
+  if (app.source === 'model' || meta.model) return 'Your own model, unrolled on your input: step through it, and read the diagnosis for what its gradients do.';
+  if (app.source === 'trained') return 'The network the training panel trained, on the same task.';
+  if (meta.config === null) return 'A trace recorded elsewhere, replayed step by step.';
+  return presetsByName[app.config.preset]?.story ?? 'A custom config: change any field and the run starts again.';
+}
+
+function onSummary(msg) {
+  app.store.setSummary(msg);
+  panels.diagnosis?.update(msg);
+  document.querySelector('.diagnosis-card').hidden = false;
+  drawHealthFlags($('overview'), msg.diagnosis);
   requestRender();
 }
 
@@ -244,8 +271,9 @@ function startRun(mode) {
   setStatus('running');
   app.serverPlaying = mode === 'play';
   const loaded = pageData.view_trace && !app.config.cell && !app.config.preset;
+  $('copy-link').disabled = app.source === 'model';   // the URL cannot hold uploaded weights
   socket.start({
-    config: app.config, source: app.source ?? (loaded ? 'loaded' : undefined), mode, delayMs: readDelay(), breakpoints: readBreakpoints(),
+    config: app.config, source: app.source ?? (loaded ? 'loaded' : undefined), modelId: app.modelId, mode, delayMs: readDelay(), breakpoints: readBreakpoints(),
   });
   updateUrl();
 }
@@ -376,7 +404,8 @@ function applyView() {
 }
 
 function updateUrl() {
-  return writeUrl(app.config, { ...app.view, ...breakpointView() });
+  // an uploaded model's weights cannot live in a URL: then the permalink keeps only the view
+  return writeUrl(app.source === 'model' ? {} : app.config, { ...app.view, ...breakpointView() });
 }
 
 // ---- start-up -------------------------------------------------------------------------------------
@@ -397,10 +426,12 @@ function init() {
     onField: (name, value) => {
       app.config = { ...app.config, [name]: value };
       app.source = undefined;
+      app.modelId = null;
       startRun('play');
     },
     onPreset: (name) => {
       app.source = undefined;
+      app.modelId = null;
       app.config = name ? { ...pickConfig(presetsByName[name].config), preset: name } : { ...app.config, preset: undefined };
       writeForm(app.config);
       app.training?.update?.(app.config);
@@ -418,6 +449,28 @@ function init() {
     },
   });
   app.training.update?.(app.config);
+  panels.diagnosis = mountDiagnosisPanel($('diagnosis'), {
+    onSelect: (node, t) => {   // show the finding's step: select it and bring its column on screen
+      app.selection = { node, t, kind: 'h' };
+      graph.follow = false;
+      graph.centerOn(t);
+      requestRender(false);
+    },
+  });
+  panels.upload = mountModelUpload($('model-upload'), {
+    onUploaded: () => {},
+    startModelRun: (modelId) => {
+      app.source = 'model';
+      app.modelId = modelId;
+      app.reuploaded = false;
+      startRun('play');
+      window.scrollTo({ top: 0, behavior: 'smooth' });
+    },
+  });
+  panels.compare = mountComparePanel($('compare'), {
+    getConfig: () => ({ ...app.config }),
+    getModelId: () => (app.source === 'model' ? app.modelId : null),
+  });
   $('flow-node').addEventListener('change', () => drawPlots(true));
   $('hidden-node').addEventListener('change', (e) => { app.plotNode = e.target.value; drawPlots(true); });
   $('hidden-quantity').addEventListener('change', (e) => { app.hiddenQuantity = e.target.value; drawPlots(true); });

@@ -12,8 +12,8 @@ export class TraceSocket {
     this.generation = 0;
   }
 
-  /** Start a run: {config} or {source: "loaded"}, mode "play" | "step", and the initial breakpoints. */
-  start({ config, source, mode, delayMs, breakpoints }) {
+  /** Start a run: {config}, or a source ("loaded", "trained" with its config, "model" with modelId). */
+  start({ config, source, modelId, mode, delayMs, breakpoints }) {
     this.close();
     const generation = ++this.generation;
     const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
@@ -22,7 +22,8 @@ export class TraceSocket {
     this.queue = [];
     const start = { type: 'start', mode, delay_ms: delayMs };
     if (source) start.source = source;
-    if (source !== 'loaded') start.config = config;
+    if (source === 'model') start.model_id = modelId;
+    else if (source !== 'loaded') start.config = config;
     // Breakpoints belong to the socket: set them before the stream starts.
     this.queue.push(...breakpoints.map((b) => ({ type: 'break', on: b.on, value: b.value, enabled: true })), start);
     ws.addEventListener('open', () => {

@@ -53,7 +53,7 @@ def test_permalink_reproduces_the_config_and_the_trace(page, browser, live_serve
                        "num_layers": "2", "seed": "11", "recurrent_scale": "1.5"}.items():
         assert query[key] == value, key
     status = page.text_content("#status")
-    node_title = page.text_content('[data-node="h_l1"][data-t="5"] title')
+    node_title = page.text_content('[data-testid="graph"] [data-node="h_l1"][data-t="5"] title')
 
     other = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     try:
@@ -61,9 +61,9 @@ def test_permalink_reproduces_the_config_and_the_trace(page, browser, live_serve
         wait_done(other)
         assert other.input_value('input[name="seed"]') == "11"
         assert other.input_value('select[name="cell"]') == "lstm"
-        assert other.locator('[data-node="h_l1"]').count() == 12
+        assert other.locator('[data-testid="graph"] [data-node="h_l1"]').count() == 12
         assert other.text_content("#status") == status
-        assert other.text_content('[data-node="h_l1"][data-t="5"] title') == node_title
+        assert other.text_content('[data-testid="graph"] [data-node="h_l1"][data-t="5"] title') == node_title
     finally:
         other.context.close()
 
@@ -88,7 +88,7 @@ def test_grad_below_breakpoint_says_why_it_stopped(page, live_server):
     assert "fell below" in page.text_content("#banner")
     node, t = current_node(page)
     assert node == "h_l0"
-    title = page.text_content(f'[data-node="h_l0"][data-t="{t}"] title')
+    title = page.text_content(f'[data-testid="graph"] [data-node="h_l0"][data-t="{t}"] title')
     assert "‖∂L/∂h‖" in title
 
 

@@ -32,7 +32,7 @@ def test_step_buttons_and_keyboard_move_the_highlighted_step(page, live_server):
     page.keyboard.press("ArrowRight")
     expect_current(page, "h_l0", 1)
     # forward phase: h(2) is not computed yet at this cursor
-    assert "pending" in page.get_attribute('[data-node="h_l0"][data-t="2"]', "class")
+    assert "pending" in page.get_attribute('[data-testid="graph"] [data-node="h_l0"][data-t="2"]', "class")
     page.keyboard.press("End")
     expect_cursor(page, total - 1)
 

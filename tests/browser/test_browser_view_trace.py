@@ -30,6 +30,6 @@ def test_a_loaded_trace_plays_in_the_page(page, view_server):
     wait_done(page)
     assert page.locator('[data-testid="graph"] [data-node="h_l0"]').count() == 7
     assert page.locator('[data-testid="graph"] [data-node="loss"]').count() == 1
-    assert page.get_attribute('[data-node="loss"]', "data-t") == "6"
+    assert page.get_attribute('[data-testid="graph"] [data-node="loss"]', "data-t") == "6"
     assert not page.is_visible("#config-form")
     page.wait_for_selector('[data-testid="plot-vanishing"] .main-svg')

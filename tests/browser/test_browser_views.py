@@ -84,8 +84,8 @@ def test_diagnosis_findings_lead_to_their_node(page, live_server):
     """The engine's findings are listed after the run; clicking one inspects its node."""
     open_page(page, live_server, preset="exploding", seq_len=12)
     wait_done(page)
-    page.wait_for_selector(".diagnosis-card:not([hidden]) .finding")
-    assert "σmax(W) = 2" in page.text_content("#diagnosis")
-    page.click("#diagnosis .finding >> nth=0")
+    page.wait_for_selector('.diagnosis-card:not([hidden]) [data-testid="finding"]')
+    assert "σmax" in page.text_content('[data-testid="spectra"]')
+    page.click('#diagnosis [data-testid="finding"] >> nth=0')
     page.wait_for_selector("#inspector .vec-block")
     assert page.query_selector('[data-testid="graph"] .node.selected[data-node="h_l0"]') is not None
