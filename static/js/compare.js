@@ -210,9 +210,6 @@ export function mountComparePanel(container, { getConfig, getModelId } = {}) {
   let panels = [];
 
   function refreshChoices() {
-    const hasModel = Boolean(getModelId?.());
-    for (const option of choice.options) if (option.value === 'model') option.disabled = !hasModel;
-    if (choice.value === 'model' && !hasModel) choice.value = 'cell';
     custom.hidden = choice.value !== 'custom';
   }
 
@@ -228,7 +225,7 @@ export function mountComparePanel(container, { getConfig, getModelId } = {}) {
     const c = CHOICES.find((x) => x.id === choice.value);
     if (c.model) {
       const id = getModelId?.();
-      if (!id) return null;
+      if (!id) { setStatus('Upload a model first ("Debug your own model") and step through it.', 'error'); return null; }
       return { configs: [{ model_id: id }, { model_id: id, cell: 'rnn_tanh', seed: 0 }, { model_id: id, cell: 'lstm', seed: 0 }, { model_id: id, cell: 'gru', seed: 0 }] };
     }
     if (c.custom) {
@@ -300,7 +297,6 @@ export function mountComparePanel(container, { getConfig, getModelId } = {}) {
   }
 
   choice.addEventListener('change', refreshChoices);
-  choice.addEventListener('focus', refreshChoices);
   button.addEventListener('click', () => {
     refreshChoices();
     const body = request();
@@ -312,7 +308,7 @@ export function mountComparePanel(container, { getConfig, getModelId } = {}) {
   return {
     compare,
     redraw: draw,
-    /** Enable or disable "your model" (call after an upload). */
+    /** Kept for callers: the choices need no refresh (a missing model is said when Compare is pressed). */
     refresh: refreshChoices,
     destroy() { observer.disconnect(); root.remove(); },
   };

@@ -161,6 +161,9 @@ def test_compare_tanh_lstm_gru_draws_three_decay_curves_and_the_breakdown(page, 
 def test_a_bad_custom_comparison_shows_the_servers_message(page, live_server, guard):
     open_page(page, live_server, preset="vanishing-tanh", seq_len=8)
     wait_done(page)
+    page.select_option('[data-testid="compare-vary"]', "model")
+    page.click('[data-testid="compare-run"]')
+    assert "Upload a model first" in page.text_content('[data-testid="compare-status"]')
     page.select_option('[data-testid="compare-vary"]', "custom")
     page.fill('[data-testid="compare-field"]', "cell")
     page.fill('[data-testid="compare-values"]', "rnn_tanh, banana")
