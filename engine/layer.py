@@ -110,7 +110,7 @@ class BackwardSink:
 
 def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: np.ndarray,
                        sink: BackwardSink, dh_final: np.ndarray | None = None, dc_final: np.ndarray | None = None,
-                       carry: bool = True) -> Iterator[int]:
+                       window: int | None = None) -> Iterator[int]:
     """BPTT through one direction. dh_out (T, …, B, H) is ∂L/∂h_t through the output path only
     (the head or the layer above); the cell adds the recurrent part carried from the step after.
     dh_final / dc_final seed that recurrent part at the last processed step (a gradient arriving from
@@ -125,17 +125,16 @@ def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: n
         dc_next += dc_final
     zero_h, zero_c = dh_next * 0, None if dc_next is None else dc_next * 0
     factors = cell.backward_factors(rec.h, rec.h_prev_all(), rec.act, rec.extra)
-    for t in rec.backward_order():
+    for index, t in zip(reversed(range(rec.T)), rec.backward_order()):     # index: position in processing order
         step = sink.buffers(t)
         fac = {name: value[t] for name, value in factors.items()}
         dh_next, dc_next = cell.backward(dh_next, dc_next, dh_out[t], rec.step(t), fac, w_hh, step)
         sink.done(t, step)
-        if not carry:
-            sink.initial = (dh_next, dc_next)
+        if index == 0:
+            sink.initial = (dh_next, dc_next)                      # ∂L/∂h(−1), ∂L/∂c(−1)
+        if window is not None and index % window == 0:           # a window starts here: cut the recurrence
             dh_next, dc_next = zero_h, zero_c
         yield t
-    if carry:
-        sink.initial = (dh_next, dc_next)                          # ∂L/∂h(−1), ∂L/∂c(−1)
 
 
 class RecordingSink(BackwardSink):

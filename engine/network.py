@@ -84,17 +84,17 @@ class Network(ArchitectureFacts):
 
     # -- running -----------------------------------------------------------------------------
     def steps(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
-              recurrent_gradient: bool = True) -> StepRun:
+              recurrent_gradient: bool = True, truncate: int | None = None) -> StepRun:
         """Run one cell step at a time: iterate the result for Events (forward steps in time order,
         then backward steps in reverse); its `.trace` is set once every step has run. Options as in `run`."""
         x, targets = self._check_inputs(x, targets, loss)
         B = x.shape[1]
         return StepRun(self, x, targets, loss, self._check_states(initial_state, B, "initial_state"),
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
-                       recurrent_gradient=recurrent_gradient)
+                       bptt_window=self._bptt_window(recurrent_gradient, truncate))
 
     def run(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
-            recurrent_gradient: bool = True, contributions: bool = True) -> Trace:
+            recurrent_gradient: bool = True, truncate: int | None = None, contributions: bool = True) -> Trace:
         """Forward and BPTT over the whole sequence, recording everything (DESIGN.md §2).
 
         `initial_state` (optional) maps node names to h(−1) of shape (B, H) — "h_l0", "h_l1_reverse",
@@ -104,14 +104,28 @@ class Network(ArchitectureFacts):
 
         `final_state_grads` (same keys) is a gradient arriving from outside at each node's last
         processed state — what a decoder sends back into its encoder. `recurrent_gradient=False`
-        stops BPTT at every step (Elman's context units: h_{t−1} is treated as an input).
+        stops BPTT at every step (Elman's context units: h_{t−1} is treated as an input);
+        `truncate=k` back-propagates only inside windows of k steps (truncated BPTT(k, k) with the
+        weights held fixed: the gradient of a window's losses stops at the window's first step).
         `contributions=False` skips the per-step contribution norms (grad_contributions stays empty):
         a training loop needs only the gradients."""
         x, targets = self._check_inputs(x, targets, loss)
         B = x.shape[1]
         return StepRun(self, x, targets, loss, self._check_states(initial_state, B, "initial_state"), emit=False,
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
-                       recurrent_gradient=recurrent_gradient, contributions=contributions).run_to_end()
+                       bptt_window=self._bptt_window(recurrent_gradient, truncate),
+                       contributions=contributions).run_to_end()
+
+    def _bptt_window(self, recurrent_gradient: bool, truncate: int | None) -> int | None:
+        if not recurrent_gradient:
+            return 1
+        if truncate is None:
+            return None
+        if isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer)) or truncate < 1:
+            raise ValueError(f"truncate must be a whole number of steps ≥ 1; got {truncate!r}")
+        if self.bidirectional:
+            raise ValueError("truncate needs a unidirectional network (the reverse direction reads the future)")
+        return int(truncate)
 
     def _check_states(self, states, B: int, what: str) -> dict[str, np.ndarray]:
         """Validate a node → (B, H) mapping (initial states or gradients at the final states)."""

@@ -21,13 +21,13 @@ class StepRun:
 
     def __init__(self, net: "Network", x: np.ndarray, targets: np.ndarray, loss: str,
                  initial_state: dict[str, np.ndarray] | None = None, emit: bool = True,
-                 final_state_grads: dict[str, np.ndarray] | None = None, recurrent_gradient: bool = True,
+                 final_state_grads: dict[str, np.ndarray] | None = None, bptt_window: int | None = None,
                  contributions: bool = True) -> None:
         self.trace: Trace | None = None
         self._partial = Trace(net.arch, loss, x, targets, target_mask(targets, loss), net.state_dict())
         self._partial.initial_state = dict(initial_state or {})
         self._partial.final_state_grads = dict(final_state_grads or {})
-        self._partial.recurrent_gradient = recurrent_gradient
+        self._partial.bptt_window = bptt_window
         self._emit = emit
         self._contributions = contributions
         self._gen = self._generate(net)
@@ -111,7 +111,7 @@ class StepRun:
                     steps = backward_direction(cell, records[k, d], p[f"weight_hh{s}"],
                                                d_above[..., d * H:(d + 1) * H], sink,
                                                tr.final_state_grads.get(f"h{s}"), tr.final_state_grads.get(f"c{s}"),
-                                               carry=tr.recurrent_gradient)
+                                               window=tr.bptt_window)
                     for t in steps:
                         if emit:
                             yield hidden_event(tr, "backward", k, d, t)

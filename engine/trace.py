@@ -36,13 +36,14 @@ class Trace(ArchitectureFacts):
         self.initial_state: dict[str, np.ndarray] = {}         # h(−1) (and c(−1)) per node when not zeros
         self.initial_state_grads: dict[str, np.ndarray] = {}   # ∂L/∂h(−1), ∂L/∂c(−1) per node, (B, H)
         self.final_state_grads: dict[str, np.ndarray] = {}     # gradient that arrived from outside at the last state
-        self.recurrent_gradient = True                          # False: Elman context units (no BPTT through W)
+        self.bptt_window: int | None = None                     # k: BPTT only inside windows of k steps (1: Elman)
         self.loss_t = np.zeros(x.shape[0], dtype=x.dtype)
         self.loss = 0.0
         self._flow_cache: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
         self._private: dict[str, dict[str, np.ndarray]] = {}   # per direction: gate block array, cell-private records
 
     # -- shape facts -------------------------------------------------------------------------
+    recurrent_gradient = property(lambda self: self.bptt_window != 1, doc="False for Elman's context units")
     T = property(lambda self: self.x.shape[0], doc="timesteps")
     B = property(lambda self: self.x.shape[1], doc="batch size")
     dtype = property(lambda self: self.x.dtype, doc="compute dtype")
@@ -117,7 +118,7 @@ class Trace(ArchitectureFacts):
                 "hidden_size": self.hidden_size, "output_size": self.output_size,
                 "num_layers": self.num_layers, "bidirectional": self.bidirectional,
                 "loss_type": self.loss_type, "loss": float(self.loss),
-                "recurrent_gradient": self.recurrent_gradient})),
+                "bptt_window": self.bptt_window})),
             "x": self.x, "targets": self.targets, "mask": self.mask, "loss_t": self.loss_t,
         }
         for prefix, table in (("param", self.params), ("act", self.activations), ("grad", self.grads),
@@ -146,7 +147,7 @@ def load_trace(path: str | Path) -> Trace:
         trace = Trace(arch, meta["loss_type"], files.pop("x"), files.pop("targets"), files.pop("mask"), {})
         trace.loss_t = files.pop("loss_t")
         trace.loss = float(meta["loss"])
-        trace.recurrent_gradient = bool(meta.get("recurrent_gradient", True))
+        trace.bptt_window = meta.get("bptt_window")
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
         raise ValueError(f"not a trace file: bad metadata ({exc})") from exc
     tables = {"param": trace.params, "act": trace.activations, "grad": trace.grads,

@@ -149,7 +149,7 @@ def _flow_chunk(trace: "Trace", ks: np.ndarray) -> dict[str, np.ndarray]:
                 s = f"_l{k}{trace.arch.suffix(d)}"
                 sink = FlowSink(cell, T, K, B, H, p[f"weight_ih{s}"], d_below, trace.dtype)
                 for _ in backward_direction(cell, trace.layer_record(k, d), p[f"weight_hh{s}"],
-                                            d_above[..., d * H:(d + 1) * H], sink, carry=trace.recurrent_gradient):
+                                            d_above[..., d * H:(d + 1) * H], sink, window=trace.bptt_window):
                     pass
                 out[f"h{s}"] = sink.norms
             d_above = d_below

@@ -124,3 +124,26 @@ def test_free_run_feeds_each_output_back_as_the_next_input():
         free_run(engine.Network.random("gru", 3, 4, 5), np.eye(3)[[0]], 3)
     with pytest.raises(ValueError, match="bidirectional"):
         free_run(engine.Network.random("gru", 3, 4, 3, bidirectional=True), np.eye(3)[[0]], 3)
+
+
+@pytest.mark.parametrize("cell", ["rnn_tanh", "lstm", "gru"])
+@pytest.mark.parametrize("k", [1, 4])
+def test_truncate_in_one_trace_equals_windowed_truncated_bptt(cell, k):
+    """run(truncate=k) gives TBPTT(k, k)'s gradient (weights fixed) — the windowed engine.tbptt, itself
+    checked against a detached torch graph — and no gradient crosses a window's first step."""
+    from engine.tbptt import truncated_gradients
+    rng = np.random.default_rng(3)
+    net = engine.Network.random(cell=cell, input_size=3, hidden_size=4, output_size=5, num_layers=2, seed=1)
+    x, y = rng.standard_normal((10, 2, 3)), rng.integers(0, 5, (10, 2))
+    trace = net.run(x, y, truncate=k)
+    reference = truncated_gradients(net, x, y, k1=k, k2=k).grads
+    for name, grad in reference.items():
+        np.testing.assert_allclose(trace.grads[name], grad, rtol=1e-10, atol=1e-14, err_msg=name)
+    last_only = np.full((10, 2), -100)
+    last_only[-1] = y[-1]
+    cut = net.run(x, last_only, truncate=k)
+    reached = cut.gradient_norms["h_l0"] > 0
+    window_start = 10 - (10 % k or k)
+    assert reached[window_start:].all() and not reached[:window_start].any()
+    with pytest.raises(ValueError, match="truncate"):
+        net.run(x, y, truncate=0)
