@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -86,17 +87,18 @@ def test_fifty_abandoned_streams_release_their_threads_slots_and_memory(threaded
     slots = app.state.slots
     play_small(base)  # warm up (imports, first allocations) before the baseline
     baseline_threads, baseline_rss = server_threads(), rss_mib()
-    clients = []
-    for i in range(50):  # 8 run (some mid-play, some paused in step mode), the rest wait in the queue
-        ws = connect(f"ws://{base}/ws/trace", open_timeout=10)
-        mode = "step" if i % 2 else "play"
-        ws.send(json.dumps({"type": "start", "config": LONG, "mode": mode, "delay_ms": 20}))
-        clients.append(ws)
-    for ws in clients:
-        assert json.loads(ws.recv(timeout=30))["type"] in ("meta", "queued")
-    wait_for(lambda: stream_threads() == slots.size, 20, "every slot to be busy")
-    for ws in clients:
-        vanish(ws)
+    with ExitStack() as sockets:
+        clients = []
+        for i in range(50):  # 8 run (some mid-play, some paused in step mode), the rest wait in the queue
+            ws = sockets.enter_context(connect(f"ws://{base}/ws/trace", open_timeout=10))
+            mode = "step" if i % 2 else "play"
+            ws.send(json.dumps({"type": "start", "config": LONG, "mode": mode, "delay_ms": 20}))
+            clients.append(ws)
+        for ws in clients:
+            assert json.loads(ws.recv(timeout=30))["type"] in ("meta", "queued")
+        wait_for(lambda: stream_threads() == slots.size, 20, "every slot to be busy")
+        for ws in clients:
+            vanish(ws)
     wait_for(lambda: stream_threads() == 0, 30, "the stream threads to end")
     wait_for(lambda: slots.queued == 0, 10, "the queue to empty")
     assert play_small(base)[-1] == {"type": "done"}  # every slot is free again: this one ran at once
@@ -127,8 +129,9 @@ def test_ctrl_c_closes_every_open_stream_with_a_close_frame(tmp_path):
                 pass
             assert time.monotonic() < deadline, "unrolled serve did not come up"
             time.sleep(0.1)
-        stepping = connect(f"ws://127.0.0.1:{port}/ws/trace", open_timeout=10)
-        playing = connect(f"ws://127.0.0.1:{port}/ws/trace", open_timeout=10)
+        sockets = ExitStack()
+        stepping = sockets.enter_context(connect(f"ws://127.0.0.1:{port}/ws/trace", open_timeout=10))
+        playing = sockets.enter_context(connect(f"ws://127.0.0.1:{port}/ws/trace", open_timeout=10))
         stepping.send(json.dumps({"type": "start", "config": LONG, "mode": "step"}))
         playing.send(json.dumps({"type": "start", "config": LONG, "mode": "play", "delay_ms": 50}))
         assert json.loads(stepping.recv(timeout=20))["type"] == "meta"
@@ -140,6 +143,7 @@ def test_ctrl_c_closes_every_open_stream_with_a_close_frame(tmp_path):
                     ws.recv(timeout=15)
             assert type(closed.value).__name__.startswith("ConnectionClosed"), closed.value
             assert ws.close_code in (1000, 1001, 1012), ws.close_code  # a close frame, not a dropped TCP
+        sockets.close()
         assert server.wait(timeout=20) == 0
     finally:
         if server.poll() is None:
