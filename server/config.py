@@ -131,6 +131,8 @@ class TraceConfig(BaseModel):
         """A truncation window longer than the sequence means nothing."""
         if tbptt is not None and _given(info, "seq_len") and tbptt > info.data["seq_len"]:
             raise ValueError(f"tbptt must not exceed seq_len ({info.data['seq_len']})")
+        if tbptt is not None and info.data.get("bidirectional"):
+            raise ValueError("truncated BPTT needs a unidirectional network (the reverse direction reads the future)")
         return tbptt
 
     @property

@@ -55,7 +55,7 @@ def compute_trace(config: TraceConfig) -> tuple[Any, TaskData]:
     task = build_task(config)
     net = build_network(config, task)
     x, targets = engine_inputs(config, task)
-    return net.run(x, targets, loss=task.loss), task
+    return net.run(x, targets, loss=task.loss, truncate=config.tbptt), task
 
 
 def title_and_story(config: TraceConfig) -> tuple[str, str | None]:
@@ -92,13 +92,14 @@ class StreamSource:
     batch_index: int
 
 
-def config_source(config: TraceConfig) -> StreamSource:
-    """A fresh step-wise run of the config (builds the data and the network)."""
+def config_source(config: TraceConfig, net: Any = None, title: str | None = None) -> StreamSource:
+    """A fresh step-wise run of the config on its task's data: of a new seeded network, or of `net`
+    (a trained one, say) under `title` (the preset's story is kept)."""
     task = build_task(config)
-    net = build_network(config, task)
+    net = net if net is not None else build_network(config, task)
     x, targets = engine_inputs(config, task)
-    run = net.steps(x, targets, loss=task.loss)
-    title, story = title_and_story(config)
+    run = net.steps(x, targets, loss=task.loss, truncate=config.tbptt)
+    default_title, story = title_and_story(config)
     T, B = task.x.shape[0], task.x.shape[1]
     meta = meta_message(
         config=config.model_dump(),
@@ -108,7 +109,7 @@ def config_source(config: TraceConfig) -> StreamSource:
         has_target=task.has_target[:, config.batch_index],
         labels=task.labels_for(config.batch_index),
         total_events=engine.event_count(T, net.num_layers, net.directions),
-        title=title,
+        title=title or default_title,
         story=story,
     )
     return StreamSource(meta, iter(run), lambda: run.trace, run.close, config.batch_index)

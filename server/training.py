@@ -15,7 +15,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 from pydantic import ValidationError
 
 import engine
@@ -23,9 +22,8 @@ from engine.sample import sample
 from engine.tasks import DEFAULT_TEXT, TaskData, text_vocabulary
 from engine.train import EpochRecord, Trainer, TrainOptions
 from server.config import TraceConfig, first_error, resolve_config
-from server.messages import meta_message
 from server.presets import PRESETS_BY_NAME
-from server.runs import StreamSource, build_network, build_task, engine_inputs, title_and_story
+from server.runs import StreamSource, build_network, build_task, config_source, engine_inputs, title_and_story
 from server.serialize import to_jsonable
 
 DEFAULT_EPOCHS = 100
@@ -194,26 +192,9 @@ def trained_source(config: TraceConfig) -> StreamSource:
     """A step-through stream (like runs.config_source) of the trained network on the config's data,
     for /ws/trace's start with "source": "trained"."""
     config = resolve_training(config)
-    net = trained_network(config)
-    task = build_task(config)
-    x, targets = engine_inputs(config, task)
-    run = net.steps(x, targets, loss=task.loss)
-    title, story = network_title(config)
-    T, B = task.x.shape[0], task.x.shape[1]
-    meta = meta_message(
-        config=config.model_dump(),
-        trace_shape={"T": T, "batch_size": B, "loss": task.loss, "cell": net.cell, "num_layers": net.num_layers,
-                     "directions": net.directions, "hidden_size": net.hidden_size, "input_size": net.input_size,
-                     "output_size": net.output_size},
-        nodes=list(net.node_names),
-        batch_index=config.batch_index,
-        has_target=np.asarray(task.has_target)[:, config.batch_index],
-        labels=task.labels_for(config.batch_index),
-        total_events=engine.event_count(T, net.num_layers, net.directions),
-        title=f"Trained {config.epochs} epoch{'' if config.epochs == 1 else 's'}: {title}",
-        story=story,
-    )
-    return StreamSource(meta, iter(run), lambda: run.trace, run.close, config.batch_index)
+    title, _ = network_title(config)
+    epochs = f"{config.epochs} epoch{'' if config.epochs == 1 else 's'}"
+    return config_source(config, trained_network(config), title=f"Trained {epochs}: {title}")
 
 
 def trained_source_factory(raw_config: Any) -> Callable[[], StreamSource] | tuple[str, str | None]:
