@@ -26,7 +26,7 @@ PRESETS: tuple[Preset, ...] = (
         story=(
             "A plain tanh RNN must recall the first symbol after 40 steps. Its recurrent "
             "weights have spectral radius 0.8 and tanh' ≤ 1, so each step back in time "
-            "shrinks ‖∂L/∂h_t‖ by a factor ≤ 0.8: the first step gets almost no gradient."
+            "shrinks ‖∂L/∂hₜ‖ by a factor ≤ 0.8: the first step gets almost no gradient."
         ),
         config={
             "cell": "rnn_tanh", "task": "copy", "hidden_size": 16, "num_layers": 1,
@@ -39,8 +39,8 @@ PRESETS: tuple[Preset, ...] = (
         title="Exploding gradients with a large recurrent scale",
         story=(
             "The same RNN with ReLU units and recurrent weights of spectral radius 2: "
-            "every step back can multiply the gradient by up to 2, so ‖∂L/∂h_0‖ is orders "
-            "of magnitude larger than ‖∂L/∂h_{T−1}‖."
+            "every step back can multiply the gradient by up to 2, so ‖∂L/∂h₀‖ is orders "
+            "of magnitude larger than ‖∂L/∂h‖ at the last step."
         ),
         config={
             "cell": "rnn_relu", "task": "copy", "hidden_size": 16, "num_layers": 1,
@@ -53,7 +53,7 @@ PRESETS: tuple[Preset, ...] = (
         title="An LSTM keeps the gradient alive",
         story=(
             "An LSTM on the same recall task. With the forget gate biased open, the cell "
-            "state carries the gradient back through c_t = f⊙c_{t−1} + i⊙g almost "
+            "state carries the gradient back through cₜ = f⊙cₜ₋₁ + i⊙g almost "
             "unchanged, so the first step still receives a usable gradient."
         ),
         config={
@@ -67,7 +67,7 @@ PRESETS: tuple[Preset, ...] = (
         title="A GRU keeps the gradient alive",
         story=(
             "A GRU on the recall task, with recurrent weights of spectral radius 3 (a tanh RNN "
-            "explodes there): its update gate z lets h_t = (1−z)⊙n + z⊙h_{t−1} copy the state "
+            "explodes there): its update gate z lets hₜ = (1−z)⊙n + z⊙hₜ₋₁ copy the state "
             "forward, and the gradient flows back along that shortcut, neither vanishing nor exploding."
         ),
         config={
@@ -94,7 +94,7 @@ PRESETS: tuple[Preset, ...] = (
         title="A character-level language model",
         story=(
             "A tanh RNN predicts the next character of a text at every step, so every step "
-            "has a loss and the gradient at h_t sums the errors of all later predictions."
+            "has a loss and the gradient at hₜ sums the errors of all later predictions."
         ),
         config={
             "cell": "rnn_tanh", "task": "char_lm", "hidden_size": 32, "num_layers": 1,
@@ -119,7 +119,7 @@ PRESETS: tuple[Preset, ...] = (
         name="sequence-classification",
         title="A many-to-one sequence classifier",
         story=(
-            "A GRU reads the whole sequence and answers once, at the last step: only L_{T−1} "
+            "A GRU reads the whole sequence and answers once, at the last step: only the last step's loss "
             "exists, so every gradient in the network starts there and flows back in time."
         ),
         config={
@@ -132,13 +132,13 @@ PRESETS: tuple[Preset, ...] = (
         name="clipping",
         title="Gradient clipping tames an explosion",
         story=(
-            "An exploding ReLU RNN on the adding problem. Training rescales the gradient "
-            "whenever its norm exceeds the clip value, so the step size stays bounded even "
-            "though ‖∂L/∂h_t‖ grows step after step back in time."
+            "The exploding ReLU RNN again: step through it and ‖∂L/∂hₜ‖ grows step after step "
+            "back in time. Then train it with clip = 1: every update whose gradient norm exceeds 1 "
+            "is rescaled to norm 1, so the loss stays finite where plain SGD diverges."
         ),
         config={
-            "cell": "rnn_relu", "task": "adding", "hidden_size": 16, "num_layers": 1,
-            "bidirectional": False, "seq_len": 30, "batch_size": 8, "recurrent_scale": 1.3,
+            "cell": "rnn_relu", "task": "copy", "hidden_size": 16, "num_layers": 1,
+            "bidirectional": False, "seq_len": 30, "batch_size": 8, "recurrent_scale": 2.0,
             "seed": 0, "epochs": 50, "optimizer": "sgd", "lr": 0.01, "clip": 1.0,
         },
     ),
@@ -146,8 +146,9 @@ PRESETS: tuple[Preset, ...] = (
         name="truncated-bptt",
         title="Truncated backpropagation through time",
         story=(
-            "A language model trained with truncated BPTT back-propagates only 10 steps "
-            "at a time: cheaper updates, but no gradient reaches further back than the window."
+            "An LSTM language model whose gradient is back-propagated only inside windows of 10 "
+            "steps: cheaper updates, but no loss sends gradient further back than its window's "
+            "start (see the block pattern of the ‖∂L_k/∂hₜ‖ heatmap). Train it to watch TBPTT learn."
         ),
         config={
             "cell": "lstm", "task": "char_lm", "hidden_size": 32, "num_layers": 1,

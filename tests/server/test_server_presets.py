@@ -37,3 +37,19 @@ def test_every_preset_runs_as_a_finite_trace(client, preset):
     body = strict_json(r.text)
     assert isinstance(body["loss"], float) and body["loss"] > 0
     assert body["config"]["preset"] == preset
+
+
+def test_clipping_starts_from_an_exploding_gradient(client):
+    """Its story: the gradient grows back in time, which is what clipping then tames in training."""
+    assert first_to_last_gradient(client, "clipping") > 1e3
+
+
+def test_truncated_bptt_gradient_stops_at_each_window_start(client):
+    """‖∂L_k/∂h_t‖ is zero exactly for the steps t before the start of k's 10-step window."""
+    body = strict_json(client.post("/api/trace", json={"preset": "truncated-bptt"}).text)
+    window = body["config"]["tbptt"]
+    flow = body["flow"]["h_l0"]
+    for k, row in zip(flow["ks"], flow["matrix"]):
+        start = k - k % window
+        assert all(v == 0 for v in row[:start]), k
+        assert all(v > 0 for v in row[start:k + 1]), k
