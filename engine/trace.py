@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from functools import cached_property
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -110,8 +111,9 @@ class Trace(ArchitectureFacts):
         return summarize(self)
 
     # -- persistence -------------------------------------------------------------------------
-    def save(self, path: str | Path) -> None:
-        """Write the trace to `path` as .npz (plain arrays, loadable with allow_pickle=False)."""
+    def save(self, path: str | Path | BinaryIO) -> None:
+        """Write the trace to `path` (or a binary file object) as .npz (plain arrays, loadable with
+        allow_pickle=False)."""
         arrays: dict[str, np.ndarray] = {
             "meta": np.array(json.dumps({
                 "version": FORMAT_VERSION, "cell": self.cell, "input_size": self.input_size,
@@ -127,6 +129,9 @@ class Trace(ArchitectureFacts):
                               ("finalgrad", self.final_state_grads)):
             for name, value in table.items():
                 arrays[f"{prefix}/{name}"] = value
+        if hasattr(path, "write"):
+            np.savez_compressed(path, **arrays)
+            return
         with open(path, "wb") as f:
             np.savez_compressed(f, **arrays)
 

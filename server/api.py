@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 from fastapi import APIRouter, Request, Response
@@ -63,18 +64,47 @@ def presets() -> list[dict]:
 )
 async def trace(config: TraceConfig, request: Request) -> Response:
     """Forward and backward pass of the config (a preset name plus overrides, or every field)."""
+    return await _in_a_slot(request, _trace_json, config, "application/json")
+
+
+@router.post(
+    "/trace.npz",
+    summary="Run a config and return its whole trace as .npz",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/octet-stream": {}},
+              "description": "The trace as written by engine's Trace.save (open it with engine.load_trace or "
+                             "`unrolled view`)"},
+        503: {"model": BusyOut, "description": "Too many traces are running; retry shortly"},
+    },
+)
+async def trace_npz(config: TraceConfig, request: Request) -> Response:
+    """The same trace as POST /api/trace, lossless, as a NumPy archive (no pickles inside)."""
+    return await _in_a_slot(request, _trace_npz, config, "application/octet-stream")
+
+
+async def _in_a_slot(request: Request, compute, config: TraceConfig, media_type: str) -> Response:
+    """Run `compute(config)` in a worker thread while holding one of the server's trace slots (503 if none)."""
     slots = request.app.state.slots
     if not slots.try_acquire():
         return Response(json.dumps({"detail": slots.busy_detail()}), status_code=503,
                         media_type="application/json", headers={"Retry-After": "1"})
     try:
-        text = await run_in_threadpool(_trace_json, config)
+        body = await run_in_threadpool(compute, config)
     finally:
         slots.release()
-    return Response(text, media_type="application/json")
+    return Response(body, media_type=media_type)
 
 
 def _trace_json(config: TraceConfig) -> str:
     """Compute and encode in the worker thread (encoding a big trace takes a while too)."""
     trace, task = compute_trace(config)
     return json.dumps(trace_document(trace, config, task), separators=(",", ":"), allow_nan=False)
+
+
+def _trace_npz(config: TraceConfig) -> bytes:
+    """Compute the trace and write it with Trace.save."""
+    trace, _ = compute_trace(config)
+    buffer = io.BytesIO()
+    trace.save(buffer)
+    return buffer.getvalue()

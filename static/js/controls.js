@@ -88,6 +88,7 @@ export function installControls(actions) {
   click('toggle-present', actions.togglePresent);
   click('copy-link', actions.copyLink);
   click('export-json', actions.exportJson);
+  click('export-npz', actions.exportNpz);
   $('follow').addEventListener('change', (e) => actions.setFollow(e.target.checked));
   $('scrubber').addEventListener('input', (e) => actions.jump(Number.parseInt(e.target.value, 10)));
   $('speed').addEventListener('input', () => { writeDelay(readDelay()); actions.setDelay(readDelay()); });

@@ -272,6 +272,11 @@ function startRun(mode) {
   app.serverPlaying = mode === 'play';
   const loaded = pageData.view_trace && !app.config.cell && !app.config.preset;
   $('copy-link').disabled = app.source === 'model';   // the URL cannot hold uploaded weights
+  // the server recomputes exports from a config (or an uploaded model's id, as JSON); a trained or
+  // loaded network has no such handle
+  const exportable = !loaded && app.source !== 'trained';
+  $('export-json').disabled = !exportable;
+  $('export-npz').disabled = !exportable || app.source === 'model';
   socket.start({
     config: app.config, source: app.source ?? (loaded ? 'loaded' : undefined), modelId: app.modelId, mode, delayMs: readDelay(), breakpoints: readBreakpoints(),
   });
@@ -376,26 +381,32 @@ const actions = {
       showBanner(`Permalink: ${url}`, 'info');
     }
   },
-  exportJson: async () => {
-    const response = await fetch('/api/trace', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(app.config) });
-    if (!response.ok) {
-      const body = await response.json().catch(() => ({}));
-      showBanner(`Export refused (${response.status}): ${JSON.stringify(body.detail ?? body).slice(0, 300)}`, 'error');
-      return;
-    }
-    const blob = await response.blob();
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = `unrolled-${app.config.preset ?? app.config.cell ?? 'trace'}-seed${app.config.seed ?? 0}.json`;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
-  },
+  exportJson: () => exportTrace('json'),
+  exportNpz: () => exportTrace('npz'),
   downloadPlot: (id) => {
     const saving = charts.downloadPng($(id), `${id}-${app.config.preset ?? 'custom'}`);
     if (saving === false) showBanner('That plot has nothing to export yet.', 'info');
     else saving.catch((e) => showBanner(`PNG export failed: ${e?.message ?? e}`, 'error'));
   },
 };
+
+/** Download the current run's whole trace from the server: .json (POST /api/trace) or .npz (POST /api/trace.npz). */
+async function exportTrace(format) {
+  const model = app.source === 'model';
+  const url = model ? `/api/models/${encodeURIComponent(app.modelId)}/trace` : format === 'npz' ? '/api/trace.npz' : '/api/trace';
+  const response = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: model ? '{}' : JSON.stringify(app.config) });
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    showBanner(`Export refused (${response.status}): ${JSON.stringify(body.detail ?? body).slice(0, 300)}`, 'error');
+    return;
+  }
+  const blob = await response.blob();
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = `unrolled-${app.config.preset ?? app.config.cell ?? 'trace'}-seed${app.config.seed ?? 0}.${format}`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
 
 function applyView() {
   document.body.dataset.theme = app.view.theme === 'dark' ? 'dark' : 'light';

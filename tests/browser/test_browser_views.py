@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from browser_helpers import open_page, wait_done
+
+import engine
 
 PLOTS = ["plot-grad-norms", "plot-vanishing", "plot-flow", "plot-hidden", "plot-contributions"]
 
@@ -55,13 +58,18 @@ def test_plots_render_with_data_and_hover_highlights_the_graph(page, live_server
 
 
 def test_exports_help_and_inspector_of_gates(page, live_server, screenshots_dir):
-    """Trace .json and plot PNG downloads work offline; '?' opens the help; the LSTM inspector shows gates."""
+    """Trace .json / .npz and plot PNG downloads work offline; '?' opens the help; the LSTM inspector shows gates."""
     open_page(page, live_server, preset="lstm-memory", seq_len=8, hidden_size=8)
     wait_done(page)
     with page.expect_download() as info:
         page.click("#export-json")
     trace = json.loads(Path(info.value.path()).read_text())
     assert isinstance(trace, dict) and "loss" in trace
+    with page.expect_download() as info:
+        page.click("#export-npz")
+    assert info.value.suggested_filename.endswith(".npz")
+    loaded = engine.load_trace(info.value.path())                 # the engine reads what the page saved
+    assert loaded.cell == "lstm" and loaded.T == 8 and loaded.loss == pytest.approx(trace["loss"])
     with page.expect_download() as info:
         page.click('button.png[data-plot="plot-grad-norms"]')
     assert Path(info.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -67,3 +67,23 @@ def test_trace_is_refused_when_every_slot_is_taken(make_client):
     finally:
         slots.release()
     assert client.post("/api/trace", json={"preset": "exploding"}).status_code == 200
+
+
+def test_trace_npz_is_the_same_trace_lossless(client):
+    """POST /api/trace.npz: the archive engine.load_trace reads (no pickle), equal to a direct run."""
+    import io
+
+    import engine
+
+    config = {"preset": "lstm-memory", "seq_len": 12}
+    r = client.post("/api/trace.npz", json=config)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/octet-stream"
+    loaded = engine.load_trace(io.BytesIO(r.content))
+    direct, _ = compute_trace(resolve_config(config))
+    assert loaded.loss == direct.loss
+    for name, value in direct.gradients.items():
+        np.testing.assert_array_equal(loaded.gradients[name], value)
+    with np.load(io.BytesIO(r.content), allow_pickle=False) as archive:
+        assert "meta" in archive.files
+    bad = client.post("/api/trace.npz", json={"preset": "lstm-memory", "seq_len": 100000})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "seq_len"
