@@ -30,10 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.load import ROOT, UNROLLED, free_port, wait_until_up  # noqa: E402
 
 
-def play_over_socket(url: str, config: dict) -> dict:
-    """Times and sizes of one stream played with delay 0."""
+def play_over_socket(url: str, config: dict, compression: str | None = "deflate") -> dict:
+    """Times and sizes of one stream played with delay 0 (sizes before any compression)."""
     sizes: list[int] = []
-    with connect(url, open_timeout=30, max_size=2**26) as ws:
+    with connect(url, open_timeout=30, max_size=2**26, compression=compression) as ws:
         start = time.perf_counter()
         ws.send(json.dumps({"type": "start", "config": config, "mode": "play", "delay_ms": 0}))
         first = last = summary = None
@@ -83,6 +83,8 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--cell", default="lstm")
     parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--no-compression", action="store_true",
+                        help="the client does not offer permessage-deflate (browsers always do)")
     args = parser.parse_args()
     config = {"cell": args.cell, "task": "copy", "seq_len": args.seq_len, "hidden_size": args.hidden,
               "batch_size": args.batch}
@@ -97,7 +99,8 @@ def main() -> None:
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_until_up(f"http://127.0.0.1:{port}", server)
-        r = play_over_socket(f"ws://127.0.0.1:{port}/ws/trace", config)
+        r = play_over_socket(f"ws://127.0.0.1:{port}/ws/trace", config,
+                             None if args.no_compression else "deflate")
     finally:
         server.send_signal(2)
         try:
