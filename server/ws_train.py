@@ -24,13 +24,14 @@ import threading
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from server.config import TraceConfig, first_error, resolve_config
 from server.messages import error_message
 from server.serialize import dumps
 from server.settings import settings
+from server.socket_loop import serve_connection
 from server.streaming import StreamSlots
 from server.training import TRAINED, TrainingConfigError, TrainingRun, can_sample, resolve_training, sample_text
 
@@ -323,17 +324,4 @@ async def train_socket(websocket: WebSocket) -> None:
     """Receive client messages until the client leaves; then stop the training."""
     await websocket.accept()
     state = websocket.app.state
-    connection = TrainConnection(websocket.send_text, state.slots, state.stream_idle_s)
-    try:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                break
-            raw = message.get("text")
-            if raw is None:
-                raw = message.get("bytes") or b""
-            await connection.handle(raw)
-    except (WebSocketDisconnect, RuntimeError, OSError):  # the client vanished mid-receive
-        pass
-    finally:
-        await connection.close()
+    await serve_connection(websocket, TrainConnection(websocket.send_text, state.slots, state.stream_idle_s))
