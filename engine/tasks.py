@@ -9,7 +9,7 @@ step has no target) and the labels the page shows on the unrolled graph.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -307,6 +307,17 @@ _BUILDERS: dict[str, Callable[..., TaskData]] = {
     "tagging": tagging_task,
     "sine": sine_task,
 }
+
+
+def with_fed_back_inputs(task: TaskData, x: np.ndarray, tokens: np.ndarray) -> TaskData:
+    """The task read free-running: inputs ``x`` (T, B, I) whose step t+1 is the one-hot of
+    ``tokens[t]`` (the network's own output), labelled by the output classes; targets unchanged."""
+    names = task.output_labels
+    input_labels = task.input_labels
+    if names is not None and input_labels is not None:
+        input_labels = [[input_labels[b][0]] + [names[int(i)] for i in tokens[:-1, b]]
+                        for b in range(x.shape[1])]
+    return replace(task, x=np.asarray(x), input_labels=input_labels)
 
 
 def make_task(

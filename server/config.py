@@ -68,6 +68,15 @@ class TraceConfig(BaseModel):
     lr: float | None = Field(None, gt=0.0, le=10.0, allow_inf_nan=False)
     clip: float | None = Field(None, gt=0.0, le=1e6, allow_inf_nan=False)
     tbptt: int | None = Field(None, ge=1, le=settings.max_seq_len)
+    # Usage patterns (issue 6): how the trace is unrolled and back-propagated.
+    recurrent_gradient: bool = Field(
+        True, description="False: Elman context units — the state is treated as an input, no gradient through W."
+    )
+    unroll: Literal["teacher_forced", "free_running"] = Field(
+        "teacher_forced",
+        description="free_running (char_lm, unidirectional): the inputs after the first are the network's own "
+                    "argmax outputs fed back; the targets stay the text's next characters.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -134,6 +143,18 @@ class TraceConfig(BaseModel):
         if tbptt is not None and info.data.get("bidirectional"):
             raise ValueError("truncated BPTT needs a unidirectional network (the reverse direction reads the future)")
         return tbptt
+
+    @field_validator("unroll")
+    @classmethod
+    def _check_unroll(cls, unroll: str, info: ValidationInfo) -> str:
+        """Feeding outputs back needs outputs that are inputs (char_lm) and no reverse direction."""
+        if unroll == "free_running":
+            if _given(info, "task") and info.data["task"] != "char_lm":
+                raise ValueError(f"free_running needs task 'char_lm' (its outputs are its inputs); got "
+                                 f"{info.data['task']!r}")
+            if info.data.get("bidirectional"):
+                raise ValueError("free_running needs a unidirectional network (the reverse direction reads the future)")
+        return unroll
 
     @property
     def directions(self) -> int:

@@ -129,6 +129,35 @@ PRESETS: tuple[Preset, ...] = (
         },
     ),
     Preset(
+        name="generation",
+        title="One-to-many: generation feeds the output back",
+        story=(
+            "The char-level RNN reads 't' and from then on its own argmax output ŷ(t), fed back as x(t+1); the "
+            "targets stay the text's next characters. Fresh, it writes 'tdggg…' and never recovers. Train it "
+            "(teacher forcing, 30 epochs): the teacher-forced loss falls to 30, but fed back one wrong "
+            "character leads to the next ('to to  or ou…') and the loss stays at 50."
+        ),
+        config={
+            "cell": "rnn_tanh", "task": "char_lm", "hidden_size": 32, "num_layers": 1,
+            "bidirectional": False, "seq_len": 20, "batch_size": 4, "recurrent_scale": 0.9,
+            "seed": 0, "unroll": "free_running", "epochs": 30, "optimizer": "adam", "lr": 0.01,
+        },
+    ),
+    Preset(
+        name="elman-context",
+        title="Elman's context units: no gradient through W",
+        story=(
+            "The char-level RNN with Elman's context units: h(t−1) is copied into the context and treated as "
+            "an input, so no gradient crosses W. L_k's gradient reaches h_k and stops — the ‖∂L_k/∂hₜ‖ heatmap "
+            "is a diagonal (zero for every t < k), where full BPTT lets L₁₉ still reach h₀ (0.0025)."
+        ),
+        config={
+            "cell": "rnn_tanh", "task": "char_lm", "hidden_size": 32, "num_layers": 1,
+            "bidirectional": False, "seq_len": 20, "batch_size": 4, "recurrent_scale": 0.9,
+            "seed": 0, "recurrent_gradient": False,
+        },
+    ),
+    Preset(
         name="clipping",
         title="Gradient clipping tames an explosion",
         story=(

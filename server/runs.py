@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 import engine
-from engine.tasks import TaskData, make_task
+from engine.tasks import TaskData, make_task, with_fed_back_inputs
 from server.config import TraceConfig
 from server.messages import meta_message
 from server.presets import PRESETS_BY_NAME
@@ -50,12 +50,28 @@ def engine_inputs(config: TraceConfig, task: TaskData) -> tuple[np.ndarray, np.n
     return task.x.astype(dtype), targets
 
 
+def unrolled_task(config: TraceConfig, task: TaskData, net: Any) -> TaskData:
+    """The data the trace reads: the task itself (teacher forcing), or — free running — the task's
+    first input followed by the network's own argmax outputs fed back (engine.free_run)."""
+    if config.unroll != "free_running":
+        return task
+    first = task.x[0].astype(DTYPES[config.dtype])
+    x, tokens = engine.free_run(net, first, task.x.shape[0], mode="argmax")
+    return with_fed_back_inputs(task, x, tokens)
+
+
+def engine_options(config: TraceConfig) -> dict:
+    """The keyword options of Network.run / Network.steps a config sets."""
+    return {"truncate": config.tbptt, "recurrent_gradient": config.recurrent_gradient}
+
+
 def compute_trace(config: TraceConfig) -> tuple[Any, TaskData]:
     """Run the whole forward and backward pass at once (the REST trace)."""
     task = build_task(config)
     net = build_network(config, task)
+    task = unrolled_task(config, task, net)
     x, targets = engine_inputs(config, task)
-    return net.run(x, targets, loss=task.loss, truncate=config.tbptt), task
+    return net.run(x, targets, loss=task.loss, **engine_options(config)), task
 
 
 def title_and_story(config: TraceConfig) -> tuple[str, str | None]:
@@ -97,8 +113,9 @@ def config_source(config: TraceConfig, net: Any = None, title: str | None = None
     (a trained one, say) under `title` (the preset's story is kept)."""
     task = build_task(config)
     net = net if net is not None else build_network(config, task)
+    task = unrolled_task(config, task, net)
     x, targets = engine_inputs(config, task)
-    run = net.steps(x, targets, loss=task.loss, truncate=config.tbptt)
+    run = net.steps(x, targets, loss=task.loss, **engine_options(config))
     default_title, story = title_and_story(config)
     T, B = task.x.shape[0], task.x.shape[1]
     meta = meta_message(
