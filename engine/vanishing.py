@@ -15,44 +15,50 @@ from .layer import BackwardSink, backward_direction
 if TYPE_CHECKING:
     from .trace import Trace
 
-EXACT_STATE_LIMIT = 256         # state sizes up to this get exact spectral norms; larger use subspace iteration
-SUBSPACE_SIZE = 8
-SUBSPACE_ITERATIONS = 40
+EXACT_WORK_BUDGET = 2e9         # Σ B·S³ over the steps whose Jacobian norm is computed (per node)
 JACOBIAN_CHUNK_BYTES = 64 << 20
 FLOW_WORK_BUDGET = 4e9          # multiply-adds one flow_matrix may spend (rows are dropped to stay under it)
 FLOW_MEMORY_BUDGET = 256 << 20  # bytes of the gradient buffer between layers
 
 
 def jacobian_norms(trace: "Trace") -> dict[str, np.ndarray]:
-    """node → (T,) batch mean of ‖∂s_t/∂s_prev‖₂, NaN at each direction's first processed step.
-    Exact (eigenvalues of J Jᵀ) for states up to EXACT_STATE_LIMIT wide (every Elman/GRU layer within
-    the server's limits, an LSTM up to H = 128); beyond, subspace iteration on JᵀJ (a lower bound,
-    typically within 1e-4 relative);
-    the per-step Jacobians are formed for a chunk of steps at once (chunks of ≤ JACOBIAN_CHUNK_BYTES)."""
+    """node → (T,) batch mean of ‖∂s_t/∂s_prev‖₂ (exact: the top eigenvalue of J Jᵀ), NaN at each
+    direction's first processed step. The work is B·S³ per step (S = H, or 2H for an LSTM); when
+    T·B·S³ exceeds EXACT_WORK_BUDGET (long sequences of wide states) only an even subsample of the
+    steps, as many as the budget pays for, is computed and the others are NaN."""
     cell = get_cell(trace.cell)
     T, B, H = trace.T, trace.B, trace.hidden_size
     S = H * (2 if cell.has_cell_state else 1)
-    chunk = max(1, int(JACOBIAN_CHUNK_BYTES // (B * S * S * 8)))
+    affordable = max(2, int(EXACT_WORK_BUDGET // (B * float(S) ** 3)))
     out = {}
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(trace.num_layers):
             for d in range(trace.directions):
                 s = f"_l{k}{trace.arch.suffix(d)}"
                 rec = trace.layer_record(k, d)
-                h_prev = rec.h_prev_all()
-                c_prev = None if rec.c is None else rec.previous(rec.c, rec.c0)
-                norms = np.empty(T, dtype=np.float64)
-                for start in range(0, T, chunk):
-                    steps = slice(start, min(T, start + chunk))
-                    rows = _flatten_steps(rec, steps, h_prev, c_prev)
-                    jac = cell.jacobian(rows, trace.params[f"weight_hh{s}"])        # (n·B, S, S)
-                    norms[steps] = spectral_norms(jac).reshape(-1, B).mean(axis=1)
-                norms[T - 1 if d else 0] = np.nan
+                later = np.arange(T - 2, -1, -1) if d else np.arange(1, T)     # every step but the first processed
+                if len(later) > affordable:
+                    later = later[np.unique(np.round(np.linspace(0, len(later) - 1, affordable)).astype(int))]
+                norms = np.full(T, np.nan)
+                norms[later] = _exact_norms(cell, rec, trace.params[f"weight_hh{s}"], later, B, S)
                 out[f"h{s}"] = norms.astype(trace.dtype)
     return out
 
 
-def _flatten_steps(rec, steps: slice, h_prev: np.ndarray, c_prev: np.ndarray | None) -> StepRecord:
+def _exact_norms(cell, rec, w_hh: np.ndarray, steps: np.ndarray, B: int, S: int) -> np.ndarray:
+    """Batch-mean spectral norms at `steps`, for chunks of ≤ JACOBIAN_CHUNK_BYTES of Jacobians at a time."""
+    chunk = max(1, int(JACOBIAN_CHUNK_BYTES // (B * S * S * 8)))
+    h_prev = rec.h_prev_all()
+    c_prev = None if rec.c is None else rec.previous(rec.c, rec.c0)
+    norms = np.empty(len(steps), dtype=np.float64)
+    for start in range(0, len(steps), chunk):
+        part = steps[start:start + chunk]
+        jac = cell.jacobian(_flatten_steps(rec, part, h_prev, c_prev), w_hh)          # (n·B, S, S)
+        norms[start:start + len(part)] = spectral_norms(jac).reshape(-1, B).mean(axis=1)
+    return norms
+
+
+def _flatten_steps(rec, steps: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray | None) -> StepRecord:
     """A StepRecord whose rows are every (t, b) of `steps`: cells' Jacobians are row-wise, so this batches t."""
     def flat(a):
         return None if a is None else a[steps].reshape(-1, a.shape[-1])
@@ -65,18 +71,8 @@ def spectral_norms(jac: np.ndarray) -> np.ndarray:
     jac = jac.astype(np.float64, copy=False)
     finite = np.isfinite(jac).all(axis=(1, 2))
     safe = np.where(finite[:, None, None], jac, 0.0)
-    if jac.shape[-1] <= EXACT_STATE_LIMIT:
-        top = np.linalg.eigvalsh(safe @ np.swapaxes(safe, 1, 2))[:, -1]
-        norms = np.sqrt(np.maximum(top, 0.0))
-    else:
-        # subspace iteration on JᵀJ with a Rayleigh–Ritz step: converges like (σ_{p+1}/σ_1)^(4·iterations)
-        jt = np.swapaxes(safe, 1, 2)
-        v = np.random.default_rng(0).standard_normal(safe.shape[:2] + (SUBSPACE_SIZE,))
-        for _ in range(SUBSPACE_ITERATIONS):
-            v, _ = np.linalg.qr(jt @ (safe @ v))
-        image = safe @ v                                                        # (N, S, p)
-        top = np.linalg.eigvalsh(np.swapaxes(image, 1, 2) @ image)[:, -1]
-        norms = np.sqrt(np.maximum(top, 0.0))
+    top = np.linalg.eigvalsh(safe @ np.swapaxes(safe, 1, 2))[:, -1]
+    norms = np.sqrt(np.maximum(top, 0.0))
     return np.where(finite, norms, np.nan)
 
 
