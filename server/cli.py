@@ -17,6 +17,16 @@ from server.settings import settings
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
+UVICORN_HARDENING = {
+    # a client message bigger than this is refused with close code 1009 before it is buffered
+    # (uvicorn's default is 16 MiB per message: 1.6 GB for 100 hostile sockets)
+    "ws_max_size": settings.max_message_bytes,
+    # Ctrl-C: sockets get their close frame at once; a running request gets at most 5 s more
+    "timeout_graceful_shutdown": 5,
+    # beyond this many open connections uvicorn answers 503 instead of accepting more
+    "limit_concurrency": 1024,
+}
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="unrolled", description="RNNs unrolled in time, in the browser.")
@@ -141,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Unrolled: viewing {args.trace} at {url}", file=sys.stderr)
         if args.open:
             _open_later(url)
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", **UVICORN_HARDENING)
         return
     if args.workers < 1:
         raise SystemExit("unrolled serve: --workers must be at least 1")
@@ -149,7 +159,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.open:
         _open_later(url)
     # An import string lets uvicorn start several worker processes.
-    uvicorn.run("server.app:app", host=args.host, port=args.port, workers=args.workers, log_level="info")
+    uvicorn.run("server.app:app", host=args.host, port=args.port, workers=args.workers, log_level="info",
+                **UVICORN_HARDENING)
 
 
 if __name__ == "__main__":

@@ -143,3 +143,22 @@ def test_binding_every_interface_warns_loudly():
     with contextlib.redirect_stderr(err):
         _warn_if_public("127.0.0.1")
     assert err.getvalue() == ""
+
+
+def test_serve_closes_a_socket_that_sends_an_oversized_message_with_1009(tmp_path):
+    """`unrolled serve` caps socket messages at max_message_bytes in uvicorn itself (nothing is buffered)."""
+    from websockets.exceptions import ConnectionClosed
+
+    from server.settings import settings
+
+    process, port, _ = start_serve(tmp_path)
+    try:
+        with connect(f"ws://127.0.0.1:{port}/ws/trace", open_timeout=10, max_size=None) as ws:
+            ws.send("x" * (settings.max_message_bytes + 1))
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
