@@ -20,7 +20,6 @@ from server import api, pages, ws_trace, ws_train
 from server.page_data import app_version
 from server.paths import STATIC_DIR, TEMPLATES_DIR
 from server.serialize import to_jsonable
-from server.model_limits import model_limits
 from server.security import SecurityMiddleware
 from server.settings import settings
 from server.streaming import StreamSlots
@@ -69,7 +68,7 @@ def create_app(
                                   settings.max_queued if max_queued is None else max_queued)
     app.state.stream_idle_s = stream_idle_s or settings.stream_idle_s
     app.add_middleware(SecurityMiddleware, max_body_bytes=settings.max_body_bytes,
-                       body_caps={"/api/models": model_limits.max_upload_bytes})
+                       body_caps={"/api/models": settings.max_upload_bytes})
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(pages.router)

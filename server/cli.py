@@ -112,11 +112,10 @@ def record_model_trace(model: Path, input: Path, targets: Path | None = None, ce
     """(trace, display name) of a user's model run on its input, for `unrolled view model.npz --input x.npy`;
     SystemExit with a message naming the file when a file is missing, unsafe, too big or mis-shaped."""
     from server.model_files import ModelFileError, read_path
-    from server.model_limits import model_limits
     from server.models import ModelFiles, build_user_model
 
     try:
-        limit = model_limits.max_model_bytes
+        limit = settings.max_model_bytes
         files = ModelFiles(read_path(model, "model", limit), read_path(input, "input", limit),
                            None if targets is None else read_path(targets, "targets", limit),
                            model.name, input.name, targets.name if targets else "targets.npy", cell, loss)

@@ -23,7 +23,7 @@ import engine
 from engine.losses import IGNORE, target_mask
 from server.config import Cell, TraceConfig
 from server.messages import diagnosis_and_spectra
-from server.model_limits import model_limits
+from server.settings import settings
 from server.models import stored_model
 from server.runs import build_network, build_task, engine_inputs, title_and_story
 from server.serialize import to_jsonable
@@ -38,7 +38,7 @@ class CompareRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     configs: list[RunSpec] | None = Field(
-        None, min_length=2, max_length=model_limits.max_compare_runs,
+        None, min_length=2, max_length=settings.max_compare_runs,
         description='Run specs: configs (as for POST /api/trace) or {"model_id": id[, "cell", "seed", '
                     '"recurrent_scale", "forget_bias"]} for an uploaded model (with "cell": a fresh network of that '
                     "cell on the model's data).")
@@ -55,8 +55,8 @@ class CompareRequest(BaseModel):
             if not self.vary or len(self.vary) != 1:
                 raise ValueError('"vary" must name exactly one field')
             (values,) = self.vary.values()
-            if not 2 <= len(values) <= model_limits.max_compare_runs:
-                raise ValueError(f'"vary" needs 2 to {model_limits.max_compare_runs} values')
+            if not 2 <= len(values) <= settings.max_compare_runs:
+                raise ValueError(f'"vary" needs 2 to {settings.max_compare_runs} values')
         elif self.vary is not None:
             raise ValueError('"vary" goes with "base", not with "configs"')
         return self

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from server.config import Cell
 from server.model_files import ModelFileError
-from server.model_limits import model_limits
+from server.settings import settings
 from server.models import MODEL_STORE, ModelFiles, UserModel, build_user_model, stored_model
 from server.serialize import dumps, to_jsonable
 from server.trace_document import trace_document
@@ -86,8 +86,8 @@ def _error(loc: list, msg: str, kind: str = "value_error", status: int = 422) ->
 
 async def _capped_body(request: Request) -> bytes | Response:
     """The request body, or a 422 once it exceeds the upload limit."""
-    limit = model_limits.max_upload_bytes
-    too_big = f"the upload exceeds {model_limits.max_upload_mb:g} MB (raise it with UNROLLED_MAX_UPLOAD_MB)"
+    limit = settings.max_upload_bytes
+    too_big = f"the upload exceeds {settings.max_upload_mb:g} MB (raise it with UNROLLED_MAX_UPLOAD_MB)"
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         return _error(["body"], too_big, "too_large")

@@ -27,7 +27,6 @@ import engine
 from engine.losses import IGNORE, check_targets, target_mask
 from server.messages import meta_message
 from server.model_files import ModelFileError, npy_array, npz_arrays
-from server.model_limits import ModelLimits, model_limits
 from server.model_spill import SpilledFiles, default_spill_dir
 from server.runs import StreamSource, trace_shape
 from server.settings import Settings, settings
@@ -89,7 +88,7 @@ class UserModel:
         return self.net.run(self.x, self.targets, loss=self.loss)
 
 
-def _network(files: ModelFiles, limits: ModelLimits, bounds: Settings) -> engine.Network:
+def _network(files: ModelFiles, limits: Settings, bounds: Settings) -> engine.Network:
     arrays = npz_arrays(files.model, files.model_name, "model", limits.max_model_bytes, limits.max_arrays)
     for name, value in arrays.items():
         if value.dtype.kind not in "iuf":
@@ -112,7 +111,7 @@ def _network(files: ModelFiles, limits: ModelLimits, bounds: Settings) -> engine
     return net
 
 
-def _input(files: ModelFiles, net: engine.Network, limits: ModelLimits, bounds: Settings) -> np.ndarray:
+def _input(files: ModelFiles, net: engine.Network, limits: Settings, bounds: Settings) -> np.ndarray:
     x = npy_array(files.input, files.input_name, "input", limits.max_model_bytes)
     expected = f"(T, {net.input_size}) or (T, B, {net.input_size}) — time first; the model's input_size is {net.input_size}"
     shape = x.shape
@@ -134,7 +133,7 @@ def _input(files: ModelFiles, net: engine.Network, limits: ModelLimits, bounds: 
     return x
 
 
-def _targets(files: ModelFiles, net: engine.Network, x: np.ndarray, limits: ModelLimits) -> tuple[np.ndarray, str, str]:
+def _targets(files: ModelFiles, net: engine.Network, x: np.ndarray, limits: Settings) -> tuple[np.ndarray, str, str]:
     """(targets, loss, where the targets came from)."""
     T, B = x.shape[:2]
     if files.targets is None:
@@ -155,7 +154,7 @@ def _targets(files: ModelFiles, net: engine.Network, x: np.ndarray, limits: Mode
     return engine_targets, loss, "file"
 
 
-def build_user_model(files: ModelFiles, limits: ModelLimits = model_limits, bounds: Settings = settings) -> UserModel:
+def build_user_model(files: ModelFiles, limits: Settings = settings, bounds: Settings = settings) -> UserModel:
     """Validate the files into a UserModel; ModelFileError (detail, field) naming the file otherwise."""
     net = _network(files, limits, bounds)
     x = _input(files, net, limits, bounds)
@@ -217,8 +216,8 @@ class ModelStore:
         return len(self._models)
 
 
-MODEL_STORE = ModelStore(model_limits.max_models, model_limits.max_store_bytes,
-                         SpilledFiles(default_spill_dir(), model_limits.max_spill_bytes))
+MODEL_STORE = ModelStore(settings.max_models, settings.max_store_bytes,
+                         SpilledFiles(default_spill_dir(), settings.max_spill_bytes))
 
 UNKNOWN_MODEL = ("unknown model_id {id!r}: this server does not hold it (uploads are kept per machine, and the "
                  "least recently used leave first); POST the same files to /api/models again — they get the same id")

@@ -43,6 +43,35 @@ class Settings:
     max_trace_file_mb: int = 512  # `unrolled view` refuses bigger .npz files
     max_message_bytes: int = 65536  # one client socket message (uvicorn closes with 1009 beyond ws_max_size)
     max_body_bytes: int = 1048576  # one HTTP request body (a config with the longest text is ~40 kB)
+    # Bring your own model (POST /api/models, `unrolled view model.npz`) and comparisons
+    max_model_mb: float = 32.0  # the arrays of one state dict (uncompressed), and of one input / targets file
+    max_upload_mb: float = 96.0  # one POST /api/models body (base64 JSON of the three files)
+    max_models: int = 8  # uploaded models kept per process (least recently used leaves first)
+    max_store_mb: float = 256.0  # and their total weight (parameters + input + targets)
+    max_spill_mb: float = 512.0  # uploads shared on disk between the worker processes (server.model_spill)
+    max_arrays: int = 256  # arrays in one .npz
+    max_io_size: int = 4096  # input_size and output_size of an uploaded model
+    max_compare_runs: int = 4  # runs in one POST /api/compare
+
+    @property
+    def max_model_bytes(self) -> int:
+        """max_model_mb in bytes."""
+        return int(self.max_model_mb * 2**20)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """max_upload_mb in bytes."""
+        return int(self.max_upload_mb * 2**20)
+
+    @property
+    def max_store_bytes(self) -> int:
+        """max_store_mb in bytes."""
+        return int(self.max_store_mb * 2**20)
+
+    @property
+    def max_spill_bytes(self) -> int:
+        """max_spill_mb in bytes."""
+        return int(self.max_spill_mb * 2**20)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from server.compare import breakdown_targets
-from server.model_limits import model_limits
+from server.settings import settings
 from server.model_spill import SpilledFiles
 from server.models import MODEL_STORE
 from server_helpers import strict_json
@@ -22,7 +22,7 @@ COPY = {"task": "copy", "seq_len": 30, "hidden_size": 16, "forget_bias": 2.0}
 @pytest.fixture(autouse=True)
 def private_spill(tmp_path, monkeypatch):
     """Uploads shared on disk go to this test's own folder."""
-    monkeypatch.setattr(MODEL_STORE, "spill", SpilledFiles(tmp_path / "spill", model_limits.max_spill_bytes))
+    monkeypatch.setattr(MODEL_STORE, "spill", SpilledFiles(tmp_path / "spill", settings.max_spill_bytes))
 
 
 def compare(client, body: dict) -> dict:

@@ -13,7 +13,6 @@ import torch
 
 import server.model_routes
 import server.models
-from server.model_limits import model_limits
 from server.model_spill import SpilledFiles
 from server.models import MODEL_STORE, ModelFiles, ModelStore, build_user_model
 from server.settings import settings
@@ -25,7 +24,7 @@ H = 16
 @pytest.fixture(autouse=True)
 def private_spill(tmp_path, monkeypatch):
     """Uploads shared on disk go to this test's own folder."""
-    monkeypatch.setattr(MODEL_STORE, "spill", SpilledFiles(tmp_path / "spill", model_limits.max_spill_bytes))
+    monkeypatch.setattr(MODEL_STORE, "spill", SpilledFiles(tmp_path / "spill", settings.max_spill_bytes))
 
 
 def npz_bytes(arrays: dict) -> bytes:
@@ -179,10 +178,10 @@ def test_bad_models_targets_and_options_are_422_naming_the_field(client):
 
 def test_oversized_files_and_bodies_are_refused(client, monkeypatch):
     state = torch_state(lstm_with_forget_bias(0.0))
-    small = dataclasses.replace(model_limits, max_model_mb=0.001)       # ~1 kB of arrays
+    small = dataclasses.replace(settings, max_model_mb=0.001)       # ~1 kB of arrays
     with pytest.raises(Exception, match="my_lstm.npz.*limit"):
         build_user_model(ModelFiles(npz_bytes(state), npy_bytes(SEQUENCE), model_name="my_lstm.npz"), small)
-    monkeypatch.setattr(server.model_routes, "model_limits", dataclasses.replace(model_limits, max_upload_mb=0.001))
+    monkeypatch.setattr(server.model_routes, "settings", dataclasses.replace(settings, max_upload_mb=0.001))
     assert_422(client.post("/api/models", json=upload_body(state)), "body", "exceeds")
 
 
@@ -200,7 +199,7 @@ def test_the_store_keeps_the_most_recent_models_within_its_bounds():
     tight.put(models[0])
     tight.put(models[1])
     assert len(tight) == 1 and tight.total_bytes() <= models[0].nbytes + 1
-    assert MODEL_STORE.max_models == model_limits.max_models
+    assert MODEL_STORE.max_models == settings.max_models
 
 
 def test_rest_trace_and_socket_summary_carry_diagnosis_and_spectra(client):

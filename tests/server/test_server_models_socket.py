@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import engine
-from server.model_limits import model_limits
+from server.settings import settings
 from server.model_spill import SpilledFiles
 import server.models
 from server.models import MODEL_STORE, ModelStore
@@ -22,7 +22,7 @@ H = 8
 @pytest.fixture(autouse=True)
 def private_spill(tmp_path, monkeypatch):
     """Uploads shared on disk go to this test's own folder."""
-    monkeypatch.setattr(MODEL_STORE, "spill", SpilledFiles(tmp_path / "spill", model_limits.max_spill_bytes))
+    monkeypatch.setattr(MODEL_STORE, "spill", SpilledFiles(tmp_path / "spill", settings.max_spill_bytes))
 
 
 def uploaded_lstm(client, forget_bias: float) -> dict:
