@@ -4,7 +4,7 @@ const $ = (id) => document.getElementById(id);
 
 const FIELDS = {
   cell: 'select', task: 'select', num_layers: 'int', hidden_size: 'int', seq_len: 'int',
-  seed: 'int', bidirectional: 'bool', recurrent_scale: 'float',
+  seed: 'int', bidirectional: 'bool', recurrent_scale: 'float', unroll: 'select', recurrent_gradient: 'bool',
 };
 
 function option(value, text) {
@@ -33,7 +33,7 @@ export function writeForm(config) {
   for (const [name, kind] of Object.entries(FIELDS)) {
     const input = form.elements[name];
     const value = config[name];
-    if (kind === 'bool') input.checked = Boolean(value);
+    if (kind === 'bool') input.checked = value === undefined || value === null ? input.defaultChecked : Boolean(value);
     else if (value !== undefined && value !== null) input.value = String(value);
   }
   $('scale-out').textContent = config.recurrent_scale === null || config.recurrent_scale === undefined

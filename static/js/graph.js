@@ -1,5 +1,7 @@
 // The unrolled graph (SVG): a column per timestep, a row per quantity, every edge labelled with
 // its shared weight. build(meta) lays it out once per run; render(view) recolours it for a cursor.
+// Usage patterns: outputs are drawn only where a loss exists (many-to-one draws one ŷ); a
+// free-running run draws ŷ(t) → x(t+1) feedback edges; Elman context units draw W as cut.
 
 import { GRAPH, COLORS } from './theme/config.js';
 import { fillFor, forwardPosition, logPosition, lightText } from './colors.js';
@@ -22,6 +24,14 @@ function shorten(text, max) {
 /** Lecture name of a weight on an edge: U/W with the layer (when stacked) and a prime for reverse. */
 function weightLabel(base, layer, layers, direction) {
   return `${base}${layers > 1 ? subscript(layer + 1) : ''}${direction === 1 ? '′' : ''}`;
+}
+
+/** The usage pattern a run's meta describes: outputs fed back? gradient through W? */
+export function patternOf(meta) {
+  return {
+    feedback: meta.config?.unroll === 'free_running',
+    cut: meta.config?.recurrent_gradient === false,
+  };
 }
 
 /** The rows of the graph, top to bottom, for a run's meta. */
@@ -64,6 +74,7 @@ export class UnrolledGraph {
   /** Lay the graph out for a new run (meta message). */
   build(meta) {
     this.meta = meta;
+    this.pattern = patternOf(meta);
     this.rows = graphRows(meta);
     this.svg.replaceChildren();
     this.nodes.clear();
@@ -96,10 +107,14 @@ export class UnrolledGraph {
 
   rowOf(kind) { return this.rows.find((r) => r.kind === kind); }
 
-  /** Which columns hold a node in this row (loss only where there is a target). */
+  /** True when step t carries a target (and so a loss). */
+  hasTarget(t) { return this.meta.has_target?.[t] ?? true; }
+
+  /** Which columns hold a node in this row: outputs and losses only where there is a target
+   * (an output without a loss takes no part in training, so the graph leaves it out). */
   columnsOf(row) {
     const all = [...Array(this.meta.T).keys()];
-    if (row.kind === 'loss') return all.filter((t) => this.meta.has_target?.[t] ?? true);
+    if (row.kind === 'loss' || row.kind === 'out') return all.filter((t) => this.hasTarget(t));
     return all;
   }
 
@@ -121,7 +136,9 @@ export class UnrolledGraph {
       }
       for (const t of this.columnsOf(row)) {
         const nodeName = row.kind === 'c' ? `c_${row.node.slice(2)}` : row.node;
+        const fedBack = row.kind === 'x' && this.pattern.feedback && t > 0;
         const g = el('g', { class: `node kind-${row.kind}`, 'data-node': nodeName, 'data-t': t, transform: `translate(${this.cx(t)},${y})` }, this.layers.nodes);
+        if (fedBack) g.dataset.fedBack = '1';
         const circle = row.kind === 'x' || row.kind === 'loss'
           ? el('rect', { x: -R, y: -R * 0.8, width: 2 * R, height: 1.6 * R, rx: 6 }, g)
           : el('circle', { r: R }, g);
@@ -149,22 +166,22 @@ export class UnrolledGraph {
     const { meta } = this;
     const R = GRAPH.nodeRadius;
     const g = this.layers.edges;
-    const line = (x0, y0, x1, y1, cls) => el('path', { d: `M${x0},${y0} L${x1},${y1}`, class: cls, 'marker-end': 'url(#arrow)' }, g);
-    const curve = (x0, y0, x1, y1, side, cls) => {
+    const line = (x0, y0, x1, y1, cls, kind) => el('path', { d: `M${x0},${y0} L${x1},${y1}`, class: cls, 'data-edge': kind, 'marker-end': 'url(#arrow)' }, g);
+    const curve = (x0, y0, x1, y1, side, cls, kind) => {
       const dx = side * GRAPH.columnWidth * 0.34;
-      return el('path', { d: `M${x0 + dx * 0.45},${y0} C${x0 + dx},${y0 - (y0 - y1) * 0.3} ${x1 + dx},${y1 + (y0 - y1) * 0.3} ${x1 + dx * 0.45},${y1}`, class: cls, 'marker-end': 'url(#arrow)' }, g);
+      return el('path', { d: `M${x0 + dx * 0.45},${y0} C${x0 + dx},${y0 - (y0 - y1) * 0.3} ${x1 + dx},${y1 + (y0 - y1) * 0.3} ${x1 + dx * 0.45},${y1}`, class: cls, 'data-edge': kind, 'marker-end': 'url(#arrow)' }, g);
     };
     const label = (x, y, text) => {
       const t = el('text', { x, y, class: 'edge-label', dy: '0.35em' }, g);
       t.textContent = text;
     };
-    const vertical = (fromRow, toRow, t, name, side) => {
+    const vertical = (fromRow, toRow, t, name, side, kind) => {
       const x = this.cx(t);
       const y0 = this.cy(fromRow) - R;
       const y1 = this.cy(toRow) + R + 2;
       const adjacent = fromRow.index - toRow.index === 1;
-      if (adjacent) line(x, y0, x, y1, 'edge vertical');
-      else curve(x, y0, x, y1, side, 'edge vertical skip');
+      if (adjacent) line(x, y0, x, y1, 'edge vertical', kind);
+      else curve(x, y0, x, y1, side, 'edge vertical skip', kind);
       const ym = (y0 + y1) / 2;
       if (name) label(x + (adjacent ? 11 : side * GRAPH.columnWidth * 0.34), ym, name);
     };
@@ -176,14 +193,15 @@ export class UnrolledGraph {
       for (const row of hRows) {
         const side = row.direction === 1 ? 1 : -1;
         const inputs = row.layer === 0 ? [xRow] : hRows.filter((r) => r.layer === row.layer - 1);
-        inputs.forEach((src, i) => vertical(src, row, t, i === 0 || src.direction === row.direction ? weightLabel('U', row.layer, meta.layers, row.direction) : '', side));
-        if (row.layer === meta.layers - 1) vertical(row, outRow, t, row.direction === 0 || meta.directions === 1 ? 'V' : 'V′', side);
+        inputs.forEach((src, i) => vertical(src, row, t, i === 0 || src.direction === row.direction ? weightLabel('U', row.layer, meta.layers, row.direction) : '', side, 'input'));
+        if (row.layer === meta.layers - 1 && this.hasTarget(t)) vertical(row, outRow, t, row.direction === 0 || meta.directions === 1 ? 'V' : 'V′', side, 'output');
       }
-      if (meta.has_target?.[t] ?? true) {
+      if (this.hasTarget(t)) {
         const x = this.cx(t);
-        line(x, this.cy(outRow) - R, x, this.cy(lossRow) + R * 0.8 + 2, 'edge vertical');
+        line(x, this.cy(outRow) - R, x, this.cy(lossRow) + R * 0.8 + 2, 'edge vertical', 'loss');
       }
     }
+    if (this.pattern.feedback) this.drawFeedback(g, outRow, xRow);
     // recurrences (h: W; LSTM c: the forget-gated conveyor), from the initial state on
     for (const row of this.rows.filter((r) => r.kind === 'h' || r.kind === 'c')) {
       const y = this.cy(row);
@@ -194,10 +212,15 @@ export class UnrolledGraph {
         const from = to - step;
         const x0 = this.cx(from) + step * (R + 1);
         const x1 = this.cx(to) - step * (R + 3);
-        const path = el('path', { d: `M${x0},${y} L${x1},${y}`, class: `edge recurrent kind-${row.kind}`, 'marker-end': 'url(#arrow)' }, g);
+        const cut = this.pattern.cut;
+        const path = el('path', { d: `M${x0},${y} L${x1},${y}`, class: `edge recurrent kind-${row.kind}${cut ? ' cut' : ''}`, 'data-edge': row.kind === 'h' ? 'recurrent' : 'cell', 'marker-end': 'url(#arrow)' }, g);
+        if (cut) {
+          path.dataset.cut = '1';
+          el('title', {}, path).textContent = `${name}: the state is treated as an input — no gradient flows back along this edge`;
+        }
         label((x0 + x1) / 2, y - 12, name);
-        // the gradient flowing back along this edge is ∂L/∂(state at `to`)
-        if (row.kind === 'h') this.edges.push({ path, row, gradT: to });
+        // the gradient flowing back along this edge is ∂L/∂(state at `to`); a cut edge carries none
+        if (row.kind === 'h' && !cut) this.edges.push({ path, row, gradT: to });
       }
       if (row.kind === 'c') {
         for (let t = 0; t < meta.T; t += 1) {
@@ -206,6 +229,27 @@ export class UnrolledGraph {
           el('path', { d: `M${x},${y + R} L${x},${this.cy(hRow) - R - 2}`, class: 'edge cell-link', 'marker-end': 'url(#arrow)' }, g);
         }
       }
+    }
+  }
+
+  /** Free running: ŷ(t) is fed back as x(t+1), a curved arrow from each output to the next input. */
+  drawFeedback(g, outRow, xRow) {
+    const R = GRAPH.nodeRadius;
+    const cw = GRAPH.columnWidth;
+    const yOut = this.cy(outRow);
+    const yIn = this.cy(xRow);
+    for (let t = 0; t + 1 < this.meta.T; t += 1) {
+      const x0 = this.cx(t) + R * 0.75;
+      const y0 = yOut + R * 0.7;
+      const x1 = this.cx(t + 1) - R - 2;
+      const y1 = yIn - R * 0.35;
+      const d = `M${x0},${y0} C${x0 + cw * 0.3},${y0 + (yIn - yOut) * 0.35} ${x1 - cw * 0.5},${y1 - (yIn - yOut) * 0.3} ${x1},${y1}`;
+      const path = el('path', { d, class: 'edge feedback', 'data-edge': 'feedback', 'data-from-t': t, 'marker-end': 'url(#arrow)' }, g);
+      el('title', {}, path).textContent = `ŷ(${t}) is fed back as x(${t + 1})`;
+    }
+    if (this.meta.T > 1) {
+      const text = el('text', { x: this.cx(0) + cw * 0.5, y: yIn + R + 14, class: 'edge-label feedback-label', 'data-label': 'fed-back' }, g);
+      text.textContent = 'fed back';
     }
   }
 
@@ -261,7 +305,11 @@ export class UnrolledGraph {
   look(entry, store, cursor, phase, domain, fwdTop, H) {
     const { row, t } = entry;
     const stem = `${row.label.replace('(t)', '')}(${t})`;
-    if (row.kind === 'x') return { fill: 'var(--node-input)', text: shorten(entry.label, GRAPH.maxLabelChars), cls: 'given', title: `x(${t})${entry.label ? ` = “${entry.label}”` : ''}` };
+    if (row.kind === 'x') {
+      const fedBack = this.pattern.feedback && t > 0;
+      const what = `x(${t})${entry.label ? ` = “${entry.label}”` : ''}`;
+      return { fill: 'var(--node-input)', text: shorten(entry.label, GRAPH.maxLabelChars), cls: fedBack ? 'given fed-back' : 'given', title: fedBack ? `${what}, fed back: the argmax of ŷ(${t - 1})` : what };
+    }
     const evNode = row.kind === 'out' ? 'logits' : row.kind === 'loss' ? 'loss' : row.node;
     const fwd = store.find('forward', evNode, t, cursor);
     const bwd = phase === 'backward' && row.kind !== 'loss' ? store.find('backward', evNode, t, cursor) : undefined;

@@ -5,7 +5,7 @@ import { fmt } from './format.js';
 import { readUrl, writeUrl, pickConfig } from './state.js';
 import { TraceSocket } from './socket.js';
 import { EventStore } from './store.js';
-import { UnrolledGraph } from './graph.js';
+import { UnrolledGraph, patternOf } from './graph.js';
 import { describeEvent, renderEquation } from './equations.js';
 import { renderInspector } from './inspector.js';
 import { renderLegend } from './legend.js';
@@ -193,8 +193,19 @@ function onMeta(meta) {
   document.querySelector('.diagnosis-card').hidden = true;
   app.plotNode = setupPlotSelectors(meta);
   app.hiddenQuantity = 'h';
+  showPatternNote(meta);
   graph.build(meta);   // a new run fits the view and follows the step again
   requestRender();
+}
+
+/** A line above the graph naming the usage pattern's special edges (generation, Elman context units). */
+function showPatternNote(meta) {
+  const pattern = patternOf(meta);
+  const notes = [];
+  if (pattern.feedback) notes.push('Generation: each ŷ(t) is fed back as x(t+1) (dashed arrows)');
+  if (pattern.cut) notes.push('Elman context units: no gradient through W (dashed)');
+  $('pattern-note').textContent = notes.join(' · ');
+  $('pattern-note').hidden = notes.length === 0;
 }
 
 /** The story beside the graph when the server sends none. */

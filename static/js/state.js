@@ -22,6 +22,8 @@ export const CONFIG_PARAMS = [
   { key: 'lr', type: 'float' },
   { key: 'clip', type: 'float' },
   { key: 'tbptt', type: 'int' },
+  { key: 'unroll', type: 'string' },
+  { key: 'recurrent_gradient', type: 'bool' },
 ];
 // `loss` is left out on purpose: it follows from the task (the server derives it).
 

@@ -1,0 +1,102 @@
+"""The usage patterns' graph shapes (issue 6): many-to-one draws one output, generation draws T−1
+feedback edges, Elman context units draw W cut; node and edge counts read off data attributes."""
+
+from __future__ import annotations
+
+from browser_helpers import open_page, wait_done
+
+GRAPH = '[data-testid="graph"]'
+
+
+def count(page, selector: str) -> int:
+    """How many elements of the graph match `selector`."""
+    return page.evaluate(f"document.querySelectorAll('{GRAPH} {selector}').length")
+
+
+def texts(page, selector: str) -> dict[int, str]:
+    """data-t → text of the graph nodes matching `selector`."""
+    pairs = page.evaluate(
+        f"[...document.querySelectorAll('{GRAPH} {selector}')].map(e => [e.dataset.t, e.querySelector('.node-text').textContent])")
+    return {int(t): text for t, text in pairs}
+
+
+def query(page) -> dict[str, str]:
+    """The permalink's fields."""
+    return page.evaluate("Object.fromEntries(new URLSearchParams(location.search))")
+
+
+def h_nodes_per_row(page) -> set[int]:
+    nodes = page.evaluate(f"[...document.querySelectorAll('{GRAPH} [data-node^=h_l]')].map(e => e.dataset.node)")
+    return {nodes.count(n) for n in set(nodes)}
+
+
+def test_many_to_one_draws_one_output_and_one_loss(page, live_server, screenshots_dir):
+    open_page(page, live_server, preset="sequence-classification")
+    wait_done(page)
+    T = int(query(page)["seq_len"])
+    assert h_nodes_per_row(page) == {T}
+    assert count(page, "[data-node=logits]") == 1 and count(page, "[data-node=loss]") == 1
+    assert texts(page, "[data-node=logits]").keys() == {T - 1} == texts(page, "[data-node=loss]").keys()
+    assert count(page, "[data-edge=output]") == 1 and count(page, "[data-edge=loss]") == 1
+    assert count(page, "[data-edge=feedback]") == 0 and count(page, "[data-cut]") == 0
+    assert page.is_hidden('[data-testid="pattern-note"]')
+    # the first backward event is the one loss's: the view follows it to the last column
+    page.click("#jump-backward-start")
+    page.wait_for_selector(f'{GRAPH} [data-node=logits][data-t="{T - 1}"]', state="visible")
+    page.wait_for_timeout(200)
+    box = page.locator(f'{GRAPH} [data-node=loss]').bounding_box()
+    assert box is not None and 0 < box["x"] < 1280
+    page.screenshot(path=str(screenshots_dir / "pattern-many-to-one.png"))
+
+
+def test_generation_draws_feedback_edges_and_the_fed_back_symbols(page, live_server, screenshots_dir):
+    open_page(page, live_server, preset="generation")
+    wait_done(page)
+    fields = query(page)
+    T = int(fields["seq_len"])
+    assert fields["unroll"] == "free_running"
+    assert h_nodes_per_row(page) == {T}
+    assert count(page, "[data-node=logits]") == T == count(page, "[data-node=loss]")
+    assert count(page, "[data-edge=feedback]") == T - 1
+    assert page.evaluate(f"[...document.querySelectorAll('{GRAPH} [data-edge=feedback]')].map(e => +e.dataset.fromT)") \
+        == list(range(T - 1))
+    assert count(page, "[data-label=fed-back]") == 1
+    assert count(page, "[data-node=x][data-fed-back]") == T - 1
+    # each fed-back input shows the symbol the previous output predicted (argmax ŷ)
+    inputs, outputs = texts(page, "[data-node=x]"), texts(page, "[data-node=logits]")
+    assert inputs[0] == "t" and "".join(inputs[t] for t in range(T)).startswith("tdggg")
+    assert all(inputs[t + 1] == outputs[t] for t in range(T - 1)), (inputs, outputs)
+    assert "fed back" in page.text_content('[data-testid="pattern-note"]')
+    page.screenshot(path=str(screenshots_dir / "pattern-generation.png"))
+
+
+def test_elman_context_draws_w_cut_and_never_thickens_it(page, live_server, screenshots_dir):
+    open_page(page, live_server, preset="elman-context")
+    wait_done(page)
+    fields = query(page)
+    T = int(fields["seq_len"])
+    assert fields["recurrent_gradient"] == "0"
+    assert h_nodes_per_row(page) == {T}
+    assert count(page, "[data-edge=recurrent]") == T == count(page, "[data-edge=recurrent][data-cut]")
+    assert count(page, "[data-edge=feedback]") == 0
+    # the run ends in the backward phase: no W edge carries gradient
+    assert count(page, ".edge.recurrent.carrying") == 0
+    assert "no gradient through W" in page.text_content('[data-testid="pattern-note"]')
+    assert not page.is_checked('#config-form [name=recurrent_gradient]')
+    page.screenshot(path=str(screenshots_dir / "pattern-elman-context.png"))
+    # the contrast: full BPTT on the same data thickens W edges in the backward phase
+    page.check('#config-form [name=recurrent_gradient]')
+    page.wait_for_selector('body:not([data-status="done"])', timeout=10_000)
+    wait_done(page)
+    assert count(page, "[data-cut]") == 0 and count(page, ".edge.recurrent.carrying") == T
+    assert page.is_hidden('[data-testid="pattern-note"]')
+
+
+def test_a_pattern_permalink_reproduces_the_graph(page, live_server):
+    open_page(page, live_server, task="char_lm", seq_len=6, hidden_size=8, unroll="free_running",
+              recurrent_gradient=0)
+    wait_done(page)
+    assert count(page, "[data-edge=feedback]") == 5 and count(page, "[data-edge=recurrent][data-cut]") == 6
+    assert page.input_value('#config-form [name=unroll]') == "free_running"
+    fields = query(page)
+    assert (fields["unroll"], fields["recurrent_gradient"]) == ("free_running", "0")
