@@ -1,10 +1,15 @@
-"""The receive loop every WebSocket route shares: hand each client message to a connection object."""
+"""What every WebSocket route shares: the receive loop and the validation of a client message."""
 
 from __future__ import annotations
 
+import json
 from typing import Protocol
 
 from fastapi import WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ValidationError
+
+from server.config import first_error
+from server.settings import settings
 
 
 class Connection(Protocol):
@@ -32,3 +37,25 @@ async def serve_connection(websocket: WebSocket, connection: Connection) -> None
         pass
     finally:
         await connection.close()
+
+
+def parse_message(raw: str | bytes, types: dict[str, type[BaseModel]]) -> BaseModel | tuple[str, str | None]:
+    """A client message validated against the model its "type" names, or (detail, field) saying why not.
+
+    Every way a message can be wrong ends here as an answer, never an exception: too large, not
+    JSON, nested too deeply for the parser, not an object, an unknown or unhashable type, bad fields."""
+    if len(raw) > settings.max_message_bytes:
+        return f"message too large (over {settings.max_message_bytes} bytes)", None
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return "malformed JSON", None
+    except RecursionError:  # "[[[[…" thousands deep fits in a small message
+        return "malformed JSON: nested too deeply", None
+    kind = data.get("type") if isinstance(data, dict) else None
+    if not isinstance(kind, str) or kind not in types:  # {"type": []} is not hashable
+        return f'a message must be a JSON object whose "type" is one of {", ".join(types)}', "type"
+    try:
+        return types[kind].model_validate(data)
+    except ValidationError as exc:
+        return first_error(exc)

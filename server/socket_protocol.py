@@ -31,6 +31,7 @@ from server.messages import error_message, paused_message
 from server.models import model_source_factory
 from server.runs import config_source, loaded_source
 from server.settings import settings
+from server.socket_loop import parse_message
 from server.streaming import EngineWorker, StreamSession, StreamSlots
 from server.training import trained_source_factory
 
@@ -120,26 +121,9 @@ class TraceConnection:
 
     async def handle(self, raw: str | bytes) -> None:
         """Validate one client message and act on it."""
-        if len(raw) > settings.max_message_bytes:
-            await self.error(f"message too large (over {settings.max_message_bytes} bytes)")
-            return
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            await self.error("malformed JSON")
-            return
-        except RecursionError:  # "[[[[…" thousands deep fits in a small message
-            await self.error("malformed JSON: nested too deeply")
-            return
-        kind = data.get("type") if isinstance(data, dict) else None
-        if not isinstance(kind, str) or kind not in MESSAGE_TYPES:  # {"type": []} is not hashable
-            await self.error(f'a message must be a JSON object whose "type" is one of {", ".join(MESSAGE_TYPES)}',
-                             "type")
-            return
-        try:
-            message = MESSAGE_TYPES[kind].model_validate(data)
-        except ValidationError as exc:
-            await self.error(*first_error(exc))
+        message = parse_message(raw, MESSAGE_TYPES)
+        if isinstance(message, tuple):
+            await self.error(*message)
             return
         await getattr(self, f"_on_{message.type}")(message)
 
