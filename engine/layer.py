@@ -26,6 +26,7 @@ class LayerRecord:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     h0: np.ndarray | None = None                    # (B, H) initial state; None means zeros
     c0: np.ndarray | None = None                    # (B, H) initial cell state (LSTM); None means zeros
+    _h_prev: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def allocate(cls, cell: Cell, T: int, B: int, H: int, reverse: bool, dtype) -> "LayerRecord":
@@ -62,8 +63,10 @@ class LayerRecord:
         return prev
 
     def h_prev_all(self) -> np.ndarray:
-        """(T, B, H) the state each step reads, h(−1) included."""
-        return self.previous(self.h, self.h0)
+        """(T, B, H) the state each step reads, h(−1) included (built once, after the forward pass)."""
+        if self._h_prev is None:
+            self._h_prev = self.previous(self.h, self.h0)
+        return self._h_prev
 
     def step(self, t: int) -> StepRecord:
         """Views of step t, with the previous state (the initial state at the first processed step)."""
@@ -172,18 +175,28 @@ def weight_gradients(sink: RecordingSink, rec: LayerRecord, layer_input: np.ndar
 
 def weight_contributions(sink: RecordingSink, rec: LayerRecord, layer_input: np.ndarray) -> dict[str, np.ndarray]:
     """Per-step Frobenius norms (T,) of the terms summed by weight_gradients."""
-    h_prev = rec.h_prev_all()
+    gram_ih = gram(sink.dz_ih)
+    gram_hh = gram_ih if sink.dz_hh is sink.dz_ih else gram(sink.dz_hh)
+    bias_ih = np.linalg.norm(sink.dz_ih.sum(axis=1), axis=-1)
     return {
-        "weight_ih": outer_sum_norms(sink.dz_ih, layer_input),
-        "weight_hh": outer_sum_norms(sink.dz_hh, h_prev),
-        "bias_ih": np.linalg.norm(sink.dz_ih.sum(axis=1), axis=-1),
-        "bias_hh": np.linalg.norm(sink.dz_hh.sum(axis=1), axis=-1),
+        "weight_ih": gram_norms(gram_ih, gram(layer_input)),
+        "weight_hh": gram_norms(gram_hh, gram(rec.h_prev_all())),
+        "bias_ih": bias_ih,
+        "bias_hh": bias_ih if sink.dz_hh is sink.dz_ih else np.linalg.norm(sink.dz_hh.sum(axis=1), axis=-1),
     }
 
 
-def outer_sum_norms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """‖a_tᵀ b_t‖_F for every t, a (T, B, M), b (T, B, N), via ‖AᵀB‖² = ⟨AAᵀ, BBᵀ⟩ (O(B²) per step, not O(MN))."""
-    gram_a = a @ a.transpose(0, 2, 1)            # (T, B, B), batched GEMM
-    gram_b = b @ b.transpose(0, 2, 1)            # (T, B, B)
+def gram(a: np.ndarray) -> np.ndarray:
+    """a_t a_tᵀ for every t: (T, B, M) → (T, B, B), one batched GEMM."""
+    return a @ a.transpose(0, 2, 1)
+
+
+def gram_norms(gram_a: np.ndarray, gram_b: np.ndarray) -> np.ndarray:
+    """‖a_tᵀ b_t‖_F for every t from the Gram matrices, via ‖AᵀB‖² = ⟨AAᵀ, BBᵀ⟩ (O(B²) per step, not O(MN))."""
     sq = (gram_a * gram_b).sum(axis=(1, 2))
     return np.sqrt(np.maximum(sq, 0.0))
+
+
+def outer_sum_norms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """‖a_tᵀ b_t‖_F for every t, a (T, B, M), b (T, B, N)."""
+    return gram_norms(gram(a), gram(b))

@@ -32,7 +32,8 @@ class ElmanCell(Cell):
         """φ'(z_t) expressed through h_t = φ(z_t)."""
         if self.relu:
             return (h > 0).astype(h.dtype)
-        return 1.0 - h * h
+        d = h * h
+        return np.subtract(1.0, d, out=d)
 
     def backward_factors(self, h, h_prev, act, extra):
         """φ'(z_t) for every step."""
