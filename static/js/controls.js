@@ -134,7 +134,7 @@ export function installControls(actions) {
 /** Reflect the run's state in the controls: play label, scrubber range, disabled buttons. */
 export function updateControls({ cursor, received, total, playing, canStepForward }) {
   const play = $('play');
-  play.textContent = playing ? '⏸ pause' : '▶ play';
+  play.textContent = playing ? '‖ pause' : '▶ play';
   play.setAttribute('aria-pressed', String(playing));
   const scrub = $('scrubber');
   scrub.max = String(Math.max(0, total - 1));
