@@ -15,6 +15,7 @@ import { mountComparePanel } from './compare.js';
 import * as charts from './charts.js';
 import { PlotPanel, setupPlotSelectors } from './plots.js';
 import { mountTrainingPanel } from './training.js';
+import { TeacherCompare } from './teacher.js';
 import { setupForm, writeForm, installForm, markFieldError } from './form.js';
 import {
   installControls, updateControls, readBreakpoints, writeBreakpoints, breakpointView, breakpointHit,
@@ -48,6 +49,7 @@ const app = {
 const panels = {};       // the debug panels (diagnosis, model upload, compare), mounted at start-up
 
 const socket = new TraceSocket({ onMessage: handleMessage, onClose: handleClose });
+const teacher = new TeacherCompare({ card: $('teacher-card'), svg: $('graph-teacher'), overview: $('overview-teacher'), title: $('teacher-title') });
 const graph = new UnrolledGraph($('graph'), $('overview'), {
   onSelect: (node, t, kind) => { app.selection = { node, t, kind }; requestRender(); },
   onHover: (node, t) => { app.hover = node === null ? null : { node, t }; requestRender(false); },
@@ -181,7 +183,10 @@ function onMeta(meta) {
   app.paused = null;
   markFieldError(null);
   if (meta.config) {
+    const trainingKnown = app.config.epochs !== undefined;
     app.config = { ...pickConfig(meta.config), ...(app.config.preset && !meta.config.preset ? { preset: app.config.preset } : {}) };
+    // a bare "?preset=name" permalink learns the preset's training fields only now
+    if (!trainingKnown && app.config.epochs !== undefined) app.training?.update?.(app.config);
     writeForm(app.config);
     updateUrl();
   }
@@ -198,9 +203,14 @@ function onMeta(meta) {
   requestRender();
 }
 
-/** A line above the graph naming the usage pattern's special edges (generation, Elman context units). */
+/** A line above the graph naming the usage pattern's special edges (generation, Elman context units);
+ * a generation run offers the teacher-forced run of the same weights beside it. */
 function showPatternNote(meta) {
   const pattern = patternOf(meta);
+  const comparable = pattern.feedback && Boolean(meta.config);
+  document.querySelector('.teacher-toggle').hidden = !comparable;
+  if (comparable && $('teacher-compare').checked) teacher.show({ config: app.config, source: app.source });
+  else teacher.hide();
   const notes = [];
   if (pattern.feedback) notes.push('Generation: each ŷ(t) is fed back as x(t+1) (dashed arrows)');
   if (pattern.cut) notes.push('Elman context units: no gradient through W (dashed)');
@@ -444,6 +454,11 @@ function init() {
   else if (!pageData.view_trace) app.config = { ...pickConfig(pageData.presets[0]?.config ?? pageData.defaults), preset: pageData.presets[0]?.name };
   writeForm({ ...pageData.defaults, ...app.config });
   installControls(actions);
+  $('teacher-compare').addEventListener('change', (e) => {
+    const meta = app.store.meta;
+    if (e.target.checked && meta?.config && patternOf(meta).feedback) teacher.show({ config: app.config, source: app.source });
+    else teacher.hide();
+  });
   installForm({
     onField: (name, value) => {
       app.config = { ...app.config, [name]: value };

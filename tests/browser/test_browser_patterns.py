@@ -3,7 +3,7 @@ feedback edges, Elman context units draw W cut; node and edge counts read off da
 
 from __future__ import annotations
 
-from browser_helpers import open_page, wait_done
+from browser_helpers import open_page, wait_done, wait_until
 
 GRAPH = '[data-testid="graph"]'
 
@@ -67,6 +67,7 @@ def test_generation_draws_feedback_edges_and_the_fed_back_symbols(page, live_ser
     assert inputs[0] == "t" and "".join(inputs[t] for t in range(T)).startswith("tdggg")
     assert all(inputs[t + 1] == outputs[t] for t in range(T - 1)), (inputs, outputs)
     assert "fed back" in page.text_content('[data-testid="pattern-note"]')
+    assert page.input_value("[data-testid=train-epochs]") == "30"                   # the story's training, from the permalink
     page.screenshot(path=str(screenshots_dir / "pattern-generation.png"))
 
 
@@ -100,3 +101,28 @@ def test_a_pattern_permalink_reproduces_the_graph(page, live_server):
     assert page.input_value('#config-form [name=unroll]') == "free_running"
     fields = query(page)
     assert (fields["unroll"], fields["recurrent_gradient"]) == ("free_running", "0")
+
+
+def test_generation_compares_with_teacher_forcing_side_by_side(page, live_server, screenshots_dir):
+    """The toggle draws a second, read-only graph of the same weights reading the true text."""
+    open_page(page, live_server, preset="generation")
+    wait_done(page)
+    T = int(query(page)["seq_len"])
+    assert page.is_hidden('[data-testid="teacher-card"]')
+    page.check('[data-testid="teacher-compare"]')
+    page.wait_for_selector('[data-testid="teacher-card"][data-status="done"]')
+    teacher = '[data-testid="graph-teacher"]'
+    pairs = page.evaluate(
+        f"[...document.querySelectorAll('{teacher} [data-node=x]')].map(e => e.querySelector('.node-text').textContent)")
+    assert "".join(pairs).startswith("to␣be,␣or")                          # the text itself, not fed back
+    assert page.evaluate(f"document.querySelectorAll('{teacher} [data-edge=feedback]').length") == 0
+    assert page.evaluate(f"document.querySelectorAll('{teacher} [data-node^=h_l]').length") == T
+    assert "L = " in page.text_content("#teacher-title")
+    page.screenshot(path=str(screenshots_dir / "pattern-generation-teacher.png"), full_page=True)
+    page.uncheck('[data-testid="teacher-compare"]')
+    assert page.is_hidden('[data-testid="teacher-card"]')
+    # a pattern without feedback offers no comparison
+    page.select_option('[data-testid="preset"]', "elman-context")
+    wait_until(page, "new URLSearchParams(location.search).get('preset') === 'elman-context'")
+    wait_done(page)
+    assert page.is_hidden(".teacher-toggle") and page.is_hidden('[data-testid="teacher-card"]')

@@ -123,3 +123,14 @@ def test_sequence_classification_has_one_target_at_the_end():
     config = resolve_config({"preset": "sequence-classification"})
     has = build_task(config).has_target[:, 0]
     assert has.tolist() == [False] * (config.seq_len - 1) + [True]
+
+
+def test_the_teacher_forced_comparison_of_a_trained_generator_has_the_same_weights():
+    """The page's side-by-side graph asks for the trained network with unroll = teacher_forced:
+    training always teacher-forces, so both configs train the very same weights."""
+    small = {"preset": "generation", "seq_len": 8, "hidden_size": 8, "epochs": 3}
+    free = trained_network(resolve_config(small)).state_dict()
+    forced = trained_network(resolve_config({**small, "unroll": "teacher_forced"})).state_dict()
+    assert free.keys() == forced.keys()
+    for name in free:
+        np.testing.assert_array_equal(free[name], forced[name])
