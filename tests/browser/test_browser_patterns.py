@@ -126,3 +126,23 @@ def test_generation_compares_with_teacher_forcing_side_by_side(page, live_server
     wait_until(page, "new URLSearchParams(location.search).get('preset') === 'elman-context'")
     wait_done(page)
     assert page.is_hidden(".teacher-toggle") and page.is_hidden('[data-testid="teacher-card"]')
+
+
+def test_the_generation_lesson_train_then_generate_beside_teacher_forcing(page, live_server, screenshots_dir):
+    """The preset's story in the page: train 30 epochs (teacher forcing), step through the trained
+    network free running — it writes 'to to  or ou…' at a loss near 50 — and compare with teacher forcing."""
+    open_page(page, live_server, preset="generation")
+    wait_done(page)
+    page.click('[data-testid="train-start"]')
+    page.wait_for_selector('[data-testid="train-step-through"]:not([disabled])', timeout=60_000)
+    page.click('[data-testid="train-step-through"]')
+    page.wait_for_selector('body[data-status="running"], body[data-status="done"]')
+    wait_done(page)
+    inputs = texts(page, "[data-node=x]")
+    assert "".join(inputs[t] for t in sorted(inputs)).startswith("to␣to␣␣or␣ou")
+    assert count(page, "[data-edge=feedback]") == len(inputs) - 1
+    assert "L = 50." in page.text_content("#status")
+    page.check('[data-testid="teacher-compare"]')
+    page.wait_for_selector('[data-testid="teacher-card"][data-status="done"]')
+    assert "L = 29." in page.text_content("#teacher-title")
+    page.screenshot(path=str(screenshots_dir / "pattern-generation-trained.png"), full_page=True)
