@@ -47,12 +47,13 @@ class Finding:
 
 
 def diagnose(trace: "Trace", thresholds: Thresholds = Thresholds()) -> list[Finding]:
-    """Every finding for `trace`, problems first."""
+    """Every finding for `trace`, problems first. A trace truncated on purpose (truncate=k, or
+    Elman's context units) gets no vanishing/exploding finding: its gradient stops by design."""
     findings: list[Finding] = []
     for node in trace.node_names:
         nonfinite = _nonfinite(trace, node)
         findings += nonfinite
-        if not nonfinite:
+        if not nonfinite and trace.bptt_window is None:   # a truncated recurrence cuts the gradient on purpose
             findings += _gradient_decay(trace, node, thresholds)
         findings += _saturation(trace, node, thresholds)
         findings += _dead_relu(trace, node, thresholds)

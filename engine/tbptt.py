@@ -75,11 +75,12 @@ def as_batch(x: np.ndarray, targets: np.ndarray, loss: str) -> tuple[np.ndarray,
 
 
 def window_runs(current_net: Callable[[], Network], x: np.ndarray, targets: np.ndarray, loss: str,
-                windows: list[Window]) -> Iterator[tuple[Window, Trace]]:
+                windows: list[Window], recurrent_gradient: bool = True) -> Iterator[tuple[Window, Trace]]:
     """Run each window with the network `current_net()` returns at that moment (so the caller may
     update the parameters between windows), starting from the detached state the previous window
     reached before this one's start. Yields (window, its Trace); the traces skip the per-step
-    contribution norms, which training does not use."""
+    contribution norms, which training does not use. recurrent_gradient=False trains Elman's context
+    units (no BPTT through W)."""
     x, targets = as_batch(x, targets, loss)
     previous: tuple[Window, Trace] | None = None
     for window in windows:
@@ -88,7 +89,7 @@ def window_runs(current_net: Callable[[], Network], x: np.ndarray, targets: np.n
             assert previous is not None and previous[0].start < window.start <= previous[0].end
             initial = state_at(previous[1], window.start - 1 - previous[0].start)
         trace = current_net().run(x[window.start:window.end], window_targets(targets, loss, window), loss,
-                                  initial_state=initial, contributions=False)
+                                  initial_state=initial, recurrent_gradient=recurrent_gradient, contributions=False)
         yield window, trace
         previous = window, trace
 

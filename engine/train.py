@@ -32,6 +32,7 @@ class TrainOptions:
     momentum: float = 0.0                 # SGD only
     clip: float | None = None             # max global gradient norm per update; None: no clipping
     tbptt: tuple[int, int] | None = None  # (k1, k2): update every k1 steps, back-propagate k2 steps
+    recurrent_gradient: bool = True       # False: Elman's context units (the state is an input: no BPTT through W)
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -92,7 +93,8 @@ class Trainer:
         correct = counted = 0
         largest, updates, clipped = 0.0, 0, 0
         with np.errstate(over="ignore", invalid="ignore"):
-            for window, trace in window_runs(lambda: self.net, self.x, self.targets, self.loss, self.windows):
+            for window, trace in window_runs(lambda: self.net, self.x, self.targets, self.loss, self.windows,
+                                             self.options.recurrent_gradient):
                 loss_t[window.loss_from:window.end] = trace.loss_t[window.loss_from - window.start:]
                 for node in dh:
                     dh[node][window.start:window.end] += trace.gradients[node]

@@ -73,6 +73,7 @@ def train_options(config: TraceConfig) -> TrainOptions:
         momentum=SGD_MOMENTUM if config.optimizer == "sgd" else 0.0,
         clip=config.clip,
         tbptt=(config.tbptt, config.tbptt) if config.tbptt is not None else None,
+        recurrent_gradient=config.recurrent_gradient,
     )
 
 

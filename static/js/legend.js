@@ -27,7 +27,10 @@ export function renderLegend(container, store, cursor) {
   if (phase === 'backward') {
     const [lo, hi] = store.backwardDomain();
     container.replaceChildren(span('legend-title', 'backward: ‖∂L/∂node‖ (log)'), span('legend-tick', fmt(lo, 2)), bar, span('legend-tick', fmt(hi, 2)),
-      swatch(COLORS.nan, 'NaN'), swatch(COLORS.inf, '∞'), span('legend-note', 'thick W edge = large gradient carried back'));
+      swatch(COLORS.nan, 'NaN'), swatch(COLORS.inf, '∞'),
+      span('legend-note', store.meta?.config?.recurrent_gradient === false
+        ? 'dashed W edges carry no gradient (Elman context units)'
+        : 'thick W edge = large gradient carried back'));
   } else {
     const top = store.forwardScale();
     const log = top > FORWARD_LOG_ABOVE;

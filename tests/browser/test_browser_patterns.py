@@ -87,7 +87,8 @@ def test_elman_context_draws_w_cut_and_never_thickens_it(page, live_server, scre
     page.screenshot(path=str(screenshots_dir / "pattern-elman-context.png"))
     # the contrast: full BPTT on the same data thickens W edges in the backward phase
     page.check('#config-form [name=recurrent_gradient]')
-    page.wait_for_selector('body:not([data-status="done"])', timeout=10_000)
+    # the new run may finish before a "not done" state could be seen: wait for its graph instead
+    wait_until(page, "document.querySelectorAll('[data-cut]').length === 0", timeout_ms=20_000)
     wait_done(page)
     assert count(page, "[data-cut]") == 0 and count(page, ".edge.recurrent.carrying") == T
     assert page.is_hidden('[data-testid="pattern-note"]')

@@ -119,3 +119,12 @@ def test_from_npz_reads_a_state_dict_without_pickle(tmp_path):
     np.save(bad, np.array([{"a": 1}], dtype=object))
     with pytest.raises(ValueError, match="cannot read"):
         engine.Network.from_npz(bad, cell="lstm")
+
+
+def test_a_deliberately_truncated_recurrence_is_not_called_vanishing():
+    net = random("rnn_tanh", recurrent_scale=0.5)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((T_LONG, 4, 3)), rng.integers(0, 4, (T_LONG, 4))
+    assert "vanishing" in kinds(net.run(x, y))
+    assert "vanishing" not in kinds(net.run(x, y, recurrent_gradient=False))
+    assert "vanishing" not in kinds(net.run(x, y, truncate=5))

@@ -147,3 +147,18 @@ def test_truncate_in_one_trace_equals_windowed_truncated_bptt(cell, k):
     assert reached[window_start:].all() and not reached[:window_start].any()
     with pytest.raises(ValueError, match="truncate"):
         net.run(x, y, truncate=0)
+
+
+def test_elman_training_steps_along_the_elman_gradient():
+    """TrainOptions(recurrent_gradient=False): the first update is plain SGD along run(recurrent_gradient=False)'s grads."""
+    from engine.train import Trainer, TrainOptions
+    rng = np.random.default_rng(4)
+    net = engine.Network.random(cell="rnn_tanh", input_size=3, hidden_size=4, output_size=3, seed=5)
+    x, y = rng.standard_normal((8, 2, 3)), rng.integers(0, 3, (8, 2))
+    trainer = Trainer(net, x, y, "cross_entropy", TrainOptions(epochs=1, optimizer="sgd", lr=0.1,
+                                                                recurrent_gradient=False))
+    trainer.run_epoch()
+    expected = net.run(x, y, recurrent_gradient=False).grads
+    for name, value in net.state_dict().items():
+        np.testing.assert_allclose(trainer.net.state_dict()[name], value - 0.1 * expected[name], rtol=1e-12,
+                                   atol=1e-14, err_msg=name)
