@@ -22,6 +22,25 @@ class Connection(Protocol):
         """The client is gone: stop its work."""
 
 
+class MessageConnection:
+    """Per-client socket state that validates each message and calls `_on_<type>(message)`;
+    subclasses set MESSAGE_TYPES and say how to reply with an error."""
+
+    MESSAGE_TYPES: dict[str, type[BaseModel]] = {}
+
+    async def error(self, detail: str, field: str | None = None) -> None:
+        """Reply with an error message."""
+        raise NotImplementedError
+
+    async def handle(self, raw: str | bytes) -> None:
+        """Validate one client message and act on it."""
+        message = parse_message(raw, self.MESSAGE_TYPES)
+        if isinstance(message, tuple):
+            await self.error(*message)
+            return
+        await getattr(self, f"_on_{message.type}")(message)
+
+
 async def serve_connection(websocket: WebSocket, connection: Connection) -> None:
     """Feed `connection` every client message until the client leaves, then close it (always)."""
     try:

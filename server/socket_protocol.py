@@ -31,7 +31,7 @@ from server.messages import error_message, paused_message
 from server.models import model_source_factory
 from server.runs import config_source, loaded_source
 from server.settings import settings
-from server.socket_loop import parse_message
+from server.socket_loop import MessageConnection
 from server.streaming import EngineWorker, StreamSession, StreamSlots
 from server.training import trained_source_factory
 
@@ -93,8 +93,10 @@ MESSAGE_TYPES: dict[str, type[_Message]] = {
 }
 
 
-class TraceConnection:
+class TraceConnection(MessageConnection):
     """The state of one /ws/trace socket: its breakpoints and its current stream."""
+
+    MESSAGE_TYPES = MESSAGE_TYPES
 
     def __init__(self, send_text, slots: StreamSlots, loaded: tuple[Any, str] | None,
                  idle_timeout_s: float) -> None:
@@ -118,14 +120,6 @@ class TraceConnection:
     async def error(self, detail: str, field: str | None = None) -> None:
         """Reply with an error; nothing else changes."""
         await self.send(error_message(detail, field))
-
-    async def handle(self, raw: str | bytes) -> None:
-        """Validate one client message and act on it."""
-        message = parse_message(raw, MESSAGE_TYPES)
-        if isinstance(message, tuple):
-            await self.error(*message)
-            return
-        await getattr(self, f"_on_{message.type}")(message)
 
     async def close(self) -> None:
         """The socket is gone: stop the stream's work."""

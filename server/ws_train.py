@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from server.config import TraceConfig, first_error, resolve_config
 from server.messages import error_message
 from server.serialize import dumps
-from server.socket_loop import parse_message, serve_connection
+from server.socket_loop import MessageConnection, serve_connection
 from server.streaming import StreamSlots
 from server.training import TRAINED, TrainingConfigError, TrainingRun, can_sample, resolve_training, sample_text
 
@@ -184,8 +184,10 @@ class TrainingWorker:
             self._emit("end")
 
 
-class TrainConnection:
+class TrainConnection(MessageConnection):
     """The state of one /ws/train socket: its current (or last) training."""
+
+    MESSAGE_TYPES = MESSAGE_TYPES
 
     def __init__(self, send_text, slots: StreamSlots, idle_timeout_s: float) -> None:
         self._raw_send = send_text
@@ -203,14 +205,6 @@ class TrainConnection:
     async def error(self, detail: str, field: str | None = None) -> None:
         """Reply with an error; nothing else changes."""
         await self.send_text(json.dumps(error_message(detail, field)))
-
-    async def handle(self, raw: str | bytes) -> None:
-        """Validate one client message and act on it."""
-        message = parse_message(raw, MESSAGE_TYPES)
-        if isinstance(message, tuple):
-            await self.error(*message)
-            return
-        await getattr(self, f"_on_{message.type}")(message)
 
     async def close(self) -> None:
         """The socket is gone: stop the training."""
