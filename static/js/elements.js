@@ -1,5 +1,4 @@
-// A tiny DOM builder shared by the debug panels (upload, diagnosis, compare): text is always
-// set as text nodes, never parsed as HTML.
+// A tiny DOM builder shared by the page's modules: text is always set as text nodes, never parsed as HTML.
 
 /** Build an element with attributes and children (strings become text nodes; null/false are skipped). */
 export function el(tag, attrs = {}, children = []) {
@@ -17,4 +16,9 @@ export function onLookChange(redraw) {
   const observer = new MutationObserver(() => redraw());
   observer.observe(document.body, { attributes: true, attributeFilter: ['data-theme', 'class'] });
   return observer;
+}
+
+/** An <option> of a <select>: its value and its visible text. */
+export function option(value, text) {
+  return el('option', { value }, [text]);
 }

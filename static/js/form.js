@@ -1,18 +1,13 @@
 // The preset picker and the config form: they read and write one config object.
 
+import { option } from './elements.js';
+
 const $ = (id) => document.getElementById(id);
 
 const FIELDS = {
   cell: 'select', task: 'select', num_layers: 'int', hidden_size: 'int', seq_len: 'int',
   seed: 'int', bidirectional: 'bool', recurrent_scale: 'float', unroll: 'select', recurrent_gradient: 'bool',
 };
-
-function option(value, text) {
-  const o = document.createElement('option');
-  o.value = value;
-  o.textContent = text;
-  return o;
-}
 
 /** Fill the preset picker and the form's choices and bounds from page_data. */
 export function setupForm(pageData) {

@@ -2,6 +2,7 @@
 // keyed by exactly what it shows) and links plotly hovers back to the graph.
 
 import * as charts from './charts.js';
+import { option } from './elements.js';
 
 /** Redraws the plots of the run on demand, skipping those whose inputs did not change. */
 export class PlotPanel {
@@ -39,13 +40,6 @@ export class PlotPanel {
       }
     }
   }
-}
-
-function option(value, text) {
-  const o = document.createElement('option');
-  o.value = value;
-  o.textContent = text;
-  return o;
 }
 
 /** Fill the plots' layer and quantity pickers for a run; returns the h node shown first. */
