@@ -13,10 +13,22 @@ def progress(page) -> int:
     return page.evaluate("document.querySelector('[data-testid=train-progress]').value")
 
 
+def set_training(page, epochs: int) -> None:
+    """Every training control set explicitly: Adam, lr 0.01, no clipping, no truncation."""
+    page.select_option('[data-testid="train-optimizer"]', "adam")
+    page.fill('[data-testid="train-lr"]', "0.01")
+    page.fill('[data-testid="train-clip"]', "")
+    page.fill('[data-testid="train-tbptt"]', "")
+    page.fill('[data-testid="train-epochs"]', str(epochs))
+    controls = page.evaluate("""() => ['optimizer', 'lr', 'clip', 'tbptt', 'epochs'].map(
+        (k) => document.querySelector(`[data-testid=train-${k}]`).value)""")
+    assert controls == ["adam", "0.01", "", "", str(epochs)], controls
+
+
 def test_train_char_lm_watch_sample_and_step_through(page, live_server):
     open_page(page, live_server, **CHAR_LM)
     wait_done(page)
-    page.fill('[data-testid="train-epochs"]', "40")
+    set_training(page, epochs=40)
     page.click('[data-testid="train-start"]')
     wait_until(page, "document.querySelector('[data-testid=train-progress]').value >= 40", timeout_ms=30_000)
     page.wait_for_selector('[data-testid="train-status"]:has-text("finished after 40 epochs")', timeout=10_000)
@@ -46,7 +58,7 @@ def test_train_char_lm_watch_sample_and_step_through(page, live_server):
 def test_pause_resume_and_stop_from_the_panel(page, live_server):
     open_page(page, live_server, **CHAR_LM)
     wait_done(page)
-    page.fill('[data-testid="train-epochs"]', "5000")
+    set_training(page, epochs=5000)
     page.click('[data-testid="train-start"]')
     wait_until(page, "document.querySelector('[data-testid=train-progress]').value >= 3")
     page.click('[data-testid="train-pause"]')
