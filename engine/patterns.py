@@ -55,6 +55,14 @@ def free_run(net: Network, first_input: np.ndarray, steps: int, mode: str = "arg
     return xs, tokens
 
 
+def joint_names(encoder: dict[str, np.ndarray], decoder: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One table of both halves' parameters (or their gradients): encoder.* without the unused head,
+    then decoder.*."""
+    out = {f"encoder.{k}": v for k, v in encoder.items() if not k.startswith("head.")}
+    out.update({f"decoder.{k}": v for k, v in decoder.items()})
+    return out
+
+
 @dataclass
 class Seq2SeqTrace:
     """The record of one encoder–decoder run: each half is a full Trace."""
@@ -70,9 +78,7 @@ class Seq2SeqTrace:
     @property
     def grads(self) -> dict[str, np.ndarray]:
         """∂L/∂θ for every parameter of Seq2Seq.state_dict()."""
-        out = {f"encoder.{k}": v for k, v in self.encoder.grads.items() if not k.startswith("head.")}
-        out.update({f"decoder.{k}": v for k, v in self.decoder.grads.items()})
-        return out
+        return joint_names(self.encoder.grads, self.decoder.grads)
 
     @property
     def context_grads(self) -> dict[str, np.ndarray]:
@@ -93,20 +99,19 @@ class Seq2Seq:
 
     @classmethod
     def random(cls, cell: str, input_size: int, hidden_size: int, output_size: int, num_layers: int = 1,
-               seed: int = 0, recurrent_scale: float | None = None, dtype=np.float64) -> "Seq2Seq":
+               seed: int = 0, recurrent_scale: float | None = None, forget_bias: float = 0.0,
+               dtype=np.float64) -> "Seq2Seq":
         """Fresh encoder and decoder (the decoder reads one-hot outputs: its input size is output_size + 1,
         the extra symbol being <go>)."""
         enc = Network.random(cell, input_size, hidden_size, 1, num_layers, seed=seed,
-                             recurrent_scale=recurrent_scale, dtype=dtype)
+                             recurrent_scale=recurrent_scale, forget_bias=forget_bias, dtype=dtype)
         dec = Network.random(cell, output_size + 1, hidden_size, output_size, num_layers, seed=seed + 1,
-                             recurrent_scale=recurrent_scale, dtype=dtype)
+                             recurrent_scale=recurrent_scale, forget_bias=forget_bias, dtype=dtype)
         return cls(enc, dec)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """encoder.* (no head: the encoder emits nothing) and decoder.* parameters."""
-        out = {f"encoder.{k}": v for k, v in self.encoder.state_dict().items() if not k.startswith("head.")}
-        out.update({f"decoder.{k}": v for k, v in self.decoder.state_dict().items()})
-        return out
+        return joint_names(self.encoder.state_dict(), self.decoder.state_dict())
 
     @classmethod
     def from_state_dict(cls, state: dict, cell: str, num_layers: int = 1, dtype=np.float64) -> "Seq2Seq":

@@ -16,7 +16,9 @@ import numpy as np
 
 NO_TARGET = -100
 
-TASK_NAMES = ("copy", "adding", "char_lm", "tagging", "sine")
+TASK_NAMES = ("copy", "adding", "char_lm", "tagging", "sine", "reverse")
+# Tasks read by an encoder–decoder: their data is the encoder's steps followed by the decoder's.
+SEQ2SEQ_TASKS = ("reverse",)
 
 COPY_SYMBOLS = ("A", "B", "C", "D")
 COPY_BLANK = "·"
@@ -57,6 +59,9 @@ TAGGED_CORPUS: tuple[tuple[tuple[str, str], ...], ...] = tuple(
 )
 PAD_WORD = "<pad>"
 
+REVERSE_SYMBOLS = ("A", "B", "C", "D", "E", "F")
+GO = "<go>"
+
 
 @dataclass(frozen=True)
 class TaskData:
@@ -77,6 +82,7 @@ class TaskData:
     input_labels: list[list[str]] | None
     target_labels: list[list[str | None]] | None
     output_labels: list[str] | None
+    encoder_steps: int | None = None  # encoder–decoder tasks: x[:encoder_steps] is the encoder's input
 
     @property
     def has_target(self) -> np.ndarray:
@@ -130,6 +136,38 @@ def copy_task(seq_len: int, batch_size: int, seed: int) -> TaskData:
             [None] * (seq_len - 1) + [COPY_SYMBOLS[first[b]]] for b in range(batch_size)
         ],
         output_labels=list(COPY_SYMBOLS),
+    )
+
+
+def reverse_task(seq_len: int, batch_size: int, seed: int) -> TaskData:
+    """Read seq_len symbols, then write them in reverse order: the encoder–decoder task.
+
+    The data joins both halves on one time axis (2·seq_len steps): the encoder
+    reads the symbols (no targets); the decoder reads <go> and then, teacher
+    forced, the previous target, and must emit the input reversed. Its first
+    output needs the encoder's last input and its last output the encoder's
+    first, the step furthest back across the context.
+    """
+    rng = np.random.default_rng(seed)
+    n_sym = len(REVERSE_SYMBOLS)
+    go = n_sym
+    symbols = rng.integers(0, n_sym, size=(seq_len, batch_size))
+    wanted = symbols[::-1]
+    decoder_in = np.concatenate([np.full((1, batch_size), go), wanted[:-1]])
+    ids = np.concatenate([symbols, decoder_in])
+    targets = np.concatenate([np.full((seq_len, batch_size), NO_TARGET), wanted]).astype(np.int64)
+    names = list(REVERSE_SYMBOLS) + [GO]
+    return TaskData(
+        name="reverse",
+        x=_one_hot(ids, n_sym + 1),
+        targets=targets,
+        loss="cross_entropy",
+        input_size=n_sym + 1,
+        output_size=n_sym,
+        input_labels=[[names[i] for i in ids[:, b]] for b in range(batch_size)],
+        target_labels=[[None] * seq_len + [REVERSE_SYMBOLS[i] for i in wanted[:, b]] for b in range(batch_size)],
+        output_labels=list(REVERSE_SYMBOLS),
+        encoder_steps=seq_len,
     )
 
 
@@ -298,6 +336,7 @@ TASK_LOSS = {
     "char_lm": "cross_entropy",
     "tagging": "cross_entropy",
     "sine": "mse",
+    "reverse": "cross_entropy",
 }
 
 _BUILDERS: dict[str, Callable[..., TaskData]] = {
@@ -306,6 +345,7 @@ _BUILDERS: dict[str, Callable[..., TaskData]] = {
     "char_lm": char_lm_task,
     "tagging": tagging_task,
     "sine": sine_task,
+    "reverse": reverse_task,
 }
 
 

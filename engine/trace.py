@@ -110,6 +110,16 @@ class Trace(ArchitectureFacts):
         from .vanishing import summarize
         return summarize(self)
 
+    def diagnose(self) -> list:
+        """`engine.diagnose(self)`: the findings, problems first."""
+        from .diagnosis import diagnose
+        return diagnose(self)
+
+    def weight_spectra(self) -> dict[str, dict[str, float]]:
+        """`engine.weight_spectra(self)`: σ_max and spectral radii of every W_hh."""
+        from .diagnosis import weight_spectra
+        return weight_spectra(self)
+
     # -- persistence -------------------------------------------------------------------------
     def save(self, path: str | Path | BinaryIO) -> None:
         """Write the trace to `path` (or a binary file object) as .npz (plain arrays, loadable with
