@@ -117,8 +117,11 @@ def _model_run(spec: RunSpec, where: tuple, label: str | None) -> PreparedRun:
     return PreparedRun(label or default, parsed.model_dump(), net, model.x, model.targets, model.loss)
 
 
-def _config_run(spec: RunSpec, label: str | None) -> PreparedRun:
+def _config_run(spec: RunSpec, where: list, label: str | None) -> PreparedRun:
     config = TraceConfig.model_validate(spec)
+    if config.seq2seq:
+        raise CompareError([{"loc": [*where, "task"], "type": "value_error",
+                             "msg": f"task {config.task!r} runs an encoder–decoder; compare takes single RNNs"}])
     task = build_task(config)
     x, targets = engine_inputs(config, task)
     return PreparedRun(label or title_and_story(config)[0], config.model_dump(), build_network(config, task), x,
@@ -130,7 +133,7 @@ def prepare_runs(request: CompareRequest) -> list[PreparedRun]:
     runs, errors = [], []
     for spec, where, label in request.specs():
         try:
-            runs.append(_model_run(spec, where, label) if "model_id" in spec else _config_run(spec, label))
+            runs.append(_model_run(spec, where, label) if "model_id" in spec else _config_run(spec, where, label))
         except ValidationError as exc:
             errors += [{"loc": [*where, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         except CompareError as exc:

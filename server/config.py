@@ -15,12 +15,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 from pydantic import field_validator, model_validator
 
-from engine.tasks import TASK_LOSS, text_vocabulary
+from engine.tasks import SEQ2SEQ_TASKS, TASK_LOSS, text_vocabulary
 from server.presets import PRESET_NAMES, PRESETS_BY_NAME
 from server.settings import settings
 
 Cell = Literal["rnn_tanh", "rnn_relu", "lstm", "gru"]
-Task = Literal["copy", "adding", "char_lm", "tagging", "sine"]
+Task = Literal["copy", "adding", "char_lm", "tagging", "sine", "reverse"]
 PresetName = Literal[PRESET_NAMES]  # type: ignore[valid-type]
 
 CELLS: tuple[str, ...] = Cell.__args__
@@ -39,14 +39,16 @@ class TraceConfig(BaseModel):
 
     preset: PresetName | None = Field(None, description="A preset's name; other fields override it.")
     cell: Cell = "rnn_tanh"
-    task: Task = "copy"
+    task: Task = Field("copy", description="reverse: an encoder–decoder (seq_len symbols in, reversed out).")
     hidden_size: int = Field(16, ge=1, le=settings.max_hidden_size)
     num_layers: int = Field(1, ge=1, le=settings.max_num_layers)
     bidirectional: bool = False
     batch_size: int = Field(1, ge=1, le=settings.max_batch_size)
     seq_len: int = Field(
         20, ge=2, le=settings.max_seq_len,
-        description=f"Also bounds seq_len·batch_size·hidden_size·num_layers·directions ≤ {settings.max_units}.",
+        description=f"Also bounds steps·batch_size·hidden_size·num_layers·directions ≤ {settings.max_units} "
+                    f"(steps = seq_len, or 2·seq_len for an encoder–decoder task, whose seq_len is at most "
+                    f"{settings.max_seq2seq_len}).",
     )
     batch_index: int = Field(0, ge=0, description="Which batch element the stream carries (< batch_size).")
     text: str | None = Field(None, min_length=1, max_length=settings.max_text_len,
@@ -91,14 +93,21 @@ class TraceConfig(BaseModel):
     @field_validator("seq_len")
     @classmethod
     def _check_units(cls, seq_len: int, info: ValidationInfo) -> int:
-        """Bound the product that sets memory, compute and payload size."""
+        """Bound the product that sets memory, compute and payload size (an encoder–decoder runs
+        2·seq_len steps, and back-propagates each decoder loss alone for the flow matrix)."""
+        seq2seq = info.data.get("task") in SEQ2SEQ_TASKS
+        if seq2seq and seq_len > settings.max_seq2seq_len:
+            raise ValueError(f"an encoder–decoder task reads a short sequence: seq_len must be at most "
+                             f"{settings.max_seq2seq_len}")
         if _given(info, "batch_size", "hidden_size", "num_layers", "bidirectional"):
             d = info.data
             directions = 2 if d["bidirectional"] else 1
-            units = seq_len * d["batch_size"] * d["hidden_size"] * d["num_layers"] * directions
+            steps = 2 * seq_len if seq2seq else seq_len
+            units = steps * d["batch_size"] * d["hidden_size"] * d["num_layers"] * directions
             if units > settings.max_units:
+                name = "2·seq_len" if seq2seq else "seq_len"
                 raise ValueError(
-                    f"seq_len·batch_size·hidden_size·num_layers·directions = {seq_len}·{d['batch_size']}·"
+                    f"{name}·batch_size·hidden_size·num_layers·directions = {steps}·{d['batch_size']}·"
                     f"{d['hidden_size']}·{d['num_layers']}·{directions} = {units} exceeds the limit "
                     f"{settings.max_units}"
                 )
@@ -140,9 +149,27 @@ class TraceConfig(BaseModel):
         """A truncation window longer than the sequence means nothing."""
         if tbptt is not None and _given(info, "seq_len") and tbptt > info.data["seq_len"]:
             raise ValueError(f"tbptt must not exceed seq_len ({info.data['seq_len']})")
+        if tbptt is not None and info.data.get("task") in SEQ2SEQ_TASKS:
+            raise ValueError(f"truncated BPTT is not available for task {info.data['task']!r} (encoder–decoder)")
         if tbptt is not None and info.data.get("bidirectional"):
             raise ValueError("truncated BPTT needs a unidirectional network (the reverse direction reads the future)")
         return tbptt
+
+    @field_validator("bidirectional")
+    @classmethod
+    def _check_seq2seq_direction(cls, bidirectional: bool, info: ValidationInfo) -> bool:
+        """The encoder–decoder here is two unidirectional RNNs joined by the context."""
+        if bidirectional and info.data.get("task") in SEQ2SEQ_TASKS:
+            raise ValueError(f"task {info.data['task']!r} runs an encoder–decoder of unidirectional RNNs")
+        return bidirectional
+
+    @field_validator("recurrent_gradient")
+    @classmethod
+    def _check_seq2seq_gradient(cls, recurrent_gradient: bool, info: ValidationInfo) -> bool:
+        """The encoder–decoder lesson is the gradient crossing the context: it needs full BPTT."""
+        if not recurrent_gradient and info.data.get("task") in SEQ2SEQ_TASKS:
+            raise ValueError(f"task {info.data['task']!r} (encoder–decoder) needs full BPTT")
+        return recurrent_gradient
 
     @field_validator("unroll")
     @classmethod
@@ -155,6 +182,11 @@ class TraceConfig(BaseModel):
             if info.data.get("bidirectional"):
                 raise ValueError("free_running needs a unidirectional network (the reverse direction reads the future)")
         return unroll
+
+    @property
+    def seq2seq(self) -> bool:
+        """True when the task is read by an encoder–decoder."""
+        return self.task in SEQ2SEQ_TASKS
 
     @property
     def directions(self) -> int:

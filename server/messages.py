@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-import engine
 from server.serialize import array_to_json, float_to_json, to_jsonable
 
 STREAM_DIGITS = 4
@@ -92,8 +91,8 @@ def diagnosis_and_spectra(trace: Any) -> dict:
     """{"diagnosis": [finding dicts, problems first], "spectra": {node: {sigma_max, radius_<gate>}}},
     JSON-safe. A finding is {kind, severity, node, t, title, detail, steps, numbers}."""
     return to_jsonable({
-        "diagnosis": [finding.as_dict() for finding in engine.diagnose(trace)],
-        "spectra": engine.weight_spectra(trace),
+        "diagnosis": [finding.as_dict() for finding in trace.diagnose()],
+        "spectra": trace.weight_spectra(),
     })
 
 

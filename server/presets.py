@@ -158,6 +158,21 @@ PRESETS: tuple[Preset, ...] = (
         },
     ),
     Preset(
+        name="seq2seq",
+        title="Encoder–decoder: reverse a sequence",
+        story=(
+            "An encoder RNN reads 8 symbols; its last state, the context, starts a decoder RNN that must write "
+            "them in reverse (teacher forced: it reads <go>, then the previous true symbol). Every loss is "
+            "the decoder's, so every gradient reaching the encoder crosses the context: the first input is "
+            "the last one to be written, and its step gets least — the reason long inputs are hard for it."
+        ),
+        config={
+            "cell": "gru", "task": "reverse", "hidden_size": 16, "num_layers": 1,
+            "bidirectional": False, "seq_len": 8, "batch_size": 4, "recurrent_scale": 1.0,
+            "seed": 0,
+        },
+    ),
+    Preset(
         name="clipping",
         title="Gradient clipping tames an explosion",
         story=(

@@ -27,20 +27,30 @@ def build_task(config: TraceConfig) -> TaskData:
     return make_task(config.task, config.seq_len, config.batch_size, config.seed, config.text)
 
 
+def network_sizes(config: TraceConfig, task: TaskData) -> dict:
+    """The keyword arguments of Network.random / Seq2Seq.random a config and its task set."""
+    return {
+        "cell": config.cell, "input_size": task.input_size, "hidden_size": config.hidden_size,
+        "output_size": task.output_size, "num_layers": config.num_layers, "seed": config.seed,
+        "recurrent_scale": config.recurrent_scale,
+        "forget_bias": config.forget_bias if config.cell == "lstm" else 0.0, "dtype": DTYPES[config.dtype],
+    }
+
+
 def build_network(config: TraceConfig, task: TaskData) -> Any:
     """A seeded random network sized for the task."""
-    return engine.Network.random(
-        cell=config.cell,
-        input_size=task.input_size,
-        hidden_size=config.hidden_size,
-        output_size=task.output_size,
-        num_layers=config.num_layers,
-        bidirectional=config.bidirectional,
-        seed=config.seed,
-        recurrent_scale=config.recurrent_scale,
-        forget_bias=config.forget_bias if config.cell == "lstm" else 0.0,
-        dtype=DTYPES[config.dtype],
-    )
+    return engine.Network.random(bidirectional=config.bidirectional, **network_sizes(config, task))
+
+
+def build_seq2seq(config: TraceConfig, task: TaskData) -> engine.Seq2Seq:
+    """A seeded random encoder–decoder sized for an encoder–decoder task (both read its symbols + <go>)."""
+    return engine.Seq2Seq.random(**network_sizes(config, task))
+
+
+def run_seq2seq(config: TraceConfig, task: TaskData) -> engine.JoinedSeq2SeqTrace:
+    """The whole encoder–decoder run on the task's joined time axis."""
+    x, targets = engine_inputs(config, task)
+    return engine.run_joined(build_seq2seq(config, task), x, targets, task.encoder_steps, task.loss)
 
 
 def engine_inputs(config: TraceConfig, task: TaskData) -> tuple[np.ndarray, np.ndarray]:
@@ -68,6 +78,8 @@ def engine_options(config: TraceConfig) -> dict:
 def compute_trace(config: TraceConfig) -> tuple[Any, TaskData]:
     """Run the whole forward and backward pass at once (the REST trace)."""
     task = build_task(config)
+    if config.seq2seq:
+        return run_seq2seq(config, task), task
     net = build_network(config, task)
     task = unrolled_task(config, task, net)
     x, targets = engine_inputs(config, task)
@@ -112,6 +124,8 @@ def config_source(config: TraceConfig, net: Any = None, title: str | None = None
     """A fresh step-wise run of the config on its task's data: of a new seeded network, or of `net`
     (a trained one, say) under `title` (the preset's story is kept)."""
     task = build_task(config)
+    if config.seq2seq:
+        return seq2seq_source(config, task)
     net = net if net is not None else build_network(config, task)
     task = unrolled_task(config, task, net)
     x, targets = engine_inputs(config, task)
@@ -130,6 +144,27 @@ def config_source(config: TraceConfig, net: Any = None, title: str | None = None
         story=story,
     )
     return StreamSource(meta, iter(run), lambda: run.trace, run.close, config.batch_index)
+
+
+def seq2seq_source(config: TraceConfig, task: TaskData) -> StreamSource:
+    """An encoder–decoder run, computed whole, then played step by step on one time axis; the meta
+    message's ``segments`` say which steps are the encoder's and which the decoder's."""
+    trace = run_seq2seq(config, task)
+    title, story = title_and_story(config)
+    meta = meta_message(
+        config=config.model_dump(),
+        trace_shape=trace_shape(trace, trace.T, trace.B, task.loss),
+        nodes=list(trace.node_names),
+        batch_index=config.batch_index,
+        has_target=task.has_target[:, config.batch_index],
+        labels=task.labels_for(config.batch_index),
+        total_events=trace.event_count,
+        title=title,
+        story=story,
+    )
+    meta["segments"] = trace.segments
+    events = trace.events()
+    return StreamSource(meta, events, lambda: trace, events.close, config.batch_index)
 
 
 def loaded_source(trace: Any, name: str, title: str | None = None) -> StreamSource:

@@ -25,6 +25,7 @@ class Settings:
     """
 
     max_seq_len: int = 1000
+    max_seq2seq_len: int = 32  # an encoder–decoder task reads a short sequence (its flow matrix costs seq_len runs)
     max_hidden_size: int = 256
     max_num_layers: int = 4
     max_batch_size: int = 64
@@ -96,6 +97,7 @@ class Settings:
         """{config field: [min, max]} for the page's inputs."""
         return {
             "seq_len": [2, self.max_seq_len],
+            "seq2seq_len": [2, self.max_seq2seq_len],
             "hidden_size": [1, self.max_hidden_size],
             "num_layers": [1, self.max_num_layers],
             "batch_size": [1, self.max_batch_size],

@@ -46,6 +46,9 @@ class TrainingConfigError(ValueError):
 def resolve_training(config: TraceConfig) -> TraceConfig:
     """The config with every training field filled in (epochs, optimizer, lr); raises
     TrainingConfigError for combinations the engine refuses."""
+    if config.seq2seq:
+        raise TrainingConfigError(f"task: training an encoder–decoder ({config.task!r}) is not available; "
+                                  "step through it instead", "task")
     if config.tbptt is not None and config.bidirectional:
         raise TrainingConfigError("tbptt: truncated BPTT needs a unidirectional network", "tbptt")
     optimizer = config.optimizer or DEFAULT_OPTIMIZER

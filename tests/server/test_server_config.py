@@ -106,4 +106,5 @@ def test_the_schema_states_the_bounds():
     props = TraceConfig.model_json_schema()["properties"]
     assert props["batch_size"]["maximum"] == settings.max_batch_size
     assert props["num_layers"]["maximum"] == settings.max_num_layers
-    assert "seq_len·batch_size·hidden_size·num_layers·directions" in props["seq_len"]["description"]
+    assert "steps·batch_size·hidden_size·num_layers·directions" in props["seq_len"]["description"]
+    assert f"at most {settings.max_seq2seq_len}" in props["seq_len"]["description"]

@@ -29,7 +29,7 @@ def test_page_renders_page_data_and_local_plotly(client):
     assert data["defaults"]["cell"] == "rnn_tanh" and data["defaults"]["loss"] == "cross_entropy"
     assert data["limits"]["seq_len"] == [2, settings.max_seq_len]
     assert data["limits"]["units"] == [1, settings.max_units]
-    assert set(data["tasks"]) == {"copy", "adding", "char_lm", "tagging", "sine"}
+    assert set(data["tasks"]) == {"copy", "adding", "char_lm", "tagging", "sine", "reverse"}
     assert set(data["cells"]) == {"rnn_tanh", "rnn_relu", "lstm", "gru"}
     assert data["view_trace"] is False
     assert isinstance(data["version"], str) and data["version"]

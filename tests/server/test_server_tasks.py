@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.tasks import NO_TARGET, TASK_NAMES, make_task
+from engine.tasks import NO_TARGET, SEQ2SEQ_TASKS, TASK_NAMES, make_task
 
 
 @pytest.mark.parametrize("name", TASK_NAMES)
@@ -13,18 +13,30 @@ def test_shapes_labels_and_determinism(name):
     a = make_task(name, 15, 3, seed=7)
     b = make_task(name, 15, 3, seed=7)
     c = make_task(name, 15, 3, seed=8)
-    assert a.x.shape == (15, 3, a.input_size)
+    T = 30 if name in SEQ2SEQ_TASKS else 15            # an encoder–decoder reads 15 steps and writes 15
+    assert a.x.shape == (T, 3, a.input_size)
     assert np.array_equal(a.x, b.x) and np.array_equal(a.targets, b.targets)
     assert not (np.array_equal(a.x, c.x) and np.array_equal(a.targets, c.targets))
     if a.loss == "cross_entropy":
-        assert a.targets.shape == (15, 3) and a.targets.dtype.kind == "i"
+        assert a.targets.shape == (T, 3) and a.targets.dtype.kind == "i"
         assert a.targets[a.has_target].max() < a.output_size
     else:
-        assert a.targets.shape == (15, 3, a.output_size)
+        assert a.targets.shape == (T, 3, a.output_size)
     labels = a.labels_for(2)
-    assert len(labels["input_labels"]) == 15 and len(labels["target_labels"]) == 15
+    assert len(labels["input_labels"]) == T and len(labels["target_labels"]) == T
     assert len(labels["output_labels"]) == a.output_size
     assert [lab is not None for lab in labels["target_labels"]] == a.has_target[:, 2].tolist()
+
+
+def test_reverse_reads_the_symbols_then_writes_them_backwards_teacher_forced():
+    d = make_task("reverse", 6, 4, seed=1)
+    assert d.encoder_steps == 6 and d.output_size == 6 and d.input_size == 7        # A–F and <go>
+    symbols = d.x[:6].argmax(axis=-1)
+    assert not d.has_target[:6].any() and d.has_target[6:].all()
+    assert np.array_equal(d.targets[6:], symbols[::-1])
+    assert (d.x[6].argmax(axis=-1) == 6).all()                                       # <go>
+    assert np.array_equal(d.x[7:].argmax(axis=-1), d.targets[6:-1])                  # the previous true symbol
+    assert d.input_labels[0][6] == "<go>" and d.target_labels[0][6:] == d.input_labels[0][:6][::-1]
 
 
 def test_copy_recalls_the_first_symbol_at_the_end_only():

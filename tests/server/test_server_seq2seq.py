@@ -1,0 +1,104 @@
+"""The encoder–decoder (task "reverse", preset "seq2seq") through config, REST and the sockets:
+one joined time axis with its segments, the decoder's losses only, the gradient crossing the
+context, and clear errors where a route takes single RNNs only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import engine
+from engine.patterns import Seq2Seq
+from server.config import resolve_config
+from server.settings import settings
+from server_helpers import receive_until
+
+SMALL = {"preset": "seq2seq", "seq_len": 5, "hidden_size": 6, "batch_size": 2}
+
+
+def stream(client, config: dict) -> list[dict]:
+    """Every message of one played stream, meta to done."""
+    with client.websocket_connect("/ws/trace") as ws:
+        ws.send_json({"type": "start", "config": config, "mode": "play", "delay_ms": None})
+        return receive_until(ws, {"done", "error"})
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"task": "reverse", "bidirectional": True}, "bidirectional"),
+    ({"task": "reverse", "tbptt": 2, "seq_len": 6}, "tbptt"),
+    ({"task": "reverse", "recurrent_gradient": False}, "recurrent_gradient"),
+    ({"task": "reverse", "unroll": "free_running"}, "unroll"),
+    ({"task": "reverse", "seq_len": settings.max_seq2seq_len + 1}, "seq_len"),
+    ({"task": "reverse", "loss": "mse"}, "loss"),
+    # the units bound counts the encoder's and the decoder's steps: 2·32·64·16 = 65536 is at the
+    # limit for one layer, twice that with two
+    ({"task": "reverse", "seq_len": 32, "batch_size": 64, "hidden_size": 16, "num_layers": 2}, "seq_len"),
+], ids=["bidirectional", "tbptt", "elman", "free-running", "too-long", "loss", "units"])
+def test_seq2seq_configs_the_engine_cannot_run_are_a_422_naming_the_field(client, body, field):
+    r = client.post("/api/trace", json=body)
+    assert r.status_code == 422, r.text
+    assert ["body", field] in [e["loc"] for e in r.json()["detail"]]
+
+
+def test_the_preset_resolves_and_round_trips():
+    config = resolve_config({"preset": "seq2seq"})
+    assert config.seq2seq and config.task == "reverse" and config.loss == "cross_entropy"
+    assert resolve_config(config.model_dump()) == config
+    assert not resolve_config({"preset": "char-lm"}).seq2seq
+
+
+def test_rest_trace_is_the_joined_axis_and_equals_the_engine(client):
+    body = client.post("/api/trace", json=SMALL).json()
+    config = resolve_config(SMALL)
+    task = engine.tasks.make_task("reverse", 5, 2, config.seed)
+    model = Seq2Seq.random("gru", task.input_size, 6, task.output_size, seed=config.seed,
+                           recurrent_scale=config.recurrent_scale)
+    joined = engine.run_joined(model, task.x, task.targets, 5)
+    assert body["T"] == 10 and body["segments"] == joined.segments
+    assert body["loss"] == pytest.approx(joined.loss, rel=1e-12)
+    assert set(body["grads"]) == set(model.state_dict()) == set(body["params"])
+    np.testing.assert_allclose(body["gradient_norms"]["h_l0"], joined.gradient_norms["h_l0"], rtol=1e-12)
+    assert body["input_labels"][0][5] == "<go>" and body["target_labels"][0][:5] == [None] * 5
+    # the decoder writes the encoder's input reversed
+    assert body["target_labels"][0][5:] == body["input_labels"][0][:5][::-1]
+    assert body["flow"]["h_l0"]["ks"] == list(range(5, 10))
+    assert [body["activations"]["logits"][t][0][0] for t in range(5)] == ["NaN"] * 5   # the encoder emits nothing
+
+
+def test_stream_plays_the_joined_run_and_its_summary_matches_rest(client):
+    messages = stream(client, SMALL)
+    meta, summary, done = messages[0], messages[-2], messages[-1]
+    assert meta["type"] == "meta" and summary["type"] == "summary" and done["type"] == "done"
+    assert meta["T"] == 10 and meta["segments"] == [{"name": "encoder", "start": 0, "stop": 5},
+                                                    {"name": "decoder", "start": 5, "stop": 10}]
+    assert meta["has_target"] == [False] * 5 + [True] * 5
+    events = [m for m in messages if m["type"] == "event"]
+    assert len(events) == meta["total_events"] == engine.seq2seq_record.joined_event_count(5, 5, 1)
+    assert {e["t"] for e in events if e["node"] in ("logits", "loss")} == set(range(5, 10))
+    # the gradient crosses the context last: the final events walk the encoder back to t = 0
+    tail = [e["t"] for e in events[-5:]]
+    assert tail == [4, 3, 2, 1, 0] and all(e["phase"] == "backward" and e["node"] == "h_l0" for e in events[-5:])
+    rest = client.post("/api/trace", json=SMALL).json()
+    np.testing.assert_allclose(summary["gradient_norms"]["h_l0"], rest["gradient_norms"]["h_l0"], rtol=1e-12)
+    assert set(summary["spectra"]) == {"encoder h_l0", "decoder h_l0"}
+
+
+def test_preset_story_the_first_input_gets_the_least_gradient(client):
+    summary = stream(client, {"preset": "seq2seq"})[-2]
+    norms = np.array(summary["gradient_norms"]["h_l0"], dtype=float)
+    T_in = resolve_config({"preset": "seq2seq"}).seq_len
+    encoder = norms[:T_in]
+    assert np.argmin(encoder) == 0 and encoder[0] < 0.1 * encoder[-1]
+    flow = np.array(summary["flow"]["h_l0"]["matrix"], dtype=float)
+    assert flow.shape == (T_in, 2 * T_in) and (flow[:, :T_in] > 0).all()   # every loss reaches every encoder step
+
+
+def test_routes_for_single_rnns_refuse_an_encoder_decoder_naming_the_task(client):
+    r = client.post("/api/trace.npz", json=SMALL)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "task"]
+    r = client.post("/api/compare", json={"configs": [SMALL, {"preset": "char-lm"}]})
+    assert r.status_code == 422 and ["body", "configs", 0, "task"] in [e["loc"] for e in r.json()["detail"]]
+    with client.websocket_connect("/ws/train") as ws:
+        ws.send_json({"type": "start", "config": SMALL})
+        error = receive_until(ws, {"done", "error"})[-1]
+    assert error["type"] == "error" and error["field"] == "task" and "encoder–decoder" in error["detail"]
