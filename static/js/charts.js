@@ -76,6 +76,21 @@ function cursorMarker(store, cursor, phase) {
   }];
 }
 
+/** An encoder–decoder's boundary on a time axis: a line between the encoder's last step and the
+ * decoder's first, labelled "context" (nothing for other runs). */
+function contextMarker(meta) {
+  const seg = meta.segments?.[1];
+  if (!seg) return { shapes: [], annotations: [] };
+  const x = seg.start - 0.5;
+  return {
+    shapes: [{ type: 'line', xref: 'x', yref: 'paper', x0: x, x1: x, y0: 0, y1: 1, line: { color: cssVar('--feedback') || '#7c3aed', width: 2, dash: 'dash' } }],
+    annotations: [
+      { text: '◀ encoder', xref: 'x', yref: 'paper', x, y: 1, xanchor: 'right', yanchor: 'top', showarrow: false, font: { color: cssVar('--muted') || '#667' } },
+      { text: 'decoder ▶', xref: 'x', yref: 'paper', x, y: 1, xanchor: 'left', yanchor: 'top', showarrow: false, font: { color: cssVar('--muted') || '#667' } },
+    ],
+  };
+}
+
 /** plot-grad-norms: ‖∂L/∂h_t‖ over t, log y, one line per layer/direction. */
 export function drawGradNorms(div, { store, cursor, meta }) {
   const data = meta.nodes.map((node, i) => {
@@ -98,8 +113,11 @@ export function drawGradNorms(div, { store, cursor, meta }) {
     xaxis: { title: { text: 'time step t' }, range: [-0.5, meta.T - 0.5] },
     yaxis: logAxis(all, '‖∂L/∂hₜ‖'),
     showlegend: meta.nodes.length > 1,
-    shapes: cursorMarker(store, cursor, 'backward'),
-    annotations: nonFinite ? [{ text: `${nonFinite} non-finite (NaN/∞) not drawn`, xref: 'paper', yref: 'paper', x: 1, y: 1, xanchor: 'right', showarrow: false, font: { color: COLORS.nan } }] : [],
+    shapes: [...cursorMarker(store, cursor, 'backward'), ...contextMarker(meta).shapes],
+    annotations: [
+      ...(nonFinite ? [{ text: `${nonFinite} non-finite (NaN/∞) not drawn`, xref: 'paper', yref: 'paper', x: 1, y: 1, xanchor: 'right', showarrow: false, font: { color: COLORS.nan } }] : []),
+      ...contextMarker(meta).annotations,
+    ],
   }));
 }
 
@@ -180,6 +198,7 @@ export function drawFlow(div, { store, meta, node }) {
   }], baseLayout({
     xaxis: { title: { text: 'time step t (where the gradient arrives)' } },
     yaxis: { title: { text: 'loss step k' }, autorange: 'reversed', ...(f.ks.length <= 12 ? { tickmode: 'array', tickvals: f.ks } : {}) },
+    ...contextMarker(meta),
   }));
 }
 
@@ -206,7 +225,7 @@ export function drawHidden(div, { store, cursor, meta, node, quantity }) {
   }], baseLayout({
     xaxis: { title: { text: 'time step t' }, range: [-0.5, meta.T - 0.5] },
     yaxis: { title: { text: 'unit' } },
-    shapes: cursorMarker(store, cursor, phase),
+    shapes: [...cursorMarker(store, cursor, phase), ...contextMarker(meta).shapes],
   }));
 }
 
@@ -217,7 +236,7 @@ export function drawContributions(div, { store, meta }) {
     react(div, [], waiting('appears when the backward pass is complete'));
     return;
   }
-  const params = Object.keys(contrib).filter((p) => !p.startsWith('bias_ih'));
+  const params = Object.keys(contrib).filter((p) => !/(^|\.)bias_ih/.test(p));
   const names = params.map(lectureName);
   const T = meta.T;
   const bins = Math.min(T, PLOTS.maxContributionBins);

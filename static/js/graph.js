@@ -1,7 +1,9 @@
 // The unrolled graph (SVG): a column per timestep, a row per quantity, every edge labelled with
 // its shared weight. build(meta) lays it out once per run; render(view) recolours it for a cursor.
 // Usage patterns: outputs are drawn only where a loss exists (many-to-one draws one ŷ); a
-// free-running run draws ŷ(t) → x(t+1) feedback edges; Elman context units draw W as cut.
+// free-running run draws ŷ(t) → x(t+1) feedback edges; Elman context units draw W as cut; an
+// encoder–decoder (meta.segments) draws two shaded halves joined by the context edge, its weights
+// marked ᴱ (encoder) and ᴰ (decoder).
 
 import { GRAPH, COLORS } from './theme/config.js';
 import { fillFor, forwardPosition, logPosition, lightText } from './colors.js';
@@ -31,6 +33,7 @@ export function patternOf(meta) {
   return {
     feedback: meta.config?.unroll === 'free_running',
     cut: meta.config?.recurrent_gradient === false,
+    segments: meta.segments?.length === 2 ? meta.segments : null,
   };
 }
 
@@ -88,11 +91,13 @@ export class UnrolledGraph {
     const marker = el('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' }, defs);
     el('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow-head', fill: 'context-stroke' }, marker);
     this.layers = {
+      segments: el('g', { class: 'segments' }, this.svg),
       edges: el('g', { class: 'edges' }, this.svg),
       nodes: el('g', { class: 'nodes' }, this.svg),
       axis: el('g', { class: 'axis' }, this.svg),
       labels: el('g', { class: 'row-labels' }, this.svg),
     };
+    this.drawSegments();
     this.drawEdges();
     this.drawNodes();
     this.drawAxis();
@@ -106,6 +111,38 @@ export class UnrolledGraph {
   cy(row) { return GRAPH.marginTop + (row.index + 0.5) * this.rowHeight; }
 
   rowOf(kind) { return this.rows.find((r) => r.kind === kind); }
+
+  /** "encoder" or "decoder" for an encoder–decoder's step t, else null. */
+  segmentAt(t) {
+    const seg = this.pattern.segments?.find((s) => t >= s.start && t < s.stop);
+    return seg ? seg.name : null;
+  }
+
+  /** The first decoder step: its recurrent edge is the context (null unless encoder–decoder). */
+  contextStep() { return this.pattern.segments ? this.pattern.segments[1].start : null; }
+
+  /** A weight's name on an edge into step t: U, W, … with ᴱ/ᴰ in an encoder–decoder. */
+  weightName(base, layer, direction, t) {
+    const name = weightLabel(base, layer, this.meta.layers, direction);
+    const seg = this.segmentAt(t);
+    return seg ? `${name}${seg === 'encoder' ? 'ᴱ' : 'ᴰ'}` : name;
+  }
+
+  /** Encoder–decoder: a shaded band and a heading over each half. */
+  drawSegments() {
+    if (!this.pattern.segments) return;
+    const cw = GRAPH.columnWidth;
+    const bottom = GRAPH.marginTop + this.rows.length * this.rowHeight + 4;
+    const headings = { encoder: 'Encoder: reads the input', decoder: 'Decoder: starts from the context' };
+    for (const seg of this.pattern.segments) {
+      const x0 = this.cx(seg.start) - cw / 2 + 3;
+      const x1 = this.cx(seg.stop - 1) + cw / 2 - 3;
+      const g = el('g', { class: `segment segment-${seg.name}`, 'data-segment': seg.name }, this.layers.segments);
+      el('rect', { x: x0, y: 2, width: x1 - x0, height: bottom - 2, rx: 10 }, g);
+      const text = el('text', { x: x0 + 10, y: 17, class: 'segment-label' }, g);
+      text.textContent = headings[seg.name] ?? seg.name;
+    }
+  }
 
   /** True when step t carries a target (and so a loss). */
   hasTarget(t) { return this.meta.has_target?.[t] ?? true; }
@@ -171,8 +208,8 @@ export class UnrolledGraph {
       const dx = side * GRAPH.columnWidth * 0.34;
       return el('path', { d: `M${x0 + dx * 0.45},${y0} C${x0 + dx},${y0 - (y0 - y1) * 0.3} ${x1 + dx},${y1 + (y0 - y1) * 0.3} ${x1 + dx * 0.45},${y1}`, class: cls, 'data-edge': kind, 'marker-end': 'url(#arrow)' }, g);
     };
-    const label = (x, y, text) => {
-      const t = el('text', { x, y, class: 'edge-label', dy: '0.35em' }, g);
+    const label = (x, y, text, cls = '') => {
+      const t = el('text', { x, y, class: `edge-label${cls}`, dy: '0.35em' }, g);
       t.textContent = text;
     };
     const vertical = (fromRow, toRow, t, name, side, kind) => {
@@ -193,7 +230,7 @@ export class UnrolledGraph {
       for (const row of hRows) {
         const side = row.direction === 1 ? 1 : -1;
         const inputs = row.layer === 0 ? [xRow] : hRows.filter((r) => r.layer === row.layer - 1);
-        inputs.forEach((src, i) => vertical(src, row, t, i === 0 || src.direction === row.direction ? weightLabel('U', row.layer, meta.layers, row.direction) : '', side, 'input'));
+        inputs.forEach((src, i) => vertical(src, row, t, i === 0 || src.direction === row.direction ? this.weightName('U', row.layer, row.direction, t) : '', side, 'input'));
         if (row.layer === meta.layers - 1 && this.hasTarget(t)) vertical(row, outRow, t, row.direction === 0 || meta.directions === 1 ? 'V' : 'V′', side, 'output');
       }
       if (this.hasTarget(t)) {
@@ -206,19 +243,26 @@ export class UnrolledGraph {
     for (const row of this.rows.filter((r) => r.kind === 'h' || r.kind === 'c')) {
       const y = this.cy(row);
       const step = row.direction === 1 ? -1 : 1;
-      const name = row.kind === 'h' ? weightLabel('W', row.layer, meta.layers, row.direction) : 'f⊙';
       for (let k = 0; k < meta.T; k += 1) {
         const to = row.direction === 1 ? meta.T - 1 - k : k;
         const from = to - step;
         const x0 = this.cx(from) + step * (R + 1);
         const x1 = this.cx(to) - step * (R + 3);
         const cut = this.pattern.cut;
-        const path = el('path', { d: `M${x0},${y} L${x1},${y}`, class: `edge recurrent kind-${row.kind}${cut ? ' cut' : ''}`, 'data-edge': row.kind === 'h' ? 'recurrent' : 'cell', 'marker-end': 'url(#arrow)' }, g);
+        const context = to === this.contextStep();
+        const name = row.kind === 'h' ? (context ? 'context' : this.weightName('W', row.layer, row.direction, to)) : 'f⊙';
+        const kind = row.kind === 'h' ? (context ? 'context' : 'recurrent') : 'cell';
+        const path = el('path', { d: `M${x0},${y} L${x1},${y}`, class: `edge recurrent kind-${row.kind}${cut ? ' cut' : ''}${context ? ' context' : ''}`, 'data-edge': kind, 'marker-end': 'url(#arrow)' }, g);
         if (cut) {
           path.dataset.cut = '1';
           el('title', {}, path).textContent = `${name}: the state is treated as an input — no gradient flows back along this edge`;
         }
-        label((x0 + x1) / 2, y - 12, name);
+        if (context) {
+          el('title', {}, path).textContent = `the context: the encoder's last ${row.kind}(${to - 1}) starts the decoder (through Wᴰ); every gradient reaching the encoder crosses here`;
+        }
+        // "context" is wider than the gap between two nodes: it sits above them
+        if (context && row.kind === 'h') label((x0 + x1) / 2, y - R - 12, name, ' context-label');
+        else label((x0 + x1) / 2, y - 12, name);
         // the gradient flowing back along this edge is ∂L/∂(state at `to`); a cut edge carries none
         if (row.kind === 'h' && !cut) this.edges.push({ path, row, gradT: to });
       }

@@ -16,6 +16,8 @@ function div(cls, text = null, parent = null) {
 
 /** Lecture name of a torch parameter name (weight_hh_l0_reverse → W (layer 1, reverse)). */
 export function lectureName(param) {
+  const half = /^(encoder|decoder)\.(.+)$/.exec(param);   // an encoder–decoder's parameters
+  if (half) return `${lectureName(half[2])} · ${half[1]}`;
   const m = /^(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?$/.exec(param);
   if (m) return `${LECTURE_NAMES[m[1]]}${m[2] !== '0' || m[3] ? ` · layer ${Number(m[2]) + 1}${m[3] ? ' reverse' : ''}` : ''}`;
   return LECTURE_NAMES[param] ?? param;

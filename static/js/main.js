@@ -199,11 +199,13 @@ function onMeta(meta) {
   app.plotNode = setupPlotSelectors(meta);
   app.hiddenQuantity = 'h';
   showPatternNote(meta);
+  app.training?.allow?.(meta);
   graph.build(meta);   // a new run fits the view and follows the step again
   requestRender();
 }
 
-/** A line above the graph naming the usage pattern's special edges (generation, Elman context units);
+/** A line above the graph naming the usage pattern's special edges (generation, Elman context units,
+ * the encoder–decoder's context);
  * a generation run offers the teacher-forced run of the same weights beside it. */
 function showPatternNote(meta) {
   const pattern = patternOf(meta);
@@ -214,6 +216,7 @@ function showPatternNote(meta) {
   const notes = [];
   if (pattern.feedback) notes.push('Generation: each ŷ(t) is fed back as x(t+1) (dashed arrows)');
   if (pattern.cut) notes.push('Elman context units: no gradient through W (dashed)');
+  if (pattern.segments) notes.push(`Encoder–decoder: the encoder's last state (t=${pattern.segments[0].stop - 1}) is the context that starts the decoder; Uᴱ, Wᴱ are the encoder's weights, Uᴰ, Wᴰ, V the decoder's`);
   $('pattern-note').textContent = notes.join(' · ');
   $('pattern-note').hidden = notes.length === 0;
 }

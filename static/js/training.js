@@ -5,6 +5,7 @@
 //   import { mountTrainingPanel } from './training.js';
 //   const panel = mountTrainingPanel(container, { getConfig, onTrained });
 //   panel.update(config)   // e.g. when a preset is picked: fills the controls from its training fields
+//   panel.allow(meta)      // a new run on the page: can its network be trained here?
 //
 // getConfig() returns the page's current config (a plain object); the panel adds the training
 // fields. onTrained({ config, source: 'trained' }) is called by the "step through" button with the
@@ -129,7 +130,7 @@ function figure(h) {
 }
 
 /**
- * Draw the training panel into `container` and return { update(config), destroy() }.
+ * Draw the training panel into `container` and return { update(config), allow(meta), destroy() }.
  * The plot goes into the container's [data-testid="plot-training"] element if it has one.
  */
 export function mountTrainingPanel(container, { getConfig, onTrained } = {}) {
@@ -191,6 +192,7 @@ export function mountTrainingPanel(container, { getConfig, onTrained } = {}) {
   let drawTimer = null;
   let lastDraw = 0;
   let typing = null;
+  let blocked = null;          // why the network on the page cannot be trained here (null: it can)
 
   function setStatus(text, isError = false) {
     status.textContent = text;
@@ -200,7 +202,7 @@ export function mountTrainingPanel(container, { getConfig, onTrained } = {}) {
   function setState(next) {
     state = next;
     const live = state === 'running' || state === 'paused' || state === 'starting';
-    startBtn.disabled = live;
+    startBtn.disabled = live || blocked !== null;
     pauseBtn.disabled = !(state === 'running' || state === 'paused');
     pauseBtn.textContent = state === 'paused' ? 'Resume' : 'Pause';
     stopBtn.disabled = !live;
@@ -335,10 +337,20 @@ export function mountTrainingPanel(container, { getConfig, onTrained } = {}) {
     controls.tbptt.value = config.tbptt ?? '';
   }
 
+  /** Enable training for the run on the page (its meta), or say why it is not available. */
+  function allow(meta) {
+    const before = blocked;
+    blocked = meta?.segments ? 'Training an encoder–decoder is not available here yet: step through it above.' : null;
+    if (blocked && !ws) setStatus(blocked);
+    else if (!blocked && before && status.textContent === before) setStatus('Not trained yet.');
+    setState(state);
+  }
+
   update(getConfig ? getConfig() : {});
   setState('idle');
   return {
     update,
+    allow,
     destroy() {
       if (ws) ws.close();
       ws = null;

@@ -147,3 +147,53 @@ def test_the_generation_lesson_train_then_generate_beside_teacher_forcing(page, 
     page.wait_for_selector('[data-testid="teacher-card"][data-status="done"]')
     assert "L = 29." in page.text_content("#teacher-title")
     page.screenshot(path=str(screenshots_dir / "pattern-generation-trained.png"), full_page=True)
+
+
+def test_seq2seq_draws_encoder_and_decoder_joined_by_the_context(page, live_server, screenshots_dir):
+    open_page(page, live_server, preset="seq2seq")
+    wait_done(page)
+    fields = query(page)
+    T_in = int(fields["seq_len"])
+    T = 2 * T_in
+    assert fields["task"] == "reverse"
+    assert h_nodes_per_row(page) == {T}
+    # two shaded halves; outputs and losses only on the decoder's columns
+    assert page.evaluate(f"[...document.querySelectorAll('{GRAPH} [data-segment]')].map(e => e.dataset.segment)") \
+        == ["encoder", "decoder"]
+    assert texts(page, "[data-node=logits]").keys() == set(range(T_in, T)) == texts(page, "[data-node=loss]").keys()
+    assert count(page, "[data-edge=output]") == T_in and count(page, "[data-edge=loss]") == T_in
+    # one context edge; every other step is a recurrent W edge (from the initial state on)
+    assert count(page, "[data-edge=context]") == 1 and count(page, "[data-edge=recurrent]") == T - 1
+    assert count(page, "[data-edge=input]") == T and count(page, "[data-edge=feedback]") == 0
+    labels = page.evaluate(f"[...document.querySelectorAll('{GRAPH} .edge-label')].map(e => e.textContent)")
+    assert labels.count("Wᴱ") == T_in and labels.count("Wᴰ") == T_in - 1 and labels.count("context") == 1  # Wᴱ from h(−1)
+    assert labels.count("Uᴱ") == T_in and labels.count("Uᴰ") == T_in
+    # the decoder reads <go> and then the true previous symbol; its targets are the input reversed
+    inputs, losses = texts(page, "[data-node=x]"), texts(page, "[data-node=loss]")
+    assert inputs[T_in] == "<go>"
+    assert [losses[t] for t in range(T_in, T)] == [inputs[t] for t in range(T_in - 1, -1, -1)]
+    assert [inputs[t] for t in range(T_in + 1, T)] == [losses[t] for t in range(T_in, T - 1)]
+    # the run ended in the backward phase: the context edge carries the gradient into the encoder
+    assert count(page, "[data-edge=context].carrying") == 1
+    assert "Encoder–decoder" in page.text_content('[data-testid="pattern-note"]')
+    # the server does not train encoder–decoders: the panel says so instead of failing on Train
+    assert page.is_disabled('[data-testid="train-start"]')
+    assert "encoder–decoder" in page.text_content('[data-testid="train-status"]')
+    page.screenshot(path=str(screenshots_dir / "pattern-seq2seq.png"), full_page=True)
+    page.locator(GRAPH).screenshot(path=str(screenshots_dir / "pattern-seq2seq-graph.png"))
+
+
+def test_seq2seq_lstm_marks_the_cell_state_crossing_too(page, live_server):
+    open_page(page, live_server, preset="seq2seq", cell="lstm", seq_len=4, num_layers=2)
+    wait_done(page)
+    assert count(page, "[data-edge=context]") == 2 and count(page, "[data-edge=cell].context") == 2
+    assert count(page, "[data-edge=recurrent]") == 2 * 7
+    labels = page.evaluate(f"[...document.querySelectorAll('{GRAPH} .edge-label')].map(e => e.textContent)")
+    assert page.is_disabled('[data-testid="train-start"]')
+    assert labels.count("W₂ᴱ") == 4 and labels.count("W₂ᴰ") == 3 and labels.count("U₁ᴰ") == 4
+    # back to a single RNN: no halves, no context, and training is offered again
+    page.select_option("#preset", "char-lm")
+    wait_until(page, "document.querySelectorAll('[data-segment]').length === 0", timeout_ms=20_000)
+    wait_done(page)
+    assert count(page, "[data-edge=context]") == 0 and page.is_enabled('[data-testid="train-start"]')
+    assert page.text_content('[data-testid="train-status"]') == "Not trained yet."
