@@ -102,3 +102,22 @@ def test_routes_for_single_rnns_refuse_an_encoder_decoder_naming_the_task(client
         ws.send_json({"type": "start", "config": SMALL})
         error = receive_until(ws, {"done", "error"})[-1]
     assert error["type"] == "error" and error["field"] == "task" and "encoder–decoder" in error["detail"]
+
+
+def test_preset_story_numbers():
+    """The numbers the seq2seq story quotes, recomputed."""
+    from server.runs import compute_trace
+
+    def run(**over):
+        return compute_trace(resolve_config({"preset": "seq2seq", **over}))[0]
+    joined = run()
+    g = joined.gradient_norms["h_l0"]
+    assert round(g[0], 4) == 0.0054 and round(g[7] / g[0]) == 17
+    ks, matrix = joined.flow_matrix("h_l0")
+    assert ks[-1] == 15 and f"{matrix[-1, 0]:.2g}" == "0.00046"
+    assert not joined.diagnose()
+    longer = run(seq_len=16)
+    assert f"{longer.gradient_norms['h_l0'][0]:.1g}" == "0.0008"
+    assert [f.kind for f in longer.diagnose()] == ["vanishing"]
+    lstm = run(cell="lstm", forget_bias=3.0)
+    assert round(lstm.gradient_norms["h_l0"][0], 2) == 0.11
