@@ -194,6 +194,7 @@ function onMeta(meta) {
   $('story-title').textContent = meta.title ?? '';
   $('story').textContent = meta.story ?? storyFallback(meta);
   for (const el of document.querySelectorAll('.eq-cell')) el.hidden = !el.dataset.cell.split(' ').includes(meta.cell);
+  document.querySelector('.eq-seq2seq').hidden = !meta.segments;
   panels.diagnosis?.clear();
   document.querySelector('.diagnosis-card').hidden = true;
   app.plotNode = setupPlotSelectors(meta);

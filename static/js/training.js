@@ -97,7 +97,7 @@ function figure(h) {
   const steps = Array.from({ length: T }, (_, t) => t);
   const latest = h.latest?.profiles?.[h.node] ?? [];
   const data = [
-    { x: h.epochs, y: h.losses.map((v) => (v > 0 ? plottable(v) : null)), mode: 'lines', name: 'loss',
+    { x: [...h.epochs], y: h.losses.map((v) => (v > 0 ? plottable(v) : null)), mode: 'lines', name: 'loss',
       line: { color: COLORS.lines[0], width: 2 }, xaxis: 'x', yaxis: 'y', hovertemplate: 'epoch %{x}<br>loss %{y:.4g}<extra></extra>' },
     { x: steps, y: (h.first?.[h.node] ?? []).map((v) => (v > 0 ? plottable(v) : null)), mode: 'lines', name: 'epoch 1',
       line: { color: muted, dash: 'dot', width: 1.5 }, xaxis: 'x2', yaxis: 'y2', hovertemplate: 't=%{x}<br>%{y:.3g}<extra>epoch 1</extra>' },

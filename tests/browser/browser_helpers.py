@@ -28,6 +28,14 @@ def wait_done(page, timeout: int = DONE_TIMEOUT_MS) -> None:
     page.wait_for_selector('body[data-status="done"]', timeout=timeout)
 
 
+def wait_shown_to_end(page, timeout: int = DONE_TIMEOUT_MS) -> None:
+    """Wait until the stream is complete and its last event has been drawn (the page renders on
+    the next animation frame after the done message, so edge widths may lag it by a frame)."""
+    wait_done(page, timeout)
+    wait_until(page, "document.body.dataset.cursor === String(Number(document.body.dataset.received) - 1)",
+               timeout_ms=timeout)
+
+
 def cursor(page) -> int:
     """The seq of the event on screen."""
     return int(page.get_attribute("body", "data-cursor"))

@@ -3,7 +3,7 @@ feedback edges, Elman context units draw W cut; node and edge counts read off da
 
 from __future__ import annotations
 
-from browser_helpers import open_page, wait_done, wait_until
+from browser_helpers import open_page, wait_done, wait_shown_to_end, wait_until
 
 GRAPH = '[data-testid="graph"]'
 
@@ -73,7 +73,7 @@ def test_generation_draws_feedback_edges_and_the_fed_back_symbols(page, live_ser
 
 def test_elman_context_draws_w_cut_and_never_thickens_it(page, live_server, screenshots_dir):
     open_page(page, live_server, preset="elman-context")
-    wait_done(page)
+    wait_shown_to_end(page)
     fields = query(page)
     T = int(fields["seq_len"])
     assert fields["recurrent_gradient"] == "0"
@@ -89,7 +89,7 @@ def test_elman_context_draws_w_cut_and_never_thickens_it(page, live_server, scre
     page.check('#config-form [name=recurrent_gradient]')
     # the new run may finish before a "not done" state could be seen: wait for its graph instead
     wait_until(page, "document.querySelectorAll('[data-cut]').length === 0", timeout_ms=20_000)
-    wait_done(page)
+    wait_shown_to_end(page)
     assert count(page, "[data-cut]") == 0 and count(page, ".edge.recurrent.carrying") == T
     assert page.is_hidden('[data-testid="pattern-note"]')
 
@@ -151,7 +151,7 @@ def test_the_generation_lesson_train_then_generate_beside_teacher_forcing(page, 
 
 def test_seq2seq_draws_encoder_and_decoder_joined_by_the_context(page, live_server, screenshots_dir):
     open_page(page, live_server, preset="seq2seq")
-    wait_done(page)
+    wait_shown_to_end(page)
     fields = query(page)
     T_in = int(fields["seq_len"])
     T = 2 * T_in
@@ -176,6 +176,8 @@ def test_seq2seq_draws_encoder_and_decoder_joined_by_the_context(page, live_serv
     # the run ended in the backward phase: the context edge carries the gradient into the encoder
     assert count(page, "[data-edge=context].carrying") == 1
     assert "Encoder–decoder" in page.text_content('[data-testid="pattern-note"]')
+    assert page.is_visible('[data-testid="eq-seq2seq"]')
+    page.locator(".equations-panel").screenshot(path=str(screenshots_dir / "pattern-seq2seq-equations.png"))
     # the server does not train encoder–decoders: the panel says so instead of failing on Train
     assert page.is_disabled('[data-testid="train-start"]')
     assert "encoder–decoder" in page.text_content('[data-testid="train-status"]')
@@ -196,4 +198,5 @@ def test_seq2seq_lstm_marks_the_cell_state_crossing_too(page, live_server):
     wait_until(page, "document.querySelectorAll('[data-segment]').length === 0", timeout_ms=20_000)
     wait_done(page)
     assert count(page, "[data-edge=context]") == 0 and page.is_enabled('[data-testid="train-start"]')
+    assert page.is_hidden('[data-testid="eq-seq2seq"]')
     assert page.text_content('[data-testid="train-status"]') == "Not trained yet."

@@ -16,7 +16,9 @@ def test_every_preset_runs_to_done(page, live_server, screenshots_dir):
         page.select_option('[data-testid="preset"]', name)
         wait_until(page, f"new URLSearchParams(location.search).get('preset') === '{name}'")
         wait_done(page)
-        meta_t = int(page.evaluate("new URLSearchParams(location.search).get('seq_len')"))
+        fields = page.evaluate("Object.fromEntries(new URLSearchParams(location.search))")
+        # an encoder–decoder (task reverse) reads seq_len steps and writes seq_len more
+        meta_t = int(fields["seq_len"]) * (2 if fields["task"] == "reverse" else 1)
         nodes = page.evaluate(
             "[...document.querySelectorAll('[data-testid=graph] [data-node^=h_l]')].map(e => e.dataset.node)")
         per_row = {n: nodes.count(n) for n in set(nodes)}

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from browser_helpers import open_page, wait_done
+from browser_helpers import open_page, wait_done, wait_until
 
 import engine
 
@@ -38,9 +38,12 @@ def test_plots_render_with_data_and_hover_highlights_the_graph(page, live_server
     wait_done(page)
     for plot in PLOTS:
         page.wait_for_selector(f'[data-testid="{plot}"] .main-svg')
-    counts = page.evaluate("""() => Object.fromEntries(%s.map(id => [id,
-        document.getElementById(id).data.length]))""" % PLOTS)
-    assert all(n >= 1 for n in counts.values()), counts
+    # a plot first shows a "waiting" note (no data); the summary's data comes with the next frame
+    counts_js = "Object.fromEntries(%s.map(id => [id, document.getElementById(id).data?.length ?? 0]))" % PLOTS
+    try:
+        wait_until(page, f"Object.values({counts_js}).every(n => n >= 1)")
+    except AssertionError:
+        raise AssertionError(page.evaluate(counts_js)) from None
     log_axis = page.evaluate("document.getElementById('plot-grad-norms').layout.yaxis.type")
     assert log_axis == "log"
     vanishing = page.evaluate("document.getElementById('plot-vanishing').data.map(d => d.mode)")
