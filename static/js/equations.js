@@ -36,6 +36,13 @@ export function describeEvent(ev, store, meta) {
   const inName = ev.layer > 0 ? `h${s(t)} of layer ${ev.layer}` : xName;
   const hPrev = store.find('forward', ev.node, prevT, cursor);
   const hPrevText = (prevT < 0 || prevT >= meta.T) ? '0 (initial state)' : hPrev ? (vec(hPrev.values.h) ?? null) : `h${s(prevT)}`;
+  // an encoder–decoder marks each step's weights ᴱ (encoder) or ᴰ (decoder); its context is the
+  // edge from the encoder's last step into the decoder's first
+  const half = (step) => meta.segments?.find((g) => step >= g.start && step < g.stop)?.name;
+  const mark = (step) => ({ encoder: 'ᴱ', decoder: 'ᴰ' }[half(step)] ?? '');
+  const contextT = meta.segments?.[1]?.start;
+  const U = `U${mark(t)}`;
+  const W = `W${mark(t)}`;
 
   if (ev.node === 'logits' && ev.phase === 'forward') {
     add(`o${s(t)} = V h${s(t)} + c`, 'eq');
@@ -64,19 +71,20 @@ export function describeEvent(ev, store, meta) {
   const gateLine = (names) => names.filter((g) => v[g]).map((g) => (vec(v[g]) ? `${g} = ${vec(v[g])}` : `‖${g}‖ = ${fmt(ev.norms[g] ?? l2(v[g]))}`)).join('   ');
   if (ev.phase === 'forward') {
     if (meta.cell === 'lstm') {
-      add(`i, f, o = σ(U ${inName} + W h${s(prevName)} + b),  g = tanh(…)`, 'eq');
+      add(`i, f, o = σ(${U} ${inName} + ${W} h${s(prevName)} + b),  g = tanh(…)`, 'eq');
       add(gateLine(['i', 'f', 'g', 'o']));
       add(`c${s(t)} = f ⊙ c${s(prevName)} + i ⊙ g`, 'eq');
       add(valueText(`c${s(t)}`, v.c, ev.norms.c ?? l2(v.c)));
       add(`h${s(t)} = o ⊙ tanh(c${s(t)})`, 'eq');
     } else if (meta.cell === 'gru') {
-      add(`r, z = σ(U ${inName} + W h${s(prevName)} + b),  n = tanh(Uₙx + bᵢₙ + r ⊙ (Wₙh${s(prevName)} + bₕₙ))`, 'eq');
+      add(`r, z = σ(${U} ${inName} + ${W} h${s(prevName)} + b),  n = tanh(Uₙx + bᵢₙ + r ⊙ (Wₙh${s(prevName)} + bₕₙ))`, 'eq');
       add(gateLine(['r', 'z', 'n']));
       add(`h${s(t)} = (1 − z) ⊙ n + z ⊙ h${s(prevName)}     (torch convention)`, 'eq');
     } else {
       const phi = meta.cell === 'rnn_relu' ? 'relu' : 'tanh';
-      add(`h${s(t)} = ${phi}(U ${inName} + W h${s(prevName)} + b)`, 'eq');
+      add(`h${s(t)} = ${phi}(${U} ${inName} + ${W} h${s(prevName)} + b)`, 'eq');
     }
+    if (t === contextT) add(`h${s(prevName)} is the encoder's last state: the context`, 'eq');
     add(hPrevText === null ? `‖h${s(prevName)}‖ = ${fmt(hPrev.norm)}` : `h${s(prevName)} = ${hPrevText}`);
     add(valueText(`h${s(t)}`, v.h, ev.norm), 'result');
     return { title: `Forward step t = ${t}${layerTag}`, lines };
@@ -84,19 +92,31 @@ export function describeEvent(ev, store, meta) {
   // backward h step
   const nextT = rev ? t - 1 : t + 1;
   const nextName = rev ? `${t - 1}` : `${t + 1}`;
-  const above = ev.layer === meta.layers - 1 ? `Vᵀ ∂L/∂o${s(t)}` : `Uᵀ ∂L/∂(layer ${ev.layer + 2} at t=${t})`;
+  const top = ev.layer === meta.layers - 1;
+  // the terms that exist: an output only where there is a target, no recurrent path from
+  // beyond the last step or across W cut by Elman's context units
+  const above = !top ? `Uᵀ ∂L/∂(layer ${ev.layer + 2} at t=${t})` : (meta.has_target?.[t] ?? true) ? `Vᵀ ∂L/∂o${s(t)}` : null;
+  const cut = meta.config?.recurrent_gradient === false;
+  const hasNext = nextT >= 0 && nextT < meta.T && !cut;
+  const Wn = `W${mark(nextT)}`;
+  let recurrent = null;
   if (meta.cell === 'rnn_tanh' || meta.cell === 'rnn_relu') {
     const dphi = meta.cell === 'rnn_relu' ? `𝟙[z${s(nextName)} > 0]` : `(1 − h${s(nextName)}²)`;
-    add(`∂L/∂h${s(t)} = ${above} + Wᵀ diag${dphi} ∂L/∂h${s(nextName)}`, 'eq');
-  } else if (meta.cell === 'lstm') {
-    add(`∂L/∂h${s(t)} = ${above} + (recurrent path through the gates of step ${nextName})`, 'eq');
-    add(`∂L/∂c${s(t)} = ∂L/∂h${s(t)} ⊙ o ⊙ (1 − tanh²c${s(t)}) + f${s(nextName)} ⊙ ∂L/∂c${s(nextName)}`, 'eq');
+    recurrent = `${Wn}ᵀ diag${dphi} ∂L/∂h${s(nextName)}`;
+  } else if (meta.cell === 'lstm') recurrent = `(recurrent path through the gates of step ${nextName})`;
+  else recurrent = `z${s(nextName)} ⊙ ∂L/∂h${s(nextName)} + (path through r, z, n)`;
+  const terms = [above, hasNext ? recurrent : null].filter(Boolean);
+  let why = '';
+  if (cut && nextT >= 0 && nextT < meta.T) why = '   (context units: no gradient back through W)';
+  else if (t + 1 === contextT && !rev) why = '   (from the decoder, across the context)';
+  add(`∂L/∂h${s(t)} = ${terms.length ? terms.join(' + ') : '0'}${why}`, 'eq');
+  if (meta.cell === 'lstm') {
+    const carried = hasNext ? ` + f${s(nextName)} ⊙ ∂L/∂c${s(nextName)}` : '';
+    add(`∂L/∂c${s(t)} = ∂L/∂h${s(t)} ⊙ o ⊙ (1 − tanh²c${s(t)})${carried}`, 'eq');
     if (v.dc) add(valueText(`∂L/∂c${s(t)}`, v.dc, ev.norms.dc ?? l2(v.dc)));
-  } else {
-    add(`∂L/∂h${s(t)} = ${above} + z${s(nextName)} ⊙ ∂L/∂h${s(nextName)} + (path through r, z, n)`, 'eq');
   }
   const next = store.find('backward', ev.node, nextT, cursor);
-  if (nextT >= 0 && nextT < meta.T && next) {
+  if (hasNext && next) {
     add(`‖∂L/∂h${s(nextName)}‖ = ${fmt(next.norm)}   →   ‖∂L/∂h${s(t)}‖ / ‖∂L/∂h${s(nextName)}‖ = ${fmt(ev.norm / next.norm)}`);
   }
   add(valueText(`∂L/∂h${s(t)}`, v.dh, ev.norm), 'result');

@@ -84,6 +84,9 @@ def test_elman_context_draws_w_cut_and_never_thickens_it(page, live_server, scre
     assert count(page, ".edge.recurrent.carrying") == 0
     assert "no gradient through W" in page.text_content('[data-testid="pattern-note"]')
     assert not page.is_checked('#config-form [name=recurrent_gradient]')
+    # the last event's equation has the output term only: nothing comes back through W
+    equation = page.text_content("#equation")
+    assert "no gradient back through W" in equation and "Wᵀ" not in equation and "Vᵀ ∂L/∂o₀" in equation
     page.screenshot(path=str(screenshots_dir / "pattern-elman-context.png"))
     # the contrast: full BPTT on the same data thickens W edges in the backward phase
     page.check('#config-form [name=recurrent_gradient]')
@@ -177,6 +180,12 @@ def test_seq2seq_draws_encoder_and_decoder_joined_by_the_context(page, live_serv
     assert count(page, "[data-edge=context].carrying") == 1
     assert "Encoder–decoder" in page.text_content('[data-testid="pattern-note"]')
     assert page.is_visible('[data-testid="eq-seq2seq"]')
+    # the last event is the encoder's first step: it has no output of its own, only what came back
+    assert "Backward step t = 0" in page.text_content("#equation") and "Vᵀ" not in page.text_content("#equation")
+    for _ in range(T_in - 1):
+        page.click('[data-testid="step-back"]')
+    wait_until(page, f"document.querySelector('#equation').textContent.includes('t = {T_in - 1}')")
+    assert "across the context" in page.text_content("#equation")
     page.locator(".equations-panel").screenshot(path=str(screenshots_dir / "pattern-seq2seq-equations.png"))
     # the server does not train encoder–decoders: the panel says so instead of failing on Train
     assert page.is_disabled('[data-testid="train-start"]')
