@@ -161,11 +161,10 @@ PRESETS: tuple[Preset, ...] = (
         name="seq2seq",
         title="Encoder–decoder: reverse a sequence",
         story=(
-            "An encoder GRU reads 8 symbols; its last state, the context, starts a decoder GRU that must write "
-            "them reversed (teacher forced: it reads <go>, then the previous true symbol). Every loss is the "
-            "decoder's, so all gradient reaching the encoder crosses the context and fades: h₀ gets 0.0054, "
-            "17× less than h₇, and L₁₅, which needs that first symbol, sends it only 0.00046. With seq_len 16 "
-            "h₀ gets 0.0008 and the diagnosis says vanishing; an LSTM with forget bias 3 keeps it at 0.11."
+            "An encoder GRU reads 8 symbols; its last state, the context, starts a decoder GRU that writes them "
+            "reversed. Every loss is the decoder's, so all gradient reaching the encoder crosses the context and "
+            "fades: h₀ gets 0.0054, 17× less than h₇. At seq_len 16 h₀ gets 0.0008 (vanishing); an LSTM with "
+            "forget bias 3 keeps it at 0.11."
         ),
         config={
             "cell": "gru", "task": "reverse", "hidden_size": 16, "num_layers": 1,

@@ -141,7 +141,8 @@ def test_the_generation_lesson_train_then_generate_beside_teacher_forcing(page, 
     page.wait_for_selector('[data-testid="train-step-through"]:not([disabled])', timeout=60_000)
     page.click('[data-testid="train-step-through"]')
     page.wait_for_selector('body[data-status="running"], body[data-status="done"]')
-    wait_done(page)
+    wait_shown_to_end(page)
+    wait_until(page, "document.querySelector('#status').textContent.includes('done · L =')")  # drawn a frame later
     inputs = texts(page, "[data-node=x]")
     assert "".join(inputs[t] for t in sorted(inputs)).startswith("to␣to␣␣or␣ou")
     assert count(page, "[data-edge=feedback]") == len(inputs) - 1
