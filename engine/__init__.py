@@ -14,10 +14,11 @@ from .gradcheck import gradcheck
 from .network import Network
 from .patterns import Seq2Seq, Seq2SeqTrace, free_run
 from .sample import sample
+from .seq2seq_train import Seq2SeqTrainer
 from .seq2seq_record import JoinedSeq2SeqTrace, run_joined
 from .train import Trainer, TrainOptions
 from .recorder import StepRun
 from .trace import Trace, load_trace
 
-__all__ = ["CELL_TYPES", "Event", "Finding", "JoinedSeq2SeqTrace", "Network", "Seq2Seq", "Seq2SeqTrace", "StepRun", "Thresholds", "Trace", "TrainOptions", "Trainer", "diagnose", "event_count",
+__all__ = ["CELL_TYPES", "Event", "Finding", "JoinedSeq2SeqTrace", "Network", "Seq2Seq", "Seq2SeqTrace", "Seq2SeqTrainer", "StepRun", "Thresholds", "Trace", "TrainOptions", "Trainer", "diagnose", "event_count",
            "free_run", "gradcheck", "load_trace", "replay", "run_joined", "sample", "weight_spectra"]

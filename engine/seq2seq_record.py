@@ -24,6 +24,12 @@ from .vanishing import _exact_norms, decay_factor
 SEGMENTS = ("encoder", "decoder")
 
 
+def joined_segments(encoder_steps: int, steps: int) -> list[dict]:
+    """[{name, start, stop}] of the encoder's and the decoder's steps on a joined axis of `steps`."""
+    return [{"name": "encoder", "start": 0, "stop": encoder_steps},
+            {"name": "decoder", "start": encoder_steps, "stop": steps}]
+
+
 def joined_event_count(T_in: int, T_out: int, num_layers: int) -> int:
     """How many events a joined encoder–decoder stream has (the encoder emits no outputs)."""
     return 2 * (T_in + T_out) * num_layers + 3 * T_out
@@ -70,8 +76,7 @@ class JoinedSeq2SeqTrace:
     @property
     def segments(self) -> list[dict]:
         """[{name, start, stop}] of the encoder's and the decoder's steps."""
-        return [{"name": "encoder", "start": 0, "stop": self.T_in},
-                {"name": "decoder", "start": self.T_in, "stop": self.T}]
+        return joined_segments(self.T_in, self.T)
 
     @property
     def mask(self) -> np.ndarray:

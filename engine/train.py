@@ -62,18 +62,13 @@ class EpochRecord:
     loss_t: np.ndarray = field(default_factory=lambda: np.zeros(0))   # (T,) per-step losses
 
 
-class Trainer:
-    """Trains a copy of a network on fixed data; `net` is always the latest (finite) network."""
+class EpochLoop:
+    """What every trainer shares: the parameters being trained, the optimizer, the epoch count and
+    the epoch loop (`run_epoch` is the subclass's)."""
 
-    def __init__(self, net: Network, x, targets, loss: str, options: TrainOptions) -> None:
-        k1, k2 = options.tbptt if options.tbptt is not None else (None, None)
-        check_truncatable(net, k1)
-        self.x, self.targets = as_batch(x, targets, loss)
-        self.loss = loss
+    def _start(self, params: dict[str, np.ndarray], options: TrainOptions) -> None:
         self.options = options
-        self.windows = truncation_windows(self.x.shape[0], k1, k2)
-        self.net = net
-        self._params = net.state_dict()
+        self._params = params
         self._optimizer = make_optimizer(options.optimizer, options.lr, options.momentum)
         self.epochs_done = 0
         self.diverged = False
@@ -82,6 +77,23 @@ class Trainer:
         """Train for the remaining epochs, yielding each epoch's record; stops early once diverged."""
         while self.epochs_done < self.options.epochs and not self.diverged:
             yield self.run_epoch()
+
+    def run_epoch(self) -> EpochRecord:
+        """One epoch: its update(s) and record."""
+        raise NotImplementedError
+
+
+class Trainer(EpochLoop):
+    """Trains a copy of a network on fixed data; `net` is always the latest (finite) network."""
+
+    def __init__(self, net: Network, x, targets, loss: str, options: TrainOptions) -> None:
+        k1, k2 = options.tbptt if options.tbptt is not None else (None, None)
+        check_truncatable(net, k1)
+        self.x, self.targets = as_batch(x, targets, loss)
+        self.loss = loss
+        self.windows = truncation_windows(self.x.shape[0], k1, k2)
+        self.net = net
+        self._start(net.state_dict(), options)
 
     def run_epoch(self) -> EpochRecord:
         """One pass over the sequence with its update(s)."""
@@ -121,17 +133,26 @@ class Trainer:
     def _apply(self, grads: dict[str, np.ndarray], norm: float) -> bool:
         """Update the parameters; False (and `diverged`) when the gradient or the result is not finite,
         in which case the network keeps its last finite parameters."""
-        if not math.isfinite(norm):
-            self.diverged = True
-            return False
-        candidate = {k: v.copy() for k, v in self._params.items()}
-        self._optimizer.step(candidate, grads)
-        if not all(np.isfinite(v).all() for v in candidate.values()):
+        candidate = updated_params(self._params, grads, norm, self._optimizer)
+        if candidate is None:
             self.diverged = True
             return False
         self._params = candidate
         self.net = Network(self.net.arch, candidate, self.net.dtype)
         return True
+
+
+def updated_params(params: dict[str, np.ndarray], grads: dict[str, np.ndarray], norm: float,
+                   optimizer) -> dict[str, np.ndarray] | None:
+    """A copy of `params` after one optimizer step along `grads` (global norm `norm`); None when the
+    gradient or the stepped parameters are not finite (training has diverged)."""
+    if not math.isfinite(norm):
+        return None
+    candidate = {k: v.copy() for k, v in params.items()}
+    optimizer.step(candidate, grads)
+    if not all(np.isfinite(v).all() for v in candidate.values()):
+        return None
+    return candidate
 
 
 def train(net: Network, x, targets, loss: str, options: TrainOptions) -> Iterator[EpochRecord]:

@@ -162,14 +162,14 @@ PRESETS: tuple[Preset, ...] = (
         title="Encoder–decoder: reverse a sequence",
         story=(
             "An encoder GRU reads 8 symbols; its last state, the context, starts a decoder GRU that writes them "
-            "reversed. Every loss is the decoder's, so all gradient reaching the encoder crosses the context and "
-            "fades: h₀ gets 0.0054, 17× less than h₇. At seq_len 16 h₀ gets 0.0008 (vanishing); an LSTM with "
-            "forget bias 3 keeps it at 0.11."
+            "reversed. All gradient reaching the encoder crosses the context and fades: h₀ gets 0.0054, 17× less "
+            "than h₇; at seq_len 16, 0.0008 (vanishing). Train it (teacher forcing, 100 epochs): the loss falls "
+            "from 14.5 to 0.25."
         ),
         config={
             "cell": "gru", "task": "reverse", "hidden_size": 16, "num_layers": 1,
             "bidirectional": False, "seq_len": 8, "batch_size": 4, "recurrent_scale": 1.0,
-            "seed": 0,
+            "seed": 0, "epochs": 100, "optimizer": "adam", "lr": 0.01,
         },
     ),
     Preset(

@@ -47,10 +47,12 @@ def build_seq2seq(config: TraceConfig, task: TaskData) -> engine.Seq2Seq:
     return engine.Seq2Seq.random(**network_sizes(config, task))
 
 
-def run_seq2seq(config: TraceConfig, task: TaskData) -> engine.JoinedSeq2SeqTrace:
-    """The whole encoder–decoder run on the task's joined time axis."""
+def run_seq2seq(config: TraceConfig, task: TaskData, model: Any = None) -> engine.JoinedSeq2SeqTrace:
+    """The whole encoder–decoder run on the task's joined time axis: of a new seeded model, or of
+    `model` (a trained one)."""
     x, targets = engine_inputs(config, task)
-    return engine.run_joined(build_seq2seq(config, task), x, targets, task.encoder_steps, task.loss)
+    model = model if model is not None else build_seq2seq(config, task)
+    return engine.run_joined(model, x, targets, task.encoder_steps, task.loss)
 
 
 def engine_inputs(config: TraceConfig, task: TaskData) -> tuple[np.ndarray, np.ndarray]:
@@ -125,7 +127,7 @@ def config_source(config: TraceConfig, net: Any = None, title: str | None = None
     (a trained one, say) under `title` (the preset's story is kept)."""
     task = build_task(config)
     if config.seq2seq:
-        return seq2seq_source(config, task)
+        return seq2seq_source(config, task, net, title)
     net = net if net is not None else build_network(config, task)
     task = unrolled_task(config, task, net)
     x, targets = engine_inputs(config, task)
@@ -146,11 +148,13 @@ def config_source(config: TraceConfig, net: Any = None, title: str | None = None
     return StreamSource(meta, iter(run), lambda: run.trace, run.close, config.batch_index)
 
 
-def seq2seq_source(config: TraceConfig, task: TaskData) -> StreamSource:
-    """An encoder–decoder run, computed whole, then played step by step on one time axis; the meta
-    message's ``segments`` say which steps are the encoder's and which the decoder's."""
-    trace = run_seq2seq(config, task)
-    title, story = title_and_story(config)
+def seq2seq_source(config: TraceConfig, task: TaskData, model: Any = None, title: str | None = None) -> StreamSource:
+    """An encoder–decoder run (of a new seeded model, or of `model` under `title`), computed whole,
+    then played step by step on one time axis; the meta message's ``segments`` say which steps are
+    the encoder's and which the decoder's."""
+    trace = run_seq2seq(config, task, model)
+    default_title, story = title_and_story(config)
+    title = title or default_title
     meta = meta_message(
         config=config.model_dump(),
         trace_shape=trace_shape(trace, trace.T, trace.B, task.loss),

@@ -19,11 +19,13 @@ from pydantic import ValidationError
 
 import engine
 from engine.sample import sample
+from engine.seq2seq_record import joined_segments
 from engine.tasks import DEFAULT_TEXT, TaskData, text_vocabulary
 from engine.train import EpochRecord, Trainer, TrainOptions
 from server.config import TraceConfig, first_error, resolve_config
 from server.presets import PRESETS_BY_NAME
-from server.runs import StreamSource, build_network, build_task, config_source, engine_inputs, title_and_story
+from server.runs import (StreamSource, build_network, build_seq2seq, build_task, config_source, engine_inputs,
+                         title_and_story)
 from server.serialize import to_jsonable
 
 DEFAULT_EPOCHS = 100
@@ -46,9 +48,6 @@ class TrainingConfigError(ValueError):
 def resolve_training(config: TraceConfig) -> TraceConfig:
     """The config with every training field filled in (epochs, optimizer, lr); raises
     TrainingConfigError for combinations the engine refuses."""
-    if config.seq2seq:
-        raise TrainingConfigError(f"task: training an encoder–decoder ({config.task!r}) is not available; "
-                                  "step through it instead", "task")
     if config.tbptt is not None and config.bidirectional:
         raise TrainingConfigError("tbptt: truncated BPTT needs a unidirectional network", "tbptt")
     optimizer = config.optimizer or DEFAULT_OPTIMIZER
@@ -87,11 +86,15 @@ class TrainingRun:
         self.config = config
         self.task: TaskData = build_task(config)
         x, targets = engine_inputs(config, self.task)
-        self.trainer = Trainer(build_network(config, self.task), x, targets, self.task.loss, train_options(config))
+        if config.seq2seq:   # an encoder–decoder: both halves trained together, teacher forced
+            self.trainer = engine.Seq2SeqTrainer(build_seq2seq(config, self.task), x, targets,
+                                                 self.task.encoder_steps, self.task.loss, train_options(config))
+        else:
+            self.trainer = Trainer(build_network(config, self.task), x, targets, self.task.loss, train_options(config))
 
     @property
-    def net(self) -> engine.Network:
-        """The latest trained network."""
+    def net(self) -> engine.Network | engine.Seq2Seq:
+        """The latest trained network (a Seq2Seq for an encoder–decoder task)."""
         return self.trainer.net
 
     def meta(self) -> dict:
@@ -100,10 +103,21 @@ class TrainingRun:
         return {
             "type": "meta", "config": self.config.model_dump(), "title": title,
             "epochs": self.trainer.options.epochs, "T": int(self.task.x.shape[0]),
-            "nodes": list(net.node_names), "params": list(net.state_dict()), "loss": self.task.loss,
+            "nodes": list(self.task_nodes()), "params": list(net.state_dict()), "loss": self.task.loss,
             "task": self.config.task, "can_sample": can_sample(self.config),
             "updates_per_epoch": len(self.trainer.windows),
+            **({"segments": self.segments()} if self.config.seq2seq else {}),
         }
+
+    def segments(self) -> list[dict]:
+        """An encoder–decoder's halves on the joined time axis of the profiles."""
+        return joined_segments(self.task.encoder_steps, int(self.task.x.shape[0]))
+
+    def task_nodes(self) -> list[str]:
+        """The h nodes whose gradient profiles the epochs carry (the decoder's names for an encoder–decoder,
+        whose profiles span both halves)."""
+        net = self.net
+        return list(net.decoder.node_names if isinstance(net, engine.Seq2Seq) else net.node_names)
 
     def epoch_message(self, record: EpochRecord, elapsed_s: float) -> dict:
         """One epoch's record, JSON-safe (non-finite numbers as strings)."""

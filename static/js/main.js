@@ -200,7 +200,6 @@ function onMeta(meta) {
   app.plotNode = setupPlotSelectors(meta);
   app.hiddenQuantity = 'h';
   showPatternNote(meta);
-  app.training?.allow?.(meta);
   graph.build(meta);   // a new run fits the view and follows the step again
   requestRender();
 }

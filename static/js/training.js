@@ -5,7 +5,6 @@
 //   import { mountTrainingPanel } from './training.js';
 //   const panel = mountTrainingPanel(container, { getConfig, onTrained });
 //   panel.update(config)   // e.g. when a preset is picked: fills the controls from its training fields
-//   panel.allow(meta)      // a new run on the page: can its network be trained here?
 //
 // getConfig() returns the page's current config (a plain object); the panel adds the training
 // fields. onTrained({ config, source: 'trained' }) is called by the "step through" button with the
@@ -125,12 +124,17 @@ function figure(h) {
     annotations: [
       ['loss', 0.14], ['gradient profile', 0.5], ['epoch × timestep', 0.825],
     ].map(([text, x]) => ({ text, x, y: 1.08, xref: 'paper', yref: 'paper', showarrow: false, font: { color: muted } })),
+    // an encoder–decoder: the context between the encoder's steps and the decoder's
+    shapes: h.meta.segments ? ['x2', 'x3'].map((xref) => ({
+      type: 'line', xref, yref: 'paper', x0: h.meta.segments[1].start - 0.5, x1: h.meta.segments[1].start - 0.5, y0: 0, y1: 1,
+      line: { color: cssVar('--feedback') || '#7c3aed', width: 1.5, dash: 'dash' },
+    })) : [],
   };
   return { data, layout };
 }
 
 /**
- * Draw the training panel into `container` and return { update(config), allow(meta), destroy() }.
+ * Draw the training panel into `container` and return { update(config), destroy() }.
  * The plot goes into the container's [data-testid="plot-training"] element if it has one.
  */
 export function mountTrainingPanel(container, { getConfig, onTrained } = {}) {
@@ -192,7 +196,6 @@ export function mountTrainingPanel(container, { getConfig, onTrained } = {}) {
   let drawTimer = null;
   let lastDraw = 0;
   let typing = null;
-  let blocked = null;          // why the network on the page cannot be trained here (null: it can)
 
   function setStatus(text, isError = false) {
     status.textContent = text;
@@ -202,7 +205,7 @@ export function mountTrainingPanel(container, { getConfig, onTrained } = {}) {
   function setState(next) {
     state = next;
     const live = state === 'running' || state === 'paused' || state === 'starting';
-    startBtn.disabled = live || blocked !== null;
+    startBtn.disabled = live;
     pauseBtn.disabled = !(state === 'running' || state === 'paused');
     pauseBtn.textContent = state === 'paused' ? 'Resume' : 'Pause';
     stopBtn.disabled = !live;
@@ -337,20 +340,10 @@ export function mountTrainingPanel(container, { getConfig, onTrained } = {}) {
     controls.tbptt.value = config.tbptt ?? '';
   }
 
-  /** Enable training for the run on the page (its meta), or say why it is not available. */
-  function allow(meta) {
-    const before = blocked;
-    blocked = meta?.segments ? 'Training an encoder–decoder is not available here yet: step through it above.' : null;
-    if (blocked && !ws) setStatus(blocked);
-    else if (!blocked && before && status.textContent === before) setStatus('Not trained yet.');
-    setState(state);
-  }
-
   update(getConfig ? getConfig() : {});
   setState('idle');
   return {
     update,
-    allow,
     destroy() {
       if (ws) ws.close();
       ws = null;

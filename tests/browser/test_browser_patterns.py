@@ -188,9 +188,6 @@ def test_seq2seq_draws_encoder_and_decoder_joined_by_the_context(page, live_serv
     wait_until(page, f"document.querySelector('#equation').textContent.includes('t = {T_in - 1}')")
     assert "across the context" in page.text_content("#equation")
     page.locator(".equations-panel").screenshot(path=str(screenshots_dir / "pattern-seq2seq-equations.png"))
-    # the server does not train encoder–decoders: the panel says so instead of failing on Train
-    assert page.is_disabled('[data-testid="train-start"]')
-    assert "encoder–decoder" in page.text_content('[data-testid="train-status"]')
     page.screenshot(path=str(screenshots_dir / "pattern-seq2seq.png"), full_page=True)
     page.locator(GRAPH).screenshot(path=str(screenshots_dir / "pattern-seq2seq-graph.png"))
 
@@ -201,12 +198,32 @@ def test_seq2seq_lstm_marks_the_cell_state_crossing_too(page, live_server):
     assert count(page, "[data-edge=context]") == 2 and count(page, "[data-edge=cell].context") == 2
     assert count(page, "[data-edge=recurrent]") == 2 * 7
     labels = page.evaluate(f"[...document.querySelectorAll('{GRAPH} .edge-label')].map(e => e.textContent)")
-    assert page.is_disabled('[data-testid="train-start"]')
     assert labels.count("W₂ᴱ") == 4 and labels.count("W₂ᴰ") == 3 and labels.count("U₁ᴰ") == 4
     # back to a single RNN: no halves, no context, and training is offered again
     page.select_option("#preset", "char-lm")
     wait_until(page, "document.querySelectorAll('[data-segment]').length === 0", timeout_ms=20_000)
     wait_done(page)
-    assert count(page, "[data-edge=context]") == 0 and page.is_enabled('[data-testid="train-start"]')
-    assert page.is_hidden('[data-testid="eq-seq2seq"]')
-    assert page.text_content('[data-testid="train-status"]') == "Not trained yet."
+    assert count(page, "[data-edge=context]") == 0 and page.is_hidden('[data-testid="eq-seq2seq"]')
+
+
+def test_seq2seq_trains_then_steps_through_the_trained_model(page, live_server, screenshots_dir):
+    """The preset's training (100 epochs, teacher forcing) in the panel: the profile plot marks the
+    context; the trained model writes the input reversed on every decoder step."""
+    open_page(page, live_server, preset="seq2seq")
+    wait_done(page)
+    assert page.input_value("[data-testid=train-epochs]") == "100"
+    page.click('[data-testid="train-start"]')
+    page.wait_for_selector('[data-testid="train-status"]:has-text("finished after 100 epochs")', timeout=60_000)
+    wait_until(page, "document.querySelector('[data-testid=plot-training]').data?.[0].y.length === 100")
+    shapes = page.evaluate("document.querySelector('[data-testid=plot-training]').layout.shapes.map(s => [s.xref, s.x0])")
+    T_in = int(query(page)["seq_len"])
+    assert shapes == [["x2", T_in - 0.5], ["x3", T_in - 0.5]]
+    page.click('[data-testid="train-step-through"]')
+    page.wait_for_selector('body[data-status="running"], body[data-status="done"]')
+    wait_shown_to_end(page)
+    wait_until(page, "document.querySelector('#status').textContent.includes('done · L =')")
+    assert count(page, "[data-segment]") == 2 and count(page, "[data-edge=context]") == 1
+    outputs, losses = texts(page, "[data-node=logits]"), texts(page, "[data-node=loss]")
+    assert outputs == losses and len(outputs) == T_in            # every predicted symbol is the target
+    assert "L = 0.24" in page.text_content("#status")
+    page.screenshot(path=str(screenshots_dir / "pattern-seq2seq-trained.png"), full_page=True)

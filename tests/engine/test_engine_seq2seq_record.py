@@ -200,3 +200,34 @@ def test_run_joined_refuses_a_split_that_leaves_a_half_empty():
     for split in (0, len(x)):
         with pytest.raises(ValueError, match="encoder_steps"):
             run_joined(model, x, targets, split)
+
+
+def test_seq2seq_trainer_steps_both_halves_along_the_joined_gradient():
+    """One SGD epoch moves every parameter of both halves by −lr · ∂L/∂θ of run_joined; the record
+    carries the joined loss and profiles."""
+    task = make_task("reverse", 5, 3, seed=2)
+    model = Seq2Seq.random("lstm", task.input_size, 6, task.output_size, seed=1)
+    joined = run_joined(model, task.x, task.targets, 5)
+    trainer = engine.Seq2SeqTrainer(model, task.x, task.targets, 5, "cross_entropy",
+                                    engine.TrainOptions(epochs=1, optimizer="sgd", lr=0.1))
+    (record,) = list(trainer.epochs())
+    assert record.loss == pytest.approx(joined.loss, rel=1e-12) and record.updates == 1 and not record.diverged
+    np.testing.assert_allclose(record.grad_norms["h_l0"], joined.gradient_norms["h_l0"], rtol=1e-12)
+    np.testing.assert_allclose(record.loss_t, joined.loss_t, rtol=1e-12)
+    before, after = model.state_dict(), trainer.net.state_dict()
+    assert set(after) == set(before) == set(joined.grads)
+    for name in before:
+        np.testing.assert_allclose(after[name], before[name] - 0.1 * joined.grads[name], rtol=1e-12, atol=1e-15,
+                                   err_msg=name)
+
+
+def test_seq2seq_trainer_learns_to_reverse_and_refuses_truncation():
+    task = make_task("reverse", 6, 4, seed=0)
+    model = Seq2Seq.random("gru", task.input_size, 16, task.output_size, seed=0, recurrent_scale=1.0)
+    options = engine.TrainOptions(epochs=100, optimizer="adam", lr=0.01)
+    records = list(engine.Seq2SeqTrainer(model, task.x, task.targets, 6, "cross_entropy", options).epochs())
+    assert len(records) == 100 and records[-1].loss < 0.05 * records[0].loss
+    assert records[0].accuracy < 0.5 and records[-1].accuracy == 1.0
+    for bad in (engine.TrainOptions(tbptt=(2, 2)), engine.TrainOptions(recurrent_gradient=False)):
+        with pytest.raises(ValueError, match="full BPTT"):
+            engine.Seq2SeqTrainer(model, task.x, task.targets, 6, "cross_entropy", bad)

@@ -98,10 +98,26 @@ def test_routes_for_single_rnns_refuse_an_encoder_decoder_naming_the_task(client
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "task"]
     r = client.post("/api/compare", json={"configs": [SMALL, {"preset": "char-lm"}]})
     assert r.status_code == 422 and ["body", "configs", 0, "task"] in [e["loc"] for e in r.json()["detail"]]
+
+
+def test_training_an_encoder_decoder_then_stepping_through_it(client):
+    """/ws/train trains both halves (the profiles span the joined axis); the trained model plays on
+    /ws/trace with the segments, and its loss is the last epoch's after one more update."""
     with client.websocket_connect("/ws/train") as ws:
-        ws.send_json({"type": "start", "config": SMALL})
-        error = receive_until(ws, {"done", "error"})[-1]
-    assert error["type"] == "error" and error["field"] == "task" and "encoder–decoder" in error["detail"]
+        ws.send_json({"type": "start", "config": {**SMALL, "epochs": 40}})
+        messages = receive_until(ws, {"done", "error"})
+    meta, epochs, done = messages[0], [m for m in messages if m["type"] == "epoch"], messages[-1]
+    assert meta["type"] == "meta" and meta["T"] == 10 and meta["segments"][1] == {"name": "decoder", "start": 5, "stop": 10}
+    assert meta["nodes"] == ["h_l0"] and "encoder.weight_hh_l0" in meta["params"] and meta["updates_per_epoch"] == 1
+    assert done["type"] == "done" and done["epochs_done"] == 40 and len(epochs) == 40
+    assert all(len(e["grad_norms"]["h_l0"]) == 10 for e in epochs)
+    assert epochs[-1]["loss"] < 0.5 * epochs[0]["loss"] and epochs[-1]["accuracy"] > epochs[0]["accuracy"]
+    with client.websocket_connect("/ws/trace") as ws:
+        ws.send_json({"type": "start", "config": done["trained_config"], "source": "trained", "mode": "play",
+                      "delay_ms": None})
+        played = receive_until(ws, {"done", "error"})
+    assert played[0]["title"].startswith("Trained 40 epochs") and played[0]["segments"] == meta["segments"]
+    assert played[-2]["type"] == "summary" and played[-2]["loss"] < epochs[-1]["loss"]
 
 
 def test_preset_story_numbers():
@@ -121,3 +137,8 @@ def test_preset_story_numbers():
     assert [f.kind for f in longer.diagnose()] == ["vanishing"]
     lstm = run(cell="lstm", forget_bias=3.0)
     assert round(lstm.gradient_norms["h_l0"][0], 2) == 0.11
+    from server.training import TrainingRun
+    config = resolve_config({"preset": "seq2seq"})
+    records = list(TrainingRun(config).trainer.epochs())
+    assert len(records) == config.epochs == 100
+    assert round(records[0].loss, 1) == 14.5 and round(records[-1].loss, 2) == 0.25
