@@ -84,7 +84,9 @@ export function renderInspector(container, selection, { store, cursor, meta }) {
   const evNode = kind === 'out' ? 'logits' : kind === 'loss' ? 'loss' : node;
   const fwd = store.find('forward', evNode, t, cursor);
   const bwd = store.find('backward', evNode, t, cursor);
-  const where = node.startsWith('h_') ? ` · layer ${Number(node[3]) + 1}${node.endsWith('_reverse') ? ' · reverse' : ''}` : '';
+  const half = meta.segments?.find((g) => t >= g.start && t < g.stop)?.name;   // an encoder–decoder's
+  const where = (node.startsWith('h_') ? ` · layer ${Number(node[3]) + 1}${node.endsWith('_reverse') ? ' · reverse' : ''}` : '')
+    + (half ? ` · ${half}` : '');
   const names = { h: `h${s(t)}`, c: `c${s(t)}`, out: `o${s(t)}`, loss: `L${s(t)}` };
   div('insp-title', `${names[kind]}${where}`, container);
   if (!fwd) {
@@ -122,7 +124,8 @@ export function renderInspector(container, selection, { store, cursor, meta }) {
   }
   const jac = store.summary?.jacobianNorms?.[node]?.[t];
   div('insp-sub', 'Jacobian into this step', container);
-  div('', jac === undefined ? 'known once the run is complete' : `‖∂s${s(t)}/∂s_prev‖₂ = ${fmt(jac, 4)}${Number.isNaN(jac) ? ' (first step: no previous state)' : ''}`, container);
+  const across = t === meta.segments?.[1]?.start ? ' (the context edge: from the encoder’s last state)' : '';
+  div('', jac === undefined ? 'known once the run is complete' : `‖∂s${s(t)}/∂s_prev‖₂ = ${fmt(jac, 4)}${Number.isNaN(jac) ? ' (first step: no previous state)' : across}`, container);
   const suffix = node.slice(2);   // "l0" or "l0_reverse"
   contributions(container, store, t, (p) => p.endsWith(`_${suffix}`));
 }
@@ -148,7 +151,9 @@ function contributions(container, store, t, accept) {
   const table = document.createElement('table');
   table.className = 'contrib-table';
   for (const [param, series] of Object.entries(contrib)) {
-    if (!accept(param)) continue;
+    // an encoder–decoder's parameters are "encoder.…"/"decoder.…": only the step's own half used them
+    const own = param.replace(/^(encoder|decoder)\./, '');
+    if (!accept(own) || (own !== param && !Number.isFinite(series[t]))) continue;
     const total = series.filter(Number.isFinite).reduce((a, v) => a + v, 0);
     const tr = table.insertRow();
     tr.insertCell().textContent = lectureName(param);

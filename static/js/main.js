@@ -200,6 +200,7 @@ function onMeta(meta) {
   app.plotNode = setupPlotSelectors(meta);
   app.hiddenQuantity = 'h';
   showPatternNote(meta);
+  explainExports(meta);
   graph.build(meta);   // a new run fits the view and follows the step again
   requestRender();
 }
@@ -219,6 +220,16 @@ function showPatternNote(meta) {
   if (pattern.segments) notes.push(`Encoder–decoder: the encoder's last state (t=${pattern.segments[0].stop - 1}) is the context that starts the decoder; Uᴱ, Wᴱ are the encoder's weights, Uᴰ, Wᴰ, V the decoder's`);
   $('pattern-note').textContent = notes.join(' · ');
   $('pattern-note').hidden = notes.length === 0;
+}
+
+/** An encoder–decoder is two networks and a .npz trace holds one: its .npz export is off, and says why. */
+function explainExports(meta) {
+  const npz = $('export-npz');
+  npz.dataset.title ??= npz.title;
+  if (meta.segments) {
+    npz.disabled = true;
+    npz.title = 'An encoder–decoder is two networks and a .npz trace holds one: use Trace .json';
+  } else npz.title = npz.dataset.title;
 }
 
 /** The story beside the graph when the server sends none. */

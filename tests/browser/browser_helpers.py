@@ -36,6 +36,13 @@ def wait_shown_to_end(page, timeout: int = DONE_TIMEOUT_MS) -> None:
                timeout_ms=timeout)
 
 
+def expect_refusals(guard, count: int) -> None:
+    """Chromium logs each expected 422 as a console error: accept exactly `count` of them."""
+    refused = [m for m in guard.console_errors if "status of 422" in m]
+    assert len(refused) == count, guard.console_errors
+    guard.console_errors[:] = [m for m in guard.console_errors if "status of 422" not in m]
+
+
 def cursor(page) -> int:
     """The seq of the event on screen."""
     return int(page.get_attribute("body", "data-cursor"))

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from browser_helpers import open_page, page_data, wait_done, wait_until
+from browser_helpers import expect_refusals, open_page, page_data, wait_done, wait_until
 
 H = 8
 
@@ -33,13 +33,6 @@ def save_input(folder: Path, shape: tuple[int, ...], name: str = "walk.npy") -> 
     path = folder / name
     np.save(path, np.random.default_rng(0).standard_normal(shape))
     return path
-
-
-def expect_refusals(guard, count: int) -> None:
-    """Chromium logs each expected 422 as a console error: accept exactly `count` of them."""
-    refused = [m for m in guard.console_errors if "status of 422" in m]
-    assert len(refused) == count, guard.console_errors
-    guard.console_errors[:] = [m for m in guard.console_errors if "status of 422" not in m]
 
 
 def unstick_topbar(page) -> None:

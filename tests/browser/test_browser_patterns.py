@@ -3,7 +3,7 @@ feedback edges, Elman context units draw W cut; node and edge counts read off da
 
 from __future__ import annotations
 
-from browser_helpers import open_page, wait_done, wait_shown_to_end, wait_until
+from browser_helpers import expect_refusals, open_page, wait_done, wait_shown_to_end, wait_until
 
 GRAPH = '[data-testid="graph"]'
 
@@ -93,7 +93,12 @@ def test_elman_context_draws_w_cut_and_never_thickens_it(page, live_server, scre
     # the new run may finish before a "not done" state could be seen: wait for its graph instead
     wait_until(page, "document.querySelectorAll('[data-cut]').length === 0", timeout_ms=20_000)
     wait_shown_to_end(page)
-    assert count(page, "[data-cut]") == 0 and count(page, ".edge.recurrent.carrying") == T
+    # edge widths follow the drawn cursor: give a loaded machine a few frames to draw the last one
+    try:
+        wait_until(page, f"document.querySelectorAll('.edge.recurrent.carrying').length === {T}", timeout_ms=5_000)
+    except AssertionError:
+        pass                                   # the assertion below says what the page showed instead
+    assert count(page, "[data-cut]") == 0 and count(page, ".edge.recurrent.carrying") == T, page.evaluate("[document.body.dataset.status, document.body.dataset.cursor, document.body.dataset.received, document.querySelector('#status').textContent, document.querySelectorAll('[data-edge=recurrent]').length]")
     assert page.is_hidden('[data-testid="pattern-note"]')
 
 
@@ -153,7 +158,7 @@ def test_the_generation_lesson_train_then_generate_beside_teacher_forcing(page, 
     page.screenshot(path=str(screenshots_dir / "pattern-generation-trained.png"), full_page=True)
 
 
-def test_seq2seq_draws_encoder_and_decoder_joined_by_the_context(page, live_server, screenshots_dir):
+def test_seq2seq_draws_encoder_and_decoder_joined_by_the_context(page, live_server, guard, screenshots_dir):
     open_page(page, live_server, preset="seq2seq")
     wait_shown_to_end(page)
     fields = query(page)
@@ -187,6 +192,23 @@ def test_seq2seq_draws_encoder_and_decoder_joined_by_the_context(page, live_serv
         page.click('[data-testid="step-back"]')
     wait_until(page, f"document.querySelector('#equation').textContent.includes('t = {T_in - 1}')")
     assert "across the context" in page.text_content("#equation")
+    # the inspector reads an encoder step and a decoder output like any other
+    page.click(f'{GRAPH} [data-node=h_l0][data-t="{T_in}"]')
+    wait_until(page, "document.querySelector('#inspector').textContent.includes('layer 1 · decoder')")
+    inspector = page.text_content("#inspector")
+    assert "the context edge" in inspector and "Wᴰ" not in inspector
+    rows = page.evaluate("[...document.querySelectorAll('#inspector .contrib-table tr')].map(r => r.title)")
+    assert rows and all(r.startswith("decoder.") for r in rows)
+    page.click(f'{GRAPH} [data-node=logits][data-t="{T_in}"]')
+    wait_until(page, "document.querySelector('#inspector').textContent.includes('(logits)')")
+    rows = page.evaluate("[...document.querySelectorAll('#inspector .contrib-table tr')].map(r => r.title)")
+    assert set(rows) == {"decoder.head.weight", "decoder.head.bias"}
+    # what takes single networks says so: the .npz export is off, compare answers with the reason
+    assert page.is_disabled("#export-npz") and "two networks" in page.get_attribute("#export-npz", "title")
+    assert page.is_enabled("#export-json")
+    page.click('[data-testid="compare-run"]')
+    page.wait_for_selector('[data-testid="compare-status"]:has-text("compare takes single RNNs")')
+    expect_refusals(guard, 1)
     page.locator(".equations-panel").screenshot(path=str(screenshots_dir / "pattern-seq2seq-equations.png"))
     page.screenshot(path=str(screenshots_dir / "pattern-seq2seq.png"), full_page=True)
     page.locator(GRAPH).screenshot(path=str(screenshots_dir / "pattern-seq2seq-graph.png"))
