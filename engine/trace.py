@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
@@ -146,8 +147,15 @@ class Trace(ArchitectureFacts):
             np.savez_compressed(f, **arrays)
 
 
-def load_trace(path: str | Path) -> Trace:
-    """Read a trace written by `Trace.save` (never unpickles); ValueError if it is not one."""
+def load_trace(path: str | Path, max_bytes: int | None = None) -> Trace:
+    """Read a trace written by `Trace.save` (never unpickles); ValueError if it is not one, or if its
+    arrays would unpack to more than `max_bytes` (checked from the archive's directory, before reading:
+    a small compressed file can hold gigabytes of zeros)."""
+    if max_bytes is not None:
+        unpacked = _unpacked_bytes(path)
+        if unpacked > max_bytes:
+            raise ValueError(f"its arrays unpack to {unpacked / 2**20:.0f} MB; the limit is "
+                             f"{max_bytes / 2**20:.0f} MB")
     try:
         with np.load(path, allow_pickle=False) as data:
             files = {k: data[k] for k in data.files}
@@ -180,3 +188,12 @@ def load_trace(path: str | Path) -> Trace:
                          f"{sorted(expected ^ set(trace.params))}")
     return trace
 
+
+
+def _unpacked_bytes(path: str | Path) -> int:
+    """The total uncompressed size the .npz archive declares (reading never yields more than that)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ValueError(f"not a trace file: {exc}") from exc

@@ -101,9 +101,11 @@ def load_saved_trace(path: Path):
             "(raise it with UNROLLED_MAX_TRACE_FILE_MB)"
         )
     try:
-        return engine.load_trace(path)
+        return engine.load_trace(path, max_bytes=settings.max_trace_unpacked_mb * 2**20)
     except ValueError as exc:
         hint = " (a model's state dict? add --input seq.npy)" if "meta" in str(exc) else ""
+        if "unpack" in str(exc):
+            hint = " (raise it with UNROLLED_MAX_TRACE_UNPACKED_MB)"
         raise SystemExit(f"unrolled view: {path}: {exc}{hint}") from None
 
 

@@ -42,6 +42,7 @@ class Settings:
     stream_idle_s: float = 900.0  # a stream left paused this long is closed (frees its slot)
     stream_prefetch: int = 64  # events computed ahead of the client
     max_trace_file_mb: int = 512  # `unrolled view` refuses bigger .npz files
+    max_trace_unpacked_mb: int = 4096  # what a trace file's arrays may unpack to (a zip of zeros is tiny)
     max_message_bytes: int = 65536  # one client socket message (uvicorn closes with 1009 beyond ws_max_size)
     max_body_bytes: int = 1048576  # one HTTP request body (a config with the longest text is ~40 kB)
     # Bring your own model (POST /api/models, `unrolled view model.npz`) and comparisons

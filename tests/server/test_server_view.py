@@ -66,6 +66,21 @@ def test_missing_bad_and_oversized_files_exit_with_a_message(tmp_path, saved_tra
         load_saved_trace(path)
 
 
+def test_a_file_that_unpacks_beyond_the_limit_is_refused_before_reading(tmp_path, monkeypatch):
+    """A few KB of compressed zeros can declare gigabytes: the declared size is checked first."""
+    import numpy as np
+
+    path = tmp_path / "zeros.npz"
+    np.savez_compressed(path, meta=np.array("{}"), x=np.zeros(3 * 2**20 // 8))   # 3 MB of zeros, ~3 KB on disk
+    assert path.stat().st_size < 2**16
+    monkeypatch.setattr(server.cli, "settings", dataclasses.replace(server.cli.settings, max_trace_unpacked_mb=2))
+    with pytest.raises(SystemExit, match=r"unpack to 3 MB; the limit is 2 MB \(raise it with UNROLLED_MAX_TRACE_UNPACKED_MB\)"):
+        load_saved_trace(path)
+    monkeypatch.setattr(server.cli, "settings", dataclasses.replace(server.cli.settings, max_trace_unpacked_mb=4))
+    with pytest.raises(SystemExit, match="bad metadata|not a trace"):                       # read, then refused
+        load_saved_trace(path)
+
+
 def test_pickled_npz_is_refused(tmp_path):
     import numpy as np
 
