@@ -17,17 +17,18 @@ from .trace import Trace
 
 
 def free_run(net: Network, first_input: np.ndarray, steps: int, mode: str = "argmax", temperature: float = 1.0,
-             seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+             seed: int = 0, initial_state: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Test-time unrolling (one-to-many): the output at t, chosen by argmax or sampled from
     softmax(o_t / temperature), is fed back as the one-hot input at t+1. Returns (x (T, B, I) — the
     inputs the network read, tokens (T, B) — what it emitted). Run `net.run(x, targets)` on the
     returned x for the full record: the fed-back inputs are constants there (a sampled or argmax
-    token carries no gradient). `engine.sample.sample` is the same loop after a prime sequence."""
+    token carries no gradient). `engine.sample.sample` is the same loop after a prime sequence.
+    `initial_state` starts it from h(−1) (and c(−1)), e.g. an encoder's context."""
     if net.bidirectional:
         raise ValueError("a bidirectional network cannot generate: its reverse direction needs the future")
-    if net.input_size != net.output_size:
-        raise ValueError(f"feeding outputs back needs input_size == output_size; got {net.input_size} and "
-                         f"{net.output_size}")
+    if net.input_size < net.output_size:
+        raise ValueError(f"feeding outputs back needs input_size ≥ output_size (output o is fed back as input "
+                         f"unit o); got {net.input_size} and {net.output_size}")
     if mode not in ("argmax", "sample"):
         raise ValueError(f"mode must be 'argmax' or 'sample'; got {mode!r}")
     if not (np.isfinite(temperature) and temperature > 0):
@@ -40,7 +41,7 @@ def free_run(net: Network, first_input: np.ndarray, steps: int, mode: str = "arg
     rng = np.random.default_rng(seed)
     xs, tokens = np.zeros((steps, B, V), net.dtype), np.zeros((steps, B), np.int64)
     no_target = np.full((1, B), IGNORE)
-    state = None
+    state = initial_state
     xs[0] = first
     for t in range(steps):
         step = net.run(xs[t:t + 1], no_target, initial_state=state, contributions=False)   # one step, state carried
@@ -132,6 +133,14 @@ class Seq2Seq:
             if self.encoder.cell == "lstm":
                 out[f"c_l{k}"] = encoder_trace.activations[f"c_l{k}"][-1]
         return out
+
+    def free_run(self, x_enc, go: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """Test-time decoding: encode x_enc, then feed the decoder's own argmax output back from <go>
+        (one-hot rows `go`, (B, O+1)) for `steps` steps. Returns (x_dec (steps, B, O+1) — what the
+        decoder read, tokens (steps, B) — what it wrote); `run` on x_dec records it."""
+        x_enc = np.asarray(x_enc)
+        encoded = self.encoder.run(x_enc, np.full(x_enc.shape[:2], -100), contributions=False)
+        return free_run(self.decoder, go, steps, initial_state=self.context(encoded))
 
     def run(self, x_enc, x_dec, targets, loss: str = "cross_entropy") -> Seq2SeqTrace:
         """Encode x_enc (T_in, B, I), decode x_dec (T_out, B, O+1; teacher forcing: <go>, y_0, …) against

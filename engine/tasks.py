@@ -349,13 +349,14 @@ _BUILDERS: dict[str, Callable[..., TaskData]] = {
 }
 
 
-def with_fed_back_inputs(task: TaskData, x: np.ndarray, tokens: np.ndarray) -> TaskData:
-    """The task read free-running: inputs ``x`` (T, B, I) whose step t+1 is the one-hot of
-    ``tokens[t]`` (the network's own output), labelled by the output classes; targets unchanged."""
+def with_fed_back_inputs(task: TaskData, x: np.ndarray, tokens: np.ndarray, start: int = 0) -> TaskData:
+    """The task read free-running from step `start` on (0; an encoder–decoder's first decoder step):
+    inputs ``x`` (T, B, I) whose step t+1 > start is the one-hot of ``tokens[t − start]`` (the network's
+    own output), labelled by the output classes; targets unchanged."""
     names = task.output_labels
     input_labels = task.input_labels
     if names is not None and input_labels is not None:
-        input_labels = [[input_labels[b][0]] + [names[int(i)] for i in tokens[:-1, b]]
+        input_labels = [input_labels[b][:start + 1] + [names[int(i)] for i in tokens[:-1, b]]
                         for b in range(x.shape[1])]
     return replace(task, x=np.asarray(x), input_labels=input_labels)
 

@@ -76,8 +76,8 @@ class TraceConfig(BaseModel):
     )
     unroll: Literal["teacher_forced", "free_running"] = Field(
         "teacher_forced",
-        description="free_running (char_lm, unidirectional): the inputs after the first are the network's own "
-                    "argmax outputs fed back; the targets stay the text's next characters.",
+        description="free_running (char_lm, unidirectional; or reverse): the inputs after the first (the "
+                    "decoder's after <go>) are the network's own argmax outputs fed back; the targets stay.",
     )
 
     @model_validator(mode="before")
@@ -176,9 +176,9 @@ class TraceConfig(BaseModel):
     def _check_unroll(cls, unroll: str, info: ValidationInfo) -> str:
         """Feeding outputs back needs outputs that are inputs (char_lm) and no reverse direction."""
         if unroll == "free_running":
-            if _given(info, "task") and info.data["task"] != "char_lm":
-                raise ValueError(f"free_running needs task 'char_lm' (its outputs are its inputs); got "
-                                 f"{info.data['task']!r}")
+            if _given(info, "task") and info.data["task"] != "char_lm" and info.data["task"] not in SEQ2SEQ_TASKS:
+                raise ValueError(f"free_running needs task 'char_lm' or an encoder–decoder task (their outputs "
+                                 f"are their inputs); got {info.data['task']!r}")
             if info.data.get("bidirectional"):
                 raise ValueError("free_running needs a unidirectional network (the reverse direction reads the future)")
         return unroll

@@ -47,12 +47,13 @@ def build_seq2seq(config: TraceConfig, task: TaskData) -> engine.Seq2Seq:
     return engine.Seq2Seq.random(**network_sizes(config, task))
 
 
-def run_seq2seq(config: TraceConfig, task: TaskData, model: Any = None) -> engine.JoinedSeq2SeqTrace:
-    """The whole encoder–decoder run on the task's joined time axis: of a new seeded model, or of
-    `model` (a trained one)."""
-    x, targets = engine_inputs(config, task)
+def run_seq2seq(config: TraceConfig, task: TaskData, model: Any = None) -> tuple[engine.JoinedSeq2SeqTrace, TaskData]:
+    """The whole encoder–decoder run on the task's joined time axis (of a new seeded model, or of
+    `model`, a trained one), and the data it read (the decoder's own outputs when free running)."""
     model = model if model is not None else build_seq2seq(config, task)
-    return engine.run_joined(model, x, targets, task.encoder_steps, task.loss)
+    task = unrolled_task(config, task, model)
+    x, targets = engine_inputs(config, task)
+    return engine.run_joined(model, x, targets, task.encoder_steps, task.loss), task
 
 
 def engine_inputs(config: TraceConfig, task: TaskData) -> tuple[np.ndarray, np.ndarray]:
@@ -64,9 +65,14 @@ def engine_inputs(config: TraceConfig, task: TaskData) -> tuple[np.ndarray, np.n
 
 def unrolled_task(config: TraceConfig, task: TaskData, net: Any) -> TaskData:
     """The data the trace reads: the task itself (teacher forcing), or — free running — the task's
-    first input followed by the network's own argmax outputs fed back (engine.free_run)."""
+    first input followed by the network's own argmax outputs fed back (engine.free_run; for an
+    encoder–decoder, the encoder's input, then <go> and the decoder's own outputs)."""
     if config.unroll != "free_running":
         return task
+    if config.seq2seq:   # encode, then decode from <go> feeding the decoder's outputs back
+        T_in, dtype = task.encoder_steps, DTYPES[config.dtype]
+        x_dec, tokens = net.free_run(task.x[:T_in].astype(dtype), task.x[T_in].astype(dtype), task.x.shape[0] - T_in)
+        return with_fed_back_inputs(task, np.concatenate([task.x[:T_in], x_dec]), tokens, start=T_in)
     first = task.x[0].astype(DTYPES[config.dtype])
     x, tokens = engine.free_run(net, first, task.x.shape[0], mode="argmax")
     return with_fed_back_inputs(task, x, tokens)
@@ -81,7 +87,7 @@ def compute_trace(config: TraceConfig) -> tuple[Any, TaskData]:
     """Run the whole forward and backward pass at once (the REST trace)."""
     task = build_task(config)
     if config.seq2seq:
-        return run_seq2seq(config, task), task
+        return run_seq2seq(config, task)
     net = build_network(config, task)
     task = unrolled_task(config, task, net)
     x, targets = engine_inputs(config, task)
@@ -152,7 +158,7 @@ def seq2seq_source(config: TraceConfig, task: TaskData, model: Any = None, title
     """An encoder–decoder run (of a new seeded model, or of `model` under `title`), computed whole,
     then played step by step on one time axis; the meta message's ``segments`` say which steps are
     the encoder's and which the decoder's."""
-    trace = run_seq2seq(config, task, model)
+    trace, task = run_seq2seq(config, task, model)
     default_title, story = title_and_story(config)
     title = title or default_title
     meta = meta_message(

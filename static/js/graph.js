@@ -1,7 +1,7 @@
 // The unrolled graph (SVG): a column per timestep, a row per quantity, every edge labelled with
 // its shared weight. build(meta) lays it out once per run; render(view) recolours it for a cursor.
 // Usage patterns: outputs are drawn only where a loss exists (many-to-one draws one ŷ); a
-// free-running run draws ŷ(t) → x(t+1) feedback edges; Elman context units draw W as cut; an
+// free-running run draws ŷ(t) → x(t+1) feedback edges (the decoder's, in an encoder–decoder); Elman context units draw W as cut; an
 // encoder–decoder (meta.segments) draws two shaded halves joined by the context edge, its weights
 // marked ᴱ (encoder) and ᴰ (decoder).
 
@@ -121,6 +121,10 @@ export class UnrolledGraph {
   /** The first decoder step: its recurrent edge is the context (null unless encoder–decoder). */
   contextStep() { return this.pattern.segments ? this.pattern.segments[1].start : null; }
 
+  /** Free running: is x(t) the previous output fed back? (from the decoder's second step on in an
+   * encoder–decoder, whose encoder reads the given input) */
+  fedBackAt(t) { return this.pattern.feedback && t > (this.contextStep() ?? 0); }
+
   /** A weight's name on an edge into step t: U, W, … with ᴱ/ᴰ in an encoder–decoder. */
   weightName(base, layer, direction, t) {
     const name = weightLabel(base, layer, this.meta.layers, direction);
@@ -173,7 +177,7 @@ export class UnrolledGraph {
       }
       for (const t of this.columnsOf(row)) {
         const nodeName = row.kind === 'c' ? `c_${row.node.slice(2)}` : row.node;
-        const fedBack = row.kind === 'x' && this.pattern.feedback && t > 0;
+        const fedBack = row.kind === 'x' && this.fedBackAt(t);
         const g = el('g', { class: `node kind-${row.kind}`, 'data-node': nodeName, 'data-t': t, transform: `translate(${this.cx(t)},${y})` }, this.layers.nodes);
         if (fedBack) g.dataset.fedBack = '1';
         const circle = row.kind === 'x' || row.kind === 'loss'
@@ -282,7 +286,8 @@ export class UnrolledGraph {
     const cw = GRAPH.columnWidth;
     const yOut = this.cy(outRow);
     const yIn = this.cy(xRow);
-    for (let t = 0; t + 1 < this.meta.T; t += 1) {
+    const first = this.contextStep() ?? 0;   // an encoder–decoder feeds back from its first decoder step
+    for (let t = first; t + 1 < this.meta.T; t += 1) {
       const x0 = this.cx(t) + R * 0.75;
       const y0 = yOut + R * 0.7;
       const x1 = this.cx(t + 1) - R - 2;
@@ -291,8 +296,8 @@ export class UnrolledGraph {
       const path = el('path', { d, class: 'edge feedback', 'data-edge': 'feedback', 'data-from-t': t, 'marker-end': 'url(#arrow)' }, g);
       el('title', {}, path).textContent = `ŷ(${t}) is fed back as x(${t + 1})`;
     }
-    if (this.meta.T > 1) {
-      const text = el('text', { x: this.cx(0) + cw * 0.5, y: yIn + R + 14, class: 'edge-label feedback-label', 'data-label': 'fed-back' }, g);
+    if (this.meta.T > first + 1) {
+      const text = el('text', { x: this.cx(first) + cw * 0.5, y: yIn + R + 14, class: 'edge-label feedback-label', 'data-label': 'fed-back' }, g);
       text.textContent = 'fed back';
     }
   }
@@ -350,7 +355,7 @@ export class UnrolledGraph {
     const { row, t } = entry;
     const stem = `${row.label.replace('(t)', '')}(${t})`;
     if (row.kind === 'x') {
-      const fedBack = this.pattern.feedback && t > 0;
+      const fedBack = this.fedBackAt(t);
       const what = `x(${t})${entry.label ? ` = “${entry.label}”` : ''}`;
       return { fill: 'var(--node-input)', text: shorten(entry.label, GRAPH.maxLabelChars), cls: fedBack ? 'given fed-back' : 'given', title: fedBack ? `${what}, fed back: the argmax of ŷ(${t - 1})` : what };
     }

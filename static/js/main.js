@@ -215,7 +215,10 @@ function showPatternNote(meta) {
   if (comparable && $('teacher-compare').checked) teacher.show({ config: app.config, source: app.source });
   else teacher.hide();
   const notes = [];
-  if (pattern.feedback) notes.push('Generation: each ŷ(t) is fed back as x(t+1) (dashed arrows)');
+  if (pattern.feedback) {
+    notes.push(pattern.segments ? "Test-time decoding: the decoder's ŷ(t) is fed back as x(t+1) (dashed arrows)"
+      : 'Generation: each ŷ(t) is fed back as x(t+1) (dashed arrows)');
+  }
   if (pattern.cut) notes.push('Elman context units: no gradient through W (dashed)');
   if (pattern.segments) notes.push(`Encoder–decoder: the encoder's last state (t=${pattern.segments[0].stop - 1}) is the context that starts the decoder; Uᴱ, Wᴱ are the encoder's weights, Uᴰ, Wᴰ, V the decoder's`);
   $('pattern-note').textContent = notes.join(' · ');

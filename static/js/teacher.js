@@ -23,7 +23,7 @@ export class TeacherCompare {
   show({ config, source }) {
     this.card.hidden = false;
     delete this.card.dataset.status;
-    this.title.textContent = 'Teacher forced: the same weights reading the text';
+    this.title.textContent = 'Teacher forced: the same weights reading the true inputs';
     this.socket.start({
       config: { ...config, unroll: 'teacher_forced' }, source, mode: 'play', delayMs: null, breakpoints: [],
     });
@@ -43,7 +43,7 @@ export class TeacherCompare {
       this.store.add(msg);
     } else if (msg.type === 'summary') {
       this.store.setSummary(msg);
-      this.title.textContent = `Teacher forced: the same weights reading the text · L = ${fmt(this.store.summary.loss)}`;
+      this.title.textContent = `Teacher forced: the same weights reading the true inputs · L = ${fmt(this.store.summary.loss)}`;
     } else if (msg.type === 'done') {
       this.store.done = true;
       this.card.dataset.status = 'done';

@@ -249,3 +249,25 @@ def test_seq2seq_trains_then_steps_through_the_trained_model(page, live_server, 
     assert outputs == losses and len(outputs) == T_in            # every predicted symbol is the target
     assert "L = 0.24" in page.text_content("#status")
     page.screenshot(path=str(screenshots_dir / "pattern-seq2seq-trained.png"), full_page=True)
+
+
+def test_seq2seq_free_running_decoder_feeds_back_beside_teacher_forcing(page, live_server, screenshots_dir):
+    """Test-time decoding: feedback edges on the decoder's columns only; the toggle draws the
+    teacher-forced run of the same weights, an encoder–decoder too."""
+    open_page(page, live_server, preset="seq2seq", unroll="free_running")
+    wait_shown_to_end(page)
+    T_in = int(query(page)["seq_len"])
+    assert count(page, "[data-edge=feedback]") == T_in - 1
+    assert page.evaluate(f"[...document.querySelectorAll('{GRAPH} [data-edge=feedback]')].map(e => +e.dataset.fromT)") \
+        == list(range(T_in, 2 * T_in - 1))
+    assert count(page, "[data-node=x][data-fed-back]") == T_in - 1
+    inputs, outputs = texts(page, "[data-node=x]"), texts(page, "[data-node=logits]")
+    assert inputs[T_in] == "<go>" and all(inputs[t + 1] == outputs[t] for t in range(T_in, 2 * T_in - 1))
+    assert "decoder's ŷ(t) is fed back" in page.text_content('[data-testid="pattern-note"]')
+    page.check('[data-testid="teacher-compare"]')
+    page.wait_for_selector('[data-testid="teacher-card"][data-status="done"]')
+    teacher = '[data-testid="graph-teacher"]'
+    assert page.evaluate(f"document.querySelectorAll('{teacher} [data-segment]').length") == 2
+    assert page.evaluate(f"document.querySelectorAll('{teacher} [data-edge=feedback]').length") == 0
+    assert "L = " in page.text_content("#teacher-title")
+    page.screenshot(path=str(screenshots_dir / "pattern-seq2seq-free-running.png"), full_page=True)

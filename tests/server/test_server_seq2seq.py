@@ -27,13 +27,13 @@ def stream(client, config: dict) -> list[dict]:
     ({"task": "reverse", "bidirectional": True}, "bidirectional"),
     ({"task": "reverse", "tbptt": 2, "seq_len": 6}, "tbptt"),
     ({"task": "reverse", "recurrent_gradient": False}, "recurrent_gradient"),
-    ({"task": "reverse", "unroll": "free_running"}, "unroll"),
+    ({"task": "copy", "unroll": "free_running"}, "unroll"),
     ({"task": "reverse", "seq_len": settings.max_seq2seq_len + 1}, "seq_len"),
     ({"task": "reverse", "loss": "mse"}, "loss"),
     # the units bound counts the encoder's and the decoder's steps: 2·32·64·16 = 65536 is at the
     # limit for one layer, twice that with two
     ({"task": "reverse", "seq_len": 32, "batch_size": 64, "hidden_size": 16, "num_layers": 2}, "seq_len"),
-], ids=["bidirectional", "tbptt", "elman", "free-running", "too-long", "loss", "units"])
+], ids=["bidirectional", "tbptt", "elman", "free-running-copy", "too-long", "loss", "units"])
 def test_seq2seq_configs_the_engine_cannot_run_are_a_422_naming_the_field(client, body, field):
     r = client.post("/api/trace", json=body)
     assert r.status_code == 422, r.text
@@ -118,6 +118,22 @@ def test_training_an_encoder_decoder_then_stepping_through_it(client):
         played = receive_until(ws, {"done", "error"})
     assert played[0]["title"].startswith("Trained 40 epochs") and played[0]["segments"] == meta["segments"]
     assert played[-2]["type"] == "summary" and played[-2]["loss"] < epochs[-1]["loss"]
+
+
+def test_free_running_decoder_reads_its_own_outputs_from_the_context(client):
+    """unroll=free_running: the encoder reads the symbols, the decoder <go> and then its own argmax."""
+    body = client.post("/api/trace", json={**SMALL, "unroll": "free_running"}).json()
+    x = np.array(body["x"], dtype=float)
+    logits = np.array(body["activations"]["logits"][5:], dtype=float)                # the decoder's steps
+    teacher = client.post("/api/trace", json=SMALL).json()
+    np.testing.assert_array_equal(x[:6], np.array(teacher["x"], dtype=float)[:6])     # same input and <go>
+    np.testing.assert_array_equal(x[6:].argmax(-1), logits[:-1].argmax(-1))          # fed back
+    labels = body["input_labels"][0]
+    assert labels[:6] == teacher["input_labels"][0][:6]
+    assert labels[6:] == [body["output_labels"][i] for i in logits[:-1, 0].argmax(-1)]
+    assert body["target_labels"] == teacher["target_labels"]                        # the targets stay
+    messages = stream(client, {**SMALL, "unroll": "free_running"})
+    assert messages[0]["input_labels"] == labels and messages[-1]["type"] == "done"
 
 
 def test_preset_story_numbers():
