@@ -21,7 +21,7 @@ from .losses import IGNORE
 from .patterns import Seq2Seq, Seq2SeqTrace, joint_names
 from .vanishing import _exact_norms, decay_factor
 
-SEGMENTS = ("encoder", "decoder")
+FLOW_UNITS_PER_RUN = 1 << 19     # bounds K·T·B·H·layers of one flow run (~8× the server's largest trace)
 
 
 def joined_segments(encoder_steps: int, steps: int) -> list[dict]:
@@ -178,12 +178,20 @@ class JoinedSeq2SeqTrace:
 
     @cached_property
     def _flow(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        dec, enc = self.decoder, self.encoder
-        ks = np.flatnonzero(dec.mask.any(axis=1))               # decoder steps with a loss
-        K, B = len(ks), self.B
-        if K == 0:
+        ks = np.flatnonzero(self.decoder.mask.any(axis=1))          # decoder steps with a loss
+        if len(ks) == 0:
             return ks + self.T_in, {n: np.zeros((0, self.T)) for n in self.node_names}
-        # K copies of the batch; copy j keeps only the targets of step ks[j], so its gradient is ∂L_{ks[j]}
+        # a few loss terms per run keep the copies of the batch to a few times the trace's own size
+        units = self.T * self.B * self.hidden_size * self.num_layers
+        per_run = max(1, FLOW_UNITS_PER_RUN // units)
+        parts = [self._flow_rows(ks[i:i + per_run]) for i in range(0, len(ks), per_run)]
+        return ks + self.T_in, {n: np.concatenate([p[n] for p in parts]) for n in self.node_names}
+
+    def _flow_rows(self, ks: np.ndarray) -> dict[str, np.ndarray]:
+        """node → (len(ks), T) rows of the flow matrix for decoder loss steps ks, in one run of K copies
+        of the batch: copy j keeps only the targets of step ks[j], so its gradient is ∂L_{ks[j]}."""
+        dec, enc = self.decoder, self.encoder
+        K, B = len(ks), self.B
         tiled = lambda a: np.concatenate([a] * K, axis=1)      # noqa: E731  (T, B, …) → (T, K·B, …)
         picked = np.full((dec.T, K) + dec.targets.shape[1:], IGNORE, dtype=dec.targets.dtype)
         picked[ks, np.arange(K)] = dec.targets[ks]
@@ -199,7 +207,7 @@ class JoinedSeq2SeqTrace:
                 parts = [np.linalg.norm(r.gradients[n].astype(np.float64), axis=-1).reshape(r.T, K, B).mean(axis=-1)
                          for r in (e_run, d_run)]
                 table[n] = np.concatenate(parts, axis=0).T       # (K, T)
-        return ks + self.T_in, table
+        return table
 
     def vanishing(self, node: str) -> dict:
         """‖∂L_k/∂h_t‖ for the last loss step k against the distance k − t, reaching into the encoder;

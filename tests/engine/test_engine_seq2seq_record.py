@@ -105,6 +105,15 @@ def test_joined_record_matches_torch(cell, layers):
     assert (joined.flow_matrix("h_l0")[1][:, 0] > 0).all()
 
 
+def test_flow_rows_computed_a_few_loss_terms_at_a_time_are_the_same(monkeypatch):
+    model, x, targets, T_in = joined_case("lstm", 2)
+    whole = run_joined(model, x, targets, T_in).flow_matrix("h_l1")
+    monkeypatch.setattr(engine.seq2seq_record, "FLOW_UNITS_PER_RUN", 1)         # one loss term per run
+    one_by_one = run_joined(model, x, targets, T_in).flow_matrix("h_l1")
+    np.testing.assert_array_equal(whole[0], one_by_one[0])
+    np.testing.assert_allclose(whole[1], one_by_one[1], rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("cell", ["rnn_tanh", "lstm"])
 def test_joined_gradients_match_finite_differences(cell):
     model, x, targets, T_in = joined_case(cell, 2, seed=5)
