@@ -26,9 +26,11 @@ def meta_message(
     total_events: int,
     title: str,
     story: str | None,
+    segments: list[dict] | None = None,
 ) -> dict:
-    """The stream's first message: what is coming and how to draw it."""
-    return {
+    """The stream's first message: what is coming and how to draw it (``segments`` only for an
+    encoder–decoder: which steps are the encoder's and which the decoder's)."""
+    message = {
         "type": "meta",
         "config": config,
         "T": trace_shape["T"],
@@ -50,6 +52,9 @@ def meta_message(
         "title": title,
         "story": story,
     }
+    if segments is not None:
+        message["segments"] = segments
+    return message
 
 
 def _batch_norm(value: np.ndarray) -> float:

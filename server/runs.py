@@ -171,8 +171,8 @@ def seq2seq_source(config: TraceConfig, task: TaskData, model: Any = None, title
         total_events=trace.event_count,
         title=title,
         story=story,
+        segments=trace.segments,
     )
-    meta["segments"] = trace.segments
     events = trace.events()
     return StreamSource(meta, events, lambda: trace, events.close, config.batch_index)
 

@@ -5,6 +5,7 @@ import { COLORS, PLOTS, SCALES, cssVar } from './theme/config.js';
 import { fmt, plottable } from './format.js';
 import { scaleColor } from './colors.js';
 import { lectureName } from './inspector.js';
+import { contextStep } from './segments.js';
 
 /* global Plotly */
 
@@ -79,9 +80,9 @@ function cursorMarker(store, cursor, phase) {
 /** An encoder–decoder's boundary on a time axis: a line between the encoder's last step and the
  * decoder's first, labelled "context" (nothing for other runs). */
 function contextMarker(meta) {
-  const seg = meta.segments?.[1];
-  if (!seg) return { shapes: [], annotations: [] };
-  const x = seg.start - 0.5;
+  const start = contextStep(meta);
+  if (start === null) return { shapes: [], annotations: [] };
+  const x = start - 0.5;
   return {
     shapes: [{ type: 'line', xref: 'x', yref: 'paper', x0: x, x1: x, y0: 0, y1: 1, line: { color: cssVar('--feedback') || '#7c3aed', width: 2, dash: 'dash' } }],
     annotations: [

@@ -2,6 +2,7 @@
 // the actual vectors when they are short (H ≤ 4), their norms otherwise.
 
 import { fmt, fmtVector, subscript } from './format.js';
+import { contextStep, weightMark } from './segments.js';
 
 const SHORT = 4;
 
@@ -38,11 +39,9 @@ export function describeEvent(ev, store, meta) {
   const hPrevText = (prevT < 0 || prevT >= meta.T) ? '0 (initial state)' : hPrev ? (vec(hPrev.values.h) ?? null) : `h${s(prevT)}`;
   // an encoder–decoder marks each step's weights ᴱ (encoder) or ᴰ (decoder); its context is the
   // edge from the encoder's last step into the decoder's first
-  const half = (step) => meta.segments?.find((g) => step >= g.start && step < g.stop)?.name;
-  const mark = (step) => ({ encoder: 'ᴱ', decoder: 'ᴰ' }[half(step)] ?? '');
-  const contextT = meta.segments?.[1]?.start;
-  const U = `U${mark(t)}`;
-  const W = `W${mark(t)}`;
+  const contextT = contextStep(meta);
+  const U = `U${weightMark(meta, t)}`;
+  const W = `W${weightMark(meta, t)}`;
 
   if (ev.node === 'logits' && ev.phase === 'forward') {
     add(`o${s(t)} = V h${s(t)} + c`, 'eq');
@@ -98,7 +97,7 @@ export function describeEvent(ev, store, meta) {
   const above = !top ? `Uᵀ ∂L/∂(layer ${ev.layer + 2} at t=${t})` : (meta.has_target?.[t] ?? true) ? `Vᵀ ∂L/∂o${s(t)}` : null;
   const cut = meta.config?.recurrent_gradient === false;
   const hasNext = nextT >= 0 && nextT < meta.T && !cut;
-  const Wn = `W${mark(nextT)}`;
+  const Wn = `W${weightMark(meta, nextT)}`;
   let recurrent = null;
   if (meta.cell === 'rnn_tanh' || meta.cell === 'rnn_relu') {
     const dphi = meta.cell === 'rnn_relu' ? `𝟙[z${s(nextName)} > 0]` : `(1 − h${s(nextName)}²)`;

@@ -9,6 +9,7 @@ import { GRAPH, COLORS } from './theme/config.js';
 import { fillFor, forwardPosition, logPosition, lightText } from './colors.js';
 import { OverviewStrip } from './overview.js';
 import { fmt, subscript } from './format.js';
+import { contextStep, weightMark } from './segments.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -112,24 +113,13 @@ export class UnrolledGraph {
 
   rowOf(kind) { return this.rows.find((r) => r.kind === kind); }
 
-  /** "encoder" or "decoder" for an encoder–decoder's step t, else null. */
-  segmentAt(t) {
-    const seg = this.pattern.segments?.find((s) => t >= s.start && t < s.stop);
-    return seg ? seg.name : null;
-  }
-
-  /** The first decoder step: its recurrent edge is the context (null unless encoder–decoder). */
-  contextStep() { return this.pattern.segments ? this.pattern.segments[1].start : null; }
-
   /** Free running: is x(t) the previous output fed back? (from the decoder's second step on in an
    * encoder–decoder, whose encoder reads the given input) */
-  fedBackAt(t) { return this.pattern.feedback && t > (this.contextStep() ?? 0); }
+  fedBackAt(t) { return this.pattern.feedback && t > (contextStep(this.meta) ?? 0); }
 
   /** A weight's name on an edge into step t: U, W, … with ᴱ/ᴰ in an encoder–decoder. */
   weightName(base, layer, direction, t) {
-    const name = weightLabel(base, layer, this.meta.layers, direction);
-    const seg = this.segmentAt(t);
-    return seg ? `${name}${seg === 'encoder' ? 'ᴱ' : 'ᴰ'}` : name;
+    return `${weightLabel(base, layer, this.meta.layers, direction)}${weightMark(this.meta, t)}`;
   }
 
   /** Encoder–decoder: a shaded band and a heading over each half. */
@@ -253,7 +243,7 @@ export class UnrolledGraph {
         const x0 = this.cx(from) + step * (R + 1);
         const x1 = this.cx(to) - step * (R + 3);
         const cut = this.pattern.cut;
-        const context = to === this.contextStep();
+        const context = to === contextStep(meta);
         const name = row.kind === 'h' ? (context ? 'context' : this.weightName('W', row.layer, row.direction, to)) : 'f⊙';
         const kind = row.kind === 'h' ? (context ? 'context' : 'recurrent') : 'cell';
         const path = el('path', { d: `M${x0},${y} L${x1},${y}`, class: `edge recurrent kind-${row.kind}${cut ? ' cut' : ''}${context ? ' context' : ''}`, 'data-edge': kind, 'marker-end': 'url(#arrow)' }, g);
@@ -286,7 +276,7 @@ export class UnrolledGraph {
     const cw = GRAPH.columnWidth;
     const yOut = this.cy(outRow);
     const yIn = this.cy(xRow);
-    const first = this.contextStep() ?? 0;   // an encoder–decoder feeds back from its first decoder step
+    const first = contextStep(this.meta) ?? 0;   // an encoder–decoder feeds back from its first decoder step
     for (let t = first; t + 1 < this.meta.T; t += 1) {
       const x0 = this.cx(t) + R * 0.75;
       const y0 = yOut + R * 0.7;

@@ -2,6 +2,7 @@
 // cell state, the Jacobian norm into it and its per-step share of each shared weight's gradient.
 
 import { fmt, subscript } from './format.js';
+import { contextStep, halfAt } from './segments.js';
 
 const GATE_NAMES = { lstm: ['i', 'f', 'g', 'o'], gru: ['r', 'z', 'n'] };
 const LECTURE_NAMES = { weight_ih: 'U', weight_hh: 'W', bias_ih: 'b (input part)', bias_hh: 'b (recurrent part)', 'head.weight': 'V', 'head.bias': 'c' };
@@ -84,7 +85,7 @@ export function renderInspector(container, selection, { store, cursor, meta }) {
   const evNode = kind === 'out' ? 'logits' : kind === 'loss' ? 'loss' : node;
   const fwd = store.find('forward', evNode, t, cursor);
   const bwd = store.find('backward', evNode, t, cursor);
-  const half = meta.segments?.find((g) => t >= g.start && t < g.stop)?.name;   // an encoder–decoder's
+  const half = halfAt(meta, t);   // an encoder–decoder's
   const where = (node.startsWith('h_') ? ` · layer ${Number(node[3]) + 1}${node.endsWith('_reverse') ? ' · reverse' : ''}` : '')
     + (half ? ` · ${half}` : '');
   const names = { h: `h${s(t)}`, c: `c${s(t)}`, out: `o${s(t)}`, loss: `L${s(t)}` };
@@ -124,7 +125,7 @@ export function renderInspector(container, selection, { store, cursor, meta }) {
   }
   const jac = store.summary?.jacobianNorms?.[node]?.[t];
   div('insp-sub', 'Jacobian into this step', container);
-  const across = t === meta.segments?.[1]?.start ? ' (the context edge: from the encoder’s last state)' : '';
+  const across = t === contextStep(meta) ? ' (the context edge: from the encoder’s last state)' : '';
   div('', jac === undefined ? 'known once the run is complete' : `‖∂s${s(t)}/∂s_prev‖₂ = ${fmt(jac, 4)}${Number.isNaN(jac) ? ' (first step: no previous state)' : across}`, container);
   const suffix = node.slice(2);   // "l0" or "l0_reverse"
   contributions(container, store, t, (p) => p.endsWith(`_${suffix}`));

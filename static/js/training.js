@@ -12,6 +12,7 @@
 
 import { COLORS, PLOTS, cssVar } from './theme/config.js';
 import { fmt, num, plottable } from './format.js';
+import { contextStep } from './segments.js';
 
 /* global Plotly */
 
@@ -125,8 +126,8 @@ function figure(h) {
       ['loss', 0.14], ['gradient profile', 0.5], ['epoch × timestep', 0.825],
     ].map(([text, x]) => ({ text, x, y: 1.08, xref: 'paper', yref: 'paper', showarrow: false, font: { color: muted } })),
     // an encoder–decoder: the context between the encoder's steps and the decoder's
-    shapes: h.meta.segments ? ['x2', 'x3'].map((xref) => ({
-      type: 'line', xref, yref: 'paper', x0: h.meta.segments[1].start - 0.5, x1: h.meta.segments[1].start - 0.5, y0: 0, y1: 1,
+    shapes: contextStep(h.meta) !== null ? ['x2', 'x3'].map((xref) => ({
+      type: 'line', xref, yref: 'paper', x0: contextStep(h.meta) - 0.5, x1: contextStep(h.meta) - 0.5, y0: 0, y1: 1,
       line: { color: cssVar('--feedback') || '#7c3aed', width: 1.5, dash: 'dash' },
     })) : [],
   };
