@@ -24,8 +24,11 @@ def open_page(page, base: str, **query) -> None:
 
 
 def wait_done(page, timeout: int = DONE_TIMEOUT_MS) -> None:
-    """Wait until the run's stream is complete (done message received)."""
+    """Wait until the run's stream is complete (done message received) and the page has drawn that
+    (the status line is rendered on the next animation frame)."""
     page.wait_for_selector('body[data-status="done"]', timeout=timeout)
+    wait_until(page, "document.body.dataset.status === 'done' && "
+                     "document.querySelector('#status').textContent.includes('done')", timeout_ms=timeout)
 
 
 def wait_shown_to_end(page, timeout: int = DONE_TIMEOUT_MS) -> None:

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from browser_helpers import PageGuard, current_node, cursor, guard_page, open_page, wait_done, wait_until
+from browser_helpers import PageGuard, current_node, cursor, guard_page, open_page, wait_done, wait_shown_to_end, wait_until
 
 EXPLODING = {"cell": "rnn_relu", "recurrent_scale": 10, "seq_len": 200, "hidden_size": 16, "task": "copy"}
 
@@ -46,7 +46,7 @@ def test_permalink_reproduces_the_config_and_the_trace(page, browser, live_serve
     page.fill('input[name="seed"]', "11")
     page.press('input[name="seed"]', "Enter")
     wait_until(page, "new URLSearchParams(location.search).get('seed') === '11'")
-    wait_done(page)
+    wait_shown_to_end(page)
     url = page.url
     query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
     for key, value in {"cell": "lstm", "task": "copy", "seq_len": "12", "hidden_size": "6",
@@ -58,7 +58,7 @@ def test_permalink_reproduces_the_config_and_the_trace(page, browser, live_serve
     other = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     try:
         other.goto(url)
-        wait_done(other)
+        wait_shown_to_end(other)
         assert other.input_value('input[name="seed"]') == "11"
         assert other.input_value('select[name="cell"]') == "lstm"
         assert other.locator('[data-testid="graph"] [data-node="h_l1"]').count() == 12
