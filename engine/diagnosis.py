@@ -46,15 +46,16 @@ class Finding:
         return asdict(self)
 
 
-def diagnose(trace: "Trace", thresholds: Thresholds = Thresholds()) -> list[Finding]:
+def diagnose(trace: "Trace", thresholds: Thresholds = Thresholds(), *, decay: bool = True) -> list[Finding]:
     """Every finding for `trace`, problems first. A trace truncated on purpose (truncate=k, or
-    Elman's context units) gets no vanishing/exploding finding: its gradient stops by design."""
+    Elman's context units) gets no vanishing/exploding finding: its gradient stops by design.
+    `decay=False` leaves that check out (for a caller that measures the decay on a wider axis)."""
     findings: list[Finding] = []
     for node in trace.node_names:
         nonfinite = _nonfinite(trace, node)
         findings += nonfinite
-        if not nonfinite and trace.bptt_window is None:   # a truncated recurrence cuts the gradient on purpose
-            findings += _gradient_decay(trace, node, thresholds)
+        if decay and not nonfinite and trace.bptt_window is None:   # a truncated recurrence cuts it on purpose
+            findings += gradient_decay(trace, node, thresholds)
         findings += _saturation(trace, node, thresholds)
         findings += _dead_relu(trace, node, thresholds)
         findings += _forget_gate(trace, node, thresholds)
@@ -91,7 +92,8 @@ def _nonfinite(trace: "Trace", node: str) -> list[Finding]:
     return out
 
 
-def _gradient_decay(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
+def gradient_decay(trace, node: str, th: Thresholds) -> list[Finding]:
+    """A vanishing or exploding finding from `trace.vanishing(node)` (anything with that profile), or none."""
     profile = trace.vanishing(node)
     if profile["k"] is None:
         return []

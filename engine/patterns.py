@@ -110,6 +110,11 @@ class Seq2Seq:
                              recurrent_scale=recurrent_scale, forget_bias=forget_bias, dtype=dtype)
         return cls(enc, dec)
 
+    @property
+    def node_names(self) -> list[str]:
+        """The h nodes (h_l0, …): both halves share them, on the joined time axis."""
+        return list(self.decoder.node_names)
+
     def state_dict(self) -> dict[str, np.ndarray]:
         """encoder.* (no head: the encoder emits nothing) and decoder.* parameters."""
         return joint_names(self.encoder.state_dict(), self.decoder.state_dict())

@@ -3,8 +3,8 @@ t = T_in..T_in+T_out−1. The edge from h(T_in−1) into the decoder's first ste
 
 `JoinedSeq2SeqTrace` gives the page the same facts a `Trace` does (events, summary, diagnosis, weight
 spectra), computed from the two halves. The flow matrix ‖∂L_k/∂h_t‖ crosses the context: each decoder
-loss term is back-propagated alone (K copies of the batch in one run) through the decoder, across the
-context and through the encoder.
+loss term is back-propagated alone (one copy of the batch per loss term, a few per run) through the
+decoder, across the context and through the encoder.
 """
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from functools import cached_property
 import numpy as np
 
 from .cells import get_cell
-from .diagnosis import Finding, Thresholds, diagnose, weight_spectra
+from .diagnosis import Finding, Thresholds, diagnose, gradient_decay, weight_spectra
 from .events import Event, replay
 from .losses import IGNORE
 from .patterns import Seq2Seq, Seq2SeqTrace, joint_names
-from .vanishing import _exact_norms, decay_factor
+from .vanishing import decay_bound, decay_factor, exact_jacobian_norms, summarize
 
 FLOW_UNITS_PER_RUN = 1 << 19     # bounds K·T·B·H·layers of one flow run (~8× the server's largest trace)
 
@@ -152,21 +152,16 @@ class JoinedSeq2SeqTrace:
         for k, node in enumerate(self.node_names):
             dec = self.decoder.jacobian_norms[node].astype(np.float64)
             with np.errstate(over="ignore", invalid="ignore"):
-                dec[0] = _exact_norms(cell, self.decoder.layer_record(k, 0), self.decoder.params[f"weight_hh_l{k}"],
-                                      np.array([0]), self.B, S)[0]
+                dec[0] = exact_jacobian_norms(cell, self.decoder.layer_record(k, 0),
+                                              self.decoder.params[f"weight_hh_l{k}"], np.array([0]), self.B, S)[0]
             out[node] = np.concatenate([self.encoder.jacobian_norms[node].astype(np.float64), dec])
         return out
 
     @cached_property
     def grad_contributions(self) -> dict[str, np.ndarray]:
         """parameter → (T,) its per-step contributions; NaN at the other half's steps."""
-        out = {}
-        for name, v in self.encoder.grad_contributions.items():
-            if not name.startswith("head."):
-                out[f"encoder.{name}"] = _pad(v, 0, self.T_out)
-        for name, v in self.decoder.grad_contributions.items():
-            out[f"decoder.{name}"] = _pad(v, self.T_in, 0)
-        return out
+        return joint_names({k: _pad(v, 0, self.T_out) for k, v in self.encoder.grad_contributions.items()},
+                           {k: _pad(v, self.T_in, 0) for k, v in self.decoder.grad_contributions.items()})
 
     def flow_matrix(self, node: str) -> tuple[np.ndarray, np.ndarray]:
         """(ks, M): M[j, t] = batch mean of ‖∂L_{ks[j]}/∂h_t‖ over the joined axis, for every decoder
@@ -213,9 +208,8 @@ class JoinedSeq2SeqTrace:
         """‖∂L_k/∂h_t‖ for the last loss step k against the distance k − t, reaching into the encoder;
         the per-step factor fitted over both halves, σ_max the larger of the two W_hh's and the bound
         the larger of the two halves' bounds."""
-        parts = [self.encoder.vanishing(node), self.decoder.vanishing(node)]
-        sigma_max = max(p["sigma_max"] for p in parts)
-        bound = max(p["bound"] for p in parts)
+        halves = [decay_bound(self.encoder, node), decay_bound(self.decoder, node)]
+        sigma_max, bound = max(h[0] for h in halves), max(h[1] for h in halves)
         ks, matrix = self.flow_matrix(node)
         if len(ks) == 0:
             nan_t = np.full(self.T, np.nan)
@@ -230,22 +224,20 @@ class JoinedSeq2SeqTrace:
 
     def summary(self) -> dict:
         """The same digest as `Trace.summary()`, on the joined axis, plus the segments."""
-        from .vanishing import summarize
         return {**summarize(self), "segments": self.segments}
 
     def diagnose(self, thresholds: Thresholds = Thresholds()) -> list[Finding]:
         """Each half's findings on the joined axis (titled Encoder/Decoder), and the gradient's decay
         measured from the last loss back across the context into the encoder."""
-        from .diagnosis import _gradient_decay
         findings: list[Finding] = []
         for name, part, offset in (("Encoder", self.encoder, 0), ("Decoder", self.decoder, self.T_in)):
-            for f in diagnose(part, thresholds):
-                if f.kind in ("vanishing", "exploding"):
-                    continue                                    # measured on the joined axis below
+            for f in diagnose(part, thresholds, decay=False):     # the decay is measured on the joined axis
                 findings.append(replace(f, t=None if f.t is None else f.t + offset,
                                         steps=[s + offset for s in f.steps], title=f"{name}: {f.title}"))
+        broken = {f.node for f in findings if f.kind == "nonfinite"}
         for node in self.node_names:
-            findings += _gradient_decay(self, node, thresholds)
+            if node not in broken:                                # as diagnose: no decay fit through NaN/Inf
+                findings += gradient_decay(self, node, thresholds)
         return sorted(findings, key=lambda f: f.severity != "problem")
 
     def weight_spectra(self) -> dict[str, dict[str, float]]:

@@ -40,13 +40,14 @@ def jacobian_norms(trace: "Trace") -> dict[str, np.ndarray]:
                 if len(later) > affordable:
                     later = later[np.unique(np.round(np.linspace(0, len(later) - 1, affordable)).astype(int))]
                 norms = np.full(T, np.nan)
-                norms[later] = _exact_norms(cell, rec, trace.params[f"weight_hh{s}"], later, B, S)
+                norms[later] = exact_jacobian_norms(cell, rec, trace.params[f"weight_hh{s}"], later, B, S)
                 out[f"h{s}"] = norms.astype(trace.dtype)
     return out
 
 
-def _exact_norms(cell, rec, w_hh: np.ndarray, steps: np.ndarray, B: int, S: int) -> np.ndarray:
-    """Batch-mean spectral norms at `steps`, for chunks of ≤ JACOBIAN_CHUNK_BYTES of Jacobians at a time."""
+def exact_jacobian_norms(cell, rec, w_hh: np.ndarray, steps: np.ndarray, B: int, S: int) -> np.ndarray:
+    """Batch-mean spectral norms of ∂s_t/∂s_{t−1} at `steps` of a layer record (S = H, or 2H for an
+    LSTM), for chunks of ≤ JACOBIAN_CHUNK_BYTES of Jacobians at a time."""
     chunk = max(1, int(JACOBIAN_CHUNK_BYTES // (B * S * S * 8)))
     h_prev = rec.h_prev_all()
     c_prev = None if rec.c is None else rec.previous(rec.c, rec.c0)
@@ -161,6 +162,17 @@ def decay_factor(distance: np.ndarray, norms: np.ndarray) -> float:
     return float(np.exp(slope))
 
 
+def decay_bound(trace: "Trace", node: str) -> tuple[float, float]:
+    """(σ_max(W_hh), the bound on the per-step factor) of a node: σ_max(W_hh)·max φ' (max φ' = 1 for
+    tanh and relu) for Elman cells, the largest measured Jacobian norm for gated ones."""
+    w_hh = trace.params["weight_hh" + node[1:]]
+    sigma_max = float(np.linalg.norm(w_hh.astype(np.float64), 2)) if np.isfinite(w_hh).all() else float("nan")
+    if trace.cell.startswith("rnn"):
+        return sigma_max, sigma_max
+    jn = trace.jacobian_norms[node]
+    return sigma_max, float(np.nanmax(jn)) if np.isfinite(jn).any() else float("nan")
+
+
 def vanishing_profile(trace: "Trace", node: str) -> dict:
     """‖∂L_k/∂h_t‖ against the distance from k (last loss step; the first one for a reverse node),
     the fitted per-step factor, σ_max(W_hh) and the bound on the per-step factor: σ_max(W_hh)·max φ'
@@ -169,13 +181,7 @@ def vanishing_profile(trace: "Trace", node: str) -> dict:
         raise ValueError(f"unknown node {node!r}; nodes are {', '.join(trace.node_names)}")
     ks = loss_steps(trace)
     reverse = node.endswith("_reverse")
-    w_hh = trace.params["weight_hh" + node[1:]]
-    sigma_max = float(np.linalg.norm(w_hh.astype(np.float64), 2)) if np.isfinite(w_hh).all() else float("nan")
-    if trace.cell.startswith("rnn"):
-        bound = sigma_max
-    else:
-        jn = trace.jacobian_norms[node]
-        bound = float(np.nanmax(jn)) if np.isfinite(jn).any() else float("nan")
+    sigma_max, bound = decay_bound(trace, node)
     if len(ks) == 0:
         nan_t = np.full(trace.T, np.nan)
         return {"k": None, "distance": nan_t, "norms": nan_t, "factor": float("nan"), "bound": bound,

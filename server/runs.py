@@ -128,6 +128,25 @@ class StreamSource:
     batch_index: int
 
 
+def config_meta(config: TraceConfig, task: TaskData, shaped: Any, total_events: int, title: str | None,
+                segments: list[dict] | None = None) -> dict:
+    """The meta message of a config's run: `shaped` (a network or a trace) gives the shapes, `task` the
+    labels and targets of the streamed batch element; `title` defaults to the preset's."""
+    default_title, story = title_and_story(config)
+    return meta_message(
+        config=config.model_dump(),
+        trace_shape=trace_shape(shaped, task.x.shape[0], task.x.shape[1], task.loss),
+        nodes=list(shaped.node_names),
+        batch_index=config.batch_index,
+        has_target=task.has_target[:, config.batch_index],
+        labels=task.labels_for(config.batch_index),
+        total_events=total_events,
+        title=title or default_title,
+        story=story,
+        segments=segments,
+    )
+
+
 def config_source(config: TraceConfig, net: Any = None, title: str | None = None) -> StreamSource:
     """A fresh step-wise run of the config on its task's data: of a new seeded network, or of `net`
     (a trained one, say) under `title` (the preset's story is kept)."""
@@ -138,19 +157,8 @@ def config_source(config: TraceConfig, net: Any = None, title: str | None = None
     task = unrolled_task(config, task, net)
     x, targets = engine_inputs(config, task)
     run = net.steps(x, targets, loss=task.loss, **engine_options(config))
-    default_title, story = title_and_story(config)
-    T, B = task.x.shape[0], task.x.shape[1]
-    meta = meta_message(
-        config=config.model_dump(),
-        trace_shape=trace_shape(net, T, B, task.loss),
-        nodes=list(net.node_names),
-        batch_index=config.batch_index,
-        has_target=task.has_target[:, config.batch_index],
-        labels=task.labels_for(config.batch_index),
-        total_events=engine.event_count(T, net.num_layers, net.directions),
-        title=title or default_title,
-        story=story,
-    )
+    total = engine.event_count(task.x.shape[0], net.num_layers, net.directions)
+    meta = config_meta(config, task, net, total, title)
     return StreamSource(meta, iter(run), lambda: run.trace, run.close, config.batch_index)
 
 
@@ -159,20 +167,7 @@ def seq2seq_source(config: TraceConfig, task: TaskData, model: Any = None, title
     then played step by step on one time axis; the meta message's ``segments`` say which steps are
     the encoder's and which the decoder's."""
     trace, task = run_seq2seq(config, task, model)
-    default_title, story = title_and_story(config)
-    title = title or default_title
-    meta = meta_message(
-        config=config.model_dump(),
-        trace_shape=trace_shape(trace, trace.T, trace.B, task.loss),
-        nodes=list(trace.node_names),
-        batch_index=config.batch_index,
-        has_target=task.has_target[:, config.batch_index],
-        labels=task.labels_for(config.batch_index),
-        total_events=trace.event_count,
-        title=title,
-        story=story,
-        segments=trace.segments,
-    )
+    meta = config_meta(config, task, trace, trace.event_count, title, segments=trace.segments)
     events = trace.events()
     return StreamSource(meta, events, lambda: trace, events.close, config.batch_index)
 

@@ -103,7 +103,7 @@ class TrainingRun:
         return {
             "type": "meta", "config": self.config.model_dump(), "title": title,
             "epochs": self.trainer.options.epochs, "T": int(self.task.x.shape[0]),
-            "nodes": list(self.task_nodes()), "params": list(net.state_dict()), "loss": self.task.loss,
+            "nodes": list(net.node_names), "params": list(net.state_dict()), "loss": self.task.loss,
             "task": self.config.task, "can_sample": can_sample(self.config),
             "updates_per_epoch": len(self.trainer.windows),
             **({"segments": self.segments()} if self.config.seq2seq else {}),
@@ -112,12 +112,6 @@ class TrainingRun:
     def segments(self) -> list[dict]:
         """An encoder–decoder's halves on the joined time axis of the profiles."""
         return joined_segments(self.task.encoder_steps, int(self.task.x.shape[0]))
-
-    def task_nodes(self) -> list[str]:
-        """The h nodes whose gradient profiles the epochs carry (the decoder's names for an encoder–decoder,
-        whose profiles span both halves)."""
-        net = self.net
-        return list(net.decoder.node_names if isinstance(net, engine.Seq2Seq) else net.node_names)
 
     def epoch_message(self, record: EpochRecord, elapsed_s: float) -> dict:
         """One epoch's record, JSON-safe (non-finite numbers as strings)."""
