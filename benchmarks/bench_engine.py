@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import engine  # noqa: E402
+from unrolled import engine  # noqa: E402
 
 FULL_SIZES = [(50, 1, 8, 16), (100, 32, 32, 128), (1000, 16, 64, 256)]
 QUICK_SIZES = [(50, 1, 8, 16), (100, 32, 32, 128)]

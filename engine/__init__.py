@@ -1,6 +1,6 @@
 """Unrolled's engine: recurrent networks unrolled in time, in pure NumPy.
 
-    import engine
+    from unrolled import engine
     net = engine.Network.random(cell="lstm", input_size=3, hidden_size=8, output_size=4, seed=0)
     trace = net.run(x, targets, loss="cross_entropy")     # x (T, B, 3), targets (T, B)
     for event in net.steps(x, targets): ...               # one event per cell step

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from server import compare_routes, model_routes
-from server.config import TraceConfig
-from server.page_data import preset_list
-from server.runs import compute_trace
-from server.trace_document import trace_document
+from unrolled.server import compare_routes, model_routes
+from unrolled.server.config import TraceConfig
+from unrolled.server.page_data import preset_list
+from unrolled.server.runs import compute_trace
+from unrolled.server.trace_document import trace_document
 
 router = APIRouter(prefix="/api")
 router.include_router(model_routes.router)    # /api/models…: bring your own model

@@ -16,13 +16,13 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from server import api, pages, ws_trace, ws_train
-from server.page_data import app_version
-from server.paths import STATIC_DIR, TEMPLATES_DIR
-from server.serialize import to_jsonable
-from server.security import SecurityMiddleware
-from server.settings import settings
-from server.streaming import StreamSlots
+from unrolled.server import api, pages, ws_trace, ws_train
+from unrolled.server.page_data import app_version
+from unrolled.server.paths import STATIC_DIR, TEMPLATES_DIR
+from unrolled.server.serialize import to_jsonable
+from unrolled.server.security import SecurityMiddleware
+from unrolled.server.settings import settings
+from unrolled.server.streaming import StreamSlots
 
 DESCRIPTION = (
     "Unrolled: RNNs unrolled in time. `POST /api/trace` returns a whole trace; the "

@@ -11,9 +11,9 @@ import webbrowser
 from pathlib import Path
 from urllib.parse import urlencode
 
-from server.config import CELLS as CELL_NAMES
-from server.presets import PRESET_NAMES
-from server.settings import settings
+from unrolled.server.config import CELLS as CELL_NAMES
+from unrolled.server.presets import PRESET_NAMES
+from unrolled.server.settings import settings
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -90,7 +90,7 @@ def _open_later(url: str) -> None:
 
 def load_saved_trace(path: Path):
     """Load a trace file for `unrolled view`; SystemExit with a clear message when it cannot."""
-    import engine
+    from unrolled import engine
 
     if not path.is_file():
         raise SystemExit(f"unrolled view: no such file: {path}")
@@ -113,8 +113,8 @@ def record_model_trace(model: Path, input: Path, targets: Path | None = None, ce
                        loss: str | None = None):
     """(trace, display name) of a user's model run on its input, for `unrolled view model.npz --input x.npy`;
     SystemExit with a message naming the file when a file is missing, unsafe, too big or mis-shaped."""
-    from server.model_files import ModelFileError, read_path
-    from server.models import ModelFiles, build_user_model
+    from unrolled.server.model_files import ModelFileError, read_path
+    from unrolled.server.models import ModelFiles, build_user_model
 
     try:
         limit = settings.max_model_bytes
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     _warn_without_websockets()
     url = _page_url(args.host, args.port, getattr(args, "preset", None))
     if args.command == "view":
-        from server.app import create_app
+        from unrolled.server.app import create_app
 
         trace, name = _view_target(args)
         app = create_app(loaded_trace=(trace, name))
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.open:
         _open_later(url)
     # An import string lets uvicorn start several worker processes.
-    uvicorn.run("server.app:app", host=args.host, port=args.port, workers=args.workers, log_level="info",
+    uvicorn.run("unrolled.server.app:app", host=args.host, port=args.port, workers=args.workers, log_level="info",
                 **UVICORN_HARDENING)
 
 

@@ -19,14 +19,14 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-import engine
-from engine.losses import IGNORE, target_mask
-from server.config import Cell, TraceConfig
-from server.messages import diagnosis_and_spectra
-from server.settings import settings
-from server.models import stored_model
-from server.runs import build_network, build_task, engine_inputs, title_and_story
-from server.serialize import to_jsonable
+from unrolled import engine
+from unrolled.engine.losses import IGNORE, target_mask
+from unrolled.server.config import Cell, TraceConfig
+from unrolled.server.messages import diagnosis_and_spectra
+from unrolled.server.settings import settings
+from unrolled.server.models import stored_model
+from unrolled.server.runs import build_network, build_task, engine_inputs, title_and_story
+from unrolled.server.serialize import to_jsonable
 
 COMPARED_NODE = "h_l0"
 RunSpec = dict[str, Any]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from server.compare import CompareError, CompareRequest, compare_document, prepare_runs
-from server.model_routes import ERRORS, with_engine_slot
-from server.serialize import dumps
+from unrolled.server.compare import CompareError, CompareRequest, compare_document, prepare_runs
+from unrolled.server.model_routes import ERRORS, with_engine_slot
+from unrolled.server.serialize import dumps
 
 router = APIRouter()
 

@@ -15,9 +15,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 from pydantic import field_validator, model_validator
 
-from engine.tasks import SEQ2SEQ_TASKS, TASK_LOSS, text_vocabulary
-from server.presets import PRESET_NAMES, PRESETS_BY_NAME
-from server.settings import settings
+from unrolled.engine.tasks import SEQ2SEQ_TASKS, TASK_LOSS, text_vocabulary
+from unrolled.server.presets import PRESET_NAMES, PRESETS_BY_NAME
+from unrolled.server.settings import settings
 
 Cell = Literal["rnn_tanh", "rnn_relu", "lstm", "gru"]
 Task = Literal["copy", "adding", "char_lm", "tagging", "sine", "reverse"]

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from server.serialize import array_to_json, float_to_json, to_jsonable
+from unrolled.server.serialize import array_to_json, float_to_json, to_jsonable
 
 STREAM_DIGITS = 4
 

@@ -17,12 +17,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from server.config import Cell
-from server.model_files import ModelFileError
-from server.settings import settings
-from server.models import MODEL_STORE, ModelFiles, UserModel, build_user_model, stored_model
-from server.serialize import dumps, to_jsonable
-from server.trace_document import trace_document
+from unrolled.server.config import Cell
+from unrolled.server.model_files import ModelFileError
+from unrolled.server.settings import settings
+from unrolled.server.models import MODEL_STORE, ModelFiles, UserModel, build_user_model, stored_model
+from unrolled.server.serialize import dumps, to_jsonable
+from unrolled.server.trace_document import trace_document
 
 router = APIRouter()
 

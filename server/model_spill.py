@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from server.model_files import ModelFileError
+from unrolled.server.model_files import ModelFileError
 
 MODEL_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -68,7 +68,7 @@ class SpilledFiles:
 
     def load(self, model_id: str):
         """The ModelFiles saved under ``model_id``, or None."""
-        from server.models import ModelFiles
+        from unrolled.server.models import ModelFiles
 
         path = self._path(model_id)
         if path is None or not path.is_file():

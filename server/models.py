@@ -23,14 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import engine
-from engine.losses import IGNORE, check_targets, target_mask
-from server.messages import meta_message
-from server.model_files import ModelFileError, npy_array, npz_arrays
-from server.model_spill import SpilledFiles, default_spill_dir
-from server.runs import StreamSource, trace_shape
-from server.settings import Settings, settings
-from server.state_names import head_arrays, infer_cell, split_recurrent
+from unrolled import engine
+from unrolled.engine.losses import IGNORE, check_targets, target_mask
+from unrolled.server.messages import meta_message
+from unrolled.server.model_files import ModelFileError, npy_array, npz_arrays
+from unrolled.server.model_spill import SpilledFiles, default_spill_dir
+from unrolled.server.runs import StreamSource, trace_shape
+from unrolled.server.settings import Settings, settings
+from unrolled.server.state_names import head_arrays, infer_cell, split_recurrent
 
 
 @dataclass(frozen=True)

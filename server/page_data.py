@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from engine.tasks import TASK_NAMES
-from server.config import CELLS, DEFAULT_CONFIG, resolve_config
-from server.presets import PRESETS
-from server.settings import settings
+from unrolled.engine.tasks import TASK_NAMES
+from unrolled.server.config import CELLS, DEFAULT_CONFIG, resolve_config
+from unrolled.server.presets import PRESETS
+from unrolled.server.settings import settings
 
 
 def app_version() -> str:

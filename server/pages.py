@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from server.page_data import app_version, page_data
-from server.paths import PLOTLY_JS
+from unrolled.server.page_data import app_version, page_data
+from unrolled.server.paths import PLOTLY_JS
 
 router = APIRouter()
 

@@ -1,7 +1,7 @@
 """Where the page's templates and static files are, installed or in the repository.
 
-A built wheel ships them inside the package as ``server/templates`` and
-``server/static``; an editable install or a checkout has them at the top level
+A built wheel ships them inside the package as ``unrolled/server/templates`` and
+``unrolled/server/static``; an editable install or a checkout has them at the top level
 of the repository.
 """
 
@@ -11,9 +11,7 @@ from pathlib import Path
 
 import plotly
 
-import server
-
-_PACKAGE_DIR = Path(server.__file__).resolve().parent
+_PACKAGE_DIR = Path(__file__).resolve().parent
 _REPO_DIR = _PACKAGE_DIR.parent
 
 

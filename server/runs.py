@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-import engine
-from engine.tasks import TaskData, make_task, with_fed_back_inputs
-from server.config import TraceConfig
-from server.messages import meta_message
-from server.presets import PRESETS_BY_NAME
+from unrolled import engine
+from unrolled.engine.tasks import TaskData, make_task, with_fed_back_inputs
+from unrolled.server.config import TraceConfig
+from unrolled.server.messages import meta_message
+from unrolled.server.presets import PRESETS_BY_NAME
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 

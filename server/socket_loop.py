@@ -8,8 +8,8 @@ from typing import Protocol
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ValidationError
 
-from server.config import first_error
-from server.settings import settings
+from unrolled.server.config import first_error
+from unrolled.server.settings import settings
 
 
 class Connection(Protocol):

@@ -26,14 +26,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from server.config import first_error, resolve_config
-from server.messages import error_message, paused_message
-from server.models import model_source_factory
-from server.runs import config_source, loaded_source
-from server.settings import settings
-from server.socket_loop import MessageConnection
-from server.streaming import EngineWorker, StreamSession, StreamSlots
-from server.training import trained_source_factory
+from unrolled.server.config import first_error, resolve_config
+from unrolled.server.messages import error_message, paused_message
+from unrolled.server.models import model_source_factory
+from unrolled.server.runs import config_source, loaded_source
+from unrolled.server.settings import settings
+from unrolled.server.socket_loop import MessageConnection
+from unrolled.server.streaming import EngineWorker, StreamSession, StreamSlots
+from unrolled.server.training import trained_source_factory
 
 Delay = Annotated[int, Field(ge=0, le=settings.max_delay_ms)]
 

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from server.messages import (DONE_MESSAGE, STREAM_DIGITS, error_message, event_message, paused_message,
+from unrolled.server.messages import (DONE_MESSAGE, STREAM_DIGITS, error_message, event_message, paused_message,
                              summary_message)
-from server.runs import StreamSource
-from server.serialize import dumps, round_significant
-from server.settings import settings
+from unrolled.server.runs import StreamSource
+from unrolled.server.serialize import dumps, round_significant
+from unrolled.server.settings import settings
 
 BREAK_KINDS = ("nonfinite", "grad_below", "grad_above")
 # Stream workers take turns per event: only this many run Python at once, however many

@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.tasks import TaskData
-from server.config import TraceConfig
-from server.messages import summary_message
-from server.serialize import to_jsonable
+from unrolled.engine.tasks import TaskData
+from unrolled.server.config import TraceConfig
+from unrolled.server.messages import summary_message
+from unrolled.server.serialize import to_jsonable
 
 
 def trace_document(trace: Any, config: TraceConfig | None, task: TaskData | None) -> dict:

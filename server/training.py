@@ -17,16 +17,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-import engine
-from engine.sample import sample
-from engine.seq2seq_record import joined_segments
-from engine.tasks import DEFAULT_TEXT, TaskData, text_vocabulary
-from engine.train import EpochRecord, Trainer, TrainOptions
-from server.config import TraceConfig, first_error, resolve_config
-from server.presets import PRESETS_BY_NAME
-from server.runs import (StreamSource, build_network, build_seq2seq, build_task, config_source, engine_inputs,
+from unrolled import engine
+from unrolled.engine.sample import sample
+from unrolled.engine.seq2seq_record import joined_segments
+from unrolled.engine.tasks import DEFAULT_TEXT, TaskData, text_vocabulary
+from unrolled.engine.train import EpochRecord, Trainer, TrainOptions
+from unrolled.server.config import TraceConfig, first_error, resolve_config
+from unrolled.server.presets import PRESETS_BY_NAME
+from unrolled.server.runs import (StreamSource, build_network, build_seq2seq, build_task, config_source, engine_inputs,
                          title_and_story)
-from server.serialize import to_jsonable
+from unrolled.server.serialize import to_jsonable
 
 DEFAULT_EPOCHS = 100
 DEFAULT_OPTIMIZER = "adam"

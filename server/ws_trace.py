@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket
 
-from server.socket_loop import serve_connection
-from server.socket_protocol import TraceConnection
+from unrolled.server.socket_loop import serve_connection
+from unrolled.server.socket_protocol import TraceConnection
 
 router = APIRouter()
 

@@ -27,12 +27,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, WebSocket
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from server.config import TraceConfig, first_error, resolve_config
-from server.messages import error_message
-from server.serialize import dumps
-from server.socket_loop import MessageConnection, serve_connection
-from server.streaming import StreamSlots
-from server.training import TRAINED, TrainingConfigError, TrainingRun, can_sample, resolve_training, sample_text
+from unrolled.server.config import TraceConfig, first_error, resolve_config
+from unrolled.server.messages import error_message
+from unrolled.server.serialize import dumps
+from unrolled.server.socket_loop import MessageConnection, serve_connection
+from unrolled.server.streaming import StreamSlots
+from unrolled.server.training import TRAINED, TrainingConfigError, TrainingRun, can_sample, resolve_training, sample_text
 
 MAX_SAMPLE_LENGTH = 2000
 _POLL_S = 0.05              # how often a waiting worker checks whether it was stopped

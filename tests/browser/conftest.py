@@ -31,7 +31,7 @@ def _chromium_available() -> bool:
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[str]:
     """The app (create_app()) on a real uvicorn; yields its base URL."""
-    from server.app import create_app
+    from unrolled.server.app import create_app
 
     with serve(create_app()) as base:
         yield base

@@ -169,9 +169,9 @@ def test_a_bad_custom_comparison_shows_the_servers_message(page, live_server, gu
 def test_a_model_the_server_no_longer_holds_is_uploaded_again_from_the_kept_files(page, live_server, guard, tmp_path, monkeypatch):
     """Another worker or a trimmed store: the socket answers an error on model_id, the page POSTs the
     same files again (same id) and the run starts without the user doing anything."""
-    from server.settings import settings
-    from server.model_spill import SpilledFiles
-    from server.models import MODEL_STORE
+    from unrolled.server.settings import settings
+    from unrolled.server.model_spill import SpilledFiles
+    from unrolled.server.models import MODEL_STORE
 
     monkeypatch.setattr(MODEL_STORE, "spill", SpilledFiles(tmp_path / "spill", settings.max_spill_bytes))
     posts = []

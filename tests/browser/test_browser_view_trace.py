@@ -11,8 +11,8 @@ from browser_helpers import serve, wait_done
 @pytest.fixture(scope="module")
 def view_server(tmp_path_factory):
     """The app serving a small saved-and-reloaded LSTM trace, as `unrolled view` does."""
-    import engine
-    from server.app import create_app
+    from unrolled import engine
+    from unrolled.server.app import create_app
 
     net = engine.Network.random(cell="lstm", input_size=3, hidden_size=5, output_size=4, seed=0)
     x = np.random.default_rng(0).normal(size=(7, 2, 3))

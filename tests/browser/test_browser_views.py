@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from browser_helpers import open_page, wait_done, wait_until
 
-import engine
+from unrolled import engine
 
 PLOTS = ["plot-grad-norms", "plot-vanishing", "plot-flow", "plot-hidden", "plot-contributions"]
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
-import engine
+from unrolled import engine
 from torch_reference import CELLS, Reference, make_targets, random_state_dict, reference_run
 
 

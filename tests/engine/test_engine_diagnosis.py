@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import engine
+from unrolled import engine
 
 T_LONG = 40
 

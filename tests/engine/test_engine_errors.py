@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import engine
+from unrolled import engine
 from torch_reference import random_state_dict
 
 CELL, I, H, O = "lstm", 3, 4, 2

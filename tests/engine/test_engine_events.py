@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-import engine
+from unrolled import engine
 from engine_cases import Config, assert_traces_equal, build_net, make_data
 from torch_reference import GATE_NAMES, node_name
 

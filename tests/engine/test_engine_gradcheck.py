@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import engine
+from unrolled import engine
 from engine_cases import MATRIX, Config, build_net, make_data
 
 # smaller than the parity matrix: gradcheck runs the network twice per parameter entry

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-import engine
-import engine.vanishing as vanishing
+from unrolled import engine
+import unrolled.engine.vanishing as vanishing
 
 
 def test_over_budget_norms_are_an_exact_even_subsample(monkeypatch):

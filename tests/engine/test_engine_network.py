@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import engine
+from unrolled import engine
 from engine_cases import Config, build_net, make_data, rel_error
 from torch_reference import CELLS, GATE_ROWS, param_names
 

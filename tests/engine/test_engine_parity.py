@@ -158,7 +158,7 @@ def test_vanishing_summary(cfg):
 def test_vanishing_factor_recovers_a_known_decay():
     """Near-linear tanh RNN with W_hh = 0.5 x orthogonal: ||dL_T/dh_t|| = 0.5^(T-t) ||dL_T/dh_T||,
     so the fitted per-step factor is 0.5, as are sigma_max and the bound."""
-    import engine
+    from unrolled import engine
 
     rng = np.random.default_rng(3)
     H, T = 4, 12

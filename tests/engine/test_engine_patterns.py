@@ -7,9 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import engine
-from engine.gradcheck import compare_numeric
-from engine.patterns import Seq2Seq, free_run
+from unrolled import engine
+from unrolled.engine.gradcheck import compare_numeric
+from unrolled.engine.patterns import Seq2Seq, free_run
 
 TORCH_CELLS = {"rnn_tanh": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 
@@ -148,7 +148,7 @@ def test_free_run_feeds_each_output_back_as_the_next_input():
 def test_truncate_in_one_trace_equals_windowed_truncated_bptt(cell, k):
     """run(truncate=k) gives TBPTT(k, k)'s gradient (weights fixed) — the windowed engine.tbptt, itself
     checked against a detached torch graph — and no gradient crosses a window's first step."""
-    from engine.tbptt import truncated_gradients
+    from unrolled.engine.tbptt import truncated_gradients
     rng = np.random.default_rng(3)
     net = engine.Network.random(cell=cell, input_size=3, hidden_size=4, output_size=5, num_layers=2, seed=1)
     x, y = rng.standard_normal((10, 2, 3)), rng.integers(0, 5, (10, 2))
@@ -168,7 +168,7 @@ def test_truncate_in_one_trace_equals_windowed_truncated_bptt(cell, k):
 
 def test_elman_training_steps_along_the_elman_gradient():
     """TrainOptions(recurrent_gradient=False): the first update is plain SGD along run(recurrent_gradient=False)'s grads."""
-    from engine.train import Trainer, TrainOptions
+    from unrolled.engine.train import Trainer, TrainOptions
     rng = np.random.default_rng(4)
     net = engine.Network.random(cell="rnn_tanh", input_size=3, hidden_size=4, output_size=3, seed=5)
     x, y = rng.standard_normal((8, 2, 3)), rng.integers(0, 3, (8, 2))

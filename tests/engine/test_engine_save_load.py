@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import engine
+from unrolled import engine
 from engine_cases import Config, assert_traces_equal, build_net, make_data
 
 SCALARS = ("cell", "num_layers", "bidirectional", "directions", "T", "B", "input_size", "hidden_size",

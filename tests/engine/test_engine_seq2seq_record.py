@@ -8,11 +8,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import engine
-from engine.gradcheck import compare_numeric
-from engine.patterns import Seq2Seq
-from engine.seq2seq_record import joined_event_count, run_joined
-from engine.tasks import make_task
+from unrolled import engine
+from unrolled.engine.gradcheck import compare_numeric
+from unrolled.engine.patterns import Seq2Seq
+from unrolled.engine.seq2seq_record import joined_event_count, run_joined
+from unrolled.engine.tasks import make_task
 from torch_reference import cell_step
 
 CELLS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-import engine
-from engine.optim import SGD, Adam, clip_by_global_norm, global_norm
-from engine.sample import sample
-from engine.tasks import make_task
-from engine.train import Trainer, TrainOptions
+from unrolled import engine
+from unrolled.engine.optim import SGD, Adam, clip_by_global_norm, global_norm
+from unrolled.engine.sample import sample
+from unrolled.engine.tasks import make_task
+from unrolled.engine.train import Trainer, TrainOptions
 
 
 def random_grads(seed: int, scale: float = 1.0) -> dict[str, np.ndarray]:

@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 
-import engine
-from engine.tasks import make_task
-from engine.train import Trainer, TrainOptions
+from unrolled import engine
+from unrolled.engine.tasks import make_task
+from unrolled.engine.train import Trainer, TrainOptions
 
 
 def train_task(cell, task, hidden, seq_len, batch, options, recurrent_scale=None, forget_bias=0.0, seed=0):

@@ -12,9 +12,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import engine
-from engine.tbptt import Window, truncated_gradients, truncation_windows
-from engine.train import Trainer, TrainOptions
+from unrolled import engine
+from unrolled.engine.tbptt import Window, truncated_gradients, truncation_windows
+from unrolled.engine.train import Trainer, TrainOptions
 
 RTOL = 1e-9
 NO_TARGET = -100
@@ -203,7 +203,7 @@ def test_tbptt_training_matches_torch_updating_after_every_chunk():
 def test_no_gradient_reaches_further_back_than_the_window():
     """Copy (a target only at the last step) with TBPTT(5, 5): ‖∂L/∂h_t‖ is exactly 0 before the last
     window and positive inside it; full BPTT reaches t = 0."""
-    from engine.tasks import make_task
+    from unrolled.engine.tasks import make_task
 
     data = make_task("copy", 20, 4, seed=0)
     net = engine.Network.random("lstm", data.input_size, 8, data.output_size, seed=0)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from server.app import create_app
+from unrolled.server.app import create_app
 
 MINIMAL_TEMPLATE = """<!doctype html><html><head><script src="/vendor/plotly.min.js"></script></head>
 <body><script id="page-data" type="application/json">{{ page_data|tojson }}</script></body></html>"""

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from server.compare import breakdown_targets
-from server.settings import settings
-from server.model_spill import SpilledFiles
-from server.models import MODEL_STORE
+from unrolled.server.compare import breakdown_targets
+from unrolled.server.settings import settings
+from unrolled.server.model_spill import SpilledFiles
+from unrolled.server.models import MODEL_STORE
 from server_helpers import strict_json
 
 COPY = {"task": "copy", "seq_len": 30, "hidden_size": 16, "forget_bias": 2.0}

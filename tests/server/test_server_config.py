@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from server.config import TraceConfig, resolve_config
-from server.settings import Settings, settings
+from unrolled.server.config import TraceConfig, resolve_config
+from unrolled.server.settings import Settings, settings
 
 
 def test_preset_fields_are_overridden_by_given_fields():

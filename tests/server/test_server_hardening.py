@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from server.security import CONTENT_SECURITY_POLICY
-from server.settings import settings
-from server.streaming import StreamSlots
+from unrolled.server.security import CONTENT_SECURITY_POLICY
+from unrolled.server.settings import settings
+from unrolled.server.streaming import StreamSlots
 from server_helpers import receive, receive_until
 
 LONG = {"cell": "rnn_tanh", "seq_len": 400, "hidden_size": 8, "task": "copy"}
@@ -53,7 +53,7 @@ def test_a_body_over_the_cap_is_refused_before_parsing(client):
 
 
 def test_the_model_upload_has_its_own_bigger_cap():
-    from server.app import create_app
+    from unrolled.server.app import create_app
 
     middleware = next(m for m in create_app().user_middleware if m.cls.__name__ == "SecurityMiddleware")
     caps = dict(middleware.kwargs["body_caps"])

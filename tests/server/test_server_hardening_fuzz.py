@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from server.app import create_app
-from server.config import TraceConfig
-from server.socket_protocol import MESSAGE_TYPES as TRACE_TYPES
-from server.ws_train import MESSAGE_TYPES as TRAIN_TYPES
+from unrolled.server.app import create_app
+from unrolled.server.config import TraceConfig
+from unrolled.server.socket_protocol import MESSAGE_TYPES as TRACE_TYPES
+from unrolled.server.ws_train import MESSAGE_TYPES as TRAIN_TYPES
 
 TINY = {"preset": "lstm-memory", "seq_len": 3, "hidden_size": 2, "batch_size": 1}
 TINY_TRAINING = {"preset": "char-lm", "seq_len": 4, "hidden_size": 2, "batch_size": 1, "epochs": 1}

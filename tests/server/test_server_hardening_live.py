@@ -18,7 +18,7 @@ import pytest
 import uvicorn
 from websockets.sync.client import connect
 
-from server.app import create_app
+from unrolled.server.app import create_app
 
 UNROLLED = Path(sys.executable).parent / "unrolled"
 LONG = {"cell": "rnn_tanh", "seq_len": 400, "hidden_size": 8, "task": "copy"}

@@ -16,9 +16,9 @@ import pytest
 import uvicorn
 from websockets.sync.client import connect
 
-from server.app import create_app
-from server.config import resolve_config
-from server.runs import build_network, build_task, engine_inputs
+from unrolled.server.app import create_app
+from unrolled.server.config import resolve_config
+from unrolled.server.runs import build_network, build_task, engine_inputs
 
 UNROLLED = Path(sys.executable).parent / "unrolled"
 
@@ -131,7 +131,7 @@ def test_unrolled_view_serves_a_saved_trace(tmp_path):
 
 
 def test_binding_every_interface_warns_loudly():
-    from server.cli import _warn_if_public
+    from unrolled.server.cli import _warn_if_public
     import contextlib
     import io
 
@@ -149,7 +149,7 @@ def test_serve_closes_a_socket_that_sends_an_oversized_message_with_1009(tmp_pat
     """`unrolled serve` caps socket messages at max_message_bytes in uvicorn itself (nothing is buffered)."""
     from websockets.exceptions import ConnectionClosed
 
-    from server.settings import settings
+    from unrolled.server.settings import settings
 
     process, port, _ = start_serve(tmp_path)
     try:

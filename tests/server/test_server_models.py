@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-import server.model_routes
-import server.models
-from server.model_spill import SpilledFiles
-from server.models import MODEL_STORE, ModelFiles, ModelStore, build_user_model
-from server.settings import settings
+from unrolled.server import model_routes as server_model_routes
+from unrolled.server import models as server_models
+from unrolled.server.model_spill import SpilledFiles
+from unrolled.server.models import MODEL_STORE, ModelFiles, ModelStore, build_user_model
+from unrolled.server.settings import settings
 from server_helpers import strict_json
 
 H = 16
@@ -181,7 +181,7 @@ def test_oversized_files_and_bodies_are_refused(client, monkeypatch):
     small = dataclasses.replace(settings, max_model_mb=0.001)       # ~1 kB of arrays
     with pytest.raises(Exception, match="my_lstm.npz.*limit"):
         build_user_model(ModelFiles(npz_bytes(state), npy_bytes(SEQUENCE), model_name="my_lstm.npz"), small)
-    monkeypatch.setattr(server.model_routes, "settings", dataclasses.replace(settings, max_upload_mb=0.001))
+    monkeypatch.setattr(server_model_routes, "settings", dataclasses.replace(settings, max_upload_mb=0.001))
     assert_422(client.post("/api/models", json=upload_body(state)), "body", "exceeds")
 
 
@@ -221,11 +221,11 @@ def test_rest_trace_and_socket_summary_carry_diagnosis_and_spectra(client):
 def test_another_worker_rebuilds_an_upload_from_the_shared_folder(client, tmp_path, monkeypatch):
     info = upload(client, torch_state(lstm_with_forget_bias(-6.0)))
     other_worker = ModelStore(8, 10**9, SpilledFiles(tmp_path / "spill", 10**9))      # empty memory, same folder
-    monkeypatch.setattr(server.models, "MODEL_STORE", other_worker)
+    monkeypatch.setattr(server_models, "MODEL_STORE", other_worker)
     assert client.get(f"/api/models/{info['model_id']}").json() == info
     assert len(other_worker) == 1
     lonely = ModelStore(8, 10**9, SpilledFiles(tmp_path / "elsewhere", 10**9))       # another machine
-    monkeypatch.setattr(server.models, "MODEL_STORE", lonely)
+    monkeypatch.setattr(server_models, "MODEL_STORE", lonely)
     assert client.get(f"/api/models/{info['model_id']}").status_code == 404
     assert not lonely.recoverable("../../../etc/passwd") and lonely.recover("../" * 3 + "x") is None
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-import engine
-from server.cli import _parser, _view_target, record_model_trace
+from unrolled import engine
+from unrolled.server.cli import _parser, _view_target, record_model_trace
 from server_helpers import receive_until
 
 

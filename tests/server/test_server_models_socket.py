@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-import engine
-from server.settings import settings
-from server.model_spill import SpilledFiles
-import server.models
-from server.models import MODEL_STORE, ModelStore
+from unrolled import engine
+from unrolled.server.settings import settings
+from unrolled.server.model_spill import SpilledFiles
+from unrolled.server import models as server_models
+from unrolled.server.models import MODEL_STORE, ModelStore
 from server_helpers import receive, receive_until
 
 H = 8
@@ -83,7 +83,7 @@ def test_an_unknown_or_missing_model_id_is_an_error_and_the_socket_stays_usable(
 def test_a_worker_that_did_not_receive_the_upload_streams_it_from_the_shared_folder(client, tmp_path, monkeypatch):
     info = uploaded_lstm(client, forget_bias=-6.0)
     other_worker = ModelStore(8, 10**9, SpilledFiles(tmp_path / "spill", 10**9))
-    monkeypatch.setattr(server.models, "MODEL_STORE", other_worker)
+    monkeypatch.setattr(server_models, "MODEL_STORE", other_worker)
     messages = stream(client, {"source": "model", "model_id": info["model_id"]})
     assert messages[0]["model"] == info and messages[-1] == {"type": "done"}
     assert other_worker.get(info["model_id"]) is not None

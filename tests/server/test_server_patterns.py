@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import engine
-from server.config import resolve_config
-from server.runs import build_network, build_task, compute_trace, unrolled_task
-from server.training import trained_network
+from unrolled import engine
+from unrolled.server.config import resolve_config
+from unrolled.server.runs import build_network, build_task, compute_trace, unrolled_task
+from unrolled.server.training import trained_network
 from server_helpers import receive_until
 
 GENERATION_SMALL = {"preset": "generation", "seq_len": 8, "hidden_size": 8}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.presets import PRESET_NAMES
+from unrolled.server.presets import PRESET_NAMES
 from server_helpers import strict_json
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 
-from server.paths import STATIC_DIR
-from server.presets import PRESET_NAMES
-from server.settings import settings
+from unrolled.server.paths import STATIC_DIR
+from unrolled.server.presets import PRESET_NAMES
+from unrolled.server.settings import settings
 
 REQUIRED_PRESETS = {"vanishing-tanh", "exploding", "lstm-memory", "gru-memory", "bidirectional", "char-lm",
                     "pos-tagging", "sequence-classification", "clipping", "truncated-bptt"}

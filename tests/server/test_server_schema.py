@@ -6,7 +6,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from server.app import create_app
+from unrolled.server.app import create_app
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import engine
-from engine.patterns import Seq2Seq
-from server.config import resolve_config
-from server.settings import settings
+from unrolled import engine
+from unrolled.engine.patterns import Seq2Seq
+from unrolled.server.config import resolve_config
+from unrolled.server.settings import settings
 from server_helpers import receive_until
 
 SMALL = {"preset": "seq2seq", "seq_len": 5, "hidden_size": 6, "batch_size": 2}
@@ -138,7 +138,7 @@ def test_free_running_decoder_reads_its_own_outputs_from_the_context(client):
 
 def test_preset_story_numbers():
     """The numbers the seq2seq story quotes, recomputed."""
-    from server.runs import compute_trace
+    from unrolled.server.runs import compute_trace
 
     def run(**over):
         return compute_trace(resolve_config({"preset": "seq2seq", **over}))[0]
@@ -153,7 +153,7 @@ def test_preset_story_numbers():
     assert [f.kind for f in longer.diagnose()] == ["vanishing"]
     lstm = run(cell="lstm", forget_bias=3.0)
     assert round(lstm.gradient_norms["h_l0"][0], 2) == 0.11
-    from server.training import TrainingRun
+    from unrolled.server.training import TrainingRun
     config = resolve_config({"preset": "seq2seq"})
     records = list(TrainingRun(config).trainer.epochs())
     assert len(records) == config.epochs == 100

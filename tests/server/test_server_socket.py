@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-import engine
+from unrolled import engine
 import pytest
 
 from server_helpers import receive, receive_until

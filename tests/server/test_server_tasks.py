@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.tasks import NO_TARGET, SEQ2SEQ_TASKS, TASK_NAMES, make_task
+from unrolled.engine.tasks import NO_TARGET, SEQ2SEQ_TASKS, TASK_NAMES, make_task
 
 
 @pytest.mark.parametrize("name", TASK_NAMES)

@@ -6,8 +6,8 @@ import re
 
 import numpy as np
 
-from server.config import resolve_config
-from server.runs import compute_trace
+from unrolled.server.config import resolve_config
+from unrolled.server.runs import compute_trace
 from server_helpers import strict_json
 
 NONFINITE = {"NaN", "Infinity", "-Infinity"}
@@ -73,7 +73,7 @@ def test_trace_npz_is_the_same_trace_lossless(client):
     """POST /api/trace.npz: the archive engine.load_trace reads (no pickle), equal to a direct run."""
     import io
 
-    import engine
+    from unrolled import engine
 
     config = {"preset": "lstm-memory", "seq_len": 12}
     r = client.post("/api/trace.npz", json=config)

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from engine.tasks import DEFAULT_TEXT
-from server import ws_train
-from server.app import create_app
-from server.config import resolve_config
-from server import training
-from server.training import TRAINED, TrainedCache, trained_network, trained_source, trained_source_factory
+from unrolled.engine.tasks import DEFAULT_TEXT
+from unrolled.server import ws_train
+from unrolled.server.app import create_app
+from unrolled.server.config import resolve_config
+from unrolled.server import training
+from unrolled.server.training import TRAINED, TrainedCache, trained_network, trained_source, trained_source_factory
 from server_helpers import receive, receive_until, strict_json
 
 CHAR = {"preset": "char-lm", "seq_len": 12, "hidden_size": 8}

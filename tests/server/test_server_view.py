@@ -8,11 +8,11 @@ import re
 
 import pytest
 
-import engine
-import server.cli
-from server.cli import load_saved_trace
-from server.config import resolve_config
-from server.runs import build_network, build_task, engine_inputs
+from unrolled import engine
+from unrolled.server import cli as server_cli
+from unrolled.server.cli import load_saved_trace
+from unrolled.server.config import resolve_config
+from unrolled.server.runs import build_network, build_task, engine_inputs
 from server_helpers import receive, receive_until
 
 
@@ -61,7 +61,7 @@ def test_missing_bad_and_oversized_files_exit_with_a_message(tmp_path, saved_tra
     with pytest.raises(SystemExit, match="junk.npz"):
         load_saved_trace(junk)
     path, _ = saved_trace
-    monkeypatch.setattr(server.cli, "settings", dataclasses.replace(server.cli.settings, max_trace_file_mb=0))
+    monkeypatch.setattr(server_cli, "settings", dataclasses.replace(server_cli.settings, max_trace_file_mb=0))
     with pytest.raises(SystemExit, match="limit"):
         load_saved_trace(path)
 
@@ -73,10 +73,10 @@ def test_a_file_that_unpacks_beyond_the_limit_is_refused_before_reading(tmp_path
     path = tmp_path / "zeros.npz"
     np.savez_compressed(path, meta=np.array("{}"), x=np.zeros(3 * 2**20 // 8))   # 3 MB of zeros, ~3 KB on disk
     assert path.stat().st_size < 2**16
-    monkeypatch.setattr(server.cli, "settings", dataclasses.replace(server.cli.settings, max_trace_unpacked_mb=2))
+    monkeypatch.setattr(server_cli, "settings", dataclasses.replace(server_cli.settings, max_trace_unpacked_mb=2))
     with pytest.raises(SystemExit, match=r"unpack to 3 MB; the limit is 2 MB \(raise it with UNROLLED_MAX_TRACE_UNPACKED_MB\)"):
         load_saved_trace(path)
-    monkeypatch.setattr(server.cli, "settings", dataclasses.replace(server.cli.settings, max_trace_unpacked_mb=4))
+    monkeypatch.setattr(server_cli, "settings", dataclasses.replace(server_cli.settings, max_trace_unpacked_mb=4))
     with pytest.raises(SystemExit, match="bad metadata|not a trace"):                       # read, then refused
         load_saved_trace(path)
 
