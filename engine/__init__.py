@@ -7,9 +7,10 @@
 
 See DESIGN.md §2 for the contract of Network and Trace.
 """
-from .cells import CELL_TYPES
+from .cells import CELL_TYPES, cell_spec
 from .diagnosis import Finding, Thresholds, diagnose, weight_spectra
-from .events import Event, event_count, replay
+from .events import Event, replay
+from .schedule import Segment, event_count, event_schedule, plain_schedule
 from .gradcheck import gradcheck
 from .network import Network
 from .patterns import Seq2Seq, Seq2SeqTrace, free_run
@@ -20,5 +21,5 @@ from .train import Trainer, TrainOptions
 from .recorder import StepRun
 from .trace import Trace, load_trace
 
-__all__ = ["CELL_TYPES", "Event", "Finding", "JoinedSeq2SeqTrace", "Network", "Seq2Seq", "Seq2SeqTrace", "Seq2SeqTrainer", "StepRun", "Thresholds", "Trace", "TrainOptions", "Trainer", "diagnose", "event_count",
+__all__ = ["CELL_TYPES", "cell_spec", "Event", "Finding", "JoinedSeq2SeqTrace", "Network", "Seq2Seq", "Seq2SeqTrace", "Seq2SeqTrainer", "StepRun", "Thresholds", "Trace", "TrainOptions", "Trainer", "diagnose", "event_count", "event_schedule", "plain_schedule", "Segment",
            "free_run", "gradcheck", "load_trace", "replay", "run_joined", "sample", "weight_spectra"]

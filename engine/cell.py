@@ -42,6 +42,19 @@ class Cell:
     has_cell_state: bool = False
     folds_hh_bias: bool = True          # b_hh can be added to the input projection once for all steps
     extras: tuple[str, ...] = ()        # names of cell-private (T, B, H) records
+    gate_ranges: dict[str, tuple[float, float]] = {}   # gate → the range of its activation
+    gate_titles: dict[str, str] = {}    # gate → what the lectures call it
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        """The recurrent state's parts: ("h",) or ("h", "c")."""
+        return ("h", "c") if self.has_cell_state else ("h",)
+
+    def describe(self) -> dict:
+        """What a reader of the stream needs to draw this cell (JSON-ready; travels in `meta`)."""
+        return {"name": self.name, "states": list(self.states),
+                "gates": [{"name": g, "title": self.gate_titles.get(g, g), "range": list(self.gate_ranges[g])}
+                          for g in self.gates]}
 
     def forward(self, xp: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray | None, w_hh: np.ndarray,
                 b_hh: np.ndarray, out: StepRecord) -> None:

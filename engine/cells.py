@@ -20,3 +20,8 @@ def get_cell(name: str) -> Cell:
     if name == "gru":
         return GRUCell()
     raise ValueError(f"cell must be one of {', '.join(CELL_TYPES)}; got {name!r}")
+
+
+def cell_spec(name: str) -> dict:
+    """The description of cell `name` that the stream's `meta` carries: its state and gate names."""
+    return get_cell(name).describe()

@@ -90,8 +90,3 @@ def replay(trace: "Trace") -> Iterator[Event]:
         for d in range(D):
             for t in (range(T) if d else range(T - 1, -1, -1)):
                 yield hidden_event(trace, "backward", k, d, t)
-
-
-def event_count(T: int, num_layers: int, directions: int) -> int:
-    """How many events a full stream has."""
-    return 2 * T * num_layers * directions + 3 * T

@@ -21,6 +21,8 @@ class GRUCell(Cell):
     blocks = 3
     folds_hh_bias = False            # b_hn sits inside r ⊙ (…)
     extras = ("ghn",)
+    gate_ranges = {"r": (0.0, 1.0), "z": (0.0, 1.0), "n": (-1.0, 1.0)}
+    gate_titles = {"r": "reset gate", "z": "update gate", "n": "candidate"}
 
     def forward(self, xp, h_prev, c_prev, w_hh, b_hh, out: StepRecord) -> None:
         """Gates into out.act, W_hn h + b_hn into out.extra["ghn"], h_t into out.h."""

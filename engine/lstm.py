@@ -20,6 +20,8 @@ class LSTMCell(Cell):
     blocks = 4
     has_cell_state = True
     extras = ("tanh_c",)
+    gate_ranges = {"i": (0.0, 1.0), "f": (0.0, 1.0), "g": (-1.0, 1.0), "o": (0.0, 1.0)}
+    gate_titles = {"i": "input gate", "f": "forget gate", "g": "candidate", "o": "output gate"}
 
     def forward(self, xp, h_prev, c_prev, w_hh, b_hh, out: StepRecord) -> None:
         """Gates into out.act, c_t into out.c, tanh(c_t) into out.extra, h_t into out.h."""

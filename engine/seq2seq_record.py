@@ -17,6 +17,7 @@ import numpy as np
 from .cells import get_cell
 from .diagnosis import Finding, Thresholds, diagnose, gradient_decay, weight_spectra
 from .events import Event, replay
+from .schedule import Segment, event_schedule
 from .losses import IGNORE
 from .patterns import Seq2Seq, Seq2SeqTrace, joint_names
 from .vanishing import decay_bound, decay_factor, exact_jacobian_norms, summarize
@@ -30,9 +31,15 @@ def joined_segments(encoder_steps: int, steps: int) -> list[dict]:
             {"name": "decoder", "start": encoder_steps, "stop": steps}]
 
 
+def joined_schedule(T_in: int, T_out: int, num_layers: int) -> dict:
+    """The event schedule of a joined encoder–decoder stream (the encoder emits no outputs)."""
+    return event_schedule(num_layers, 1, [Segment("encoder", 0, T_in, emits=False),
+                                          Segment("decoder", T_in, T_in + T_out)])
+
+
 def joined_event_count(T_in: int, T_out: int, num_layers: int) -> int:
-    """How many events a joined encoder–decoder stream has (the encoder emits no outputs)."""
-    return 2 * (T_in + T_out) * num_layers + 3 * T_out
+    """How many events a joined encoder–decoder stream has."""
+    return joined_schedule(T_in, T_out, num_layers)["total"]
 
 
 def run_joined(model: Seq2Seq, x: np.ndarray, targets: np.ndarray, encoder_steps: int,
@@ -129,6 +136,11 @@ class JoinedSeq2SeqTrace:
         yield from (e for e in enc if e.phase == "forward")
         yield from dec
         yield from (e for e in enc if e.phase == "backward")
+
+    @property
+    def schedule(self) -> dict:
+        """The stream's event schedule (engine.schedule): the encoder's blocks around the decoder's."""
+        return joined_schedule(self.T_in, self.T_out, self.num_layers)
 
     @property
     def event_count(self) -> int:

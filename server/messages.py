@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from unrolled import engine
 from unrolled.server.serialize import array_to_json, float_to_json, to_jsonable
 
 STREAM_DIGITS = 4
@@ -23,7 +24,7 @@ def meta_message(
     batch_index: int,
     has_target: np.ndarray,
     labels: dict,
-    total_events: int,
+    schedule: dict,
     title: str,
     story: str | None,
     segments: list[dict] | None = None,
@@ -48,7 +49,9 @@ def meta_message(
         "input_labels": labels.get("input_labels"),
         "target_labels": labels.get("target_labels"),
         "output_labels": labels.get("output_labels"),
-        "total_events": total_events,
+        "total_events": schedule["total"],
+        "schedule": schedule,
+        "cell_spec": engine.cell_spec(trace_shape["cell"]),
         "title": title,
         "story": story,
     }

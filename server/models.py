@@ -246,7 +246,7 @@ def model_source(model: UserModel) -> StreamSource:
         batch_index=0,
         has_target=target_mask(model.targets, model.loss)[:, 0],
         labels={},
-        total_events=engine.event_count(T, model.net.num_layers, model.net.directions),
+        schedule=engine.plain_schedule(T, model.net.num_layers, model.net.directions),
         title=model.title(),
         story=None,
     )

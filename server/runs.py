@@ -128,7 +128,7 @@ class StreamSource:
     batch_index: int
 
 
-def config_meta(config: TraceConfig, task: TaskData, shaped: Any, total_events: int, title: str | None,
+def config_meta(config: TraceConfig, task: TaskData, shaped: Any, schedule: dict, title: str | None,
                 segments: list[dict] | None = None) -> dict:
     """The meta message of a config's run: `shaped` (a network or a trace) gives the shapes, `task` the
     labels and targets of the streamed batch element; `title` defaults to the preset's."""
@@ -140,7 +140,7 @@ def config_meta(config: TraceConfig, task: TaskData, shaped: Any, total_events: 
         batch_index=config.batch_index,
         has_target=task.has_target[:, config.batch_index],
         labels=task.labels_for(config.batch_index),
-        total_events=total_events,
+        schedule=schedule,
         title=title or default_title,
         story=story,
         segments=segments,
@@ -157,8 +157,8 @@ def config_source(config: TraceConfig, net: Any = None, title: str | None = None
     task = unrolled_task(config, task, net)
     x, targets = engine_inputs(config, task)
     run = net.steps(x, targets, loss=task.loss, **engine_options(config))
-    total = engine.event_count(task.x.shape[0], net.num_layers, net.directions)
-    meta = config_meta(config, task, net, total, title)
+    schedule = engine.plain_schedule(task.x.shape[0], net.num_layers, net.directions)
+    meta = config_meta(config, task, net, schedule, title)
     return StreamSource(meta, iter(run), lambda: run.trace, run.close, config.batch_index)
 
 
@@ -167,7 +167,7 @@ def seq2seq_source(config: TraceConfig, task: TaskData, model: Any = None, title
     then played step by step on one time axis; the meta message's ``segments`` say which steps are
     the encoder's and which the decoder's."""
     trace, task = run_seq2seq(config, task, model)
-    meta = config_meta(config, task, trace, trace.event_count, title, segments=trace.segments)
+    meta = config_meta(config, task, trace, trace.schedule, title, segments=trace.segments)
     events = trace.events()
     return StreamSource(meta, events, lambda: trace, events.close, config.batch_index)
 
@@ -182,7 +182,7 @@ def loaded_source(trace: Any, name: str, title: str | None = None) -> StreamSour
         batch_index=0,
         has_target=np.asarray(trace.mask)[:, 0],
         labels={},
-        total_events=engine.event_count(trace.T, trace.num_layers, trace.directions),
+        schedule=engine.plain_schedule(trace.T, trace.num_layers, trace.directions),
         title=title or f"Loaded trace: {name}",
         story=None,
     )
