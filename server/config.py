@@ -24,6 +24,7 @@ Task = Literal["copy", "adding", "char_lm", "tagging", "sine", "reverse"]
 PresetName = Literal[PRESET_NAMES]  # type: ignore[valid-type]
 
 CELLS: tuple[str, ...] = Cell.__args__
+TRAINING = {"group": "training"}   # marks the fields only /ws/train reads (config_table.fields_in_group)
 TASKS: tuple[str, ...] = Task.__args__
 
 
@@ -54,7 +55,8 @@ class TraceConfig(BaseModel):
     text: str | None = Field(None, min_length=1, max_length=settings.max_text_len,
                              description="char_lm only: the text to model.")
     loss: Literal["cross_entropy", "mse"] | None = Field(
-        None, validate_default=True, description="Follows from the task; if given it must match it."
+        None, validate_default=True, description="Follows from the task; if given it must match it.",
+        json_schema_extra={"derived": True},
     )
     recurrent_scale: float | None = Field(
         None, ge=0.0, le=settings.max_recurrent_scale, allow_inf_nan=False,
@@ -65,11 +67,11 @@ class TraceConfig(BaseModel):
     seed: int = Field(0, ge=0, le=2**32 - 1)
     dtype: Literal["float64", "float32"] = "float64"
     # Training options (used by /ws/train); validated here so one schema serves all.
-    epochs: int | None = Field(None, ge=1, le=settings.max_epochs)
-    optimizer: Literal["sgd", "adam"] | None = None
-    lr: float | None = Field(None, gt=0.0, le=10.0, allow_inf_nan=False)
-    clip: float | None = Field(None, gt=0.0, le=1e6, allow_inf_nan=False)
-    tbptt: int | None = Field(None, ge=1, le=settings.max_seq_len)
+    epochs: int | None = Field(None, ge=1, le=settings.max_epochs, json_schema_extra=TRAINING)
+    optimizer: Literal["sgd", "adam"] | None = Field(None, json_schema_extra=TRAINING)
+    lr: float | None = Field(None, gt=0.0, le=10.0, allow_inf_nan=False, json_schema_extra=TRAINING)
+    clip: float | None = Field(None, gt=0.0, le=1e6, allow_inf_nan=False, json_schema_extra=TRAINING)
+    tbptt: int | None = Field(None, ge=1, le=settings.max_seq_len, json_schema_extra=TRAINING)
     # Usage patterns (issue 6): how the trace is unrolled and back-propagated.
     recurrent_gradient: bool = Field(
         True, description="False: Elman context units — the state is treated as an input, no gradient through W."

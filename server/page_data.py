@@ -6,6 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from unrolled.engine.tasks import TASK_NAMES
 from unrolled.server.config import CELLS, DEFAULT_CONFIG, resolve_config
+from unrolled.server.config_table import config_fields
 from unrolled.server.presets import PRESETS
 from unrolled.server.settings import settings
 
@@ -32,6 +33,7 @@ def page_data(view_trace: bool) -> dict:
     return {
         "presets": preset_list(),
         "defaults": DEFAULT_CONFIG.model_dump(),
+        "config_fields": config_fields(),
         "limits": settings.limits(),
         "tasks": list(TASK_NAMES),
         "cells": list(CELLS),

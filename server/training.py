@@ -23,6 +23,7 @@ from unrolled.engine.seq2seq_record import joined_segments
 from unrolled.engine.tasks import DEFAULT_TEXT, TaskData, text_vocabulary
 from unrolled.engine.train import EpochRecord, Trainer, TrainOptions
 from unrolled.server.config import TraceConfig, first_error, resolve_config
+from unrolled.server.config_table import fields_in_group
 from unrolled.server.presets import PRESETS_BY_NAME
 from unrolled.server.runs import (StreamSource, build_network, build_seq2seq, build_task, config_source, engine_inputs,
                          title_and_story)
@@ -34,7 +35,7 @@ DEFAULT_LR = {"adam": 0.01, "sgd": 0.05}
 SGD_MOMENTUM = 0.9
 PROFILE_DIGITS = 4          # significant digits of an epoch's gradient-norm profiles (the loss keeps all)
 CACHE_SIZE = 16             # trained networks kept per process
-TRAINING_FIELDS = ("epochs", "optimizer", "lr", "clip", "tbptt")
+TRAINING_FIELDS = fields_in_group("training")
 
 
 class TrainingConfigError(ValueError):
