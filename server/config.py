@@ -24,7 +24,7 @@ Task = Literal["copy", "adding", "char_lm", "tagging", "sine", "reverse"]
 PresetName = Literal[PRESET_NAMES]  # type: ignore[valid-type]
 
 CELLS: tuple[str, ...] = Cell.__args__
-TRAINING = {"group": "training"}   # marks the fields only /ws/train reads (config_table.fields_in_group)
+TRAINING = {"group": "training"}   # the training panel's fields (config_table.fields_in_group); tbptt also truncates traces
 TASKS: tuple[str, ...] = Task.__args__
 
 
