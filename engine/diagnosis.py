@@ -24,7 +24,7 @@ class Thresholds:
     saturation_margin: float = 0.01   # a tanh/σ output this close to its limits is saturated
     saturated_share: float = 0.5      # finding when more than this share of outputs is saturated at some step
     dead_share: float = 0.1           # finding when more than this share of ReLU units never fires
-    forget_closed: float = 0.3        # finding when the mean LSTM forget gate falls below this at some step
+    forget_closed: float = 0.3        # finding when the mean forget gate (LSTM) falls below this at some step
     radius_high: float = 1.2          # spectral radius of W_hh above this: a warning for Elman cells
 
 
@@ -65,13 +65,11 @@ def diagnose(trace: "Trace", thresholds: Thresholds = Thresholds(), *, decay: bo
 def weight_spectra(trace: "Trace") -> dict[str, dict[str, float]]:
     """node → spectral radius and σ_max of its W_hh (each gate block for gated cells)."""
     cell = get_cell(trace.cell)
-    H = trace.hidden_size
     out = {}
     for node in trace.node_names:
         w = trace.params["weight_hh" + node[1:]].astype(np.float64)
         entry: dict[str, float] = {"sigma_max": float(np.linalg.norm(w, 2))}
-        for k, gate in enumerate(cell.gates or ("W",)):
-            block = w[k * H:(k + 1) * H]
+        for gate, block in cell.recurrent_blocks(w).items():
             entry[f"radius_{gate}"] = float(np.max(np.abs(np.linalg.eigvals(block))))
         out[node] = entry
     return out
@@ -129,17 +127,8 @@ def gradient_decay(trace, node: str, th: Thresholds) -> list[Finding]:
 def _saturating_outputs(trace: "Trace", node: str) -> dict[str, tuple[np.ndarray, float, float]]:
     """name → (values, low limit, high limit) of every tanh/σ output recorded for this node."""
     s = node[1:]
-    cell = trace.cell
-    if cell == "rnn_tanh":
-        return {"h": (trace.activations[node], -1.0, 1.0)}
-    if cell == "lstm":
-        out = {g: (trace.activations[g + s], 0.0, 1.0) for g in "ifo"}
-        out["g"] = (trace.activations["g" + s], -1.0, 1.0)
-        return out
-    if cell == "gru":
-        return {"r": (trace.activations["r" + s], 0.0, 1.0), "z": (trace.activations["z" + s], 0.0, 1.0),
-                "n": (trace.activations["n" + s], -1.0, 1.0)}
-    return {}
+    return {name: (trace.activations[name + s], low, high)
+            for name, (low, high) in get_cell(trace.cell).saturating.items()}
 
 
 def _saturation(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
@@ -161,7 +150,7 @@ def _saturation(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
 
 
 def _dead_relu(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
-    if trace.cell != "rnn_relu":
+    if not get_cell(trace.cell).dead_units:
         return []
     h = trace.activations[node]
     with np.errstate(invalid="ignore"):
@@ -179,9 +168,10 @@ def _dead_relu(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
 
 
 def _forget_gate(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
-    if trace.cell != "lstm":
+    gate = get_cell(trace.cell).forget_gate
+    if gate is None:
         return []
-    mean_f = trace.activations["f" + node[1:]].mean(axis=(1, 2))           # (T,)
+    mean_f = trace.activations[gate + node[1:]].mean(axis=(1, 2))          # (T,)
     if not mean_f.min() < th.forget_closed:
         return []
     worst = int(np.argmin(mean_f))

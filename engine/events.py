@@ -47,7 +47,8 @@ def hidden_values(trace: "Trace", node: str, phase: str, t: int) -> dict[str, np
     suffix = node[1:]                          # "_l0" or "_l0_reverse"
     source = trace.activations if phase == "forward" else trace.gradients
     prefix = "" if phase == "forward" else "d"
-    names = ["h"] + (["c"] if f"c{suffix}" in source else []) + [g for g in "ifgorzn" if f"{g}{suffix}" in source]
+    cell = trace.cell_impl
+    names = [*cell.states, *cell.gates]
     return {prefix + name: source[f"{name}{suffix}"][t] for name in names}
 
 

@@ -27,8 +27,8 @@ class Network(ArchitectureFacts):
             raise ValueError(f"dtype must be float64 or float32; got {dtype}")
         if arch.num_layers < 1 or min(arch.input_size, arch.hidden_size, arch.output_size) < 1:
             raise ValueError("num_layers, input_size, hidden_size and output_size must all be ≥ 1")
+        get_cell(arch.cell)                                  # ValueError for an unknown cell
         self.arch = arch
-        self.cell_impl = get_cell(arch.cell)
         self.dtype = dtype
         self._params = validate_state(dict(state), arch, dtype)
 
@@ -39,7 +39,7 @@ class Network(ArchitectureFacts):
                forget_bias: float = 0.0, dtype=np.float64) -> "Network":
         """A freshly initialised network (torch's U(−1/√H, 1/√H)). `recurrent_scale` makes every H×H
         block of W_hh a random orthogonal matrix times that scale (its spectral radius); `forget_bias`
-        is added to the LSTM forget-gate rows of bias_ih."""
+        is added to the forget-gate rows of bias_ih (cells with a forget gate: the LSTM)."""
         get_cell(cell)
         arch = Architecture(cell, int(input_size), int(hidden_size), int(output_size), int(num_layers),
                             bool(bidirectional))
@@ -131,9 +131,7 @@ class Network(ArchitectureFacts):
         """Validate a node → (B, H) mapping (initial states or gradients at the final states)."""
         if not states:
             return {}
-        allowed = set(self.node_names)
-        if self.cell == "lstm":
-            allowed |= {"c" + n[1:] for n in self.node_names}
+        allowed = {state + n[1:] for state in self.cell_impl.states for n in self.node_names}
         out = {}
         for name, value in states.items():
             if name not in allowed:

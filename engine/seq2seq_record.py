@@ -159,7 +159,7 @@ class JoinedSeq2SeqTrace:
         """node → (T,) batch mean of ‖∂s_t/∂s_{t−1}‖₂; at t = T_in it is the context edge's Jacobian
         (the decoder's first step with respect to the encoder's last state); NaN at t = 0."""
         cell = get_cell(self.cell)
-        S = self.hidden_size * (2 if cell.has_cell_state else 1)
+        S = cell.state_size(self.hidden_size)
         out = {}
         for k, node in enumerate(self.node_names):
             dec = self.decoder.jacobian_norms[node].astype(np.float64)

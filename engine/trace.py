@@ -52,7 +52,7 @@ class Trace(ArchitectureFacts):
 
     def layer_record(self, layer: int, direction: int) -> LayerRecord:
         """The forward record of one layer/direction, as the backward pass and the Jacobians need it.
-        A trace loaded from disk rebuilds the cell-private records (tanh c_t, W_hn h + b_hn) here."""
+        A trace loaded from disk rebuilds the cell-private records (Cell.rebuild_extras) here."""
         s = f"_l{layer}{self.arch.suffix(direction)}"
         cell = get_cell(self.cell)
         h = self.activations[f"h{s}"]
@@ -62,12 +62,8 @@ class Trace(ArchitectureFacts):
             private: dict[str, np.ndarray] = {}
             if cell.gates:
                 private["act"] = np.concatenate([self.activations[f"{g}{s}"] for g in cell.gates], axis=-1)
-            if cell.name == "lstm":
-                private["tanh_c"] = np.tanh(rec.c)
-            if cell.name == "gru":
-                H = self.hidden_size
-                private["ghn"] = (rec.h_prev_all() @ self.params[f"weight_hh{s}"][2 * H:].T
-                                  + self.params[f"bias_hh{s}"][2 * H:])
+            private.update(cell.rebuild_extras(rec.h_prev_all(), private.get("act"), rec.c,
+                                               self.params[f"weight_hh{s}"], self.params[f"bias_hh{s}"]))
             self._private[s] = private
         rec.act = self._private[s].get("act")
         rec.extra = {k: v for k, v in self._private[s].items() if k != "act"}

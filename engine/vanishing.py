@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .cells import get_cell
-from .cell import GradStep, StepRecord
+from .cells import GradStep, StepRecord
 from .layer import BackwardSink, backward_direction
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def jacobian_norms(trace: "Trace") -> dict[str, np.ndarray]:
     steps, as many as the budget pays for, is computed and the others are NaN."""
     cell = get_cell(trace.cell)
     T, B, H = trace.T, trace.B, trace.hidden_size
-    S = H * (2 if cell.has_cell_state else 1)
+    S = cell.state_size(H)
     affordable = max(2, int(EXACT_WORK_BUDGET // (B * float(S) ** 3)))
     out = {}
     with np.errstate(over="ignore", invalid="ignore"):
@@ -90,7 +90,7 @@ class FlowSink(BackwardSink):
         dz_ih = np.zeros((K, B, rows), dtype=dtype)
         self.scratch = GradStep(
             dh=np.zeros((K, B, H), dtype=dtype), dz_ih=dz_ih,
-            dz_hh=np.zeros_like(dz_ih) if cell.name == "gru" else dz_ih,
+            dz_hh=np.zeros_like(dz_ih) if cell.separate_hh_grad else dz_ih,
             dgates=np.zeros((K, B, rows), dtype=dtype) if cell.gates else None,
             dc=np.zeros((K, B, H), dtype=dtype) if cell.has_cell_state else None)
 
@@ -167,8 +167,9 @@ def decay_bound(trace: "Trace", node: str) -> tuple[float, float]:
     tanh and relu) for Elman cells, the largest measured Jacobian norm for gated ones."""
     w_hh = trace.params["weight_hh" + node[1:]]
     sigma_max = float(np.linalg.norm(w_hh.astype(np.float64), 2)) if np.isfinite(w_hh).all() else float("nan")
-    if trace.cell.startswith("rnn"):
-        return sigma_max, sigma_max
+    max_dphi = get_cell(trace.cell).max_dphi
+    if max_dphi is not None:
+        return sigma_max, sigma_max * max_dphi
     jn = trace.jacobian_norms[node]
     return sigma_max, float(np.nanmax(jn)) if np.isfinite(jn).any() else float("nan")
 
