@@ -5,10 +5,10 @@
     trace = net.run(x, targets, loss="cross_entropy")     # x (T, B, 3), targets (T, B)
     for event in net.steps(x, targets): ...               # one event per cell step
 
-See DESIGN.md §2 for the contract of Network and Trace.
+See docs/DESIGN.md, section "Trace contract", for the contract of Network and Trace.
 """
+from .analysis.diagnosis import Finding, Thresholds, diagnose, weight_spectra
 from .cells import CELL_TYPES, cell_spec
-from .diagnosis import Finding, Thresholds, diagnose, weight_spectra
 from .events import Event, replay
 from .schedule import Segment, event_count, event_schedule, plain_schedule
 from .gradcheck import gradcheck

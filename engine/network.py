@@ -89,13 +89,14 @@ class Network(ArchitectureFacts):
         then backward steps in reverse); its `.trace` is set once every step has run. Options as in `run`."""
         x, targets = self._check_inputs(x, targets, loss)
         B = x.shape[1]
-        return StepRun(self, x, targets, loss, self._check_states(initial_state, B, "initial_state"),
+        return StepRun(self.arch, self.state_dict(), x, targets, loss,
+                       self._check_states(initial_state, B, "initial_state"),
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
                        bptt_window=self._bptt_window(recurrent_gradient, truncate))
 
     def run(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
             recurrent_gradient: bool = True, truncate: int | None = None, contributions: bool = True) -> Trace:
-        """Forward and BPTT over the whole sequence, recording everything (DESIGN.md §2).
+        """Forward and BPTT over the whole sequence, recording everything (docs/DESIGN.md, section "Trace contract").
 
         `initial_state` (optional) maps node names to h(−1) of shape (B, H) — "h_l0", "h_l1_reverse",
         and "c_l0" … for an LSTM's cell state; missing entries are zeros. The trace then also holds
@@ -111,7 +112,8 @@ class Network(ArchitectureFacts):
         a training loop needs only the gradients."""
         x, targets = self._check_inputs(x, targets, loss)
         B = x.shape[1]
-        return StepRun(self, x, targets, loss, self._check_states(initial_state, B, "initial_state"), emit=False,
+        return StepRun(self.arch, self.state_dict(), x, targets, loss,
+                       self._check_states(initial_state, B, "initial_state"), emit=False,
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
                        bptt_window=self._bptt_window(recurrent_gradient, truncate),
                        contributions=contributions).run_to_end()

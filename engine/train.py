@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .network import Network
+from .norms import batch_mean_norm
 from .optim import OPTIMIZERS, clip_by_global_norm, make_optimizer
 from .tbptt import as_batch, check_truncatable, truncation_windows, window_runs
 
@@ -122,7 +123,7 @@ class Trainer(EpochLoop):
                     break
                 updates += 1
                 clipped += step.clipped
-            profile = {n: np.linalg.norm(v, axis=-1).mean(axis=-1) for n, v in dh.items()}
+            profile = {n: batch_mean_norm(v) for n, v in dh.items()}
             param_norms = {k: float(np.linalg.norm(g)) for k, g in grad_sum.items()}
         self.epochs_done += 1
         return EpochRecord(

@@ -5,14 +5,11 @@ Every check returns findings only when its problem is present, so a healthy trac
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .cells import get_cell
-
-if TYPE_CHECKING:
-    from .trace import Trace
+from ..record import TraceRecord
+from .decay import vanishing_profile
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ class Finding:
         return asdict(self)
 
 
-def diagnose(trace: "Trace", thresholds: Thresholds = Thresholds(), *, decay: bool = True) -> list[Finding]:
+def diagnose(trace: TraceRecord, thresholds: Thresholds = Thresholds(), *, decay: bool = True) -> list[Finding]:
     """Every finding for `trace`, problems first. A trace truncated on purpose (truncate=k, or
     Elman's context units) gets no vanishing/exploding finding: its gradient stops by design.
     `decay=False` leaves that check out (for a caller that measures the decay on a wider axis)."""
@@ -55,16 +52,16 @@ def diagnose(trace: "Trace", thresholds: Thresholds = Thresholds(), *, decay: bo
         nonfinite = _nonfinite(trace, node)
         findings += nonfinite
         if decay and not nonfinite and trace.bptt_window is None:   # a truncated recurrence cuts it on purpose
-            findings += gradient_decay(trace, node, thresholds)
+            findings += gradient_decay(vanishing_profile(trace, node), node, thresholds)
         findings += _saturation(trace, node, thresholds)
         findings += _dead_relu(trace, node, thresholds)
         findings += _forget_gate(trace, node, thresholds)
     return sorted(findings, key=lambda f: f.severity != "problem")
 
 
-def weight_spectra(trace: "Trace") -> dict[str, dict[str, float]]:
+def weight_spectra(trace: TraceRecord) -> dict[str, dict[str, float]]:
     """node → spectral radius and σ_max of its W_hh (each gate block for gated cells)."""
-    cell = get_cell(trace.cell)
+    cell = trace.cell_impl
     out = {}
     for node in trace.node_names:
         w = trace.params["weight_hh" + node[1:]].astype(np.float64)
@@ -75,7 +72,7 @@ def weight_spectra(trace: "Trace") -> dict[str, dict[str, float]]:
     return out
 
 
-def _nonfinite(trace: "Trace", node: str) -> list[Finding]:
+def _nonfinite(trace: TraceRecord, node: str) -> list[Finding]:
     out = []
     for phase, table in (("forward", trace.activations), ("backward", trace.gradients)):
         bad = ~np.isfinite(table[node]).all(axis=(1, 2))                # (T,)
@@ -90,9 +87,9 @@ def _nonfinite(trace: "Trace", node: str) -> list[Finding]:
     return out
 
 
-def gradient_decay(trace, node: str, th: Thresholds) -> list[Finding]:
-    """A vanishing or exploding finding from `trace.vanishing(node)` (anything with that profile), or none."""
-    profile = trace.vanishing(node)
+def gradient_decay(profile: dict, node: str, th: Thresholds) -> list[Finding]:
+    """A vanishing or exploding finding from a node's vanishing profile (decay.vanishing_profile, or
+    an encoder–decoder's joined one), or none."""
     if profile["k"] is None:
         return []
     distance, norms = profile["distance"], profile["norms"]
@@ -124,14 +121,14 @@ def gradient_decay(trace, node: str, th: Thresholds) -> list[Finding]:
     return []
 
 
-def _saturating_outputs(trace: "Trace", node: str) -> dict[str, tuple[np.ndarray, float, float]]:
+def _saturating_outputs(trace: TraceRecord, node: str) -> dict[str, tuple[np.ndarray, float, float]]:
     """name → (values, low limit, high limit) of every tanh/σ output recorded for this node."""
     s = node[1:]
     return {name: (trace.activations[name + s], low, high)
-            for name, (low, high) in get_cell(trace.cell).saturating.items()}
+            for name, (low, high) in trace.cell_impl.saturating.items()}
 
 
-def _saturation(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
+def _saturation(trace: TraceRecord, node: str, th: Thresholds) -> list[Finding]:
     out = []
     for name, (values, low, high) in _saturating_outputs(trace, node).items():
         margin = th.saturation_margin * (high - low) / 2
@@ -149,8 +146,8 @@ def _saturation(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
     return out
 
 
-def _dead_relu(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
-    if not get_cell(trace.cell).dead_units:
+def _dead_relu(trace: TraceRecord, node: str, th: Thresholds) -> list[Finding]:
+    if not trace.cell_impl.dead_units:
         return []
     h = trace.activations[node]
     with np.errstate(invalid="ignore"):
@@ -167,8 +164,8 @@ def _dead_relu(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
                                                                            "units": np.flatnonzero(dead).tolist()})]
 
 
-def _forget_gate(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
-    gate = get_cell(trace.cell).forget_gate
+def _forget_gate(trace: TraceRecord, node: str, th: Thresholds) -> list[Finding]:
+    gate = trace.cell_impl.forget_gate
     if gate is None:
         return []
     mean_f = trace.activations[gate + node[1:]].mean(axis=(1, 2))          # (T,)
