@@ -22,7 +22,6 @@ class Thresholds:
     saturated_share: float = 0.5      # finding when more than this share of outputs is saturated at some step
     dead_share: float = 0.1           # finding when more than this share of ReLU units never fires
     forget_closed: float = 0.3        # finding when the mean forget gate (LSTM) falls below this at some step
-    radius_high: float = 1.2          # spectral radius of W_hh above this: a warning for Elman cells
 
 
 @dataclass

@@ -222,7 +222,7 @@ def test_seq2seq_trainer_steps_both_halves_along_the_joined_gradient():
                                     engine.TrainOptions(epochs=1, optimizer="sgd", lr=0.1))
     (record,) = list(trainer.epochs())
     assert record.loss == pytest.approx(joined.loss, rel=1e-12) and record.updates == 1 and not record.diverged
-    np.testing.assert_allclose(record.grad_norms["h_l0"], joined.gradient_norms["h_l0"], rtol=1e-12)
+    np.testing.assert_allclose(record.gradient_norms["h_l0"], joined.gradient_norms["h_l0"], rtol=1e-12)
     np.testing.assert_allclose(record.loss_t, joined.loss_t, rtol=1e-12)
     before, after = model.state_dict(), trainer.net.state_dict()
     assert set(after) == set(before) == set(joined.grads)
