@@ -13,6 +13,7 @@ from .events import Event, replay
 from .schedule import Segment, event_count, event_schedule, plain_schedule
 from .gradcheck import gradcheck
 from .network import Network
+from .norms import batch_mean_norm
 from .patterns import Seq2Seq, Seq2SeqTrace, free_run
 from .sample import sample
 from .seq2seq_train import Seq2SeqTrainer
@@ -21,5 +22,7 @@ from .train import Trainer, TrainOptions
 from .recorder import StepRun
 from .trace import Trace, load_trace
 
-__all__ = ["CELL_TYPES", "cell_spec", "Event", "Finding", "JoinedSeq2SeqTrace", "Network", "Seq2Seq", "Seq2SeqTrace", "Seq2SeqTrainer", "StepRun", "Thresholds", "Trace", "TrainOptions", "Trainer", "diagnose", "event_count", "event_schedule", "plain_schedule", "Segment",
-           "free_run", "gradcheck", "load_trace", "replay", "run_joined", "sample", "weight_spectra"]
+__all__ = ["CELL_TYPES", "cell_spec", "Event", "Finding", "JoinedSeq2SeqTrace", "Network", "Seq2Seq", "Seq2SeqTrace",
+           "Seq2SeqTrainer", "StepRun", "Thresholds", "Trace", "TrainOptions", "Trainer", "batch_mean_norm", "diagnose",
+           "event_count", "event_schedule", "plain_schedule", "Segment", "free_run", "gradcheck", "load_trace",
+           "replay", "run_joined", "sample", "weight_spectra"]
