@@ -119,7 +119,8 @@ def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: n
     dh_final / dc_final seed that recurrent part at the last processed step (a gradient arriving from
     outside, e.g. a decoder reading this final state). With `window` = k nothing crosses into the
     step before a window's first step, windows being k processed steps long (truncated BPTT; k = 1 is
-    Elman's context units: h_{t−1} is treated as a plain input). Yields each t once the step's gradients are in the sink."""
+    Elman's context units: h_{t−1} is treated as a plain input). Yields each t once the step's
+    gradients are in the sink."""
     dh_next = np.zeros(dh_out.shape[1:], dtype=dh_out.dtype)    # (…, B, H) recurrent part of ∂L/∂h_t
     dc_next = np.zeros_like(dh_next) if cell.has_cell_state else None
     if dh_final is not None:
