@@ -5,14 +5,15 @@
     trace = net.run(x, targets, loss="cross_entropy")     # x (T, B, 3), targets (T, B)
     for event in net.steps(x, targets): ...               # one event per cell step
 
-See DESIGN.md §2 for the contract of Network and Trace.
+See docs/DESIGN.md, section "Trace contract", for the contract of Network and Trace.
 """
+from .analysis.diagnosis import Finding, Thresholds, diagnose, weight_spectra
 from .cells import CELL_TYPES, cell_spec
-from .diagnosis import Finding, Thresholds, diagnose, weight_spectra
 from .events import Event, replay
 from .schedule import Segment, event_count, event_schedule, plain_schedule
 from .gradcheck import gradcheck
 from .network import Network
+from .norms import batch_mean_norm
 from .patterns import Seq2Seq, Seq2SeqTrace, free_run
 from .sample import sample
 from .seq2seq_train import Seq2SeqTrainer
@@ -21,5 +22,7 @@ from .train import Trainer, TrainOptions
 from .recorder import StepRun
 from .trace import Trace, load_trace
 
-__all__ = ["CELL_TYPES", "cell_spec", "Event", "Finding", "JoinedSeq2SeqTrace", "Network", "Seq2Seq", "Seq2SeqTrace", "Seq2SeqTrainer", "StepRun", "Thresholds", "Trace", "TrainOptions", "Trainer", "diagnose", "event_count", "event_schedule", "plain_schedule", "Segment",
-           "free_run", "gradcheck", "load_trace", "replay", "run_joined", "sample", "weight_spectra"]
+__all__ = ["CELL_TYPES", "cell_spec", "Event", "Finding", "JoinedSeq2SeqTrace", "Network", "Seq2Seq", "Seq2SeqTrace",
+           "Seq2SeqTrainer", "StepRun", "Thresholds", "Trace", "TrainOptions", "Trainer", "batch_mean_norm", "diagnose",
+           "event_count", "event_schedule", "plain_schedule", "Segment", "free_run", "gradcheck", "load_trace",
+           "replay", "run_joined", "sample", "weight_spectra"]

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-if TYPE_CHECKING:
-    from .trace import Trace
+from .norms import batch_mean_norm
+from .record import TraceRecord
 
 
 @dataclass(frozen=True)
@@ -34,24 +32,24 @@ class Event:
         main = self.values[MAIN_VALUE[kind, self.phase]]
         if main.ndim == 0:
             return float(abs(main))
-        with np.errstate(over="ignore", invalid="ignore"):
-            return float(np.sqrt((main * main).sum(axis=-1)).mean())
+        return float(batch_mean_norm(main))
 
 
 MAIN_VALUE = {("h", "forward"): "h", ("h", "backward"): "dh", ("logits", "forward"): "logits",
               ("logits", "backward"): "dlogits", ("loss", "forward"): "loss"}
 
 
-def hidden_values(trace: "Trace", node: str, phase: str, t: int) -> dict[str, np.ndarray]:
+def hidden_values(trace: TraceRecord, node: str, phase: str, t: int) -> dict[str, np.ndarray]:
     """The values of an h-node event: state, cell state and gates (forward) or their gradients (backward)."""
     suffix = node[1:]                          # "_l0" or "_l0_reverse"
     source = trace.activations if phase == "forward" else trace.gradients
     prefix = "" if phase == "forward" else "d"
-    names = ["h"] + (["c"] if f"c{suffix}" in source else []) + [g for g in "ifgorzn" if f"{g}{suffix}" in source]
+    cell = trace.cell_impl
+    names = [*cell.states, *cell.gates]
     return {prefix + name: source[f"{name}{suffix}"][t] for name in names}
 
 
-def output_values(trace: "Trace", node: str, phase: str, t: int) -> dict[str, np.ndarray]:
+def output_values(trace: TraceRecord, node: str, phase: str, t: int) -> dict[str, np.ndarray]:
     """The values of a logits or loss event."""
     if node == "loss":
         return {"loss": trace.loss_t[t]}
@@ -63,18 +61,18 @@ def output_values(trace: "Trace", node: str, phase: str, t: int) -> dict[str, np
     return values
 
 
-def hidden_event(trace: "Trace", phase: str, layer: int, direction: int, t: int) -> Event:
+def hidden_event(trace: TraceRecord, phase: str, layer: int, direction: int, t: int) -> Event:
     """The Event of one h-node step, read from a (possibly still filling) trace."""
     node = f"h_l{layer}" + ("_reverse" if direction else "")
     return Event(phase, node, t, layer, direction, hidden_values(trace, node, phase, t))
 
 
-def output_event(trace: "Trace", phase: str, node: str, t: int) -> Event:
+def output_event(trace: TraceRecord, phase: str, node: str, t: int) -> Event:
     """The Event of a logits or loss step."""
     return Event(phase, node, t, None, 0, output_values(trace, node, phase, t))
 
 
-def replay(trace: "Trace") -> Iterator[Event]:
+def replay(trace: TraceRecord) -> Iterator[Event]:
     """Every event `Network.steps` yields for this trace, in the same order, from its records."""
     T, L, D = trace.T, trace.num_layers, trace.directions
     for k in range(L):

@@ -18,12 +18,12 @@ def gradcheck(net: "Network", x, targets, loss: str = "cross_entropy", eps: floa
     Relative error per entry is |a − n| / max(|a| + |n|, floor), where floor is 1e-3 of the
     parameter's largest gradient: entries that are tiny next to the rest of their tensor are
     judged against that scale, so finite-difference rounding on near-zero entries does not
-    dominate. `eps` defaults to 1e-3, and to 1e-5 for rnn_relu, whose loss has kinks that a wide
-    stencil would straddle. `max_entries` checks a seeded random subset of each parameter (all by default).
+    dominate. `eps` defaults to 1e-3, and to 1e-5 for a cell whose φ has kinks (rnn_relu), which a
+    wide stencil would straddle. `max_entries` checks a seeded random subset of each parameter (all by default).
     """
     from .network import Network
     if eps is None:
-        eps = 1e-5 if net.cell == "rnn_relu" else 1e-3
+        eps = 1e-5 if net.cell_impl.kinks else 1e-3
     net64 = Network(net.arch, net.state_dict(), dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
     analytic = net64.run(x, targets, loss).grads

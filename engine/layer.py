@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cell import Cell, GradStep, StepRecord
+from .cells import Cell, GradStep, StepRecord
 
 
 @dataclass
@@ -22,10 +22,10 @@ class LayerRecord:
     reverse: bool
     h: np.ndarray                                   # (T, B, H)
     act: np.ndarray | None = None                   # (T, B, blocks·H) gate activations (gated cells)
-    c: np.ndarray | None = None                     # (T, B, H) LSTM cell state
+    c: np.ndarray | None = None                     # (T, B, H) cell state (cells with a "c" state)
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     h0: np.ndarray | None = None                    # (B, H) initial state; None means zeros
-    c0: np.ndarray | None = None                    # (B, H) initial cell state (LSTM); None means zeros
+    c0: np.ndarray | None = None                    # (B, H) initial cell state; None means zeros
     _h_prev: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
@@ -117,9 +117,10 @@ def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: n
     """BPTT through one direction. dh_out (T, …, B, H) is ∂L/∂h_t through the output path only
     (the head or the layer above); the cell adds the recurrent part carried from the step after.
     dh_final / dc_final seed that recurrent part at the last processed step (a gradient arriving from
-    outside, e.g. a decoder reading this final state). With carry=False nothing crosses from one
-    step to the one before (Elman's context units: h_{t−1} is treated as a plain input).
-    Yields each t once the step's gradients are in the sink."""
+    outside, e.g. a decoder reading this final state). With `window` = k nothing crosses into the
+    step before a window's first step, windows being k processed steps long (truncated BPTT; k = 1 is
+    Elman's context units: h_{t−1} is treated as a plain input). Yields each t once the step's
+    gradients are in the sink."""
     dh_next = np.zeros(dh_out.shape[1:], dtype=dh_out.dtype)    # (…, B, H) recurrent part of ∂L/∂h_t
     dc_next = np.zeros_like(dh_next) if cell.has_cell_state else None
     if dh_final is not None:
@@ -151,7 +152,7 @@ class RecordingSink(BackwardSink):
         self.dgates = np.zeros((T, B, rows), dtype=dtype) if cell.gates else None   # ∂L/∂gate, block order
         self.gates = cell.gate_views(self.dgates) if cell.gates else {}
         self.dz_ih = np.zeros((T, B, rows), dtype=dtype)
-        self.dz_hh = np.zeros((T, B, rows), dtype=dtype) if cell.name == "gru" else self.dz_ih
+        self.dz_hh = np.zeros((T, B, rows), dtype=dtype) if cell.separate_hh_grad else self.dz_ih
 
     def buffers(self, t: int) -> GradStep:
         """Views of step t in the records."""

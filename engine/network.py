@@ -27,8 +27,8 @@ class Network(ArchitectureFacts):
             raise ValueError(f"dtype must be float64 or float32; got {dtype}")
         if arch.num_layers < 1 or min(arch.input_size, arch.hidden_size, arch.output_size) < 1:
             raise ValueError("num_layers, input_size, hidden_size and output_size must all be ≥ 1")
+        get_cell(arch.cell)                                  # ValueError for an unknown cell
         self.arch = arch
-        self.cell_impl = get_cell(arch.cell)
         self.dtype = dtype
         self._params = validate_state(dict(state), arch, dtype)
 
@@ -39,7 +39,7 @@ class Network(ArchitectureFacts):
                forget_bias: float = 0.0, dtype=np.float64) -> "Network":
         """A freshly initialised network (torch's U(−1/√H, 1/√H)). `recurrent_scale` makes every H×H
         block of W_hh a random orthogonal matrix times that scale (its spectral radius); `forget_bias`
-        is added to the LSTM forget-gate rows of bias_ih."""
+        is added to the forget-gate rows of bias_ih (cells with a forget gate: the LSTM)."""
         get_cell(cell)
         arch = Architecture(cell, int(input_size), int(hidden_size), int(output_size), int(num_layers),
                             bool(bidirectional))
@@ -89,13 +89,14 @@ class Network(ArchitectureFacts):
         then backward steps in reverse); its `.trace` is set once every step has run. Options as in `run`."""
         x, targets = self._check_inputs(x, targets, loss)
         B = x.shape[1]
-        return StepRun(self, x, targets, loss, self._check_states(initial_state, B, "initial_state"),
+        return StepRun(self.arch, self.state_dict(), x, targets, loss,
+                       self._check_states(initial_state, B, "initial_state"),
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
                        bptt_window=self._bptt_window(recurrent_gradient, truncate))
 
     def run(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
             recurrent_gradient: bool = True, truncate: int | None = None, contributions: bool = True) -> Trace:
-        """Forward and BPTT over the whole sequence, recording everything (DESIGN.md §2).
+        """Forward and BPTT over the whole sequence, recording everything (docs/DESIGN.md, section "Trace contract").
 
         `initial_state` (optional) maps node names to h(−1) of shape (B, H) — "h_l0", "h_l1_reverse",
         and "c_l0" … for an LSTM's cell state; missing entries are zeros. The trace then also holds
@@ -111,7 +112,8 @@ class Network(ArchitectureFacts):
         a training loop needs only the gradients."""
         x, targets = self._check_inputs(x, targets, loss)
         B = x.shape[1]
-        return StepRun(self, x, targets, loss, self._check_states(initial_state, B, "initial_state"), emit=False,
+        return StepRun(self.arch, self.state_dict(), x, targets, loss,
+                       self._check_states(initial_state, B, "initial_state"), emit=False,
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
                        bptt_window=self._bptt_window(recurrent_gradient, truncate),
                        contributions=contributions).run_to_end()
@@ -131,9 +133,7 @@ class Network(ArchitectureFacts):
         """Validate a node → (B, H) mapping (initial states or gradients at the final states)."""
         if not states:
             return {}
-        allowed = set(self.node_names)
-        if self.cell == "lstm":
-            allowed |= {"c" + n[1:] for n in self.node_names}
+        allowed = {state + n[1:] for state in self.cell_impl.states for n in self.node_names}
         out = {}
         for name, value in states.items():
             if name not in allowed:

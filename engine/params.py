@@ -43,15 +43,13 @@ class Architecture:
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         """Parameter name → shape, in torch's naming, plus head.weight / head.bias."""
-        rows = get_cell(self.cell).blocks * self.hidden_size
+        cell = get_cell(self.cell)
         out: dict[str, tuple[int, ...]] = {}
         for k in range(self.num_layers):
             for d in range(self.directions):
                 s = f"_l{k}{self.suffix(d)}"
-                out[f"weight_ih{s}"] = (rows, self.layer_input_size(k))
-                out[f"weight_hh{s}"] = (rows, self.hidden_size)
-                out[f"bias_ih{s}"] = (rows,)
-                out[f"bias_hh{s}"] = (rows,)
+                for name, shape in cell.parameter_shapes(self.layer_input_size(k), self.hidden_size).items():
+                    out[f"{name}{s}"] = shape
         out["head.weight"] = (self.output_size, self.hidden_size * self.directions)
         out["head.bias"] = (self.output_size,)
         return out
@@ -62,6 +60,7 @@ class ArchitectureFacts:
 
     arch: Architecture
     cell = property(lambda self: self.arch.cell, doc="cell type name")
+    cell_impl = property(lambda self: get_cell(self.arch.cell), doc="the Cell object (engine.cells)")
     num_layers = property(lambda self: self.arch.num_layers, doc="stacked layers")
     bidirectional = property(lambda self: self.arch.bidirectional, doc="two directions per layer")
     directions = property(lambda self: self.arch.directions, doc="1 or 2")
@@ -120,6 +119,7 @@ def random_state(arch: Architecture, seed: int, recurrent_scale: float | None, f
     W_hh is a random orthogonal matrix times recurrent_scale, so its spectral radius (and σ_max) is exactly it."""
     rng = np.random.default_rng(seed)
     H = arch.hidden_size
+    cell = get_cell(arch.cell)
     bound = 1.0 / np.sqrt(H)
     state: dict[str, np.ndarray] = {}
     for name, shape in arch.shapes().items():
@@ -131,8 +131,8 @@ def random_state(arch: Architecture, seed: int, recurrent_scale: float | None, f
         if name.startswith("weight_hh") and recurrent_scale is not None:
             blocks = [_orthogonal(rng, H) * recurrent_scale for _ in range(shape[0] // H)]
             state[name] = np.concatenate(blocks, axis=0)
-        if name.startswith("bias_ih") and arch.cell == "lstm" and forget_bias:
-            state[name][H:2 * H] += forget_bias
+        if name.startswith("bias_ih") and cell.forget_gate and forget_bias:
+            state[name][cell.gate_rows(cell.forget_gate, H)] += forget_bias
     return {k: v.astype(dtype) for k, v in state.items()}
 
 

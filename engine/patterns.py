@@ -88,7 +88,7 @@ class Seq2SeqTrace:
 
 
 class Seq2Seq:
-    """An encoder RNN whose final state (every layer's h, and c for an LSTM) initialises a decoder RNN."""
+    """An encoder RNN whose final state (every layer's h, and c if the cell has one) initialises a decoder RNN."""
 
     def __init__(self, encoder: Network, decoder: Network) -> None:
         if encoder.bidirectional or decoder.bidirectional:
@@ -132,12 +132,7 @@ class Seq2Seq:
 
     def context(self, encoder_trace: Trace) -> dict[str, np.ndarray]:
         """The encoder's final state, keyed for the decoder's initial_state."""
-        out = {}
-        for k in range(self.encoder.num_layers):
-            out[f"h_l{k}"] = encoder_trace.activations[f"h_l{k}"][-1]
-            if self.encoder.cell == "lstm":
-                out[f"c_l{k}"] = encoder_trace.activations[f"c_l{k}"][-1]
-        return out
+        return state_at(encoder_trace, -1)
 
     def free_run(self, x_enc, go: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
         """Test-time decoding: encode x_enc, then feed the decoder's own argmax output back from <go>

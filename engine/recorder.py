@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -10,27 +9,27 @@ from .events import Event, hidden_event, output_event
 from .layer import (LayerRecord, RecordingSink, backward_direction, forward_direction, outer_sum_norms,
                     weight_contributions, weight_gradients)
 from .losses import compute_loss, target_mask
+from .params import Architecture
 from .trace import Trace
-
-if TYPE_CHECKING:
-    from .network import Network
 
 
 class StepRun:
     """An in-progress run: iterate it for Events; `trace` is the finished Trace once exhausted."""
 
-    def __init__(self, net: "Network", x: np.ndarray, targets: np.ndarray, loss: str,
-                 initial_state: dict[str, np.ndarray] | None = None, emit: bool = True,
+    def __init__(self, arch: Architecture, params: dict[str, np.ndarray], x: np.ndarray, targets: np.ndarray,
+                 loss: str, initial_state: dict[str, np.ndarray] | None = None, emit: bool = True,
                  final_state_grads: dict[str, np.ndarray] | None = None, bptt_window: int | None = None,
                  contributions: bool = True) -> None:
+        """A run of the network (arch, params) on checked inputs (`Network.steps` / `Network.run`
+        build it); `params` is the run's own copy of the state dict."""
         self.trace: Trace | None = None
-        self._partial = Trace(net.arch, loss, x, targets, target_mask(targets, loss), net.state_dict())
+        self._partial = Trace(arch, loss, x, targets, target_mask(targets, loss), params)
         self._partial.initial_state = dict(initial_state or {})
         self._partial.final_state_grads = dict(final_state_grads or {})
         self._partial.bptt_window = bptt_window
         self._emit = emit
         self._contributions = contributions
-        self._gen = self._generate(net)
+        self._gen = self._generate()
 
     def __iter__(self) -> "StepRun":
         return self
@@ -49,8 +48,9 @@ class StepRun:
         assert self.trace is not None
         return self.trace
 
-    def _generate(self, net: "Network") -> Iterator[Event]:
-        tr, arch, cell, p = self._partial, net.arch, net.cell_impl, self._partial.params
+    def _generate(self) -> Iterator[Event]:
+        tr = self._partial
+        arch, cell, p = tr.arch, tr.cell_impl, tr.params
         T, B = tr.T, tr.B
         H, D, dtype = arch.hidden_size, arch.directions, tr.dtype
         emit = self._emit

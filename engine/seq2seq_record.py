@@ -14,13 +14,15 @@ from functools import cached_property
 
 import numpy as np
 
-from .cells import get_cell
-from .diagnosis import Finding, Thresholds, diagnose, gradient_decay, weight_spectra
+from .analysis.decay import decay_bound, decay_factor
+from .analysis.diagnosis import Finding, Thresholds, diagnose, gradient_decay, weight_spectra
+from .analysis.jacobians import exact_jacobian_norms
+from .analysis.summary import summarize
 from .events import Event, replay
 from .schedule import Segment, event_schedule
 from .losses import IGNORE
 from .patterns import Seq2Seq, Seq2SeqTrace, joint_names
-from .vanishing import decay_bound, decay_factor, exact_jacobian_norms, summarize
+from .norms import batch_mean_norm
 
 FLOW_UNITS_PER_RUN = 1 << 19     # bounds K·T·B·H·layers of one flow run (~8× the server's largest trace)
 
@@ -158,8 +160,8 @@ class JoinedSeq2SeqTrace:
     def jacobian_norms(self) -> dict[str, np.ndarray]:
         """node → (T,) batch mean of ‖∂s_t/∂s_{t−1}‖₂; at t = T_in it is the context edge's Jacobian
         (the decoder's first step with respect to the encoder's last state); NaN at t = 0."""
-        cell = get_cell(self.cell)
-        S = self.hidden_size * (2 if cell.has_cell_state else 1)
+        cell = self.decoder.cell_impl
+        S = cell.state_size(self.hidden_size)
         out = {}
         for k, node in enumerate(self.node_names):
             dec = self.decoder.jacobian_norms[node].astype(np.float64)
@@ -211,7 +213,7 @@ class JoinedSeq2SeqTrace:
         table = {}
         with np.errstate(over="ignore", invalid="ignore"):
             for n in self.node_names:
-                parts = [np.linalg.norm(r.gradients[n].astype(np.float64), axis=-1).reshape(r.T, K, B).mean(axis=-1)
+                parts = [batch_mean_norm(r.gradients[n].astype(np.float64).reshape(r.T, K, B, -1))
                          for r in (e_run, d_run)]
                 table[n] = np.concatenate(parts, axis=0).T       # (K, T)
         return table
@@ -249,7 +251,7 @@ class JoinedSeq2SeqTrace:
         broken = {f.node for f in findings if f.kind == "nonfinite"}
         for node in self.node_names:
             if node not in broken:                                # as diagnose: no decay fit through NaN/Inf
-                findings += gradient_decay(self, node, thresholds)
+                findings += gradient_decay(self.vanishing(node), node, thresholds)
         return sorted(findings, key=lambda f: f.severity != "problem")
 
     def weight_spectra(self) -> dict[str, dict[str, float]]:

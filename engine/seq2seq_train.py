@@ -54,7 +54,7 @@ class Seq2SeqTrainer(EpochLoop):
         norm = float(step.norm)
         return EpochRecord(
             epoch=self.epochs_done, loss=float(joined.loss), accuracy=accuracy,
-            grad_norms=dict(joined.gradient_norms), param_grad_norms=param_norms,
+            gradient_norms=dict(joined.gradient_norms), param_grad_norms=param_norms,
             grad_norm=norm, clipped=bool(step.clipped), updates=0 if candidate is None else 1,
             clipped_updates=int(step.clipped), diverged=self.diverged,
             loss_t=np.asarray(joined.loss_t, dtype=np.float64))

@@ -107,6 +107,24 @@ def _one_hot(ids: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
+def _symbol_task(name: str, ids: np.ndarray, targets: np.ndarray, vocabulary: list[str], outputs: list[str],
+                 target_labels: list[list[str | None]], **extra) -> TaskData:
+    """A cross-entropy task over one-hot symbols: ids (T, B) index `vocabulary` (the input units and
+    the input labels), targets (T, B) index `outputs` (NO_TARGET where there is none)."""
+    return TaskData(
+        name=name,
+        x=_one_hot(ids, len(vocabulary)),
+        targets=targets,
+        loss="cross_entropy",
+        input_size=len(vocabulary),
+        output_size=len(outputs),
+        input_labels=[[vocabulary[i] for i in ids[:, b]] for b in range(ids.shape[1])],
+        target_labels=target_labels,
+        output_labels=list(outputs),
+        **extra,
+    )
+
+
 def copy_task(seq_len: int, batch_size: int, seed: int) -> TaskData:
     """Recall the first symbol after seq_len steps: a many-to-one memory test.
 
@@ -124,19 +142,8 @@ def copy_task(seq_len: int, batch_size: int, seed: int) -> TaskData:
     targets = np.full((seq_len, batch_size), NO_TARGET, dtype=np.int64)
     targets[-1] = first
     names = list(COPY_SYMBOLS) + [COPY_BLANK, COPY_RECALL]
-    return TaskData(
-        name="copy",
-        x=_one_hot(ids, n_sym + 2),
-        targets=targets,
-        loss="cross_entropy",
-        input_size=n_sym + 2,
-        output_size=n_sym,
-        input_labels=[[names[i] for i in ids[:, b]] for b in range(batch_size)],
-        target_labels=[
-            [None] * (seq_len - 1) + [COPY_SYMBOLS[first[b]]] for b in range(batch_size)
-        ],
-        output_labels=list(COPY_SYMBOLS),
-    )
+    labels = [[None] * (seq_len - 1) + [COPY_SYMBOLS[first[b]]] for b in range(batch_size)]
+    return _symbol_task("copy", ids, targets, names, list(COPY_SYMBOLS), labels)
 
 
 def reverse_task(seq_len: int, batch_size: int, seed: int) -> TaskData:
@@ -157,18 +164,8 @@ def reverse_task(seq_len: int, batch_size: int, seed: int) -> TaskData:
     ids = np.concatenate([symbols, decoder_in])
     targets = np.concatenate([np.full((seq_len, batch_size), NO_TARGET), wanted]).astype(np.int64)
     names = list(REVERSE_SYMBOLS) + [GO]
-    return TaskData(
-        name="reverse",
-        x=_one_hot(ids, n_sym + 1),
-        targets=targets,
-        loss="cross_entropy",
-        input_size=n_sym + 1,
-        output_size=n_sym,
-        input_labels=[[names[i] for i in ids[:, b]] for b in range(batch_size)],
-        target_labels=[[None] * seq_len + [REVERSE_SYMBOLS[i] for i in wanted[:, b]] for b in range(batch_size)],
-        output_labels=list(REVERSE_SYMBOLS),
-        encoder_steps=seq_len,
-    )
+    labels = [[None] * seq_len + [REVERSE_SYMBOLS[i] for i in wanted[:, b]] for b in range(batch_size)]
+    return _symbol_task("reverse", ids, targets, names, list(REVERSE_SYMBOLS), labels, encoder_steps=seq_len)
 
 
 def adding_task(seq_len: int, batch_size: int, seed: int) -> TaskData:
@@ -237,17 +234,9 @@ def char_lm_task(seq_len: int, batch_size: int, seed: int, text: str | None = No
     offsets[0] = 0  # element 0 reads the text from its start
     windows = [long_text[o : o + need] for o in offsets]
     ids = np.array([[index[ch] for ch in w] for w in windows], dtype=np.int64).T  # (T+1, B)
-    return TaskData(
-        name="char_lm",
-        x=_one_hot(ids[:-1], len(vocab)),
-        targets=ids[1:].copy(),
-        loss="cross_entropy",
-        input_size=len(vocab),
-        output_size=len(vocab),
-        input_labels=[[_show_char(ch) for ch in w[:-1]] for w in windows],
-        target_labels=[[_show_char(ch) for ch in w[1:]] for w in windows],
-        output_labels=[_show_char(ch) for ch in vocab],
-    )
+    shown = [_show_char(ch) for ch in vocab]
+    labels: list[list[str | None]] = [[_show_char(ch) for ch in w[1:]] for w in windows]
+    return _symbol_task("char_lm", ids[:-1], ids[1:].copy(), shown, shown, labels)
 
 
 def tagging_vocabulary() -> tuple[list[str], list[str]]:
@@ -271,7 +260,6 @@ def tagging_task(seq_len: int, batch_size: int, seed: int) -> TaskData:
     order = [0] + [int(i) + 1 for i in rng.permutation(len(TAGGED_CORPUS) - 1)]
     ids = np.zeros((seq_len, batch_size), dtype=np.int64)
     targets = np.full((seq_len, batch_size), NO_TARGET, dtype=np.int64)
-    input_labels: list[list[str]] = []
     target_labels: list[list[str | None]] = []
     for b in range(batch_size):
         start = 0 if b == 0 else int(rng.integers(0, len(order)))
@@ -288,20 +276,8 @@ def tagging_task(seq_len: int, batch_size: int, seed: int) -> TaskData:
         for t, (w, tag) in enumerate(pairs):
             ids[t, b] = word_id[w]
             targets[t, b] = tag_id[tag]
-        pad = seq_len - len(pairs)
-        input_labels.append([w for w, _ in pairs] + [PAD_WORD] * pad)
-        target_labels.append([tag for _, tag in pairs] + [None] * pad)
-    return TaskData(
-        name="tagging",
-        x=_one_hot(ids, len(words)),
-        targets=targets,
-        loss="cross_entropy",
-        input_size=len(words),
-        output_size=len(tags),
-        input_labels=input_labels,
-        target_labels=target_labels,
-        output_labels=tags,
-    )
+        target_labels.append([tag for _, tag in pairs] + [None] * (seq_len - len(pairs)))
+    return _symbol_task("tagging", ids, targets, words, tags, target_labels)   # padding: id 0, PAD_WORD
 
 
 def sine_task(seq_len: int, batch_size: int, seed: int) -> TaskData:

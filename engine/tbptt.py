@@ -49,14 +49,10 @@ def window_targets(targets: np.ndarray, loss: str, window: Window) -> np.ndarray
 
 
 def state_at(trace: Trace, index: int) -> dict[str, np.ndarray]:
-    """The recurrent state after step `index` of a trace, as `initial_state` wants it (h, and c for an LSTM)."""
-    state = {}
-    for node in trace.node_names:
-        state[node] = trace.activations[node][index]
-        if trace.cell == "lstm":
-            c = "c" + node[1:]
-            state[c] = trace.activations[c][index]
-    return state
+    """The recurrent state after step `index` of a trace, as `initial_state` wants it (h, and c when
+    the cell has a cell state)."""
+    return {part + node[1:]: trace.activations[part + node[1:]][index]
+            for node in trace.node_names for part in trace.cell_impl.states}
 
 
 def check_truncatable(net: Network, k1: int | None) -> None:

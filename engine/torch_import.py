@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from .cells import cell_of_torch
+
 
 def state_from_torch(module: Any, head: Any = None) -> tuple[dict[str, np.ndarray], str, int, bool]:
     """(state dict, cell, num_layers, bidirectional) of a torch recurrent module and optional Linear head.
@@ -16,17 +18,7 @@ def state_from_torch(module: Any, head: Any = None) -> tuple[dict[str, np.ndarra
     logits are the module's own outputs. Biases of a module built with bias=False become zeros.
     Dropout between layers is a training-time device and is ignored (eval-mode numbers).
     """
-    kind = type(module).__name__
-    if kind == "RNN":
-        cell = "rnn_relu" if getattr(module, "nonlinearity", "tanh") == "relu" else "rnn_tanh"
-    elif kind == "LSTM":
-        cell = "lstm"
-        if getattr(module, "proj_size", 0):
-            raise ValueError("LSTM with proj_size > 0 is not supported")
-    elif kind == "GRU":
-        cell = "gru"
-    else:
-        raise ValueError(f"expected a torch.nn.RNN, LSTM or GRU; got {kind}")
+    cell = cell_of_torch(module)
     layers, bidirectional = int(module.num_layers), bool(module.bidirectional)
     H, directions = int(module.hidden_size), 2 if bidirectional else 1
     source = {name: tensor.detach().cpu().double().numpy() for name, tensor in module.state_dict().items()}

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .network import Network
+from .norms import batch_mean_norm
 from .optim import OPTIMIZERS, clip_by_global_norm, make_optimizer
 from .tbptt import as_batch, check_truncatable, truncation_windows, window_runs
 
@@ -52,7 +53,7 @@ class EpochRecord:
     epoch: int                              # 1-based
     loss: float                             # Σ_t L_t over the epoch's pass (before its updates)
     accuracy: float | None                  # share of target steps whose arg-max output is right (cross_entropy)
-    grad_norms: dict[str, np.ndarray]       # h node → (T,) batch mean of ‖∂L/∂h_t‖ (truncated when TBPTT)
+    gradient_norms: dict[str, np.ndarray]   # h node → (T,) batch mean of ‖∂L/∂h_t‖ (truncated when TBPTT)
     param_grad_norms: dict[str, float]      # parameter → ‖∂L/∂θ‖ before clipping (summed over windows)
     grad_norm: float                        # global gradient norm before clipping (largest update's)
     clipped: bool                           # some update of the epoch was clipped
@@ -60,6 +61,12 @@ class EpochRecord:
     clipped_updates: int = 0
     diverged: bool = False                  # a gradient or the new parameters were NaN/Inf: training stops
     loss_t: np.ndarray = field(default_factory=lambda: np.zeros(0))   # (T,) per-step losses
+
+    @property
+    def grad_norms(self) -> dict[str, np.ndarray]:
+        """`gradient_norms` under the epoch message's wire key "grad_norms" (node → (T,) profiles; not
+        the summary's "grad_norms", which is parameter → ‖∂L/∂θ‖)."""
+        return self.gradient_norms
 
 
 class EpochLoop:
@@ -122,12 +129,12 @@ class Trainer(EpochLoop):
                     break
                 updates += 1
                 clipped += step.clipped
-            profile = {n: np.linalg.norm(v, axis=-1).mean(axis=-1) for n, v in dh.items()}
+            profile = {n: batch_mean_norm(v) for n, v in dh.items()}
             param_norms = {k: float(np.linalg.norm(g)) for k, g in grad_sum.items()}
         self.epochs_done += 1
         return EpochRecord(
             epoch=self.epochs_done, loss=float(loss_t.sum()), accuracy=correct / counted if counted else None,
-            grad_norms=profile, param_grad_norms=param_norms, grad_norm=float(largest), clipped=clipped > 0,
+            gradient_norms=profile, param_grad_norms=param_norms, grad_norm=float(largest), clipped=clipped > 0,
             updates=updates, clipped_updates=clipped, diverged=self.diverged, loss_t=loss_t)
 
     def _apply(self, grads: dict[str, np.ndarray], norm: float) -> bool:
@@ -154,7 +161,3 @@ def updated_params(params: dict[str, np.ndarray], grads: dict[str, np.ndarray], 
         return None
     return candidate
 
-
-def train(net: Network, x, targets, loss: str, options: TrainOptions) -> Iterator[EpochRecord]:
-    """Shorthand: the epoch records of `Trainer(net, x, targets, loss, options)`."""
-    return Trainer(net, x, targets, loss, options).epochs()

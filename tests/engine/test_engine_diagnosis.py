@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from unrolled import engine
+from engine_cases import assert_steps
 
 T_LONG = 40
 
@@ -96,6 +97,7 @@ def test_from_torch_matches_the_module_and_head():
     trace = net.run(x, np.zeros((6, 2), dtype=int))
     out, _ = module(torch.tensor(x))
     np.testing.assert_allclose(trace.activations["logits"], head(out).detach().numpy(), rtol=1e-12, atol=1e-12)
+    assert_steps(trace.activations["logits"], head(out).detach().numpy(), "logits", tol=1e-12)
 
 
 def test_from_torch_without_head_or_bias_and_rejects_others():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from unrolled import engine
-import unrolled.engine.vanishing as vanishing
+import unrolled.engine.analysis.jacobians as jacobians
 
 
 def test_over_budget_norms_are_an_exact_even_subsample(monkeypatch):
@@ -13,7 +13,7 @@ def test_over_budget_norms_are_an_exact_even_subsample(monkeypatch):
     x, y = rng.standard_normal((30, 2, 3)), rng.integers(0, 4, (30, 2))
     full = net.run(x, y).jacobian_norms
     S3 = (2 * 5) ** 3
-    monkeypatch.setattr(vanishing, "EXACT_WORK_BUDGET", 2 * S3 * 7)      # pays for 7 steps of a batch of 2
+    monkeypatch.setattr(jacobians, "EXACT_WORK_BUDGET", 2 * S3 * 7)      # pays for 7 steps of a batch of 2
     partial = net.run(x, y).jacobian_norms
     for node, norms in partial.items():
         computed = np.isfinite(norms)

@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from engine_cases import assert_steps
 from torch_reference import (CELLS, make_targets, node_name, random_state_dict, reference_run,
                              torch_module, valid_rows)
 
@@ -63,6 +64,7 @@ def test_reference_matches_torch_nn(cell, layers, bidirectional, loss, many_to_o
     directions = 2 if bidirectional else 1
     top = [ref.activations[node_name(layers - 1, d)] for d in range(directions)]
     np.testing.assert_allclose(np.concatenate(top, axis=-1), out_nn, rtol=1e-12, atol=1e-14)
+    assert_steps(np.concatenate(top, axis=-1), out_nn, "top layer's outputs", tol=1e-12)
     for layer in range(layers):
         for d in range(directions):
             last = T - 1 if d == 0 else 0

@@ -13,6 +13,7 @@ from unrolled.engine.gradcheck import compare_numeric
 from unrolled.engine.patterns import Seq2Seq
 from unrolled.engine.seq2seq_record import joined_event_count, run_joined
 from unrolled.engine.tasks import make_task
+from engine_cases import assert_steps
 from torch_reference import cell_step
 
 CELLS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
@@ -96,10 +97,10 @@ def test_joined_record_matches_torch(cell, layers):
     ref = torch_joined(model, x, targets, T_in)
     assert joined.T == len(x) and joined.loss == pytest.approx(ref["loss"], rel=1e-12)
     for node in joined.node_names:
-        np.testing.assert_allclose(joined.gradient_norms[node], ref["grad_norms"][node], rtol=1e-9, atol=1e-14)
+        assert_steps(joined.gradient_norms[node], ref["grad_norms"][node], f"gradient_norms[{node}]", tol=1e-9)
         ks, matrix = joined.flow_matrix(node)
         np.testing.assert_array_equal(ks, ref["ks"])
-        np.testing.assert_allclose(matrix, ref["flow"][node], rtol=1e-9, atol=1e-14, err_msg=node)
+        assert_steps(matrix, ref["flow"][node], f"flow_matrix({node})", tol=1e-9, time_axes=(0, 1))
         np.testing.assert_allclose(joined.jacobian_norms[node], ref["jacobians"][node], rtol=1e-9, equal_nan=True)
     # the lesson's premise: every decoder loss reaches the encoder's first step through the context
     assert (joined.flow_matrix("h_l0")[1][:, 0] > 0).all()
@@ -111,7 +112,7 @@ def test_flow_rows_computed_a_few_loss_terms_at_a_time_are_the_same(monkeypatch)
     monkeypatch.setattr(engine.seq2seq_record, "FLOW_UNITS_PER_RUN", 1)         # one loss term per run
     one_by_one = run_joined(model, x, targets, T_in).flow_matrix("h_l1")
     np.testing.assert_array_equal(whole[0], one_by_one[0])
-    np.testing.assert_allclose(whole[1], one_by_one[1], rtol=1e-12, atol=1e-15)
+    assert_steps(whole[1], one_by_one[1], "flow_matrix(h_l1)", tol=1e-12, time_axes=(0, 1))
 
 
 @pytest.mark.parametrize("cell", ["rnn_tanh", "lstm"])
@@ -221,7 +222,7 @@ def test_seq2seq_trainer_steps_both_halves_along_the_joined_gradient():
                                     engine.TrainOptions(epochs=1, optimizer="sgd", lr=0.1))
     (record,) = list(trainer.epochs())
     assert record.loss == pytest.approx(joined.loss, rel=1e-12) and record.updates == 1 and not record.diverged
-    np.testing.assert_allclose(record.grad_norms["h_l0"], joined.gradient_norms["h_l0"], rtol=1e-12)
+    np.testing.assert_allclose(record.gradient_norms["h_l0"], joined.gradient_norms["h_l0"], rtol=1e-12)
     np.testing.assert_allclose(record.loss_t, joined.loss_t, rtol=1e-12)
     before, after = model.state_dict(), trainer.net.state_dict()
     assert set(after) == set(before) == set(joined.grads)

@@ -56,6 +56,6 @@ def test_lstm_beats_tanh_rnn_on_copy_at_seq_len_20():
     assert lstm[-1].loss < tanh[-1].loss / 10
     assert lstm[-1].accuracy == 1.0
     # the tanh RNN's gradient at t=0 is orders of magnitude below its last step's: it vanished
-    profile = tanh[0].grad_norms["h_l0"]
+    profile = tanh[0].gradient_norms["h_l0"]
     assert profile[0] < profile[-1] * 1e-2
     assert np.isfinite(profile).all()

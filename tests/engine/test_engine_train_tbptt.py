@@ -210,7 +210,7 @@ def test_no_gradient_reaches_further_back_than_the_window():
     options = TrainOptions(epochs=1, lr=0.01)
     truncated = Trainer(net, data.x, data.targets, data.loss, TrainOptions(epochs=1, lr=0.01, tbptt=(5, 5))).run_epoch()
     full = Trainer(net, data.x, data.targets, data.loss, options).run_epoch()
-    profile = truncated.grad_norms["h_l0"]
+    profile = truncated.gradient_norms["h_l0"]
     assert np.all(profile[:15] == 0.0) and np.all(profile[15:] > 0)
-    assert np.all(full.grad_norms["h_l0"] > 0)
+    assert np.all(full.gradient_norms["h_l0"] > 0)
     assert truncated.updates == 4 and truncated.loss == pytest.approx(full.loss, rel=1e-12)

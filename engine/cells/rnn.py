@@ -1,23 +1,44 @@
-"""The Elman cell: h_t = φ(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), φ = tanh or relu.
+"""The Elman cell, torch.nn.RNN's equations; φ = tanh ("rnn_tanh") or relu ("rnn_relu").
 
-In the lectures' notation U = W_ih, W = W_hh, b = b_ih + b_hh. Shapes: B batch, H hidden. The
-input projection xp = W_ih x_t + b_ih + b_hh is computed for all t at once by the layer driver.
-Backward steps broadcast over leading dimensions (…), which lets the flow analysis push
-several loss terms at once.
+In the lectures' notation U = W_ih, W = W_hh, b = b_ih + b_hh. Shapes: B batch, H hidden.
+
+Forward:
+    z_t = U x_t + W h_{t−1} + b
+    h_t = φ(z_t)
+
+Backward (δ_t = ∂L/∂h_t, the total gradient: output path plus recurrence):
+    δ_t      = Vᵀ ∂L/∂o_t + Wᵀ ∂L/∂z_{t+1}
+    ∂L/∂z_t  = φ′(z_t) ⊙ δ_t          φ′ = 1 − h_t² (tanh), 1[h_t > 0] (relu)
+    ∂L/∂U = Σ_t ∂L/∂z_t x_tᵀ,   ∂L/∂W = Σ_t ∂L/∂z_t h_{t−1}ᵀ,   ∂L/∂b = Σ_t ∂L/∂z_t
+
+Step Jacobian: ∂h_t/∂h_{t−1} = diag(φ′(z_t)) W, so ‖∂h_T/∂h_t‖ ≤ (σ_max(W) · max φ′)^{T−t} with
+max φ′ = 1 for both nonlinearities. The input projection xp = U x_t + b (b_hh folded in) is
+computed for all t at once by the layer driver. Backward steps broadcast over leading dimensions
+(…), which lets the flow analysis push several loss terms at once.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .cell import Cell, GradStep, StepRecord, diag_times
+from .base import Cell, GradStep, StepRecord, diag_times
 
 
 class ElmanCell(Cell):
     """tanh or relu Elman cell with torch.nn.RNN's equations and parameter layout."""
 
+    torch_class = "RNN"
+    max_dphi = 1.0
+
     def __init__(self, nonlinearity: str) -> None:
         self.name = f"rnn_{nonlinearity}"
+        self.nonlinearity = nonlinearity
         self.relu = nonlinearity == "relu"
+        self.saturating = {} if self.relu else {"h": (-1.0, 1.0)}
+        self.dead_units = self.kinks = self.relu
+
+    def reads_torch(self, module) -> bool:
+        """An nn.RNN with this nonlinearity."""
+        return super().reads_torch(module) and getattr(module, "nonlinearity", "tanh") == self.nonlinearity
 
     def forward(self, xp, h_prev, c_prev, w_hh, b_hh, out: StepRecord) -> None:
         """h_t = φ(xp + W h_{t−1}), written into out.h."""

@@ -1,11 +1,17 @@
 """What every recurrent cell provides, and the per-step views the layer driver hands it.
 
+A cell describes itself completely: its state and gate names, the parameter layout, which
+records it keeps privately and how to rebuild them, what its backward pass needs, the step
+Jacobian and the facts the analysis reads (max φ′ for the decay bound, which outputs saturate,
+whether units can die). Nothing outside `engine/cells/` asks which cell it is handling.
+
 Cells write their results straight into the preallocated (T, B, ·) records through these
 views (`out=` buffers), so the recurrence allocates little and copies nothing.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -17,9 +23,9 @@ class StepRecord:
     h: np.ndarray                       # (B, H) h_t
     h_prev: np.ndarray                  # (B, H) state processed just before (zeros at the first step)
     act: np.ndarray | None = None       # (B, blocks·H) gate activations in block order (gated cells)
-    c: np.ndarray | None = None         # (B, H) LSTM c_t
+    c: np.ndarray | None = None         # (B, H) cell state c_t (cells whose states include "c")
     c_prev: np.ndarray | None = None
-    extra: dict[str, np.ndarray] = field(default_factory=dict)   # cell-private values (tanh c_t, W_hn h + b_hn)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)   # cell-private values (`Cell.extras`)
 
 
 @dataclass
@@ -28,7 +34,7 @@ class GradStep:
 
     dh: np.ndarray                      # (…, B, H) total ∂L/∂h_t
     dz_ih: np.ndarray                   # (…, B, blocks·H) ∂L/∂(input pre-activations)
-    dz_hh: np.ndarray                   # same buffer as dz_ih except for the GRU
+    dz_hh: np.ndarray                   # ∂L/∂(recurrent pre-activations): dz_ih itself unless separate_hh_grad
     dgates: np.ndarray | None = None    # (…, B, blocks·H) ∂L/∂gate in block order (gated cells)
     dc: np.ndarray | None = None        # (…, B, H) total ∂L/∂c_t
 
@@ -37,24 +43,61 @@ class Cell:
     """Interface of a recurrent cell (stateless; the weights are passed in)."""
 
     name: str
+    torch_class: str = ""               # the torch.nn module with these equations and parameter layout
+    states: tuple[str, ...] = ("h",)    # the recurrent state's parts: ("h",) or ("h", "c")
     gates: tuple[str, ...] = ()
-    blocks: int = 1                     # rows of W_ih / W_hh are blocks × H
-    has_cell_state: bool = False
-    folds_hh_bias: bool = True          # b_hh can be added to the input projection once for all steps
-    extras: tuple[str, ...] = ()        # names of cell-private (T, B, H) records
+    blocks: int = 1                     # rows of W_ih / W_hh are blocks × H (one block per gate)
     gate_ranges: dict[str, tuple[float, float]] = {}   # gate → the range of its activation
     gate_titles: dict[str, str] = {}    # gate → what the lectures call it
+    folds_hh_bias: bool = True          # b_hh can be added to the input projection once for all steps
+    separate_hh_grad: bool = False      # ∂L/∂(W_hh h + b_hh) differs from ∂L/∂(W_ih x + b_ih): own buffer
+    extras: tuple[str, ...] = ()        # names of cell-private (T, B, H) records (not in a Trace)
+    max_dphi: float | None = None       # max φ′: decay bound σ_max(W_hh)·max φ′; None: the largest measured Jacobian
+    saturating: dict[str, tuple[float, float]] = {}    # recorded output → its limits, for the saturation check
+    dead_units: bool = False            # a unit can output exactly 0 for every input (ReLU): the dead-unit check
+    forget_gate: str | None = None      # the gate whose closing wipes the state; `forget_bias` adds to its bias
+    kinks: bool = False                 # φ has kinks: finite differences need a narrow stencil
 
     @property
-    def states(self) -> tuple[str, ...]:
-        """The recurrent state's parts: ("h",) or ("h", "c")."""
-        return ("h", "c") if self.has_cell_state else ("h",)
+    def has_cell_state(self) -> bool:
+        """True when the state carries a cell state c besides h."""
+        return "c" in self.states
+
+    def state_size(self, hidden_size: int) -> int:
+        """Width S of the stacked recurrent state s_t (the Jacobian is S × S)."""
+        return len(self.states) * hidden_size
 
     def describe(self) -> dict:
         """What a reader of the stream needs to draw this cell (JSON-ready; travels in `meta`)."""
         return {"name": self.name, "states": list(self.states),
                 "gates": [{"name": g, "title": self.gate_titles.get(g, g), "range": list(self.gate_ranges[g])}
                           for g in self.gates]}
+
+    def parameter_shapes(self, input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
+        """One layer/direction's parameters (torch names without the _l{k} suffix) and their shapes."""
+        rows = self.blocks * hidden_size
+        return {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden_size), "bias_ih": (rows,),
+                "bias_hh": (rows,)}
+
+    def recurrent_blocks(self, w_hh: np.ndarray) -> dict[str, np.ndarray]:
+        """W_hh's H × H blocks by gate ("W" for a cell without gates), for the weight spectra."""
+        H = w_hh.shape[1]
+        return {g: w_hh[k * H:(k + 1) * H] for k, g in enumerate(self.gates or ("W",))}
+
+    def gate_rows(self, gate: str, hidden_size: int) -> slice:
+        """The rows of W_ih / W_hh / the biases that belong to `gate`."""
+        k = self.gates.index(gate)
+        return slice(k * hidden_size, (k + 1) * hidden_size)
+
+    def reads_torch(self, module: Any) -> bool:
+        """True if the torch module has this cell's equations (ValueError for options it lacks)."""
+        return type(module).__name__ == self.torch_class
+
+    def rebuild_extras(self, h_prev: np.ndarray, act: np.ndarray | None, c: np.ndarray | None,
+                       w_hh: np.ndarray, b_hh: np.ndarray) -> dict[str, np.ndarray]:
+        """The private records (`extras`, (T, B, H) each) from the recorded ones, for a trace loaded
+        from disk; h_prev (T, B, H) is the state each step read."""
+        return {}
 
     def forward(self, xp: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray | None, w_hh: np.ndarray,
                 b_hh: np.ndarray, out: StepRecord) -> None:

@@ -1,28 +1,50 @@
 """The GRU cell, torch.nn.GRU's equations; gate rows in the order r, z, n.
 
+Forward (h = h_{t−1}):
     r = σ(W_ir x + b_ir + W_hr h + b_hr),  z = σ(W_iz x + b_iz + W_hz h + b_hz)
     n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
-    h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}
+    h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
 
-(The lectures often write z and 1 − z the other way round.) Shapes: B batch, H hidden; xp is (B, 3H).
+(The lectures often write z and 1 − z the other way round.)
+
+Backward (δ_t = ∂L/∂h_t total; a_· the pre-activations):
+    ∂L/∂n = δ_t ⊙ (1 − z),   ∂L/∂z = δ_t ⊙ (h_{t−1} − n)
+    ∂L/∂a_n = ∂L/∂n ⊙ (1 − n²),   ∂L/∂r = ∂L/∂a_n ⊙ (W_hn h + b_hn)
+    ∂L/∂a_r = ∂L/∂r ⊙ r(1 − r),   ∂L/∂a_z = ∂L/∂z ⊙ z(1 − z)
+    input part  ∂L/∂(W_i· x + b_i·) = (∂L/∂a_r, ∂L/∂a_z, ∂L/∂a_n)
+    recurrent   ∂L/∂(W_h· h + b_h·) = (∂L/∂a_r, ∂L/∂a_z, r ⊙ ∂L/∂a_n)   — they differ in the n block
+    δ_{t−1} gets δ_t ⊙ z + W_hhᵀ ∂L/∂(W_h· h + b_h·)
+
+Because r multiplies W_hn h + b_hn, b_hh cannot be folded into the input projection and the
+recurrent pre-activation gradient needs its own buffer; the cell keeps W_hn h + b_hn privately
+(rebuilt from h_{t−1} and the weights for a loaded trace). The decay bound is the largest measured
+Jacobian norm. Shapes: B batch, H hidden; xp is (B, 3H).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .cell import Cell, GradStep, StepRecord, diag, diag_times, sigmoid_
+from .base import Cell, GradStep, StepRecord, diag, diag_times, sigmoid_
 
 
 class GRUCell(Cell):
     """Gated recurrent unit."""
 
     name = "gru"
+    torch_class = "GRU"
     gates = ("r", "z", "n")
     blocks = 3
     folds_hh_bias = False            # b_hn sits inside r ⊙ (…)
+    separate_hh_grad = True          # r ⊙ gates the recurrent part of n
     extras = ("ghn",)
     gate_ranges = {"r": (0.0, 1.0), "z": (0.0, 1.0), "n": (-1.0, 1.0)}
     gate_titles = {"r": "reset gate", "z": "update gate", "n": "candidate"}
+    saturating = gate_ranges
+
+    def rebuild_extras(self, h_prev, act, c, w_hh, b_hh):
+        """W_hn h_{t−1} + b_hn."""
+        H = h_prev.shape[-1]
+        return {"ghn": h_prev @ w_hh[2 * H:].T + b_hh[2 * H:]}
 
     def forward(self, xp, h_prev, c_prev, w_hh, b_hh, out: StepRecord) -> None:
         """Gates into out.act, W_hn h + b_hn into out.extra["ghn"], h_t into out.h."""

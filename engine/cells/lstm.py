@@ -1,27 +1,53 @@
 """The LSTM cell, torch.nn.LSTM's equations; gate rows of W_ih / W_hh in the order i, f, g, o.
 
-    i, f, o = σ(W_i· x_t + b_i· + W_h· h_{t-1} + b_h·),  g = tanh(…)
-    c_t = f ⊙ c_{t-1} + i ⊙ g,   h_t = o ⊙ tanh(c_t)
+Forward (a_t = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh, split into four H-blocks):
+    i, f, o = σ(a_i), σ(a_f), σ(a_o),   g = tanh(a_g)
+    c_t = f ⊙ c_{t−1} + i ⊙ g,   h_t = o ⊙ tanh(c_t)
 
-The recurrent state is the pair (h, c). Shapes: B batch, H hidden; xp is (B, 4H).
+Backward (δh_t = ∂L/∂h_t total; δc_t = ∂L/∂c_t total):
+    δh_t = Vᵀ ∂L/∂o_t + W_hhᵀ ∂L/∂a_{t+1}
+    ∂L/∂o = δh_t ⊙ tanh(c_t)
+    δc_t = δh_t ⊙ o ⊙ (1 − tanh²(c_t)) + δc_{t+1} ⊙ f_{t+1}
+    ∂L/∂i = δc_t ⊙ g,  ∂L/∂f = δc_t ⊙ c_{t−1},  ∂L/∂g = δc_t ⊙ i
+    ∂L/∂a = ∂L/∂gate ⊙ σ′ (i, f, o: σ(1 − σ)) or tanh′ (g: 1 − g²)
+    ∂L/∂W_ih = Σ_t ∂L/∂a_t x_tᵀ,  ∂L/∂W_hh = Σ_t ∂L/∂a_t h_{t−1}ᵀ,  ∂L/∂b_ih = ∂L/∂b_hh = Σ_t ∂L/∂a_t
+
+The recurrent state is the pair (h, c); the step Jacobian ∂(h_t, c_t)/∂(h_{t−1}, c_{t−1}) is 2H × 2H
+and has no closed-form bound, so the decay bound is the largest measured Jacobian norm. The cell
+keeps tanh(c_t) privately (rebuilt from c_t for a loaded trace). Shapes: B batch, H hidden; xp is (B, 4H).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .cell import Cell, GradStep, StepRecord, diag, diag_times, sigmoid_
+from .base import Cell, GradStep, StepRecord, diag, diag_times, sigmoid_
 
 
 class LSTMCell(Cell):
     """Long short-term memory cell."""
 
     name = "lstm"
+    torch_class = "LSTM"
+    states = ("h", "c")
     gates = ("i", "f", "g", "o")
     blocks = 4
-    has_cell_state = True
     extras = ("tanh_c",)
     gate_ranges = {"i": (0.0, 1.0), "f": (0.0, 1.0), "g": (-1.0, 1.0), "o": (0.0, 1.0)}
     gate_titles = {"i": "input gate", "f": "forget gate", "g": "candidate", "o": "output gate"}
+    saturating = {"i": (0.0, 1.0), "f": (0.0, 1.0), "o": (0.0, 1.0), "g": (-1.0, 1.0)}
+    forget_gate = "f"
+
+    def reads_torch(self, module) -> bool:
+        """An nn.LSTM without a projection (proj_size > 0 has other equations: ValueError)."""
+        if not super().reads_torch(module):
+            return False
+        if getattr(module, "proj_size", 0):
+            raise ValueError("LSTM with proj_size > 0 is not supported")
+        return True
+
+    def rebuild_extras(self, h_prev, act, c, w_hh, b_hh):
+        """tanh(c_t)."""
+        return {"tanh_c": np.tanh(c)}
 
     def forward(self, xp, h_prev, c_prev, w_hh, b_hh, out: StepRecord) -> None:
         """Gates into out.act, c_t into out.c, tanh(c_t) into out.extra, h_t into out.h."""

@@ -5,14 +5,11 @@ Every check returns findings only when its problem is present, so a healthy trac
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .cells import get_cell
-
-if TYPE_CHECKING:
-    from .trace import Trace
+from ..record import TraceRecord
+from .decay import vanishing_profile
 
 
 @dataclass(frozen=True)
@@ -24,8 +21,7 @@ class Thresholds:
     saturation_margin: float = 0.01   # a tanh/σ output this close to its limits is saturated
     saturated_share: float = 0.5      # finding when more than this share of outputs is saturated at some step
     dead_share: float = 0.1           # finding when more than this share of ReLU units never fires
-    forget_closed: float = 0.3        # finding when the mean LSTM forget gate falls below this at some step
-    radius_high: float = 1.2          # spectral radius of W_hh above this: a warning for Elman cells
+    forget_closed: float = 0.3        # finding when the mean forget gate (LSTM) falls below this at some step
 
 
 @dataclass
@@ -46,7 +42,7 @@ class Finding:
         return asdict(self)
 
 
-def diagnose(trace: "Trace", thresholds: Thresholds = Thresholds(), *, decay: bool = True) -> list[Finding]:
+def diagnose(trace: TraceRecord, thresholds: Thresholds = Thresholds(), *, decay: bool = True) -> list[Finding]:
     """Every finding for `trace`, problems first. A trace truncated on purpose (truncate=k, or
     Elman's context units) gets no vanishing/exploding finding: its gradient stops by design.
     `decay=False` leaves that check out (for a caller that measures the decay on a wider axis)."""
@@ -55,29 +51,27 @@ def diagnose(trace: "Trace", thresholds: Thresholds = Thresholds(), *, decay: bo
         nonfinite = _nonfinite(trace, node)
         findings += nonfinite
         if decay and not nonfinite and trace.bptt_window is None:   # a truncated recurrence cuts it on purpose
-            findings += gradient_decay(trace, node, thresholds)
+            findings += gradient_decay(vanishing_profile(trace, node), node, thresholds)
         findings += _saturation(trace, node, thresholds)
         findings += _dead_relu(trace, node, thresholds)
         findings += _forget_gate(trace, node, thresholds)
     return sorted(findings, key=lambda f: f.severity != "problem")
 
 
-def weight_spectra(trace: "Trace") -> dict[str, dict[str, float]]:
+def weight_spectra(trace: TraceRecord) -> dict[str, dict[str, float]]:
     """node → spectral radius and σ_max of its W_hh (each gate block for gated cells)."""
-    cell = get_cell(trace.cell)
-    H = trace.hidden_size
+    cell = trace.cell_impl
     out = {}
     for node in trace.node_names:
         w = trace.params["weight_hh" + node[1:]].astype(np.float64)
         entry: dict[str, float] = {"sigma_max": float(np.linalg.norm(w, 2))}
-        for k, gate in enumerate(cell.gates or ("W",)):
-            block = w[k * H:(k + 1) * H]
+        for gate, block in cell.recurrent_blocks(w).items():
             entry[f"radius_{gate}"] = float(np.max(np.abs(np.linalg.eigvals(block))))
         out[node] = entry
     return out
 
 
-def _nonfinite(trace: "Trace", node: str) -> list[Finding]:
+def _nonfinite(trace: TraceRecord, node: str) -> list[Finding]:
     out = []
     for phase, table in (("forward", trace.activations), ("backward", trace.gradients)):
         bad = ~np.isfinite(table[node]).all(axis=(1, 2))                # (T,)
@@ -92,9 +86,9 @@ def _nonfinite(trace: "Trace", node: str) -> list[Finding]:
     return out
 
 
-def gradient_decay(trace, node: str, th: Thresholds) -> list[Finding]:
-    """A vanishing or exploding finding from `trace.vanishing(node)` (anything with that profile), or none."""
-    profile = trace.vanishing(node)
+def gradient_decay(profile: dict, node: str, th: Thresholds) -> list[Finding]:
+    """A vanishing or exploding finding from a node's vanishing profile (decay.vanishing_profile, or
+    an encoder–decoder's joined one), or none."""
     if profile["k"] is None:
         return []
     distance, norms = profile["distance"], profile["norms"]
@@ -126,23 +120,14 @@ def gradient_decay(trace, node: str, th: Thresholds) -> list[Finding]:
     return []
 
 
-def _saturating_outputs(trace: "Trace", node: str) -> dict[str, tuple[np.ndarray, float, float]]:
+def _saturating_outputs(trace: TraceRecord, node: str) -> dict[str, tuple[np.ndarray, float, float]]:
     """name → (values, low limit, high limit) of every tanh/σ output recorded for this node."""
     s = node[1:]
-    cell = trace.cell
-    if cell == "rnn_tanh":
-        return {"h": (trace.activations[node], -1.0, 1.0)}
-    if cell == "lstm":
-        out = {g: (trace.activations[g + s], 0.0, 1.0) for g in "ifo"}
-        out["g"] = (trace.activations["g" + s], -1.0, 1.0)
-        return out
-    if cell == "gru":
-        return {"r": (trace.activations["r" + s], 0.0, 1.0), "z": (trace.activations["z" + s], 0.0, 1.0),
-                "n": (trace.activations["n" + s], -1.0, 1.0)}
-    return {}
+    return {name: (trace.activations[name + s], low, high)
+            for name, (low, high) in trace.cell_impl.saturating.items()}
 
 
-def _saturation(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
+def _saturation(trace: TraceRecord, node: str, th: Thresholds) -> list[Finding]:
     out = []
     for name, (values, low, high) in _saturating_outputs(trace, node).items():
         margin = th.saturation_margin * (high - low) / 2
@@ -160,8 +145,8 @@ def _saturation(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
     return out
 
 
-def _dead_relu(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
-    if trace.cell != "rnn_relu":
+def _dead_relu(trace: TraceRecord, node: str, th: Thresholds) -> list[Finding]:
+    if not trace.cell_impl.dead_units:
         return []
     h = trace.activations[node]
     with np.errstate(invalid="ignore"):
@@ -178,10 +163,11 @@ def _dead_relu(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
                                                                            "units": np.flatnonzero(dead).tolist()})]
 
 
-def _forget_gate(trace: "Trace", node: str, th: Thresholds) -> list[Finding]:
-    if trace.cell != "lstm":
+def _forget_gate(trace: TraceRecord, node: str, th: Thresholds) -> list[Finding]:
+    gate = trace.cell_impl.forget_gate
+    if gate is None:
         return []
-    mean_f = trace.activations["f" + node[1:]].mean(axis=(1, 2))           # (T,)
+    mean_f = trace.activations[gate + node[1:]].mean(axis=(1, 2))          # (T,)
     if not mean_f.min() < th.forget_closed:
         return []
     worst = int(np.argmin(mean_f))

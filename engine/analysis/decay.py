@@ -1,0 +1,55 @@
+"""The per-step decay of the gradient and its bound.
+
+∂h_T/∂h_t = Π_{j=t+1..T} ∂h_j/∂h_{j−1}; for an Elman cell each factor is diag(φ′(z_j)) W, so
+‖∂h_T/∂h_t‖ ≤ (σ_max(W) · max φ′)^{T−t}. A cell without such a closed form (LSTM, GRU) is bounded
+by its largest measured step-Jacobian norm instead.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..record import TraceRecord
+from .flow import flow_norms, loss_steps
+from .jacobians import jacobian_norms
+
+
+def decay_factor(distance: np.ndarray, norms: np.ndarray) -> float:
+    """Per-step factor ρ of a fit norms ≈ C·ρ^distance (least squares in log space); NaN if < 2 usable points."""
+    ok = np.isfinite(norms) & (norms > 0) & np.isfinite(distance) & (distance >= 0)
+    if ok.sum() < 2 or np.ptp(distance[ok]) == 0:
+        return float("nan")
+    slope = np.polyfit(distance[ok], np.log(norms[ok]), 1)[0]
+    return float(np.exp(slope))
+
+
+def decay_bound(trace: TraceRecord, node: str) -> tuple[float, float]:
+    """(σ_max(W_hh), the bound on the per-step factor) of a node: σ_max(W_hh)·max φ′ when the cell
+    declares max φ′ (Elman cells: 1), else the largest measured Jacobian norm."""
+    w_hh = trace.params["weight_hh" + node[1:]]
+    sigma_max = float(np.linalg.norm(w_hh.astype(np.float64), 2)) if np.isfinite(w_hh).all() else float("nan")
+    max_dphi = trace.cell_impl.max_dphi
+    if max_dphi is not None:
+        return sigma_max, sigma_max * max_dphi
+    jn = jacobian_norms(trace)[node]
+    return sigma_max, float(np.nanmax(jn)) if np.isfinite(jn).any() else float("nan")
+
+
+def vanishing_profile(trace: TraceRecord, node: str) -> dict:
+    """‖∂L_k/∂h_t‖ against the distance from k (last loss step; the first one for a reverse node),
+    the fitted per-step factor, σ_max(W_hh) and the bound on the per-step factor (decay_bound)."""
+    if node not in trace.node_names:
+        raise ValueError(f"unknown node {node!r}; nodes are {', '.join(trace.node_names)}")
+    ks = loss_steps(trace)
+    reverse = node.endswith("_reverse")
+    sigma_max, bound = decay_bound(trace, node)
+    if len(ks) == 0:
+        nan_t = np.full(trace.T, np.nan)
+        return {"k": None, "distance": nan_t, "norms": nan_t, "factor": float("nan"), "bound": bound,
+                "sigma_max": sigma_max}
+    k = int(ks[0] if reverse else ks[-1])
+    norms = flow_norms(trace, np.array([k]))[node][0]
+    t = np.arange(trace.T, dtype=np.float64)
+    distance = (t - k) if reverse else (k - t)
+    distance[distance < 0] = np.nan                 # steps that L_k does not reach through this direction
+    return {"k": k, "distance": distance, "norms": norms, "factor": decay_factor(distance, norms),
+            "bound": bound, "sigma_max": sigma_max}

@@ -1,0 +1,108 @@
+"""How the gradient flows back in time: ‖∂L/∂h_t‖ per step, and the flow matrix ‖∂L_k/∂h_t‖ that
+separates the loss terms (each L_k back-propagated alone through the recorded network)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..cells import Cell, GradStep
+from ..layer import BackwardSink, backward_direction
+from ..norms import batch_mean_norm
+from ..record import TraceRecord
+
+FLOW_WORK_BUDGET = 4e9          # multiply-adds one flow_matrix may spend (rows are dropped to stay under it)
+FLOW_MEMORY_BUDGET = 256 << 20  # bytes of the gradient buffer between layers
+
+
+def gradient_norms(trace: TraceRecord) -> dict[str, np.ndarray]:
+    """node → (T,) batch mean of ‖∂L/∂h_t‖ (the total gradient), computed once per record."""
+    return trace.remember("gradient_norms",
+                          lambda: {n: batch_mean_norm(trace.gradients[n]) for n in trace.node_names})
+
+
+def flow_matrix(trace: TraceRecord, node: str, max_rows: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """(ks, M): M[j, t] = batch mean of ‖∂L_{ks[j]}/∂h_t‖ for the steps ks that carry a loss, computed
+    once per record and max_rows; for long sequences ks is an even subsample (endpoints kept) of at
+    most `max_rows` steps, fewer when the work would be large (see flow_rows)."""
+    if node not in trace.node_names:
+        raise ValueError(f"unknown node {node!r}; nodes are {', '.join(trace.node_names)}")
+
+    def compute():
+        ks = flow_rows(trace, max_rows)
+        return ks, flow_norms(trace, ks)
+    ks, table = trace.remember(("flow", max_rows), compute)
+    return ks, table[node]
+
+
+class FlowSink(BackwardSink):
+    """Keeps, per step, the batch-mean ‖∂L_k/∂h_t‖ for each of K loss terms, and the gradient for the layer below;
+    the step's other gradients go to scratch buffers reused across steps."""
+
+    def __init__(self, cell: Cell, T: int, K: int, B: int, H: int, w_ih: np.ndarray, d_below: np.ndarray | None,
+                 dtype) -> None:
+        self.norms = np.zeros((K, T))
+        self.w_ih = w_ih
+        self.d_below = d_below             # (T, K, B, I_k) accumulated, or None for the bottom layer
+        rows = cell.blocks * H
+        dz_ih = np.zeros((K, B, rows), dtype=dtype)
+        self.scratch = GradStep(
+            dh=np.zeros((K, B, H), dtype=dtype), dz_ih=dz_ih,
+            dz_hh=np.zeros_like(dz_ih) if cell.separate_hh_grad else dz_ih,
+            dgates=np.zeros((K, B, rows), dtype=dtype) if cell.gates else None,
+            dc=np.zeros((K, B, H), dtype=dtype) if cell.has_cell_state else None)
+
+    def buffers(self, t: int) -> GradStep:
+        """The reused scratch buffers."""
+        return self.scratch
+
+    def done(self, t: int, step: GradStep) -> None:
+        """Record step t's norms (dh is (K, B, H)) and send its input gradient down."""
+        self.norms[:, t] = batch_mean_norm(step.dh)
+        if self.d_below is not None:
+            self.d_below[t] += step.dz_ih @ self.w_ih
+
+
+def loss_steps(trace: TraceRecord) -> np.ndarray:
+    """The timesteps that carry a loss term (a target for at least one batch entry)."""
+    return np.flatnonzero(trace.mask.any(axis=1))
+
+
+def flow_rows(trace: TraceRecord, max_rows: int) -> np.ndarray:
+    """Which loss steps k get a row in the flow matrix: all, or an even subsample with both ends."""
+    ks = loss_steps(trace)
+    H, D = trace.hidden_size, trace.directions
+    per_row = trace.T * trace.B * H * (trace.cell_impl.blocks * H + trace.input_size) * D * trace.num_layers
+    rows = int(min(max_rows, max(2, FLOW_WORK_BUDGET // max(per_row, 1))))
+    if len(ks) <= rows:
+        return ks
+    return ks[np.unique(np.round(np.linspace(0, len(ks) - 1, rows)).astype(int))]
+
+
+def flow_norms(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
+    """node → (len(ks), T): batch mean of ‖∂L_k/∂h_t‖, back-propagating only the loss term of step k.
+    The K loss terms travel together as an extra batch dimension (chunked to bound memory)."""
+    T, B, H, D = trace.T, trace.B, trace.hidden_size, trace.directions
+    widest = max(trace.input_size, H * D)
+    chunk = max(1, int(FLOW_MEMORY_BUDGET // (T * B * widest * 8)))
+    parts = [_flow_chunk(trace, ks[i:i + chunk]) for i in range(0, len(ks), chunk)] or [_flow_chunk(trace, ks)]
+    return {node: np.concatenate([p[node] for p in parts], axis=0) for node in trace.node_names}
+
+
+def _flow_chunk(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
+    cell, p = trace.cell_impl, trace.params
+    T, B, H, K = trace.T, trace.B, trace.hidden_size, len(ks)
+    dlogits = np.zeros((T, K, B, trace.output_size), dtype=trace.dtype)
+    dlogits[ks, np.arange(K)] = trace.gradients["logits"][ks]      # ∂L_k/∂o_t is nonzero only at t = k
+    out = {}
+    with np.errstate(over="ignore", invalid="ignore"):
+        d_above = dlogits @ p["head.weight"]                           # (T, K, B, D·H)
+        for k in reversed(range(trace.num_layers)):
+            d_below = None if k == 0 else np.zeros((T, K, B, trace.arch.layer_input_size(k)), dtype=trace.dtype)
+            for d in range(trace.directions):
+                s = f"_l{k}{trace.arch.suffix(d)}"
+                sink = FlowSink(cell, T, K, B, H, p[f"weight_ih{s}"], d_below, trace.dtype)
+                for _ in backward_direction(cell, trace.layer_record(k, d), p[f"weight_hh{s}"],
+                                            d_above[..., d * H:(d + 1) * H], sink, window=trace.bptt_window):
+                    pass
+                out[f"h{s}"] = sink.norms
+            d_above = d_below
+    return out

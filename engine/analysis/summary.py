@@ -1,0 +1,56 @@
+"""The digest of a trace for the page's plots, as plain Python (NaN/Inf kept as floats)."""
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+
+class TraceView(Protocol):
+    """The page-facing facts a summary reads: a Trace has them, and so does an encoder–decoder's
+    joined record."""
+
+    loss: float
+    loss_t: np.ndarray
+    grads: dict[str, np.ndarray]
+    grad_contributions: dict[str, np.ndarray]
+    gradient_norms: dict[str, np.ndarray]
+    jacobian_norms: dict[str, np.ndarray]
+    node_names: list[str]
+
+    def vanishing(self, node: str) -> dict:
+        """See Trace.vanishing."""
+
+    def flow_matrix(self, node: str) -> tuple[np.ndarray, np.ndarray]:
+        """See Trace.flow_matrix."""
+
+
+def floats(a) -> list:
+    """An array as (nested) Python floats."""
+    return np.asarray(a, dtype=np.float64).tolist()
+
+
+def summarize(trace: TraceView) -> dict:
+    """Everything the plots need. Key "grad_norms" (a wire key, kept) is parameter → ‖∂L/∂θ‖;
+    "gradient_norms" is node → (T,) batch mean of ‖∂L/∂h_t‖."""
+    vanishing = {}
+    for node in trace.node_names:
+        v = trace.vanishing(node)
+        vanishing[node] = {"k": v["k"], "distance": floats(v["distance"]), "norms": floats(v["norms"]),
+                           "factor": v["factor"], "bound": v["bound"], "sigma_max": v["sigma_max"]}
+    flow = {}
+    for node in trace.node_names:
+        ks, matrix = trace.flow_matrix(node)
+        flow[node] = {"ks": [int(k) for k in ks], "matrix": floats(matrix)}
+    with np.errstate(over="ignore", invalid="ignore"):
+        param_norms = {n: float(np.linalg.norm(g.astype(np.float64))) for n, g in trace.grads.items()}
+    return {
+        "loss": float(trace.loss),
+        "loss_t": floats(trace.loss_t),
+        "gradient_norms": {n: floats(v) for n, v in trace.gradient_norms.items()},
+        "jacobian_norms": {n: floats(v) for n, v in trace.jacobian_norms.items()},
+        "grad_contributions": {n: floats(v) for n, v in trace.grad_contributions.items()},
+        "grad_norms": param_norms,
+        "vanishing": vanishing,
+        "flow": flow,
+    }

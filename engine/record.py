@@ -1,0 +1,70 @@
+"""The record of one run: every activation and gradient at every timestep, nothing derived.
+
+`engine.analysis` computes what derives from a record (Jacobian norms, the flow matrix, the
+decay, the summary, the diagnosis) as functions of it; `engine.trace.Trace` is this record with
+thin properties that call them. See docs/DESIGN.md, section "Trace contract".
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .layer import LayerRecord
+from .params import Architecture, ArchitectureFacts
+
+
+class TraceRecord(ArchitectureFacts):
+    """The recorded arrays of one run (time-first) and the parameters it used."""
+
+    def __init__(self, arch: Architecture, loss_type: str, x: np.ndarray, targets: np.ndarray,
+                 mask: np.ndarray, params: dict[str, np.ndarray]) -> None:
+        self.arch = arch
+        self.loss_type = loss_type
+        self.x = x                                     # (T, B, I)
+        self.targets = targets                         # (T, B) ints or (T, B, O) floats
+        self.mask = mask                               # (T, B) bool
+        self.params = params                           # the state dict the run used
+        self.activations: dict[str, np.ndarray] = {}
+        self.gradients: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.grad_contributions: dict[str, np.ndarray] = {}
+        self.initial_state: dict[str, np.ndarray] = {}         # h(−1) (and c(−1)) per node when not zeros
+        self.initial_state_grads: dict[str, np.ndarray] = {}   # ∂L/∂h(−1), ∂L/∂c(−1) per node, (B, H)
+        self.final_state_grads: dict[str, np.ndarray] = {}     # gradient that arrived from outside at the last state
+        self.bptt_window: int | None = None                     # k: BPTT only inside windows of k steps (1: Elman)
+        self.loss_t = np.zeros(x.shape[0], dtype=x.dtype)
+        self.loss = 0.0
+        self.derived: dict[Any, Any] = {}                      # engine.analysis's cache of derived values
+        self._private: dict[str, dict[str, np.ndarray]] = {}   # per direction: gate block array, cell-private records
+
+    # -- shape facts -------------------------------------------------------------------------
+    recurrent_gradient = property(lambda self: self.bptt_window != 1, doc="False for Elman's context units")
+    T = property(lambda self: self.x.shape[0], doc="timesteps")
+    B = property(lambda self: self.x.shape[1], doc="batch size")
+    dtype = property(lambda self: self.x.dtype, doc="compute dtype")
+
+    def layer_record(self, layer: int, direction: int) -> LayerRecord:
+        """The forward record of one layer/direction, as the backward pass and the Jacobians need it.
+        A trace loaded from disk rebuilds the cell-private records (Cell.rebuild_extras) here."""
+        s = f"_l{layer}{self.arch.suffix(direction)}"
+        cell = self.cell_impl
+        h = self.activations[f"h{s}"]
+        rec = LayerRecord(bool(direction), h, None, self.activations.get(f"c{s}"),
+                          h0=self.initial_state.get(f"h{s}"), c0=self.initial_state.get(f"c{s}"))
+        if s not in self._private:
+            private: dict[str, np.ndarray] = {}
+            if cell.gates:
+                private["act"] = np.concatenate([self.activations[f"{g}{s}"] for g in cell.gates], axis=-1)
+            private.update(cell.rebuild_extras(rec.h_prev_all(), private.get("act"), rec.c,
+                                               self.params[f"weight_hh{s}"], self.params[f"bias_hh{s}"]))
+            self._private[s] = private
+        rec.act = self._private[s].get("act")
+        rec.extra = {k: v for k, v in self._private[s].items() if k != "act"}
+        return rec
+
+    def remember(self, key: Any, compute) -> Any:
+        """`derived[key]`, computed by `compute()` on first use (the analysis caches through this)."""
+        if key not in self.derived:
+            self.derived[key] = compute()
+        return self.derived[key]
