@@ -17,10 +17,8 @@ import { PlotPanel, setupPlotSelectors } from './plots.js';
 import { mountTrainingPanel } from './training.js';
 import { TeacherCompare } from './teacher.js';
 import { setupForm, writeForm, installForm, markFieldError } from './form.js';
-import {
-  installControls, updateControls, readBreakpoints, writeBreakpoints, breakpointView, breakpointHit,
-  readDelay, writeDelay,
-} from './controls.js';
+import { installControls, updateControls, writeBreakpoints, writeDelay } from './controls.js';
+import { breaksOfView, firedUpTo, judgeEvent } from './breakpoints.js';
 
 const $ = (id) => document.getElementById(id);
 const pageData = JSON.parse($('page-data').textContent);
@@ -316,19 +314,21 @@ function startRun(mode) {
   $('export-json').disabled = !exportable;
   $('export-npz').disabled = !exportable || app.source === 'model';
   socket.start({
-    config: app.config, source: app.source ?? (loaded ? 'loaded' : undefined), modelId: app.modelId, mode, delayMs: readDelay(), breakpoints: readBreakpoints(),
+    config: app.config, source: app.source ?? (loaded ? 'loaded' : undefined), modelId: app.modelId, mode, delayMs: delay(), breakpoints: breaksOfView(app.view),
   });
   updateUrl();
 }
 
 /** Play received events locally from the cursor, then hand over to the server at the live edge. */
 function playLocal() {
-  const delay = Math.max(16, readDelay());
-  const bps = readBreakpoints();
+  const bps = breaksOfView(app.view);
+  let fired = firedUpTo(app.store.events, bps, app.cursor);   // the server's rule: once per node per run
   app.localTimer = setInterval(() => {
     if (app.cursor < app.store.count - 1) {
       app.cursor += 1;
-      const hit = breakpointHit(app.store.get(app.cursor), bps);
+      const judged = judgeEvent(fired, app.store.get(app.cursor), bps);
+      fired = judged.fired;
+      const hit = judged.stop;
       if (hit) {
         stopLocal();
         onPaused({ type: 'paused', reason: hit, seq: app.cursor, detail: '(replayed locally)' });
@@ -337,9 +337,9 @@ function playLocal() {
       return;
     }
     stopLocal();
-    if (!app.store.done && socket.connected) resumeServer(readDelay());
+    if (!app.store.done && socket.connected) resumeServer(delay());
     requestRender();
-  }, delay);
+  }, Math.max(16, delay()));
 }
 
 const actions = {
@@ -350,7 +350,7 @@ const actions = {
     showBanner(null);
     if (app.cursor >= app.store.count - 1 && app.store.done) app.cursor = -1;   // replay from the start
     if (app.cursor < app.store.count - 1) playLocal();
-    else resumeServer(readDelay());
+    else resumeServer(delay());
     requestRender();
   },
   stepForward: () => {
@@ -389,8 +389,9 @@ const actions = {
   },
   zoom: (factor) => { if (factor === null) graph.fit(); else graph.zoomBy(factor); requestRender(false); },
   setFollow: (on) => { graph.follow = on; requestRender(false); },
-  breakpointsChanged: () => {
-    const set = readBreakpoints();
+  breakpointsChanged: (settings) => {
+    app.view = { ...app.view, ...settings };
+    const set = breaksOfView(app.view);
     for (const on of ['nonfinite', 'grad_below', 'grad_above']) {
       const b = set.find((x) => x.on === on);
       socket.setBreak(on, b ? b.value : null, Boolean(b));
@@ -454,7 +455,12 @@ function applyView() {
 
 function updateUrl() {
   // an uploaded model's weights cannot live in a URL: then the permalink keeps only the view
-  return writeUrl(app.source === 'model' ? {} : app.config, { ...app.view, ...breakpointView() });
+  return writeUrl(app.source === 'model' ? {} : app.config, app.view);
+}
+
+/** The delay between events (ms): the view's, else the default. */
+function delay() {
+  return app.view.delay ?? TIMING.defaultDelayMs;
 }
 
 // ---- start-up -------------------------------------------------------------------------------------
