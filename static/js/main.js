@@ -23,6 +23,7 @@ import { breaksOfView, firedUpTo, judgeEvent } from './breakpoints.js';
 const $ = (id) => document.getElementById(id);
 const pageData = JSON.parse($('page-data').textContent);
 const presetsByName = Object.fromEntries(pageData.presets.map((p) => [p.name, p]));
+const configFields = pageData.config_fields;   // the config table: permalink, form and training fields
 
 const app = {
   config: {},            // the config of the current run (resolved by the server once meta arrives)
@@ -182,7 +183,7 @@ function onMeta(meta) {
   markFieldError(null);
   if (meta.config) {
     const trainingKnown = app.config.epochs !== undefined;
-    app.config = { ...pickConfig(meta.config), ...(app.config.preset && !meta.config.preset ? { preset: app.config.preset } : {}) };
+    app.config = { ...pickConfig(meta.config, configFields), ...(app.config.preset && !meta.config.preset ? { preset: app.config.preset } : {}) };
     // a bare "?preset=name" permalink learns the preset's training fields only now
     if (!trainingKnown && app.config.epochs !== undefined) app.training?.update?.(app.config);
     writeForm(app.config);
@@ -455,7 +456,7 @@ function applyView() {
 
 function updateUrl() {
   // an uploaded model's weights cannot live in a URL: then the permalink keeps only the view
-  return writeUrl(app.source === 'model' ? {} : app.config, app.view);
+  return writeUrl(app.source === 'model' ? {} : app.config, app.view, configFields);
 }
 
 /** The delay between events (ms): the view's, else the default. */
@@ -467,14 +468,14 @@ function delay() {
 
 function init() {
   setupForm(pageData);
-  const { config, view } = readUrl(window.location.search);
+  const { config, view } = readUrl(window.location.search, configFields);
   app.view = view;
   writeBreakpoints(view);
   writeDelay(view.delay ?? TIMING.defaultDelayMs);
   applyView();
   document.body.classList.toggle('view-trace', Boolean(pageData.view_trace) && !Object.keys(config).length);
   if (Object.keys(config).length) app.config = config;
-  else if (!pageData.view_trace) app.config = { ...pickConfig(pageData.presets[0]?.config ?? pageData.defaults), preset: pageData.presets[0]?.name };
+  else if (!pageData.view_trace) app.config = { ...pickConfig(pageData.presets[0]?.config ?? pageData.defaults, configFields), preset: pageData.presets[0]?.name };
   writeForm({ ...pageData.defaults, ...app.config });
   installControls(actions);
   $('teacher-compare').addEventListener('change', (e) => {
@@ -492,7 +493,7 @@ function init() {
     onPreset: (name) => {
       app.source = undefined;
       app.modelId = null;
-      app.config = name ? { ...pickConfig(presetsByName[name].config), preset: name } : { ...app.config, preset: undefined };
+      app.config = name ? { ...pickConfig(presetsByName[name].config, configFields), preset: name } : { ...app.config, preset: undefined };
       writeForm(app.config);
       app.training?.update?.(app.config);
       startRun('play');
@@ -500,8 +501,10 @@ function init() {
   });
   app.training = mountTrainingPanel($('training'), {
     getConfig: () => ({ ...app.config }),
+    fields: configFields,
+    limits: pageData.limits,
     onTrained: ({ config, source }) => {
-      app.config = { ...pickConfig(config) };
+      app.config = { ...pickConfig(config, configFields) };
       app.source = source;
       startRun('play');
       showBanner('Stepping through the trained network (Run repeats it; changing the config goes back to a fresh one).', 'info');
@@ -530,6 +533,7 @@ function init() {
   panels.compare = mountComparePanel($('compare'), {
     getConfig: () => ({ ...app.config }),
     getModelId: () => (app.source === 'model' ? app.modelId : null),
+    fields: configFields,
   });
   $('flow-node').addEventListener('change', () => drawPlots(true));
   $('hidden-node').addEventListener('change', (e) => { app.plotNode = e.target.value; drawPlots(true); });
