@@ -17,7 +17,7 @@ function hasNonfinite(ev) {
 }
 
 /** The kind ("nonfinite" | "grad_below" | "grad_above") of the first breakpoint `ev` meets, or null. */
-export function breakpointHit(ev, breaks) {
+function breakpointHit(ev, breaks) {
   const find = (on) => breaks.find((b) => b.on === on);
   if (find('nonfinite') && hasNonfinite(ev)) return 'nonfinite';
   const norm = num(ev.norm);
@@ -48,18 +48,6 @@ export function firedUpTo(events, breaks, lastSeq) {
     if (events[seq]) fired = judgeEvent(fired, events[seq], breaks).fired;
   }
   return fired;
-}
-
-/** Every seq at which a run of these events (in order) stops for these breakpoints. */
-export function stopsAt(events, breaks) {
-  let fired = new Set();
-  const stops = [];
-  for (const ev of events) {
-    const judged = judgeEvent(fired, ev, breaks);
-    fired = judged.fired;
-    if (judged.stop) stops.push(ev.seq);
-  }
-  return stops;
 }
 
 /** The breakpoints held by view settings {break_nan, break_below, break_above}, as [{on, value}]. */

@@ -11,7 +11,7 @@
 
 import { COLORS, PLOTS, SCALES, cssVar } from './theme/config.js';
 import { fmt, num, nums, plottable } from './format.js';
-import { el, onLookChange } from './elements.js';
+import { el, onLookChange, bindValue } from './elements.js';
 import { mountDiagnosisPanel } from './findings.js';
 import { fieldNames } from './config_fields.js';
 
@@ -210,9 +210,13 @@ export function mountComparePanel(container, { getConfig, getModelId, fields = [
 
   let last = null;   // the last answer (redrawn on theme changes)
   let panels = [];
+  const chosen = {};  // what the inputs say: {vary, field, values}
+  bindValue(choice, chosen, 'vary');
+  bindValue(customField, chosen, 'field', (text) => text.trim());
+  bindValue(customValues, chosen, 'values', parseValues);
 
   function refreshChoices() {
-    custom.hidden = choice.value !== 'custom';
+    custom.hidden = chosen.vary !== 'custom';
   }
 
   function baseConfig() {
@@ -224,15 +228,14 @@ export function mountComparePanel(container, { getConfig, getModelId, fields = [
 
   /** The request body for the chosen comparison (null with a message when it cannot be built). */
   function request() {
-    const c = CHOICES.find((x) => x.id === choice.value);
+    const c = CHOICES.find((x) => x.id === chosen.vary);
     if (c.model) {
       const id = getModelId?.();
       if (!id) { setStatus('Upload a model first ("Debug your own model") and step through it.', 'error'); return null; }
       return { configs: [{ model_id: id }, { model_id: id, cell: 'rnn_tanh', seed: 0 }, { model_id: id, cell: 'lstm', seed: 0 }, { model_id: id, cell: 'gru', seed: 0 }] };
     }
     if (c.custom) {
-      const name = customField.value.trim();
-      const values = parseValues(customValues.value);
+      const { field: name, values } = chosen;
       if (!name || values.length < 2) { setStatus('Name a field and give 2 to 4 values, separated by commas.', 'error'); return null; }
       return { base: baseConfig(), vary: { [name]: values } };
     }

@@ -11,11 +11,6 @@ export function scheduleOf(meta) {
   return meta?.schedule ?? EMPTY_SCHEDULE;
 }
 
-/** How many events the whole stream has. */
-export function totalEvents(schedule) {
-  return schedule.total;
-}
-
 /** The seq of the first backward event (= the number of forward events). */
 export function firstBackward(schedule) {
   return schedule.forward_events;
@@ -40,9 +35,7 @@ export function blockOf(schedule, seq) {
 
 /** The phase of event `seq` by the schedule ("forward" before the first event, null past the end). */
 export function phaseOf(schedule, seq) {
-  if (seq < 0) return 'forward';
-  if (seq >= schedule.total) return null;
-  return seq < schedule.forward_events ? 'forward' : 'backward';
+  return seq < 0 ? 'forward' : blockOf(schedule, seq)?.phase ?? null;
 }
 
 /** The name of the segment that owns time step t, or null when no segment does. */

@@ -128,12 +128,6 @@ export class EventStore {
     return rows;
   }
 
-  /** Names of the values the events of (phase, node) carry, e.g. ["h", "i", "f", "g", "o", "c"]. */
-  valueNames(phase, node) {
-    const ev = (this.byNode.get(node) ?? []).find((e) => e.phase === phase);
-    return ev ? Object.keys(ev.values) : [];
-  }
-
   /** Smallest and largest finite positive backward norm received so far (the log colour domain). */
   backwardDomain() {
     if (!(this.bwdHi > 0)) return [1e-6, 1];

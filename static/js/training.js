@@ -14,6 +14,7 @@
 import { COLORS, PLOTS, cssVar } from './theme/config.js';
 import { fmt, num, plottable } from './format.js';
 import { contextStep } from './segments.js';
+import { el, bindValue } from './elements.js';
 import { fieldNames, fieldNamed, inputBounds, parseValue } from './config_fields.js';
 
 /* global Plotly */
@@ -31,17 +32,6 @@ const WORDS = {
 const CHOICE_WORDS = { adam: 'Adam', sgd: 'SGD (momentum 0.9)' };
 const START = { epochs: 100, optimizer: 'adam' };
 const START_LR = { adam: 0.01, sgd: 0.05 };   // the learning rate offered with each optimizer
-
-/** Build an element with attributes and children (strings become text nodes). */
-function el(tag, attrs = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'style') node.style.cssText = v;
-    else if (v !== undefined && v !== null) node.setAttribute(k, v);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
 
 function labelled(text, input) {
   return el('label', { style: 'display:flex;flex-direction:column;font-size:0.85em' }, [el('span', { class: 'muted' }, [text]), input]);
@@ -181,6 +171,8 @@ export function mountTrainingPanel(container, { getConfig, onTrained, fields = [
     button: el('button', { type: 'button', 'data-testid': 'train-sample' }, ['Sample']),
     output: el('pre', { 'data-testid': 'sample-text', style: 'white-space:pre-wrap;min-height:2.5em;margin:0.4em 0 0;font-family:var(--mono, monospace)' }),
   };
+  const asked = {};   // the sampling inputs' values
+  for (const key of ['prime', 'length', 'temperature', 'seed']) bindValue(sample[key], asked, key);
   const sampleRow = el('div', { hidden: '', 'data-testid': 'sample-panel' }, [
     el('div', { style: 'display:flex;flex-wrap:wrap;gap:0.6em;align-items:flex-end' }, [
       labelled('prime', sample.prime), labelled('characters', sample.length),
@@ -346,17 +338,12 @@ export function mountTrainingPanel(container, { getConfig, onTrained, fields = [
   stopBtn.addEventListener('click', () => send({ type: 'stop' }));
   traceBtn.addEventListener('click', () => { if (trainedConfig) onTrained({ config: trainedConfig, source: 'trained' }); });
   nodeSelect.addEventListener('change', () => { if (history) { history.node = nodeSelect.value; draw(); } });
-  for (const f of trainingFields) {
-    const input = controls[f.name];
-    const read = () => { values[f.name] = parseValue(f.type, input.value) ?? null; };
-    input.addEventListener('input', read);
-    input.addEventListener('change', read);
-  }
+  for (const f of trainingFields) bindValue(controls[f.name], values, f.name, (text) => parseValue(f.type, text) ?? null);
   controls.optimizer?.addEventListener('change', () => setField('lr', START_LR[values.optimizer]));
   sample.button.addEventListener('click', () => {
-    const msg = { type: 'sample', length: Math.round(Number(sample.length.value) || 200),
-      temperature: Number(sample.temperature.value) || 1, seed: Math.round(Number(sample.seed.value) || 0) };
-    if (sample.prime.value) msg.prime = sample.prime.value;
+    const msg = { type: 'sample', length: Math.round(Number(asked.length) || 200),
+      temperature: Number(asked.temperature) || 1, seed: Math.round(Number(asked.seed) || 0) };
+    if (asked.prime) msg.prime = asked.prime;
     send(msg);
   });
 

@@ -4,7 +4,22 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-import { breakpointHit, judgeEvent, firedUpTo, stopsAt, breaksOfView } from '../../../static/js/breakpoints.js';
+import { judgeEvent, firedUpTo, breaksOfView } from '../../../static/js/breakpoints.js';
+
+/** Every seq at which a run of these events (in order) stops for these breakpoints. */
+function stopsAt(events, breaks) {
+  let fired = new Set();
+  const stops = [];
+  for (const ev of events) {
+    const judged = judgeEvent(fired, ev, breaks);
+    fired = judged.fired;
+    if (judged.stop) stops.push(ev.seq);
+  }
+  return stops;
+}
+
+/** The kind of breakpoint an event meets on its own (nothing fired yet), or null. */
+const breakpointHit = (ev, breaks) => judgeEvent(new Set(), ev, breaks).stop;
 
 const CASES = JSON.parse(readFileSync(new URL('../../fixtures/breakpoints.json', import.meta.url), 'utf8'));
 

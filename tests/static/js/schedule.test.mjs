@@ -5,13 +5,13 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  EMPTY_SCHEDULE, scheduleOf, totalEvents, firstBackward, phaseBounds, phaseEdge, blockOf, phaseOf, segmentAt,
+  EMPTY_SCHEDULE, scheduleOf, firstBackward, phaseBounds, phaseEdge, blockOf, phaseOf, segmentAt,
 } from '../../../static/js/schedule.js';
 import { PLAIN, BIDIRECTIONAL, SEQ2SEQ } from './metas.mjs';
 
 test('a meta without a schedule (no run yet) has no events', () => {
   assert.equal(scheduleOf(null), EMPTY_SCHEDULE);
-  assert.equal(totalEvents(scheduleOf(null)), 0);
+  assert.equal(scheduleOf(null).total, 0);
   assert.equal(blockOf(EMPTY_SCHEDULE, 0), null);
 });
 
@@ -63,6 +63,6 @@ test('every schedule\'s blocks tile [0, total) in order, forward first', () => {
       assert.equal(phaseOf(s, b.start), b.phase);
       seq = b.stop;
     }
-    assert.equal(seq, totalEvents(s));
+    assert.equal(seq, s.total);
   }
 });

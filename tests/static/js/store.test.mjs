@@ -45,7 +45,6 @@ test('events are decoded once (NaN/Infinity strings) and indexed by seq, key and
   assert.equal(store.find('forward', 'h_l0', 1).seq, 1);
   assert.equal(store.find('forward', 'h_l0', 1, 0), undefined);       // not yet shown at cursor 0
   assert.deepEqual(store.normSeries('forward', 'h_l0', 0), [1.5, null, null, null]);
-  assert.deepEqual(store.valueNames('backward', 'h_l0'), ['dh']);
   assert.deepEqual(store.valueMatrix('backward', 'h_l0', 'dh')[3], [1, 2, 3]);
   assert.equal(store.forwardScale(), 1.5 / Math.sqrt(3));
   assert.deepEqual(store.backwardDomain(), [0.02 / 100, 0.02]);
