@@ -1,5 +1,5 @@
 // The live-training panel: controls, progress, the training plots and char-lm sampling.
-// It talks to /ws/train (DESIGN.md §3) on its own socket and only draws: every number comes
+// It talks to /ws/train (docs/DESIGN.md, "Socket protocol") on its own socket and only draws: every number comes
 // from the server. Text is always set with textContent.
 //
 //   import { mountTrainingPanel } from './training.js';
