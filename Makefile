@@ -19,6 +19,7 @@ demo: $(VENV)/.app
 
 test: $(VENV)/.test
 	CI=$${CI:-} $(PY) -m pytest -q -p no:cacheprovider
+	node --test tests/static/js/
 
 bench: $(VENV)/.test
 	$(PY) benchmarks/bench_engine.py

@@ -3,15 +3,17 @@
 // each run's diagnosis, and the breakdown: a loss at every step against a loss at the end only.
 //
 //   import { mountComparePanel } from './compare.js';
-//   const compare = mountComparePanel(container, { getConfig, getModelId });
+//   const compare = mountComparePanel(container, { getConfig, getModelId, fields });
 //
 // getConfig() returns the page's current config (the base of the comparison); getModelId()
-// (optional) the id of an uploaded model, which adds "your model against fresh cells".
+// (optional) the id of an uploaded model, which adds "your model against fresh cells"; fields is the
+// config table (page_data.config_fields): its training fields are left out of the base.
 
 import { COLORS, PLOTS, SCALES, cssVar } from './theme/config.js';
 import { fmt, num, nums, plottable } from './format.js';
-import { el, onLookChange } from './elements.js';
+import { el, onLookChange, bindValue } from './elements.js';
 import { mountDiagnosisPanel } from './findings.js';
+import { fieldNames } from './config_fields.js';
 
 /* global Plotly */
 
@@ -23,7 +25,6 @@ const CHOICES = [
   { id: 'model', text: 'your uploaded model against fresh cells', model: true },
   { id: 'custom', text: 'something else…', custom: true },
 ];
-const TRAINING_FIELDS = ['epochs', 'optimizer', 'lr', 'clip', 'tbptt'];
 
 /** Plot layout in the page's look (colours from the theme's CSS variables). */
 function layout(extra = {}) {
@@ -175,9 +176,10 @@ function errorLines(body, status) {
 
 /**
  * Mount the compare panel into `container` and return { compare(request), redraw(), destroy() }.
- * getConfig() is the base config; getModelId() (optional) an uploaded model's id.
+ * getConfig() is the base config; getModelId() (optional) an uploaded model's id; fields the config table.
  */
-export function mountComparePanel(container, { getConfig, getModelId } = {}) {
+export function mountComparePanel(container, { getConfig, getModelId, fields = [] } = {}) {
+  const trainingFields = fieldNames(fields, 'training');
   const choice = el('select', { 'data-testid': 'compare-vary', 'aria-label': 'What to vary' },
     CHOICES.map((c) => el('option', { value: c.id }, [c.text])));
   const customField = el('input', { type: 'text', 'data-testid': 'compare-field', placeholder: 'field, e.g. hidden_size', 'aria-label': 'Field to vary', size: 16 });
@@ -208,29 +210,32 @@ export function mountComparePanel(container, { getConfig, getModelId } = {}) {
 
   let last = null;   // the last answer (redrawn on theme changes)
   let panels = [];
+  const chosen = {};  // what the inputs say: {vary, field, values}
+  bindValue(choice, chosen, 'vary');
+  bindValue(customField, chosen, 'field', (text) => text.trim());
+  bindValue(customValues, chosen, 'values', parseValues);
 
   function refreshChoices() {
-    custom.hidden = choice.value !== 'custom';
+    custom.hidden = chosen.vary !== 'custom';
   }
 
   function baseConfig() {
     const base = { ...(getConfig ? getConfig() : {}) };
-    for (const k of TRAINING_FIELDS) delete base[k];
+    for (const k of trainingFields) delete base[k];
     for (const [k, v] of Object.entries(base)) if (v === undefined || v === null) delete base[k];
     return base;
   }
 
   /** The request body for the chosen comparison (null with a message when it cannot be built). */
   function request() {
-    const c = CHOICES.find((x) => x.id === choice.value);
+    const c = CHOICES.find((x) => x.id === chosen.vary);
     if (c.model) {
       const id = getModelId?.();
       if (!id) { setStatus('Upload a model first ("Debug your own model") and step through it.', 'error'); return null; }
       return { configs: [{ model_id: id }, { model_id: id, cell: 'rnn_tanh', seed: 0 }, { model_id: id, cell: 'lstm', seed: 0 }, { model_id: id, cell: 'gru', seed: 0 }] };
     }
     if (c.custom) {
-      const name = customField.value.trim();
-      const values = parseValues(customValues.value);
+      const { field: name, values } = chosen;
       if (!name || values.length < 2) { setStatus('Name a field and give 2 to 4 values, separated by commas.', 'error'); return null; }
       return { base: baseConfig(), vary: { [name]: values } };
     }
@@ -308,8 +313,6 @@ export function mountComparePanel(container, { getConfig, getModelId } = {}) {
   return {
     compare,
     redraw: draw,
-    /** Kept for callers: the choices need no refresh (a missing model is said when Compare is pressed). */
-    refresh: refreshChoices,
     destroy() { observer.disconnect(); root.remove(); },
   };
 }

@@ -1,17 +1,18 @@
 // Buttons, keyboard shortcuts, the scrubber, the speed slider and the breakpoint inputs.
-// This module only translates user input into calls on `actions`; it holds no run state.
+// This module only translates user input into calls on `actions` (with the new values) and shows
+// state it is given; it holds no run state and nobody reads state back from its inputs.
 
 const $ = (id) => document.getElementById(id);
 
-/** The breakpoints currently set in the form, as [{on, value}] for the socket. */
-export function readBreakpoints() {
-  const out = [];
-  if ($('break-nan').checked) out.push({ on: 'nonfinite', value: null });
+/** The breakpoint inputs as view settings {break_nan, break_below, break_above} (read on a change). */
+function readBreakpointInputs() {
   const below = Number.parseFloat($('break-below').value);
-  if ($('break-below-on').checked && Number.isFinite(below)) out.push({ on: 'grad_below', value: below });
   const above = Number.parseFloat($('break-above').value);
-  if ($('break-above-on').checked && Number.isFinite(above)) out.push({ on: 'grad_above', value: above });
-  return out;
+  return {
+    break_nan: $('break-nan').checked,
+    break_below: $('break-below-on').checked && Number.isFinite(below) ? below : null,
+    break_above: $('break-above-on').checked && Number.isFinite(above) ? above : null,
+  };
 }
 
 /** Put the permalink's breakpoints (view settings) into the form. */
@@ -21,31 +22,6 @@ export function writeBreakpoints(view) {
   if ($('break-below-on').checked) $('break-below').value = String(view.break_below);
   $('break-above-on').checked = view.break_above !== null && view.break_above !== undefined;
   if ($('break-above-on').checked) $('break-above').value = String(view.break_above);
-}
-
-/** The breakpoints as view settings for the permalink. */
-export function breakpointView() {
-  const bps = readBreakpoints();
-  const find = (on) => bps.find((b) => b.on === on);
-  return { break_nan: Boolean(find('nonfinite')), break_below: find('grad_below')?.value ?? null, break_above: find('grad_above')?.value ?? null };
-}
-
-/** Whether event `ev` trips one of `bps` (used when replaying locally; the server checks live events). */
-export function breakpointHit(ev, bps) {
-  for (const b of bps) {
-    if (b.on === 'nonfinite') {
-      if (!Number.isFinite(ev.norm) || Object.values(ev.norms).some((v) => !Number.isFinite(v))) return 'nonfinite';
-    } else if (ev.phase === 'backward' && ev.node.startsWith('h_') && Number.isFinite(ev.norm)) {
-      if (b.on === 'grad_below' && ev.norm < b.value) return 'grad_below';
-      if (b.on === 'grad_above' && ev.norm > b.value) return 'grad_above';
-    }
-  }
-  return null;
-}
-
-/** The delay between events chosen on the speed slider (ms). */
-export function readDelay() {
-  return Number.parseInt($('speed').value, 10) || 0;
 }
 
 /** Set the speed slider (and its label). */
@@ -61,14 +37,18 @@ function isTyping(target) {
 }
 
 /** Show or hide the keyboard help overlay. */
-export function toggleHelp(show = null) {
+function toggleHelp(show = null) {
   const help = $('help');
   const open = show === null ? help.hidden : show;
   help.hidden = !open;
   if (open) $('close-help').focus();
 }
 
-/** Wire every control to `actions` (run, togglePlay, stepForward, stepBack, jump, jumpPhase, ...). */
+/**
+ * Wire every control to `actions` (run, togglePlay, stepForward, stepBack, jump, jumpPhase, ...).
+ * Inputs are read once, when they change, and handed over as values: setDelay(ms),
+ * breakpointsChanged({break_nan, break_below, break_above}), setFollow(on).
+ */
 export function installControls(actions) {
   const click = (id, fn) => $(id).addEventListener('click', (e) => { e.preventDefault(); fn(); });
   click('run', actions.run);
@@ -91,9 +71,13 @@ export function installControls(actions) {
   click('export-npz', actions.exportNpz);
   $('follow').addEventListener('change', (e) => actions.setFollow(e.target.checked));
   $('scrubber').addEventListener('input', (e) => actions.jump(Number.parseInt(e.target.value, 10)));
-  $('speed').addEventListener('input', () => { writeDelay(readDelay()); actions.setDelay(readDelay()); });
+  $('speed').addEventListener('input', (e) => {
+    const ms = Number.parseInt(e.target.value, 10) || 0;
+    writeDelay(ms);
+    actions.setDelay(ms);
+  });
   for (const id of ['break-nan', 'break-below-on', 'break-above-on', 'break-below', 'break-above']) {
-    $(id).addEventListener('change', actions.breakpointsChanged);
+    $(id).addEventListener('change', () => actions.breakpointsChanged(readBreakpointInputs()));
   }
   for (const button of document.querySelectorAll('button.png')) {
     button.addEventListener('click', () => actions.downloadPlot(button.dataset.plot));

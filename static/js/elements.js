@@ -22,3 +22,14 @@ export function onLookChange(redraw) {
 export function option(value, text) {
   return el('option', { value }, [text]);
 }
+
+/**
+ * Keep an input's value in state[key], parsed (read at start and on each input/change event): the
+ * page decides from that state and never reads the input back later.
+ */
+export function bindValue(input, state, key, parse = (text) => text) {
+  const read = () => { state[key] = parse(input.value); };
+  input.addEventListener('input', read);
+  input.addEventListener('change', read);
+  read();
+}

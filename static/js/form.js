@@ -1,34 +1,43 @@
-// The preset picker and the config form: they read and write one config object.
+// The preset picker and the config form: they read and write one config object. The form's fields are
+// the config table's fields (page_data.config_fields) that have an input in the template's form; their
+// types, choices and bounds come from that table.
 
 import { option } from './elements.js';
+import { fieldNames, fieldNamed, inputBounds, parseValue } from './config_fields.js';
 
 const $ = (id) => document.getElementById(id);
 
-const FIELDS = {
-  cell: 'select', task: 'select', num_layers: 'int', hidden_size: 'int', seq_len: 'int',
-  seed: 'int', bidirectional: 'bool', recurrent_scale: 'float', unroll: 'select', recurrent_gradient: 'bool',
-};
+let formFields = [];   // the table's entries of the fields the form shows, set once by setupForm
 
-/** Fill the preset picker and the form's choices and bounds from page_data. */
+/** Fill the preset picker and the form's choices and bounds from the page data. */
 export function setupForm(pageData) {
+  const fields = pageData.config_fields;
   const preset = $('preset');
   preset.replaceChildren(option('', 'custom config'), ...pageData.presets.map((p) => option(p.name, p.title)));
   const form = $('config-form');
-  form.elements.cell.replaceChildren(...pageData.cells.map((c) => option(c, c)));
-  form.elements.task.replaceChildren(...pageData.tasks.map((t) => option(t, t)));
-  for (const [name, [lo, hi]] of Object.entries(pageData.limits ?? {})) {
-    const input = form.elements[name];
-    if (input && input.tagName === 'INPUT') { input.min = String(lo); input.max = String(hi); }
+  formFields = fieldNames(fields, 'trace').filter((name) => form.elements[name]).map((name) => fieldNamed(fields, name));
+  for (const field of formFields) {
+    const input = form.elements[field.name];
+    if (input.tagName === 'SELECT' && field.choices) {
+      // keep the template's wording of a choice where it has one
+      const labels = Object.fromEntries([...input.options].map((o) => [o.value, o.textContent]));
+      input.replaceChildren(...field.choices.map((c) => option(c, labels[c] ?? c)));
+    } else if (input.tagName === 'INPUT' && input.type !== 'checkbox') {
+      const { min, max, step } = inputBounds(field, pageData.limits);
+      if (min !== undefined) input.min = min;
+      if (max !== undefined) input.max = max;
+      if (!input.getAttribute('step')) input.step = step;
+    }
   }
 }
 
 /** Show a config in the form and the preset picker. */
 export function writeForm(config) {
   const form = $('config-form');
-  for (const [name, kind] of Object.entries(FIELDS)) {
+  for (const { name, type } of formFields) {
     const input = form.elements[name];
     const value = config[name];
-    if (kind === 'bool') input.checked = value === undefined || value === null ? input.defaultChecked : Boolean(value);
+    if (type === 'bool') input.checked = value === undefined || value === null ? input.defaultChecked : Boolean(value);
     else if (value !== undefined && value !== null) input.value = String(value);
   }
   $('scale-out').textContent = config.recurrent_scale === null || config.recurrent_scale === undefined
@@ -36,27 +45,22 @@ export function writeForm(config) {
   $('preset').value = config.preset ?? '';
 }
 
-/** The value of one form field, typed as the config wants it. */
-export function readField(name) {
-  const input = $('config-form').elements[name];
-  const kind = FIELDS[name];
-  if (kind === 'bool') return input.checked;
-  if (kind === 'int') return Number.parseInt(input.value, 10);
-  if (kind === 'float') return Number.parseFloat(input.value);
-  return input.value;
+/** The value of one form input, typed as the config table says (null when it is not a valid value). */
+function readInput(input, type) {
+  if (type === 'bool') return input.checked;
+  return parseValue(type, input.value) ?? null;
 }
 
 /** Call onField(name, value) when a form field changes and onPreset(name) when a preset is picked. */
 export function installForm({ onField, onPreset }) {
   const form = $('config-form');
   form.addEventListener('submit', (e) => e.preventDefault());
-  for (const name of Object.keys(FIELDS)) {
+  for (const { name, type } of formFields) {
     const input = form.elements[name];
-    input.addEventListener('change', () => onField(name, readField(name)));
+    input.addEventListener('change', () => onField(name, readInput(input, type)));
   }
-  form.elements.recurrent_scale.addEventListener('input', () => {
-    $('scale-out').textContent = readField('recurrent_scale').toFixed(2);
-  });
+  const scale = form.elements.recurrent_scale;
+  scale.addEventListener('input', () => { $('scale-out').textContent = Number(scale.value).toFixed(2); });
   $('preset').addEventListener('change', (e) => onPreset(e.target.value));
 }
 

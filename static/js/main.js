@@ -17,14 +17,13 @@ import { PlotPanel, setupPlotSelectors } from './plots.js';
 import { mountTrainingPanel } from './training.js';
 import { TeacherCompare } from './teacher.js';
 import { setupForm, writeForm, installForm, markFieldError } from './form.js';
-import {
-  installControls, updateControls, readBreakpoints, writeBreakpoints, breakpointView, breakpointHit,
-  readDelay, writeDelay,
-} from './controls.js';
+import { installControls, updateControls, writeBreakpoints, writeDelay } from './controls.js';
+import { breaksOfView, firedUpTo, judgeEvent } from './breakpoints.js';
 
 const $ = (id) => document.getElementById(id);
 const pageData = JSON.parse($('page-data').textContent);
 const presetsByName = Object.fromEntries(pageData.presets.map((p) => [p.name, p]));
+const configFields = pageData.config_fields;   // the config table: permalink, form and training fields
 
 const app = {
   config: {},            // the config of the current run (resolved by the server once meta arrives)
@@ -184,7 +183,7 @@ function onMeta(meta) {
   markFieldError(null);
   if (meta.config) {
     const trainingKnown = app.config.epochs !== undefined;
-    app.config = { ...pickConfig(meta.config), ...(app.config.preset && !meta.config.preset ? { preset: app.config.preset } : {}) };
+    app.config = { ...pickConfig(meta.config, configFields), ...(app.config.preset && !meta.config.preset ? { preset: app.config.preset } : {}) };
     // a bare "?preset=name" permalink learns the preset's training fields only now
     if (!trainingKnown && app.config.epochs !== undefined) app.training?.update?.(app.config);
     writeForm(app.config);
@@ -316,19 +315,21 @@ function startRun(mode) {
   $('export-json').disabled = !exportable;
   $('export-npz').disabled = !exportable || app.source === 'model';
   socket.start({
-    config: app.config, source: app.source ?? (loaded ? 'loaded' : undefined), modelId: app.modelId, mode, delayMs: readDelay(), breakpoints: readBreakpoints(),
+    config: app.config, source: app.source ?? (loaded ? 'loaded' : undefined), modelId: app.modelId, mode, delayMs: delay(), breakpoints: breaksOfView(app.view),
   });
   updateUrl();
 }
 
 /** Play received events locally from the cursor, then hand over to the server at the live edge. */
 function playLocal() {
-  const delay = Math.max(16, readDelay());
-  const bps = readBreakpoints();
+  const bps = breaksOfView(app.view);
+  let fired = firedUpTo(app.store.events, bps, app.cursor);   // the server's rule: once per node per run
   app.localTimer = setInterval(() => {
     if (app.cursor < app.store.count - 1) {
       app.cursor += 1;
-      const hit = breakpointHit(app.store.get(app.cursor), bps);
+      const judged = judgeEvent(fired, app.store.get(app.cursor), bps);
+      fired = judged.fired;
+      const hit = judged.stop;
       if (hit) {
         stopLocal();
         onPaused({ type: 'paused', reason: hit, seq: app.cursor, detail: '(replayed locally)' });
@@ -337,9 +338,9 @@ function playLocal() {
       return;
     }
     stopLocal();
-    if (!app.store.done && socket.connected) resumeServer(readDelay());
+    if (!app.store.done && socket.connected) resumeServer(delay());
     requestRender();
-  }, delay);
+  }, Math.max(16, delay()));
 }
 
 const actions = {
@@ -350,7 +351,7 @@ const actions = {
     showBanner(null);
     if (app.cursor >= app.store.count - 1 && app.store.done) app.cursor = -1;   // replay from the start
     if (app.cursor < app.store.count - 1) playLocal();
-    else resumeServer(readDelay());
+    else resumeServer(delay());
     requestRender();
   },
   stepForward: () => {
@@ -389,8 +390,9 @@ const actions = {
   },
   zoom: (factor) => { if (factor === null) graph.fit(); else graph.zoomBy(factor); requestRender(false); },
   setFollow: (on) => { graph.follow = on; requestRender(false); },
-  breakpointsChanged: () => {
-    const set = readBreakpoints();
+  breakpointsChanged: (settings) => {
+    app.view = { ...app.view, ...settings };
+    const set = breaksOfView(app.view);
     for (const on of ['nonfinite', 'grad_below', 'grad_above']) {
       const b = set.find((x) => x.on === on);
       socket.setBreak(on, b ? b.value : null, Boolean(b));
@@ -454,21 +456,26 @@ function applyView() {
 
 function updateUrl() {
   // an uploaded model's weights cannot live in a URL: then the permalink keeps only the view
-  return writeUrl(app.source === 'model' ? {} : app.config, { ...app.view, ...breakpointView() });
+  return writeUrl(app.source === 'model' ? {} : app.config, app.view, configFields);
+}
+
+/** The delay between events (ms): the view's, else the default. */
+function delay() {
+  return app.view.delay ?? TIMING.defaultDelayMs;
 }
 
 // ---- start-up -------------------------------------------------------------------------------------
 
 function init() {
   setupForm(pageData);
-  const { config, view } = readUrl(window.location.search);
+  const { config, view } = readUrl(window.location.search, configFields);
   app.view = view;
   writeBreakpoints(view);
   writeDelay(view.delay ?? TIMING.defaultDelayMs);
   applyView();
   document.body.classList.toggle('view-trace', Boolean(pageData.view_trace) && !Object.keys(config).length);
   if (Object.keys(config).length) app.config = config;
-  else if (!pageData.view_trace) app.config = { ...pickConfig(pageData.presets[0]?.config ?? pageData.defaults), preset: pageData.presets[0]?.name };
+  else if (!pageData.view_trace) app.config = { ...pickConfig(pageData.presets[0]?.config ?? pageData.defaults, configFields), preset: pageData.presets[0]?.name };
   writeForm({ ...pageData.defaults, ...app.config });
   installControls(actions);
   $('teacher-compare').addEventListener('change', (e) => {
@@ -486,7 +493,7 @@ function init() {
     onPreset: (name) => {
       app.source = undefined;
       app.modelId = null;
-      app.config = name ? { ...pickConfig(presetsByName[name].config), preset: name } : { ...app.config, preset: undefined };
+      app.config = name ? { ...pickConfig(presetsByName[name].config, configFields), preset: name } : { ...app.config, preset: undefined };
       writeForm(app.config);
       app.training?.update?.(app.config);
       startRun('play');
@@ -494,8 +501,10 @@ function init() {
   });
   app.training = mountTrainingPanel($('training'), {
     getConfig: () => ({ ...app.config }),
+    fields: configFields,
+    limits: pageData.limits,
     onTrained: ({ config, source }) => {
-      app.config = { ...pickConfig(config) };
+      app.config = { ...pickConfig(config, configFields) };
       app.source = source;
       startRun('play');
       showBanner('Stepping through the trained network (Run repeats it; changing the config goes back to a fresh one).', 'info');
@@ -524,6 +533,7 @@ function init() {
   panels.compare = mountComparePanel($('compare'), {
     getConfig: () => ({ ...app.config }),
     getModelId: () => (app.source === 'model' ? app.modelId : null),
+    fields: configFields,
   });
   $('flow-node').addEventListener('change', () => drawPlots(true));
   $('hidden-node').addEventListener('change', (e) => { app.plotNode = e.target.value; drawPlots(true); });

@@ -2,9 +2,11 @@
 // {name: "decoder", start, stop}]. These helpers answer "whose step is t?" for every drawing module;
 // for any other run they say "nobody's" (null).
 
+import { scheduleOf, segmentAt } from './schedule.js';
+
 /** "encoder" or "decoder" for step t of an encoder–decoder run, else null. */
 export function halfAt(meta, t) {
-  return meta?.segments?.find((s) => t >= s.start && t < s.stop)?.name ?? null;
+  return meta?.segments ? segmentAt(scheduleOf(meta), t) : null;
 }
 
 /** The decoder's first step (its recurrent edge is the context), or null for other runs. */

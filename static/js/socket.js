@@ -1,7 +1,7 @@
 // The /ws/trace client: opens one socket per run and hands every parsed message to a callback.
 // A new run closes the previous socket, so late messages of an old run can never mix in.
 
-/** Client of the step-through socket (DESIGN.md §3 "Socket /ws/trace"). */
+/** Client of the step-through socket (docs/DESIGN.md, "Socket protocol"). */
 export class TraceSocket {
   /** onMessage(msg) receives every server message; onClose(info) when a run's socket closes. */
   constructor({ onMessage, onClose }) {

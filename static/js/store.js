@@ -2,6 +2,7 @@
 // stepping back and scrubbing never ask the server for anything.
 
 import { num, nums } from './format.js';
+import { scheduleOf, phaseBounds, phaseOf, firstBackward } from './schedule.js';
 
 /** Turn a wire event into one with JS numbers everywhere (NaN/Infinity strings decoded once). */
 function decodeEvent(msg) {
@@ -55,11 +56,14 @@ export class EventStore {
     this.bwdLo = Infinity;      // finite positive backward norms seen so far (log colour domain)
     this.bwdHi = 0;
     this.fwdHi = 0;             // largest finite forward h norm seen so far
-    const T = meta?.T ?? 0;
-    const hEvents = T * (meta?.layers ?? 1) * (meta?.directions ?? 1);
-    this.forwardTotal = hEvents + 2 * T;                       // h steps, then logits and loss per t
-    this.total = meta?.total_events ?? this.forwardTotal + hEvents + T;
+    this.schedule = scheduleOf(meta);   // the engine's event schedule: nothing here counts events
   }
+
+  /** How many events the whole run has (from the schedule). */
+  get total() { return this.schedule.total; }
+
+  /** How many forward events the run has (the seq of its first backward event). */
+  get forwardTotal() { return firstBackward(this.schedule); }
 
   /** Store one wire event; returns the decoded event. */
   add(msg) {
@@ -94,18 +98,14 @@ export class EventStore {
     return ev && ev.seq <= cursor ? ev : undefined;
   }
 
-  /** The phase the run is in at `cursor` ("forward" before any event). */
+  /** The phase the run is in at `cursor` ("forward" before any event), by the schedule. */
   phaseAt(cursor) {
-    const ev = this.events[cursor];
-    return ev ? ev.phase : 'forward';
+    return phaseOf(this.schedule, cursor) ?? 'backward';
   }
 
-  /** First and last seq of each phase (expected, from meta: the event order is fixed). */
+  /** First and last seq of each phase, by the schedule. */
   phaseBounds() {
-    return {
-      forward: [0, this.forwardTotal - 1],
-      backward: [this.forwardTotal, this.total - 1],
-    };
+    return phaseBounds(this.schedule);
   }
 
   /** (T,) series of one node's event norms in one phase, null where not (yet) seen at `cursor`. */
@@ -126,12 +126,6 @@ export class EventStore {
       if (ev.phase === phase && ev.seq <= cursor && ev.values[name]) rows[ev.t] = ev.values[name];
     }
     return rows;
-  }
-
-  /** Names of the values the events of (phase, node) carry, e.g. ["h", "i", "f", "g", "o", "c"]. */
-  valueNames(phase, node) {
-    const ev = (this.byNode.get(node) ?? []).find((e) => e.phase === phase);
-    return ev ? Object.keys(ev.values) : [];
   }
 
   /** Smallest and largest finite positive backward norm received so far (the log colour domain). */

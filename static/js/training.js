@@ -1,18 +1,21 @@
 // The live-training panel: controls, progress, the training plots and char-lm sampling.
-// It talks to /ws/train (DESIGN.md §3) on its own socket and only draws: every number comes
+// It talks to /ws/train (docs/DESIGN.md, "Socket protocol") on its own socket and only draws: every number comes
 // from the server. Text is always set with textContent.
 //
 //   import { mountTrainingPanel } from './training.js';
-//   const panel = mountTrainingPanel(container, { getConfig, onTrained });
+//   const panel = mountTrainingPanel(container, { getConfig, onTrained, fields, limits });
 //   panel.update(config)   // e.g. when a preset is picked: fills the controls from its training fields
 //
 // getConfig() returns the page's current config (a plain object); the panel adds the training
-// fields. onTrained({ config, source: 'trained' }) is called by the "step through" button with the
+// fields: one input each for the config table's training group (fields = page_data.config_fields, their
+// bounds narrowed by limits = page_data.limits). onTrained({ config, source: 'trained' }) is called by the "step through" button with the
 // config that rebuilds the trained network (/ws/trace start with source "trained").
 
 import { COLORS, PLOTS, cssVar } from './theme/config.js';
 import { fmt, num, plottable } from './format.js';
 import { contextStep } from './segments.js';
+import { el, bindValue } from './elements.js';
+import { fieldNames, fieldNamed, inputBounds, parseValue } from './config_fields.js';
 
 /* global Plotly */
 
@@ -20,17 +23,15 @@ const MAX_HEAT_ROWS = 300;     // the epoch × timestep heatmap keeps every k-th
 const DRAW_EVERY_MS = 120;     // plots are redrawn at most this often while epochs stream in
 const CHAR_DELAY_MS = 25;      // sampled text appears one character at a time
 const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ['sendDataToCloud', 'lasso2d', 'select2d'] };
-
-/** Build an element with attributes and children (strings become text nodes). */
-function el(tag, attrs = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'style') node.style.cssText = v;
-    else if (v !== undefined && v !== null) node.setAttribute(k, v);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
+// How the training fields are shown (which fields there are, their types, choices and bounds come from
+// the config table): [label, aria-label] per field, the words for a choice, and the panel's start values.
+const WORDS = {
+  epochs: ['epochs', 'Epochs'], optimizer: ['optimizer', 'Optimizer'], lr: ['learning rate', 'Learning rate'],
+  clip: ['clip ‖g‖ at', 'Clip the gradient norm at'], tbptt: ['TBPTT window', 'Truncated BPTT window'],
+};
+const CHOICE_WORDS = { adam: 'Adam', sgd: 'SGD (momentum 0.9)' };
+const START = { epochs: 100, optimizer: 'adam' };
+const START_LR = { adam: 0.01, sgd: 0.05 };   // the learning rate offered with each optimizer
 
 function labelled(text, input) {
   return el('label', { style: 'display:flex;flex-direction:column;font-size:0.85em' }, [el('span', { class: 'muted' }, [text]), input]);
@@ -46,6 +47,17 @@ function duration(seconds) {
   if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
   const m = Math.floor(seconds / 60);
   return `${m} min ${Math.round(seconds - 60 * m)} s`;
+}
+
+/** The input of one training field: a select of its choices, or a number input within its bounds. */
+function fieldInput(field, limits) {
+  const [, aria] = WORDS[field.name] ?? [field.name, field.name];
+  if (field.choices) {
+    return el('select', { 'data-testid': `train-${field.name}`, 'aria-label': aria },
+      field.choices.map((c) => el('option', { value: c }, [CHOICE_WORDS[c] ?? c])));
+  }
+  const off = field.nullable && START[field.name] === undefined && field.name !== 'lr';
+  return numberInput(`train-${field.name}`, { ...inputBounds(field, limits), placeholder: off ? 'off' : undefined, 'aria-label': aria });
 }
 
 /** The training history of one run, as the plots need it. */
@@ -138,15 +150,10 @@ function figure(h) {
  * Draw the training panel into `container` and return { update(config), destroy() }.
  * The plot goes into the container's [data-testid="plot-training"] element if it has one.
  */
-export function mountTrainingPanel(container, { getConfig, onTrained } = {}) {
-  const controls = {
-    epochs: numberInput('train-epochs', { min: 1, step: 1, value: 100, 'aria-label': 'Epochs' }),
-    optimizer: el('select', { 'data-testid': 'train-optimizer', 'aria-label': 'Optimizer' },
-      [el('option', { value: 'adam' }, ['Adam']), el('option', { value: 'sgd' }, ['SGD (momentum 0.9)'])]),
-    lr: numberInput('train-lr', { min: 0, step: 'any', value: 0.01, 'aria-label': 'Learning rate' }),
-    clip: numberInput('train-clip', { min: 0, step: 'any', placeholder: 'off', 'aria-label': 'Clip the gradient norm at' }),
-    tbptt: numberInput('train-tbptt', { min: 1, step: 1, placeholder: 'off', 'aria-label': 'Truncated BPTT window' }),
-  };
+export function mountTrainingPanel(container, { getConfig, onTrained, fields = [], limits = {} } = {}) {
+  const trainingFields = fieldNames(fields, 'training').map((name) => fieldNamed(fields, name));
+  const controls = Object.fromEntries(trainingFields.map((f) => [f.name, fieldInput(f, limits)]));
+  const values = {};   // the training fields as last typed or set (null: off / not a value)
   const startBtn = el('button', { type: 'button', class: 'primary', 'data-testid': 'train-start' }, ['Train']);
   const pauseBtn = el('button', { type: 'button', 'data-testid': 'train-pause', disabled: '' }, ['Pause']);
   const stopBtn = el('button', { type: 'button', 'data-testid': 'train-stop', disabled: '' }, ['Stop']);
@@ -164,6 +171,8 @@ export function mountTrainingPanel(container, { getConfig, onTrained } = {}) {
     button: el('button', { type: 'button', 'data-testid': 'train-sample' }, ['Sample']),
     output: el('pre', { 'data-testid': 'sample-text', style: 'white-space:pre-wrap;min-height:2.5em;margin:0.4em 0 0;font-family:var(--mono, monospace)' }),
   };
+  const asked = {};   // the sampling inputs' values
+  for (const key of ['prime', 'length', 'temperature', 'seed']) bindValue(sample[key], asked, key);
   const sampleRow = el('div', { hidden: '', 'data-testid': 'sample-panel' }, [
     el('div', { style: 'display:flex;flex-wrap:wrap;gap:0.6em;align-items:flex-end' }, [
       labelled('prime', sample.prime), labelled('characters', sample.length),
@@ -181,8 +190,7 @@ export function mountTrainingPanel(container, { getConfig, onTrained } = {}) {
   plot.hidden = false;
   const panel = el('div', { class: 'training-panel', style: 'display:flex;flex-direction:column;gap:0.5em' }, [
     el('div', { style: 'display:flex;flex-wrap:wrap;gap:0.6em;align-items:flex-end' }, [
-      labelled('epochs', controls.epochs), labelled('optimizer', controls.optimizer), labelled('learning rate', controls.lr),
-      labelled('clip ‖g‖ at', controls.clip), labelled('TBPTT window', controls.tbptt),
+      ...trainingFields.map((f) => labelled((WORDS[f.name] ?? [f.name])[0], controls[f.name])),
       startBtn, pauseBtn, stopBtn, traceBtn, nodeSelect,
     ]),
     progress, status,
@@ -285,21 +293,27 @@ export function mountTrainingPanel(container, { getConfig, onTrained } = {}) {
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
   }
 
-  function trainingFields() {
-    const fields = {
-      epochs: Math.round(Number(controls.epochs.value) || 100),
-      optimizer: controls.optimizer.value,
-      lr: Number(controls.lr.value),
-    };
-    if (controls.clip.value !== '') fields.clip = Number(controls.clip.value);
-    if (controls.tbptt.value !== '') fields.tbptt = Math.round(Number(controls.tbptt.value));
-    return fields;
+  /** The training fields to send: the values set, the panel's start values where none is. */
+  function chosenFields() {
+    const chosen = {};
+    for (const { name } of trainingFields) {
+      const value = values[name] ?? START[name];
+      if (value !== null && value !== undefined) chosen[name] = value;
+    }
+    return chosen;
+  }
+
+  /** Show `value` in a field's input and remember it. */
+  function setField(name, value) {
+    if (!controls[name]) return;
+    values[name] = value ?? null;
+    controls[name].value = value ?? '';
   }
 
   function start() {
     const base = { ...(getConfig ? getConfig() : {}) };
-    for (const k of ['epochs', 'optimizer', 'lr', 'clip', 'tbptt']) delete base[k];
-    const config = { ...base, ...trainingFields() };
+    for (const { name } of trainingFields) delete base[name];
+    const config = { ...base, ...chosenFields() };
     if (ws) ws.close();
     trainedConfig = null;
     sample.output.textContent = '';
@@ -324,23 +338,26 @@ export function mountTrainingPanel(container, { getConfig, onTrained } = {}) {
   stopBtn.addEventListener('click', () => send({ type: 'stop' }));
   traceBtn.addEventListener('click', () => { if (trainedConfig) onTrained({ config: trainedConfig, source: 'trained' }); });
   nodeSelect.addEventListener('change', () => { if (history) { history.node = nodeSelect.value; draw(); } });
-  controls.optimizer.addEventListener('change', () => { controls.lr.value = controls.optimizer.value === 'sgd' ? 0.05 : 0.01; });
+  for (const f of trainingFields) bindValue(controls[f.name], values, f.name, (text) => parseValue(f.type, text) ?? null);
+  controls.optimizer?.addEventListener('change', () => setField('lr', START_LR[values.optimizer]));
   sample.button.addEventListener('click', () => {
-    const msg = { type: 'sample', length: Math.round(Number(sample.length.value) || 200),
-      temperature: Number(sample.temperature.value) || 1, seed: Math.round(Number(sample.seed.value) || 0) };
-    if (sample.prime.value) msg.prime = sample.prime.value;
+    const msg = { type: 'sample', length: Math.round(Number(asked.length) || 200),
+      temperature: Number(asked.temperature) || 1, seed: Math.round(Number(asked.seed) || 0) };
+    if (asked.prime) msg.prime = asked.prime;
     send(msg);
   });
 
   /** Fill the controls from a config's training fields (a preset may set them). */
   function update(config = {}) {
-    if (config.epochs) controls.epochs.value = config.epochs;
-    if (config.optimizer) controls.optimizer.value = config.optimizer;
-    controls.lr.value = config.lr ?? (controls.optimizer.value === 'sgd' ? 0.05 : 0.01);
-    controls.clip.value = config.clip ?? '';
-    controls.tbptt.value = config.tbptt ?? '';
+    if (config.epochs) setField('epochs', config.epochs);
+    if (config.optimizer) setField('optimizer', config.optimizer);
+    setField('lr', config.lr ?? START_LR[values.optimizer]);
+    setField('clip', config.clip);
+    setField('tbptt', config.tbptt);
   }
 
+  setField('epochs', START.epochs);
+  setField('optimizer', START.optimizer);
   update(getConfig ? getConfig() : {});
   setState('idle');
   return {
