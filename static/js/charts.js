@@ -6,11 +6,12 @@ import { fmt, plottable } from './format.js';
 import { scaleColor } from './colors.js';
 import { lectureName } from './inspector.js';
 import { contextStep } from './segments.js';
+import { look } from './look.js';
 
 /* global Plotly */
 
 function baseLayout(extra = {}) {
-  const present = document.body.classList.contains('present');
+  const { present } = look();
   const ink = cssVar('--ink') || '#222';
   const grid = cssVar('--grid') || '#ddd';
   const axis = { gridcolor: grid, zerolinecolor: grid, linecolor: grid, automargin: true };

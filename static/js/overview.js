@@ -44,8 +44,8 @@ export class OverviewStrip {
     this.window = rect({ class: 'overview-window', y: 0, height: hRows.length, x: 0, width: T }, this.svg);
   }
 
-  /** Colour every cell as its graph node is coloured at `cursor` (phase, domain, fwdTop, H as in the graph). */
-  render(store, cursor, phase, domain, fwdTop, H) {
+  /** Colour every cell as its graph node is coloured at `cursor` (`scales` as graph_look.frameScales gives). */
+  render(store, cursor, { phase, domain, fwdTop, H }) {
     for (const cell of this.cells) {
       const ev = store.find(phase, cell.node, cell.t, cursor);
       let fill = 'var(--node-pending)';
