@@ -12,6 +12,7 @@
 import { GRAPH } from './theme/config.js';
 import { subscript } from './format.js';
 import { contextStep, weightMark } from './segments.js';
+import { extraStates, gatesOf } from './cell_spec.js';
 
 /** The usage pattern a run's meta describes: outputs fed back? gradient through W? two segments? */
 export function patternOf(meta) {
@@ -23,18 +24,8 @@ export function patternOf(meta) {
   };
 }
 
-/** The cell's description from meta (states and gates); a bare {h} cell when meta has none. */
-export function cellSpecOf(meta) {
-  return meta.cell_spec ?? { name: meta.cell, states: ['h'], gates: [] };
-}
-
-/** The recurrent states beside h (e.g. ["c"] for an LSTM), drawn as their own rows above h. */
-export function extraStates(meta) {
-  return cellSpecOf(meta).states.filter((s) => s !== 'h');
-}
-
 /** The h node of a layer and direction, as the events name it ("h_l0", "h_l1_reverse"). */
-export function hNode(layer, direction) {
+function hNode(layer, direction) {
   return `h_l${layer}${direction === 1 ? '_reverse' : ''}`;
 }
 
@@ -60,7 +51,7 @@ export function graphRows(meta) {
 }
 
 /** True for the rows of a recurrent state (h, c, …): they have an initial node and a recurrence. */
-export function isStateRow(row) {
+function isStateRow(row) {
   return row.layer !== undefined;
 }
 
@@ -84,7 +75,7 @@ function weightLabel(base, layer, layers, direction) {
 /** The label on a state's recurrent edge other than h: the gate that scales it ("f⊙" for an LSTM's
  * c, whose forget gate multiplies the previous cell state), else the state's name. */
 function carryLabel(meta, state) {
-  const forget = cellSpecOf(meta).gates.find((g) => g.title === 'forget gate');
+  const forget = gatesOf(meta).find((g) => g.title === 'forget gate');
   return forget ? `${forget.name}⊙` : state;
 }
 

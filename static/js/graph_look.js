@@ -68,7 +68,7 @@ export function nodeLook(node, { store, cursor, meta, scales }) {
 }
 
 /** The predicted label (argmax of ŷ) of an output node, when the output classes have names. */
-export function predictedLabel(fwd, labels) {
+function predictedLabel(fwd, labels) {
   if (!fwd || !labels) return '';
   const p = fwd.values.probs ?? fwd.values.logits;
   if (!p || !p.length) return '';

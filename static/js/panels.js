@@ -11,8 +11,9 @@ import { mountTrainingPanel } from './training.js';
 const $ = (id) => document.getElementById(id);
 
 /** Mount the panels on the run state `app`; startRun(mode), showBanner(text, kind) and the graph
- * come from main.js. Returns {training, diagnosis, upload, compare}. */
-export function mountPanels(app, { startRun, showBanner, graph }) {
+ * come from main.js, `cells` (the names the server knows) from the page data. Returns {training,
+ * diagnosis, upload, compare}. */
+export function mountPanels(app, { startRun, showBanner, graph, cells }) {
   const training = mountTrainingPanel($('training'), {
     getConfig: () => ({ ...app.config }),
     onTrained: ({ config, source }) => {
@@ -31,6 +32,7 @@ export function mountPanels(app, { startRun, showBanner, graph }) {
     },
   });
   const upload = mountModelUpload($('model-upload'), {
+    cells,
     onUploaded: () => {},
     startModelRun: (modelId) => {
       app.source = 'model';
