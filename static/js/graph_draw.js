@@ -83,9 +83,10 @@ function drawNodes(drawing, layout, { onSelect, onHover }) {
     const shape = node.shape === 'rect'
       ? el('rect', { x: -R, y: -R * 0.8, width: 2 * R, height: 1.6 * R, rx: 6 }, group)
       : el('circle', { r: R }, group);
-    const label = text('text', { class: 'node-text', dy: '0.35em' }, node.label ? shorten(node.label) : '', group);
+    const shown = node.label ? shorten(node.label) : '';
+    const label = text('text', { class: 'node-text', dy: '0.35em' }, shown, group);
     const title = el('title', {}, group);
-    drawing.nodes.set(node.key, { node, g: group, shape, label, title, state: '' });
+    drawing.nodes.set(node.key, { node, g: group, shape, label, shown, title, state: '' });
     group.addEventListener('click', () => onSelect(node.node, node.t, node.kind));
     group.addEventListener('mouseenter', () => onHover(node.node, node.t));
     group.addEventListener('mouseleave', () => onHover(null, null));
@@ -102,8 +103,11 @@ export function paint(drawing, ctx, view) {
     entry.state = key;
     entry.shape.setAttribute('fill', look.fill);
     entry.g.setAttribute('class', `node kind-${entry.node.kind} ${look.cls}`);
-    if (look.text !== undefined) entry.label.textContent = look.text;
-    const long = (look.text ?? entry.label.textContent).length > 3;
+    if (look.text !== undefined) {
+      entry.shown = look.text;
+      entry.label.textContent = look.text;
+    }
+    const long = entry.shown.length > 3;
     entry.label.setAttribute('class', `node-text${look.light ? ' light' : ''}${long ? ' long' : ''}`);
     entry.title.textContent = look.title;
   }

@@ -75,12 +75,14 @@ function l2(values) {
   return Math.sqrt(values.reduce((a, v) => a + v * v, 0));
 }
 
+const shownKeys = new WeakMap();   // container → the key of what it shows
+
 /** Fill `container` with the inspector of selection {node, t, kind} at `cursor`. */
 export function renderInspector(container, selection, { store, cursor, meta }) {
   // rebuild only when what it shows changed (keeps an opened "numbers" list open while stepping)
   const key = inspectorKey(selection, store, cursor);
-  if (container.dataset.key === key) return;
-  container.dataset.key = key;
+  if (shownKeys.get(container) === key) return;
+  shownKeys.set(container, key);
   container.replaceChildren();
   if (!selection || !meta) {
     div('muted', 'Click a node of the graph to inspect its numbers.', container);

@@ -6,7 +6,6 @@ import { readUrl, writeUrl, pickConfig } from './state.js';
 import { TraceSocket } from './socket.js';
 import { createPageView } from './page_view.js';
 import { downloadTrace, downloadPlot } from './trace_export.js';
-import { drawHealthFlags } from './findings.js';
 import { mountPanels } from './panels.js';
 import { setupPlotSelectors } from './plots.js';
 import { setupForm, writeForm, installForm, markFieldError } from './form.js';
@@ -137,7 +136,7 @@ function onSummary(msg) {
   app.store.setSummary(msg);
   panels.diagnosis?.update(msg);
   document.querySelector('.diagnosis-card').hidden = false;
-  drawHealthFlags($('overview'), msg.diagnosis);
+  graph.viewport.overview.showFindings(msg.diagnosis);
   requestRender();
 }
 

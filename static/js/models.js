@@ -116,13 +116,14 @@ export function mountModelUpload(container, { cells = [], onUploaded, startModel
     }
     if (response.status === 503) { setStatus('The server is busy: try again in a moment.', 'error'); return; }
     const details = Array.isArray(body?.detail) ? body.detail : [{ loc: ['body'], msg: String(body?.detail ?? `HTTP ${response.status}`) }];
+    let general = '';   // a message that names no field goes to the status line
     for (const d of details) {
       const name = FIELD_OF_LOC[Array.isArray(d.loc) ? d.loc[1] : ''];
       const msg = String(d.msg ?? '').replace(/^Value error, /, '');
       if (name) showError(name, msg);
-      else setStatus(/too (large|big)/i.test(msg) ? `File too large: ${msg}` : msg, 'error');
+      else general = /too (large|big)/i.test(msg) ? `File too large: ${msg}` : msg;
     }
-    if (!status.textContent) setStatus('The upload was refused: see the messages above.', 'error');
+    setStatus(general || 'The upload was refused: see the messages above.', 'error');
   }
 
   async function post(files) {
