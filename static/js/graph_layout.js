@@ -5,7 +5,7 @@
 //   - outputs and losses exist only where a step has a target (many-to-one draws one ŷ and one L);
 //   - a free-running run feeds ŷ(t) back as x(t+1) (the decoder's outputs, in an encoder–decoder);
 //   - Elman context units draw W as cut (no gradient along it);
-//   - an encoder–decoder (two schedule segments) draws two shaded halves joined by the context
+//   - an encoder–decoder (meta.segments) draws two shaded halves joined by the context
 //     edge, its weights marked ᴱ (encoder) and ᴰ (decoder).
 // The drawing (graph_draw.js) turns this into SVG; see docs/DESIGN.md, "Page (static/js)".
 
@@ -14,13 +14,13 @@ import { subscript } from './format.js';
 import { contextStep, weightMark } from './segments.js';
 import { extraStates, gatesOf } from './cell_spec.js';
 
-/** The usage pattern a run's meta describes: outputs fed back? gradient through W? two segments? */
+/** The usage pattern a run's meta describes: outputs fed back? gradient through W? an
+ * encoder–decoder (meta.segments: its two halves, drawn as shaded bands)? */
 export function patternOf(meta) {
-  const segments = meta.schedule?.segments ?? meta.segments ?? [];
   return {
     feedback: meta.config?.unroll === 'free_running',
     cut: meta.config?.recurrent_gradient === false,
-    segments: segments.length > 1 ? segments : null,
+    segments: meta.segments?.length === 2 ? meta.segments : null,
   };
 }
 

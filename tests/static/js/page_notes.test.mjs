@@ -7,10 +7,8 @@ import { patternNotes, teacherComparable, exportButtons, statusLine } from '../.
 import { extraStates, gatesOf, isUnitGate } from '../../../static/js/cell_spec.js';
 
 const plain = { config: { unroll: 'teacher_forced', recurrent_gradient: true }, schedule: { segments: [{ name: 'all', start: 0, stop: 5 }] } };
-const seq2seq = {
-  config: { unroll: 'free_running', recurrent_gradient: true },
-  schedule: { segments: [{ name: 'encoder', start: 0, stop: 8 }, { name: 'decoder', start: 8, stop: 16 }] },
-};
+const halves = [{ name: 'encoder', start: 0, stop: 8 }, { name: 'decoder', start: 8, stop: 16 }];
+const seq2seq = { config: { unroll: 'free_running', recurrent_gradient: true }, schedule: { segments: halves }, segments: halves };
 
 test('a plain run has no pattern note; the encoder–decoder names its context step and its feedback', () => {
   assert.deepEqual(patternNotes(plain), []);
