@@ -4,7 +4,7 @@
 //   const graph = new UnrolledGraph(svg, overviewSvg, { onSelect(node, t, kind), onHover(node, t), onUserMove() });
 //   graph.build(meta)                    // once per run
 //   graph.render({ store, cursor, hover, selected, pausedSeq })   // per frame
-//   graph.viewport.fit() / .zoomBy(f) / .centerOn(t) / .followsCursor / .present
+//   graph.viewport.fit() / .zoomBy(f) / .centerOn(t) / .followsCursor
 
 import { layoutGraph } from './graph_layout.js';
 import { drawGraph, paint } from './graph_draw.js';

@@ -3,6 +3,7 @@
 
 import { GRAPH } from './theme/config.js';
 import { OverviewStrip } from './overview.js';
+import { look } from './look.js';
 
 /** x of column t's centre (SVG user units). */
 function columnX(t) {
@@ -20,7 +21,6 @@ export class GraphViewport {
     this.zoom = 1;
     this.panX = 0;
     this.followsCursor = true;  // the window moves with the step on screen until the user pans
-    this.present = false;       // presenter mode: 'fit' keeps nodes larger
     this.axisEvery = null;
     this.installPanZoom();
     new ResizeObserver(() => this.apply()).observe(svg);
@@ -52,7 +52,7 @@ export class GraphViewport {
   /** Zoom so the whole sequence fits, unless that would make nodes too small to read; follow again. */
   fit() {
     if (!this.content) return;
-    const floor = this.present ? GRAPH.presentFitZoom : GRAPH.minFitZoom;
+    const floor = look().present ? GRAPH.presentFitZoom : GRAPH.minFitZoom;   // a projector needs bigger nodes
     this.zoom = Math.min(1.4, Math.max(floor, this.viewportWidth() / this.content.width));
     this.panX = 0;
     this.followsCursor = true;

@@ -122,7 +122,6 @@ export function createPageView(app, { pageData, presets, socket, onSelect, onHov
   /** Theme and presenter mode (app.view) as the look the drawing modules read, and on <body>. */
   function look() {
     const { theme, present } = setLook({ theme: app.view.theme, present: app.view.present });
-    graph.viewport.present = present;
     document.body.dataset.theme = theme;
     document.body.classList.toggle('present', present);
     $('toggle-present').setAttribute('aria-pressed', String(present));
