@@ -53,10 +53,10 @@ const page = createPageView(app, {
 });
 const { graph, requestRender, drawPlots } = page;
 
-/** Set the run status (rendered at once, so nobody reads a stale <body data-status>). */
+/** Set the run status (mirrored at once on <body data-status> so nobody reads a stale one). */
 function setStatus(status) {
   app.status = status;
-  page.status();
+  page.statusHook();
 }
 
 function isPlaying() {

@@ -3,7 +3,7 @@
 //
 //   const view = createPageView(app, { pageData, presets, socket, onSelect, onHover });
 //   view.requestRender(withPlots)   // everything that follows the cursor, on the next frame
-//   view.runInfo(meta) · view.banner(text, kind) · view.status() · view.exports() · view.look() · view.teacher()
+//   view.runInfo(meta) · view.banner() · view.statusHook() · view.exports() · view.look() · view.teacher()
 
 import { TIMING } from './theme/config.js';
 import { fmt } from './format.js';
@@ -77,6 +77,12 @@ export function createPageView(app, { pageData, presets, socket, onSelect, onHov
     document.body.dataset.received = String(app.store.count);
   }
 
+  /** Only <body data-status>, at once when the status changes (the rest waits for the frame: tests
+   * read data-cursor as "this event is drawn"). */
+  function statusHook() {
+    document.body.dataset.status = app.status;
+  }
+
   /** Show app.banner ({text, kind} or null). */
   function banner() {
     const box = $('banner');
@@ -127,5 +133,5 @@ export function createPageView(app, { pageData, presets, socket, onSelect, onHov
     $('toggle-present').setAttribute('aria-pressed', String(present));
   }
 
-  return { graph, requestRender, drawPlots, status, banner, runInfo, teacher, exports, look };
+  return { graph, requestRender, drawPlots, statusHook, banner, runInfo, teacher, exports, look };
 }
