@@ -3,6 +3,7 @@
 // Pure: main.js renders what these return.
 
 import { patternOf } from './graph_layout.js';
+import { fmt } from './format.js';
 
 /** The lines above the graph naming the pattern's special edges (generation, Elman context
  * units, the encoder–decoder's context); none for a plain run. */
@@ -46,7 +47,7 @@ export function exportButtons({ source, loaded, meta }) {
 }
 
 /** The status line under the scrubber: where the cursor is, what has arrived, the final loss. */
-export function statusLine(store, cursor, status, fmt) {
+export function statusLine(store, cursor, status) {
   if (!store.meta) return status === 'error' ? 'error' : 'press Run';
   const ev = store.get(cursor);
   const parts = [ev ? `${ev.phase} · event ${cursor + 1} of ${store.total}` : `ready · ${store.total} events`];

@@ -6,7 +6,6 @@
 //   view.runInfo(meta) · view.banner() · view.statusHook() · view.exports() · view.look() · view.teacher()
 
 import { TIMING } from './theme/config.js';
-import { fmt } from './format.js';
 import { UnrolledGraph } from './graph.js';
 import { patternNotes, teacherComparable, storyFallback, exportButtons, statusLine } from './page_notes.js';
 import { setLook } from './look.js';
@@ -71,7 +70,7 @@ export function createPageView(app, { pageData, presets, socket, onSelect, onHov
   /** The status line, and the run's state on <body data-status/-cursor/-received> (hooks for tests
    * and for anyone scripting the page). */
   function status() {
-    $('status').textContent = statusLine(app.store, app.cursor, app.status, fmt);
+    $('status').textContent = statusLine(app.store, app.cursor, app.status);
     document.body.dataset.status = app.status;
     document.body.dataset.cursor = String(app.cursor);
     document.body.dataset.received = String(app.store.count);

@@ -39,12 +39,11 @@ test('exports: an upload has no permalink nor .npz, a trained network none, an e
 
 test('the status line says where the cursor is and what has arrived', () => {
   const store = { meta: {}, total: 25, count: 10, summary: null, get: (seq) => (seq === 4 ? { phase: 'forward' } : undefined) };
-  const fmt = (v) => String(v);
-  assert.equal(statusLine({ meta: null }, -1, 'idle', fmt), 'press Run');
-  assert.equal(statusLine({ meta: null }, -1, 'error', fmt), 'error');
-  assert.equal(statusLine(store, -1, 'running', fmt), 'ready · 25 events · 10 received');
-  assert.equal(statusLine(store, 4, 'running', fmt), 'forward · event 5 of 25 · 10 received');
-  assert.equal(statusLine({ ...store, count: 25, summary: { loss: 1.5 } }, 4, 'done', fmt), 'forward · event 5 of 25 · done · L = 1.5');
+  assert.equal(statusLine({ meta: null }, -1, 'idle'), 'press Run');
+  assert.equal(statusLine({ meta: null }, -1, 'error'), 'error');
+  assert.equal(statusLine(store, -1, 'running'), 'ready · 25 events · 10 received');
+  assert.equal(statusLine(store, 4, 'running'), 'forward · event 5 of 25 · 10 received');
+  assert.equal(statusLine({ ...store, count: 25, summary: { loss: 1.5 } }, 4, 'done'), 'forward · event 5 of 25 · done · L = 1.5');
 });
 
 test('the cell description: states beside h, gates, σ gates on a 0…1 scale', () => {
