@@ -6,11 +6,13 @@ import { fmt, plottable } from './format.js';
 import { scaleColor } from './colors.js';
 import { lectureName } from './inspector.js';
 import { contextStep } from './segments.js';
+import { look } from './look.js';
+import { gatesOf, isUnitGate } from './cell_spec.js';
 
 /* global Plotly */
 
 function baseLayout(extra = {}) {
-  const present = document.body.classList.contains('present');
+  const { present } = look();
   const ink = cssVar('--ink') || '#222';
   const grid = cssVar('--grid') || '#ddd';
   const axis = { gridcolor: grid, zerolinecolor: grid, linecolor: grid, automargin: true };
@@ -161,7 +163,7 @@ export function drawVanishing(div, { store, meta }) {
       });
     };
     line(v.factor, `${name}: fitted factor ${fmt(v.factor)} per step`, 'fit');
-    line(v.bound, `${name}: bound ${fmt(v.bound)} per step${meta.cell.startsWith('rnn') ? ` (σmax(W)=${fmt(v.sigmaMax)} · max φ')` : ' (max Jacobian norm)'}`, 'bound');
+    line(v.bound, `${name}: bound ${fmt(v.bound)} per step${gatesOf(meta).length ? ' (max Jacobian norm)' : ` (σmax(W)=${fmt(v.sigmaMax)} · max φ')`}`, 'bound');
   });
   const k = Object.values(van)[0]?.k;
   const first = van[meta.nodes[0]];
@@ -213,7 +215,7 @@ export function drawHidden(div, { store, cursor, meta, node, quantity }) {
     return;
   }
   const z = [...Array(H).keys()].map((u) => rows.map((r) => (r ? plottable(r[u]) : null)));
-  const unit = ['i', 'f', 'o', 'r', 'z'].includes(quantity);
+  const unit = isUnitGate(meta, quantity);   // a σ gate: a 0…1 scale
   const finite = z.flat().filter((v) => v !== null).map(Math.abs);
   const top = unit ? 1 : Math.max(1e-12, ...finite);
   react(div, [{

@@ -7,8 +7,7 @@ function hexToRgb(hex) {
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
 }
 
-const STOPS = Object.fromEntries(Object.entries({ forward: SCALES.forward, backward: SCALES.backward })
-  .map(([name, stops]) => [name, stops.map(hexToRgb)]));
+const STOPS = { forward: SCALES.forward.map(hexToRgb), backward: SCALES.backward.map(hexToRgb) };
 
 /** Colour at u ∈ [0, 1] of a named scale ("forward" | "backward"), as "rgb(r,g,b)". */
 export function scaleColor(scale, u) {
@@ -39,8 +38,8 @@ export function fillFor(scale, value, u) {
   return scaleColor(scale, u);
 }
 
-/** Whether text drawn on this fill should be light (dark fill) or dark. */
-export function lightText(scale, u, value) {
+/** Whether text drawn on a fill at u (of either scale) for `value` should be light (dark fill). */
+export function lightText(u, value) {
   if (!Number.isFinite(value)) return true;
   return u > 0.55;
 }

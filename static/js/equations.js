@@ -1,8 +1,11 @@
 // The equation the current event just evaluated, in lecture notation, with its numbers filled in:
-// the actual vectors when they are short (H ≤ 4), their norms otherwise.
+// the actual vectors when they are short (H ≤ 4), their norms otherwise. The cell's own lines
+// come from lectures.js; its gates and states from meta.cell_spec.
 
 import { fmt, fmtVector, subscript } from './format.js';
 import { contextStep, weightMark } from './segments.js';
+import { cellSpecOf, extraStates } from './cell_spec.js';
+import { LECTURES, GATES, genericLecture } from './lectures.js';
 
 const SHORT = 4;
 
@@ -67,21 +70,15 @@ export function describeEvent(ev, store, meta) {
     return { title: `Gradient at the output, t = ${t}`, lines };
   }
   const v = ev.values;
-  const gateLine = (names) => names.filter((g) => v[g]).map((g) => (vec(v[g]) ? `${g} = ${vec(v[g])}` : `‖${g}‖ = ${fmt(ev.norms[g] ?? l2(v[g]))}`)).join('   ');
+  const spec = cellSpecOf(meta);
+  const lecture = LECTURES[spec.name] ?? genericLecture(spec);
+  const gateLine = () => spec.gates.map((g) => g.name).filter((g) => v[g]).map((g) => (vec(v[g]) ? `${g} = ${vec(v[g])}` : `‖${g}‖ = ${fmt(ev.norms[g] ?? l2(v[g]))}`)).join('   ');
   if (ev.phase === 'forward') {
-    if (meta.cell === 'lstm') {
-      add(`i, f, o = σ(${U} ${inName} + ${W} h${s(prevName)} + b),  g = tanh(…)`, 'eq');
-      add(gateLine(['i', 'f', 'g', 'o']));
-      add(`c${s(t)} = f ⊙ c${s(prevName)} + i ⊙ g`, 'eq');
-      add(valueText(`c${s(t)}`, v.c, ev.norms.c ?? l2(v.c)));
-      add(`h${s(t)} = o ⊙ tanh(c${s(t)})`, 'eq');
-    } else if (meta.cell === 'gru') {
-      add(`r, z = σ(${U} ${inName} + ${W} h${s(prevName)} + b),  n = tanh(Uₙx + bᵢₙ + r ⊙ (Wₙh${s(prevName)} + bₕₙ))`, 'eq');
-      add(gateLine(['r', 'z', 'n']));
-      add(`h${s(t)} = (1 − z) ⊙ n + z ⊙ h${s(prevName)}     (torch convention)`, 'eq');
-    } else {
-      const phi = meta.cell === 'rnn_relu' ? 'relu' : 'tanh';
-      add(`h${s(t)} = ${phi}(${U} ${inName} + ${W} h${s(prevName)} + b)`, 'eq');
+    const names = { t: s(t), prev: s(prevName), U, W, input: inName };
+    for (const item of lecture.forward(names)) {
+      if (item === GATES) add(gateLine());
+      else if (item.state) add(valueText(`${item.state}${s(t)}`, v[item.state], ev.norms[item.state] ?? l2(v[item.state])));
+      else add(item, 'eq');
     }
     if (t === contextT) add(`h${s(prevName)} is the encoder's last state: the context`, 'eq');
     add(hPrevText === null ? `‖h${s(prevName)}‖ = ${fmt(hPrev.norm)}` : `h${s(prevName)} = ${hPrevText}`);
@@ -98,21 +95,16 @@ export function describeEvent(ev, store, meta) {
   const cut = meta.config?.recurrent_gradient === false;
   const hasNext = nextT >= 0 && nextT < meta.T && !cut;
   const Wn = `W${weightMark(meta, nextT)}`;
-  let recurrent = null;
-  if (meta.cell === 'rnn_tanh' || meta.cell === 'rnn_relu') {
-    const dphi = meta.cell === 'rnn_relu' ? `𝟙[z${s(nextName)} > 0]` : `(1 − h${s(nextName)}²)`;
-    recurrent = `${Wn}ᵀ diag${dphi} ∂L/∂h${s(nextName)}`;
-  } else if (meta.cell === 'lstm') recurrent = `(recurrent path through the gates of step ${nextName})`;
-  else recurrent = `z${s(nextName)} ⊙ ∂L/∂h${s(nextName)} + (path through r, z, n)`;
+  const names = { t: s(t), next: s(nextName), nextStep: nextName, Wn, hasNext };
+  const recurrent = lecture.recurrent(names);
   const terms = [above, hasNext ? recurrent : null].filter(Boolean);
   let why = '';
   if (cut && nextT >= 0 && nextT < meta.T) why = '   (context units: no gradient back through W)';
   else if (t + 1 === contextT && !rev) why = '   (from the decoder, across the context)';
   add(`∂L/∂h${s(t)} = ${terms.length ? terms.join(' + ') : '0'}${why}`, 'eq');
-  if (meta.cell === 'lstm') {
-    const carried = hasNext ? ` + f${s(nextName)} ⊙ ∂L/∂c${s(nextName)}` : '';
-    add(`∂L/∂c${s(t)} = ∂L/∂h${s(t)} ⊙ o ⊙ (1 − tanh²c${s(t)})${carried}`, 'eq');
-    if (v.dc) add(valueText(`∂L/∂c${s(t)}`, v.dc, ev.norms.dc ?? l2(v.dc)));
+  for (const st of extraStates(meta)) {
+    if (lecture.states[st]) add(lecture.states[st](names), 'eq');
+    if (v[`d${st}`]) add(valueText(`∂L/∂${st}${s(t)}`, v[`d${st}`], ev.norms[`d${st}`] ?? l2(v[`d${st}`])));
   }
   const next = store.find('backward', ev.node, nextT, cursor);
   if (hasNext && next) {

@@ -5,7 +5,7 @@
 //   import { mountDiagnosisPanel, drawHealthFlags } from './findings.js';
 //   const panel = mountDiagnosisPanel(container, { onSelect(node, t) { ... } });
 //   panel.update(summary)      // a summary message or the store's summary (same object: no redraw)
-//   drawHealthFlags(overviewSvg, summary.diagnosis)
+//   drawHealthFlags(overviewSvg, summary.diagnosis, rows)   // the overview strip calls it
 
 import { fmt, num } from './format.js';
 import { el } from './elements.js';
@@ -77,7 +77,7 @@ function spectraTable(spectra) {
  * Mount the diagnosis panel into `container`; onSelect(node, t) when a finding is clicked (omit it
  * for a read-only list). Returns { update(summary), clear() }.
  */
-export function mountDiagnosisPanel(container, { onSelect, showSpectra = true } = {}) {
+export function mountDiagnosisPanel(container, { onSelect } = {}) {
   const root = el('div', { class: 'debug-diagnosis', 'data-testid': 'diagnosis-panel' });
   container.append(root);
   let shown;
@@ -99,10 +99,8 @@ export function mountDiagnosisPanel(container, { onSelect, showSpectra = true } 
       root.append(el('div', { class: 'debug-count muted' }, [`${counts}${onSelect ? ' · click one to see it in the graph' : ''}`]));
       for (const f of findings) root.append(findingItem(f, onSelect));
     }
-    if (showSpectra) {
-      const table = spectraTable(summary.spectra);
-      if (table) root.append(table);
-    }
+    const table = spectraTable(summary.spectra);
+    if (table) root.append(table);
   }
 
   return {
@@ -115,14 +113,12 @@ export function mountDiagnosisPanel(container, { onSelect, showSpectra = true } 
 /**
  * Mark every finding's `steps` on a timeline <svg> whose viewBox is "0 0 T rows" (the overview
  * strip): a band along its top edge, amber for warnings, magenta for problems (drawn last, on top).
- * xOfT(t) maps a step to the x of its column (default: t). Call again after the strip is rebuilt.
+ * Returns the <g> of the flags (null when there are none), for the caller to remove.
  */
-export function drawHealthFlags(svg, diagnosis, xOfT = (t) => t) {
-  svg.querySelector(':scope > g.health-flags')?.remove();
+export function drawHealthFlags(svg, diagnosis, rows) {
   const findings = Array.isArray(diagnosis) ? diagnosis : [];
   if (!findings.length) return null;
-  const box = svg.viewBox?.baseVal;
-  const height = box && box.height > 0 ? box.height : 1;
+  const height = rows > 0 ? rows : 1;
   const g = document.createElementNS(SVG_NS, 'g');
   g.setAttribute('class', 'health-flags');
   g.setAttribute('pointer-events', 'none');
@@ -136,7 +132,7 @@ export function drawHealthFlags(svg, diagnosis, xOfT = (t) => t) {
       r.setAttribute('data-testid', 'health-flag');
       r.setAttribute('data-t', String(t));
       r.setAttribute('data-kind', f.kind ?? '');
-      r.setAttribute('x', String(xOfT(t)));
+      r.setAttribute('x', String(t));
       r.setAttribute('y', '0');
       r.setAttribute('width', '1');
       r.setAttribute('height', String(height * 0.34));

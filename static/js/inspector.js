@@ -3,8 +3,8 @@
 
 import { fmt, subscript } from './format.js';
 import { contextStep, halfAt } from './segments.js';
+import { gatesOf, extraStates } from './cell_spec.js';
 
-const GATE_NAMES = { lstm: ['i', 'f', 'g', 'o'], gru: ['r', 'z', 'n'] };
 const LECTURE_NAMES = { weight_ih: 'U', weight_hh: 'W', bias_ih: 'b (input part)', bias_hh: 'b (recurrent part)', 'head.weight': 'V', 'head.bias': 'c' };
 
 function div(cls, text = null, parent = null) {
@@ -44,9 +44,10 @@ function bars(values, { signed = true, max = null } = {}) {
   return wrap;
 }
 
-/** A labelled block: name, norm, bars and the exact numbers in a <details>. */
-function vectorBlock(parent, name, values, norm, opts) {
+/** A labelled block: name, norm, bars and the exact numbers in a <details> (opts.title: a tooltip). */
+function vectorBlock(parent, name, values, norm, opts = {}) {
   const block = div('vec-block', null, parent);
+  if (opts.title) block.title = opts.title;
   const head = div('vec-head', null, block);
   div('vec-name', name, head);
   div('vec-norm', `‖·‖ = ${fmt(norm)}`, head);
@@ -60,16 +61,28 @@ function vectorBlock(parent, name, values, norm, opts) {
   block.appendChild(details);
 }
 
+/** "i, f, o ∈ (0,1); g ∈ (−1,1)": the gates grouped by the range of their activations. */
+function gateRanges(gates) {
+  const groups = new Map();
+  for (const g of gates) {
+    const range = `(${g.range.map((v) => String(v).replace('-', '−')).join(',')})`;
+    groups.set(range, [...(groups.get(range) ?? []), g.name]);
+  }
+  return [...groups].map(([range, names]) => `${names.join(', ')} ∈ ${range}`).join('; ');
+}
+
 function l2(values) {
   return Math.sqrt(values.reduce((a, v) => a + v * v, 0));
 }
+
+const shownKeys = new WeakMap();   // container → the key of what it shows
 
 /** Fill `container` with the inspector of selection {node, t, kind} at `cursor`. */
 export function renderInspector(container, selection, { store, cursor, meta }) {
   // rebuild only when what it shows changed (keeps an opened "numbers" list open while stepping)
   const key = inspectorKey(selection, store, cursor);
-  if (container.dataset.key === key) return;
-  container.dataset.key = key;
+  if (shownKeys.get(container) === key) return;
+  shownKeys.set(container, key);
   container.replaceChildren();
   if (!selection || !meta) {
     div('muted', 'Click a node of the graph to inspect its numbers.', container);
@@ -88,8 +101,8 @@ export function renderInspector(container, selection, { store, cursor, meta }) {
   const half = halfAt(meta, t);   // an encoder–decoder's
   const where = (node.startsWith('h_') ? ` · layer ${Number(node[3]) + 1}${node.endsWith('_reverse') ? ' · reverse' : ''}` : '')
     + (half ? ` · ${half}` : '');
-  const names = { h: `h${s(t)}`, c: `c${s(t)}`, out: `o${s(t)}`, loss: `L${s(t)}` };
-  div('insp-title', `${names[kind]}${where}`, container);
+  const names = { out: `o${s(t)}`, loss: `L${s(t)}` };
+  div('insp-title', `${names[kind] ?? `${kind}${s(t)}`}${where}`, container);
   if (!fwd) {
     div('muted', 'Not computed yet at this step of the run.', container);
     return;
@@ -107,21 +120,26 @@ export function renderInspector(container, selection, { store, cursor, meta }) {
     contributions(container, store, t, (p) => p.startsWith('head.'));
     return;
   }
-  const main = kind === 'c' ? 'c' : 'h';
-  if (fwd.values[main]) vectorBlock(container, `${main}${s(t)}`, fwd.values[main], kind === 'c' ? fwd.norms.c ?? l2(fwd.values.c) : fwd.norm);
+  // a state row: h, or another recurrent state (an LSTM's c), whose values ride on the h events
+  const norm = (ev, name) => (name === 'h' || name === 'dh' ? ev.norm : ev.norms[name] ?? l2(ev.values[name]));
+  if (fwd.values[kind]) vectorBlock(container, `${kind}${s(t)}`, fwd.values[kind], norm(fwd, kind));
   if (bwd) {
-    const g = kind === 'c' ? 'dc' : 'dh';
-    if (bwd.values[g]) vectorBlock(container, `∂L/∂${main}${s(t)}`, bwd.values[g], kind === 'c' ? bwd.norms.dc ?? l2(bwd.values.dc) : bwd.norm);
+    if (bwd.values[`d${kind}`]) vectorBlock(container, `∂L/∂${kind}${s(t)}`, bwd.values[`d${kind}`], norm(bwd, `d${kind}`));
   } else {
     div('muted', 'Gradient: not back-propagated to this node yet.', container);
   }
-  const gates = GATE_NAMES[meta.cell] ?? [];
+  const gates = gatesOf(meta);
   if (gates.length) {
-    div('insp-sub', meta.cell === 'lstm' ? 'Gates (i, f, o ∈ (0,1); g ∈ (−1,1))' : 'Gates (r, z ∈ (0,1); n ∈ (−1,1)); h = (1−z)⊙n + z⊙h_prev', container);
+    div('insp-sub', `Gates (${gateRanges(gates)})`, container);
     for (const gate of gates) {
-      if (fwd.values[gate]) vectorBlock(container, gate, fwd.values[gate], fwd.norms[gate] ?? l2(fwd.values[gate]), { signed: gate === 'g' || gate === 'n', max: 1 });
+      const v = fwd.values[gate.name];
+      if (v) vectorBlock(container, gate.name, v, fwd.norms[gate.name] ?? l2(v), { signed: gate.range[0] < 0, max: Math.max(...gate.range.map(Math.abs)), title: gate.title });
     }
-    if (kind === 'h' && meta.cell === 'lstm' && fwd.values.c) vectorBlock(container, `c${s(t)} (cell state)`, fwd.values.c, fwd.norms.c ?? l2(fwd.values.c));
+    if (kind === 'h') {
+      for (const state of extraStates(meta)) {
+        if (fwd.values[state]) vectorBlock(container, `${state}${s(t)} (cell state)`, fwd.values[state], norm(fwd, state));
+      }
+    }
   }
   const jac = store.summary?.jacobianNorms?.[node]?.[t];
   div('insp-sub', 'Jacobian into this step', container);

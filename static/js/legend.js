@@ -11,12 +11,14 @@ function span(cls, text) {
   return s;
 }
 
+const shownKeys = new WeakMap();   // container → the key of the legend it shows
+
 /** Draw the legend for the phase at `cursor` into `container`. */
 export function renderLegend(container, store, cursor) {
   const phase = store.phaseAt(cursor);
   const key = phase === 'backward' ? `b|${store.backwardDomain().join('|')}` : `f|${store.forwardScale()}`;
-  if (container.dataset.key === key) return;
-  container.dataset.key = key;
+  if (shownKeys.get(container) === key) return;
+  shownKeys.set(container, key);
   const bar = span('legend-bar', '');
   bar.style.background = scaleGradient(phase);
   const swatch = (color, text) => {

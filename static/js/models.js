@@ -9,7 +9,6 @@
 import { fmt } from './format.js';
 import { el } from './elements.js';
 
-const CELLS = [['', 'from the weights'], ['rnn_tanh', 'RNN (tanh)'], ['rnn_relu', 'RNN (relu)'], ['lstm', 'LSTM'], ['gru', 'GRU']];
 const LOSSES = [['', 'default'], ['cross_entropy', 'cross-entropy'], ['mse', 'mean squared error']];
 const FIELD_OF_LOC = { model: 'model', model_name: 'model', input: 'input', input_name: 'input', targets: 'targets', targets_name: 'targets', cell: 'cell', loss: 'loss' };
 const SAVE_HINT = "np.savez('model.npz', **{k: v.detach().numpy() for k, v in rnn.state_dict().items()})\n"
@@ -56,15 +55,16 @@ function infoList(info) {
 }
 
 /**
- * Mount the upload form into `container`. onUploaded(info) after a successful upload;
- * startModelRun(modelId) from the "Step through it" button. Returns { reupload(), info, destroy() }.
+ * Mount the upload form into `container`; `cells`: the cell names the server knows (the page
+ * data's). onUploaded(info) after a successful upload; startModelRun(modelId) from the "Step
+ * through it" button. Returns { reupload(), info, destroy() }.
  */
-export function mountModelUpload(container, { onUploaded, startModelRun } = {}) {
+export function mountModelUpload(container, { cells = [], onUploaded, startModelRun } = {}) {
   const fields = {
     model: field('model', 'weights (.npz)', 'a state_dict saved with np.savez', el('input', { type: 'file', accept: '.npz', 'data-testid': 'upload-model', name: 'model' })),
     input: field('input', 'input (.npy)', 'time first', el('input', { type: 'file', accept: '.npy', 'data-testid': 'upload-input', name: 'input' })),
     targets: field('targets', 'targets (.npy)', 'optional', el('input', { type: 'file', accept: '.npy', 'data-testid': 'upload-targets', name: 'targets' })),
-    cell: field('cell', 'cell', null, select('cell', CELLS)),
+    cell: field('cell', 'cell', null, select('cell', [['', 'from the weights'], ...cells.map((c) => [c, c])])),
     loss: field('loss', 'loss', null, select('loss', LOSSES)),
   };
   const submit = el('button', { type: 'submit', class: 'primary', 'data-testid': 'upload-submit' }, ['Upload']);
@@ -116,13 +116,14 @@ export function mountModelUpload(container, { onUploaded, startModelRun } = {}) 
     }
     if (response.status === 503) { setStatus('The server is busy: try again in a moment.', 'error'); return; }
     const details = Array.isArray(body?.detail) ? body.detail : [{ loc: ['body'], msg: String(body?.detail ?? `HTTP ${response.status}`) }];
+    let general = '';   // a message that names no field goes to the status line
     for (const d of details) {
       const name = FIELD_OF_LOC[Array.isArray(d.loc) ? d.loc[1] : ''];
       const msg = String(d.msg ?? '').replace(/^Value error, /, '');
       if (name) showError(name, msg);
-      else setStatus(/too (large|big)/i.test(msg) ? `File too large: ${msg}` : msg, 'error');
+      else general = /too (large|big)/i.test(msg) ? `File too large: ${msg}` : msg;
     }
-    if (!status.textContent) setStatus('The upload was refused: see the messages above.', 'error');
+    setStatus(general || 'The upload was refused: see the messages above.', 'error');
   }
 
   async function post(files) {

@@ -2,6 +2,7 @@
 // graph's colours, with the rectangle of the columns currently visible; click or drag to move.
 
 import { fillFor, forwardPosition, logPosition } from './colors.js';
+import { drawHealthFlags } from './findings.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -19,6 +20,8 @@ export class OverviewStrip {
     this.svg = svg;
     this.cells = [];
     this.T = 0;
+    this.rows = 0;
+    this.flags = null;   // the <g> of the findings' marks
     const jump = (e) => {
       const box = svg.getBoundingClientRect();
       if (this.T) onJump(((e.clientX - box.left) / box.width) * this.T);
@@ -32,6 +35,8 @@ export class OverviewStrip {
   build(hRows, T) {
     this.svg.replaceChildren();
     this.T = T;
+    this.rows = hRows.length;
+    this.flags = null;
     this.cells = [];
     this.svg.setAttribute('viewBox', `0 0 ${T} ${hRows.length}`);
     this.svg.setAttribute('preserveAspectRatio', 'none');
@@ -44,8 +49,8 @@ export class OverviewStrip {
     this.window = rect({ class: 'overview-window', y: 0, height: hRows.length, x: 0, width: T }, this.svg);
   }
 
-  /** Colour every cell as its graph node is coloured at `cursor` (phase, domain, fwdTop, H as in the graph). */
-  render(store, cursor, phase, domain, fwdTop, H) {
+  /** Colour every cell as its graph node is coloured at `cursor` (`scales` as graph_look.frameScales gives). */
+  render(store, cursor, { phase, domain, fwdTop, H }) {
     for (const cell of this.cells) {
       const ev = store.find(phase, cell.node, cell.t, cursor);
       let fill = 'var(--node-pending)';
@@ -56,6 +61,12 @@ export class OverviewStrip {
       }
       if (fill !== cell.fill) { cell.fill = fill; cell.rect.setAttribute('fill', fill); }
     }
+  }
+
+  /** Mark the steps of the diagnosis's findings along the strip's top edge (replacing earlier marks). */
+  showFindings(diagnosis) {
+    this.flags?.remove();
+    this.flags = drawHealthFlags(this.svg, diagnosis, this.rows);
   }
 
   /** Outline the visible columns [first, last]. */

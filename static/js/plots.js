@@ -3,6 +3,7 @@
 
 import * as charts from './charts.js';
 import { option } from './elements.js';
+import { extraStates, gatesOf } from './cell_spec.js';
 
 /** Redraws the plots of the run on demand, skipping those whose inputs did not change. */
 export class PlotPanel {
@@ -49,9 +50,12 @@ export function setupPlotSelectors(meta) {
   $('flow-node').replaceChildren(...options());
   $('hidden-node').replaceChildren(...options());
   for (const id of ['flow-node', 'hidden-node']) $(id).hidden = meta.nodes.length < 2;
-  const gates = { lstm: ['c', 'i', 'f', 'g', 'o'], gru: ['r', 'z', 'n'] }[meta.cell] ?? [];
-  const quantities = ['h', ...gates, 'dh', ...(meta.cell === 'lstm' ? ['dc'] : [])];
-  const names = { h: 'h (hidden state)', c: 'c (cell state)', dh: '∂L/∂h', dc: '∂L/∂c' };
-  $('hidden-quantity').replaceChildren(...quantities.map((q) => option(q, names[q] ?? `${q} gate`)));
+  // the states and gates the cell's events carry (meta.cell_spec), then their gradients
+  const states = extraStates(meta);
+  const names = { h: 'h (hidden state)', dh: '∂L/∂h' };
+  for (const state of states) Object.assign(names, { [state]: `${state} (cell state)`, [`d${state}`]: `∂L/∂${state}` });
+  for (const gate of gatesOf(meta)) names[gate.name] = `${gate.name} (${gate.title})`;
+  const quantities = ['h', ...states, ...gatesOf(meta).map((g) => g.name), 'dh', ...states.map((st) => `d${st}`)];
+  $('hidden-quantity').replaceChildren(...quantities.map((q) => option(q, names[q])));
   return meta.nodes[0];
 }

@@ -9,13 +9,11 @@ export const GRAPH = {
   marginLeft: 96,       // room for the row labels
   marginTop: 18,
   marginBottom: 40,     // room for the time axis
-  edgeLabelSize: 13,
-  nodeLabelSize: 14,
   minRecurrentWidth: 1.5,
   maxRecurrentWidth: 9,
-  followMargin: 2,
+  followMargin: 2,      // columns kept visible around the current step when following it
   minFitZoom: 0.8,      // 'fit' never shrinks below this: beyond it the window follows the step
-  presentFitZoom: 1.1,  // the same floor in presenter mode (a projector needs bigger nodes)      // columns kept visible around the current step when following it
+  presentFitZoom: 1.1,  // the same floor in presenter mode (a projector needs bigger nodes)
   maxLabelChars: 5,     // input/target labels longer than this are shortened on the node
 };
 
@@ -26,19 +24,14 @@ export const SCALES = {
   // plotly colourscales (names plotly knows, or explicit stops)
   heatDiverging: 'RdBu',
   heatSequential: 'Viridis',
-  contributions: 'Blues',
 };
 
 /** Colours that do not depend on a value. */
 export const COLORS = {
   nan: '#c2185b',
   inf: '#4a0000',
-  pending: 'var(--node-pending)',
   highlight: '#e6a700',
-  hover: '#00897b',
-  breakpoint: '#c2185b',
   lines: ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'],
-  fit: '#2ca02c',
   bound: '#d62728',
 };
 

@@ -1,0 +1,136 @@
+// The page drawn from the run's state: main.js changes `app` (cursor, status, selection, view
+// settings, …) and asks this view to render; nothing here decides anything from what the DOM shows.
+//
+//   const view = createPageView(app, { pageData, presets, socket, onSelect, onHover });
+//   view.requestRender(withPlots)   // everything that follows the cursor, on the next frame
+//   view.runInfo(meta) · view.banner() · view.statusHook() · view.exports() · view.look() · view.teacher()
+
+import { TIMING } from './theme/config.js';
+import { UnrolledGraph } from './graph.js';
+import { patternNotes, teacherComparable, storyFallback, exportButtons, statusLine } from './page_notes.js';
+import { setLook } from './look.js';
+import { describeEvent, renderEquation } from './equations.js';
+import { renderInspector } from './inspector.js';
+import { renderLegend } from './legend.js';
+import { PlotPanel } from './plots.js';
+import { TeacherCompare } from './teacher.js';
+import { updateControls } from './controls.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** The page's views of `app`; onSelect(node, t, kind) and onHover(node, t) report graph and plot pointing. */
+export function createPageView(app, { pageData, presets, socket, onSelect, onHover }) {
+  const graph = new UnrolledGraph($('graph'), $('overview'), { onSelect, onHover, onUserMove: () => requestRender(false) });
+  const plots = new PlotPanel(onHover);
+  const teacherGraph = new TeacherCompare({ card: $('teacher-card'), svg: $('graph-teacher'), overview: $('overview-teacher'), title: $('teacher-title') });
+  const npzTitle = $('export-npz').title;
+  let framePending = false;
+  let plotsDue = false;
+  let lastPlotDraw = 0;
+  let plotTimer = null;
+
+  /** Redraw on the next animation frame (plots too, throttled, unless withPlots is false). */
+  function requestRender(withPlots = true) {
+    plotsDue = plotsDue || withPlots;
+    if (framePending) return;
+    framePending = true;
+    requestAnimationFrame(() => {
+      framePending = false;
+      render();
+    });
+  }
+
+  function render() {
+    const { store, cursor } = app;
+    const meta = store.meta;
+    graph.render({ store, cursor, hover: app.hover, selected: app.selection, pausedSeq: app.paused?.seq ?? null });
+    renderLegend($('legend'), store, cursor);
+    renderEquation($('equation'), describeEvent(store.get(cursor), store, meta ?? {}));
+    renderInspector($('inspector'), app.selection, { store, cursor, meta });
+    updateControls({
+      cursor, received: store.count, total: meta ? store.total : 0, playing: app.serverPlaying || app.localTimer !== null,
+      canStepForward: Boolean(meta) && (cursor < store.count - 1 || (!store.done && socket.connected)),
+    });
+    status();
+    $('follow').checked = graph.viewport.followsCursor;
+    if (plotsDue && meta) {
+      const wait = TIMING.plotThrottleMs - (performance.now() - lastPlotDraw);
+      if (wait <= 0) drawPlots();
+      else if (!plotTimer) plotTimer = setTimeout(() => { plotTimer = null; drawPlots(); }, wait);
+    }
+  }
+
+  /** Redraw the plots whose inputs changed (all of them when `force`, e.g. after a theme change). */
+  function drawPlots(force = false) {
+    plotsDue = false;
+    lastPlotDraw = performance.now();
+    plots.draw({ store: app.store, cursor: app.cursor, node: app.plotNode, flowNode: app.flowNode, quantity: app.hiddenQuantity }, force);
+  }
+
+  /** The status line, and the run's state on <body data-status/-cursor/-received> (hooks for tests
+   * and for anyone scripting the page). */
+  function status() {
+    $('status').textContent = statusLine(app.store, app.cursor, app.status);
+    document.body.dataset.status = app.status;
+    document.body.dataset.cursor = String(app.cursor);
+    document.body.dataset.received = String(app.store.count);
+  }
+
+  /** Only <body data-status>, at once when the status changes (the rest waits for the frame: tests
+   * read data-cursor as "this event is drawn"). */
+  function statusHook() {
+    document.body.dataset.status = app.status;
+  }
+
+  /** Show app.banner ({text, kind} or null). */
+  function banner() {
+    const box = $('banner');
+    box.hidden = !app.banner;
+    if (!app.banner) return;
+    box.className = `banner ${app.banner.kind}`;
+    box.textContent = app.banner.text;
+  }
+
+  /** The run's words and switches around the graph, once its meta is known; the graph is laid out anew. */
+  function runInfo(meta) {
+    $('run-title').textContent = app.config.preset ? '' : meta.title ?? '';
+    $('story-title').textContent = meta.title ?? '';
+    $('story').textContent = meta.story ?? storyFallback(meta, { source: app.source, preset: app.config.preset, presets });
+    // the lecture equations of this run's cell (the panel holds one block per cell)
+    for (const el of document.querySelectorAll('.eq-cell')) el.hidden = !el.dataset.cell.split(' ').includes(meta.cell);
+    document.querySelector('.eq-seq2seq').hidden = !meta.segments;
+    const notes = patternNotes(meta);
+    $('pattern-note').textContent = notes.join(' · ');
+    $('pattern-note').hidden = notes.length === 0;
+    document.querySelector('.teacher-toggle').hidden = !teacherComparable(meta);
+    teacher();
+    exports();
+    graph.build(meta);   // a new run fits the view and follows the step again
+  }
+
+  /** A generation run shows the teacher-forced run of the same weights beside it when asked to. */
+  function teacher() {
+    if (app.teacherCompare && teacherComparable(app.store.meta)) teacherGraph.show({ config: app.config, source: app.source });
+    else teacherGraph.hide();
+  }
+
+  /** Which of the permalink and export buttons this run allows. */
+  function exports() {
+    const loaded = Boolean(pageData.view_trace) && !app.config.cell && !app.config.preset;
+    const buttons = exportButtons({ source: app.source, loaded, meta: app.store.meta });
+    $('copy-link').disabled = buttons.link.disabled;
+    $('export-json').disabled = buttons.json.disabled;
+    $('export-npz').disabled = buttons.npz.disabled;
+    $('export-npz').title = buttons.npz.why ?? npzTitle;
+  }
+
+  /** Theme and presenter mode (app.view) as the look the drawing modules read, and on <body>. */
+  function look() {
+    const { theme, present } = setLook({ theme: app.view.theme, present: app.view.present });
+    document.body.dataset.theme = theme;
+    document.body.classList.toggle('present', present);
+    $('toggle-present').setAttribute('aria-pressed', String(present));
+  }
+
+  return { graph, requestRender, drawPlots, statusHook, banner, runInfo, teacher, exports, look };
+}

@@ -1,0 +1,54 @@
+// The panels below the graph — training, diagnosis, model upload, compare — mounted once, each
+// handing its result to the page: a trained network or an uploaded model becomes the next run, a
+// finding selects its node and step.
+
+import { pickConfig } from './state.js';
+import { mountDiagnosisPanel } from './findings.js';
+import { mountModelUpload } from './models.js';
+import { mountComparePanel } from './compare.js';
+import { mountTrainingPanel } from './training.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** Mount the panels on the run state `app`; startRun(mode), showBanner(text, kind) and the graph
+ * come from main.js; `cells` (the names the server knows), `fields` (the config table) and `limits`
+ * from the page data. Returns {training,
+ * diagnosis, upload, compare}. */
+export function mountPanels(app, { startRun, showBanner, graph, cells, fields, limits }) {
+  const training = mountTrainingPanel($('training'), {
+    getConfig: () => ({ ...app.config }),
+    fields,
+    limits,
+    onTrained: ({ config, source }) => {
+      app.config = { ...pickConfig(config, fields) };
+      app.source = source;
+      startRun('play');
+      showBanner('Stepping through the trained network (Run repeats it; changing the config goes back to a fresh one).', 'info');
+      window.scrollTo({ top: 0, behavior: 'smooth' });
+    },
+  });
+  training.update?.(app.config);
+  const diagnosis = mountDiagnosisPanel($('diagnosis'), {
+    onSelect: (node, t) => {   // show the finding's step: select it and bring its column on screen
+      app.selection = { node, t, kind: 'h' };
+      graph.viewport.userMove(() => graph.viewport.centerOn(t));
+    },
+  });
+  const upload = mountModelUpload($('model-upload'), {
+    cells,
+    onUploaded: () => {},
+    startModelRun: (modelId) => {
+      app.source = 'model';
+      app.modelId = modelId;
+      app.reuploaded = false;
+      startRun('play');
+      window.scrollTo({ top: 0, behavior: 'smooth' });
+    },
+  });
+  const compare = mountComparePanel($('compare'), {
+    getConfig: () => ({ ...app.config }),
+    getModelId: () => (app.source === 'model' ? app.modelId : null),
+    fields,
+  });
+  return { training, diagnosis, upload, compare };
+}
