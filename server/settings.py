@@ -1,8 +1,10 @@
 """Every server limit in one settings object, overridable from the environment.
 
 Each field ``name`` is read from the variable ``UNROLLED_<NAME>`` (for example
-``UNROLLED_MAX_SEQ_LEN=2000``) when the settings are loaded, i.e. when the
-server process imports ``server.settings``.
+``UNROLLED_MAX_SEQ_LEN=2000``) by ``Settings.from_env()``. An app gets its settings from
+``create_app(settings)`` (default: ``Settings.from_env()``) and hands them to what needs them;
+nothing reads a settings singleton. The one exception is the config schema's bounds
+(server.config.SCHEMA_SETTINGS), fixed when the schema is defined.
 """
 
 from __future__ import annotations
@@ -114,5 +116,3 @@ class Settings:
             "tbptt": [1, self.max_seq_len],
         }
 
-
-settings = Settings.from_env()

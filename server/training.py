@@ -27,7 +27,7 @@ from unrolled.server.config_table import fields_in_group
 from unrolled.server.presets import PRESETS_BY_NAME
 from unrolled.server.runs import (StreamSource, build_network, build_seq2seq, build_task, config_source, engine_inputs,
                          title_and_story)
-from unrolled.server.serialize import to_jsonable
+from unrolled.server.wire.serialize import to_jsonable
 
 DEFAULT_EPOCHS = 100
 DEFAULT_OPTIMIZER = "adam"
@@ -38,19 +38,9 @@ CACHE_SIZE = 16             # trained networks kept per process
 TRAINING_FIELDS = fields_in_group("training")
 
 
-class TrainingConfigError(ValueError):
-    """A config that validates but cannot be trained; ``field`` names the culprit."""
-
-    def __init__(self, detail: str, field: str | None) -> None:
-        super().__init__(detail)
-        self.field = field
-
-
 def resolve_training(config: TraceConfig) -> TraceConfig:
-    """The config with every training field filled in (epochs, optimizer, lr); raises
-    TrainingConfigError for combinations the engine refuses."""
-    if config.tbptt is not None and config.bidirectional:
-        raise TrainingConfigError("tbptt: truncated BPTT needs a unidirectional network", "tbptt")
+    """The config with every training field filled in (epochs, optimizer, lr); the config schema
+    has already refused the combinations the engine cannot train."""
     optimizer = config.optimizer or DEFAULT_OPTIMIZER
     return config.model_copy(update={
         "epochs": config.epochs or DEFAULT_EPOCHS,
@@ -217,6 +207,4 @@ def trained_source_factory(raw_config: Any) -> Callable[[], StreamSource] | tupl
         config = resolve_training(resolve_config(raw_config))
     except ValidationError as exc:
         return first_error(exc)
-    except TrainingConfigError as exc:
-        return str(exc), exc.field
     return lambda: trained_source(config)

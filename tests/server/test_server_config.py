@@ -7,7 +7,8 @@ import json
 import pytest
 
 from unrolled.server.config import TraceConfig, resolve_config
-from unrolled.server.settings import Settings, settings
+from unrolled.server.config import SCHEMA_SETTINGS as settings
+from unrolled.server.settings import Settings
 
 
 def test_preset_fields_are_overridden_by_given_fields():

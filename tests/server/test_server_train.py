@@ -13,23 +13,19 @@ import pytest
 from fastapi.testclient import TestClient
 
 from unrolled.engine.tasks import DEFAULT_TEXT
-from unrolled.server import ws_train
 from unrolled.server.app import create_app
 from unrolled.server.config import resolve_config
 from unrolled.server import training
 from unrolled.server.training import TRAINED, TrainedCache, trained_network, trained_source, trained_source_factory
-from server_helpers import receive, receive_until, strict_json
+from server_helpers import app_settings, receive, receive_until, strict_json
 
 CHAR = {"preset": "char-lm", "seq_len": 12, "hidden_size": 8}
 LONG = {"preset": "char-lm", "seq_len": 6, "hidden_size": 4, "batch_size": 1, "epochs": 5000}
 
 
-def train_client(template_dir, **kwargs) -> TestClient:
-    """A TestClient of an app with /ws/train mounted (whether or not app.py includes it yet)."""
-    app = create_app(templates_dir=template_dir, **kwargs)
-    if not any(getattr(r, "path", None) == "/ws/train" for r in app.routes):
-        app.include_router(ws_train.router)
-    return TestClient(app)
+def train_client(template_dir, **changes) -> TestClient:
+    """A TestClient of an app whose settings have ``changes`` (Settings fields)."""
+    return TestClient(create_app(app_settings(**changes), templates_dir=template_dir))
 
 
 @pytest.fixture()
