@@ -52,7 +52,7 @@ class Settings:
     max_upload_mb: float = 96.0  # one POST /api/models body (base64 JSON of the three files)
     max_models: int = 8  # uploaded models kept per process (least recently used leaves first)
     max_store_mb: float = 256.0  # and their total weight (parameters + input + targets)
-    max_spill_mb: float = 512.0  # uploads shared on disk between the worker processes (server.model_spill)
+    max_spill_mb: float = 512.0  # uploads shared on disk between the worker processes (server.uploads.model_spill)
     max_arrays: int = 256  # arrays in one .npz
     max_io_size: int = 4096  # input_size and output_size of an uploaded model
     max_compare_runs: int = 4  # runs in one POST /api/compare

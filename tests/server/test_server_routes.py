@@ -1,4 +1,4 @@
-"""The HTTP routes of DESIGN.md §3: page, plotly, health, presets, static files, OpenAPI."""
+"""The HTTP routes: the page, plotly, health, presets, static files and the OpenAPI schema."""
 
 from __future__ import annotations
 
