@@ -2,7 +2,7 @@
 
 `event_message` is the definition (plain, value by value); `encode_event` is what the stream
 sends: the same message as JSON text, computed by a vectorised fast path when every value is
-finite and of one shape, else by `event_message`. tests/server/test_wire_events.py pins the two
+finite and of one shape, else by `event_message`. tests/server/test_server_wire_events.py pins the two
 equal over events of every cell. The message's fields are in docs/DESIGN.md, "Socket protocol".
 """
 
