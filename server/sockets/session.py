@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from unrolled.server.sockets.breakpoints import BreakpointRule
 from unrolled.server.sockets.stream_worker import EngineWorker, EventInfo
+from unrolled.server.sockets.worker import cancel_and_wait
 from unrolled.server.wire.messages import DONE_MESSAGE, error_message, paused_message, queued_message
 from unrolled.server.wire.serialize import dumps
 
@@ -100,12 +101,7 @@ class StreamSession:
         """Stop the worker and the pump (used on replace, stop and disconnect), and wait
         (briefly, off the loop) for the worker thread to end so its slot is free again."""
         self.worker.stop()
-        if self.task is not None and not self.task.done():
-            self.task.cancel()
-            try:
-                await self.task
-            except (asyncio.CancelledError, Exception):
-                pass
+        await cancel_and_wait(self.task)
         await self.worker.join(JOIN_TIMEOUT_S)
 
     def _events_pending(self) -> bool:

@@ -9,8 +9,10 @@ client → {"type": "start", "config": {...}, "mode": "play"|"step", "delay_ms":
 "loaded" streams the trace of `unrolled view`; "trained" steps through the network that
 /ws/train trained, rebuilt from its ``trained_config``; "model" streams a model uploaded with
 POST /api/models (its ``model_id``). Breakpoints belong to the socket (they survive a new ``start``); ``enabled:
-false`` removes one. Every bad message gets an ``error`` reply and changes
-nothing; a ``start`` replaces the stream running on the same socket.
+false`` removes one; where they stop the stream is the rule of server.sockets.breakpoints. Every bad
+message gets an ``error`` reply and changes nothing; a ``start`` replaces the stream running on the
+same socket. A ``pause`` is answered {"type": "paused", "reason": "pause", "seq"} naming the last
+event sent before it.
 
 When every engine slot is busy a ``start`` waits in a bounded first-come queue: the
 client gets {"type": "queued", "position": n, "detail"} (again whenever n changes),

@@ -30,7 +30,7 @@ from unrolled.server.config import TraceConfig, first_error, resolve_config
 from unrolled.server.settings import Settings
 from unrolled.server.sockets.connection import ClientMessage, MessageConnection, serve_connection
 from unrolled.server.sockets.slots import EngineSlots
-from unrolled.server.sockets.worker import POLL_S, ThreadWorker, off_loop
+from unrolled.server.sockets.worker import POLL_S, ThreadWorker, cancel_and_wait, off_loop
 from unrolled.server.training import TRAINED, TrainingRun, can_sample, resolve_training, sample_text
 from unrolled.server.wire.messages import error_message
 from unrolled.server.wire.serialize import dumps
@@ -193,12 +193,7 @@ class TrainConnection(MessageConnection):
         if self.worker is not None:
             self.worker.stop()
             await self.worker.join(JOIN_TIMEOUT_S)
-        if self._pump is not None and not self._pump.done():
-            self._pump.cancel()
-            try:
-                await self._pump
-            except (asyncio.CancelledError, Exception):
-                pass
+        await cancel_and_wait(self._pump)
 
     async def _forward(self, worker: TrainingWorker) -> None:
         """Send the worker's messages in order until it ends."""

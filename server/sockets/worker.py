@@ -24,6 +24,17 @@ async def off_loop(work: Callable[..., T], *args: Any) -> T:
     return await run_in_threadpool(work, *args)
 
 
+async def cancel_and_wait(task: asyncio.Task | None) -> None:
+    """Cancel a socket's pump task (if still running) and wait until it has ended."""
+    if task is None or task.done():
+        return
+    task.cancel()
+    try:
+        await task
+    except (asyncio.CancelledError, Exception):
+        pass
+
+
 class ThreadWorker:
     """One socket's engine work in a daemon thread; subclasses implement ``work()``.
 
