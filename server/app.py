@@ -17,11 +17,12 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from unrolled.server.config import SCHEMA_SETTINGS
 from unrolled.server.page_data import app_version
 from unrolled.server.paths import STATIC_DIR, TEMPLATES_DIR
 from unrolled.server.routes import api, pages
 from unrolled.server.security import SecurityMiddleware
-from unrolled.server.settings import Settings
+from unrolled.server.settings import SCHEMA_FIELDS, Settings
 from unrolled.server.sockets import trace, train
 from unrolled.server.sockets.slots import engine_slots
 from unrolled.server.uploads.models import ModelStore, model_store
@@ -60,10 +61,16 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``settings`` (default: ``Settings.from_env()``) are the one place limits enter:
     they live on ``app.state.settings`` with what is built from them (the engine slots, the model
-    store), and routes and sockets read them through their request's app. ``loaded_trace`` =
+    store), and routes and sockets read them through their request's app. Only the config schema's
+    bounds (settings.SCHEMA_FIELDS) are the process's, not the app's: settings that differ there are
+    refused (ValueError). ``loaded_trace`` =
     (Trace, file name) serves a saved trace (`unrolled view`); ``models`` replaces the store of
     uploaded models (default: one sharing its files in the machine's folder)."""
     settings = settings if settings is not None else Settings.from_env()
+    fixed = [name for name in SCHEMA_FIELDS if getattr(settings, name) != getattr(SCHEMA_SETTINGS, name)]
+    if fixed:
+        raise ValueError(f"{', '.join(fixed)}: bounds of the request schemas, fixed from the environment "
+                         "(UNROLLED_*) when the server is imported; an app's settings cannot change them")
     # Stream workers compute in threads; a short GIL switch interval lets the event loop
     # (sockets, /healthz) take its turn within ~1 ms instead of Python's default 5 ms.
     sys.setswitchinterval(settings.gil_switch_ms / 1000)

@@ -12,6 +12,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 
+# Bounds written into the request schemas (TraceConfig, the socket messages, CompareRequest) when
+# they are defined: they come from the environment at import, the same for every app of a process.
+SCHEMA_FIELDS = ("max_seq_len", "max_seq2seq_len", "max_hidden_size", "max_num_layers", "max_batch_size",
+                 "max_units", "max_text_len", "max_vocab", "max_recurrent_scale", "max_delay_ms", "max_epochs",
+                 "max_compare_runs")
+
 
 @dataclass(frozen=True)
 class Settings:
