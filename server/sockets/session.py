@@ -105,14 +105,14 @@ class StreamSession:
         await self.worker.join(JOIN_TIMEOUT_S)
 
     def _events_pending(self) -> bool:
-        return self.total_events is None or self.last_seq + 1 < self.total_events
+        """True when the schedule (known once meta has arrived) has events the client has not had."""
+        return self.total_events is not None and self.last_seq + 1 < self.total_events
 
     async def _pump(self) -> None:
         try:
             while True:
-                if self.total_events is not None and self._events_pending():
-                    if not await self._wait_for_go():
-                        return
+                if self._events_pending() and not await self._wait_for_go():
+                    return
                 item = await self.worker.queue.get()
                 kind = item[0]
                 if kind == "meta":

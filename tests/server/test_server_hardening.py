@@ -136,7 +136,8 @@ def test_stream_slots_hand_over_in_order_across_threads():
         tasks = []
         for i in range(3):
             tasks.append(asyncio.create_task(wait(i)))
-            await asyncio.sleep(0.02)
+            while slots.queued < i + 1:  # until it has joined the queue (yields, no timed wait)
+                await asyncio.sleep(0)
         assert not await slots.acquire(lambda p: asyncio.sleep(0))  # the queue is full
         assert not slots.try_acquire()  # nobody jumps the queue
         threading.Thread(target=slots.release).start()
@@ -156,7 +157,8 @@ def test_a_cancelled_wait_passes_its_slot_on():
         quiet = lambda p: asyncio.sleep(0)  # noqa: E731
         leaving = asyncio.create_task(slots.acquire(quiet, report_every_s=0.01))
         staying = asyncio.create_task(slots.acquire(quiet, report_every_s=0.01))
-        await asyncio.sleep(0.05)
+        while slots.queued < 2:  # until both have joined the queue (yields, no timed wait)
+            await asyncio.sleep(0)
         slots.release()  # granted to `leaving`, which is cancelled before it runs
         leaving.cancel()
         assert await asyncio.wait_for(staying, 5) is True

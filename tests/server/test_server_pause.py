@@ -1,12 +1,16 @@
-"""A pause that arrives while an event is on its way names that event (the race behind a flaky
-test_pause_then_resume under load: the reply used to carry the seq read before the event was sent)."""
+"""Pacing, without timing: a pause that arrives while an event is on its way names that event (the race
+behind a flaky test_pause_then_resume under load: the reply used to carry the seq read before the event
+was sent); a step while playing switches to stepping."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from types import SimpleNamespace
 
+from unrolled.server.sockets.session import StreamSession
 from unrolled.server.sockets.slots import engine_slots
+from unrolled.server.sockets.stream_worker import EventInfo
 from unrolled.server.sockets.trace import TraceConnection
 from server_helpers import app_settings, private_store
 
@@ -44,3 +48,40 @@ def test_a_pause_during_a_slow_send_names_the_event_that_was_being_sent(tmp_path
     assert [m["seq"] for m in before if m["type"] == "event"] == [0, 1]
     assert paused["reason"] == "pause" and paused["seq"] == 1
     assert not [m for m in sent[sent.index(paused) + 1:] if m["type"] == "event"]
+
+
+def test_a_step_while_playing_sends_one_more_event_and_stops():
+    sent: list[dict] = []
+
+    async def scenario() -> None:
+        async def socket(text: str) -> None:
+            sent.append(json.loads(text))
+
+        worker = SimpleNamespace(queue=asyncio.Queue(), consumed=lambda: None, stop=lambda: None)
+        session = StreamSession(worker, socket, {}, "play", 0, 60.0)
+
+        def computed(seq: int) -> None:
+            message = {"type": "event", "seq": seq}
+            worker.queue.put_nowait(("event", json.dumps(message), EventInfo(seq, "forward", "h_l0", seq, 1.0)))
+
+        async def settle() -> None:  # let the pump run until it waits (yields only)
+            for _ in range(20):
+                await asyncio.sleep(0)
+
+        worker.queue.put_nowait(("meta", {"type": "meta", "schedule": {"total": 6}}))
+        computed(0)
+        pump = asyncio.create_task(session._pump())
+        await settle()
+        assert [m.get("seq") for m in sent] == [None, 0]      # playing: everything computed so far is sent
+        session.step()                                         # a step while playing ...
+        for seq in range(1, 5):
+            computed(seq)
+        await settle()
+        assert [m.get("seq") for m in sent] == [None, 0, 1]   # ... sends one more event, then waits
+        assert not session.playing and worker.queue.qsize() == 3
+        session.step()
+        await settle()
+        assert [m.get("seq") for m in sent] == [None, 0, 1, 2]
+        pump.cancel()
+
+    asyncio.run(scenario())

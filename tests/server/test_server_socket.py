@@ -103,17 +103,6 @@ def test_pause_then_resume(client):
         assert rest[-2]["type"] == "summary"
 
 
-def test_step_while_playing_switches_to_stepping(client):
-    with client.websocket_connect("/ws/trace") as ws:
-        ws.send_json({"type": "start", "config": LONG, "mode": "play", "delay_ms": 20})
-        receive(ws)
-        ws.send_json({"type": "step"})
-        time.sleep(0.2)
-        ws.send_json({"type": "pause"})
-        messages = receive_until(ws, {"paused"})
-        assert 1 <= sum(m["type"] == "event" for m in messages) <= 4
-
-
 def test_nonfinite_breakpoint(client):
     with client.websocket_connect("/ws/trace") as ws:
         ws.send_json({"type": "break", "on": "nonfinite"})
