@@ -25,6 +25,7 @@ from unrolled.server.security import SecurityMiddleware
 from unrolled.server.settings import SCHEMA_FIELDS, Settings
 from unrolled.server.sockets import trace, train
 from unrolled.server.sockets.slots import engine_slots
+from unrolled.server.training import TrainedCache
 from unrolled.server.uploads.models import ModelStore, model_store
 from unrolled.server.wire.serialize import to_jsonable
 
@@ -61,7 +62,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``settings`` (default: ``Settings.from_env()``) are the one place limits enter:
     they live on ``app.state.settings`` with what is built from them (the engine slots, the model
-    store), and routes and sockets read them through their request's app. Only the config schema's
+    store, the cache of trained networks), and routes and sockets read them through their request's app. Only the config schema's
     bounds (settings.SCHEMA_FIELDS) are the process's, not the app's: settings that differ there are
     refused (ValueError). ``loaded_trace`` =
     (Trace, file name) serves a saved trace (`unrolled view`); ``models`` replaces the store of
@@ -80,6 +81,7 @@ def create_app(
     app.state.loaded_trace = loaded_trace
     app.state.slots = engine_slots(settings)
     app.state.model_store = models if models is not None else model_store(settings)
+    app.state.trained = TrainedCache()  # networks trained on /ws/train, for /ws/trace's "trained" source
     app.add_middleware(SecurityMiddleware, max_body_bytes=settings.max_body_bytes,
                        body_caps={"/api/models": settings.max_upload_bytes})
     app.add_exception_handler(RequestValidationError, _validation_error)

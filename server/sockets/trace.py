@@ -35,7 +35,7 @@ from unrolled.server.sockets.connection import ClientMessage, MessageConnection,
 from unrolled.server.sockets.session import StreamSession
 from unrolled.server.sockets.slots import EngineSlots
 from unrolled.server.sockets.stream_worker import EngineWorker
-from unrolled.server.training import trained_source_factory
+from unrolled.server.training import TrainedCache, trained_source_factory
 from unrolled.server.uploads.models import ModelStore, model_source_factory
 from unrolled.server.wire.messages import paused_message
 
@@ -101,12 +101,13 @@ class TraceConnection(MessageConnection):
     MESSAGE_TYPES = MESSAGE_TYPES
 
     def __init__(self, send_text, settings: Settings, slots: EngineSlots, loaded: tuple[Any, str] | None,
-                 models: ModelStore) -> None:
+                 models: ModelStore, trained: TrainedCache) -> None:
         super().__init__(send_text, settings.max_message_bytes)
         self._settings = settings
         self._slots = slots
         self._loaded = loaded  # (trace, file name) when the app was started by `unrolled view`
         self._models = models
+        self._trained = trained
         self.breakpoints: dict[str, float | None] = {}
         self.session: StreamSession | None = None
 
@@ -148,7 +149,7 @@ class TraceConnection(MessageConnection):
         if message.source == "model":  # a user's uploaded model (the app's model store keeps it)
             return model_source_factory(self._models, message.model_id)
         if message.source == "trained":  # the network /ws/train trained (rebuilt if not cached)
-            return trained_source_factory(message.config or {})
+            return trained_source_factory(self._trained, message.config or {})
         try:
             config = resolve_config(message.config or {})
         except ValidationError as exc:
@@ -188,4 +189,4 @@ async def trace_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     state = websocket.app.state
     await serve_connection(websocket, TraceConnection(websocket.send_text, state.settings, state.slots,
-                                                      state.loaded_trace, state.model_store))
+                                                      state.loaded_trace, state.model_store, state.trained))

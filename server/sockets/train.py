@@ -31,7 +31,7 @@ from unrolled.server.settings import Settings
 from unrolled.server.sockets.connection import ClientMessage, MessageConnection, serve_connection
 from unrolled.server.sockets.slots import EngineSlots
 from unrolled.server.sockets.worker import POLL_S, ThreadWorker, cancel_and_wait, off_loop
-from unrolled.server.training import TRAINED, TrainingRun, can_sample, resolve_training, sample_text
+from unrolled.server.training import TrainedCache, TrainingRun, can_sample, resolve_training, sample_text
 from unrolled.server.wire.messages import error_message
 from unrolled.server.wire.serialize import dumps
 
@@ -92,8 +92,9 @@ class TrainingWorker(ThreadWorker):
 
     thread_name = "unrolled-train"
 
-    def __init__(self, config: TraceConfig, slots: EngineSlots, idle_timeout_s: float) -> None:
+    def __init__(self, config: TraceConfig, slots: EngineSlots, idle_timeout_s: float, trained: TrainedCache) -> None:
         super().__init__(slots)
+        self._trained = trained  # where the trained network is kept for /ws/trace's "trained" source
         self.run: TrainingRun | None = None
         self.finished = False           # set before the last message (done or error) is sent
         self._config = config
@@ -161,7 +162,7 @@ class TrainingWorker(ThreadWorker):
                 self._wait_if_paused(record.epoch)
                 since = time.perf_counter()
         if run.trainer.epochs_done:
-            TRAINED.put(run.trained_config(), run.net)
+            self._trained.put(run.trained_config(), run.net)
         reason = "diverged" if run.trainer.diverged else (
             "finished" if run.trainer.epochs_done >= run.trainer.options.epochs else "stopped")
         self.finished = True
@@ -173,9 +174,10 @@ class TrainConnection(MessageConnection):
 
     MESSAGE_TYPES = MESSAGE_TYPES
 
-    def __init__(self, send_text, settings: Settings, slots: EngineSlots) -> None:
+    def __init__(self, send_text, settings: Settings, slots: EngineSlots, trained: TrainedCache) -> None:
         super().__init__(send_text, settings.max_message_bytes)
         self._slots = slots
+        self._trained = trained
         self._idle_timeout_s = settings.stream_idle_s
         self.worker: TrainingWorker | None = None
         self._pump: asyncio.Task | None = None
@@ -220,7 +222,7 @@ class TrainConnection(MessageConnection):
         if not self._slots.try_acquire():
             await self.error(self._slots.busy_detail())
             return
-        worker = TrainingWorker(config, self._slots, self._idle_timeout_s)
+        worker = TrainingWorker(config, self._slots, self._idle_timeout_s, self._trained)
         self.worker = worker
         self._pump = asyncio.create_task(self._forward(worker))
         worker.start()
@@ -266,4 +268,4 @@ async def train_socket(websocket: WebSocket) -> None:
     """Receive client messages until the client leaves; then stop the training."""
     await websocket.accept()
     state = websocket.app.state
-    await serve_connection(websocket, TrainConnection(websocket.send_text, state.settings, state.slots))
+    await serve_connection(websocket, TrainConnection(websocket.send_text, state.settings, state.slots, state.trained))
