@@ -12,6 +12,7 @@ from unrolled.server.sockets.session import StreamSession
 from unrolled.server.sockets.slots import engine_slots
 from unrolled.server.sockets.stream_worker import EventInfo
 from unrolled.server.sockets.trace import TraceConnection
+from unrolled.server.training import TrainedCache
 from server_helpers import app_settings, private_store
 
 CONFIG = {"cell": "rnn_tanh", "seq_len": 50, "hidden_size": 4, "task": "copy"}
@@ -32,7 +33,7 @@ def test_a_pause_during_a_slow_send_names_the_event_that_was_being_sent(tmp_path
             sent.append(message)
 
         connection = TraceConnection(slow_socket, settings, engine_slots(settings), None,
-                                     private_store(settings, tmp_path))
+                                     private_store(settings, tmp_path), TrainedCache())
         await connection.handle(json.dumps({"type": "start", "config": CONFIG, "mode": "play", "delay_ms": 0}))
         await in_flight.wait()
         pause = asyncio.create_task(connection.handle(json.dumps({"type": "pause"})))
