@@ -98,10 +98,11 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"application/json":
 
 
 @router.post("/models", summary="Upload your own model and its input", response_model=ModelInfo,
-             responses=ERRORS, openapi_extra=UPLOAD_BODY)
+             responses={**ERRORS, 413: {"description": "The body exceeds UNROLLED_MAX_UPLOAD_MB"}},
+             openapi_extra=UPLOAD_BODY)
 async def upload_model(request: Request) -> Response:
     """Validate a torch-named state dict (.npz), an input (.npy) and optional targets (.npy), sent as
-    one JSON body with each file base64-encoded (at most UNROLLED_MAX_UPLOAD_MB; no multipart), and keep
+    one JSON body with each file base64-encoded (no multipart; a 413 beyond UNROLLED_MAX_UPLOAD_MB), and keep
     the model: in this process's memory (the UNROLLED_MAX_MODELS most recently used) and, as files, in a
     private folder shared by the machine's worker processes. Files are read with allow_pickle=False and
     each array's size is checked from its header first; every problem is a 422 whose loc names the field
