@@ -92,7 +92,7 @@ class EngineWorker(ThreadWorker):
             self.emit_batched("event", text, info)
             seq += 1
         if not self.stopped:
-            self.emit("summary", dumps(summary_message(source.finished_trace())))
+            self.emit_final("summary", dumps(summary_message(source.finished_trace())))
 
     def cleanup(self) -> None:
         """Close the engine run."""

@@ -166,7 +166,7 @@ class TrainingWorker(ThreadWorker):
         reason = "diverged" if run.trainer.diverged else (
             "finished" if run.trainer.epochs_done >= run.trainer.options.epochs else "stopped")
         self.finished = True
-        self._send(run.done_message(reason, last))
+        self.emit_final("message", dumps(run.done_message(reason, last)))
 
 
 class TrainConnection(MessageConnection):

@@ -38,10 +38,12 @@ async def cancel_and_wait(task: asyncio.Task | None) -> None:
 class ThreadWorker:
     """One socket's engine work in a daemon thread; subclasses implement ``work()``.
 
-    Items handed over with ``emit`` (at once) or ``emit_batched`` (held until ``batch`` of them are
-    ready or the client's queue has run dry) arrive on ``queue`` in order, then ("end",). An
-    exception of ``work`` becomes the items ``failure(exc)`` returns. The caller takes one slot of
-    ``slots`` before ``start``; the thread releases it when it ends.
+    Items handed over with ``emit`` (at once), ``emit_batched`` (held until ``batch`` of them are
+    ready or the client's queue has run dry) or ``emit_final`` (held until the slot is free) arrive
+    on ``queue`` in order, then ("end",). An exception of ``work`` becomes the items ``failure(exc)``
+    returns, held like final ones. The caller takes one slot of ``slots`` before ``start``; the thread
+    releases it when it ends, before the final items go out: a client told "done" can start again
+    at once without finding its own slot still taken.
     """
 
     thread_name = "unrolled-worker"
@@ -93,6 +95,10 @@ class ThreadWorker:
         if len(self._pending) >= self._batch or self.queue.empty():
             self.flush()
 
+    def emit_final(self, *item: Any) -> None:
+        """Hand over an item (the last message of the work) once the slot has been released."""
+        self._pending.append(item)
+
     def flush(self) -> None:
         """Hand every held item to the event loop."""
         if not self._pending:
@@ -112,13 +118,13 @@ class ThreadWorker:
             self.work()
         except Exception as exc:  # an engine failure is reported to the client, never raised
             for item in self.failure(exc):
-                self.emit(*item)
+                self.emit_final(*item)
         finally:
             try:
                 self.cleanup()
             finally:
                 self.slots.release()
-                self.emit("end")
+                self.emit("end")  # hands over the final items too
 
     def cleanup(self) -> None:
         """Free what ``work`` opened (called in the thread, before the slot is released)."""

@@ -1,6 +1,7 @@
 """Pacing, without timing: a pause that arrives while an event is on its way names that event (the race
 behind a flaky test_pause_then_resume under load: the reply used to carry the seq read before the event
-was sent); a step while playing switches to stepping."""
+was sent); a step while playing switches to stepping; a worker's last message goes out only after its
+engine slot is free (a flaky "slot still taken" right after "done")."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from unrolled.server.sockets.session import StreamSession
 from unrolled.server.sockets.slots import engine_slots
 from unrolled.server.sockets.stream_worker import EventInfo
 from unrolled.server.sockets.trace import TraceConnection
+from unrolled.server.sockets.worker import ThreadWorker
 from unrolled.server.training import TrainedCache
 from server_helpers import app_settings, private_store
 
@@ -86,3 +88,30 @@ def test_a_step_while_playing_sends_one_more_event_and_stops():
         pump.cancel()
 
     asyncio.run(scenario())
+
+
+def test_a_worker_hands_over_its_last_message_only_after_releasing_its_slot():
+    log: list[str] = []
+
+    class Slots:
+        def release(self) -> None:
+            log.append("release")
+
+    class Worker(ThreadWorker):
+        def work(self) -> None:
+            self.emit("first")
+            self.emit_final("last")
+
+        def flush(self) -> None:
+            log.extend(item[0] for item in self._pending)
+            super().flush()
+
+    async def scenario() -> list[tuple]:
+        worker = Worker(Slots())
+        worker.start()
+        items = [await worker.queue.get() for _ in range(3)]
+        await worker.join(5.0)
+        return items
+
+    assert asyncio.run(scenario()) == [("first",), ("last",), ("end",)]
+    assert log == ["first", "release", "last", "end"]
