@@ -8,7 +8,7 @@
 See docs/DESIGN.md, section "Trace contract", for the contract of Network and Trace.
 """
 from .analysis.diagnosis import Finding, Thresholds, diagnose, weight_spectra
-from .cells import CELL_TYPES, cell_spec
+from .cells import CELL_TYPES, cell_spec, get_cell
 from .events import Event, replay
 from .schedule import Segment, event_count, event_schedule, plain_schedule
 from .gradcheck import gradcheck
@@ -22,7 +22,7 @@ from .train import Trainer, TrainOptions
 from .recorder import StepRun
 from .trace import Trace, load_trace
 
-__all__ = ["CELL_TYPES", "cell_spec", "Event", "Finding", "JoinedSeq2SeqTrace", "Network", "Seq2Seq", "Seq2SeqTrace",
+__all__ = ["CELL_TYPES", "cell_spec", "get_cell", "Event", "Finding", "JoinedSeq2SeqTrace", "Network", "Seq2Seq", "Seq2SeqTrace",
            "Seq2SeqTrainer", "StepRun", "Thresholds", "Trace", "TrainOptions", "Trainer", "batch_mean_norm", "diagnose",
            "event_count", "event_schedule", "plain_schedule", "Segment", "free_run", "gradcheck", "load_trace",
            "replay", "run_joined", "sample", "weight_spectra"]

@@ -19,12 +19,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 from pydantic import field_validator, model_validator
 
-from unrolled.engine.tasks import SEQ2SEQ_TASKS, TASK_LOSS, text_vocabulary
+from unrolled.engine import CELL_TYPES
+from unrolled.engine.tasks import SEQ2SEQ_TASKS, TASK_LOSS, TASK_NAMES, text_vocabulary
 from unrolled.server.presets import PRESET_NAMES, PRESETS_BY_NAME
 from unrolled.server.settings import Settings
 
-Cell = Literal["rnn_tanh", "rnn_relu", "lstm", "gru"]
-Task = Literal["copy", "adding", "char_lm", "tagging", "sine", "reverse"]
+Cell = Literal[CELL_TYPES]  # type: ignore[valid-type]   # the engine's cell registry
+Task = Literal[TASK_NAMES]  # type: ignore[valid-type]
 PresetName = Literal[PRESET_NAMES]  # type: ignore[valid-type]
 
 CELLS: tuple[str, ...] = Cell.__args__

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from .lecture import Lecture, generic_lecture
+
 
 @dataclass
 class StepRecord:
@@ -57,6 +59,7 @@ class Cell:
     dead_units: bool = False            # a unit can output exactly 0 for every input (ReLU): the dead-unit check
     forget_gate: str | None = None      # the gate whose closing wipes the state; `forget_bias` adds to its bias
     kinks: bool = False                 # φ has kinks: finite differences need a narrow stencil
+    lecture: Lecture | None = None      # the lecture's equations (None: a generic description)
 
     @property
     def has_cell_state(self) -> bool:
@@ -71,7 +74,12 @@ class Cell:
         """What a reader of the stream needs to draw this cell (JSON-ready; travels in `meta`)."""
         return {"name": self.name, "states": list(self.states),
                 "gates": [{"name": g, "title": self.gate_titles.get(g, g), "range": list(self.gate_ranges[g])}
-                          for g in self.gates]}
+                          for g in self.gates],
+                "lecture": self.lecture_notes().to_json()}
+
+    def lecture_notes(self) -> Lecture:
+        """The lecture's equations of this cell, or a generic description from its gates and states."""
+        return self.lecture or generic_lecture(self.name, self.gates, self.states)
 
     def parameter_shapes(self, input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
         """One layer/direction's parameters (torch names without the _l{k} suffix) and their shapes."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .lecture import Lecture
 from .base import Cell, GradStep, StepRecord, diag, diag_times, sigmoid_
 
 
@@ -40,6 +41,25 @@ class GRUCell(Cell):
     gate_ranges = {"r": (0.0, 1.0), "z": (0.0, 1.0), "n": (-1.0, 1.0)}
     gate_titles = {"r": "reset gate", "z": "update gate", "n": "candidate"}
     saturating = gate_ranges
+    lecture = Lecture(
+        panel=(
+            '<math display="block"><msub><mi>h</mi><mi>t</mi></msub><mo>=</mo><mo>(</mo><mn>1</mn><mo>−</mo>'
+            '<msub><mi>z</mi><mi>t</mi></msub><mo>)</mo><mo>⊙</mo><msub><mi>n</mi><mi>t</mi></msub><mo>+</mo>'
+            '<msub><mi>z</mi><mi>t</mi></msub><mo>⊙</mo><msub><mi>h</mi><mrow><mi>t</mi><mo>−</mo><mn>1</mn></mrow>'
+            '</msub></math>'
+            '<math display="block"><mtable columnalign="left"><mtr><mtd><msub><mi>n</mi><mi>t</mi></msub><mo>=</mo>'
+            '<mi>tanh</mi><mo>(</mo><msub><mi>U</mi><mi>n</mi></msub><msub><mi>x</mi><mi>t</mi></msub><mo>+</mo>'
+            '<msub><mi>b</mi><mrow><mi>i</mi><mi>n</mi></mrow></msub></mtd></mtr><mtr><mtd><mspace width="2.2em"/>'
+            '<mo>+</mo><msub><mi>r</mi><mi>t</mi></msub><mo>⊙</mo><mo>(</mo><msub><mi>W</mi><mi>n</mi></msub>'
+            '<msub><mi>h</mi><mrow><mi>t</mi><mo>−</mo><mn>1</mn></mrow></msub><mo>+</mo><msub><mi>b</mi><mrow>'
+            '<mi>h</mi><mi>n</mi></mrow></msub><mo>)</mo><mo>)</mo></mtd></mtr></mtable></math>'
+            "<p class=\"eq-note\"><strong>Convention shown: torch's</strong> h = (1−z)⊙n + z⊙h<sub>prev</sub>. "
+            "Many lecture notes swap z and 1−z; the numbers here are torch's.</p>"
+        ),
+        forward=("r, z = σ({U} {input} + {W} h{prev} + b),  n = tanh(Uₙx + bᵢₙ + r ⊙ (Wₙh{prev} + bₕₙ))", "{gates}",
+                 "h{t} = (1 − z) ⊙ n + z ⊙ h{prev}     (torch convention)"),
+        recurrent="z{next} ⊙ ∂L/∂h{next} + (path through r, z, n)",
+    )
 
     def rebuild_extras(self, h_prev, act, c, w_hh, b_hh):
         """W_hn h_{t−1} + b_hn."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .lecture import Lecture
 from .base import Cell, GradStep, StepRecord, diag, diag_times, sigmoid_
 
 
@@ -36,6 +37,22 @@ class LSTMCell(Cell):
     gate_titles = {"i": "input gate", "f": "forget gate", "g": "candidate", "o": "output gate"}
     saturating = {"i": (0.0, 1.0), "f": (0.0, 1.0), "o": (0.0, 1.0), "g": (-1.0, 1.0)}
     forget_gate = "f"
+    lecture = Lecture(
+        panel=(
+            '<math display="block"><msub><mi>c</mi><mi>t</mi></msub><mo>=</mo><msub><mi>f</mi><mi>t</mi></msub>'
+            '<mo>⊙</mo><msub><mi>c</mi><mrow><mi>t</mi><mo>−</mo><mn>1</mn></mrow></msub><mo>+</mo><msub><mi>i</mi>'
+            '<mi>t</mi></msub><mo>⊙</mo><msub><mi>g</mi><mi>t</mi></msub></math>'
+            '<math display="block"><msub><mi>h</mi><mi>t</mi></msub><mo>=</mo><msub><mi>o</mi><mi>t</mi></msub>'
+            '<mo>⊙</mo><mi>tanh</mi><mo>(</mo><msub><mi>c</mi><mi>t</mi></msub><mo>)</mo></math>'
+            '<p class="eq-note">[i, f, g, o] = [σ, σ, tanh, σ](U x<sub>t</sub> + W h<sub>t−1</sub> + b), rows in '
+            "torch's order i, f, g, o.</p>"
+        ),
+        forward=("i, f, o = σ({U} {input} + {W} h{prev} + b),  g = tanh(…)", "{gates}",
+                 "c{t} = f ⊙ c{prev} + i ⊙ g", "{state:c}", "h{t} = o ⊙ tanh(c{t})"),
+        recurrent="(recurrent path through the gates of step {next_step})",
+        state_gradients={"c": "∂L/∂c{t} = ∂L/∂h{t} ⊙ o ⊙ (1 − tanh²c{t})"},
+        state_recurrences={"c": " + f{next} ⊙ ∂L/∂c{next}"},
+    )
 
     def reads_torch(self, module) -> bool:
         """An nn.LSTM without a projection (proj_size > 0 has other equations: ValueError)."""

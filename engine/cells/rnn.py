@@ -21,6 +21,15 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Cell, GradStep, StepRecord, diag_times
+from .lecture import Lecture
+
+PANEL = (
+    '<math display="block"><msub><mi>h</mi><mi>t</mi></msub><mo>=</mo><mi>φ</mi><mo>(</mo><mi>U</mi>'
+    '<msub><mi>x</mi><mi>t</mi></msub><mo>+</mo><mi>W</mi><msub><mi>h</mi><mrow><mi>t</mi><mo>−</mo><mn>1</mn>'
+    '</mrow></msub><mo>+</mo><mi>b</mi><mo>)</mo></math>'
+    '<p class="eq-note">φ = {phi}; U = weight_ih, W = weight_hh, b = bias_ih + bias_hh.</p>'
+)
+DPHI = {"tanh": "(1 − h{next}²)", "relu": "𝟙[z{next} > 0]"}   # φ′ at step t+1, in lecture notation
 
 
 class ElmanCell(Cell):
@@ -35,6 +44,11 @@ class ElmanCell(Cell):
         self.relu = nonlinearity == "relu"
         self.saturating = {} if self.relu else {"h": (-1.0, 1.0)}
         self.dead_units = self.kinks = self.relu
+        self.lecture = Lecture(
+            panel=PANEL.format(phi=nonlinearity),
+            forward=("h{t} = " + nonlinearity + "({U} {input} + {W} h{prev} + b)",),
+            recurrent="{Wn}ᵀ diag" + DPHI[nonlinearity] + " ∂L/∂h{next}",
+        )
 
     def reads_torch(self, module) -> bool:
         """An nn.RNN with this nonlinearity."""

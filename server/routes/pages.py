@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
+from unrolled import engine
 from unrolled.server.page_data import app_version, page_data
 from unrolled.server.paths import PLOTLY_JS
 
@@ -15,8 +16,14 @@ router = APIRouter()
 def index(request: Request) -> HTMLResponse:
     """Render templates/index.html with the page's starting data."""
     templates = request.app.state.templates
-    context = {"page_data": page_data(view_trace=request.app.state.loaded_trace is not None)}
+    context = {"page_data": page_data(view_trace=request.app.state.loaded_trace is not None),
+               "cell_panels": cell_panels()}
     return templates.TemplateResponse(request=request, name="index.html", context=context)
+
+
+def cell_panels() -> list[dict[str, str]]:
+    """Each cell's block of the equations panel (its own lecture markup, see engine/cells/lecture.py)."""
+    return [{"name": name, "panel": engine.get_cell(name).lecture_notes().panel} for name in engine.CELL_TYPES]
 
 
 @router.get("/vendor/plotly.min.js", include_in_schema=False)

@@ -1,11 +1,10 @@
 // The equation the current event just evaluated, in lecture notation, with its numbers filled in:
-// the actual vectors when they are short (H ≤ 4), their norms otherwise. The cell's own lines
-// come from lectures.js; its gates and states from meta.cell_spec.
+// the actual vectors when they are short (H ≤ 4), their norms otherwise. The cell's own lines,
+// gates and states come from meta.cell_spec (its lecture templates: engine/cells/lecture.py).
 
 import { fmt, fmtVector, subscript } from './format.js';
 import { contextStep, weightMark } from './segments.js';
 import { cellSpecOf, extraStates } from './cell_spec.js';
-import { LECTURES, GATES, genericLecture } from './lectures.js';
 
 const SHORT = 4;
 
@@ -17,6 +16,11 @@ function vec(values) {
 function valueText(name, values, norm) {
   const v = vec(values);
   return v ? `${name} = ${v}` : `‖${name}‖ = ${fmt(norm)}`;
+}
+
+/** A lecture template with the step's names filled in ("h{t} = …" → "h₃ = …"). */
+export function fill(template, names) {
+  return template.replace(/\{(\w+)\}/g, (whole, key) => (key in names ? names[key] : whole));
 }
 
 function l2(values) {
@@ -71,14 +75,15 @@ export function describeEvent(ev, store, meta) {
   }
   const v = ev.values;
   const spec = cellSpecOf(meta);
-  const lecture = LECTURES[spec.name] ?? genericLecture(spec);
+  const lecture = spec.lecture;
   const gateLine = () => spec.gates.map((g) => g.name).filter((g) => v[g]).map((g) => (vec(v[g]) ? `${g} = ${vec(v[g])}` : `‖${g}‖ = ${fmt(ev.norms[g] ?? l2(v[g]))}`)).join('   ');
   if (ev.phase === 'forward') {
     const names = { t: s(t), prev: s(prevName), U, W, input: inName };
-    for (const item of lecture.forward(names)) {
-      if (item === GATES) add(gateLine());
-      else if (item.state) add(valueText(`${item.state}${s(t)}`, v[item.state], ev.norms[item.state] ?? l2(v[item.state])));
-      else add(item, 'eq');
+    for (const item of lecture.forward) {
+      const state = /^\{state:(\w+)\}$/.exec(item)?.[1];
+      if (item === '{gates}') add(gateLine());
+      else if (state) add(valueText(`${state}${s(t)}`, v[state], ev.norms[state] ?? l2(v[state])));
+      else add(fill(item, names), 'eq');
     }
     if (t === contextT) add(`h${s(prevName)} is the encoder's last state: the context`, 'eq');
     add(hPrevText === null ? `‖h${s(prevName)}‖ = ${fmt(hPrev.norm)}` : `h${s(prevName)} = ${hPrevText}`);
@@ -95,15 +100,16 @@ export function describeEvent(ev, store, meta) {
   const cut = meta.config?.recurrent_gradient === false;
   const hasNext = nextT >= 0 && nextT < meta.T && !cut;
   const Wn = `W${weightMark(meta, nextT)}`;
-  const names = { t: s(t), next: s(nextName), nextStep: nextName, Wn, hasNext };
-  const recurrent = lecture.recurrent(names);
+  const names = { t: s(t), next: s(nextName), next_step: nextName, Wn };
+  const recurrent = fill(lecture.recurrent, names);
   const terms = [above, hasNext ? recurrent : null].filter(Boolean);
   let why = '';
   if (cut && nextT >= 0 && nextT < meta.T) why = '   (context units: no gradient back through W)';
   else if (t + 1 === contextT && !rev) why = '   (from the decoder, across the context)';
   add(`∂L/∂h${s(t)} = ${terms.length ? terms.join(' + ') : '0'}${why}`, 'eq');
   for (const st of extraStates(meta)) {
-    if (lecture.states[st]) add(lecture.states[st](names), 'eq');
+    const grad = lecture.state_gradients[st];
+    if (grad) add(fill(grad + (hasNext ? lecture.state_recurrences[st] ?? '' : ''), names), 'eq');
     if (v[`d${st}`]) add(valueText(`∂L/∂${st}${s(t)}`, v[`d${st}`], ev.norms[`d${st}`] ?? l2(v[`d${st}`])));
   }
   const next = store.find('backward', ev.node, nextT, cursor);

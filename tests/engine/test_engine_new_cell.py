@@ -58,7 +58,9 @@ def scaled_tanh():
 def test_a_registered_cell_runs_through_every_engine_path(scaled_tanh, tmp_path):
     """random → run → steps → replay → save/load → analysis → diagnosis → gradcheck, all on the new cell."""
     assert get_cell(scaled_tanh).name == scaled_tanh
-    assert cell_spec(scaled_tanh) == {"name": "scaled_tanh", "states": ["h"], "gates": []}
+    spec = cell_spec(scaled_tanh)
+    assert {k: spec[k] for k in ("name", "states", "gates")} == {"name": "scaled_tanh", "states": ["h"], "gates": []}
+    assert spec["lecture"]["forward"] == ["h{t} = scaled_tanh({U} {input}, {W} h{prev})"]   # generic: no lecture text
     net = engine.Network.random(cell=scaled_tanh, input_size=3, hidden_size=4, output_size=2, num_layers=2,
                                 bidirectional=True, seed=3)
     rng = np.random.default_rng(0)

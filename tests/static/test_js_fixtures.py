@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from unrolled import engine
+from unrolled.engine.cells.lecture import generic_lecture
 from unrolled.server.config_table import config_fields
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -21,6 +22,20 @@ def expected_schedules() -> dict:
     }
 
 
+def expected_cell_specs() -> dict:
+    """Every registered cell's cell_spec, and one of a cell without lecture text (gate f, state c)."""
+    specs = {name: engine.cell_spec(name) for name in engine.CELL_TYPES}
+    specs["generic"] = {"name": "peephole", "states": ["h", "c"],
+                        "gates": [{"name": "f", "title": "forget gate", "range": [0.0, 1.0]}],
+                        "lecture": generic_lecture("peephole", ("f",), ("h", "c")).to_json()}
+    return specs
+
+
+def test_cell_specs_fixture_is_the_engines():
+    """tests/fixtures/cell_specs.json = the engine's cell descriptions (the page's lecture templates)."""
+    assert json.loads((FIXTURES / "cell_specs.json").read_text()) == expected_cell_specs()
+
+
 def test_schedules_fixture_is_the_engines():
     """tests/fixtures/schedules.json = the engine's schedules of those three runs."""
     assert json.loads((FIXTURES / "schedules.json").read_text()) == expected_schedules()
@@ -32,5 +47,6 @@ def test_config_fields_fixture_is_the_servers():
 
 
 if __name__ == "__main__":   # regenerate: python tests/static/test_js_fixtures.py
+    (FIXTURES / "cell_specs.json").write_text(json.dumps(expected_cell_specs(), indent=1, ensure_ascii=False) + "\n")
     (FIXTURES / "schedules.json").write_text(json.dumps(expected_schedules(), indent=1) + "\n")
     (FIXTURES / "config_fields.json").write_text(json.dumps(config_fields(), indent=1, ensure_ascii=False) + "\n")

@@ -3,14 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { describeEvent } from '../../../static/js/equations.js';
+import { readFileSync } from 'node:fs';
 
-const LSTM = {
-  name: 'lstm', states: ['h', 'c'],
-  gates: ['i', 'f', 'g', 'o'].map((name) => ({ name, title: name, range: name === 'g' ? [-1, 1] : [0, 1] })),
-};
-const GRU = { name: 'gru', states: ['h'], gates: ['r', 'z', 'n'].map((name) => ({ name, title: name, range: name === 'n' ? [-1, 1] : [0, 1] })) };
-const TANH = { name: 'rnn_tanh', states: ['h'], gates: [] };
+import { describeEvent, fill } from '../../../static/js/equations.js';
+
+// the engine's cell descriptions (pinned to it by tests/static/test_js_fixtures.py)
+const SPECS = JSON.parse(readFileSync(new URL('../../fixtures/cell_specs.json', import.meta.url), 'utf8'));
+const { lstm: LSTM, gru: GRU, rnn_tanh: TANH, rnn_relu: RELU } = SPECS;
 
 function meta(cell) {
   return { T: 3, layers: 1, directions: 1, cell: cell.name, cell_spec: cell, loss: 'cross_entropy', has_target: [true, true, true], config: {} };
@@ -55,8 +54,20 @@ test('a GRU and a tanh RNN: their own lines, no c', () => {
   assert.equal(t[0], '∂L/∂h₀ = Vᵀ ∂L/∂o₀ + Wᵀ diag(1 − h₁²) ∂L/∂h₁');
 });
 
+test('a ReLU RNN: its own φ and φ′', () => {
+  const fwd = event('forward', 1, { h: [0.1] });
+  assert.equal(texts(describeEvent(fwd, store([fwd]), meta(RELU)))[0], 'h₁ = relu(U x₁ + W h₀ + b)');
+  const back = event('backward', 0, { dh: [0.1] }, 5);
+  assert.equal(texts(describeEvent(back, store([back]), meta(RELU)))[0], '∂L/∂h₀ = Vᵀ ∂L/∂o₀ + Wᵀ diag𝟙[z₁ > 0] ∂L/∂h₁');
+});
+
+test('fill puts the step names into a template and leaves unknown names alone', () => {
+  assert.equal(fill('h{t} = φ({U} {input} + {W} h{prev}) {other}', { t: '₃', prev: '₂', U: 'U', W: 'W', input: 'x₃' }),
+    'h₃ = φ(U x₃ + W h₂) {other}');
+});
+
 test('a cell without lecture text is described from its cell_spec', () => {
-  const spec = { name: 'peephole', states: ['h', 'c'], gates: [{ name: 'f', title: 'forget gate', range: [0, 1] }] };
+  const spec = SPECS.generic;
   const ev = event('forward', 0, { h: [0.1], c: [0.2], f: [0.7] });
   const lines = texts(describeEvent(ev, store([ev]), meta(spec)));
   assert.deepEqual(lines.slice(0, 3), ['h₀ = peephole(U x₀, W h₋₁)', 'f = [0.7]', 'c₀ = [0.2]']);
