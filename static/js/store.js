@@ -52,7 +52,6 @@ export class EventStore {
     this.byKey = new Map();     // "phase|node|t" → event
     this.byNode = new Map();    // node → [events] in arrival order
     this.summary = null;
-    this.done = false;
     this.bwdLo = Infinity;      // finite positive backward norms seen so far (log colour domain)
     this.bwdHi = 0;
     this.fwdHi = 0;             // largest finite forward h norm seen so far
