@@ -124,7 +124,6 @@ function onMeta(meta) {
     updateUrl();
   }
   panels.diagnosis?.clear();
-  document.querySelector('.diagnosis-card').hidden = true;
   app.plotNode = setupPlotSelectors(meta);
   app.flowNode = app.plotNode;
   app.hiddenQuantity = 'h';
@@ -135,8 +134,7 @@ function onMeta(meta) {
 function onSummary(msg) {
   app.store.setSummary(msg);
   panels.diagnosis?.update(msg);
-  document.querySelector('.diagnosis-card').hidden = false;
-  graph.viewport.overview.showFindings(msg.diagnosis);
+  page.summary(msg);
   requestRender();
 }
 

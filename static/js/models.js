@@ -83,6 +83,12 @@ export function mountModelUpload(container, { cells = [], onUploaded, startModel
 
   let uploaded = null;      // the info of the last successful upload
   let kept = null;          // the File objects and options it was made from (for reupload)
+  const chosen = {};        // what each control says, kept on its own change (the submit reads this)
+  for (const [name, f] of Object.entries(fields)) {
+    const read = () => { chosen[name] = f.control.type === 'file' ? f.control.files?.[0] ?? null : f.control.value; };
+    read();
+    f.control.addEventListener('change', read);
+  }
 
   function clearErrors() {
     for (const f of Object.values(fields)) {
@@ -172,13 +178,12 @@ export function mountModelUpload(container, { cells = [], onUploaded, startModel
 
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const model = fields.model.control.files?.[0];
-    const input = fields.input.control.files?.[0];
+    const { model, input } = chosen;
     clearErrors();
     if (!model) showError('model', 'Choose the weights: a .npz state dict.');
     if (!input) showError('input', 'Choose an input sequence: a .npy array.');
     if (!model || !input) return;
-    upload({ model, input, targets: fields.targets.control.files?.[0] ?? null, cell: fields.cell.control.value, loss: fields.loss.control.value });
+    upload({ model, input, targets: chosen.targets, cell: chosen.cell, loss: chosen.loss });
   });
   for (const name of ['model', 'input', 'targets']) {
     fields[name].control.addEventListener('change', () => { fields[name].error.hidden = true; fields[name].row.classList.remove('has-error'); });

@@ -4,7 +4,8 @@
 //
 //   const view = createPageView(app, { pageData, presets, onSelect, onHover });
 //   view.requestRender(withPlots)   // everything that follows the cursor, on the next frame
-//   view.runInfo(meta) · view.banner() · view.statusHook() · view.exports() · view.look() · view.teacher()
+//   view.runInfo(meta) · view.summary(msg) · view.banner() · view.statusHook() · view.exports() · view.look()
+//   · view.teacher()
 
 import { TIMING } from './theme/config.js';
 import { UnrolledGraph } from './graph.js';
@@ -106,9 +107,16 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     $('pattern-note').textContent = notes.join(' · ');
     $('pattern-note').hidden = notes.length === 0;
     document.querySelector('.teacher-toggle').hidden = !teacherComparable(meta);
+    document.querySelector('.diagnosis-card').hidden = true;   // until this run's summary arrives
     teacher();
     exports();
     graph.build(meta);   // a new run fits the view and follows the step again
+  }
+
+  /** The run's summary has arrived: its diagnosis card, and its findings on the overview strip. */
+  function summary(msg) {
+    document.querySelector('.diagnosis-card').hidden = false;
+    graph.viewport.overview.showFindings(msg.diagnosis);
   }
 
   /** A generation run shows the teacher-forced run of the same weights beside it when asked to. */
@@ -135,5 +143,5 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     $('toggle-present').setAttribute('aria-pressed', String(present));
   }
 
-  return { graph, requestRender, drawPlots, statusHook, banner, runInfo, teacher, exports, look };
+  return { graph, requestRender, drawPlots, statusHook, banner, runInfo, summary, teacher, exports, look };
 }
