@@ -13,7 +13,7 @@
 export const GATES = { gates: true };
 
 /** Marks where a state's value goes in a forward description. */
-export function state(name) {
+function state(name) {
   return { state: name };
 }
 
