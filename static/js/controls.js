@@ -54,7 +54,7 @@ function toggleHelp(show = null) {
 /**
  * Wire every control to `actions` (run, togglePlay, stepForward, stepBack, jump, jumpPhase, ...).
  * Inputs are read once, when they change, and handed over as values: setDelay(ms),
- * breakpointsChanged({break_nan, break_below, break_above}), setFollow(on).
+ * breakpointsChanged({break_nan, break_below, break_above}), setGraphFollowsCursor(on).
  */
 export function installControls(actions) {
   const click = (id, fn) => $(id).addEventListener('click', (e) => { e.preventDefault(); fn(); });
@@ -76,7 +76,7 @@ export function installControls(actions) {
   click('copy-link', actions.copyLink);
   click('export-json', actions.exportJson);
   click('export-npz', actions.exportNpz);
-  $('follow').addEventListener('change', (e) => actions.setFollow(e.target.checked));
+  $('follow').addEventListener('change', (e) => actions.setGraphFollowsCursor(e.target.checked));
   $('scrubber').addEventListener('input', (e) => actions.jump(Number.parseInt(e.target.value, 10)));
   $('speed').addEventListener('input', (e) => {
     const ms = Number.parseInt(e.target.value, 10) || 0;

@@ -189,7 +189,7 @@ const actions = {
     updateUrl();
   },
   zoom: (factor) => { if (factor === null) graph.viewport.fit(); else graph.viewport.zoomBy(factor); requestRender(false); },
-  setFollow: (on) => { graph.viewport.followsCursor = on; requestRender(false); },
+  setGraphFollowsCursor: (on) => { graph.viewport.followsCursor = on; requestRender(false); },
   breakpointsChanged: (settings) => {
     app.view = { ...app.view, ...settings };
     const set = breaksOfView(app.view);
