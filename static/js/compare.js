@@ -176,7 +176,7 @@ function errorLines(body, status) {
 }
 
 /**
- * Mount the compare panel into `container` and return { compare(request), redraw(), destroy() }.
+ * Mount the compare panel into `container` (it redraws its plots when the look changes).
  * getConfig() is the base config; getModelId() (optional) an uploaded model's id; fields the config table.
  */
 export function mountComparePanel(container, { getConfig, getModelId, fields = [] } = {}) {
@@ -308,12 +308,6 @@ export function mountComparePanel(container, { getConfig, getModelId, fields = [
     const body = request();
     if (body) compare(body);
   });
-  const stopRedrawing = onLookChange(draw);
+  onLookChange(draw);
   refreshChoices();
-
-  return {
-    compare,
-    redraw: draw,
-    destroy() { stopRedrawing(); root.remove(); },
-  };
 }

@@ -3,7 +3,7 @@
 // The server checks everything; an error is shown next to the file it names.
 //
 //   import { mountModelUpload } from './models.js';
-//   const upload = mountModelUpload(container, { onUploaded(info) {...}, startModelRun(modelId) {...} });
+//   const upload = mountModelUpload(container, { cells, startModelRun(modelId) {...} });
 //   upload.reupload()   // POST the same files again (same id) when the socket no longer holds the model
 
 import { fmt } from './format.js';
@@ -56,10 +56,9 @@ function infoList(info) {
 
 /**
  * Mount the upload form into `container`; `cells`: the cell names the server knows (the page
- * data's). onUploaded(info) after a successful upload; startModelRun(modelId) from the "Step
- * through it" button. Returns { reupload(), info, destroy() }.
+ * data's); startModelRun(modelId) from the "Step through it" button. Returns { reupload() }.
  */
-export function mountModelUpload(container, { cells = [], onUploaded, startModelRun } = {}) {
+export function mountModelUpload(container, { cells = [], startModelRun } = {}) {
   const fields = {
     model: field('model', 'weights (.npz)', 'a state_dict saved with np.savez', el('input', { type: 'file', accept: '.npz', 'data-testid': 'upload-model', name: 'model' })),
     input: field('input', 'input (.npy)', 'time first', el('input', { type: 'file', accept: '.npy', 'data-testid': 'upload-input', name: 'input' })),
@@ -157,7 +156,6 @@ export function mountModelUpload(container, { cells = [], onUploaded, startModel
       kept = files;
       showInfo(body);
       setStatus(`Uploaded: ${body.name} (${body.cell}, hidden ${body.hidden_size}).`, 'ok');
-      if (typeof onUploaded === 'function') onUploaded(body);
       return body;
     } catch (e) {
       setStatus(`The upload failed: ${e?.message ?? e}`, 'error');
@@ -193,8 +191,5 @@ export function mountModelUpload(container, { cells = [], onUploaded, startModel
   return {
     /** POST the files of the last successful upload again (the same id comes back); its info or null. */
     reupload: () => (kept ? upload(kept) : Promise.resolve(null)),
-    /** The info of the last successful upload (null before). */
-    get info() { return uploaded; },
-    destroy() { form.remove(); },
   };
 }

@@ -147,7 +147,7 @@ function figure(h) {
 }
 
 /**
- * Draw the training panel into `container` and return { update(config), destroy() }.
+ * Draw the training panel into `container` and return { update(config) }.
  * The plot goes into the container's [data-testid="plot-training"] element if it has one.
  */
 export function mountTrainingPanel(container, { getConfig, onTrained, fields = [], limits = {} } = {}) {
@@ -360,15 +360,5 @@ export function mountTrainingPanel(container, { getConfig, onTrained, fields = [
   setField('optimizer', START.optimizer);
   update(getConfig ? getConfig() : {});
   setState('idle');
-  return {
-    update,
-    destroy() {
-      if (ws) ws.close();
-      ws = null;
-      clearInterval(typing);
-      clearTimeout(drawTimer);
-      panel.remove();
-      sampleRow.remove();
-    },
-  };
+  return { update };
 }
