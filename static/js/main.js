@@ -39,7 +39,7 @@ const app = {
   reuploaded: false,     // one re-upload per run when the socket no longer holds the model
 };
 
-const panels = {};       // training, diagnosis, model upload and compare, mounted at start-up
+const panels = {};       // training, diagnosis and model upload (mounted at start-up with compare)
 let replayTimer = null;  // the local replay's timer, running while app.run.replaying
 
 const socket = new TraceSocket({ onMessage: handleMessage, onClose: handleClose });
