@@ -57,10 +57,10 @@ def play_over_socket(url: str, config: dict, compression: str | None = "deflate"
 def in_process(config: dict) -> dict:
     """Seconds of each part of the stream path, without the socket."""
     from unrolled.server.config import resolve_config
-    from unrolled.server.messages import summary_message
+    from unrolled.server.wire.messages import summary_message
     from unrolled.server.runs import config_source
-    from unrolled.server.serialize import dumps
-    from unrolled.server.streaming import encode_event
+    from unrolled.server.wire.serialize import dumps
+    from unrolled.server.wire.events import encode_event
 
     resolved = resolve_config(config)
     start = time.perf_counter()

@@ -1,4 +1,5 @@
-"""The FastAPI application: `create_app()` and the module-level `app` (uvicorn server.app:app)."""
+"""The FastAPI application: `create_app(settings)` and the module-level `app`
+(`uvicorn unrolled.server.app:app`, settings from the environment)."""
 
 from __future__ import annotations
 
@@ -16,17 +17,21 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from unrolled.server import api, pages, ws_trace, ws_train
+from unrolled.server.config import SCHEMA_SETTINGS
 from unrolled.server.page_data import app_version
 from unrolled.server.paths import STATIC_DIR, TEMPLATES_DIR
-from unrolled.server.serialize import to_jsonable
+from unrolled.server.routes import api, pages
 from unrolled.server.security import SecurityMiddleware
-from unrolled.server.settings import settings
-from unrolled.server.streaming import StreamSlots
+from unrolled.server.settings import SCHEMA_FIELDS, Settings
+from unrolled.server.sockets import trace, train
+from unrolled.server.sockets.slots import engine_slots
+from unrolled.server.training import TrainedCache
+from unrolled.server.uploads.models import ModelStore, model_store
+from unrolled.server.wire.serialize import to_jsonable
 
 DESCRIPTION = (
     "Unrolled: RNNs unrolled in time. `POST /api/trace` returns a whole trace; the "
-    "step-through stream is the WebSocket `/ws/trace`, live training `/ws/train` (see DESIGN.md §3)."
+    "step-through stream is the WebSocket `/ws/trace`, live training `/ws/train` (see docs/DESIGN.md, \"Socket protocol\")."
 )
 
 
@@ -49,32 +54,42 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
 
 
 def create_app(
+    settings: Settings | None = None,
+    *,
     templates_dir: Path | None = None,
     loaded_trace: tuple[Any, str] | None = None,
-    max_streams: int | None = None,
-    stream_idle_s: float | None = None,
-    max_queued: int | None = None,
+    models: ModelStore | None = None,
 ) -> FastAPI:
-    """Build the app; ``loaded_trace`` = (Trace, file name) serves a saved trace (`unrolled view`).
-    ``max_streams``, ``stream_idle_s`` and ``max_queued`` (socket starts waiting for a slot;
-    0 answers "busy" at once) override the settings (tests use small ones)."""
+    """Build the app. ``settings`` (default: ``Settings.from_env()``) are the one place limits enter:
+    they live on ``app.state.settings`` with what is built from them (the engine slots, the model
+    store, the cache of trained networks), and routes and sockets read them through their request's app. Only the config schema's
+    bounds (settings.SCHEMA_FIELDS) are the process's, not the app's: settings that differ there are
+    refused (ValueError). ``loaded_trace`` =
+    (Trace, file name) serves a saved trace (`unrolled view`); ``models`` replaces the store of
+    uploaded models (default: one sharing its files in the machine's folder)."""
+    settings = settings if settings is not None else Settings.from_env()
+    fixed = [name for name in SCHEMA_FIELDS if getattr(settings, name) != getattr(SCHEMA_SETTINGS, name)]
+    if fixed:
+        raise ValueError(f"{', '.join(fixed)}: bounds of the request schemas, fixed from the environment "
+                         "(UNROLLED_*) when the server is imported; an app's settings cannot change them")
     # Stream workers compute in threads; a short GIL switch interval lets the event loop
     # (sockets, /healthz) take its turn within ~1 ms instead of Python's default 5 ms.
     sys.setswitchinterval(settings.gil_switch_ms / 1000)
     app = FastAPI(title="Unrolled", version=app_version(), description=DESCRIPTION)
+    app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(templates_dir or TEMPLATES_DIR))
     app.state.loaded_trace = loaded_trace
-    app.state.slots = StreamSlots(max_streams or settings.max_streams,
-                                  settings.max_queued if max_queued is None else max_queued)
-    app.state.stream_idle_s = stream_idle_s or settings.stream_idle_s
+    app.state.slots = engine_slots(settings)
+    app.state.model_store = models if models is not None else model_store(settings)
+    app.state.trained = TrainedCache()  # networks trained on /ws/train, for /ws/trace's "trained" source
     app.add_middleware(SecurityMiddleware, max_body_bytes=settings.max_body_bytes,
                        body_caps={"/api/models": settings.max_upload_bytes})
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(pages.router)
     app.include_router(api.router)
-    app.include_router(ws_trace.router)
-    app.include_router(ws_train.router)
+    app.include_router(trace.router)
+    app.include_router(train.router)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app

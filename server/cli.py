@@ -13,19 +13,22 @@ from urllib.parse import urlencode
 
 from unrolled.server.config import CELLS as CELL_NAMES
 from unrolled.server.presets import PRESET_NAMES
-from unrolled.server.settings import settings
+from unrolled.server.settings import Settings
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
-UVICORN_HARDENING = {
-    # a client message bigger than this is refused with close code 1009 before it is buffered
-    # (uvicorn's default is 16 MiB per message: 1.6 GB for 100 hostile sockets)
-    "ws_max_size": settings.max_message_bytes,
-    # Ctrl-C: sockets get their close frame at once; a running request gets at most 5 s more
-    "timeout_graceful_shutdown": 5,
-    # beyond this many open connections uvicorn answers 503 instead of accepting more
-    "limit_concurrency": 1024,
-}
+
+def uvicorn_hardening(settings: Settings) -> dict:
+    """uvicorn's options that bound what one client can make the server hold."""
+    return {
+        # a client message bigger than this is refused with close code 1009 before it is buffered
+        # (uvicorn's default is 16 MiB per message: 1.6 GB for 100 hostile sockets)
+        "ws_max_size": settings.max_message_bytes,
+        # Ctrl-C: sockets get their close frame at once; a running request gets at most 5 s more
+        "timeout_graceful_shutdown": 5,
+        # beyond this many open connections uvicorn answers 503 instead of accepting more
+        "limit_concurrency": 1024,
+    }
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _warn_if_public(host: str) -> None:
+def _warn_if_public(host: str, settings: Settings) -> None:
     if host not in LOCAL_HOSTS:
         print(
             f"\n*** WARNING: binding {host} exposes Unrolled to every machine that can reach "
@@ -88,8 +91,9 @@ def _open_later(url: str) -> None:
     timer.start()
 
 
-def load_saved_trace(path: Path):
-    """Load a trace file for `unrolled view`; SystemExit with a clear message when it cannot."""
+def load_saved_trace(path: Path, settings: Settings):
+    """Load a trace file for `unrolled view` within ``settings``' limits; SystemExit with a clear
+    message when it cannot."""
     from unrolled import engine
 
     if not path.is_file():
@@ -109,31 +113,31 @@ def load_saved_trace(path: Path):
         raise SystemExit(f"unrolled view: {path}: {exc}{hint}") from None
 
 
-def record_model_trace(model: Path, input: Path, targets: Path | None = None, cell: str | None = None,
-                       loss: str | None = None):
+def record_model_trace(settings: Settings, model: Path, input: Path, targets: Path | None = None,
+                       cell: str | None = None, loss: str | None = None):
     """(trace, display name) of a user's model run on its input, for `unrolled view model.npz --input x.npy`;
     SystemExit with a message naming the file when a file is missing, unsafe, too big or mis-shaped."""
-    from unrolled.server.model_files import ModelFileError, read_path
-    from unrolled.server.models import ModelFiles, build_user_model
+    from unrolled.server.uploads.model_files import ModelFileError, ModelFiles, read_path
+    from unrolled.server.uploads.models import build_user_model
 
     try:
         limit = settings.max_model_bytes
         files = ModelFiles(read_path(model, "model", limit), read_path(input, "input", limit),
                            None if targets is None else read_path(targets, "targets", limit),
                            model.name, input.name, targets.name if targets else "targets.npy", cell, loss)
-        user_model = build_user_model(files)
+        user_model = build_user_model(files, settings)
     except ModelFileError as exc:
         raise SystemExit(f"unrolled view: {exc.detail}") from None
     return user_model.run(), f"{model.name} on {input.name}"
 
 
-def _view_target(args: argparse.Namespace):
+def _view_target(args: argparse.Namespace, settings: Settings):
     """(trace, name) for `unrolled view`: a saved trace, or a model recorded on --input."""
     if args.input is not None:
-        return record_model_trace(args.trace, args.input, args.targets, args.cell, args.loss)
+        return record_model_trace(settings, args.trace, args.input, args.targets, args.cell, args.loss)
     if args.targets or args.cell or args.loss:
         raise SystemExit("unrolled view: --targets, --cell and --loss go with --input (a model's state dict)")
-    return load_saved_trace(args.trace), args.trace.name
+    return load_saved_trace(args.trace, settings), args.trace.name
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -141,27 +145,28 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     import uvicorn
 
-    _warn_if_public(args.host)
+    settings = Settings.from_env()
+    _warn_if_public(args.host, settings)
     _warn_without_websockets()
     url = _page_url(args.host, args.port, getattr(args, "preset", None))
     if args.command == "view":
         from unrolled.server.app import create_app
 
-        trace, name = _view_target(args)
-        app = create_app(loaded_trace=(trace, name))
+        trace, name = _view_target(args, settings)
+        app = create_app(settings, loaded_trace=(trace, name))
         print(f"Unrolled: viewing {args.trace} at {url}", file=sys.stderr)
         if args.open:
             _open_later(url)
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info", **UVICORN_HARDENING)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", **uvicorn_hardening(settings))
         return
     if args.workers < 1:
         raise SystemExit("unrolled serve: --workers must be at least 1")
     print(f"Unrolled: serving at {url}", file=sys.stderr)
     if args.open:
         _open_later(url)
-    # An import string lets uvicorn start several worker processes.
+    # An import string lets uvicorn start several worker processes (each reads its settings from the environment).
     uvicorn.run("unrolled.server.app:app", host=args.host, port=args.port, workers=args.workers, log_level="info",
-                **UVICORN_HARDENING)
+                **uvicorn_hardening(settings))
 
 
 if __name__ == "__main__":

@@ -21,12 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from unrolled import engine
 from unrolled.engine.losses import IGNORE, target_mask
-from unrolled.server.config import Cell, TraceConfig
-from unrolled.server.messages import diagnosis_and_spectra
-from unrolled.server.settings import settings
-from unrolled.server.models import stored_model
+from unrolled.server.config import SCHEMA_SETTINGS, Cell, TraceConfig
+from unrolled.server.wire.messages import diagnosis_and_spectra
+from unrolled.server.uploads.models import ModelStore, stored_model
 from unrolled.server.runs import build_network, build_task, engine_inputs, title_and_story
-from unrolled.server.serialize import to_jsonable
+from unrolled.server.wire.serialize import to_jsonable
 
 COMPARED_NODE = "h_l0"
 RunSpec = dict[str, Any]
@@ -38,7 +37,7 @@ class CompareRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     configs: list[RunSpec] | None = Field(
-        None, min_length=2, max_length=settings.max_compare_runs,
+        None, min_length=2, max_length=SCHEMA_SETTINGS.max_compare_runs,
         description='Run specs: configs (as for POST /api/trace) or {"model_id": id[, "cell", "seed", '
                     '"recurrent_scale", "forget_bias"]} for an uploaded model (with "cell": a fresh network of that '
                     "cell on the model's data).")
@@ -55,8 +54,8 @@ class CompareRequest(BaseModel):
             if not self.vary or len(self.vary) != 1:
                 raise ValueError('"vary" must name exactly one field')
             (values,) = self.vary.values()
-            if not 2 <= len(values) <= settings.max_compare_runs:
-                raise ValueError(f'"vary" needs 2 to {settings.max_compare_runs} values')
+            if not 2 <= len(values) <= SCHEMA_SETTINGS.max_compare_runs:
+                raise ValueError(f'"vary" needs 2 to {SCHEMA_SETTINGS.max_compare_runs} values')
         elif self.vary is not None:
             raise ValueError('"vary" goes with "base", not with "configs"')
         return self
@@ -101,9 +100,9 @@ class CompareError(ValueError):
         self.errors = errors
 
 
-def _model_run(spec: RunSpec, where: tuple, label: str | None) -> PreparedRun:
+def _model_run(store: ModelStore, spec: RunSpec, where: tuple, label: str | None) -> PreparedRun:
     parsed = ModelRunSpec.model_validate(spec)
-    model = stored_model(parsed.model_id)
+    model = stored_model(store, parsed.model_id)
     if isinstance(model, tuple):
         raise CompareError([{"loc": [*where, "model_id"], "msg": model[0], "type": "unknown_model"}])
     net = model.net
@@ -128,12 +127,13 @@ def _config_run(spec: RunSpec, where: list, label: str | None) -> PreparedRun:
                        targets, task.loss)
 
 
-def prepare_runs(request: CompareRequest) -> list[PreparedRun]:
-    """Validate every run spec and build its network and data; CompareError naming each bad field."""
+def prepare_runs(request: CompareRequest, store: ModelStore) -> list[PreparedRun]:
+    """Validate every run spec (a model_id one against the app's ``store``) and build its network and
+    data; CompareError naming each bad field."""
     runs, errors = [], []
     for spec, where, label in request.specs():
         try:
-            runs.append(_model_run(spec, where, label) if "model_id" in spec else _config_run(spec, where, label))
+            runs.append(_model_run(store, spec, where, label) if "model_id" in spec else _config_run(spec, where, label))
         except ValidationError as exc:
             errors += [{"loc": [*where, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         except CompareError as exc:

@@ -5,7 +5,11 @@ preset's value, and every field given by neither takes the default below.
 ``loss`` follows from the task (cross-entropy for copy, char_lm and tagging;
 mse for adding and sine): it may be given, but only with the task's own loss.
 The resolved config (``model_dump()``) holds every field, so it round-trips
-through a permalink unchanged. Bounds come from ``server.settings``.
+through a permalink unchanged.
+
+The bounds are part of the schema, fixed when this module is imported: they come from
+``SCHEMA_SETTINGS`` (the defaults overridden by the ``UNROLLED_*`` variables of the process), not
+from the settings an app is created with (docs/DESIGN.md, "Config and page data").
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pydantic import field_validator, model_validator
 
 from unrolled.engine.tasks import SEQ2SEQ_TASKS, TASK_LOSS, text_vocabulary
 from unrolled.server.presets import PRESET_NAMES, PRESETS_BY_NAME
-from unrolled.server.settings import settings
+from unrolled.server.settings import Settings
 
 Cell = Literal["rnn_tanh", "rnn_relu", "lstm", "gru"]
 Task = Literal["copy", "adding", "char_lm", "tagging", "sine", "reverse"]
@@ -26,6 +30,7 @@ PresetName = Literal[PRESET_NAMES]  # type: ignore[valid-type]
 CELLS: tuple[str, ...] = Cell.__args__
 TRAINING = {"group": "training"}   # the training panel's fields (config_table.fields_in_group); tbptt also truncates traces
 TASKS: tuple[str, ...] = Task.__args__
+SCHEMA_SETTINGS = Settings.from_env()  # the schema's bounds (read once, at import)
 
 
 def _given(info: ValidationInfo, *names: str) -> bool:
@@ -41,25 +46,25 @@ class TraceConfig(BaseModel):
     preset: PresetName | None = Field(None, description="A preset's name; other fields override it.")
     cell: Cell = "rnn_tanh"
     task: Task = Field("copy", description="reverse: an encoder–decoder (seq_len symbols in, reversed out).")
-    hidden_size: int = Field(16, ge=1, le=settings.max_hidden_size)
-    num_layers: int = Field(1, ge=1, le=settings.max_num_layers)
+    hidden_size: int = Field(16, ge=1, le=SCHEMA_SETTINGS.max_hidden_size)
+    num_layers: int = Field(1, ge=1, le=SCHEMA_SETTINGS.max_num_layers)
     bidirectional: bool = False
-    batch_size: int = Field(1, ge=1, le=settings.max_batch_size)
+    batch_size: int = Field(1, ge=1, le=SCHEMA_SETTINGS.max_batch_size)
     seq_len: int = Field(
-        20, ge=2, le=settings.max_seq_len,
-        description=f"Also bounds steps·batch_size·hidden_size·num_layers·directions ≤ {settings.max_units} "
+        20, ge=2, le=SCHEMA_SETTINGS.max_seq_len,
+        description=f"Also bounds steps·batch_size·hidden_size·num_layers·directions ≤ {SCHEMA_SETTINGS.max_units} "
                     f"(steps = seq_len, or 2·seq_len for an encoder–decoder task, whose seq_len is at most "
-                    f"{settings.max_seq2seq_len}).",
+                    f"{SCHEMA_SETTINGS.max_seq2seq_len}).",
     )
     batch_index: int = Field(0, ge=0, description="Which batch element the stream carries (< batch_size).")
-    text: str | None = Field(None, min_length=1, max_length=settings.max_text_len,
+    text: str | None = Field(None, min_length=1, max_length=SCHEMA_SETTINGS.max_text_len,
                              description="char_lm only: the text to model.")
     loss: Literal["cross_entropy", "mse"] | None = Field(
         None, validate_default=True, description="Follows from the task; if given it must match it.",
         json_schema_extra={"derived": True},
     )
     recurrent_scale: float | None = Field(
-        None, ge=0.0, le=settings.max_recurrent_scale, allow_inf_nan=False,
+        None, ge=0.0, le=SCHEMA_SETTINGS.max_recurrent_scale, allow_inf_nan=False,
         description="Spectral radius of every recurrent weight block at initialisation (None: default init).",
     )
     forget_bias: float = Field(0.0, ge=-20.0, le=20.0, allow_inf_nan=False,
@@ -67,11 +72,11 @@ class TraceConfig(BaseModel):
     seed: int = Field(0, ge=0, le=2**32 - 1)
     dtype: Literal["float64", "float32"] = "float64"
     # Training options (used by /ws/train); validated here so one schema serves all.
-    epochs: int | None = Field(None, ge=1, le=settings.max_epochs, json_schema_extra=TRAINING)
+    epochs: int | None = Field(None, ge=1, le=SCHEMA_SETTINGS.max_epochs, json_schema_extra=TRAINING)
     optimizer: Literal["sgd", "adam"] | None = Field(None, json_schema_extra=TRAINING)
     lr: float | None = Field(None, gt=0.0, le=10.0, allow_inf_nan=False, json_schema_extra=TRAINING)
     clip: float | None = Field(None, gt=0.0, le=1e6, allow_inf_nan=False, json_schema_extra=TRAINING)
-    tbptt: int | None = Field(None, ge=1, le=settings.max_seq_len, json_schema_extra=TRAINING)
+    tbptt: int | None = Field(None, ge=1, le=SCHEMA_SETTINGS.max_seq_len, json_schema_extra=TRAINING)
     # Usage patterns (issue 6): how the trace is unrolled and back-propagated.
     recurrent_gradient: bool = Field(
         True, description="False: Elman context units — the state is treated as an input, no gradient through W."
@@ -98,20 +103,20 @@ class TraceConfig(BaseModel):
         """Bound the product that sets memory, compute and payload size (an encoder–decoder runs
         2·seq_len steps, and back-propagates each decoder loss alone for the flow matrix)."""
         seq2seq = info.data.get("task") in SEQ2SEQ_TASKS
-        if seq2seq and seq_len > settings.max_seq2seq_len:
+        if seq2seq and seq_len > SCHEMA_SETTINGS.max_seq2seq_len:
             raise ValueError(f"an encoder–decoder task reads a short sequence: seq_len must be at most "
-                             f"{settings.max_seq2seq_len}")
+                             f"{SCHEMA_SETTINGS.max_seq2seq_len}")
         if _given(info, "batch_size", "hidden_size", "num_layers", "bidirectional"):
             d = info.data
             directions = 2 if d["bidirectional"] else 1
             steps = 2 * seq_len if seq2seq else seq_len
             units = steps * d["batch_size"] * d["hidden_size"] * d["num_layers"] * directions
-            if units > settings.max_units:
+            if units > SCHEMA_SETTINGS.max_units:
                 name = "2·seq_len" if seq2seq else "seq_len"
                 raise ValueError(
                     f"{name}·batch_size·hidden_size·num_layers·directions = {steps}·{d['batch_size']}·"
                     f"{d['hidden_size']}·{d['num_layers']}·{directions} = {units} exceeds the limit "
-                    f"{settings.max_units}"
+                    f"{SCHEMA_SETTINGS.max_units}"
                 )
         return seq_len
 
@@ -127,10 +132,10 @@ class TraceConfig(BaseModel):
     @classmethod
     def _check_vocabulary(cls, text: str | None) -> str | None:
         """A text's distinct characters become output units: bound them."""
-        if text is not None and len(text_vocabulary(text)) > settings.max_vocab:
+        if text is not None and len(text_vocabulary(text)) > SCHEMA_SETTINGS.max_vocab:
             raise ValueError(
                 f"the text has {len(text_vocabulary(text))} distinct characters; at most "
-                f"{settings.max_vocab} are allowed"
+                f"{SCHEMA_SETTINGS.max_vocab} are allowed"
             )
         return text
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from unrolled.engine.tasks import TASK_NAMES
-from unrolled.server.config import CELLS, DEFAULT_CONFIG, resolve_config
+from unrolled.server.config import CELLS, DEFAULT_CONFIG, SCHEMA_SETTINGS, resolve_config
 from unrolled.server.config_table import config_fields
 from unrolled.server.presets import PRESETS
-from unrolled.server.settings import settings
 
 
 def app_version() -> str:
@@ -29,12 +28,13 @@ def preset_list() -> list[dict]:
 
 
 def page_data(view_trace: bool) -> dict:
-    """The `page_data` template context (see the wire notes)."""
+    """The `page_data` template context (docs/DESIGN.md, "Config and page data"); ``limits`` are
+    the config schema's bounds (server.config.SCHEMA_SETTINGS)."""
     return {
         "presets": preset_list(),
         "defaults": DEFAULT_CONFIG.model_dump(),
         "config_fields": config_fields(),
-        "limits": settings.limits(),
+        "limits": SCHEMA_SETTINGS.limits(),
         "tasks": list(TASK_NAMES),
         "cells": list(CELLS),
         "view_trace": view_trace,

@@ -16,7 +16,7 @@ import numpy as np
 from unrolled import engine
 from unrolled.engine.tasks import TaskData, make_task, with_fed_back_inputs
 from unrolled.server.config import TraceConfig
-from unrolled.server.messages import meta_message
+from unrolled.server.wire.messages import meta_message
 from unrolled.server.presets import PRESETS_BY_NAME
 
 DTYPES = {"float64": np.float64, "float32": np.float32}

@@ -1,14 +1,22 @@
 """Every server limit in one settings object, overridable from the environment.
 
 Each field ``name`` is read from the variable ``UNROLLED_<NAME>`` (for example
-``UNROLLED_MAX_SEQ_LEN=2000``) when the settings are loaded, i.e. when the
-server process imports ``server.settings``.
+``UNROLLED_MAX_SEQ_LEN=2000``) by ``Settings.from_env()``. An app gets its settings from
+``create_app(settings)`` (default: ``Settings.from_env()``) and hands them to what needs them;
+nothing reads a settings singleton. The one exception is the config schema's bounds
+(server.config.SCHEMA_SETTINGS), fixed when the schema is defined.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields
+
+# Bounds written into the request schemas (TraceConfig, the socket messages, CompareRequest) when
+# they are defined: they come from the environment at import, the same for every app of a process.
+SCHEMA_FIELDS = ("max_seq_len", "max_seq2seq_len", "max_hidden_size", "max_num_layers", "max_batch_size",
+                 "max_units", "max_text_len", "max_vocab", "max_recurrent_scale", "max_delay_ms", "max_epochs",
+                 "max_compare_runs")
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,7 @@ class Settings:
     max_upload_mb: float = 96.0  # one POST /api/models body (base64 JSON of the three files)
     max_models: int = 8  # uploaded models kept per process (least recently used leaves first)
     max_store_mb: float = 256.0  # and their total weight (parameters + input + targets)
-    max_spill_mb: float = 512.0  # uploads shared on disk between the worker processes (server.model_spill)
+    max_spill_mb: float = 512.0  # uploads shared on disk between the worker processes (server.uploads.model_spill)
     max_arrays: int = 256  # arrays in one .npz
     max_io_size: int = 4096  # input_size and output_size of an uploaded model
     max_compare_runs: int = 4  # runs in one POST /api/compare
@@ -114,5 +122,3 @@ class Settings:
             "tbptt": [1, self.max_seq_len],
         }
 
-
-settings = Settings.from_env()

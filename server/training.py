@@ -5,7 +5,8 @@ fills in the training defaults, builds the engine objects and turns records into
 
 A trained network is a pure function of its *trained config* (the config with the resolved
 training fields and ``epochs`` = the epochs actually run), because training is deterministic.
-So any server process can rebuild it; a small per-process cache only saves the retraining.
+So any server process can rebuild it; a small cache per app (``app.state.trained``) only saves the
+retraining.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from unrolled.server.config_table import fields_in_group
 from unrolled.server.presets import PRESETS_BY_NAME
 from unrolled.server.runs import (StreamSource, build_network, build_seq2seq, build_task, config_source, engine_inputs,
                          title_and_story)
-from unrolled.server.serialize import to_jsonable
+from unrolled.server.wire.serialize import to_jsonable
 
 DEFAULT_EPOCHS = 100
 DEFAULT_OPTIMIZER = "adam"
@@ -38,19 +39,9 @@ CACHE_SIZE = 16             # trained networks kept per process
 TRAINING_FIELDS = fields_in_group("training")
 
 
-class TrainingConfigError(ValueError):
-    """A config that validates but cannot be trained; ``field`` names the culprit."""
-
-    def __init__(self, detail: str, field: str | None) -> None:
-        super().__init__(detail)
-        self.field = field
-
-
 def resolve_training(config: TraceConfig) -> TraceConfig:
-    """The config with every training field filled in (epochs, optimizer, lr); raises
-    TrainingConfigError for combinations the engine refuses."""
-    if config.tbptt is not None and config.bidirectional:
-        raise TrainingConfigError("tbptt: truncated BPTT needs a unidirectional network", "tbptt")
+    """The config with every training field filled in (epochs, optimizer, lr); the config schema
+    has already refused the combinations the engine cannot train."""
     optimizer = config.optimizer or DEFAULT_OPTIMIZER
     return config.model_copy(update={
         "epochs": config.epochs or DEFAULT_EPOCHS,
@@ -160,7 +151,7 @@ def sample_text(net: engine.Network, config: TraceConfig, length: int, prime: st
 
 
 class TrainedCache:
-    """A small thread-safe LRU of trained networks keyed by their trained config."""
+    """A small thread-safe LRU of trained networks keyed by their trained config (one per app)."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self._size = size
@@ -185,38 +176,33 @@ class TrainedCache:
             return net
 
 
-TRAINED = TrainedCache()
-
-
-def trained_network(config: TraceConfig) -> engine.Network:
-    """The network a trained config describes: from the cache, or trained again (deterministically)."""
+def trained_network(cache: TrainedCache, config: TraceConfig) -> engine.Network:
+    """The network a trained config describes: from ``cache``, or trained again (deterministically)."""
     config = resolve_training(config)
-    net = TRAINED.get(config)
+    net = cache.get(config)
     if net is None:
         run = TrainingRun(config)
         for _ in run.trainer.epochs():
             pass
         net = run.net
-        TRAINED.put(config, net)
+        cache.put(config, net)
     return net
 
 
-def trained_source(config: TraceConfig) -> StreamSource:
+def trained_source(cache: TrainedCache, config: TraceConfig) -> StreamSource:
     """A step-through stream (like runs.config_source) of the trained network on the config's data,
     for /ws/trace's start with "source": "trained"."""
     config = resolve_training(config)
     title, _ = network_title(config)
     epochs = f"{config.epochs} epoch{'' if config.epochs == 1 else 's'}"
-    return config_source(config, trained_network(config), title=f"Trained {epochs}: {title}")
+    return config_source(config, trained_network(cache, config), title=f"Trained {epochs}: {title}")
 
 
-def trained_source_factory(raw_config: Any) -> Callable[[], StreamSource] | tuple[str, str | None]:
+def trained_source_factory(cache: TrainedCache, raw_config: Any) -> Callable[[], StreamSource] | tuple[str, str | None]:
     """For /ws/trace's start with "source": "trained": a callable building the stream source (run in
     the stream's worker thread: it may retrain), or (detail, field) when the config is invalid."""
     try:
         config = resolve_training(resolve_config(raw_config))
     except ValidationError as exc:
         return first_error(exc)
-    except TrainingConfigError as exc:
-        return str(exc), exc.field
-    return lambda: trained_source(config)
+    return lambda: trained_source(cache, config)

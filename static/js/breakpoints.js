@@ -1,32 +1,24 @@
-// The breakpoint rule, the same as the server's pacing (unrolled.server.streaming.breakpoint_hit and its
-// once-per-node memory; see docs/DESIGN.md, "Socket protocol"), so local replay stops where the live
-// stream would:
-//   * "nonfinite" looks at every event: its norm or any of its values' batch norms is NaN or ±∞;
-//   * "grad_below" / "grad_above" look at backward events of hidden (h_*) nodes whose norm is not NaN
-//     (∞ is above every threshold), strictly below / above the value;
-//   * an event meets the first of them that applies, and the stream stops there only if that
-//     breakpoint has not yet stopped at an event of the same node in this run.
-// Breakpoints are a list [{on, value}]; the permalink holds them as view settings.
+// The breakpoint rule, the same as the server's pacing (unrolled.server.sockets.breakpoints; see
+// docs/DESIGN.md, "Socket protocol"), so local replay stops where the live stream would:
+//   * "nonfinite" is crossed by an event of either phase and any node whose norm is NaN or ±∞;
+//   * "grad_below" / "grad_above" (value v) by a backward event of an h-node (h_*) whose norm is
+//     strictly below / above v (plain comparisons: NaN crosses neither, ∞ crosses grad_above);
+//   * each breakpoint stops at the first crossing event of each node, once per node per run; at an
+//     event where several cross for the first time there is one stop, named by the first in the
+//     order nonfinite, grad_below, grad_above, and all of them count as having stopped there.
+// Breakpoints are a list [{on, value}]; the permalink holds them as view settings. The cases both
+// implementations are tested against: tests/fixtures/breakpoints.json.
 
 import { num } from './format.js';
 
-/** True when the event's norm, or any of its values' norms, is NaN or ±∞. */
-function hasNonfinite(ev) {
-  if (!Number.isFinite(num(ev.norm))) return true;
-  return Object.values(ev.norms ?? {}).some((v) => !Number.isFinite(num(v)));
-}
+export const KINDS = ['nonfinite', 'grad_below', 'grad_above'];
 
-/** The kind ("nonfinite" | "grad_below" | "grad_above") of the first breakpoint `ev` meets, or null. */
-function breakpointHit(ev, breaks) {
-  const find = (on) => breaks.find((b) => b.on === on);
-  if (find('nonfinite') && hasNonfinite(ev)) return 'nonfinite';
+/** True when the event crosses breakpoint `on` at `value`. */
+function crosses(on, value, ev) {
   const norm = num(ev.norm);
-  if (ev.phase !== 'backward' || !ev.node.startsWith('h_') || Number.isNaN(norm)) return null;
-  const below = find('grad_below');
-  if (below && below.value !== null && norm < below.value) return 'grad_below';
-  const above = find('grad_above');
-  if (above && above.value !== null && norm > above.value) return 'grad_above';
-  return null;
+  if (on === 'nonfinite') return !Number.isFinite(norm);
+  if (ev.phase !== 'backward' || !ev.node.startsWith('h_') || value === null || value === undefined) return false;
+  return on === 'grad_below' ? norm < value : norm > value;
 }
 
 /**
@@ -35,10 +27,12 @@ function breakpointHit(ev, breaks) {
  * being a new Set when the event stops the run.
  */
 export function judgeEvent(fired, ev, breaks) {
-  const kind = breakpointHit(ev, breaks);
-  const key = `${kind}|${ev.node}`;
-  if (kind === null || fired.has(key)) return { stop: null, fired };
-  return { stop: kind, fired: new Set(fired).add(key) };
+  const first = KINDS.filter((on) => breaks.some((b) => b.on === on && crosses(on, b.value, ev))
+    && !fired.has(`${on}|${ev.node}`));
+  if (!first.length) return { stop: null, fired };
+  const next = new Set(fired);
+  for (const on of first) next.add(`${on}|${ev.node}`);
+  return { stop: first[0], fired: next };
 }
 
 /** The (kind, node) pairs that have stopped a run whose events are `events` (by seq) up to `lastSeq`. */

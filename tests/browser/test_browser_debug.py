@@ -166,14 +166,25 @@ def test_a_bad_custom_comparison_shows_the_servers_message(page, live_server, gu
     expect_refusals(guard, 1)
 
 
-def test_a_model_the_server_no_longer_holds_is_uploaded_again_from_the_kept_files(page, live_server, guard, tmp_path, monkeypatch):
+@pytest.fixture()
+def own_server(tmp_path):
+    """An app of its own whose uploads are shared in this test's folder: (base URL, its model store)."""
+    from browser_helpers import serve
+    from unrolled.server.app import create_app
+    from unrolled.server.settings import Settings
+    from unrolled.server.uploads.model_spill import SpilledFiles
+    from unrolled.server.uploads.models import ModelStore
+
+    settings = Settings.from_env()
+    store = ModelStore(settings, SpilledFiles(tmp_path / "spill", settings.max_spill_bytes))
+    with serve(create_app(settings, models=store)) as base:
+        yield base, store
+
+
+def test_a_model_the_server_no_longer_holds_is_uploaded_again_from_the_kept_files(page, own_server, guard, tmp_path):
     """Another worker or a trimmed store: the socket answers an error on model_id, the page POSTs the
     same files again (same id) and the run starts without the user doing anything."""
-    from unrolled.server.settings import settings
-    from unrolled.server.model_spill import SpilledFiles
-    from unrolled.server.models import MODEL_STORE
-
-    monkeypatch.setattr(MODEL_STORE, "spill", SpilledFiles(tmp_path / "spill", settings.max_spill_bytes))
+    live_server, store = own_server
     posts = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and r.url.endswith("/api/models") else None)
     open_upload(page, live_server)
@@ -184,7 +195,7 @@ def test_a_model_the_server_no_longer_holds_is_uploaded_again_from_the_kept_file
     wait_done(page)
     assert len(posts) == 1
 
-    MODEL_STORE._models.clear()                       # this process forgets it ...
+    store._models.clear()                             # this process forgets it ...
     for path in (tmp_path / "spill").rglob("*"):      # ... and so does the shared folder
         if path.is_file():
             path.unlink()

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from server_helpers import app_settings, private_store
 from unrolled.server.app import create_app
+from unrolled.server.uploads.models import ModelStore
 
 MINIMAL_TEMPLATE = """<!doctype html><html><head><script src="/vendor/plotly.min.js"></script></head>
 <body><script id="page-data" type="application/json">{{ page_data|tojson }}</script></body></html>"""
@@ -22,16 +24,20 @@ def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture()
-def make_client(template_dir: Path):
-    """Build TestClients of fresh apps (keyword arguments go to create_app).
+def make_client(template_dir: Path, tmp_path: Path):
+    """Build TestClients of fresh apps: Settings fields as keywords become the app's settings
+    (passed to create_app); ``loaded_trace`` and ``models`` go to create_app as they are. Each app's
+    uploads are shared in this test's own folder (tmp_path / "spill").
 
     Without ``max_queued`` the app has no start queue, so a full server answers
-    "busy" at once (the queue has its own tests in test_server_hardening_queue.py)."""
+    "busy" at once (the queue has its own tests in test_server_hardening.py)."""
     clients: list[TestClient] = []
 
-    def make(**kwargs) -> TestClient:
-        kwargs.setdefault("max_queued", 0)
-        client = TestClient(create_app(templates_dir=template_dir, **kwargs))
+    def make(loaded_trace=None, models: ModelStore | None = None, **changes) -> TestClient:
+        changes.setdefault("max_queued", 0)
+        settings = app_settings(**changes)
+        models = models if models is not None else private_store(settings, tmp_path / "spill")
+        client = TestClient(create_app(settings, templates_dir=template_dir, loaded_trace=loaded_trace, models=models))
         clients.append(client)
         return client
 

@@ -1,10 +1,26 @@
-"""Helpers of the server tests: timed socket receives and strict JSON parsing."""
+"""Helpers of the server tests: app settings, timed socket receives and strict JSON parsing."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from pathlib import Path
 
 import anyio
+
+from unrolled.server.settings import Settings
+from unrolled.server.uploads.model_spill import SpilledFiles
+from unrolled.server.uploads.models import ModelStore
+
+
+def app_settings(**changes) -> Settings:
+    """The process's settings (its environment's) with ``changes`` (Settings fields)."""
+    return dataclasses.replace(Settings.from_env(), **changes)
+
+
+def private_store(settings: Settings, folder: Path) -> ModelStore:
+    """A model store whose files are shared in ``folder`` (a test's own), not the machine's folder."""
+    return ModelStore(settings, SpilledFiles(folder, settings.max_spill_bytes))
 
 
 def receive(ws, timeout: float = 20.0) -> dict:

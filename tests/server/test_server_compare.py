@@ -11,18 +11,9 @@ import pytest
 import torch
 
 from unrolled.server.compare import breakdown_targets
-from unrolled.server.settings import settings
-from unrolled.server.model_spill import SpilledFiles
-from unrolled.server.models import MODEL_STORE
 from server_helpers import strict_json
 
 COPY = {"task": "copy", "seq_len": 30, "hidden_size": 16, "forget_bias": 2.0}
-
-
-@pytest.fixture(autouse=True)
-def private_spill(tmp_path, monkeypatch):
-    """Uploads shared on disk go to this test's own folder."""
-    monkeypatch.setattr(MODEL_STORE, "spill", SpilledFiles(tmp_path / "spill", settings.max_spill_bytes))
 
 
 def compare(client, body: dict) -> dict:

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from unrolled.server.config import TraceConfig, resolve_config
-from unrolled.server.settings import Settings, settings
+from unrolled.server.config import SCHEMA_SETTINGS as settings
+from unrolled.server.settings import Settings
 
 
 def test_preset_fields_are_overridden_by_given_fields():
@@ -108,3 +109,12 @@ def test_the_schema_states_the_bounds():
     assert props["num_layers"]["maximum"] == settings.max_num_layers
     assert "steps·batch_size·hidden_size·num_layers·directions" in props["seq_len"]["description"]
     assert f"at most {settings.max_seq2seq_len}" in props["seq_len"]["description"]
+
+
+def test_an_app_cannot_change_the_bounds_written_into_the_schemas():
+    from unrolled.server.app import create_app
+    from server_helpers import app_settings
+
+    with pytest.raises(ValueError, match="max_seq_len, max_delay_ms: bounds of the request schemas"):
+        create_app(app_settings(max_seq_len=5, max_delay_ms=7))
+    assert create_app(app_settings(max_streams=1)).state.settings.max_streams == 1

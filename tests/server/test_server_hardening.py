@@ -8,9 +8,10 @@ import threading
 import pytest
 
 from unrolled.server.security import CONTENT_SECURITY_POLICY
-from unrolled.server.settings import settings
-from unrolled.server.streaming import StreamSlots
-from server_helpers import receive, receive_until
+from unrolled.server.sockets.slots import EngineSlots
+from server_helpers import app_settings, receive, receive_until
+
+settings = app_settings()
 
 LONG = {"cell": "rnn_tanh", "seq_len": 400, "hidden_size": 8, "task": "copy"}
 SMALL = {"preset": "lstm-memory", "seq_len": 4, "hidden_size": 3, "batch_size": 1}
@@ -55,7 +56,7 @@ def test_a_body_over_the_cap_is_refused_before_parsing(client):
 def test_the_model_upload_has_its_own_bigger_cap():
     from unrolled.server.app import create_app
 
-    middleware = next(m for m in create_app().user_middleware if m.cls.__name__ == "SecurityMiddleware")
+    middleware = next(m for m in create_app(settings).user_middleware if m.cls.__name__ == "SecurityMiddleware")
     caps = dict(middleware.kwargs["body_caps"])
     assert caps["/api/models"] > settings.max_body_bytes
 
@@ -119,7 +120,7 @@ def test_leaving_the_queue_frees_the_place(make_client):
 
 def test_stream_slots_hand_over_in_order_across_threads():
     async def scenario() -> list[int]:
-        slots = StreamSlots(1, max_queued=3)
+        slots = EngineSlots(1, max_queued=3)
         assert slots.try_acquire()
         order: list[int] = []
         positions: dict[int, list[int]] = {i: [] for i in range(3)}
@@ -135,7 +136,8 @@ def test_stream_slots_hand_over_in_order_across_threads():
         tasks = []
         for i in range(3):
             tasks.append(asyncio.create_task(wait(i)))
-            await asyncio.sleep(0.02)
+            while slots.queued < i + 1:  # until it has joined the queue (yields, no timed wait)
+                await asyncio.sleep(0)
         assert not await slots.acquire(lambda p: asyncio.sleep(0))  # the queue is full
         assert not slots.try_acquire()  # nobody jumps the queue
         threading.Thread(target=slots.release).start()
@@ -150,12 +152,13 @@ def test_stream_slots_hand_over_in_order_across_threads():
 
 def test_a_cancelled_wait_passes_its_slot_on():
     async def scenario() -> None:
-        slots = StreamSlots(1, max_queued=2)
+        slots = EngineSlots(1, max_queued=2)
         assert slots.try_acquire()
         quiet = lambda p: asyncio.sleep(0)  # noqa: E731
         leaving = asyncio.create_task(slots.acquire(quiet, report_every_s=0.01))
         staying = asyncio.create_task(slots.acquire(quiet, report_every_s=0.01))
-        await asyncio.sleep(0.05)
+        while slots.queued < 2:  # until both have joined the queue (yields, no timed wait)
+            await asyncio.sleep(0)
         slots.release()  # granted to `leaving`, which is cancelled before it runs
         leaving.cancel()
         assert await asyncio.wait_for(staying, 5) is True

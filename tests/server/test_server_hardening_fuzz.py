@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 from unrolled.server.app import create_app
 from unrolled.server.config import TraceConfig
-from unrolled.server.socket_protocol import MESSAGE_TYPES as TRACE_TYPES
-from unrolled.server.ws_train import MESSAGE_TYPES as TRAIN_TYPES
+from unrolled.server.sockets.trace import MESSAGE_TYPES as TRACE_TYPES
+from unrolled.server.sockets.train import MESSAGE_TYPES as TRAIN_TYPES
+from server_helpers import app_settings
 
 TINY = {"preset": "lstm-memory", "seq_len": 3, "hidden_size": 2, "batch_size": 1}
 TINY_TRAINING = {"preset": "char-lm", "seq_len": 4, "hidden_size": 2, "batch_size": 1, "epochs": 1}
@@ -34,7 +35,7 @@ FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
 @pytest.fixture(scope="module")
 def fuzz_client(template_dir):
     """One app for the whole module (hypothesis runs many examples against it)."""
-    with TestClient(create_app(templates_dir=template_dir, max_queued=0)) as client:
+    with TestClient(create_app(app_settings(max_queued=0), templates_dir=template_dir)) as client:
         yield client
 
 

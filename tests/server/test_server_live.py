@@ -17,6 +17,7 @@ import uvicorn
 from websockets.sync.client import connect
 
 from unrolled.server.app import create_app
+from server_helpers import app_settings
 from unrolled.server.config import resolve_config
 from unrolled.server.runs import build_network, build_task, engine_inputs
 
@@ -137,11 +138,11 @@ def test_binding_every_interface_warns_loudly():
 
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        _warn_if_public("0.0.0.0")
+        _warn_if_public("0.0.0.0", app_settings())
     assert "WARNING" in err.getvalue() and "0.0.0.0" in err.getvalue()
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        _warn_if_public("127.0.0.1")
+        _warn_if_public("127.0.0.1", app_settings())
     assert err.getvalue() == ""
 
 
@@ -149,8 +150,7 @@ def test_serve_closes_a_socket_that_sends_an_oversized_message_with_1009(tmp_pat
     """`unrolled serve` caps socket messages at max_message_bytes in uvicorn itself (nothing is buffered)."""
     from websockets.exceptions import ConnectionClosed
 
-    from unrolled.server.settings import settings
-
+    settings = app_settings()
     process, port, _ = start_serve(tmp_path)
     try:
         with connect(f"ws://127.0.0.1:{port}/ws/trace", open_timeout=10, max_size=None) as ws:

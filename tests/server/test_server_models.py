@@ -11,20 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from unrolled.server import model_routes as server_model_routes
-from unrolled.server import models as server_models
-from unrolled.server.model_spill import SpilledFiles
-from unrolled.server.models import MODEL_STORE, ModelFiles, ModelStore, build_user_model
-from unrolled.server.settings import settings
-from server_helpers import strict_json
+from unrolled.server.uploads.model_files import ModelFiles
+from unrolled.server.uploads.model_spill import SpilledFiles
+from unrolled.server.uploads.models import ModelStore, build_user_model
+from server_helpers import app_settings, private_store, strict_json
 
 H = 16
-
-
-@pytest.fixture(autouse=True)
-def private_spill(tmp_path, monkeypatch):
-    """Uploads shared on disk go to this test's own folder."""
-    monkeypatch.setattr(MODEL_STORE, "spill", SpilledFiles(tmp_path / "spill", settings.max_spill_bytes))
 
 
 def npz_bytes(arrays: dict) -> bytes:
@@ -176,30 +168,30 @@ def test_bad_models_targets_and_options_are_422_naming_the_field(client):
     assert_422(client.post("/api/models/0123abcd/trace"), "model_id", "unknown model_id", status=404)
 
 
-def test_oversized_files_and_bodies_are_refused(client, monkeypatch):
+def test_oversized_files_and_bodies_are_refused(make_client):
     state = torch_state(lstm_with_forget_bias(0.0))
-    small = dataclasses.replace(settings, max_model_mb=0.001)       # ~1 kB of arrays
+    small = app_settings(max_model_mb=0.001)       # ~1 kB of arrays
     with pytest.raises(Exception, match="my_lstm.npz.*limit"):
         build_user_model(ModelFiles(npz_bytes(state), npy_bytes(SEQUENCE), model_name="my_lstm.npz"), small)
-    monkeypatch.setattr(server_model_routes, "settings", dataclasses.replace(settings, max_upload_mb=0.001))
-    assert_422(client.post("/api/models", json=upload_body(state)), "body", "exceeds")
+    assert_422(make_client(max_model_mb=0.001).post("/api/models", json=upload_body(state)), "model", "limit")
+    response = make_client(max_upload_mb=0.001).post("/api/models", json=upload_body(state))
+    assert response.status_code == 413 and "too large" in response.json()["detail"]   # the app's upload cap
 
 
 def test_the_store_keeps_the_most_recent_models_within_its_bounds():
-    models = [build_user_model(ModelFiles(npz_bytes(torch_state(lstm_with_forget_bias(0.0, seed))), npy_bytes(SEQUENCE)))
-              for seed in range(3)]
-    store = ModelStore(max_models=2, max_bytes=10**9)
+    models = [build_user_model(ModelFiles(npz_bytes(torch_state(lstm_with_forget_bias(0.0, seed))), npy_bytes(SEQUENCE)),
+                               app_settings()) for seed in range(3)]
+    store = ModelStore(app_settings(max_models=2, max_store_mb=1000.0))
     for m in models:
         store.put(m)
     assert store.get(models[0].id) is None and store.get(models[2].id) is models[2] and len(store) == 2
     store.get(models[1].id)                                  # now the most recent
     store.put(models[0])
     assert store.get(models[2].id) is None and store.get(models[1].id) is models[1]
-    tight = ModelStore(max_models=8, max_bytes=models[0].nbytes + 1)
+    tight = ModelStore(app_settings(max_models=8, max_store_mb=(models[0].nbytes + 1) / 2**20))
     tight.put(models[0])
     tight.put(models[1])
     assert len(tight) == 1 and tight.total_bytes() <= models[0].nbytes + 1
-    assert MODEL_STORE.max_models == settings.max_models
 
 
 def test_rest_trace_and_socket_summary_carry_diagnosis_and_spectra(client):
@@ -218,15 +210,13 @@ def test_rest_trace_and_socket_summary_carry_diagnosis_and_spectra(client):
     assert summary["spectra"] == document["spectra"]
 
 
-def test_another_worker_rebuilds_an_upload_from_the_shared_folder(client, tmp_path, monkeypatch):
+def test_another_worker_rebuilds_an_upload_from_the_shared_folder(client, make_client, tmp_path):
     info = upload(client, torch_state(lstm_with_forget_bias(-6.0)))
-    other_worker = ModelStore(8, 10**9, SpilledFiles(tmp_path / "spill", 10**9))      # empty memory, same folder
-    monkeypatch.setattr(server_models, "MODEL_STORE", other_worker)
-    assert client.get(f"/api/models/{info['model_id']}").json() == info
+    other_worker = private_store(app_settings(), tmp_path / "spill")      # empty memory, same folder
+    assert make_client(models=other_worker).get(f"/api/models/{info['model_id']}").json() == info
     assert len(other_worker) == 1
-    lonely = ModelStore(8, 10**9, SpilledFiles(tmp_path / "elsewhere", 10**9))       # another machine
-    monkeypatch.setattr(server_models, "MODEL_STORE", lonely)
-    assert client.get(f"/api/models/{info['model_id']}").status_code == 404
+    lonely = private_store(app_settings(), tmp_path / "elsewhere")       # another machine
+    assert make_client(models=lonely).get(f"/api/models/{info['model_id']}").status_code == 404
     assert not lonely.recoverable("../../../etc/passwd") and lonely.recover("../" * 3 + "x") is None
 
 
@@ -247,5 +237,5 @@ def test_an_upload_above_the_general_body_cap_is_accepted(client):
     torch.manual_seed(0)
     big = torch_state(torch.nn.LSTM(128, 256))                # ~1.6 MB of float32, ~2.1 MB as base64
     body = upload_body(big, x=np.zeros((10, 128)))
-    assert len(body["model"]) > settings.max_body_bytes
+    assert len(body["model"]) > app_settings().max_body_bytes
     assert client.post("/api/models", json=body).json()["hidden_size"] == 256

@@ -9,7 +9,10 @@ import torch
 
 from unrolled import engine
 from unrolled.server.cli import _parser, _view_target, record_model_trace
+from server_helpers import app_settings
 from server_helpers import receive_until
+
+SETTINGS = app_settings()
 
 
 @pytest.fixture()
@@ -26,7 +29,7 @@ def model_files(tmp_path):
 
 def test_view_records_the_model_and_streams_it_with_its_diagnosis(make_client, model_files):
     model, x, lstm = model_files
-    trace, name = _view_target(_parser().parse_args(["view", str(model), "--input", str(x)]))
+    trace, name = _view_target(_parser().parse_args(["view", str(model), "--input", str(x)]), SETTINGS)
     assert name == "my_lstm.npz on seq.npy" and trace.cell == "lstm" and trace.B == 2
     out, _ = lstm(torch.tensor(np.load(x)))
     np.testing.assert_allclose(trace.activations["h_l0"], out.detach().numpy(), rtol=1e-10, atol=1e-12)
@@ -44,29 +47,29 @@ def test_targets_and_loss_options(model_files, tmp_path):
     model, x, _ = model_files
     y = tmp_path / "y.npy"
     np.save(y, np.zeros((10, 2, 8)))
-    trace, _ = record_model_trace(model, x, y)
+    trace, _ = record_model_trace(SETTINGS, model, x, y)
     assert trace.loss_type == "mse"
-    trace, _ = record_model_trace(model, x, loss="mse")
+    trace, _ = record_model_trace(SETTINGS, model, x, loss="mse")
     assert trace.loss_type == "mse" and trace.loss > 0                  # a zero target
-    trace, _ = record_model_trace(model, x)
+    trace, _ = record_model_trace(SETTINGS, model, x)
     assert trace.loss_type == "cross_entropy" and trace.mask.all()       # own argmax at every step
 
 
 def test_bad_files_stop_with_a_message_naming_them(model_files, tmp_path):
     model, x, _ = model_files
     with pytest.raises(SystemExit, match="absent.npy"):
-        record_model_trace(model, tmp_path / "absent.npy")
+        record_model_trace(SETTINGS, model, tmp_path / "absent.npy")
     wide = tmp_path / "wide.npy"
     np.save(wide, np.zeros((10, 4)))
     with pytest.raises(SystemExit, match=r"wide.npy has shape \(10, 4\); expected \(T, 3\) or \(T, B, 3\)"):
-        record_model_trace(model, wide)
+        record_model_trace(SETTINGS, model, wide)
     pickled = tmp_path / "pickled.npy"
     np.save(pickled, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(SystemExit, match="pickled.npy holds Python objects"):
-        record_model_trace(model, pickled)
+        record_model_trace(SETTINGS, model, pickled)
     with pytest.raises(SystemExit, match="a gru needs"):
-        record_model_trace(model, x, cell="gru")
+        record_model_trace(SETTINGS, model, x, cell="gru")
     with pytest.raises(SystemExit, match="add --input"):
-        _view_target(_parser().parse_args(["view", str(model)]))
+        _view_target(_parser().parse_args(["view", str(model)]), SETTINGS)
     with pytest.raises(SystemExit, match="go with --input"):
-        _view_target(_parser().parse_args(["view", str(model), "--cell", "lstm"]))
+        _view_target(_parser().parse_args(["view", str(model), "--cell", "lstm"]), SETTINGS)

@@ -10,19 +10,9 @@ import pytest
 import torch
 
 from unrolled import engine
-from unrolled.server.settings import settings
-from unrolled.server.model_spill import SpilledFiles
-from unrolled.server import models as server_models
-from unrolled.server.models import MODEL_STORE, ModelStore
-from server_helpers import receive, receive_until
+from server_helpers import app_settings, private_store, receive, receive_until
 
 H = 8
-
-
-@pytest.fixture(autouse=True)
-def private_spill(tmp_path, monkeypatch):
-    """Uploads shared on disk go to this test's own folder."""
-    monkeypatch.setattr(MODEL_STORE, "spill", SpilledFiles(tmp_path / "spill", settings.max_spill_bytes))
 
 
 def uploaded_lstm(client, forget_bias: float) -> dict:
@@ -80,10 +70,9 @@ def test_an_unknown_or_missing_model_id_is_an_error_and_the_socket_stays_usable(
         assert receive(ws)["type"] == "meta"
 
 
-def test_a_worker_that_did_not_receive_the_upload_streams_it_from_the_shared_folder(client, tmp_path, monkeypatch):
+def test_a_worker_that_did_not_receive_the_upload_streams_it_from_the_shared_folder(client, make_client, tmp_path):
     info = uploaded_lstm(client, forget_bias=-6.0)
-    other_worker = ModelStore(8, 10**9, SpilledFiles(tmp_path / "spill", 10**9))
-    monkeypatch.setattr(server_models, "MODEL_STORE", other_worker)
-    messages = stream(client, {"source": "model", "model_id": info["model_id"]})
+    other_worker = private_store(app_settings(), tmp_path / "spill")      # empty memory, same folder
+    messages = stream(make_client(models=other_worker), {"source": "model", "model_id": info["model_id"]})
     assert messages[0]["model"] == info and messages[-1] == {"type": "done"}
     assert other_worker.get(info["model_id"]) is not None

@@ -9,7 +9,7 @@ import pytest
 from unrolled import engine
 from unrolled.server.config import resolve_config
 from unrolled.server.runs import build_network, build_task, compute_trace, unrolled_task
-from unrolled.server.training import trained_network
+from unrolled.server.training import TrainedCache, trained_network
 from server_helpers import receive_until
 
 GENERATION_SMALL = {"preset": "generation", "seq_len": 8, "hidden_size": 8}
@@ -63,7 +63,7 @@ def test_generation_preset_story_numbers():
     fresh, task = compute_trace(config)
     assert "".join(task.input_labels[0]).startswith("tdggg")
     assert "".join(task.target_labels[0]).startswith("o␣be,␣or␣not")
-    net = trained_network(config)
+    net = trained_network(TrainedCache(), config)
     teacher = net.run(*_teacher_inputs(config), loss="cross_entropy")
     fed_back = compute_trace_with(config, net)
     assert round(teacher.loss) == 30 and round(fed_back[0].loss) == 50
@@ -129,8 +129,8 @@ def test_the_teacher_forced_comparison_of_a_trained_generator_has_the_same_weigh
     """The page's side-by-side graph asks for the trained network with unroll = teacher_forced:
     training always teacher-forces, so both configs train the very same weights."""
     small = {"preset": "generation", "seq_len": 8, "hidden_size": 8, "epochs": 3}
-    free = trained_network(resolve_config(small)).state_dict()
-    forced = trained_network(resolve_config({**small, "unroll": "teacher_forced"})).state_dict()
+    free = trained_network(TrainedCache(), resolve_config(small)).state_dict()
+    forced = trained_network(TrainedCache(), resolve_config({**small, "unroll": "teacher_forced"})).state_dict()
     assert free.keys() == forced.keys()
     for name in free:
         np.testing.assert_array_equal(free[name], forced[name])

@@ -1,4 +1,4 @@
-"""The HTTP routes of DESIGN.md §3: page, plotly, health, presets, static files, OpenAPI."""
+"""The HTTP routes: the page, plotly, health, presets, static files and the OpenAPI schema."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 from unrolled.server.paths import STATIC_DIR
 from unrolled.server.presets import PRESET_NAMES
-from unrolled.server.settings import settings
+from unrolled.server.config import SCHEMA_SETTINGS as settings
 
 REQUIRED_PRESETS = {"vanishing-tanh", "exploding", "lstm-memory", "gru-memory", "bidirectional", "char-lm",
                     "pos-tagging", "sequence-classification", "clipping", "truncated-bptt"}

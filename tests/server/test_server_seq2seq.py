@@ -10,7 +10,7 @@ import pytest
 from unrolled import engine
 from unrolled.engine.patterns import Seq2Seq
 from unrolled.server.config import resolve_config
-from unrolled.server.settings import settings
+from unrolled.server.config import SCHEMA_SETTINGS as settings
 from server_helpers import receive_until
 
 SMALL = {"preset": "seq2seq", "seq_len": 5, "hidden_size": 6, "batch_size": 2}

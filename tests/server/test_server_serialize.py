@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from unrolled.server.serialize import array_to_json, dumps, round_significant, to_jsonable
+from unrolled.server.wire.serialize import array_to_json, dumps, round_significant, to_jsonable
 
 
 def test_nonfinite_floats_become_strings_everywhere():

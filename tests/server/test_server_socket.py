@@ -103,17 +103,6 @@ def test_pause_then_resume(client):
         assert rest[-2]["type"] == "summary"
 
 
-def test_step_while_playing_switches_to_stepping(client):
-    with client.websocket_connect("/ws/trace") as ws:
-        ws.send_json({"type": "start", "config": LONG, "mode": "play", "delay_ms": 20})
-        receive(ws)
-        ws.send_json({"type": "step"})
-        time.sleep(0.2)
-        ws.send_json({"type": "pause"})
-        messages = receive_until(ws, {"paused"})
-        assert 1 <= sum(m["type"] == "event" for m in messages) <= 4
-
-
 def test_nonfinite_breakpoint(client):
     with client.websocket_connect("/ws/trace") as ws:
         ws.send_json({"type": "break", "on": "nonfinite"})
@@ -269,3 +258,21 @@ def test_a_trained_network_can_be_stepped_through(client):
         messages = receive_until(ws, {"done", "error"}, timeout=60)
     assert messages[0]["type"] == "meta" and messages[-1] == {"type": "done"}
     assert sum(m["type"] == "event" for m in messages) == messages[0]["total_events"]
+
+
+def test_done_means_the_slot_is_free_again(make_client):
+    """The worker releases its slot before its last message goes out: a client told "done" (or a
+    run's error) can start again at once, even on a server with one slot."""
+    client = make_client(max_streams=1)
+    slots = client.app.state.slots
+    with client.websocket_connect("/ws/trace") as ws:
+        for _ in range(3):
+            ws.send_json({"type": "start", "config": SMALL, "mode": "play"})
+            assert receive_until(ws, {"done", "error"})[-1] == {"type": "done"}
+            assert slots.try_acquire()
+            slots.release()
+    with client.websocket_connect("/ws/train") as ws:
+        ws.send_json({"type": "start", "config": {**SMALL, "epochs": 1}})
+        assert receive_until(ws, {"done", "error"})[-1]["type"] == "done"
+        assert slots.try_acquire()
+        slots.release()

@@ -13,23 +13,18 @@ import pytest
 from fastapi.testclient import TestClient
 
 from unrolled.engine.tasks import DEFAULT_TEXT
-from unrolled.server import ws_train
 from unrolled.server.app import create_app
 from unrolled.server.config import resolve_config
-from unrolled.server import training
-from unrolled.server.training import TRAINED, TrainedCache, trained_network, trained_source, trained_source_factory
-from server_helpers import receive, receive_until, strict_json
+from unrolled.server.training import TrainedCache, trained_network, trained_source, trained_source_factory
+from server_helpers import app_settings, receive, receive_until, strict_json
 
 CHAR = {"preset": "char-lm", "seq_len": 12, "hidden_size": 8}
 LONG = {"preset": "char-lm", "seq_len": 6, "hidden_size": 4, "batch_size": 1, "epochs": 5000}
 
 
-def train_client(template_dir, **kwargs) -> TestClient:
-    """A TestClient of an app with /ws/train mounted (whether or not app.py includes it yet)."""
-    app = create_app(templates_dir=template_dir, **kwargs)
-    if not any(getattr(r, "path", None) == "/ws/train" for r in app.routes):
-        app.include_router(ws_train.router)
-    return TestClient(app)
+def train_client(template_dir, **changes) -> TestClient:
+    """A TestClient of an app whose settings have ``changes`` (Settings fields)."""
+    return TestClient(create_app(app_settings(**changes), templates_dir=template_dir))
 
 
 @pytest.fixture()
@@ -228,16 +223,13 @@ def test_trained_config_rebuilds_the_trained_network_in_any_process(tclient):
         ws.send_json({"type": "start", "config": {**CHAR, "epochs": 7, "tbptt": 4, "clip": 1.0}})
         done = receive_until(ws, {"done"})[-1]
     config = resolve_config(done["trained_config"])
-    cached = TRAINED.get(config)
+    cache = tclient.app.state.trained
+    cached = cache.get(config)
     assert cached is not None
-    original, training.TRAINED = training.TRAINED, TrainedCache()    # a process that never saw it
-    try:
-        rebuilt = trained_network(config)
-    finally:
-        training.TRAINED = original
+    rebuilt = trained_network(TrainedCache(), config)    # a process that never saw it
     for name, value in cached.state_dict().items():
         np.testing.assert_array_equal(rebuilt.state_dict()[name], value)
-    source = trained_source(config)
+    source = trained_source(cache, config)
     assert source.meta["title"] == "Trained 7 epochs: A character-level language model (modified)"  # seq_len 12
     assert source.meta["T"] == 12
     events = list(source.events)
@@ -248,13 +240,13 @@ def test_trained_config_rebuilds_the_trained_network_in_any_process(tclient):
 
 def test_trained_source_factory_validates_before_any_work():
     """The /ws/trace hook: bad configs are (detail, field) at once; a good one is a deferred source."""
-    assert trained_source_factory({"preset": "char-lm", "lr": -1})[1] == "lr"
-    assert trained_source_factory({"preset": "bidirectional", "tbptt": 3})[1] == "tbptt"
-    make = trained_source_factory({**CHAR, "epochs": 2})
+    assert trained_source_factory(TrainedCache(), {"preset": "char-lm", "lr": -1})[1] == "lr"
+    assert trained_source_factory(TrainedCache(), {"preset": "bidirectional", "tbptt": 3})[1] == "tbptt"
+    make = trained_source_factory(TrainedCache(), {**CHAR, "epochs": 2})
     assert callable(make)
     source = make()
     assert source.meta["type"] == "meta" and source.meta["config"]["epochs"] == 2
-    plain = trained_source_factory({"preset": "char-lm", "epochs": 1, "optimizer": "sgd"})()
+    plain = trained_source_factory(TrainedCache(), {"preset": "char-lm", "epochs": 1, "optimizer": "sgd"})()
     assert plain.meta["title"] == "Trained 1 epoch: A character-level language model"   # training is no change
     plain.close()
     source.close()

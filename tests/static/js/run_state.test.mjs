@@ -93,18 +93,19 @@ test('local replay stops at breakpoints by the server\'s rule, then plays on to 
   const c = cases.find((x) => x.stops_at.length >= 2);
   const total = c.events.length;
   const meta = { schedule: { total, forward_events: c.events.findIndex((e) => e.phase === 'backward'), segments: [], blocks: [] } };
-  const breaks = [c.break];
+  const breaks = Object.entries(c.break).map(([on, value]) => ({ on, value }));
   let s = run(streamed(meta, total), { type: 'done' }, { type: 'togglePlay', delayMs: 0 });
   assert.ok(s.replaying);
   assert.equal(s.cursor, -1);
   const stops = [];
-  for (let guard = 0; guard < 10 * total && (s.replaying || stops.length < c.stops_at.length); guard += 1) {
+  for (let guard = 0; guard < 10 * total && (s.replaying || s.cursor < total - 1); guard += 1) {
     if (!s.replaying) {
       s = run(s, { type: 'togglePlay', delayMs: 0, fired: firedUpTo(c.events, breaks, s.cursor) });
       continue;
     }
+    const before = s.paused;
     s = run(s, { type: 'replayTick', event: c.events[s.cursor + 1], breaks, delayMs: 0 });
-    if (s.status === 'paused' && !s.replaying) stops.push(s.cursor);
+    if (s.paused !== before) stops.push(s.cursor);   // this tick stopped at a breakpoint
   }
   assert.deepEqual(stops, c.stops_at);
   assert.equal(s.cursor, total - 1);

@@ -6,14 +6,14 @@ import io
 import json
 
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from unrolled.server import compare_routes, model_routes
 from unrolled.server.config import TraceConfig
 from unrolled.server.page_data import preset_list
+from unrolled.server.routes import compare_routes, model_routes
+from unrolled.server.routes.engine_slot import in_engine_slot
 from unrolled.server.runs import compute_trace
-from unrolled.server.trace_document import trace_document
+from unrolled.server.wire.document import trace_document
 
 router = APIRouter(prefix="/api")
 router.include_router(model_routes.router)    # /api/models…: bring your own model
@@ -38,7 +38,7 @@ class BusyOut(BaseModel):
 TRACE_SCHEMA = {
     "type": "object",
     "description": (
-        "The §2 trace attributes as nested lists (loss, loss_t, grads, activations, gradients, "
+        "The Trace attributes of the trace contract (docs/DESIGN.md) as nested lists (loss, loss_t, grads, activations, gradients, "
         "grad_contributions, jacobian_norms) plus gradient_norms, grad_norms, vanishing, flow, "
         "x, targets, mask, params, labels and the resolved config. Floats are full precision; "
         'non-finite ones are the strings "NaN", "Infinity", "-Infinity".'
@@ -64,7 +64,7 @@ def presets() -> list[dict]:
 )
 async def trace(config: TraceConfig, request: Request) -> Response:
     """Forward and backward pass of the config (a preset name plus overrides, or every field)."""
-    return await _in_a_slot(request, _trace_json, config, "application/json")
+    return await in_engine_slot(request, lambda: Response(_trace_json(config), media_type="application/json"))
 
 
 @router.post(
@@ -86,20 +86,7 @@ async def trace_npz(config: TraceConfig, request: Request) -> Response:
                    "msg": f"task {config.task!r} runs an encoder–decoder (two networks); the .npz trace holds "
                           "one network: use POST /api/trace for its JSON"}]
         return Response(json.dumps({"detail": detail}), status_code=422, media_type="application/json")
-    return await _in_a_slot(request, _trace_npz, config, "application/octet-stream")
-
-
-async def _in_a_slot(request: Request, compute, config: TraceConfig, media_type: str) -> Response:
-    """Run `compute(config)` in a worker thread while holding one of the server's trace slots (503 if none)."""
-    slots = request.app.state.slots
-    if not slots.try_acquire():
-        return Response(json.dumps({"detail": slots.busy_detail()}), status_code=503,
-                        media_type="application/json", headers={"Retry-After": "1"})
-    try:
-        body = await run_in_threadpool(compute, config)
-    finally:
-        slots.release()
-    return Response(body, media_type=media_type)
+    return await in_engine_slot(request, lambda: Response(_trace_npz(config), media_type="application/octet-stream"))
 
 
 def _trace_json(config: TraceConfig) -> str:

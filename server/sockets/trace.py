@@ -1,4 +1,5 @@
-"""The client side of /ws/trace: message validation and what each message does.
+"""The step-through socket /ws/trace: its client messages and what each one does
+(docs/DESIGN.md, "Socket protocol").
 
 client → {"type": "start", "config": {...}, "mode": "play"|"step", "delay_ms": n,
           "source": "config"|"loaded"|"trained"|"model", "model_id": id}
@@ -8,8 +9,10 @@ client → {"type": "start", "config": {...}, "mode": "play"|"step", "delay_ms":
 "loaded" streams the trace of `unrolled view`; "trained" steps through the network that
 /ws/train trained, rebuilt from its ``trained_config``; "model" streams a model uploaded with
 POST /api/models (its ``model_id``). Breakpoints belong to the socket (they survive a new ``start``); ``enabled:
-false`` removes one. Every bad message gets an ``error`` reply and changes
-nothing; a ``start`` replaces the stream running on the same socket.
+false`` removes one; where they stop the stream is the rule of server.sockets.breakpoints. Every bad
+message gets an ``error`` reply and changes nothing; a ``start`` replaces the stream running on the
+same socket. A ``pause`` is answered {"type": "paused", "reason": "pause", "seq"} naming the last
+event sent before it.
 
 When every engine slot is busy a ``start`` waits in a bounded first-come queue: the
 client gets {"type": "queued", "position": n, "detail"} (again whenever n changes),
@@ -20,29 +23,28 @@ or a new ``start`` leaves the queue).
 
 from __future__ import annotations
 
-import asyncio
-import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from fastapi import APIRouter, WebSocket
+from pydantic import Field, ValidationError
 
-from unrolled.server.config import first_error, resolve_config
-from unrolled.server.messages import error_message, paused_message
-from unrolled.server.models import model_source_factory
+from unrolled.server.config import SCHEMA_SETTINGS, first_error, resolve_config
 from unrolled.server.runs import config_source, loaded_source
-from unrolled.server.settings import settings
-from unrolled.server.socket_loop import MessageConnection
-from unrolled.server.streaming import EngineWorker, StreamSession, StreamSlots
-from unrolled.server.training import trained_source_factory
+from unrolled.server.settings import Settings
+from unrolled.server.sockets.connection import ClientMessage, MessageConnection, serve_connection
+from unrolled.server.sockets.session import StreamSession
+from unrolled.server.sockets.slots import EngineSlots
+from unrolled.server.sockets.stream_worker import EngineWorker
+from unrolled.server.training import TrainedCache, trained_source_factory
+from unrolled.server.uploads.models import ModelStore, model_source_factory
+from unrolled.server.wire.messages import paused_message
 
-Delay = Annotated[int, Field(ge=0, le=settings.max_delay_ms)]
+Delay = Annotated[int, Field(ge=0, le=SCHEMA_SETTINGS.max_delay_ms)]
+
+router = APIRouter()
 
 
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class StartMessage(_Message):
+class StartMessage(ClientMessage):
     """Start a new stream (replacing the current one)."""
 
     type: Literal["start"]
@@ -53,32 +55,32 @@ class StartMessage(_Message):
     model_id: str | None = Field(None, max_length=64)  # source "model": the id POST /api/models returned
 
 
-class StepMessage(_Message):
+class StepMessage(ClientMessage):
     """Send one more event."""
 
     type: Literal["step"]
 
 
-class PlayMessage(_Message):
+class PlayMessage(ClientMessage):
     """Stream continuously, optionally with a new delay."""
 
     type: Literal["play"]
     delay_ms: Delay | None = None
 
 
-class PauseMessage(_Message):
+class PauseMessage(ClientMessage):
     """Stop streaming until play or step."""
 
     type: Literal["pause"]
 
 
-class StopMessage(_Message):
+class StopMessage(ClientMessage):
     """End the current stream and free its work."""
 
     type: Literal["stop"]
 
 
-class BreakMessage(_Message):
+class BreakMessage(ClientMessage):
     """Set (or with enabled=false remove) a breakpoint."""
 
     type: Literal["break"]
@@ -87,7 +89,7 @@ class BreakMessage(_Message):
     enabled: bool = True
 
 
-MESSAGE_TYPES: dict[str, type[_Message]] = {
+MESSAGE_TYPES: dict[str, type[ClientMessage]] = {
     "start": StartMessage, "step": StepMessage, "play": PlayMessage,
     "pause": PauseMessage, "stop": StopMessage, "break": BreakMessage,
 }
@@ -98,28 +100,16 @@ class TraceConnection(MessageConnection):
 
     MESSAGE_TYPES = MESSAGE_TYPES
 
-    def __init__(self, send_text, slots: StreamSlots, loaded: tuple[Any, str] | None,
-                 idle_timeout_s: float) -> None:
-        self._raw_send = send_text
-        self._idle_timeout_s = idle_timeout_s
-        self._send_lock = asyncio.Lock()
+    def __init__(self, send_text, settings: Settings, slots: EngineSlots, loaded: tuple[Any, str] | None,
+                 models: ModelStore, trained: TrainedCache) -> None:
+        super().__init__(send_text, settings.max_message_bytes)
+        self._settings = settings
         self._slots = slots
         self._loaded = loaded  # (trace, file name) when the app was started by `unrolled view`
+        self._models = models
+        self._trained = trained
         self.breakpoints: dict[str, float | None] = {}
         self.session: StreamSession | None = None
-
-    async def send_text(self, text: str) -> None:
-        """Send one message (the pump and the replies share the socket)."""
-        async with self._send_lock:
-            await self._raw_send(text)
-
-    async def send(self, message: dict) -> None:
-        """Send one JSON message."""
-        await self.send_text(json.dumps(message, allow_nan=False))
-
-    async def error(self, detail: str, field: str | None = None) -> None:
-        """Reply with an error; nothing else changes."""
-        await self.send(error_message(detail, field))
 
     async def close(self) -> None:
         """The socket is gone: stop the stream's work."""
@@ -130,8 +120,10 @@ class TraceConnection(MessageConnection):
             await self.session.stop()
             self.session = None
 
-    def _live_session(self) -> StreamSession | None:
+    async def _running(self) -> StreamSession | None:
+        """The stream in progress, or None after replying that there is none."""
         if self.session is None or self.session.finished:
+            await self.error("no stream is running: send start first", "type")
             return None
         return self.session
 
@@ -142,9 +134,9 @@ class TraceConnection(MessageConnection):
             return
         await self._stop_stream()
         # the session waits its turn for a slot (queued, told its position) before the worker starts
-        worker = EngineWorker(make_source, self._slots, settings.stream_prefetch)
+        worker = EngineWorker(make_source, self._slots, self._settings.stream_prefetch)
         self.session = StreamSession(worker, self.send_text, self.breakpoints, message.mode, message.delay_ms or 0,
-                                     self._idle_timeout_s)
+                                     self._settings.stream_idle_s)
         self.session.start()
 
     def _source_factory(self, message: StartMessage):
@@ -154,10 +146,10 @@ class TraceConnection(MessageConnection):
                 return "no trace is loaded (start the server with `unrolled view trace.npz`)", "source"
             trace, name = self._loaded
             return lambda: loaded_source(trace, name)
-        if message.source == "model":  # a user's uploaded model (server.models keeps it per process)
-            return model_source_factory(message.model_id)
+        if message.source == "model":  # a user's uploaded model (the app's model store keeps it)
+            return model_source_factory(self._models, message.model_id)
         if message.source == "trained":  # the network /ws/train trained (rebuilt if not cached)
-            return trained_source_factory(message.config or {})
+            return trained_source_factory(self._trained, message.config or {})
         try:
             config = resolve_config(message.config or {})
         except ValidationError as exc:
@@ -165,26 +157,18 @@ class TraceConnection(MessageConnection):
         return lambda: config_source(config)
 
     async def _on_step(self, message: StepMessage) -> None:
-        session = self._live_session()
-        if session is None:
-            await self.error("no stream is running: send start first", "type")
-            return
-        session.step()
+        if session := await self._running():
+            session.step()
 
     async def _on_play(self, message: PlayMessage) -> None:
-        session = self._live_session()
-        if session is None:
-            await self.error("no stream is running: send start first", "type")
-            return
-        session.play(message.delay_ms)
+        if session := await self._running():
+            session.play(message.delay_ms)
 
     async def _on_pause(self, message: PauseMessage) -> None:
-        session = self._live_session()
-        if session is None:
-            await self.error("no stream is running: send start first", "type")
-            return
-        session.pause()
-        await self.send(paused_message("pause", session.last_seq, "paused by the client"))
+        if session := await self._running():
+            session.pause()
+            # built once the socket is free: an event already on its way is sent first, and named here
+            await self.send_latest(lambda: paused_message("pause", session.last_seq, "paused by the client"))
 
     async def _on_stop(self, message: StopMessage) -> None:
         await self._stop_stream()
@@ -197,3 +181,12 @@ class TraceConnection(MessageConnection):
             await self.error(f"a {message.on} breakpoint needs a value", "value")
             return
         self.breakpoints[message.on] = message.value
+
+
+@router.websocket("/ws/trace")
+async def trace_socket(websocket: WebSocket) -> None:
+    """Receive client messages until the client leaves; then stop the stream's work."""
+    await websocket.accept()
+    state = websocket.app.state
+    await serve_connection(websocket, TraceConnection(websocket.send_text, state.settings, state.slots,
+                                                      state.loaded_trace, state.model_store, state.trained))

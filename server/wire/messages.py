@@ -1,7 +1,6 @@
-"""The socket's server → page messages (DESIGN.md §3 and the wire notes), as JSON-safe dicts.
-
-Stream floats are rounded to ``STREAM_DIGITS`` significant digits; the
-summary keeps full precision (it is small and feeds the plots' fits).
+"""The socket's server → page messages other than ``event`` (see server.wire.events), as JSON-safe
+dicts; their fields are in docs/DESIGN.md, "Socket protocol". The summary keeps full precision
+(it is small and feeds the plots' fits).
 """
 
 from __future__ import annotations
@@ -11,9 +10,7 @@ from typing import Any
 import numpy as np
 
 from unrolled import engine
-from unrolled.server.serialize import array_to_json, float_to_json, to_jsonable
-
-STREAM_DIGITS = 4
+from unrolled.server.wire.serialize import to_jsonable
 
 
 def meta_message(
@@ -60,41 +57,6 @@ def meta_message(
     return message
 
 
-def _batch_norm(value: np.ndarray) -> float:
-    """Batch mean of the L2 norm of a (B, n) value; |v| for a scalar."""
-    if value.ndim == 0:
-        return abs(float(value))
-    with np.errstate(over="ignore", invalid="ignore"):
-        return float(np.sqrt((value.astype(np.float64) ** 2).sum(axis=-1)).mean())
-
-
-def event_message(event: Any, seq: int, batch_index: int) -> tuple[dict, bool]:
-    """(message, nonfinite) for one engine Event; ``nonfinite`` is True when any value
-    of any batch element (or the event's norm) is NaN or ±Inf."""
-    values: dict[str, Any] = {}
-    norms: dict[str, Any] = {}
-    nonfinite = not np.isfinite(event.norm)
-    for name, value in event.values.items():
-        value = np.asarray(value)
-        nonfinite = nonfinite or not bool(np.isfinite(value).all())
-        element = value.reshape(1) if value.ndim == 0 else value[batch_index]
-        values[name] = array_to_json(element, STREAM_DIGITS)
-        norms[name] = float_to_json(_batch_norm(value))
-    message = {
-        "type": "event",
-        "seq": seq,
-        "phase": event.phase,
-        "node": event.node,
-        "t": int(event.t),
-        "layer": event.layer,
-        "direction": int(event.direction),
-        "norm": float_to_json(float(event.norm)),
-        "values": values,
-        "norms": norms,
-    }
-    return message, nonfinite
-
-
 def diagnosis_and_spectra(trace: Any) -> dict:
     """{"diagnosis": [finding dicts, problems first], "spectra": {node: {sigma_max, radius_<gate>}}},
     JSON-safe. A finding is {kind, severity, node, t, title, detail, steps, numbers}."""
@@ -118,6 +80,13 @@ def paused_message(reason: str, seq: int, detail: str) -> dict:
 def error_message(detail: str, field: str | None = None) -> dict:
     """A problem with the client's last message (or the run); the socket stays usable."""
     return {"type": "error", "detail": detail, "field": field}
+
+
+def queued_message(position: int, slots: int) -> dict:
+    """Every slot is busy: the stream starts when its turn comes (1 = next)."""
+    return {"type": "queued", "position": position,
+            "detail": f"waiting for a free slot: number {position} in the queue "
+                      f"(the server runs {slots} traces at once)"}
 
 
 DONE_MESSAGE = {"type": "done"}

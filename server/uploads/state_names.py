@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from unrolled.server.model_files import ModelFileError
+from unrolled.server.uploads.model_files import ModelFileError
 
 RECURRENT_NAME = re.compile(r"^(?P<prefix>.*?)(?P<name>(weight|bias)_(ih|hh)_l\d+(_reverse)?)$")
 CELL_BY_BLOCKS = {1: "rnn_tanh", 3: "gru", 4: "lstm"}

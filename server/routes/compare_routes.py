@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from unrolled.server.compare import CompareError, CompareRequest, compare_document, prepare_runs
-from unrolled.server.model_routes import ERRORS, with_engine_slot
-from unrolled.server.serialize import dumps
+from unrolled.server.routes.engine_slot import in_engine_slot
+from unrolled.server.routes.model_routes import ERRORS
+from unrolled.server.uploads.models import ModelStore
+from unrolled.server.wire.serialize import dumps
 
 router = APIRouter()
 
@@ -32,12 +34,13 @@ async def compare(request_body: CompareRequest, request: Request) -> Response:
     bound), gradient_norms, loss and diagnosis; plus, on the first run's network and data, the
     ‖∂L_k/∂h_t‖ flow matrices with a loss at every step and with a loss at the end only. Each run obeys
     the trace limits, so a compare costs at most that many traces (plus the two breakdown runs)."""
-    return await with_engine_slot(request, lambda: _compare_json(request_body))
+    store = request.app.state.model_store
+    return await in_engine_slot(request, lambda: _compare_json(request_body, store))
 
 
-def _compare_json(request_body: CompareRequest) -> Response:
+def _compare_json(request_body: CompareRequest, store: ModelStore) -> Response:
     try:
-        runs = prepare_runs(request_body)
+        runs = prepare_runs(request_body, store)
     except CompareError as exc:
         return Response(dumps({"detail": exc.errors}), status_code=422, media_type="application/json")
     return Response(dumps(compare_document(runs)), media_type="application/json")

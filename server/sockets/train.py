@@ -1,4 +1,4 @@
-"""The live-training socket /ws/train (DESIGN.md §3).
+"""The live-training socket /ws/train (docs/DESIGN.md, "Socket protocol").
 
 client → {"type": "start", "config": {..., "epochs", "optimizer", "lr", "clip", "tbptt"}}
          {"type": "pause"} | {"type": "resume"} | {"type": "stop"}
@@ -19,58 +19,54 @@ steps through it with {"type": "start", "source": "trained", "config": trained_c
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, WebSocket
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from unrolled.server.config import TraceConfig, first_error, resolve_config
-from unrolled.server.messages import error_message
-from unrolled.server.serialize import dumps
-from unrolled.server.socket_loop import MessageConnection, serve_connection
-from unrolled.server.streaming import StreamSlots
-from unrolled.server.training import TRAINED, TrainingConfigError, TrainingRun, can_sample, resolve_training, sample_text
+from unrolled.server.settings import Settings
+from unrolled.server.sockets.connection import ClientMessage, MessageConnection, serve_connection
+from unrolled.server.sockets.slots import EngineSlots
+from unrolled.server.sockets.worker import POLL_S, ThreadWorker, cancel_and_wait, off_loop
+from unrolled.server.training import TrainedCache, TrainingRun, can_sample, resolve_training, sample_text
+from unrolled.server.wire.messages import error_message
+from unrolled.server.wire.serialize import dumps
 
 MAX_SAMPLE_LENGTH = 2000
-_POLL_S = 0.05              # how often a waiting worker checks whether it was stopped
-_JOIN_TIMEOUT_S = 10.0      # a stopped worker first finishes the epoch in progress
+JOIN_TIMEOUT_S = 10.0      # a stopped worker first finishes the epoch in progress
 
 router = APIRouter()
 
 
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class StartMessage(_Message):
+class StartMessage(ClientMessage):
     """Train a config (replacing the current training)."""
 
     type: Literal["start"]
     config: dict[str, Any] | None = None
 
 
-class PauseMessage(_Message):
+class PauseMessage(ClientMessage):
     """Halt after the epoch in progress."""
 
     type: Literal["pause"]
 
 
-class ResumeMessage(_Message):
+class ResumeMessage(ClientMessage):
     """Continue a paused training."""
 
     type: Literal["resume"]
 
 
-class StopMessage(_Message):
+class StopMessage(ClientMessage):
     """End the training after the epoch in progress (the trained network is kept)."""
 
     type: Literal["stop"]
 
 
-class SampleMessage(_Message):
+class SampleMessage(ClientMessage):
     """Generate text from the current (or finished) char_lm network."""
 
     type: Literal["sample"]
@@ -80,40 +76,36 @@ class SampleMessage(_Message):
     temperature: Annotated[float, Field(gt=0.0, le=10.0, allow_inf_nan=False)] = 1.0
 
 
-MESSAGE_TYPES: dict[str, type[_Message]] = {
+MESSAGE_TYPES: dict[str, type[ClientMessage]] = {
     "start": StartMessage, "pause": PauseMessage, "resume": ResumeMessage, "stop": StopMessage,
     "sample": SampleMessage,
 }
 
 
-class TrainingWorker:
-    """One training in a daemon thread; its messages (JSON text) arrive on ``queue``, then ("end",).
+class TrainingWorker(ThreadWorker):
+    """One training in a daemon thread; its messages (JSON text) arrive on ``queue`` as ("message", text)
+    or ("epoch", text), then ("end",).
 
     The thread builds the run, sends meta, and after each epoch waits until the client has that
     epoch before training the next one; it honours pause/stop there.
     """
 
-    def __init__(self, config: TraceConfig, slots: StreamSlots, idle_timeout_s: float) -> None:
-        self.queue: asyncio.Queue = asyncio.Queue()
+    thread_name = "unrolled-train"
+
+    def __init__(self, config: TraceConfig, slots: EngineSlots, idle_timeout_s: float, trained: TrainedCache) -> None:
+        super().__init__(slots)
+        self._trained = trained  # where the trained network is kept for /ws/trace's "trained" source
         self.run: TrainingRun | None = None
         self.finished = False           # set before the last message (done or error) is sent
-        self._loop = asyncio.get_running_loop()
         self._config = config
-        self._slots = slots
         self._idle_timeout_s = idle_timeout_s
         self._delivered = threading.Semaphore(0)
-        self._stopped = threading.Event()
         self._running = threading.Event()
         self._running.set()
-        self.thread = threading.Thread(target=self._work, name="unrolled-train", daemon=True)
-
-    def start(self) -> None:
-        """Start the thread (the caller has taken a slot for it)."""
-        self.thread.start()
 
     def stop(self) -> None:
         """Finish after the epoch in progress."""
-        self._stopped.set()
+        super().stop()
         self._running.set()
 
     def pause(self) -> None:
@@ -128,17 +120,11 @@ class TrainingWorker:
         """The client has received an epoch message."""
         self._delivered.release()
 
-    def _emit(self, *item) -> None:
-        try:
-            self._loop.call_soon_threadsafe(self.queue.put_nowait, item)
-        except RuntimeError:  # the event loop is gone: nobody listens any more
-            self._stopped.set()
-
     def _send(self, message: dict) -> None:
-        self._emit("message", dumps(message))
+        self.emit("message", dumps(message))
 
     def _wait_delivered(self) -> None:
-        while not self._stopped.is_set() and not self._delivered.acquire(timeout=_POLL_S):
+        while not self.stopped and not self._delivered.acquire(timeout=POLL_S):
             pass
 
     def _wait_if_paused(self, epoch: int) -> None:
@@ -148,40 +134,39 @@ class TrainingWorker:
         self._send({"type": "paused", "reason": "pause", "epoch": epoch, "detail": "paused by the client"})
         if not self._running.wait(self._idle_timeout_s):
             self._send(error_message(f"training stopped after {self._idle_timeout_s:g} s paused, to free the server"))
-            self._stopped.set()
+            self.stop()
             return
-        if not self._stopped.is_set():
+        if not self.stopped:
             self._send({"type": "resumed", "epoch": epoch})
 
-    def _work(self) -> None:
-        try:
-            run = self.run = TrainingRun(self._config)
-            self._send(run.meta())
-            epochs, last = run.trainer.epochs(), None
-            active, since = 0.0, time.perf_counter()     # wall time spent training and sending, pauses excluded
-            while not self._stopped.is_set():
-                record = next(epochs, None)
-                if record is None:
-                    break
-                last = record
-                self._emit("epoch", dumps(run.epoch_message(record, active + time.perf_counter() - since)))
-                self._wait_delivered()
-                if not self._running.is_set():
-                    active += time.perf_counter() - since
-                    self._wait_if_paused(record.epoch)
-                    since = time.perf_counter()
-            if run.trainer.epochs_done:
-                TRAINED.put(run.trained_config(), run.net)
-            reason = "diverged" if run.trainer.diverged else (
-                "finished" if run.trainer.epochs_done >= run.trainer.options.epochs else "stopped")
-            self.finished = True
-            self._send(run.done_message(reason, last))
-        except Exception as exc:  # an engine failure is reported to the client, never raised
-            self.finished = True
-            self._send(error_message(f"the training failed: {type(exc).__name__}: {exc}"))
-        finally:
-            self._slots.release()
-            self._emit("end")
+    def failure(self, exc: Exception) -> list[tuple]:
+        """The training failed: an error message (the socket stays usable)."""
+        self.finished = True
+        return [("message", dumps(error_message(f"the training failed: {type(exc).__name__}: {exc}")))]
+
+    def work(self) -> None:
+        """Train epoch by epoch, one epoch ahead of the client at most; then the done message."""
+        run = self.run = TrainingRun(self._config)
+        self._send(run.meta())
+        epochs, last = run.trainer.epochs(), None
+        active, since = 0.0, time.perf_counter()     # wall time spent training and sending, pauses excluded
+        while not self.stopped:
+            record = next(epochs, None)
+            if record is None:
+                break
+            last = record
+            self.emit("epoch", dumps(run.epoch_message(record, active + time.perf_counter() - since)))
+            self._wait_delivered()
+            if not self._running.is_set():
+                active += time.perf_counter() - since
+                self._wait_if_paused(record.epoch)
+                since = time.perf_counter()
+        if run.trainer.epochs_done:
+            self._trained.put(run.trained_config(), run.net)
+        reason = "diverged" if run.trainer.diverged else (
+            "finished" if run.trainer.epochs_done >= run.trainer.options.epochs else "stopped")
+        self.finished = True
+        self.emit_final("message", dumps(run.done_message(reason, last)))
 
 
 class TrainConnection(MessageConnection):
@@ -189,22 +174,13 @@ class TrainConnection(MessageConnection):
 
     MESSAGE_TYPES = MESSAGE_TYPES
 
-    def __init__(self, send_text, slots: StreamSlots, idle_timeout_s: float) -> None:
-        self._raw_send = send_text
-        self._send_lock = asyncio.Lock()
+    def __init__(self, send_text, settings: Settings, slots: EngineSlots, trained: TrainedCache) -> None:
+        super().__init__(send_text, settings.max_message_bytes)
         self._slots = slots
-        self._idle_timeout_s = idle_timeout_s
+        self._trained = trained
+        self._idle_timeout_s = settings.stream_idle_s
         self.worker: TrainingWorker | None = None
         self._pump: asyncio.Task | None = None
-
-    async def send_text(self, text: str) -> None:
-        """Send one message (the pump and the replies share the socket)."""
-        async with self._send_lock:
-            await self._raw_send(text)
-
-    async def error(self, detail: str, field: str | None = None) -> None:
-        """Reply with an error; nothing else changes."""
-        await self.send_text(json.dumps(error_message(detail, field)))
 
     async def close(self) -> None:
         """The socket is gone: stop the training."""
@@ -218,14 +194,8 @@ class TrainConnection(MessageConnection):
     async def _stop_training(self) -> None:
         if self.worker is not None:
             self.worker.stop()
-            if self.worker.thread.is_alive():
-                await asyncio.to_thread(self.worker.thread.join, _JOIN_TIMEOUT_S)
-        if self._pump is not None and not self._pump.done():
-            self._pump.cancel()
-            try:
-                await self._pump
-            except (asyncio.CancelledError, Exception):
-                pass
+            await self.worker.join(JOIN_TIMEOUT_S)
+        await cancel_and_wait(self._pump)
 
     async def _forward(self, worker: TrainingWorker) -> None:
         """Send the worker's messages in order until it ends."""
@@ -247,36 +217,34 @@ class TrainConnection(MessageConnection):
         except ValidationError as exc:
             await self.error(*first_error(exc))
             return
-        except TrainingConfigError as exc:
-            await self.error(str(exc), exc.field)
-            return
         await self._stop_training()
         self.worker = None
         if not self._slots.try_acquire():
             await self.error(self._slots.busy_detail())
             return
-        worker = TrainingWorker(config, self._slots, self._idle_timeout_s)
+        worker = TrainingWorker(config, self._slots, self._idle_timeout_s, self._trained)
         self.worker = worker
         self._pump = asyncio.create_task(self._forward(worker))
         worker.start()
 
-    async def _on_pause(self, message: PauseMessage) -> None:
+    async def _running(self) -> TrainingWorker | None:
+        """The training in progress, or None after replying that there is none."""
         if not self.training:
             await self.error("no training is running: send start first", "type")
-            return
-        self.worker.pause()
+            return None
+        return self.worker
+
+    async def _on_pause(self, message: PauseMessage) -> None:
+        if worker := await self._running():
+            worker.pause()
 
     async def _on_resume(self, message: ResumeMessage) -> None:
-        if not self.training:
-            await self.error("no training is running: send start first", "type")
-            return
-        self.worker.resume()
+        if worker := await self._running():
+            worker.resume()
 
     async def _on_stop(self, message: StopMessage) -> None:
-        if not self.training:
-            await self.error("no training is running", "type")
-            return
-        self.worker.stop()
+        if worker := await self._running():
+            worker.stop()
 
     async def _on_sample(self, message: SampleMessage) -> None:
         run = None if self.worker is None else self.worker.run
@@ -287,8 +255,8 @@ class TrainConnection(MessageConnection):
             await self.error("sampling needs a unidirectional network on the char_lm task", "type")
             return
         try:
-            reply = await asyncio.to_thread(sample_text, run.net, run.config, message.length, message.prime,
-                                            message.seed, message.temperature)
+            reply = await off_loop(sample_text, run.net, run.config, message.length, message.prime,
+                                   message.seed, message.temperature)
         except ValueError as exc:
             await self.error(str(exc), "prime")
             return
@@ -300,4 +268,4 @@ async def train_socket(websocket: WebSocket) -> None:
     """Receive client messages until the client leaves; then stop the training."""
     await websocket.accept()
     state = websocket.app.state
-    await serve_connection(websocket, TrainConnection(websocket.send_text, state.slots, state.stream_idle_s))
+    await serve_connection(websocket, TrainConnection(websocket.send_text, state.settings, state.slots, state.trained))

@@ -8,12 +8,12 @@ import numpy as np
 
 from unrolled.engine.tasks import TaskData
 from unrolled.server.config import TraceConfig
-from unrolled.server.messages import summary_message
-from unrolled.server.serialize import to_jsonable
+from unrolled.server.wire.messages import summary_message
+from unrolled.server.wire.serialize import to_jsonable
 
 
 def trace_document(trace: Any, config: TraceConfig | None, task: TaskData | None) -> dict:
-    """Every §2 attribute as nested lists (full precision), plus gradient_norms, the
+    """Every Trace attribute of the trace contract (docs/DESIGN.md, "Trace contract") as nested lists (full precision), plus gradient_norms, the
     summary's quantities (diagnosis and W_hh spectra included), the inputs and the labels;
     non-finite floats as strings. ``config`` and ``task`` are None for an uploaded model."""
     summary = summary_message(trace)  # already JSON-safe

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from unrolled.server.model_files import ModelFileError
+from unrolled.server.uploads.model_files import ModelFileError, ModelFiles
 
 MODEL_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -46,7 +46,7 @@ class SpilledFiles:
         path = self._path(model_id)
         return path is not None and path.is_file()
 
-    def save(self, model_id: str, files) -> None:
+    def save(self, model_id: str, files: ModelFiles) -> None:
         """Write ``files`` (a ModelFiles) under ``model_id``; best effort (a full disk only costs sharing)."""
         path = self._path(model_id)
         if path is None or path.exists():
@@ -66,10 +66,8 @@ class SpilledFiles:
         except OSError:
             return
 
-    def load(self, model_id: str):
+    def load(self, model_id: str) -> ModelFiles | None:
         """The ModelFiles saved under ``model_id``, or None."""
-        from unrolled.server.models import ModelFiles
-
         path = self._path(model_id)
         if path is None or not path.is_file():
             return None

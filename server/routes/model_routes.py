@@ -1,8 +1,8 @@
 """HTTP routes of bring-your-own-model: upload a state dict and an input, fetch its info or trace.
 
 Uploads are one JSON body with the files base64-encoded (no multipart parser needed); the body's
-size is checked from Content-Length and while it is read. Every problem is a 422 whose ``loc``
-names the field (``model``, ``input``, ``targets``, ``cell``, ``loss``, ``model_id``) and whose
+size is capped by the app's SecurityMiddleware (413 beyond ``Settings.max_upload_mb``, checked from
+Content-Length and while it is read). Every other problem is a 422 whose ``loc`` names the field (``model``, ``input``, ``targets``, ``cell``, ``loss``, ``model_id``) and whose
 message names the file.
 """
 
@@ -14,15 +14,15 @@ import json
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from unrolled.server.config import Cell
-from unrolled.server.model_files import ModelFileError
-from unrolled.server.settings import settings
-from unrolled.server.models import MODEL_STORE, ModelFiles, UserModel, build_user_model, stored_model
-from unrolled.server.serialize import dumps, to_jsonable
-from unrolled.server.trace_document import trace_document
+from unrolled.server.routes.engine_slot import in_engine_slot
+from unrolled.server.settings import Settings
+from unrolled.server.uploads.model_files import ModelFileError, ModelFiles
+from unrolled.server.uploads.models import ModelStore, UserModel, build_user_model, stored_model
+from unrolled.server.wire.document import trace_document
+from unrolled.server.wire.serialize import dumps, to_jsonable
 
 router = APIRouter()
 
@@ -84,22 +84,6 @@ def _error(loc: list, msg: str, kind: str = "value_error", status: int = 422) ->
                     media_type="application/json")
 
 
-async def _capped_body(request: Request) -> bytes | Response:
-    """The request body, or a 422 once it exceeds the upload limit."""
-    limit = settings.max_upload_bytes
-    too_big = f"the upload exceeds {settings.max_upload_mb:g} MB (raise it with UNROLLED_MAX_UPLOAD_MB)"
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return _error(["body"], too_big, "too_large")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return _error(["body"], too_big, "too_large")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _decode(text: str | None, field: str) -> bytes | None:
     if text is None:
         return None
@@ -114,10 +98,11 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"application/json":
 
 
 @router.post("/models", summary="Upload your own model and its input", response_model=ModelInfo,
-             responses=ERRORS, openapi_extra=UPLOAD_BODY)
+             responses={**ERRORS, 413: {"description": "The body exceeds UNROLLED_MAX_UPLOAD_MB"}},
+             openapi_extra=UPLOAD_BODY)
 async def upload_model(request: Request) -> Response:
     """Validate a torch-named state dict (.npz), an input (.npy) and optional targets (.npy), sent as
-    one JSON body with each file base64-encoded (at most UNROLLED_MAX_UPLOAD_MB; no multipart), and keep
+    one JSON body with each file base64-encoded (no multipart; a 413 beyond UNROLLED_MAX_UPLOAD_MB), and keep
     the model: in this process's memory (the UNROLLED_MAX_MODELS most recently used) and, as files, in a
     private folder shared by the machine's worker processes. Files are read with allow_pickle=False and
     each array's size is checked from its header first; every problem is a 422 whose loc names the field
@@ -126,11 +111,8 @@ async def upload_model(request: Request) -> Response:
     {"type":"start","source":"model","model_id":…}; its whole trace is POST /api/models/{model_id}/trace.
     A server that holds the id neither in memory nor in that folder (another machine, or trimmed)
     answers 404 there and a socket error on model_id: POST the same files again."""
-    body = await _capped_body(request)
-    if isinstance(body, Response):
-        return body
     try:
-        upload = ModelUpload.model_validate_json(body)
+        upload = ModelUpload.model_validate_json(await request.body())
     except ValidationError as exc:
         return Response(dumps({"detail": [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
                                           for e in exc.errors()]}), status_code=422, media_type="application/json")
@@ -140,42 +122,31 @@ async def upload_model(request: Request) -> Response:
                            upload.targets_name, upload.cell, upload.loss)
     except ModelFileError as exc:
         return _error(["body", exc.field], exc.detail)
-    return await with_engine_slot(request, lambda: _store(files))
+    state = request.app.state
+    return await in_engine_slot(request, lambda: _store(files, state.settings, state.model_store))
 
 
-def _store(files: ModelFiles) -> Response:
+def _store(files: ModelFiles, limits: Settings, store: ModelStore) -> Response:
     try:
-        model = build_user_model(files)
+        model = build_user_model(files, limits)
     except ModelFileError as exc:
         return _error(["body", exc.field], exc.detail)
-    MODEL_STORE.put(model, files)
+    store.put(model, files)
     return Response(dumps(model.info()), media_type="application/json")
 
 
-async def with_engine_slot(request: Request, work) -> Response:
-    """Run engine work in a worker thread inside one of the app's engine slots (503 when all are busy)."""
-    slots = request.app.state.slots
-    if not slots.try_acquire():
-        return Response(json.dumps({"detail": slots.busy_detail()}), status_code=503,
-                        media_type="application/json", headers={"Retry-After": "1"})
-    try:
-        return await run_in_threadpool(work)
-    finally:
-        slots.release()
-
-
-def _held(model_id: str) -> UserModel | Response:
-    model = stored_model(model_id)
+def _held(store: ModelStore, model_id: str) -> UserModel | Response:
+    model = stored_model(store, model_id)
     if isinstance(model, tuple):
         return _error(["path", "model_id"], model[0], "unknown_model", 404)
     return model
 
 
 @router.get("/models/{model_id}", summary="An uploaded model's facts", response_model=ModelInfo, responses=UNKNOWN)
-def model_info(model_id: str) -> Response:
+def model_info(model_id: str, request: Request) -> Response:
     """The model's sizes, cell, loss and where its targets come from (404 when the server does not hold it).
     A plain def: FastAPI runs it in a worker thread (it may rebuild the model from the shared folder)."""
-    model = _held(model_id)
+    model = _held(request.app.state.model_store, model_id)
     return model if isinstance(model, Response) else Response(dumps(model.info()), media_type="application/json")
 
 
@@ -185,11 +156,12 @@ def model_info(model_id: str) -> Response:
 async def model_trace(model_id: str, request: Request) -> Response:
     """Forward and backward pass of the uploaded model on its input: the POST /api/trace document
     (diagnosis and spectra included) with ``config`` null and ``model`` its facts."""
-    return await with_engine_slot(request, lambda: _trace_json(model_id))
+    store = request.app.state.model_store
+    return await in_engine_slot(request, lambda: _trace_json(store, model_id))
 
 
-def _trace_json(model_id: str) -> Response:
-    model = _held(model_id)
+def _trace_json(store: ModelStore, model_id: str) -> Response:
+    model = _held(store, model_id)
     if isinstance(model, Response):
         return model
     document = trace_document(model.run(), None, None)

@@ -9,13 +9,12 @@ on the past, without inventing labels), or, with ``loss="mse"``, a zero target a
 
 A model's id is a content hash of its files and options, so the same upload gets the same id on
 every worker. The files are also shared on disk with the other worker processes of the machine
-(server.model_spill), which rebuild the model from them; a worker that can find an id neither in
+(server.uploads.model_spill), which rebuild the model from them; a worker that can find an id neither in
 memory nor on disk (another machine, or trimmed) says so, and the page uploads the same files again.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -25,34 +24,12 @@ import numpy as np
 
 from unrolled import engine
 from unrolled.engine.losses import IGNORE, check_targets, target_mask
-from unrolled.server.messages import meta_message
-from unrolled.server.model_files import ModelFileError, npy_array, npz_arrays
-from unrolled.server.model_spill import SpilledFiles, default_spill_dir
 from unrolled.server.runs import StreamSource, trace_shape
-from unrolled.server.settings import Settings, settings
-from unrolled.server.state_names import head_arrays, infer_cell, split_recurrent
-
-
-@dataclass(frozen=True)
-class ModelFiles:
-    """What the user sent: three files' bytes and names, and the options."""
-
-    model: bytes
-    input: bytes
-    targets: bytes | None = None
-    model_name: str = "model.npz"
-    input_name: str = "input.npy"
-    targets_name: str = "targets.npy"
-    cell: str | None = None
-    loss: str | None = None
-
-    def content_id(self) -> str:
-        """A hash of everything the model and its trace depend on (32 hex digits)."""
-        digest = hashlib.sha256()
-        for part in (self.model, self.input, self.targets or b"", (self.cell or "").encode(), (self.loss or "").encode()):
-            digest.update(len(part).to_bytes(8, "little"))
-            digest.update(part)
-        return digest.hexdigest()[:32]
+from unrolled.server.settings import Settings
+from unrolled.server.uploads.model_files import ModelFileError, ModelFiles, npy_array, npz_arrays
+from unrolled.server.uploads.model_spill import SpilledFiles, default_spill_dir
+from unrolled.server.uploads.state_names import head_arrays, infer_cell, split_recurrent
+from unrolled.server.wire.messages import meta_message
 
 
 @dataclass(frozen=True)
@@ -88,7 +65,7 @@ class UserModel:
         return self.net.run(self.x, self.targets, loss=self.loss)
 
 
-def _network(files: ModelFiles, limits: Settings, bounds: Settings) -> engine.Network:
+def _network(files: ModelFiles, limits: Settings) -> engine.Network:
     arrays = npz_arrays(files.model, files.model_name, "model", limits.max_model_bytes, limits.max_arrays)
     for name, value in arrays.items():
         if value.dtype.kind not in "iuf":
@@ -102,7 +79,7 @@ def _network(files: ModelFiles, limits: Settings, bounds: Settings) -> engine.Ne
     except ValueError as exc:
         raise ModelFileError(f"{files.model_name}: {exc}", "model") from None
     too_big = [(what, value, bound) for what, value, bound in (
-        ("hidden_size", net.hidden_size, bounds.max_hidden_size), ("num_layers", net.num_layers, bounds.max_num_layers),
+        ("hidden_size", net.hidden_size, limits.max_hidden_size), ("num_layers", net.num_layers, limits.max_num_layers),
         ("input_size", net.input_size, limits.max_io_size), ("output_size", net.output_size, limits.max_io_size))
         if value > bound]
     if too_big:
@@ -111,7 +88,7 @@ def _network(files: ModelFiles, limits: Settings, bounds: Settings) -> engine.Ne
     return net
 
 
-def _input(files: ModelFiles, net: engine.Network, limits: Settings, bounds: Settings) -> np.ndarray:
+def _input(files: ModelFiles, net: engine.Network, limits: Settings) -> np.ndarray:
     x = npy_array(files.input, files.input_name, "input", limits.max_model_bytes)
     expected = f"(T, {net.input_size}) or (T, B, {net.input_size}) — time first; the model's input_size is {net.input_size}"
     shape = x.shape
@@ -123,8 +100,8 @@ def _input(files: ModelFiles, net: engine.Network, limits: Settings, bounds: Set
         raise ModelFileError(f"{files.input_name} has dtype {x.dtype}; expected numbers", "input")
     T, B = x.shape[:2]
     units = T * B * net.hidden_size * net.num_layers * net.directions
-    for what, value, bound in (("T (its first axis)", T, bounds.max_seq_len), ("B (its second axis)", B, bounds.max_batch_size),
-                               ("T·B·hidden_size·num_layers·directions", units, bounds.max_units)):
+    for what, value, bound in (("T (its first axis)", T, limits.max_seq_len), ("B (its second axis)", B, limits.max_batch_size),
+                               ("T·B·hidden_size·num_layers·directions", units, limits.max_units)):
         if value > bound:
             raise ModelFileError(f"{files.input_name}: {what} is {value}; the limit is {bound}", "input")
     x = x.astype(np.float64)
@@ -154,22 +131,25 @@ def _targets(files: ModelFiles, net: engine.Network, x: np.ndarray, limits: Sett
     return engine_targets, loss, "file"
 
 
-def build_user_model(files: ModelFiles, limits: Settings = settings, bounds: Settings = settings) -> UserModel:
-    """Validate the files into a UserModel; ModelFileError (detail, field) naming the file otherwise."""
-    net = _network(files, limits, bounds)
-    x = _input(files, net, limits, bounds)
+def build_user_model(files: ModelFiles, limits: Settings) -> UserModel:
+    """Validate the files into a UserModel within ``limits`` (the app's settings); ModelFileError
+    (detail, field) naming the file otherwise."""
+    net = _network(files, limits)
+    x = _input(files, net, limits)
     targets, loss, source = _targets(files, net, x, limits)
     nbytes = sum(v.nbytes for v in net.state_dict().values()) + x.nbytes + targets.nbytes
     return UserModel(files.content_id(), files.model_name, files.input_name, net, x, targets, loss, source, nbytes)
 
 
 class ModelStore:
-    """The uploaded models this process holds: at most ``max_models`` of at most ``max_bytes`` in
-    total, the least recently used leaving first; with ``spill``, their files are shared on disk with
-    the machine's other workers. Thread-safe (streams read it from worker threads)."""
+    """The uploaded models one app holds: at most ``limits.max_models`` of at most
+    ``limits.max_store_bytes`` in total, the least recently used leaving first; with ``spill``, their
+    files are shared on disk with the machine's other workers (and rebuilt from there within
+    ``limits``). Thread-safe (streams read it from worker threads)."""
 
-    def __init__(self, max_models: int, max_bytes: int, spill: SpilledFiles | None = None) -> None:
-        self.max_models, self.max_bytes, self.spill = max_models, max_bytes, spill
+    def __init__(self, limits: Settings, spill: SpilledFiles | None = None) -> None:
+        self.limits, self.spill = limits, spill
+        self.max_models, self.max_bytes = limits.max_models, limits.max_store_bytes
         self._models: OrderedDict[str, UserModel] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -204,7 +184,7 @@ class ModelStore:
         files = self.spill.load(model_id)
         if files is None:
             return None
-        model = build_user_model(files)
+        model = build_user_model(files, self.limits)
         self.put(model)
         return model
 
@@ -216,20 +196,21 @@ class ModelStore:
         return len(self._models)
 
 
-MODEL_STORE = ModelStore(settings.max_models, settings.max_store_bytes,
-                         SpilledFiles(default_spill_dir(), settings.max_spill_bytes))
+def model_store(limits: Settings) -> ModelStore:
+    """An app's store, sharing its files in the machine's folder (UNROLLED_MODEL_DIR or a private temp one)."""
+    return ModelStore(limits, SpilledFiles(default_spill_dir(), limits.max_spill_bytes))
 
 UNKNOWN_MODEL = ("unknown model_id {id!r}: this server does not hold it (uploads are kept per machine, and the "
                  "least recently used leave first); POST the same files to /api/models again — they get the same id")
 NO_MODEL_ID = "a model run needs the model_id that POST /api/models returned"
 
 
-def stored_model(model_id: str | None) -> UserModel | tuple[str, str]:
+def stored_model(store: ModelStore, model_id: str | None) -> UserModel | tuple[str, str]:
     """The stored model (rebuilt from the shared folder if need be: call it off the event loop),
     or (detail, field) saying why there is none."""
     if not model_id:
         return NO_MODEL_ID, "model_id"
-    model = MODEL_STORE.recover(model_id)
+    model = store.recover(model_id)
     if model is None:
         return UNKNOWN_MODEL.format(id=model_id), "model_id"
     return model
@@ -254,17 +235,17 @@ def model_source(model: UserModel) -> StreamSource:
     return StreamSource(meta, iter(run), lambda: run.trace, run.close, 0)
 
 
-def model_source_factory(model_id: str | None) -> Callable[[], StreamSource] | tuple[str, str]:
+def model_source_factory(store: ModelStore, model_id: str | None) -> Callable[[], StreamSource] | tuple[str, str]:
     """For /ws/trace's start with "source": "model": a callable building the stream source (run in
     the stream's worker thread; it may rebuild the model from the shared folder), or (detail, field)
     when the model is neither in memory nor in that folder."""
     if not model_id:
         return NO_MODEL_ID, "model_id"
-    if not MODEL_STORE.recoverable(model_id):
+    if not store.recoverable(model_id):
         return UNKNOWN_MODEL.format(id=model_id), "model_id"
 
     def build() -> StreamSource:
-        model = MODEL_STORE.recover(model_id)
+        model = store.recover(model_id)
         if model is None:  # trimmed from the shared folder between the check and now
             raise ValueError(UNKNOWN_MODEL.format(id=model_id))
         return model_source(model)

@@ -1,10 +1,13 @@
-"""Reading a user's .npz / .npy bytes safely: never unpickles, checks every array's size from its
-header before loading it, and names the file in every error."""
+"""A user's files as sent (:class:`ModelFiles`), and reading their .npz / .npy bytes safely: never
+unpickles, checks every array's size from its header before loading it, and names the file in
+every error."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
+from dataclasses import dataclass
 from math import prod
 from pathlib import Path
 
@@ -20,6 +23,28 @@ class ModelFileError(ValueError):
         super().__init__(detail)
         self.detail = detail
         self.field = field
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """What the user sent: three files' bytes and names, and the options."""
+
+    model: bytes
+    input: bytes
+    targets: bytes | None = None
+    model_name: str = "model.npz"
+    input_name: str = "input.npy"
+    targets_name: str = "targets.npy"
+    cell: str | None = None
+    loss: str | None = None
+
+    def content_id(self) -> str:
+        """A hash of everything the model and its trace depend on (32 hex digits)."""
+        digest = hashlib.sha256()
+        for part in (self.model, self.input, self.targets or b"", (self.cell or "").encode(), (self.loss or "").encode()):
+            digest.update(len(part).to_bytes(8, "little"))
+            digest.update(part)
+        return digest.hexdigest()[:32]
 
 
 def read_path(path: Path, field: str, max_bytes: int) -> bytes:

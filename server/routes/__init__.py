@@ -1,0 +1,1 @@
+"""HTTP routes: the page, the JSON API, uploaded models and comparisons."""

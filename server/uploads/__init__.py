@@ -1,0 +1,1 @@
+"""Bring your own model: reading the files, validating them into a network, keeping them per machine."""

@@ -1,0 +1,80 @@
+"""The one event encoder: an engine Event as the stream's ``event`` message.
+
+`event_message` is the definition (plain, value by value); `encode_event` is what the stream
+sends: the same message as JSON text, computed by a vectorised fast path when every value is
+finite and of one shape, else by `event_message`. tests/server/test_server_wire_events.py pins the two
+equal over events of every cell. The message's fields are in docs/DESIGN.md, "Socket protocol".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from unrolled.server.wire.serialize import array_to_json, dumps, float_to_json, round_significant
+
+STREAM_DIGITS = 4  # significant digits of the streamed values (the summary keeps full precision)
+
+
+def _batch_norm(value: np.ndarray) -> float:
+    """Batch mean of the L2 norm of a (B, n) value; |v| for a scalar."""
+    if value.ndim == 0:
+        return abs(float(value))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.sqrt((value.astype(np.float64) ** 2).sum(axis=-1)).mean())
+
+
+def event_message(event: Any, seq: int, batch_index: int) -> dict:
+    """The ``event`` message of one engine Event: batch element ``batch_index`` of each value
+    (rounded to STREAM_DIGITS), each value's batch-mean norm, and the event's ``norm``."""
+    values: dict[str, Any] = {}
+    norms: dict[str, Any] = {}
+    for name, value in event.values.items():
+        value = np.asarray(value)
+        element = value.reshape(1) if value.ndim == 0 else value[batch_index]
+        values[name] = array_to_json(element, STREAM_DIGITS)
+        norms[name] = float_to_json(_batch_norm(value))
+    message = {
+        "type": "event", "seq": seq, "phase": event.phase, "node": event.node, "t": int(event.t),
+        "layer": event.layer, "direction": int(event.direction), "norm": float_to_json(float(event.norm)),
+        "values": values, "norms": norms,
+    }
+    return message
+
+
+def _fast_message(event: Any, seq: int, batch_index: int) -> dict | None:
+    """`event_message`'s message when every value is finite and of one shape, with one NumPy call
+    per step (stack, round, norm); None when the event needs the plain path."""
+    arrays = [np.asarray(v) for v in event.values.values()]
+    norm = float(event.norm)
+    if not arrays or not math.isfinite(norm) or any(a.shape != arrays[0].shape for a in arrays):
+        return None
+    stacked = np.stack(arrays).astype(np.float64, copy=False)
+    if not bool(np.isfinite(stacked).all()):
+        return None
+    if stacked.ndim == 1:  # scalars (the loss): one value each
+        elements, batch_norms = stacked[:, None], np.abs(stacked)
+    else:
+        elements = stacked[:, batch_index]
+        with np.errstate(over="ignore"):
+            batch_norms = np.sqrt((stacked ** 2).sum(axis=-1)).mean(axis=-1)
+    if not bool(np.isfinite(batch_norms).all()):
+        return None
+    names = list(event.values)
+    return {
+        "type": "event", "seq": seq, "phase": event.phase, "node": event.node, "t": int(event.t),
+        "layer": event.layer, "direction": int(event.direction), "norm": norm,
+        "values": dict(zip(names, round_significant(elements, STREAM_DIGITS).tolist())),
+        "norms": dict(zip(names, batch_norms.tolist())),
+    }
+
+
+def encode_event(event: Any, seq: int, batch_index: int) -> str:
+    """The JSON text of ``event_message(event, seq, batch_index)``: the stream's hot path."""
+    message = _fast_message(event, seq, batch_index)
+    if message is not None:  # already JSON-safe: encoded without a second walk
+        return json.dumps(message, separators=(",", ":"), allow_nan=False)
+    return dumps(event_message(event, seq, batch_index))
