@@ -13,7 +13,7 @@ import { setupPlotSelectors } from './plots.js';
 import { setupForm, writeForm, installForm, markFieldError } from './form.js';
 import { EventStore } from './store.js';
 import { installControls, writeBreakpoints, writeDelay } from './controls.js';
-import { breaksOfView, firedUpTo } from './breakpoints.js';
+import { KINDS, breaksOfView, firedUpTo } from './breakpoints.js';
 import { initialRunState, runReducer } from './run_state.js';
 import { noticeBanner } from './page_notes.js';
 
@@ -193,7 +193,7 @@ const actions = {
   breakpointsChanged: (settings) => {
     app.view = { ...app.view, ...settings };
     const set = breaksOfView(app.view);
-    for (const on of ['nonfinite', 'grad_below', 'grad_above']) {
+    for (const on of KINDS) {
       const b = set.find((x) => x.on === on);
       socket.setBreak(on, b ? b.value : null, Boolean(b));
     }
