@@ -11,6 +11,7 @@
 
 import { num } from './format.js';
 
+/** The breakpoint kinds, in the order that names a stop where several cross at once. */
 export const KINDS = ['nonfinite', 'grad_below', 'grad_above'];
 
 /** True when the event crosses breakpoint `on` at `value`. */

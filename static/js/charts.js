@@ -47,8 +47,12 @@ export function nodeLabel(node, meta) {
   return `layer ${Number(m[1]) + 1}${m[2] ? ' ←' : ''}`;
 }
 
-function react(div, data, layout) {
-  Plotly.react(div, data, layout, CONFIG);
+const drawn = new WeakSet();   // the plot <div>s that hold a figure (what a PNG export needs)
+
+/** Draw a figure into `div` (Plotly.react with plotly options `config`), remembering that it holds one. */
+export function react(div, data, layout, config = CONFIG) {
+  Plotly.react(div, data, layout, config);
+  drawn.add(div);
 }
 
 /** Log-axis settings: a range covering the finite positive values, one tick per decade when wide. */
@@ -287,6 +291,6 @@ export function linkHover(div, onHover) {
 
 /** Download a plot as PNG (Plotly.downloadImage; nothing leaves the machine); false if not drawn yet. */
 export function downloadPng(div, name) {
-  if (!div || !div.data || div.hidden) return false;   // nothing drawn yet
+  if (!div || !drawn.has(div)) return false;   // nothing drawn yet
   return Plotly.downloadImage(div, { format: 'png', filename: name, width: div.clientWidth || 900, height: div.clientHeight || PLOTS.height, scale: 2 });
 }

@@ -11,7 +11,8 @@
 
 import { COLORS, PLOTS, SCALES, cssVar } from './theme/config.js';
 import { fmt, num, nums, plottable } from './format.js';
-import { el, onLookChange, bindValue } from './elements.js';
+import { el, bindValue } from './elements.js';
+import { look, onLookChange } from './look.js';
 import { mountDiagnosisPanel } from './findings.js';
 import { fieldNames } from './config_fields.js';
 
@@ -28,7 +29,7 @@ const CHOICES = [
 
 /** Plot layout in the page's look (colours from the theme's CSS variables). */
 function layout(extra = {}) {
-  const present = document.body.classList.contains('present');
+  const { present } = look();
   const ink = cssVar('--ink') || '#222';
   const grid = cssVar('--grid') || '#ddd';
   return {
@@ -175,7 +176,7 @@ function errorLines(body, status) {
 }
 
 /**
- * Mount the compare panel into `container` and return { compare(request), redraw(), destroy() }.
+ * Mount the compare panel into `container` (it redraws its plots when the look changes).
  * getConfig() is the base config; getModelId() (optional) an uploaded model's id; fields the config table.
  */
 export function mountComparePanel(container, { getConfig, getModelId, fields = [] } = {}) {
@@ -307,12 +308,6 @@ export function mountComparePanel(container, { getConfig, getModelId, fields = [
     const body = request();
     if (body) compare(body);
   });
-  const observer = onLookChange(() => { if (last) draw(); });
+  onLookChange(draw);
   refreshChoices();
-
-  return {
-    compare,
-    redraw: draw,
-    destroy() { observer.disconnect(); root.remove(); },
-  };
 }

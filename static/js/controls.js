@@ -4,18 +4,26 @@
 
 const $ = (id) => document.getElementById(id);
 
-/** The breakpoint inputs as view settings {break_nan, break_below, break_above} (read on a change). */
-function readBreakpointInputs() {
-  const below = Number.parseFloat($('break-below').value);
-  const above = Number.parseFloat($('break-above').value);
-  return {
-    break_nan: $('break-nan').checked,
-    break_below: $('break-below-on').checked && Number.isFinite(below) ? below : null,
-    break_above: $('break-above-on').checked && Number.isFinite(above) ? above : null,
-  };
+// What the breakpoint inputs say, by input id: each is read once at start-up and then only in its own
+// change handler, never read back later.
+const breakInputs = {};
+let helpOpen = false;   // the keyboard help overlay is shown
+
+/** The breakpoint inputs as view settings {break_nan, break_below, break_above}. */
+function breakpointSettings() {
+  const value = (id) => (breakInputs[`${id}-on`] && Number.isFinite(breakInputs[id]) ? breakInputs[id] : null);
+  return { break_nan: breakInputs['break-nan'], break_below: value('break-below'), break_above: value('break-above') };
 }
 
-/** Put the permalink's breakpoints (view settings) into the form. */
+/** Keep one breakpoint input's value in breakInputs; each change hands the new settings to onChange. */
+function bindBreakInput(id, onChange) {
+  const input = $(id);
+  const read = () => { breakInputs[id] = input.type === 'checkbox' ? input.checked : Number.parseFloat(input.value); };
+  read();
+  input.addEventListener('change', () => { read(); onChange(breakpointSettings()); });
+}
+
+/** Put the permalink's breakpoints (view settings) into the form (before installControls). */
 export function writeBreakpoints(view) {
   $('break-nan').checked = Boolean(view.break_nan);
   $('break-below-on').checked = view.break_below !== null && view.break_below !== undefined;
@@ -36,18 +44,17 @@ function isTyping(target) {
   return tag === 'INPUT' && !['range', 'checkbox', 'button'].includes(target.type);
 }
 
-/** Show or hide the keyboard help overlay. */
+/** Show or hide (show null: toggle) the keyboard help overlay. */
 function toggleHelp(show = null) {
-  const help = $('help');
-  const open = show === null ? help.hidden : show;
-  help.hidden = !open;
-  if (open) $('close-help').focus();
+  helpOpen = show === null ? !helpOpen : show;
+  $('help').hidden = !helpOpen;
+  if (helpOpen) $('close-help').focus();
 }
 
 /**
  * Wire every control to `actions` (run, togglePlay, stepForward, stepBack, jump, jumpPhase, ...).
  * Inputs are read once, when they change, and handed over as values: setDelay(ms),
- * breakpointsChanged({break_nan, break_below, break_above}), setFollow(on).
+ * breakpointsChanged({break_nan, break_below, break_above}), setGraphFollowsCursor(on).
  */
 export function installControls(actions) {
   const click = (id, fn) => $(id).addEventListener('click', (e) => { e.preventDefault(); fn(); });
@@ -69,7 +76,7 @@ export function installControls(actions) {
   click('copy-link', actions.copyLink);
   click('export-json', actions.exportJson);
   click('export-npz', actions.exportNpz);
-  $('follow').addEventListener('change', (e) => actions.setFollow(e.target.checked));
+  $('follow').addEventListener('change', (e) => actions.setGraphFollowsCursor(e.target.checked));
   $('scrubber').addEventListener('input', (e) => actions.jump(Number.parseInt(e.target.value, 10)));
   $('speed').addEventListener('input', (e) => {
     const ms = Number.parseInt(e.target.value, 10) || 0;
@@ -77,10 +84,11 @@ export function installControls(actions) {
     actions.setDelay(ms);
   });
   for (const id of ['break-nan', 'break-below-on', 'break-above-on', 'break-below', 'break-above']) {
-    $(id).addEventListener('change', () => actions.breakpointsChanged(readBreakpointInputs()));
+    bindBreakInput(id, actions.breakpointsChanged);
   }
   for (const button of document.querySelectorAll('button.png')) {
-    button.addEventListener('click', () => actions.downloadPlot(button.dataset.plot));
+    const plot = button.dataset.plot;   // which plot a button saves is markup, read once
+    button.addEventListener('click', () => actions.downloadPlot(plot));
   }
   $('help').addEventListener('click', (e) => { if (e.target === $('help')) toggleHelp(false); });
 

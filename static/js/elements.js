@@ -11,13 +11,6 @@ export function el(tag, attrs = {}, children = []) {
   return node;
 }
 
-/** Redraw when the page switches theme or presenter mode (plots read their colours at draw time). */
-export function onLookChange(redraw) {
-  const observer = new MutationObserver(() => redraw());
-  observer.observe(document.body, { attributes: true, attributeFilter: ['data-theme', 'class'] });
-  return observer;
-}
-
 /** An <option> of a <select>: its value and its visible text. */
 export function option(value, text) {
   return el('option', { value }, [text]);

@@ -8,6 +8,7 @@ import { fieldNames, fieldNamed, inputBounds, parseValue } from './config_fields
 const $ = (id) => document.getElementById(id);
 
 let formFields = [];   // the table's entries of the fields the form shows, set once by setupForm
+let invalidInput = null;   // the input a server error marked (markFieldError)
 
 /** Fill the preset picker and the form's choices and bounds from the page data. */
 export function setupForm(pageData) {
@@ -66,7 +67,7 @@ export function installForm({ onField, onPreset }) {
 
 /** Mark the field a server error names (and clear the others). */
 export function markFieldError(field) {
-  const form = $('config-form');
-  for (const input of form.querySelectorAll('.invalid')) input.classList.remove('invalid');
-  if (field && form.elements[field]) form.elements[field].classList.add('invalid');
+  invalidInput?.classList.remove('invalid');
+  invalidInput = (field && $('config-form').elements[field]) || null;
+  invalidInput?.classList.add('invalid');
 }

@@ -1,5 +1,7 @@
-// Glue: the run's state (cursor, playing, stream status), what happens on each message and action,
-// and render(): every view drawn from that state (never from what the DOM shows).
+// Glue: the page's state, what happens on each socket message and user action, and the page drawn
+// from that state (page_view.js; never from what the DOM shows). The run itself (cursor, play/pause,
+// status, …) is run_state.js's: it changes only through dispatch(action), which carries out what the
+// reducer asks for (socket messages, a new run, the replay timer, the banner) and then redraws.
 
 import { TIMING } from './theme/config.js';
 import { readUrl, writeUrl, pickConfig } from './state.js';
@@ -11,7 +13,9 @@ import { setupPlotSelectors } from './plots.js';
 import { setupForm, writeForm, installForm, markFieldError } from './form.js';
 import { EventStore } from './store.js';
 import { installControls, writeBreakpoints, writeDelay } from './controls.js';
-import { breaksOfView, firedUpTo, judgeEvent } from './breakpoints.js';
+import { KINDS, breaksOfView, firedUpTo } from './breakpoints.js';
+import { initialRunState, runReducer } from './run_state.js';
+import { noticeBanner } from './page_notes.js';
 
 const $ = (id) => document.getElementById(id);
 const pageData = JSON.parse($('page-data').textContent);
@@ -22,14 +26,7 @@ const app = {
   config: {},            // the config of the current run (resolved by the server once meta arrives)
   view: {},              // view settings held by the permalink (present, theme, delay, breakpoints)
   store: new EventStore(),
-  cursor: -1,            // seq of the event on screen (−1: before the first)
-  cursorFollowsStream: true,   // the cursor moves to each newly received event (the graph's window
-                               // following the cursor is graph.viewport.followsCursor)
-  serverPlaying: false,  // the server is streaming
-  localTimer: null,      // replaying received events locally
-  status: 'idle',        // idle | running | paused | done | error
-  paused: null,          // last paused message (breakpoint reason)
-  runTo: null,           // pause the server once this seq has arrived (jumps past the received events)
+  run: initialRunState(),   // cursor, status, play/pause, cursorFollowsStream… (run_state.js; dispatch only)
   selection: null,       // inspected node {node, t, kind}
   hover: null,           // node hovered on a plot {node, t}
   plotNode: null,        // h node shown by the hidden-state plot
@@ -42,24 +39,39 @@ const app = {
   reuploaded: false,     // one re-upload per run when the socket no longer holds the model
 };
 
-const panels = {};       // training, diagnosis, model upload and compare, mounted at start-up
+const panels = {};       // training, diagnosis and model upload (mounted at start-up with compare)
+let replayTimer = null;  // the local replay's timer, running while app.run.replaying
 
 const socket = new TraceSocket({ onMessage: handleMessage, onClose: handleClose });
 const page = createPageView(app, {
-  pageData, presets: presetsByName, socket,
+  pageData, presets: presetsByName,
   onSelect: (node, t, kind) => { app.selection = { node, t, kind }; page.requestRender(); },
   onHover: (node, t) => { app.hover = node === null ? null : { node, t }; page.requestRender(false); },
 });
 const { graph, requestRender, drawPlots } = page;
 
-/** Set the run status (mirrored at once on <body data-status> so nobody reads a stale one). */
-function setStatus(status) {
-  app.status = status;
-  page.statusHook();
-}
-
-function isPlaying() {
-  return app.serverPlaying || app.localTimer !== null;
+/**
+ * Change the run state by one action (run_state.js), carry out what the new state asks for (a socket
+ * message, the replay timer, the banner, a new run), then redraw. Returns the new run state.
+ */
+function dispatch(action) {
+  const prev = app.run;
+  const run = runReducer(prev, action);
+  app.run = run;
+  if (run.status !== prev.status) page.statusHook();   // <body data-status> at once: never stale
+  const { request } = run;
+  if (request?.type === 'play') socket.play(request.delay_ms);
+  else if (request?.type === 'pause') socket.pause();
+  else if (request?.type === 'step') socket.step();
+  if (!run.replaying) stopReplay();
+  else if (!prev.replaying || action.type === 'setDelay') startReplay();
+  if (run.notice) {
+    const banner = noticeBanner(run.notice, run.paused);
+    showBanner(banner?.text ?? null, banner?.kind);
+  }
+  requestRender();
+  if (run.restart) startRun(run.restart);
+  return run;
 }
 
 /** Show a banner (text null: hide it); kind is info | error | paused. */
@@ -80,39 +92,28 @@ function handleMessage(msg) {
   else if (msg.type === 'event') onEvent(msg);
   else if (msg.type === 'summary') onSummary(msg);
   else if (msg.type === 'queued') showBanner(`The server is busy: this run is number ${msg.position} in the queue. ${msg.detail ?? ''}`, 'info');
-  else if (msg.type === 'done') {
-    app.store.done = true;
-    setStatus('done');
-    app.serverPlaying = false;
-    requestRender();
-  } else if (msg.type === 'paused') onPaused(msg);
+  else if (msg.type === 'done') dispatch({ type: 'done' });
+  else if (msg.type === 'paused') dispatch({ type: 'paused', reason: msg.reason, seq: msg.seq, detail: msg.detail });
   else if (msg.type === 'error' && msg.field === 'model_id' && app.source === 'model' && !app.reuploaded) {
     // this server process does not hold the uploaded model (another worker, or trimmed): send it again
     app.reuploaded = true;
     panels.upload?.reupload().then((info) => { if (info) { app.modelId = info.model_id ?? app.modelId; startRun('play'); } });
   } else if (msg.type === 'error') {
-    setStatus('error');
-    app.serverPlaying = false;
     markFieldError(msg.field);
     showBanner(`Error${msg.field ? ` in ${msg.field}` : ''}: ${msg.detail}`, 'error');
-    requestRender();
+    dispatch({ type: 'error' });
   }
 }
 
 function handleClose() {
-  app.serverPlaying = false;
-  if (app.status !== 'done' && app.status !== 'error' && app.store.meta) {
-    showBanner('The connection to the server closed; press Run to start again.', 'error');
-  }
-  requestRender();
+  dispatch({ type: 'closed' });
 }
 
 function onMeta(meta) {
   if (app.banner?.kind !== 'error' && !app.source) showBanner(null);   // e.g. a queue notice
   app.store.reset(meta);
-  app.cursor = -1;
+  dispatch({ type: 'meta', meta });
   app.selection = null;
-  app.paused = null;
   markFieldError(null);
   if (meta.config) {
     const trainingKnown = app.config.epochs !== undefined;
@@ -123,7 +124,6 @@ function onMeta(meta) {
     updateUrl();
   }
   panels.diagnosis?.clear();
-  document.querySelector('.diagnosis-card').hidden = true;
   app.plotNode = setupPlotSelectors(meta);
   app.flowNode = app.plotNode;
   app.hiddenQuantity = 'h';
@@ -134,31 +134,12 @@ function onMeta(meta) {
 function onSummary(msg) {
   app.store.setSummary(msg);
   panels.diagnosis?.update(msg);
-  document.querySelector('.diagnosis-card').hidden = false;
-  graph.viewport.overview.showFindings(msg.diagnosis);
+  page.summary(msg);
   requestRender();
 }
 
 function onEvent(msg) {
-  const ev = app.store.add(msg);
-  if (app.cursorFollowsStream && app.localTimer === null) app.cursor = ev.seq;
-  if (app.runTo !== null && ev.seq >= app.runTo) {
-    app.runTo = null;
-    pauseServer();
-  }
-  requestRender();
-}
-
-function onPaused(msg) {
-  app.serverPlaying = false;
-  if (msg.reason === 'pause') { requestRender(); return; }
-  app.paused = msg;
-  setStatus('paused');
-  app.runTo = null;
-  if (app.store.get(msg.seq)) app.cursor = msg.seq;
-  const reasons = { nonfinite: 'a NaN/∞ appeared', grad_below: 'the gradient norm fell below the threshold', grad_above: 'the gradient norm rose above the threshold' };
-  showBanner(`Paused at event ${msg.seq + 1}: ${reasons[msg.reason] ?? msg.reason}. ${msg.detail ?? ''}`, 'paused');
-  requestRender();
+  dispatch({ type: 'event', seq: app.store.add(msg).seq });
 }
 
 // ---- actions --------------------------------------------------------------------------------------
@@ -168,121 +149,51 @@ function delay() {
   return app.view.delay ?? TIMING.defaultDelayMs;
 }
 
-function stopLocal() {
-  if (app.localTimer !== null) clearInterval(app.localTimer);
-  app.localTimer = null;
+function stopReplay() {
+  if (replayTimer !== null) clearInterval(replayTimer);
+  replayTimer = null;
 }
 
-function pauseServer() {
-  if (app.serverPlaying) socket.pause();
-  app.serverPlaying = false;
-}
-
-function pauseAll() {
-  stopLocal();
-  pauseServer();
-  app.runTo = null;
-}
-
-/** Ask the server to stream again from the live edge (after a pause or a breakpoint). */
-function resumeServer(delayMs) {
-  app.cursorFollowsStream = true;
-  app.serverPlaying = true;
-  app.paused = null;
-  if (app.status === 'paused') setStatus('running');
-  socket.play(delayMs);
+/** Replay the received events locally: one replayTick per delay (the reducer judges breakpoints and
+ * hands over to the server at the live edge). */
+function startReplay() {
+  stopReplay();
+  replayTimer = setInterval(() => {
+    dispatch({ type: 'replayTick', event: app.store.get(app.run.cursor + 1), breaks: breaksOfView(app.view), delayMs: delay() });
+  }, Math.max(16, delay()));
 }
 
 function startRun(mode) {
-  stopLocal();
-  app.runTo = null;
-  app.paused = null;
-  showBanner(null);
-  app.cursorFollowsStream = true;
-  setStatus('running');
-  app.serverPlaying = mode === 'play';
   const loaded = pageData.view_trace && !app.config.cell && !app.config.preset;
   page.exports();
   socket.start({
     config: app.config, source: app.source ?? (loaded ? 'loaded' : undefined), modelId: app.modelId, mode, delayMs: delay(), breakpoints: breaksOfView(app.view),
   });
+  dispatch({ type: 'start', mode });
   updateUrl();
-}
-
-/** Play received events locally from the cursor, then hand over to the server at the live edge. */
-function playLocal() {
-  const bps = breaksOfView(app.view);
-  let fired = firedUpTo(app.store.events, bps, app.cursor);   // the server's rule: once per node per run
-  app.localTimer = setInterval(() => {
-    if (app.cursor < app.store.count - 1) {
-      app.cursor += 1;
-      const judged = judgeEvent(fired, app.store.get(app.cursor), bps);
-      fired = judged.fired;
-      const hit = judged.stop;
-      if (hit) {
-        stopLocal();
-        onPaused({ type: 'paused', reason: hit, seq: app.cursor, detail: '(replayed locally)' });
-      }
-      requestRender();
-      return;
-    }
-    stopLocal();
-    if (!app.store.done && socket.connected) resumeServer(delay());
-    requestRender();
-  }, Math.max(16, delay()));
 }
 
 const actions = {
   run: () => startRun('play'),
   togglePlay: () => {
-    if (isPlaying()) { pauseAll(); requestRender(); return; }
-    if (!app.store.meta || (!socket.connected && !app.store.done)) { startRun('play'); return; }
-    showBanner(null);
-    if (app.cursor >= app.store.count - 1 && app.store.done) app.cursor = -1;   // replay from the start
-    if (app.cursor < app.store.count - 1) playLocal();
-    else resumeServer(delay());
-    requestRender();
+    // the server's rule: a breakpoint stops once per node per run, so the replay remembers the stops so far
+    dispatch({ type: 'togglePlay', delayMs: delay(), fired: firedUpTo(app.store.events, breaksOfView(app.view), app.run.cursor) });
   },
-  stepForward: () => {
-    pauseAll();
-    if (!app.store.meta && !socket.connected) { startRun('step'); socket.step(); return; }
-    if (app.cursor < app.store.count - 1) { app.cursor += 1; app.cursorFollowsStream = false; }
-    else if (!app.store.done && socket.connected) { app.cursorFollowsStream = true; socket.step(); }
-    requestRender();
-  },
-  stepBack: () => {
-    pauseAll();
-    app.cursorFollowsStream = false;
-    app.cursor = Math.max(-1, app.cursor - 1);
-    requestRender();
-  },
-  jump: (seq) => {
-    pauseAll();
-    const target = Math.max(-1, Math.min(seq, app.store.total - 1));
-    if (target < app.store.count) { app.cursor = target; app.cursorFollowsStream = false; }
-    else if (!app.store.done && socket.connected) {
-      app.runTo = target < app.store.total - 1 ? target : null;   // at the very end: summary and done follow
-      resumeServer(0);
-    }
-    requestRender();
-  },
-  jumpPhase: (phase, edge) => {
-    if (!app.store.meta) return;
-    const [first, last] = app.store.phaseBounds()[phase];
-    actions.jump(edge === 'start' ? first : last);
-  },
+  stepForward: () => dispatch({ type: 'stepForward' }),
+  stepBack: () => dispatch({ type: 'stepBack' }),
+  jump: (seq) => dispatch({ type: 'jump', seq }),
+  jumpPhase: (phase, edge) => dispatch({ type: 'jumpPhase', phase, edge }),
   setDelay: (ms) => {
     app.view.delay = ms;
-    if (app.serverPlaying) socket.play(ms);
-    if (app.localTimer !== null) { stopLocal(); playLocal(); }
+    dispatch({ type: 'setDelay', delayMs: ms });
     updateUrl();
   },
   zoom: (factor) => { if (factor === null) graph.viewport.fit(); else graph.viewport.zoomBy(factor); requestRender(false); },
-  setFollow: (on) => { graph.viewport.followsCursor = on; requestRender(false); },
+  setGraphFollowsCursor: (on) => { graph.viewport.followsCursor = on; requestRender(false); },
   breakpointsChanged: (settings) => {
     app.view = { ...app.view, ...settings };
     const set = breaksOfView(app.view);
-    for (const on of ['nonfinite', 'grad_below', 'grad_above']) {
+    for (const on of KINDS) {
       const b = set.find((x) => x.on === on);
       socket.setBreak(on, b ? b.value : null, Boolean(b));
     }

@@ -3,7 +3,7 @@
 // The server checks everything; an error is shown next to the file it names.
 //
 //   import { mountModelUpload } from './models.js';
-//   const upload = mountModelUpload(container, { onUploaded(info) {...}, startModelRun(modelId) {...} });
+//   const upload = mountModelUpload(container, { cells, startModelRun(modelId) {...} });
 //   upload.reupload()   // POST the same files again (same id) when the socket no longer holds the model
 
 import { fmt } from './format.js';
@@ -56,10 +56,9 @@ function infoList(info) {
 
 /**
  * Mount the upload form into `container`; `cells`: the cell names the server knows (the page
- * data's). onUploaded(info) after a successful upload; startModelRun(modelId) from the "Step
- * through it" button. Returns { reupload(), info, destroy() }.
+ * data's); startModelRun(modelId) from the "Step through it" button. Returns { reupload() }.
  */
-export function mountModelUpload(container, { cells = [], onUploaded, startModelRun } = {}) {
+export function mountModelUpload(container, { cells = [], startModelRun } = {}) {
   const fields = {
     model: field('model', 'weights (.npz)', 'a state_dict saved with np.savez', el('input', { type: 'file', accept: '.npz', 'data-testid': 'upload-model', name: 'model' })),
     input: field('input', 'input (.npy)', 'time first', el('input', { type: 'file', accept: '.npy', 'data-testid': 'upload-input', name: 'input' })),
@@ -83,6 +82,12 @@ export function mountModelUpload(container, { cells = [], onUploaded, startModel
 
   let uploaded = null;      // the info of the last successful upload
   let kept = null;          // the File objects and options it was made from (for reupload)
+  const chosen = {};        // what each control says, kept on its own change (the submit reads this)
+  for (const [name, f] of Object.entries(fields)) {
+    const read = () => { chosen[name] = f.control.type === 'file' ? f.control.files?.[0] ?? null : f.control.value; };
+    read();
+    f.control.addEventListener('change', read);
+  }
 
   function clearErrors() {
     for (const f of Object.values(fields)) {
@@ -151,7 +156,6 @@ export function mountModelUpload(container, { cells = [], onUploaded, startModel
       kept = files;
       showInfo(body);
       setStatus(`Uploaded: ${body.name} (${body.cell}, hidden ${body.hidden_size}).`, 'ok');
-      if (typeof onUploaded === 'function') onUploaded(body);
       return body;
     } catch (e) {
       setStatus(`The upload failed: ${e?.message ?? e}`, 'error');
@@ -172,13 +176,12 @@ export function mountModelUpload(container, { cells = [], onUploaded, startModel
 
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const model = fields.model.control.files?.[0];
-    const input = fields.input.control.files?.[0];
+    const { model, input } = chosen;
     clearErrors();
     if (!model) showError('model', 'Choose the weights: a .npz state dict.');
     if (!input) showError('input', 'Choose an input sequence: a .npy array.');
     if (!model || !input) return;
-    upload({ model, input, targets: fields.targets.control.files?.[0] ?? null, cell: fields.cell.control.value, loss: fields.loss.control.value });
+    upload({ model, input, targets: chosen.targets, cell: chosen.cell, loss: chosen.loss });
   });
   for (const name of ['model', 'input', 'targets']) {
     fields[name].control.addEventListener('change', () => { fields[name].error.hidden = true; fields[name].row.classList.remove('has-error'); });
@@ -188,8 +191,5 @@ export function mountModelUpload(container, { cells = [], onUploaded, startModel
   return {
     /** POST the files of the last successful upload again (the same id comes back); its info or null. */
     reupload: () => (kept ? upload(kept) : Promise.resolve(null)),
-    /** The info of the last successful upload (null before). */
-    get info() { return uploaded; },
-    destroy() { form.remove(); },
   };
 }

@@ -55,3 +55,20 @@ export function statusLine(store, cursor, status) {
   if (status === 'done') parts.push(`done · L = ${store.summary ? fmt(store.summary.loss, 4) : '…'}`);
   return parts.join(' · ');
 }
+
+const PAUSE_REASONS = {
+  nonfinite: 'a NaN/∞ appeared',
+  grad_below: 'the gradient norm fell below the threshold',
+  grad_above: 'the gradient norm rose above the threshold',
+};
+
+/** The banner a run's notice calls for (run_state.js): {text, kind}, null to hide it; `paused` is
+ * the run's breakpoint stop {reason, seq, detail}. */
+export function noticeBanner(notice, paused) {
+  if (notice === 'paused') {
+    const { seq, reason, detail } = paused;
+    return { text: `Paused at event ${seq + 1}: ${PAUSE_REASONS[reason] ?? reason}. ${detail ?? ''}`, kind: 'paused' };
+  }
+  if (notice === 'closed') return { text: 'The connection to the server closed; press Run to start again.', kind: 'error' };
+  return null;
+}

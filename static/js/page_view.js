@@ -1,9 +1,11 @@
-// The page drawn from the run's state: main.js changes `app` (cursor, status, selection, view
-// settings, …) and asks this view to render; nothing here decides anything from what the DOM shows.
+// The page drawn from the page's state: main.js changes `app` (the run state app.run of run_state.js,
+// the selection, view settings, …) and asks this view to render; nothing here decides anything from
+// what the DOM shows.
 //
-//   const view = createPageView(app, { pageData, presets, socket, onSelect, onHover });
+//   const view = createPageView(app, { pageData, presets, onSelect, onHover });
 //   view.requestRender(withPlots)   // everything that follows the cursor, on the next frame
-//   view.runInfo(meta) · view.banner() · view.statusHook() · view.exports() · view.look() · view.teacher()
+//   view.runInfo(meta) · view.summary(msg) · view.banner() · view.statusHook() · view.exports() · view.look()
+//   · view.teacher()
 
 import { TIMING } from './theme/config.js';
 import { UnrolledGraph } from './graph.js';
@@ -15,11 +17,12 @@ import { renderLegend } from './legend.js';
 import { PlotPanel } from './plots.js';
 import { TeacherCompare } from './teacher.js';
 import { updateControls } from './controls.js';
+import { isPlaying, canStepForward } from './run_state.js';
 
 const $ = (id) => document.getElementById(id);
 
 /** The page's views of `app`; onSelect(node, t, kind) and onHover(node, t) report graph and plot pointing. */
-export function createPageView(app, { pageData, presets, socket, onSelect, onHover }) {
+export function createPageView(app, { pageData, presets, onSelect, onHover }) {
   const graph = new UnrolledGraph($('graph'), $('overview'), { onSelect, onHover, onUserMove: () => requestRender(false) });
   const plots = new PlotPanel(onHover);
   const teacherGraph = new TeacherCompare({ card: $('teacher-card'), svg: $('graph-teacher'), overview: $('overview-teacher'), title: $('teacher-title') });
@@ -41,15 +44,15 @@ export function createPageView(app, { pageData, presets, socket, onSelect, onHov
   }
 
   function render() {
-    const { store, cursor } = app;
+    const { store, run } = app;
+    const { cursor } = run;
     const meta = store.meta;
-    graph.render({ store, cursor, hover: app.hover, selected: app.selection, pausedSeq: app.paused?.seq ?? null });
+    graph.render({ store, cursor, hover: app.hover, selected: app.selection, pausedSeq: run.paused?.seq ?? null });
     renderLegend($('legend'), store, cursor);
     renderEquation($('equation'), describeEvent(store.get(cursor), store, meta ?? {}));
     renderInspector($('inspector'), app.selection, { store, cursor, meta });
     updateControls({
-      cursor, received: store.count, total: meta ? store.total : 0, playing: app.serverPlaying || app.localTimer !== null,
-      canStepForward: Boolean(meta) && (cursor < store.count - 1 || (!store.done && socket.connected)),
+      cursor, received: store.count, total: meta ? store.total : 0, playing: isPlaying(run), canStepForward: canStepForward(run),
     });
     status();
     $('follow').checked = graph.viewport.followsCursor;
@@ -64,22 +67,23 @@ export function createPageView(app, { pageData, presets, socket, onSelect, onHov
   function drawPlots(force = false) {
     plotsDue = false;
     lastPlotDraw = performance.now();
-    plots.draw({ store: app.store, cursor: app.cursor, node: app.plotNode, flowNode: app.flowNode, quantity: app.hiddenQuantity }, force);
+    plots.draw({ store: app.store, cursor: app.run.cursor, node: app.plotNode, flowNode: app.flowNode, quantity: app.hiddenQuantity }, force);
   }
 
   /** The status line, and the run's state on <body data-status/-cursor/-received> (hooks for tests
    * and for anyone scripting the page). */
   function status() {
-    $('status').textContent = statusLine(app.store, app.cursor, app.status);
-    document.body.dataset.status = app.status;
-    document.body.dataset.cursor = String(app.cursor);
+    const { cursor, status: runStatus } = app.run;
+    $('status').textContent = statusLine(app.store, cursor, runStatus);
+    document.body.dataset.status = runStatus;
+    document.body.dataset.cursor = String(cursor);
     document.body.dataset.received = String(app.store.count);
   }
 
   /** Only <body data-status>, at once when the status changes (the rest waits for the frame: tests
    * read data-cursor as "this event is drawn"). */
   function statusHook() {
-    document.body.dataset.status = app.status;
+    document.body.dataset.status = app.run.status;
   }
 
   /** Show app.banner ({text, kind} or null). */
@@ -103,9 +107,16 @@ export function createPageView(app, { pageData, presets, socket, onSelect, onHov
     $('pattern-note').textContent = notes.join(' · ');
     $('pattern-note').hidden = notes.length === 0;
     document.querySelector('.teacher-toggle').hidden = !teacherComparable(meta);
+    document.querySelector('.diagnosis-card').hidden = true;   // until this run's summary arrives
     teacher();
     exports();
     graph.build(meta);   // a new run fits the view and follows the step again
+  }
+
+  /** The run's summary has arrived: its diagnosis card, and its findings on the overview strip. */
+  function summary(msg) {
+    document.querySelector('.diagnosis-card').hidden = false;
+    graph.viewport.overview.showFindings(msg.diagnosis);
   }
 
   /** A generation run shows the teacher-forced run of the same weights beside it when asked to. */
@@ -132,5 +143,5 @@ export function createPageView(app, { pageData, presets, socket, onSelect, onHov
     $('toggle-present').setAttribute('aria-pressed', String(present));
   }
 
-  return { graph, requestRender, drawPlots, statusHook, banner, runInfo, teacher, exports, look };
+  return { graph, requestRender, drawPlots, statusHook, banner, runInfo, summary, teacher, exports, look };
 }

@@ -10,10 +10,9 @@ import { mountTrainingPanel } from './training.js';
 
 const $ = (id) => document.getElementById(id);
 
-/** Mount the panels on the run state `app`; startRun(mode), showBanner(text, kind) and the graph
+/** Mount the panels on the page state `app`; startRun(mode), showBanner(text, kind) and the graph
  * come from main.js; `cells` (the names the server knows), `fields` (the config table) and `limits`
- * from the page data. Returns {training,
- * diagnosis, upload, compare}. */
+ * from the page data. Returns the panels main.js talks to: {training, diagnosis, upload}. */
 export function mountPanels(app, { startRun, showBanner, graph, cells, fields, limits }) {
   const training = mountTrainingPanel($('training'), {
     getConfig: () => ({ ...app.config }),
@@ -36,7 +35,6 @@ export function mountPanels(app, { startRun, showBanner, graph, cells, fields, l
   });
   const upload = mountModelUpload($('model-upload'), {
     cells,
-    onUploaded: () => {},
     startModelRun: (modelId) => {
       app.source = 'model';
       app.modelId = modelId;
@@ -45,10 +43,10 @@ export function mountPanels(app, { startRun, showBanner, graph, cells, fields, l
       window.scrollTo({ top: 0, behavior: 'smooth' });
     },
   });
-  const compare = mountComparePanel($('compare'), {
+  mountComparePanel($('compare'), {
     getConfig: () => ({ ...app.config }),
     getModelId: () => (app.source === 'model' ? app.modelId : null),
     fields,
   });
-  return { training, diagnosis, upload, compare };
+  return { training, diagnosis, upload };
 }

@@ -1,11 +1,16 @@
-// The run as a pure reducer: runReducer(state, action) → state, no DOM, no socket, no timer. The page
-// feeds it the socket's messages and the user's actions, then draws the state and carries out
-// `state.request` (the one socket message the action calls for, or null), `state.restart` (the action
-// needs a new run: start one) and `state.replaying` (run a local replay timer that dispatches
-// "replayTick" while it is true).
+// The run as a pure reducer: runReducer(state, action) → state, no DOM, no socket, no timer. main.js
+// feeds it the socket's messages and the user's actions (dispatch), carries out what the new state
+// asks for, then draws it:
+//   `request`   the one socket message the action calls for ({type: "play", delay_ms} | {type: "pause"}
+//               | {type: "step"}) or null;
+//   `restart`   "play" | "step": the action needs a new run (no run yet, or its socket is gone), or null;
+//   `notice`    what the banner says now: "clear" (hide it), "paused" (the breakpoint stop in `paused`),
+//               "closed" (the connection dropped mid-run), or null (leave it as it is);
+//   `replaying` while true, a local replay timer dispatches "replayTick".
 //
-// Two "follow"s are different things: `followLive` here is "the cursor moves to each newly received
-// event"; the graph's viewport following the cursor's column is a view setting of the graph, not run state.
+// Two "follow"s are different things: `cursorFollowsStream` here is "the cursor moves to each newly
+// received event"; the graph's window following the cursor's column is graph.viewport.followsCursor,
+// a view setting of the graph, not run state.
 //
 // Actions ({type, ...}):
 //   start {mode: "play"|"step"}          a new run was asked for (its socket is opening)
@@ -19,7 +24,7 @@
 //   jump {seq} | jumpPhase {phase, edge} move the cursor (asking the server for events not received yet)
 //   setDelay {delayMs}                  a new speed (applies to a playing server at once)
 
-import { EMPTY_SCHEDULE, phaseEdge, phaseOf, scheduleOf } from './schedule.js';
+import { EMPTY_SCHEDULE, phaseEdge, scheduleOf } from './schedule.js';
 import { judgeEvent } from './breakpoints.js';
 
 /** The state before any run. */
@@ -32,20 +37,16 @@ export function initialRunState() {
     status: 'idle',       // idle | running | paused | done | error
     done: false,          // the stream is complete
     connected: false,     // the run's socket is open or opening
-    followLive: true,     // the cursor moves to each newly received event
+    cursorFollowsStream: true,   // the cursor moves to each newly received event
     serverPlaying: false, // the server is streaming
     replaying: false,     // received events are being replayed locally
     fired: new Set(),     // the local replay's breakpoint memory (breakpoints.js)
     paused: null,         // {reason, seq, detail} of the last breakpoint stop
     runTo: null,          // pause the server once this seq has arrived (a jump past the received events)
-    request: null,        // the socket message this action calls for: {type: "play", delay_ms} | {type: "pause"} | {type: "step"}
-    restart: false,       // this action needs a new run (no run yet, or its socket is gone)
+    request: null,        // see the top of this file
+    restart: null,
+    notice: null,
   };
-}
-
-/** The phase at the cursor ("forward" before the first event). */
-export function phaseAtCursor(state) {
-  return phaseOf(state.schedule, state.cursor) ?? 'backward';
 }
 
 /** Whether anything is playing (the server's stream or a local replay). */
@@ -66,15 +67,23 @@ function pauseAll(s) {
 /** Ask the server to stream again from the live edge (after a pause or a breakpoint). */
 function resumeServer(s, delayMs) {
   return {
-    ...s, followLive: true, serverPlaying: true, replaying: false, paused: null,
+    ...s, cursorFollowsStream: true, serverPlaying: true, replaying: false, paused: null,
     status: s.status === 'paused' ? 'running' : s.status, request: { type: 'play', delay_ms: delayMs },
+  };
+}
+
+/** A breakpoint stop at `seq` (shown at once when that event has arrived). */
+function stopAt(s, paused) {
+  return {
+    ...s, paused, status: 'paused', runTo: null, replaying: false, notice: 'paused',
+    cursor: paused.seq < s.received ? paused.seq : s.cursor,
   };
 }
 
 function jump(s, seq) {
   const paused = pauseAll(s);
   const target = Math.max(-1, Math.min(seq, s.schedule.total - 1));
-  if (target < s.received) return { ...paused, cursor: target, followLive: false };
+  if (target < s.received) return { ...paused, cursor: target, cursorFollowsStream: false };
   if (s.done || !s.connected) return paused;
   // at the very end the summary and done follow by themselves: no need to stop there
   const runTo = target < s.schedule.total - 1 ? target : null;
@@ -83,34 +92,30 @@ function jump(s, seq) {
 
 function togglePlay(s, { delayMs, fired }) {
   if (isPlaying(s)) return pauseAll(s);
-  if (!s.hasMeta || (!s.connected && !s.done)) return { ...s, request: null, restart: true };
+  if (!s.hasMeta || (!s.connected && !s.done)) return { ...s, restart: 'play', notice: 'clear' };
   const atEnd = s.cursor >= s.received - 1;
-  const from = atEnd && s.done ? { ...s, cursor: -1 } : s;   // replay from the start
+  const from = { ...(atEnd && s.done ? { ...s, cursor: -1 } : s), notice: 'clear' };   // replay from the start
   if (from.cursor < from.received - 1) {
-    return { ...from, replaying: true, fired: from.cursor === -1 ? new Set() : fired ?? new Set(), request: null };
+    return { ...from, replaying: true, fired: from.cursor === -1 ? new Set() : fired ?? new Set() };
   }
   return resumeServer(from, delayMs);
 }
 
 function replayTick(s, { event, breaks, delayMs }) {
-  if (!s.replaying) return { ...s, request: null };
+  if (!s.replaying) return s;
   if (s.cursor < s.received - 1) {
     const cursor = s.cursor + 1;
     const judged = event ? judgeEvent(s.fired, event, breaks ?? []) : { stop: null, fired: s.fired };
-    const next = { ...s, cursor, fired: judged.fired, request: null };
-    if (!judged.stop) return next;
-    return {
-      ...next, replaying: false, status: 'paused', runTo: null,
-      paused: { reason: judged.stop, seq: cursor, detail: '(replayed locally)' },
-    };
+    const next = { ...s, cursor, fired: judged.fired };
+    return judged.stop ? stopAt(next, { reason: judged.stop, seq: cursor, detail: '(replayed locally)' }) : next;
   }
-  const stopped = { ...s, replaying: false, request: null };
+  const stopped = { ...s, replaying: false };
   return !s.done && s.connected ? resumeServer(stopped, delayMs) : stopped;
 }
 
 function onEvent(s, { seq }) {
-  const next = { ...s, received: Math.max(s.received, seq + 1), request: null };
-  if (s.followLive && !s.replaying) next.cursor = seq;
+  const next = { ...s, received: Math.max(s.received, seq + 1) };
+  if (s.cursorFollowsStream && !s.replaying) next.cursor = seq;
   if (s.runTo !== null && seq >= s.runTo) {
     next.runTo = null;
     if (s.serverPlaying) next.request = { type: 'pause' };
@@ -119,48 +124,48 @@ function onEvent(s, { seq }) {
   return next;
 }
 
-function onPaused(s, { reason, seq, detail }) {
-  const next = { ...s, serverPlaying: false, request: null };
-  if (reason === 'pause') return next;
-  return {
-    ...next, paused: { reason, seq, detail }, status: 'paused', runTo: null,
-    cursor: seq < s.received ? seq : s.cursor,
-  };
+function stepForward(s) {
+  const paused = pauseAll(s);
+  if (!s.hasMeta && !s.connected) return { ...paused, request: null, restart: 'step' };
+  if (s.cursor < s.received - 1) return { ...paused, cursor: s.cursor + 1, cursorFollowsStream: false };
+  if (!s.done && s.connected) return { ...paused, cursorFollowsStream: true, request: { type: 'step' } };
+  return paused;
 }
 
 /** The run state after `action` (see the list of actions above); `state` is never modified. */
 export function runReducer(state, action) {
-  const s = { ...state, restart: false };
+  // what the last action asked for has been carried out: nothing is asked twice
+  const s = { ...state, request: null, restart: null, notice: null };
   switch (action.type) {
     case 'start':
       return {
-        ...s, status: 'running', connected: true, followLive: true, serverPlaying: action.mode === 'play',
-        replaying: false, paused: null, runTo: null, request: null,
+        ...s, status: 'running', connected: true, cursorFollowsStream: true, serverPlaying: action.mode === 'play',
+        replaying: false, paused: null, runTo: null, notice: 'clear',
+        request: action.mode === 'step' ? { type: 'step' } : null,   // a stepping run starts with its first event
       };
     case 'meta':
       return {
         ...s, schedule: scheduleOf(action.meta), hasMeta: Boolean(action.meta), received: 0, cursor: -1,
-        done: false, paused: null, fired: new Set(), request: null,
+        done: false, paused: null, fired: new Set(),
       };
     case 'event': return onEvent(s, action);
-    case 'paused': return onPaused(s, action);
-    case 'done': return { ...s, done: true, status: 'done', serverPlaying: false, request: null };
-    case 'error': return { ...s, status: 'error', serverPlaying: false, request: null };
-    case 'closed': return { ...s, connected: false, serverPlaying: false, request: null };
+    case 'paused': return action.reason === 'pause' ? { ...s, serverPlaying: false } : stopAt({ ...s, serverPlaying: false }, {
+      reason: action.reason, seq: action.seq, detail: action.detail,
+    });
+    case 'done': return { ...s, done: true, status: 'done', serverPlaying: false };
+    case 'error': return { ...s, status: 'error', serverPlaying: false };
+    case 'closed': {
+      const midRun = s.hasMeta && s.status !== 'done' && s.status !== 'error';
+      return { ...s, connected: false, serverPlaying: false, notice: midRun ? 'closed' : null };
+    }
     case 'togglePlay': return togglePlay(s, action);
     case 'replayTick': return replayTick(s, action);
-    case 'stepForward': {
-      const paused = pauseAll(s);
-      if (!s.hasMeta && !s.connected) return { ...paused, restart: true };
-      if (s.cursor < s.received - 1) return { ...paused, cursor: s.cursor + 1, followLive: false };
-      if (!s.done && s.connected) return { ...paused, followLive: true, request: { type: 'step' } };
-      return paused;
-    }
+    case 'stepForward': return stepForward(s);
     case 'stepBack':
-      return { ...pauseAll(s), followLive: false, cursor: Math.max(-1, s.cursor - 1) };
+      return { ...pauseAll(s), cursorFollowsStream: false, cursor: Math.max(-1, s.cursor - 1) };
     case 'jump': return jump(s, action.seq);
     case 'jumpPhase':
-      return s.hasMeta ? jump(s, phaseEdge(s.schedule, action.phase, action.edge)) : { ...s, request: null };
+      return s.hasMeta ? jump(s, phaseEdge(s.schedule, action.phase, action.edge)) : s;
     case 'setDelay':
       return { ...s, request: s.serverPlaying ? { type: 'play', delay_ms: action.delayMs } : null };
     default:

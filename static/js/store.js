@@ -2,7 +2,7 @@
 // stepping back and scrubbing never ask the server for anything.
 
 import { num, nums } from './format.js';
-import { scheduleOf, phaseBounds, phaseOf, firstBackward } from './schedule.js';
+import { scheduleOf, phaseOf, firstBackward } from './schedule.js';
 
 /** Turn a wire event into one with JS numbers everywhere (NaN/Infinity strings decoded once). */
 function decodeEvent(msg) {
@@ -52,7 +52,6 @@ export class EventStore {
     this.byKey = new Map();     // "phase|node|t" → event
     this.byNode = new Map();    // node → [events] in arrival order
     this.summary = null;
-    this.done = false;
     this.bwdLo = Infinity;      // finite positive backward norms seen so far (log colour domain)
     this.bwdHi = 0;
     this.fwdHi = 0;             // largest finite forward h norm seen so far
@@ -101,11 +100,6 @@ export class EventStore {
   /** The phase the run is in at `cursor` ("forward" before any event), by the schedule. */
   phaseAt(cursor) {
     return phaseOf(this.schedule, cursor) ?? 'backward';
-  }
-
-  /** First and last seq of each phase, by the schedule. */
-  phaseBounds() {
-    return phaseBounds(this.schedule);
   }
 
   /** (T,) series of one node's event norms in one phase, null where not (yet) seen at `cursor`. */

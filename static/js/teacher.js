@@ -17,10 +17,12 @@ export class TeacherCompare {
     this.graph = new UnrolledGraph(svg, overview, { onSelect: () => {}, onHover: () => {} });
     this.socket = new TraceSocket({ onMessage: (msg) => this.onMessage(msg), onClose: () => {} });
     this.frame = null;
+    this.shown = false;   // the card is on screen (the state its drawing follows, not card.hidden)
   }
 
   /** Stream the teacher-forced run of `config` (a trained network's when source is "trained"). */
   show({ config, source }) {
+    this.shown = true;
     this.card.hidden = false;
     delete this.card.dataset.status;
     this.title.textContent = 'Teacher forced: the same weights reading the true inputs';
@@ -32,6 +34,7 @@ export class TeacherCompare {
   /** Stop the stream and hide the card. */
   hide() {
     this.socket.close();
+    this.shown = false;
     this.card.hidden = true;
   }
 
@@ -45,7 +48,6 @@ export class TeacherCompare {
       this.store.setSummary(msg);
       this.title.textContent = `Teacher forced: the same weights reading the true inputs · L = ${fmt(this.store.summary.loss)}`;
     } else if (msg.type === 'done') {
-      this.store.done = true;
       this.card.dataset.status = 'done';
     } else if (msg.type === 'error') {
       this.title.textContent = `Teacher forced: ${msg.detail}`;
@@ -58,7 +60,7 @@ export class TeacherCompare {
     if (this.frame !== null) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = null;
-      if (!this.store.meta || this.card.hidden) return;
+      if (!this.store.meta || !this.shown) return;
       this.graph.render({ store: this.store, cursor: this.store.count - 1, hover: null, selected: null, pausedSeq: null });
     });
   }

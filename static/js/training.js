@@ -15,9 +15,9 @@ import { COLORS, PLOTS, cssVar } from './theme/config.js';
 import { fmt, num, plottable } from './format.js';
 import { contextStep } from './segments.js';
 import { el, bindValue } from './elements.js';
+import { look } from './look.js';
+import { react } from './charts.js';
 import { fieldNames, fieldNamed, inputBounds, parseValue } from './config_fields.js';
-
-/* global Plotly */
 
 const MAX_HEAT_ROWS = 300;     // the epoch × timestep heatmap keeps every k-th epoch beyond this
 const DRAW_EVERY_MS = 120;     // plots are redrawn at most this often while epochs stream in
@@ -120,7 +120,7 @@ function figure(h) {
       colorbar: { title: { text: 'log₁₀‖∂L/∂h_t‖', side: 'right' }, x: 1.0, thickness: 12 }, showlegend: false,
       hovertemplate: 'epoch %{y}, t=%{x}<br>log₁₀ ‖∂L/∂h_t‖ %{z:.2f}<extra></extra>' },
   ];
-  const present = document.body.classList.contains('present');
+  const { present } = look();
   const layout = {
     height: PLOTS.height * (present ? 1.2 : 1) + 20,
     margin: { l: 56, r: 70, t: 30, b: 48 },
@@ -147,7 +147,7 @@ function figure(h) {
 }
 
 /**
- * Draw the training panel into `container` and return { update(config), destroy() }.
+ * Draw the training panel into `container` and return { update(config) }.
  * The plot goes into the container's [data-testid="plot-training"] element if it has one.
  */
 export function mountTrainingPanel(container, { getConfig, onTrained, fields = [], limits = {} } = {}) {
@@ -226,7 +226,7 @@ export function mountTrainingPanel(container, { getConfig, onTrained, fields = [
     lastDraw = performance.now();
     if (!history) return;
     const { data, layout } = figure(history);
-    Plotly.react(plot, data, layout, PLOT_CONFIG);
+    react(plot, data, layout, PLOT_CONFIG);
   }
 
   function requestDraw() {
@@ -360,15 +360,5 @@ export function mountTrainingPanel(container, { getConfig, onTrained, fields = [
   setField('optimizer', START.optimizer);
   update(getConfig ? getConfig() : {});
   setState('idle');
-  return {
-    update,
-    destroy() {
-      if (ws) ws.close();
-      ws = null;
-      clearInterval(typing);
-      clearTimeout(drawTimer);
-      panel.remove();
-      sampleRow.remove();
-    },
-  };
+  return { update };
 }

@@ -79,6 +79,24 @@ def test_an_invalid_config_is_reported_with_its_field(page, live_server):
     wait_done(page)
     assert page.locator('[data-testid="graph"] [data-node="h_l0"]').count() == 6
     assert page.is_hidden("#banner")
+    assert "invalid" not in (page.get_attribute('input[name="seq_len"]', "class") or "")
+
+
+def test_the_breakpoint_inputs_set_the_permalink_as_they_change(page, live_server):
+    """Ticking a threshold uses the value its box shows (the template's, or one just typed); unticking
+    drops it."""
+    open_page(page, live_server, preset="vanishing-tanh")
+    wait_done(page)
+    query = "Object.fromEntries(new URLSearchParams(location.search))"
+    page.check("#break-below-on")
+    wait_until(page, "new URLSearchParams(location.search).has('break_below')")
+    assert float(page.evaluate(query)["break_below"]) == pytest.approx(1e-6)
+    page.fill("#break-above", "50")
+    page.check("#break-above-on")                               # typing, then ticking (the box loses focus)
+    wait_until(page, "new URLSearchParams(location.search).get('break_above') === '50'")
+    page.uncheck("#break-below-on")
+    wait_until(page, "!new URLSearchParams(location.search).has('break_below')")
+    assert page.evaluate(query)["break_above"] == "50"
 
 
 def test_grad_below_breakpoint_says_why_it_stopped(page, live_server):

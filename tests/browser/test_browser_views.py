@@ -61,7 +61,8 @@ def test_plots_render_with_data_and_hover_highlights_the_graph(page, live_server
 
 
 def test_exports_help_and_inspector_of_gates(page, live_server, screenshots_dir):
-    """Trace .json / .npz and plot PNG downloads work offline; '?' opens the help; the LSTM inspector shows gates."""
+    """Trace .json / .npz and plot PNG downloads work offline (a plot not drawn yet says so); '?' opens
+    and closes the help; the LSTM inspector shows gates."""
     open_page(page, live_server, preset="lstm-memory", seq_len=8, hidden_size=8)
     wait_done(page)
     with page.expect_download() as info:
@@ -76,10 +77,19 @@ def test_exports_help_and_inspector_of_gates(page, live_server, screenshots_dir)
     with page.expect_download() as info:
         page.click('button.png[data-plot="plot-grad-norms"]')
     assert Path(info.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page.click('button.png[data-plot="plot-training"]')          # nothing trained: nothing to save
+    page.wait_for_selector("#banner.info:has-text('That plot has nothing to export yet.')")
 
     page.keyboard.press("?")
     assert page.is_visible("#help")
     page.keyboard.press("Escape")
+    assert not page.is_visible("#help")
+    page.keyboard.press("?")
+    assert page.is_visible("#help")
+    page.keyboard.press("?")                                      # '?' toggles it
+    assert not page.is_visible("#help")
+    page.keyboard.press("?")
+    page.click("#close-help")
     assert not page.is_visible("#help")
 
     page.click('[data-testid="graph"] [data-node="h_l0"][data-t="4"]')

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { patternNotes, teacherComparable, exportButtons, statusLine } from '../../../static/js/page_notes.js';
+import { patternNotes, teacherComparable, exportButtons, statusLine, noticeBanner } from '../../../static/js/page_notes.js';
 import { extraStates, gatesOf, isUnitGate } from '../../../static/js/cell_spec.js';
 
 const plain = { config: { unroll: 'teacher_forced', recurrent_gradient: true }, schedule: { segments: [{ name: 'all', start: 0, stop: 5 }] } };
@@ -55,4 +55,13 @@ test('the cell description: states beside h, gates, σ gates on a 0…1 scale', 
   assert.equal(isUnitGate(lstm, 'c'), false);
   assert.deepEqual(extraStates({ cell: 'rnn_tanh' }), []);
   assert.deepEqual(gatesOf({ cell: 'rnn_tanh' }), []);
+});
+
+test('the run\'s notices as banners: a breakpoint stop names its event (1-based) and reason', () => {
+  assert.deepEqual(noticeBanner('paused', { reason: 'grad_below', seq: 17, detail: '(replayed locally)' }), {
+    text: 'Paused at event 18: the gradient norm fell below the threshold. (replayed locally)', kind: 'paused',
+  });
+  assert.equal(noticeBanner('paused', { reason: 'nonfinite', seq: 0 }).text, 'Paused at event 1: a NaN/∞ appeared. ');
+  assert.equal(noticeBanner('closed', null).kind, 'error');
+  assert.equal(noticeBanner('clear', null), null);
 });

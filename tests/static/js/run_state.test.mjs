@@ -4,7 +4,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-import { initialRunState, runReducer, isPlaying, canStepForward, phaseAtCursor } from '../../../static/js/run_state.js';
+import { initialRunState, runReducer, isPlaying, canStepForward } from '../../../static/js/run_state.js';
+import { phaseOf } from '../../../static/js/schedule.js';
 import { firedUpTo } from '../../../static/js/breakpoints.js';
 import { PLAIN, SEQ2SEQ } from './metas.mjs';
 
@@ -25,8 +26,8 @@ test('the cursor follows each new event while following the live edge', () => {
   const s = streamed(SEQ2SEQ, 10);
   assert.equal(s.cursor, 9);
   assert.equal(s.received, 10);
-  assert.ok(s.followLive && isPlaying(s));
-  assert.equal(phaseAtCursor(s), 'forward');
+  assert.ok(s.cursorFollowsStream && isPlaying(s));
+  assert.equal(phaseOf(s.schedule, s.cursor), 'forward');
 });
 
 test('a whole encoder–decoder stream; PageDown lands on the first backward event (32, not 48)', () => {
@@ -35,11 +36,11 @@ test('a whole encoder–decoder stream; PageDown lands on the first backward eve
   assert.equal(s.cursor, 55);
   s = run(s, { type: 'jumpPhase', phase: 'backward', edge: 'start' });
   assert.equal(s.cursor, 32);
-  assert.equal(phaseAtCursor(s), 'backward');
-  assert.equal(s.followLive, false);
+  assert.equal(phaseOf(s.schedule, s.cursor), 'backward');
+  assert.equal(s.cursorFollowsStream, false);
   s = run(s, { type: 'jumpPhase', phase: 'forward', edge: 'end' });
   assert.equal(s.cursor, 31);
-  assert.equal(phaseAtCursor(s), 'forward');
+  assert.equal(phaseOf(s.schedule, s.cursor), 'forward');
   assert.equal(run(s, { type: 'jumpPhase', phase: 'forward', edge: 'start' }).cursor, 0);
 });
 
@@ -47,7 +48,7 @@ test('stepping back stops following: new events no longer move the cursor', () =
   let s = run(streamed(PLAIN, 5), { type: 'stepBack' });
   assert.deepEqual(s.request, { type: 'pause' });
   assert.equal(s.cursor, 3);
-  assert.equal(s.followLive, false);
+  assert.equal(s.cursorFollowsStream, false);
   s = run(s, ...events(5, 8));
   assert.equal(s.cursor, 3);
   assert.equal(s.received, 8);
@@ -83,8 +84,8 @@ test('step forward replays a received event, else asks the server for one more',
   assert.ok(canStepForward(s));
   s = run(s, { type: 'stepForward' });
   assert.deepEqual(s.request, { type: 'step' });
-  assert.ok(s.followLive);
-  assert.ok(run(initialRunState(), { type: 'stepForward' }).restart);
+  assert.ok(s.cursorFollowsStream);
+  assert.equal(run(initialRunState(), { type: 'stepForward' }).restart, 'step');
 });
 
 test('local replay stops at breakpoints by the server\'s rule, then plays on to the live edge', () => {
@@ -128,6 +129,55 @@ test('a new meta forgets the last run; a closed socket means the next play resta
   assert.equal(s.cursor, -1);
   assert.equal(s.schedule.total, 56);
   s = run(s, { type: 'closed' });
-  assert.ok(run(s, { type: 'togglePlay', delayMs: 0 }).restart);
+  assert.equal(run(s, { type: 'togglePlay', delayMs: 0 }).restart, 'play');
   assert.throws(() => runReducer(s, { type: 'nonsense' }));
+});
+
+test('a stepping run asks for its first event; a playing one does not; both clear the banner', () => {
+  const stepping = run(initialRunState(), { type: 'start', mode: 'step' });
+  assert.deepEqual(stepping.request, { type: 'step' });
+  assert.equal(stepping.notice, 'clear');
+  assert.ok(!isPlaying(stepping) && stepping.connected);
+  const playing = run(initialRunState(), { type: 'start', mode: 'play' });
+  assert.equal(playing.request, null);
+  assert.ok(playing.serverPlaying);
+});
+
+test('what the last action asked for is never asked again by the next one', () => {
+  let s = run(streamed(PLAIN, 5), { type: 'stepBack' });
+  assert.deepEqual(s.request, { type: 'pause' });
+  s = run(s, { type: 'event', seq: 5 });
+  assert.equal(s.request, null);
+  s = run(initialRunState(), { type: 'togglePlay', delayMs: 0 });
+  assert.equal(s.restart, 'play');
+  assert.equal(run(s, { type: 'start', mode: 'play' }).restart, null);
+});
+
+test('the banner: a breakpoint stop says so, playing on clears it, a pause request leaves it', () => {
+  let s = run(streamed(PLAIN, 18), { type: 'paused', reason: 'grad_above', seq: 17, detail: '' });
+  assert.equal(s.notice, 'paused');
+  s = run(s, { type: 'stepBack' });
+  assert.equal(s.notice, null);
+  assert.equal(s.status, 'paused');
+  assert.equal(run(s, { type: 'togglePlay', delayMs: 0 }).notice, 'clear');
+  s = run(streamed(PLAIN, 3), { type: 'paused', reason: 'pause', seq: 2 });
+  assert.equal(s.notice, null);
+  assert.equal(s.status, 'running');
+  assert.equal(s.paused, null);
+  assert.ok(!isPlaying(s));
+});
+
+test('a socket that closes mid-run says so; after done or an error it closes quietly', () => {
+  assert.equal(run(streamed(PLAIN, 3), { type: 'closed' }).notice, 'closed');
+  assert.equal(run(streamed(PLAIN, 20), { type: 'done' }, { type: 'closed' }).notice, null);
+  assert.equal(run(streamed(PLAIN, 3), { type: 'error' }, { type: 'closed' }).notice, null);
+  assert.equal(run(initialRunState(), { type: 'start', mode: 'play' }, { type: 'closed' }).notice, null);
+  const s = run(streamed(PLAIN, 20), { type: 'done' }, { type: 'closed' });
+  assert.ok(!canStepForward(s));
+  assert.equal(run(s, { type: 'togglePlay', delayMs: 0 }).restart, null);   // a finished run replays locally
+});
+
+test('a new speed reaches a playing server at once and nothing else', () => {
+  assert.deepEqual(run(streamed(PLAIN, 3), { type: 'setDelay', delayMs: 80 }).request, { type: 'play', delay_ms: 80 });
+  assert.equal(run(streamed(PLAIN, 3), { type: 'stepBack' }, { type: 'setDelay', delayMs: 80 }).request, null);
 });
