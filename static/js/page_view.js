@@ -78,6 +78,9 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     document.body.dataset.status = runStatus;
     document.body.dataset.cursor = String(cursor);
     document.body.dataset.received = String(app.store.count);
+    // the server's acknowledgement of a pause: every event up to this seq has arrived, no more will
+    if (app.run.serverPausedAt === null) delete document.body.dataset.serverPausedAt;
+    else document.body.dataset.serverPausedAt = String(app.run.serverPausedAt);
   }
 
   /** Only <body data-status>, at once when the status changes (the rest waits for the frame: tests

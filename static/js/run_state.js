@@ -43,6 +43,7 @@ export function initialRunState() {
     fired: new Set(),     // the local replay's breakpoint memory (breakpoints.js)
     paused: null,         // {reason, seq, detail} of the last breakpoint stop
     runTo: null,          // pause the server once this seq has arrived (a jump past the received events)
+    serverPausedAt: null, // the last event the server sent before it acknowledged a pause (null: not paused)
     request: null,        // see the top of this file
     restart: null,
     notice: null,
@@ -67,7 +68,7 @@ function pauseAll(s) {
 /** Ask the server to stream again from the live edge (after a pause or a breakpoint). */
 function resumeServer(s, delayMs) {
   return {
-    ...s, cursorFollowsStream: true, serverPlaying: true, replaying: false, paused: null,
+    ...s, cursorFollowsStream: true, serverPlaying: true, replaying: false, paused: null, serverPausedAt: null,
     status: s.status === 'paused' ? 'running' : s.status, request: { type: 'play', delay_ms: delayMs },
   };
 }
@@ -140,7 +141,7 @@ export function runReducer(state, action) {
     case 'start':
       return {
         ...s, status: 'running', connected: true, cursorFollowsStream: true, serverPlaying: action.mode === 'play',
-        replaying: false, paused: null, runTo: null, notice: 'clear',
+        replaying: false, paused: null, runTo: null, serverPausedAt: null, notice: 'clear',
         request: action.mode === 'step' ? { type: 'step' } : null,   // a stepping run starts with its first event
       };
     case 'meta':
@@ -149,7 +150,7 @@ export function runReducer(state, action) {
         done: false, paused: null, fired: new Set(),
       };
     case 'event': return onEvent(s, action);
-    case 'paused': return action.reason === 'pause' ? { ...s, serverPlaying: false } : stopAt({ ...s, serverPlaying: false }, {
+    case 'paused': return action.reason === 'pause' ? { ...s, serverPlaying: false, serverPausedAt: action.seq } : stopAt({ ...s, serverPlaying: false }, {
       reason: action.reason, seq: action.seq, detail: action.detail,
     });
     case 'done': return { ...s, done: true, status: 'done', serverPlaying: false };

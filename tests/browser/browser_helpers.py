@@ -74,6 +74,22 @@ def wait_until(page, expression: str, timeout_ms: int = 10_000) -> None:
         page.wait_for_timeout(25)
 
 
+def frames(page, n: int = 2) -> None:
+    """Wait until the page has drawn `n` more animation frames (what it does next is on screen then)."""
+    page.evaluate("""n => new Promise(done => {
+        let left = n;
+        const tick = () => (--left <= 0 ? done() : requestAnimationFrame(tick));
+        requestAnimationFrame(tick);
+    })""", n)
+
+
+def in_graph_view(page, selector: str) -> str:
+    """A JS expression: the element `selector` lies horizontally inside the graph's visible box."""
+    return (f"(() => {{ const n = document.querySelector({json.dumps(selector)})?.getBoundingClientRect(); "
+            "const v = document.querySelector('.graph-viewport').getBoundingClientRect(); "
+            "return Boolean(n) && n.width > 0 && v.left <= n.left && n.right <= v.right; })()")
+
+
 def expect_current(page, node: str, t: int) -> None:
     """Wait until the highlighted (current) graph node is (node, t)."""
     page.wait_for_selector(f'[data-testid="graph"] .node.current[data-node="{node}"][data-t="{t}"]', timeout=5_000)

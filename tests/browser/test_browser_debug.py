@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from browser_helpers import expect_refusals, open_page, page_data, wait_done, wait_until
+from browser_helpers import expect_refusals, in_graph_view, open_page, page_data, wait_done, wait_until
 
 H = 8
 
@@ -77,7 +77,7 @@ def test_an_uploaded_lstm_with_closing_forget_gates_is_diagnosed_and_a_click_sel
 
     finding.click()
     selected = page.wait_for_selector(f'[data-testid="graph"] .node.selected[data-node="h_l0"][data-t="{t}"]', timeout=5_000)
-    page.wait_for_timeout(300)   # the graph's pan to that column
+    wait_until(page, in_graph_view(page, f'[data-testid="graph"] .node.selected[data-node="h_l0"][data-t="{t}"]'))
     node, view = selected.bounding_box(), page.locator(".graph-viewport").bounding_box()
     assert view["x"] <= node["x"] and node["x"] + node["width"] <= view["x"] + view["width"], "the selected step is off screen"
     assert f"t = {t}" in page.text_content("#inspector") or f"{t}" in page.text_content("#inspector")

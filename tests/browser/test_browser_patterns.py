@@ -3,7 +3,7 @@ feedback edges, Elman context units draw W cut; node and edge counts read off da
 
 from __future__ import annotations
 
-from browser_helpers import expect_refusals, open_page, wait_done, wait_shown_to_end, wait_until
+from browser_helpers import expect_refusals, in_graph_view, open_page, wait_done, wait_shown_to_end, wait_until
 
 GRAPH = '[data-testid="graph"]'
 
@@ -43,7 +43,7 @@ def test_many_to_one_draws_one_output_and_one_loss(page, live_server, screenshot
     # the first backward event is the one loss's: the view follows it to the last column
     page.click("#jump-backward-start")
     page.wait_for_selector(f'{GRAPH} [data-node=logits][data-t="{T - 1}"]', state="visible")
-    page.wait_for_timeout(200)
+    wait_until(page, in_graph_view(page, f'{GRAPH} [data-node=loss]'))
     box = page.locator(f'{GRAPH} [data-node=loss]').bounding_box()
     assert box is not None and 0 < box["x"] < 1280
     page.screenshot(path=str(screenshots_dir / "pattern-many-to-one.png"))

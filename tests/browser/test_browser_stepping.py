@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from browser_helpers import cursor, expect_current, expect_cursor, open_page, wait_done, wait_until
+from browser_helpers import cursor, expect_current, expect_cursor, frames, in_graph_view, open_page, wait_done, wait_until
 
 QUERY = {"preset": "vanishing-tanh", "seq_len": 10}
 
@@ -47,14 +47,14 @@ def test_space_plays_and_pauses(page, live_server):
     page.keyboard.press("Space")
     wait_until(page, "document.getElementById('play').textContent.includes('play')")   # a frame after the pause
     stopped = cursor(page)
-    page.wait_for_timeout(300)
+    frames(page, 20)                     # 20 frames ≈ 8 replay steps at 40 ms, had the replay gone on
     assert cursor(page) == stopped
     assert page.text_content('[data-testid="play"]').strip().endswith("play")
     # with the play button focused, space toggles exactly once (no extra click on keyup)
     page.click('[data-testid="play"]')
     wait_until(page, "document.getElementById('play').textContent.includes('pause')")
     page.keyboard.press("Space")
-    page.wait_for_timeout(150)
+    frames(page)
     assert page.text_content('[data-testid="play"]').strip().endswith("play")
 
 
@@ -62,12 +62,14 @@ def test_step_forward_at_the_live_edge_asks_the_server_for_one_event(page, live_
     """Paused at the live edge, → asks the server for exactly one more event; End fetches the rest."""
     open_page(page, live_server, **QUERY, delay=300)
     page.click('[data-testid="play"]')   # pause the live stream early
-    page.wait_for_timeout(700)           # let an event already in flight land
+    # the server's "paused" names the last event it sent: every event up to it has arrived
+    wait_until(page, "document.body.dataset.serverPausedAt !== undefined")
     received = int(page.get_attribute("body", "data-received"))
+    assert received == int(page.get_attribute("body", "data-server-paused-at")) + 1
     assert cursor(page) == received - 1
     page.keyboard.press("ArrowRight")
     expect_cursor(page, received)
-    page.wait_for_timeout(400)
+    frames(page, 10)
     assert int(page.get_attribute("body", "data-received")) == received + 1
     page.keyboard.press("End")
     wait_done(page)
@@ -118,7 +120,7 @@ def test_long_sequences_window_follows_and_overview_moves_it(page, live_server):
     assert _visible(page, 0) and not _visible(page, 59)   # the backward pass ended at t=0
     box = page.locator("#overview").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.97, box["y"] + box["height"] / 2)
-    page.wait_for_timeout(100)
+    wait_until(page, in_graph_view(page, '[data-testid="graph"] [data-node="h_l0"][data-t="59"]'))
     assert _visible(page, 59) and not _visible(page, 0)
     assert not page.is_checked("#follow")
     page.keyboard.press("0")                              # fit: following again

@@ -3,7 +3,7 @@ character by character, pause/resume and stop a run."""
 
 from __future__ import annotations
 
-from browser_helpers import open_page, wait_done, wait_until
+from browser_helpers import frames, open_page, wait_done, wait_until
 
 CHAR_LM = {"preset": "char-lm", "seq_len": 16, "hidden_size": 16}
 
@@ -65,8 +65,8 @@ def test_pause_resume_and_stop_from_the_panel(page, live_server):
     page.click('[data-testid="train-pause"]')
     page.wait_for_selector('[data-testid="train-status"]:has-text("paused after epoch")')
     assert page.text_content('[data-testid="train-pause"]') == "Resume"
-    held = progress(page)
-    page.wait_for_timeout(400)
+    held = progress(page)          # "paused after epoch" is the server's acknowledgement: no epoch follows it
+    frames(page, 20)
     assert progress(page) == held
     page.click('[data-testid="train-pause"]')
     wait_until(page, f"document.querySelector('[data-testid=train-progress]').value > {held}")

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from browser_helpers import open_page, wait_done, wait_until
+from browser_helpers import frames, open_page, wait_done, wait_until
 
 from unrolled import engine
 
@@ -53,7 +53,7 @@ def test_plots_render_with_data_and_hover_highlights_the_graph(page, live_server
     page.mouse.move(box["x"] + 2, box["y"] + box["height"] / 2)
     for dx in range(0, int(box["width"]), 6):
         page.mouse.move(box["x"] + dx, box["y"] + box["height"] / 2)
-        page.wait_for_timeout(40)            # plotly's hover, then the graph's next frame
+        frames(page)                         # plotly's hover, then the graph's next frame
         if page.query_selector('[data-testid="graph"] .node.hovered'):
             break
     assert page.query_selector('[data-testid="graph"] .node.hovered[data-node="h_l0"]') is not None

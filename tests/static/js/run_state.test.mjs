@@ -78,6 +78,18 @@ test('a breakpoint stop from the server shows its event and pauses', () => {
   assert.equal(resumed.paused, null);
 });
 
+test("the server's acknowledgement of a pause names its last event until the stream plays again", () => {
+  let s = run(streamed(PLAIN, 5), { type: 'togglePlay', delayMs: 0 });
+  assert.deepEqual(s.request, { type: 'pause' });
+  assert.equal(s.serverPausedAt, null);               // asked for, not yet acknowledged
+  s = run(s, { type: 'event', seq: 5 }, { type: 'paused', reason: 'pause', seq: 5 });
+  assert.equal(s.serverPausedAt, 5);
+  assert.equal(s.received, 6);
+  assert.equal(run(s, { type: 'stepBack' }, { type: 'togglePlay', delayMs: 0 }).serverPausedAt, 5);   // a local replay
+  assert.equal(run(s, { type: 'togglePlay', delayMs: 0 }).serverPausedAt, null);                    // the server plays on
+  assert.equal(run(s, { type: 'start', mode: 'play' }).serverPausedAt, null);
+});
+
 test('step forward replays a received event, else asks the server for one more', () => {
   let s = run(streamed(PLAIN, 4), { type: 'stepBack' }, { type: 'stepForward' });
   assert.equal(s.cursor, 3);
