@@ -12,7 +12,7 @@ import pytest
 from unrolled.server.sockets.breakpoints import BreakpointRule, stops
 from server_helpers import receive_until
 
-CASES = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "breakpoints.json").read_text())
+CASES = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "breakpoints.json").read_text())
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"case{i}" for i in range(len(CASES))])
