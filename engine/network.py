@@ -82,6 +82,10 @@ class Network(ArchitectureFacts):
         """Copies of every parameter, torch-named."""
         return {k: v.copy() for k, v in self._params.items()}
 
+    def with_state(self, state: Mapping[str, np.ndarray]) -> "Network":
+        """The same architecture and dtype with the parameters `state`."""
+        return Network(self.arch, state, self.dtype)
+
     # -- running -----------------------------------------------------------------------------
     def steps(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
               recurrent_gradient: bool = True, truncate: int | None = None) -> StepRun:

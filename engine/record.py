@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .chain import Chain, Segment, cut_steps, plain_chain, window_cuts
 from .layer import LayerRecord
 from .params import Architecture, ArchitectureFacts
 
@@ -18,8 +19,9 @@ class TraceRecord(ArchitectureFacts):
     """The recorded arrays of one run (time-first) and the parameters it used."""
 
     def __init__(self, arch: Architecture, loss_type: str, x: np.ndarray, targets: np.ndarray,
-                 mask: np.ndarray, params: dict[str, np.ndarray]) -> None:
+                 mask: np.ndarray, params: dict[str, np.ndarray], chain: Chain | None = None) -> None:
         self.arch = arch
+        self.chain: Chain = chain if chain is not None else plain_chain(x.shape[0])   # engine.chain
         self.loss_type = loss_type
         self.x = x                                     # (T, B, I)
         self.targets = targets                         # (T, B) ints or (T, B, O) floats
@@ -44,6 +46,21 @@ class TraceRecord(ArchitectureFacts):
     B = property(lambda self: self.x.shape[1], doc="batch size")
     dtype = property(lambda self: self.x.dtype, doc="compute dtype")
 
+    @property
+    def segmented(self) -> bool:
+        """True when the chain has more than one segment (an encoder–decoder, say)."""
+        return len(self.chain) > 1
+
+    def weight(self, segment: Segment, name: str) -> np.ndarray:
+        """The parameter `name` (torch naming, e.g. weight_hh_l0) that `segment` runs with."""
+        return self.params[segment.weights + name]
+
+    def cuts(self, direction: int) -> frozenset[int]:
+        """The steps after which a direction's backward pass carries nothing further back: the
+        chain's detached hand-offs and the truncation windows (bptt_window)."""
+        reverse = bool(direction)
+        return cut_steps(self.chain, reverse) | window_cuts(self.T, self.bptt_window, reverse)
+
     def layer_record(self, layer: int, direction: int) -> LayerRecord:
         """The forward record of one layer/direction, as the backward pass and the Jacobians need it.
         A trace loaded from disk rebuilds the cell-private records (Cell.rebuild_extras) here."""
@@ -56,8 +73,13 @@ class TraceRecord(ArchitectureFacts):
             private: dict[str, np.ndarray] = {}
             if cell.gates:
                 private["act"] = np.concatenate([self.activations[f"{g}{s}"] for g in cell.gates], axis=-1)
-            private.update(cell.rebuild_extras(rec.h_prev_all(), private.get("act"), rec.c,
-                                               self.params[f"weight_hh{s}"], self.params[f"bias_hh{s}"]))
+            act, h_prev = private.get("act"), rec.h_prev_all()
+            parts = [cell.rebuild_extras(h_prev[seg.span], None if act is None else act[seg.span],
+                                         None if rec.c is None else rec.c[seg.span],
+                                         self.weight(seg, f"weight_hh{s}"), self.weight(seg, f"bias_hh{s}"))
+                     for seg in self.chain]             # each segment with its own weights
+            private.update({name: parts[0][name] if len(parts) == 1 else np.concatenate([p[name] for p in parts])
+                            for name in parts[0]})
             self._private[s] = private
         rec.act = self._private[s].get("act")
         rec.extra = {k: v for k, v in self._private[s].items() if k != "act"}

@@ -15,21 +15,8 @@ schedule (it travels in the stream's `meta` message); nothing else counts events
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Segment:
-    """A range of steps [start, stop) on the time axis and whether its steps emit outputs."""
-
-    name: str
-    start: int
-    stop: int
-    emits: bool = True
-
-    @property
-    def steps(self) -> int:
-        return self.stop - self.start
+from .chain import Segment
 
 
 def event_schedule(num_layers: int, directions: int, segments: Sequence[Segment]) -> dict:
