@@ -5,13 +5,18 @@ Each segment covers the steps [start, stop), runs with its own weights (a parame
 next segment attached (the gradient crosses back) or detached (only the value crosses: truncated
 BPTT's windows, Elman's context units) and emits outputs (a head and a loss) or not. A plain run is
 one emitting segment over [0, T); an encoder–decoder is a silent encoder followed by an emitting
-decoder. The recorder, the analysis and the event schedule all read the chain; nothing else
+decoder; truncate=k is k-step segments of one part handing on detached (k = 1: Elman's context
+units). The recorder, the analysis and the event schedule all read the chain; nothing else
 distinguishes these topologies.
+
+A segment's name says which part of the model it is: consecutive segments of one part (the windows
+of a truncated run) form one *stage*, which the event schedule, the diagnosis and the page show as
+one block (`stages`).
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -53,8 +58,16 @@ def plain_chain(T: int) -> Chain:
     return (Segment("all", 0, T),)
 
 
+def window_chain(T: int, window: int) -> Chain:
+    """Truncated BPTT(k, k) in one run with the weights fixed (k = window; 1: Elman's context units):
+    k-step windows of the one part "all", each handing its state on detached (the last one's
+    hand-off marks the run as truncated even when it has a single window)."""
+    return tuple(Segment("all", start, min(start + window, T), handoff="detached") for start in range(0, T, window))
+
+
 def check_chain(chain: Sequence[Segment], T: int) -> Chain:
-    """The chain as a tuple; ValueError unless its segments are non-empty, in order and tile [0, T)."""
+    """The chain as a tuple; ValueError unless its segments are non-empty, in order and tile [0, T),
+    and the segments of one part (name) are consecutive, with the same weights and emission."""
     chain = tuple(chain)
     if not chain:
         raise ValueError("a chain needs at least one segment")
@@ -67,7 +80,34 @@ def check_chain(chain: Sequence[Segment], T: int) -> Chain:
         edge = seg.stop
     if edge != T:
         raise ValueError(f"segments must tile the {T} steps; they end at {edge}")
+    parts = stages(chain)
+    if len({seg.name for seg in parts}) != len(parts):
+        raise ValueError("the segments of one part (name) must be consecutive")
+    for seg in chain:
+        part = next(p for p in parts if p.name == seg.name)
+        if (seg.weights, seg.emits) != (part.weights, part.emits):
+            raise ValueError(f"the segments of part {seg.name!r} must share weights and emission")
     return chain
+
+
+def stages(chain: Sequence[Segment]) -> Chain:
+    """The chain with consecutive segments of one part (name) merged: what the event schedule plays
+    as one block (a truncated run is one stage; an encoder–decoder two)."""
+    out: list[Segment] = []
+    for seg in chain:
+        if out and out[-1].name == seg.name:
+            out[-1] = replace(out[-1], stop=seg.stop, handoff=seg.handoff)
+        else:
+            out.append(seg)
+    return tuple(out)
+
+
+def truncation_window(chain: Sequence[Segment]) -> int | None:
+    """k when the chain hands on detached (truncated BPTT's k-step windows; 1: Elman's context
+    units), None when every hand-off is attached."""
+    if not any(seg.handoff == "detached" for seg in chain):
+        return None
+    return chain[0].steps
 
 
 def weight_layout(chain: Sequence[Segment]) -> dict[str, bool]:
@@ -97,13 +137,6 @@ def cut_steps(chain: Sequence[Segment], reverse: bool) -> frozenset[int]:
         if before.handoff == "detached":
             cuts.add(before.stop - 1 if reverse else after.start)
     return frozenset(cuts)
-
-
-def window_cuts(T: int, window: int | None, reverse: bool) -> frozenset[int]:
-    """The cuts of windows of `window` processed steps (truncate=k; 1 is Elman's context units)."""
-    if window is None:
-        return frozenset()
-    return frozenset((T - 1 - i) if reverse else i for i in range(0, T, window))
 
 
 def mixed_steps(chain: Sequence[Segment], reverse: bool) -> list[int]:

@@ -79,8 +79,8 @@ def replay(trace: TraceRecord) -> Iterator[Event]:
     """Every event the recorder yields for this trace, in the same order, from its records: the
     blocks of its event schedule (engine.schedule) over its chain of segments."""
     L, D = trace.num_layers, trace.directions
-    segments = {seg.name: seg for seg in trace.chain}
-    for block in event_schedule(L, D, trace.chain)["blocks"]:
+    segments = {seg.name: seg for seg in trace.stages}
+    for block in event_schedule(L, D, trace.stages)["blocks"]:
         seg, phase = segments[block["segment"]], block["phase"]
         a, b = seg.start, seg.stop
         if block["kind"] == "outputs":

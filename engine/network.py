@@ -6,6 +6,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .cells import get_cell
+from .chain import Chain, window_chain
 from .losses import check_targets
 from .params import Architecture, ArchitectureFacts, infer_architecture, random_state, validate_state
 from .recorder import StepRun
@@ -96,7 +97,7 @@ class Network(ArchitectureFacts):
         return StepRun(self.arch, self.state_dict(), x, targets, loss,
                        self._check_states(initial_state, B, "initial_state"),
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
-                       bptt_window=self._bptt_window(recurrent_gradient, truncate))
+                       chain=self._chain(x.shape[0], recurrent_gradient, truncate))
 
     def run(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
             recurrent_gradient: bool = True, truncate: int | None = None, contributions: bool = True) -> Trace:
@@ -119,19 +120,21 @@ class Network(ArchitectureFacts):
         return StepRun(self.arch, self.state_dict(), x, targets, loss,
                        self._check_states(initial_state, B, "initial_state"), emit=False,
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
-                       bptt_window=self._bptt_window(recurrent_gradient, truncate),
-                       contributions=contributions).run_to_end()
+                       contributions=contributions,
+                       chain=self._chain(x.shape[0], recurrent_gradient, truncate)).run_to_end()
 
-    def _bptt_window(self, recurrent_gradient: bool, truncate: int | None) -> int | None:
+    def _chain(self, T: int, recurrent_gradient: bool, truncate: int | None) -> Chain | None:
+        """The run's chain of segments (engine.chain): one segment, or truncate's k-step windows handing
+        on detached (one-step windows for Elman's context units); None for the plain one."""
         if not recurrent_gradient:
-            return 1
+            return window_chain(T, 1)
         if truncate is None:
             return None
         if isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer)) or truncate < 1:
             raise ValueError(f"truncate must be a whole number of steps ≥ 1; got {truncate!r}")
         if self.bidirectional:
             raise ValueError("truncate needs a unidirectional network (the reverse direction reads the future)")
-        return int(truncate)
+        return window_chain(T, int(truncate))
 
     def _check_states(self, states, B: int, what: str) -> dict[str, np.ndarray]:
         """Validate a node → (B, H) mapping (initial states or gradients at the final states)."""

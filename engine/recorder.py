@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from .events import Event, hidden_event, output_event
-from .chain import Segment, check_chain, plain_chain, steps_where, weight_layout
+from .chain import Segment, check_chain, plain_chain, stages, steps_where, weight_layout
 from .layer import (Carry, LayerRecord, RecordingSink, backward_direction, forward_direction, outer_sum_norms,
                     weight_contributions, weight_gradients)
 from .losses import IGNORE, compute_loss, target_mask
@@ -19,14 +19,14 @@ class StepRun:
 
     def __init__(self, arch: Architecture, params: dict[str, np.ndarray], x: np.ndarray, targets: np.ndarray,
                  loss: str, initial_state: dict[str, np.ndarray] | None = None, emit: bool = True,
-                 final_state_grads: dict[str, np.ndarray] | None = None, bptt_window: int | None = None,
-                 contributions: bool = True, chain: Sequence[Segment] | None = None) -> None:
+                 final_state_grads: dict[str, np.ndarray] | None = None, contributions: bool = True,
+                 chain: Sequence[Segment] | None = None) -> None:
         """A run of the model (arch, params) on checked inputs over a chain of segments (engine.chain;
         default one segment, the plain network); `Network.steps` / `Network.run` / `Seq2Seq.run` build
         it. `params` is the run's own copy of the state dict (arch.shapes(chain)'s names). The
         targets of silent segments' steps are dropped (-100)."""
         chain = check_chain(chain if chain is not None else plain_chain(x.shape[0]), x.shape[0])
-        if len(chain) > 1 and arch.bidirectional:
+        if len(stages(chain)) > 1 and arch.bidirectional:
             raise ValueError("a chain of segments needs a unidirectional network (the reverse direction reads the future)")
         if not all(seg.emits for seg in chain):
             targets = np.array(targets, copy=True)
@@ -35,7 +35,6 @@ class StepRun:
         self._partial = Trace(arch, loss, x, targets, target_mask(targets, loss), params, chain)
         self._partial.initial_state = dict(initial_state or {})
         self._partial.final_state_grads = dict(final_state_grads or {})
-        self._partial.bptt_window = bptt_window
         self._emit = emit
         self._contributions = contributions
         self._gen = self._generate()
@@ -58,8 +57,8 @@ class StepRun:
         return self.trace
 
     def _generate(self) -> Iterator[Event]:
-        """Forward segment by segment (each layer by layer, then its outputs), backward through the
-        segments in reverse (each one's outputs, then its layers top-down), in the event schedule's
+        """Forward stage by stage (each layer by layer, then its outputs), backward through the
+        stages in reverse (each one's outputs, then its layers top-down), in the event schedule's
         order (engine.schedule); the weight gradients are summed per weight prefix at the end."""
         tr = self._partial
         arch, cell = tr.arch, tr.cell_impl
@@ -77,8 +76,8 @@ class StepRun:
                     tr._private[s] = {"act": rec.act, **rec.extra}
             out = _Outputs(tr)
             inputs: list[np.ndarray] = [tr.x] * L                 # what each layer reads, (T, B, I_k)
-            # ---- forward, segment by segment, layer by layer ----
-            for seg in tr.chain:
+            # ---- forward, stage by stage (engine.chain.stages), layer by layer ----
+            for seg in tr.stages:
                 a, n = seg.start, seg.steps
                 for k in range(L):
                     inputs[k] = tr.x if k == 0 else _layer_output(records, k - 1, D)
@@ -100,7 +99,7 @@ class StepRun:
                             yield output_event(tr, "forward", "loss", t)
             tr.loss = float(tr.loss_t[steps_where(tr.chain, lambda seg: seg.emits)].sum())
 
-            # ---- backward through the segments in reverse: outputs, then BPTT from the top layer down ----
+            # ---- backward through the stages in reverse: outputs, then BPTT from the top layer down ----
             top = _layer_output(records, L - 1, D)
             d_out = [np.zeros((T, B, D * H), dtype=dtype) for _ in range(L)]   # ∂L/∂h through the output path
             sinks, carries = {}, {}
@@ -111,7 +110,7 @@ class StepRun:
                     self._expose(tr.gradients, s, sinks[k, d].dh, sinks[k, d].dc, sinks[k, d].gates)
                     carries[k, d] = Carry(cell, (B, H), dtype, tr.final_state_grads.get(f"h{s}"),
                                           tr.final_state_grads.get(f"c{s}"))
-            for seg in reversed(tr.chain):
+            for seg in reversed(tr.stages):
                 a = seg.start
                 if seg.emits:
                     if emit:

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .chain import Segment
+from .chain import Segment, stages
 
 
 def event_schedule(num_layers: int, directions: int, segments: Sequence[Segment]) -> dict:
-    """The schedule of a stream over `segments` (JSON-ready).
+    """The schedule of a stream over `segments` (JSON-ready), each stage one block: consecutive
+    segments of one part (a truncated run's windows) are merged (engine.chain.stages).
 
     Returns {"total", "forward_events", "segments": [{name, start, stop, emits}],
     "blocks": [{"phase", "kind", "segment", "start", "stop"}]} where each block's start/stop
     are event sequence numbers (stop exclusive) and blocks tile [0, total) in order.
     """
+    segments = stages(segments)
     per_step = num_layers * directions
     sizes: list[tuple[str, str, str, int]] = []
     for seg in segments:

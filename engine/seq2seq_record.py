@@ -5,7 +5,7 @@ The encoder–decoder is one model on one time axis (`Seq2Seq.run_joined` → on
 calls working unchanged:
 
     run_joined(model, x, targets, encoder_steps)   → model.run_joined(...), as a JoinedSeq2SeqTrace
-    JoinedSeq2SeqTrace.segments                     → [seg.as_dict() for seg in trace.chain]
+    JoinedSeq2SeqTrace.segments                     → [seg.as_dict() for seg in trace.stages]
     joined_segments(T_in, T)                        → [seg.as_dict() for seg in seq2seq_chain(T_in, T)]
     joined_schedule / joined_event_count            → event_schedule(L, 1, seq2seq_chain(...))
 """
@@ -40,7 +40,7 @@ class JoinedSeq2SeqTrace(Trace):
     @property
     def segments(self) -> list[dict]:
         """[{name, start, stop}] of the encoder's and the decoder's steps."""
-        return [seg.as_dict() for seg in self.chain]
+        return [seg.as_dict() for seg in self.stages]
 
 
 def run_joined(model: Seq2Seq, x: np.ndarray, targets: np.ndarray, encoder_steps: int,

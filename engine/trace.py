@@ -15,7 +15,7 @@ from .analysis.diagnosis import Finding, diagnose, weight_spectra
 from .analysis.flow import flow_matrix, gradient_norms
 from .analysis.jacobians import jacobian_norms
 from .analysis.summary import summarize
-from .chain import Segment, check_chain
+from .chain import Segment, check_chain, window_chain
 from .events import Event, replay
 from .params import Architecture
 from .record import TraceRecord
@@ -69,7 +69,7 @@ class Trace(TraceRecord):
     @property
     def schedule(self) -> dict:
         """The event schedule of this run's stream over its chain (engine.schedule)."""
-        return event_schedule(self.num_layers, self.directions, self.chain)
+        return event_schedule(self.num_layers, self.directions, self.stages)
 
     @property
     def event_count(self) -> int:
@@ -129,11 +129,13 @@ def load_trace(path: str | Path, max_bytes: int | None = None) -> Trace:
         arch = Architecture(meta["cell"], meta["input_size"], meta["hidden_size"], meta["output_size"],
                             meta["num_layers"], meta["bidirectional"])
         x = files.pop("x")
-        chain = check_chain([Segment(**seg) for seg in meta["chain"]], x.shape[0]) if "chain" in meta else None
+        if "chain" in meta:
+            chain = check_chain([Segment(**seg) for seg in meta["chain"]], x.shape[0])
+        else:                                          # version 1: a plain run, perhaps truncated
+            chain = window_chain(x.shape[0], int(meta["bptt_window"])) if meta.get("bptt_window") else None
         trace = Trace(arch, meta["loss_type"], x, files.pop("targets"), files.pop("mask"), {}, chain)
         trace.loss_t = files.pop("loss_t")
         trace.loss = float(meta["loss"])
-        trace.bptt_window = meta.get("bptt_window")
     except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
         raise ValueError(f"not a trace file: bad metadata ({exc})") from exc
     tables = {"param": trace.params, "act": trace.activations, "grad": trace.grads,

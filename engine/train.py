@@ -71,28 +71,7 @@ class EpochRecord:
         return self.gradient_norms
 
 
-class EpochLoop:
-    """What every trainer shares: the parameters being trained, the optimizer, the epoch count and
-    the epoch loop (`run_epoch` is the subclass's)."""
-
-    def _start(self, params: dict[str, np.ndarray], options: TrainOptions) -> None:
-        self.options = options
-        self._params = params
-        self._optimizer = make_optimizer(options.optimizer, options.lr, options.momentum)
-        self.epochs_done = 0
-        self.diverged = False
-
-    def epochs(self) -> Iterator[EpochRecord]:
-        """Train for the remaining epochs, yielding each epoch's record; stops early once diverged."""
-        while self.epochs_done < self.options.epochs and not self.diverged:
-            yield self.run_epoch()
-
-    def run_epoch(self) -> EpochRecord:
-        """One epoch: its update(s) and record."""
-        raise NotImplementedError
-
-
-class Trainer(EpochLoop):
+class Trainer:
     """Trains a copy of a model on fixed data; `net` is always the latest (finite) model.
 
     The model is a Network, or a Seq2Seq with `encoder_steps` (the split of the joined time axis:
@@ -110,7 +89,16 @@ class Trainer(EpochLoop):
         self._emitting = slice(encoder_steps or 0, None)    # the steps with a loss, summed alone as in Trace.loss
         self.windows = truncation_windows(self.x.shape[0], k1, k2)
         self.net = net
-        self._start(net.state_dict(), options)
+        self.options = options
+        self._params = net.state_dict()
+        self._optimizer = make_optimizer(options.optimizer, options.lr, options.momentum)
+        self.epochs_done = 0
+        self.diverged = False
+
+    def epochs(self) -> Iterator[EpochRecord]:
+        """Train for the remaining epochs, yielding each epoch's record; stops early once diverged."""
+        while self.epochs_done < self.options.epochs and not self.diverged:
+            yield self.run_epoch()
 
     def _run(self, x: np.ndarray, targets: np.ndarray, initial_state: dict | None) -> Trace:
         """One window's record with the current parameters (no contribution norms: training needs none)."""

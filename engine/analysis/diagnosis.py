@@ -53,7 +53,7 @@ def diagnose(trace: TraceRecord, thresholds: Thresholds = Thresholds(), *, decay
     if not trace.segmented:
         return sorted(_findings(trace, thresholds, decay), key=lambda f: f.severity != "problem")
     findings: list[Finding] = []
-    for seg in trace.chain:
+    for seg in trace.stages:
         shift = seg.start
         for f in _findings(_SegmentView(trace, seg), thresholds, decay=False):
             findings.append(replace(f, t=None if f.t is None else f.t + shift, steps=[s + shift for s in f.steps],
@@ -93,7 +93,7 @@ def weight_spectra(trace: TraceRecord) -> dict[str, dict[str, float]]:
     "encoder h_l0", … by segment for a chain of several segments, each with its own weights."""
     cell = trace.cell_impl
     out = {}
-    for seg in trace.chain:
+    for seg in trace.stages:
         for node in trace.node_names:
             w = trace.weight(seg, "weight_hh" + node[1:]).astype(np.float64)
             entry: dict[str, float] = {"sigma_max": float(np.linalg.norm(w, 2))}

@@ -97,7 +97,7 @@ def _flow_chunk(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
     out = {}
     with np.errstate(over="ignore", invalid="ignore"):
         d_above = np.zeros((T, K, B, D * H), dtype=trace.dtype)
-        for seg in trace.chain:
+        for seg in trace.stages:
             if seg.emits:
                 d_above[seg.span] = dlogits[seg.span] @ trace.weight(seg, "head.weight")   # (n, K, B, D·H)
         for k in reversed(range(trace.num_layers)):
@@ -107,7 +107,7 @@ def _flow_chunk(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
                 rec, cuts = trace.layer_record(k, d), trace.cuts(d)
                 sink = FlowSink(cell, T, K, B, H, None, d_below, trace.dtype)
                 carry = Carry(cell, (K, B, H), trace.dtype)
-                for seg in reversed(trace.chain):
+                for seg in reversed(trace.stages):
                     sink.w_ih = trace.weight(seg, f"weight_ih{s}")
                     steps = range(seg.start, seg.stop) if d else range(seg.stop - 1, seg.start - 1, -1)
                     for _ in backward_direction(cell, rec, trace.weight(seg, f"weight_hh{s}"),

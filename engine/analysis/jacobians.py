@@ -39,7 +39,7 @@ def _jacobian_norms(trace: TraceRecord) -> dict[str, np.ndarray]:
                 if len(later) > affordable:
                     later = later[np.unique(np.round(np.linspace(0, len(later) - 1, affordable)).astype(int))]
                 norms = np.full(T, np.nan)
-                for seg in trace.chain:                  # each step with its segment's W_hh
+                for seg in trace.stages:                 # each step with its stage's W_hh
                     steps = later[(later >= seg.start) & (later < seg.stop)]
                     if len(steps):
                         norms[steps] = exact_jacobian_norms(cell, rec, trace.weight(seg, f"weight_hh{s}"), steps, B, S)

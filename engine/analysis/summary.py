@@ -16,7 +16,8 @@ class TraceView(Protocol):
     gradient_norms: dict[str, np.ndarray]
     jacobian_norms: dict[str, np.ndarray]
     node_names: list[str]
-    chain: tuple
+    stages: tuple
+    segmented: bool
 
     def vanishing(self, node: str) -> dict:
         """See Trace.vanishing."""
@@ -54,5 +55,5 @@ def summarize(trace: TraceView) -> dict:
         "grad_norms": param_norms,
         "vanishing": vanishing,
         "flow": flow,
-        **({"segments": [seg.as_dict() for seg in trace.chain]} if len(trace.chain) > 1 else {}),
+        **({"segments": [seg.as_dict() for seg in trace.stages]} if trace.segmented else {}),
     }
