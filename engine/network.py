@@ -92,7 +92,7 @@ class Network(ArchitectureFacts):
               recurrent_gradient: bool = True, truncate: int | None = None) -> StepRun:
         """Run one cell step at a time: iterate the result for Events (forward steps in time order,
         then backward steps in reverse); its `.trace` is set once every step has run. Options as in `run`."""
-        x, targets = self._check_inputs(x, targets, loss)
+        x, targets = self.check_inputs(x, targets, loss)
         B = x.shape[1]
         return StepRun(self.arch, self.state_dict(), x, targets, loss,
                        self._check_states(initial_state, B, "initial_state"),
@@ -115,7 +115,7 @@ class Network(ArchitectureFacts):
         weights held fixed: the gradient of a window's losses stops at the window's first step).
         `contributions=False` skips the per-step contribution norms (grad_contributions stays empty):
         a training loop needs only the gradients."""
-        x, targets = self._check_inputs(x, targets, loss)
+        x, targets = self.check_inputs(x, targets, loss)
         B = x.shape[1]
         return StepRun(self.arch, self.state_dict(), x, targets, loss,
                        self._check_states(initial_state, B, "initial_state"), emit=False,
@@ -155,7 +155,8 @@ class Network(ArchitectureFacts):
             out[name] = value
         return out
 
-    def _check_inputs(self, x, targets, loss: str) -> tuple[np.ndarray, np.ndarray]:
+    def check_inputs(self, x, targets, loss: str) -> tuple[np.ndarray, np.ndarray]:
+        """x as (T, B, I) in the network's dtype and targets checked for `loss` (ValueError naming the problem)."""
         x = np.asarray(x)
         if x.ndim == 2:
             x = x[:, None, :]

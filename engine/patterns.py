@@ -150,7 +150,7 @@ class Seq2Seq:
         if self.encoder.input_size != self.decoder.input_size:
             raise ValueError(f"on one time axis both halves read inputs of one width; the encoder reads "
                              f"{self.encoder.input_size}, the decoder {self.decoder.input_size}")
-        x, targets = self.decoder._check_inputs(x, targets, loss)
+        x, targets = self.decoder.check_inputs(x, targets, loss)
         chain = seq2seq_chain(encoder_steps, x.shape[0])
         return StepRun(self.arch, self.state_dict(), x, targets, loss, emit=False, contributions=contributions,
                        chain=chain).run_to_end()
