@@ -96,3 +96,19 @@ def test_a_version_1_trace_file_still_loads_with_its_truncation(tmp_path):
     loaded = engine.load_trace(tmp_path / "v1.npz")
     assert loaded.bptt_window == 3 and loaded.chain == window_chain(7, 3)
     np.testing.assert_array_equal(loaded.flow_matrix("h_l0")[1], trace.flow_matrix("h_l0")[1])
+
+
+def test_a_chained_run_streams_live_exactly_what_its_replay_plays():
+    """StepRun over an encoder–decoder chain yields, as it computes, the events replay reads back
+    from the finished record: same order (the schedule's blocks), same values."""
+    model = Seq2Seq.random("lstm", 4, 3, 3, num_layers=2, seed=5)
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((6, 2, 4)), rng.integers(0, 3, (6, 2))
+    run = engine.StepRun(model.arch, model.state_dict(), x, y, "cross_entropy", chain=seq2seq_chain(2, 6))
+    live = [(e.phase, e.node, e.t, {k: np.array(v) for k, v in e.values.items()}) for e in run]
+    replayed = list(run.trace.events())
+    assert len(live) == len(replayed) == run.trace.schedule["total"]
+    for (phase, node, t, values), event in zip(live, replayed):
+        assert (phase, node, t) == (event.phase, event.node, event.t)
+        for key, value in values.items():
+            np.testing.assert_array_equal(value, event.values[key], err_msg=f"{phase} {node} {t} {key}")
