@@ -89,7 +89,7 @@ def flow_norms(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
 
 def _flow_chunk(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
     """The rows ks of the flow matrix: BPTT of K one-hot loss terms through the recorded network,
-    segment by segment in reverse with each segment's weights (across the chain's hand-offs)."""
+    stage by stage in reverse with each stage's weights (across the chain's hand-offs)."""
     cell = trace.cell_impl
     T, B, H, K, D = trace.T, trace.B, trace.hidden_size, len(ks), trace.directions
     dlogits = np.zeros((T, K, B, trace.output_size), dtype=trace.dtype)
