@@ -10,11 +10,12 @@ See docs/DESIGN.md, section "Trace contract", for the contract of Network and Tr
 from .analysis.diagnosis import Finding, Thresholds, diagnose, weight_spectra
 from .cells import CELL_TYPES, cell_spec, get_cell
 from .events import Event, replay
-from .schedule import Segment, event_count, event_schedule, plain_schedule
+from .chain import Segment, plain_chain
+from .schedule import event_count, event_schedule, plain_schedule
 from .gradcheck import gradcheck
 from .network import Network
 from .norms import batch_mean_norm
-from .patterns import Seq2Seq, Seq2SeqTrace, free_run
+from .patterns import Seq2Seq, free_run, seq2seq_chain
 from .sample import sample
 from .seq2seq_train import Seq2SeqTrainer
 from .seq2seq_record import JoinedSeq2SeqTrace, run_joined
@@ -22,7 +23,7 @@ from .train import Trainer, TrainOptions
 from .recorder import StepRun
 from .trace import Trace, load_trace
 
-__all__ = ["CELL_TYPES", "cell_spec", "get_cell", "Event", "Finding", "JoinedSeq2SeqTrace", "Network", "Seq2Seq", "Seq2SeqTrace",
+__all__ = ["CELL_TYPES", "cell_spec", "get_cell", "Event", "Finding", "JoinedSeq2SeqTrace", "Network", "Seq2Seq",
            "Seq2SeqTrainer", "StepRun", "Thresholds", "Trace", "TrainOptions", "Trainer", "batch_mean_norm", "diagnose",
            "event_count", "event_schedule", "plain_schedule", "Segment", "free_run", "gradcheck", "load_trace",
-           "replay", "run_joined", "sample", "weight_spectra"]
+           "plain_chain", "replay", "run_joined", "sample", "seq2seq_chain", "weight_spectra"]

@@ -1,8 +1,10 @@
-"""The step-wise event stream: one Event per cell step and phase, in a fixed order.
+"""The step-wise event stream: one Event per cell step and phase, in the order of the event
+schedule (engine.schedule, docs/DESIGN.md section "Event schedule").
 
-Forward: layer by layer (forward direction t = 0..T−1, then the reverse direction t = T−1..0),
-then for each t the output logits and the loss. Backward: logits t = T−1..0, then from the top
-layer down, each direction in the reverse of its forward order.
+Within a segment — forward: layer by layer (forward direction t ascending, then the reverse
+direction t descending), then for each t the output logits and the loss. Backward: logits t
+descending, then from the top layer down, each direction in the reverse of its forward order.
+Forward blocks come segment by segment, backward blocks in the reverse order of the segments.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import numpy as np
 
 from .norms import batch_mean_norm
 from .record import TraceRecord
+from .schedule import event_schedule
 
 
 @dataclass(frozen=True)
@@ -73,18 +76,25 @@ def output_event(trace: TraceRecord, phase: str, node: str, t: int) -> Event:
 
 
 def replay(trace: TraceRecord) -> Iterator[Event]:
-    """Every event `Network.steps` yields for this trace, in the same order, from its records."""
-    T, L, D = trace.T, trace.num_layers, trace.directions
-    for k in range(L):
-        for d in range(D):
-            for t in (range(T - 1, -1, -1) if d else range(T)):
-                yield hidden_event(trace, "forward", k, d, t)
-    for t in range(T):
-        yield output_event(trace, "forward", "logits", t)
-        yield output_event(trace, "forward", "loss", t)
-    for t in range(T - 1, -1, -1):
-        yield output_event(trace, "backward", "logits", t)
-    for k in reversed(range(L)):
-        for d in range(D):
-            for t in (range(T) if d else range(T - 1, -1, -1)):
-                yield hidden_event(trace, "backward", k, d, t)
+    """Every event the recorder yields for this trace, in the same order, from its records: the
+    blocks of its event schedule (engine.schedule) over its chain of segments."""
+    L, D = trace.num_layers, trace.directions
+    segments = {seg.name: seg for seg in trace.stages}
+    for block in event_schedule(L, D, trace.stages)["blocks"]:
+        seg, phase = segments[block["segment"]], block["phase"]
+        a, b = seg.start, seg.stop
+        if block["kind"] == "outputs":
+            if phase == "forward":
+                for t in range(a, b):
+                    yield output_event(trace, phase, "logits", t)
+                    yield output_event(trace, phase, "loss", t)
+            else:
+                for t in range(b - 1, a - 1, -1):
+                    yield output_event(trace, phase, "logits", t)
+            continue
+        layers = range(L) if phase == "forward" else reversed(range(L))
+        for k in layers:
+            for d in range(D):
+                later_first = (d == 1) == (phase == "forward")      # reverse forward, or forward backward
+                for t in (range(b - 1, a - 1, -1) if later_first else range(a, b)):
+                    yield hidden_event(trace, phase, k, d, t)

@@ -2,12 +2,13 @@
 
 Only the recurrence loops over t; the input projections of all timesteps (and, after the
 backward loop, ∂L/∂W_ih, ∂L/∂W_hh and the gradient sent to the layer below) are single GEMMs
-over T·B rows. Arrays are time-first: (T, B, ·); the backward loop also accepts extra
+over T·B rows, one per stage of the run's chain (engine.chain: each with its own weights; the
+backward `Carry` crosses from one stage into the one before). Arrays are time-first: (T, B, ·); the backward loop also accepts extra
 leading dimensions between T and B (…), used to push several loss terms at once.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,13 +89,14 @@ class LayerRecord:
         )
 
 
-def forward_direction(cell: Cell, xp: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray,
-                      rec: LayerRecord) -> Iterator[int]:
-    """Run the recurrence over xp (T, B, blocks·H) = W_ih x_t + b_ih (+ b_hh if the cell folds it),
-    writing into `rec`; yields each t when its step is recorded."""
-    for t in rec.forward_order():
+def forward_direction(cell: Cell, xp: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray, rec: LayerRecord,
+                      steps: Sequence[int] | None = None, start: int = 0) -> Iterator[int]:
+    """Run the recurrence over `steps` (default: every step, in this direction's order) with one
+    segment's weights, writing into `rec`; xp[t − start] (B, blocks·H) = W_ih x_t + b_ih (+ b_hh if
+    the cell folds it). Yields each t when its step is recorded."""
+    for t in rec.forward_order() if steps is None else steps:
         step = rec.step(t)
-        cell.forward(xp[t], step.h_prev, step.c_prev, w_hh, b_hh, step)
+        cell.forward(xp[t - start], step.h_prev, step.c_prev, w_hh, b_hh, step)
         yield t
 
 
@@ -111,33 +113,49 @@ class BackwardSink:
         """Called once step t's gradients are in `step`."""
 
 
-def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: np.ndarray,
-                       sink: BackwardSink, dh_final: np.ndarray | None = None, dc_final: np.ndarray | None = None,
-                       window: int | None = None) -> Iterator[int]:
-    """BPTT through one direction. dh_out (T, …, B, H) is ∂L/∂h_t through the output path only
-    (the head or the layer above); the cell adds the recurrent part carried from the step after.
-    dh_final / dc_final seed that recurrent part at the last processed step (a gradient arriving from
-    outside, e.g. a decoder reading this final state). With `window` = k nothing crosses into the
-    step before a window's first step, windows being k processed steps long (truncated BPTT; k = 1 is
-    Elman's context units: h_{t−1} is treated as a plain input). Yields each t once the step's
-    gradients are in the sink."""
-    dh_next = np.zeros(dh_out.shape[1:], dtype=dh_out.dtype)    # (…, B, H) recurrent part of ∂L/∂h_t
-    dc_next = np.zeros_like(dh_next) if cell.has_cell_state else None
-    if dh_final is not None:
-        dh_next += dh_final
-    if dc_final is not None and dc_next is not None:
-        dc_next += dc_final
-    zero_h, zero_c = dh_next * 0, None if dc_next is None else dc_next * 0
-    factors = cell.backward_factors(rec.h, rec.h_prev_all(), rec.act, rec.extra)
-    for index, t in zip(reversed(range(rec.T)), rec.backward_order()):     # index: position in processing order
+class Carry:
+    """The recurrent part of ∂L/∂h (and ∂L/∂c) a direction's backward pass carries from one step to
+    the step processed before it, across the segments of a chain. `dh_final` / `dc_final` seed it at
+    the last processed step (a gradient arriving from outside, e.g. a decoder reading this state)."""
+
+    def __init__(self, cell: Cell, shape: tuple[int, ...], dtype, dh_final: np.ndarray | None = None,
+                 dc_final: np.ndarray | None = None) -> None:
+        self.dh = np.zeros(shape, dtype=dtype)                  # (…, B, H)
+        self.dc = np.zeros_like(self.dh) if cell.has_cell_state else None
+        if dh_final is not None:
+            self.dh += dh_final
+        if dc_final is not None and self.dc is not None:
+            self.dc += dc_final
+        self.zero_h, self.zero_c = self.dh * 0, None if self.dc is None else self.dc * 0
+
+    def cut(self) -> None:
+        """Nothing crosses into the step processed before (a detached hand-off, a truncation window)."""
+        self.dh, self.dc = self.zero_h, self.zero_c
+
+
+def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: np.ndarray, sink: BackwardSink,
+                       carry: Carry, steps: Sequence[int] | None = None, start: int = 0,
+                       cuts: Collection[int] = ()) -> Iterator[int]:
+    """BPTT through `steps` of one direction (default: every step, in backward order) with one
+    segment's W_hh. dh_out[t − start] (…, B, H) is ∂L/∂h_t through the output path only (the head or
+    the layer above); the cell adds the recurrent part in `carry`, which is left holding what goes to
+    the step processed before. After a step in `cuts` nothing crosses back (truncated BPTT, a
+    detached hand-off; Elman's context units cut every step). Yields each t once the step's
+    gradients are in the sink; sets `sink.initial` at the direction's first processed step."""
+    steps = rec.backward_order() if steps is None else steps
+    lo, hi = min(steps), max(steps) + 1
+    factors = cell.backward_factors(rec.h[lo:hi], rec.h_prev_all()[lo:hi], None if rec.act is None else rec.act[lo:hi],
+                                    {name: v[lo:hi] for name, v in rec.extra.items()})
+    first = rec.forward_order()[0]
+    for t in steps:
         step = sink.buffers(t)
-        fac = {name: value[t] for name, value in factors.items()}
-        dh_next, dc_next = cell.backward(dh_next, dc_next, dh_out[t], rec.step(t), fac, w_hh, step)
+        fac = {name: value[t - lo] for name, value in factors.items()}
+        carry.dh, carry.dc = cell.backward(carry.dh, carry.dc, dh_out[t - start], rec.step(t), fac, w_hh, step)
         sink.done(t, step)
-        if index == 0:
-            sink.initial = (dh_next, dc_next)                      # ∂L/∂h(−1), ∂L/∂c(−1)
-        if window is not None and index % window == 0:           # a window starts here: cut the recurrence
-            dh_next, dc_next = zero_h, zero_c
+        if t == first:
+            sink.initial = (carry.dh, carry.dc)                      # ∂L/∂h(−1), ∂L/∂c(−1)
+        if t in cuts:
+            carry.cut()
         yield t
 
 
@@ -160,30 +178,36 @@ class RecordingSink(BackwardSink):
                         None if self.dgates is None else self.dgates[t], None if self.dc is None else self.dc[t])
 
 
-def weight_gradients(sink: RecordingSink, rec: LayerRecord, layer_input: np.ndarray) -> dict[str, np.ndarray]:
-    """∂L/∂W_ih, ∂L/∂W_hh, ∂L/∂b_ih, ∂L/∂b_hh summed over t, each one GEMM over T·B rows."""
-    T, B, rows = sink.dz_ih.shape
-    dz_ih = sink.dz_ih.reshape(T * B, rows)
-    dz_hh = sink.dz_hh.reshape(T * B, rows)
-    h_prev = rec.h_prev_all().reshape(T * B, -1)
+def weight_gradients(sink: RecordingSink, rec: LayerRecord, layer_input: np.ndarray,
+                     steps: slice | np.ndarray = slice(None)) -> dict[str, np.ndarray]:
+    """∂L/∂W_ih, ∂L/∂W_hh, ∂L/∂b_ih, ∂L/∂b_hh summed over `steps` (the steps that use these
+    weights; default all), each one GEMM over their T·B rows."""
+    dz_ih, dz_hh = sink.dz_ih[steps], sink.dz_hh[steps]
+    T, B, rows = dz_ih.shape
+    dz_ih = dz_ih.reshape(T * B, rows)
+    dz_hh = dz_hh.reshape(T * B, rows)
+    h_prev = rec.h_prev_all()[steps].reshape(T * B, -1)
     return {
-        "weight_ih": dz_ih.T @ layer_input.reshape(T * B, -1),   # Σ_t ∂L/∂z_t x_tᵀ
-        "weight_hh": dz_hh.T @ h_prev,                           # Σ_t ∂L/∂z_t h_{t−1}ᵀ
+        "weight_ih": dz_ih.T @ layer_input[steps].reshape(T * B, -1),   # Σ_t ∂L/∂z_t x_tᵀ
+        "weight_hh": dz_hh.T @ h_prev,                                  # Σ_t ∂L/∂z_t h_{t−1}ᵀ
         "bias_ih": dz_ih.sum(axis=0),
         "bias_hh": dz_hh.sum(axis=0),
     }
 
 
-def weight_contributions(sink: RecordingSink, rec: LayerRecord, layer_input: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-step Frobenius norms (T,) of the terms summed by weight_gradients."""
-    gram_ih = gram(sink.dz_ih)
-    gram_hh = gram_ih if sink.dz_hh is sink.dz_ih else gram(sink.dz_hh)
-    bias_ih = np.linalg.norm(sink.dz_ih.sum(axis=1), axis=-1)
+def weight_contributions(sink: RecordingSink, rec: LayerRecord, layer_input: np.ndarray,
+                         steps: slice | np.ndarray = slice(None)) -> dict[str, np.ndarray]:
+    """Per-step Frobenius norms (one per step of `steps`) of the terms summed by weight_gradients."""
+    shared = sink.dz_hh is sink.dz_ih
+    dz_ih, dz_hh = sink.dz_ih[steps], sink.dz_hh[steps]
+    gram_ih = gram(dz_ih)
+    gram_hh = gram_ih if shared else gram(dz_hh)
+    bias_ih = np.linalg.norm(dz_ih.sum(axis=1), axis=-1)
     return {
-        "weight_ih": gram_norms(gram_ih, gram(layer_input)),
-        "weight_hh": gram_norms(gram_hh, gram(rec.h_prev_all())),
+        "weight_ih": gram_norms(gram_ih, gram(layer_input[steps])),
+        "weight_hh": gram_norms(gram_hh, gram(rec.h_prev_all()[steps])),
         "bias_ih": bias_ih,
-        "bias_hh": bias_ih if sink.dz_hh is sink.dz_ih else np.linalg.norm(sink.dz_hh.sum(axis=1), axis=-1),
+        "bias_hh": bias_ih if shared else np.linalg.norm(dz_hh.sum(axis=1), axis=-1),
     }
 
 

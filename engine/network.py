@@ -6,6 +6,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .cells import get_cell
+from .chain import Chain, window_chain
 from .losses import check_targets
 from .params import Architecture, ArchitectureFacts, infer_architecture, random_state, validate_state
 from .recorder import StepRun
@@ -82,17 +83,21 @@ class Network(ArchitectureFacts):
         """Copies of every parameter, torch-named."""
         return {k: v.copy() for k, v in self._params.items()}
 
+    def with_state(self, state: Mapping[str, np.ndarray]) -> "Network":
+        """The same architecture and dtype with the parameters `state`."""
+        return Network(self.arch, state, self.dtype)
+
     # -- running -----------------------------------------------------------------------------
     def steps(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
               recurrent_gradient: bool = True, truncate: int | None = None) -> StepRun:
         """Run one cell step at a time: iterate the result for Events (forward steps in time order,
         then backward steps in reverse); its `.trace` is set once every step has run. Options as in `run`."""
-        x, targets = self._check_inputs(x, targets, loss)
+        x, targets = self.check_inputs(x, targets, loss)
         B = x.shape[1]
         return StepRun(self.arch, self.state_dict(), x, targets, loss,
                        self._check_states(initial_state, B, "initial_state"),
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
-                       bptt_window=self._bptt_window(recurrent_gradient, truncate))
+                       chain=self._chain(x.shape[0], recurrent_gradient, truncate))
 
     def run(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
             recurrent_gradient: bool = True, truncate: int | None = None, contributions: bool = True) -> Trace:
@@ -110,24 +115,26 @@ class Network(ArchitectureFacts):
         weights held fixed: the gradient of a window's losses stops at the window's first step).
         `contributions=False` skips the per-step contribution norms (grad_contributions stays empty):
         a training loop needs only the gradients."""
-        x, targets = self._check_inputs(x, targets, loss)
+        x, targets = self.check_inputs(x, targets, loss)
         B = x.shape[1]
         return StepRun(self.arch, self.state_dict(), x, targets, loss,
                        self._check_states(initial_state, B, "initial_state"), emit=False,
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
-                       bptt_window=self._bptt_window(recurrent_gradient, truncate),
-                       contributions=contributions).run_to_end()
+                       contributions=contributions,
+                       chain=self._chain(x.shape[0], recurrent_gradient, truncate)).run_to_end()
 
-    def _bptt_window(self, recurrent_gradient: bool, truncate: int | None) -> int | None:
+    def _chain(self, T: int, recurrent_gradient: bool, truncate: int | None) -> Chain | None:
+        """The run's chain of segments (engine.chain): one segment, or truncate's k-step windows handing
+        on detached (one-step windows for Elman's context units); None for the plain one."""
         if not recurrent_gradient:
-            return 1
+            return window_chain(T, 1)
         if truncate is None:
             return None
         if isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer)) or truncate < 1:
             raise ValueError(f"truncate must be a whole number of steps ≥ 1; got {truncate!r}")
         if self.bidirectional:
             raise ValueError("truncate needs a unidirectional network (the reverse direction reads the future)")
-        return int(truncate)
+        return window_chain(T, int(truncate))
 
     def _check_states(self, states, B: int, what: str) -> dict[str, np.ndarray]:
         """Validate a node → (B, H) mapping (initial states or gradients at the final states)."""
@@ -148,7 +155,8 @@ class Network(ArchitectureFacts):
             out[name] = value
         return out
 
-    def _check_inputs(self, x, targets, loss: str) -> tuple[np.ndarray, np.ndarray]:
+    def check_inputs(self, x, targets, loss: str) -> tuple[np.ndarray, np.ndarray]:
+        """x as (T, B, I) in the network's dtype and targets checked for `loss` (ValueError naming the problem)."""
         x = np.asarray(x)
         if x.ndim == 2:
             x = x[:, None, :]

@@ -1,11 +1,13 @@
 """Parameter names and shapes, torch-compatible, and validation of a state dict against them."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .cells import get_cell
+from .chain import Segment, weight_layout
 
 
 @dataclass(frozen=True)
@@ -41,17 +43,21 @@ class Architecture:
         """Width of what layer `layer` reads: the input, or the concatenated states below."""
         return self.input_size if layer == 0 else self.hidden_size * self.directions
 
-    def shapes(self) -> dict[str, tuple[int, ...]]:
-        """Parameter name → shape, in torch's naming, plus head.weight / head.bias."""
+    def shapes(self, chain: Sequence[Segment] | None = None) -> dict[str, tuple[int, ...]]:
+        """Parameter name → shape, in torch's naming, plus head.weight / head.bias. With a chain of
+        segments (engine.chain), every weight prefix has its own set, in the chain's order, and only
+        the prefixes of emitting segments have a head."""
         cell = get_cell(self.cell)
         out: dict[str, tuple[int, ...]] = {}
-        for k in range(self.num_layers):
-            for d in range(self.directions):
-                s = f"_l{k}{self.suffix(d)}"
-                for name, shape in cell.parameter_shapes(self.layer_input_size(k), self.hidden_size).items():
-                    out[f"{name}{s}"] = shape
-        out["head.weight"] = (self.output_size, self.hidden_size * self.directions)
-        out["head.bias"] = (self.output_size,)
+        for prefix, head in (weight_layout(chain) if chain is not None else {"": True}).items():
+            for k in range(self.num_layers):
+                for d in range(self.directions):
+                    s = f"_l{k}{self.suffix(d)}"
+                    for name, shape in cell.parameter_shapes(self.layer_input_size(k), self.hidden_size).items():
+                        out[f"{prefix}{name}{s}"] = shape
+            if head:
+                out[f"{prefix}head.weight"] = (self.output_size, self.hidden_size * self.directions)
+                out[f"{prefix}head.bias"] = (self.output_size,)
         return out
 
 

@@ -1,16 +1,18 @@
 """The usage patterns beyond many-to-many: test-time generation (one-to-many) and encoder–decoder.
 
 Many-to-one needs nothing new (targets of -100 everywhere but the last step); Elman's context
-units are `Network.run(..., recurrent_gradient=False)`.
+units are `Network.run(..., recurrent_gradient=False)`. The encoder–decoder is one model on one
+time axis, a chain of two segments (engine.chain) recorded in one Trace.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from .chain import Chain, Segment
 from .losses import IGNORE
 from .network import Network
+from .params import Architecture
+from .recorder import StepRun
 from .sample import next_distribution
 from .tbptt import state_at
 from .trace import Trace
@@ -57,38 +59,25 @@ def free_run(net: Network, first_input: np.ndarray, steps: int, mode: str = "arg
 
 
 def joint_names(encoder: dict[str, np.ndarray], decoder: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """One table of both halves' parameters (or their gradients): encoder.* without the unused head,
-    then decoder.*."""
+    """One table of both halves' parameters: encoder.* without the unused head, then decoder.*
+    (the names `Architecture.shapes` gives the encoder–decoder's chain)."""
     out = {f"encoder.{k}": v for k, v in encoder.items() if not k.startswith("head.")}
     out.update({f"decoder.{k}": v for k, v in decoder.items()})
     return out
 
 
-@dataclass
-class Seq2SeqTrace:
-    """The record of one encoder–decoder run: each half is a full Trace."""
-
-    encoder: Trace                 # its head is unused (no loss); its final state is the context
-    decoder: Trace                 # starts from the context; carries the loss
-
-    @property
-    def loss(self) -> float:
-        """L = Σ_t L_t over the decoder's steps."""
-        return self.decoder.loss
-
-    @property
-    def grads(self) -> dict[str, np.ndarray]:
-        """∂L/∂θ for every parameter of Seq2Seq.state_dict()."""
-        return joint_names(self.encoder.grads, self.decoder.grads)
-
-    @property
-    def context_grads(self) -> dict[str, np.ndarray]:
-        """∂L/∂(context): the gradient that crosses from the decoder into the encoder's final state."""
-        return self.decoder.initial_state_grads
+def seq2seq_chain(encoder_steps: int, steps: int) -> Chain:
+    """The encoder–decoder on one time axis: a silent encoder over [0, encoder_steps) handing its
+    state, attached, to an emitting decoder over [encoder_steps, steps); each with its own weights."""
+    if not 0 < encoder_steps < steps:
+        raise ValueError(f"encoder_steps must split the {steps} steps in two; got {encoder_steps}")
+    return (Segment("encoder", 0, encoder_steps, emits=False, weights="encoder."),
+            Segment("decoder", encoder_steps, steps, weights="decoder."))
 
 
 class Seq2Seq:
-    """An encoder RNN whose final state (every layer's h, and c if the cell has one) initialises a decoder RNN."""
+    """An encoder RNN whose final state (every layer's h, and c if the cell has one) initialises a
+    decoder RNN: one model whose chain (engine.chain) is [encoder: silent, attached] + [decoder: emits]."""
 
     def __init__(self, encoder: Network, decoder: Network) -> None:
         if encoder.bidirectional or decoder.bidirectional:
@@ -110,10 +99,16 @@ class Seq2Seq:
                              recurrent_scale=recurrent_scale, forget_bias=forget_bias, dtype=dtype)
         return cls(enc, dec)
 
+    node_names = property(lambda self: list(self.decoder.node_names), doc="h nodes, shared by both halves")
+    hidden_size = property(lambda self: self.decoder.hidden_size, doc="H")
+    dtype = property(lambda self: self.decoder.dtype, doc="compute dtype")
+    bidirectional = property(lambda self: False, doc="always unidirectional")
+
     @property
-    def node_names(self) -> list[str]:
-        """The h nodes (h_l0, …): both halves share them, on the joined time axis."""
-        return list(self.decoder.node_names)
+    def arch(self) -> Architecture:
+        """The sizes on the joined axis: both halves read inputs of the decoder's width."""
+        dec = self.decoder
+        return Architecture(dec.cell, dec.input_size, dec.hidden_size, dec.output_size, dec.num_layers)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """encoder.* (no head: the encoder emits nothing) and decoder.* parameters."""
@@ -130,6 +125,10 @@ class Seq2Seq:
         return cls(Network.from_state_dict(enc, cell, num_layers, False, dtype),
                    Network.from_state_dict(dec, cell, num_layers, False, dtype))
 
+    def with_state(self, state: dict[str, np.ndarray]) -> "Seq2Seq":
+        """The same model with the parameters `state` (state_dict()'s names)."""
+        return Seq2Seq.from_state_dict(state, self.decoder.cell, self.decoder.num_layers, self.dtype)
+
     def context(self, encoder_trace: Trace) -> dict[str, np.ndarray]:
         """The encoder's final state, keyed for the decoder's initial_state."""
         return state_at(encoder_trace, -1)
@@ -142,13 +141,27 @@ class Seq2Seq:
         encoded = self.encoder.run(x_enc, np.full(x_enc.shape[:2], -100), contributions=False)
         return free_run(self.decoder, go, steps, initial_state=self.context(encoded))
 
-    def run(self, x_enc, x_dec, targets, loss: str = "cross_entropy") -> Seq2SeqTrace:
+    def run_joined(self, x, targets, encoder_steps: int, loss: str = "cross_entropy",
+                   contributions: bool = True) -> Trace:
+        """One run on a joined time axis: x[:encoder_steps] is the encoder's input, x[encoder_steps:]
+        the decoder's (teacher forced: <go>, y_0, …) and targets[encoder_steps:] its targets (those
+        before are ignored). BPTT runs through the decoder, across the context and through the
+        encoder; the Trace's chain says which steps are whose."""
+        if self.encoder.input_size != self.decoder.input_size:
+            raise ValueError(f"on one time axis both halves read inputs of one width; the encoder reads "
+                             f"{self.encoder.input_size}, the decoder {self.decoder.input_size}")
+        x, targets = self.decoder.check_inputs(x, targets, loss)
+        chain = seq2seq_chain(encoder_steps, x.shape[0])
+        return StepRun(self.arch, self.state_dict(), x, targets, loss, emit=False, contributions=contributions,
+                       chain=chain).run_to_end()
+
+    def run(self, x_enc, x_dec, targets, loss: str = "cross_entropy") -> Trace:
         """Encode x_enc (T_in, B, I), decode x_dec (T_out, B, O+1; teacher forcing: <go>, y_0, …) against
-        targets (T_out, B); BPTT runs through the decoder, across the context, and through the encoder."""
-        x_enc = np.asarray(x_enc)
-        B = x_enc.shape[1] if x_enc.ndim == 3 else 1
-        no_loss = np.full((x_enc.shape[0], B), -100)
-        forward_only = self.encoder.run(x_enc, no_loss)          # the context (forward values only)
-        decoder = self.decoder.run(x_dec, targets, loss, initial_state=self.context(forward_only))
-        encoder = self.encoder.run(x_enc, no_loss, final_state_grads=decoder.initial_state_grads)
-        return Seq2SeqTrace(encoder, decoder)
+        targets (T_out, B): `run_joined` on the two inputs one after the other (T = T_in + T_out)."""
+        x_enc, x_dec = (a[:, None, :] if a.ndim == 2 else a for a in (np.asarray(x_enc), np.asarray(x_dec)))
+        targets = np.asarray(targets)
+        if targets.ndim == (1 if loss == "cross_entropy" else 2):
+            targets = targets[:, None]
+        ignored = np.full((x_enc.shape[0],) + targets.shape[1:], IGNORE, dtype=targets.dtype)
+        return self.run_joined(np.concatenate([x_enc, x_dec]), np.concatenate([ignored, targets]),
+                               x_enc.shape[0], loss)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .chain import Chain, Segment, cut_steps, plain_chain, stages, truncation_window
 from .layer import LayerRecord
 from .params import Architecture, ArchitectureFacts
 
@@ -18,8 +19,9 @@ class TraceRecord(ArchitectureFacts):
     """The recorded arrays of one run (time-first) and the parameters it used."""
 
     def __init__(self, arch: Architecture, loss_type: str, x: np.ndarray, targets: np.ndarray,
-                 mask: np.ndarray, params: dict[str, np.ndarray]) -> None:
+                 mask: np.ndarray, params: dict[str, np.ndarray], chain: Chain | None = None) -> None:
         self.arch = arch
+        self.chain: Chain = chain if chain is not None else plain_chain(x.shape[0])   # engine.chain
         self.loss_type = loss_type
         self.x = x                                     # (T, B, I)
         self.targets = targets                         # (T, B) ints or (T, B, O) floats
@@ -32,7 +34,6 @@ class TraceRecord(ArchitectureFacts):
         self.initial_state: dict[str, np.ndarray] = {}         # h(−1) (and c(−1)) per node when not zeros
         self.initial_state_grads: dict[str, np.ndarray] = {}   # ∂L/∂h(−1), ∂L/∂c(−1) per node, (B, H)
         self.final_state_grads: dict[str, np.ndarray] = {}     # gradient that arrived from outside at the last state
-        self.bptt_window: int | None = None                     # k: BPTT only inside windows of k steps (1: Elman)
         self.loss_t = np.zeros(x.shape[0], dtype=x.dtype)
         self.loss = 0.0
         self.derived: dict[Any, Any] = {}                      # engine.analysis's cache of derived values
@@ -40,9 +41,26 @@ class TraceRecord(ArchitectureFacts):
 
     # -- shape facts -------------------------------------------------------------------------
     recurrent_gradient = property(lambda self: self.bptt_window != 1, doc="False for Elman's context units")
+    bptt_window = property(lambda self: truncation_window(self.chain),
+                           doc="k: BPTT only inside windows of k steps (1: Elman), None when untruncated")
+    stages = property(lambda self: stages(self.chain), doc="the chain's parts, each one block of events")
     T = property(lambda self: self.x.shape[0], doc="timesteps")
     B = property(lambda self: self.x.shape[1], doc="batch size")
     dtype = property(lambda self: self.x.dtype, doc="compute dtype")
+
+    @property
+    def segmented(self) -> bool:
+        """True when the chain has more than one part (an encoder–decoder, say)."""
+        return len(self.stages) > 1
+
+    def weight(self, segment: Segment, name: str) -> np.ndarray:
+        """The parameter `name` (torch naming, e.g. weight_hh_l0) that `segment` runs with."""
+        return self.params[segment.weights + name]
+
+    def cuts(self, direction: int) -> frozenset[int]:
+        """The steps after which a direction's backward pass carries nothing further back: the
+        chain's detached hand-offs (truncation windows, Elman's context units)."""
+        return cut_steps(self.chain, bool(direction))
 
     def layer_record(self, layer: int, direction: int) -> LayerRecord:
         """The forward record of one layer/direction, as the backward pass and the Jacobians need it.
@@ -56,8 +74,13 @@ class TraceRecord(ArchitectureFacts):
             private: dict[str, np.ndarray] = {}
             if cell.gates:
                 private["act"] = np.concatenate([self.activations[f"{g}{s}"] for g in cell.gates], axis=-1)
-            private.update(cell.rebuild_extras(rec.h_prev_all(), private.get("act"), rec.c,
-                                               self.params[f"weight_hh{s}"], self.params[f"bias_hh{s}"]))
+            act, h_prev = private.get("act"), rec.h_prev_all()
+            parts = [cell.rebuild_extras(h_prev[seg.span], None if act is None else act[seg.span],
+                                         None if rec.c is None else rec.c[seg.span],
+                                         self.weight(seg, f"weight_hh{s}"), self.weight(seg, f"bias_hh{s}"))
+                     for seg in self.stages]            # each stage with its own weights
+            private.update({name: parts[0][name] if len(parts) == 1 else np.concatenate([p[name] for p in parts])
+                            for name in parts[0]})
             self._private[s] = private
         rec.act = self._private[s].get("act")
         rec.extra = {k: v for k, v in self._private[s].items() if k != "act"}

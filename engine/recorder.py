@@ -1,14 +1,15 @@
 """Runs a network step by step, filling a Trace and yielding an Event after every cell step."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from .events import Event, hidden_event, output_event
-from .layer import (LayerRecord, RecordingSink, backward_direction, forward_direction, outer_sum_norms,
+from .chain import Segment, check_chain, plain_chain, stages, steps_where, weight_layout
+from .layer import (Carry, LayerRecord, RecordingSink, backward_direction, forward_direction, outer_sum_norms,
                     weight_contributions, weight_gradients)
-from .losses import compute_loss, target_mask
+from .losses import IGNORE, compute_loss, target_mask
 from .params import Architecture
 from .trace import Trace
 
@@ -18,15 +19,22 @@ class StepRun:
 
     def __init__(self, arch: Architecture, params: dict[str, np.ndarray], x: np.ndarray, targets: np.ndarray,
                  loss: str, initial_state: dict[str, np.ndarray] | None = None, emit: bool = True,
-                 final_state_grads: dict[str, np.ndarray] | None = None, bptt_window: int | None = None,
-                 contributions: bool = True) -> None:
-        """A run of the network (arch, params) on checked inputs (`Network.steps` / `Network.run`
-        build it); `params` is the run's own copy of the state dict."""
+                 final_state_grads: dict[str, np.ndarray] | None = None, contributions: bool = True,
+                 chain: Sequence[Segment] | None = None) -> None:
+        """A run of the model (arch, params) on checked inputs over a chain of segments (engine.chain;
+        default one segment, the plain network); `Network.steps` / `Network.run` / `Seq2Seq.run` build
+        it. `params` is the run's own copy of the state dict (arch.shapes(chain)'s names). The
+        targets of silent segments' steps are dropped (-100)."""
+        chain = check_chain(chain if chain is not None else plain_chain(x.shape[0]), x.shape[0])
+        if len(stages(chain)) > 1 and arch.bidirectional:
+            raise ValueError("a chain of segments needs a unidirectional network (the reverse direction reads the future)")
+        if not all(seg.emits for seg in chain):
+            targets = np.array(targets, copy=True)
+            targets[steps_where(chain, lambda seg: not seg.emits)] = IGNORE
         self.trace: Trace | None = None
-        self._partial = Trace(arch, loss, x, targets, target_mask(targets, loss), params)
+        self._partial = Trace(arch, loss, x, targets, target_mask(targets, loss), params, chain)
         self._partial.initial_state = dict(initial_state or {})
         self._partial.final_state_grads = dict(final_state_grads or {})
-        self._partial.bptt_window = bptt_window
         self._emit = emit
         self._contributions = contributions
         self._gen = self._generate()
@@ -49,18 +57,16 @@ class StepRun:
         return self.trace
 
     def _generate(self) -> Iterator[Event]:
+        """Forward stage by stage (each layer by layer, then its outputs), backward through the
+        stages in reverse (each one's outputs, then its layers top-down), in the event schedule's
+        order (engine.schedule); the weight gradients are summed per weight prefix at the end."""
         tr = self._partial
-        arch, cell, p = tr.arch, tr.cell_impl, tr.params
-        T, B = tr.T, tr.B
-        H, D, dtype = arch.hidden_size, arch.directions, tr.dtype
+        arch, cell = tr.arch, tr.cell_impl
+        T, B, L, D, H, dtype = tr.T, tr.B, arch.num_layers, arch.directions, arch.hidden_size, tr.dtype
         emit = self._emit
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            # ---- forward, layer by layer ----
             records: dict[tuple[int, int], LayerRecord] = {}
-            inputs: list[np.ndarray] = []                      # what each layer reads, (T, B, I_k)
-            layer_input = tr.x
-            for k in range(arch.num_layers):
-                inputs.append(layer_input)
+            for k in range(L):
                 for d in range(D):
                     s = f"_l{k}{arch.suffix(d)}"
                     rec = records[k, d] = LayerRecord.allocate(cell, T, B, H, bool(d), dtype)
@@ -68,68 +74,85 @@ class StepRun:
                     rec.c0 = tr.initial_state.get(f"c{s}")
                     self._expose(tr.activations, s, rec.h, rec.c, cell.gate_views(rec.act) if cell.gates else {})
                     tr._private[s] = {"act": rec.act, **rec.extra}
-                    bias = p[f"bias_ih{s}"] + p[f"bias_hh{s}"] if cell.folds_hh_bias else p[f"bias_ih{s}"]
-                    xp = (layer_input.reshape(T * B, -1) @ p[f"weight_ih{s}"].T
-                          + bias).reshape(T, B, -1)                       # (T, B, blocks·H) all steps in one GEMM
-                    for t in forward_direction(cell, xp, p[f"weight_hh{s}"], p[f"bias_hh{s}"], rec):
-                        if emit:
-                            yield hidden_event(tr, "forward", k, d, t)
-                layer_input = np.concatenate([records[k, d].h for d in range(D)], axis=-1) if D > 1 \
-                    else records[k, 0].h
-            top = layer_input                                                  # (T, B, D·H)
-            logits = (top.reshape(T * B, -1) @ p["head.weight"].T + p["head.bias"]).reshape(T, B, -1)
-            result = compute_loss(logits, tr.targets, tr.loss_type)
-            tr.activations["logits"] = logits
-            tr.gradients["logits"] = result.dlogits
-            if result.probs is not None:
-                tr.activations["probs"] = result.probs
-                tr.gradients["probs"] = result.dprobs
-            tr.loss_t = result.loss_t
-            tr.loss = float(result.loss_t.sum())
-            if emit:
-                for t in range(T):
-                    yield output_event(tr, "forward", "logits", t)
-                    yield output_event(tr, "forward", "loss", t)
-                for t in range(T - 1, -1, -1):
-                    yield output_event(tr, "backward", "logits", t)
+            out = _Outputs(tr)
+            inputs: list[np.ndarray] = [tr.x] * L                 # what each layer reads, (T, B, I_k)
+            # ---- forward, stage by stage (engine.chain.stages), layer by layer ----
+            for seg in tr.stages:
+                a, n = seg.start, seg.steps
+                for k in range(L):
+                    inputs[k] = tr.x if k == 0 else _layer_output(records, k - 1, D)
+                    for d in range(D):
+                        s = f"_l{k}{arch.suffix(d)}"
+                        w_hh, b_hh = tr.weight(seg, f"weight_hh{s}"), tr.weight(seg, f"bias_hh{s}")
+                        bias = tr.weight(seg, f"bias_ih{s}") + b_hh if cell.folds_hh_bias else tr.weight(seg, f"bias_ih{s}")
+                        xp = (inputs[k][seg.span].reshape(n * B, -1) @ tr.weight(seg, f"weight_ih{s}").T
+                              + bias).reshape(n, B, -1)                 # (n, B, blocks·H) all steps in one GEMM
+                        steps = range(seg.stop - 1, a - 1, -1) if d else range(a, seg.stop)
+                        for t in forward_direction(cell, xp, w_hh, b_hh, records[k, d], steps, start=a):
+                            if emit:
+                                yield hidden_event(tr, "forward", k, d, t)
+                if seg.emits:
+                    out.forward(seg, _layer_output(records, L - 1, D))
+                    if emit:
+                        for t in range(a, seg.stop):
+                            yield output_event(tr, "forward", "logits", t)
+                            yield output_event(tr, "forward", "loss", t)
+            tr.loss = float(tr.loss_t[steps_where(tr.chain, lambda seg: seg.emits)].sum())
 
-            # ---- backward: the head, then BPTT from the top layer down ----
-            dlogits = result.dlogits                                           # (T, B, O)
-            O = dlogits.shape[-1]
-            tr.grads["head.weight"] = dlogits.reshape(T * B, O).T @ top.reshape(T * B, -1)
-            tr.grads["head.bias"] = dlogits.sum(axis=(0, 1))
-            if self._contributions:
-                tr.grad_contributions["head.weight"] = outer_sum_norms(dlogits, top)
-                tr.grad_contributions["head.bias"] = np.linalg.norm(dlogits.sum(axis=1), axis=-1)
-            d_above = dlogits @ p["head.weight"]                               # (T, B, D·H) output path
-            for k in reversed(range(arch.num_layers)):
-                d_below = np.zeros_like(inputs[k])
+            # ---- backward through the stages in reverse: outputs, then BPTT from the top layer down ----
+            top = _layer_output(records, L - 1, D)
+            d_out = [np.zeros((T, B, D * H), dtype=dtype) for _ in range(L)]   # ∂L/∂h through the output path
+            sinks, carries = {}, {}
+            for k in reversed(range(L)):
                 for d in range(D):
                     s = f"_l{k}{arch.suffix(d)}"
-                    sink = RecordingSink(cell, T, B, H, dtype)
-                    self._expose(tr.gradients, s, sink.dh, sink.dc, sink.gates)
-                    steps = backward_direction(cell, records[k, d], p[f"weight_hh{s}"],
-                                               d_above[..., d * H:(d + 1) * H], sink,
-                                               tr.final_state_grads.get(f"h{s}"), tr.final_state_grads.get(f"c{s}"),
-                                               window=tr.bptt_window)
-                    for t in steps:
-                        if emit:
-                            yield hidden_event(tr, "backward", k, d, t)
-                    dh0, dc0 = sink.initial
-                    tr.initial_state_grads[f"h{s}"] = dh0
-                    if dc0 is not None:
-                        tr.initial_state_grads[f"c{s}"] = dc0
-                    for name, g in weight_gradients(sink, records[k, d], inputs[k]).items():
-                        tr.grads[f"{name}{s}"] = g
-                    if self._contributions:
-                        for name, n in weight_contributions(sink, records[k, d], inputs[k]).items():
-                            tr.grad_contributions[f"{name}{s}"] = n
-                    d_below += sink.dz_ih @ p[f"weight_ih{s}"]               # ∂L/∂(layer input), one GEMM
-                d_above = d_below
-        tr.grads = {name: tr.grads[name] for name in arch.shapes()}            # state_dict order
+                    sinks[k, d] = RecordingSink(cell, T, B, H, dtype)
+                    self._expose(tr.gradients, s, sinks[k, d].dh, sinks[k, d].dc, sinks[k, d].gates)
+                    carries[k, d] = Carry(cell, (B, H), dtype, tr.final_state_grads.get(f"h{s}"),
+                                          tr.final_state_grads.get(f"c{s}"))
+            for seg in reversed(tr.stages):
+                a = seg.start
+                if seg.emits:
+                    if emit:
+                        for t in range(seg.stop - 1, a - 1, -1):
+                            yield output_event(tr, "backward", "logits", t)
+                    d_out[L - 1][seg.span] = out.dlogits[seg.span] @ tr.weight(seg, "head.weight")
+                for k in reversed(range(L)):
+                    for d in range(D):
+                        s = f"_l{k}{arch.suffix(d)}"
+                        steps = range(a, seg.stop) if d else range(seg.stop - 1, a - 1, -1)
+                        for t in backward_direction(cell, records[k, d], tr.weight(seg, f"weight_hh{s}"),
+                                                    d_out[k][seg.span, :, d * H:(d + 1) * H], sinks[k, d],
+                                                    carries[k, d], steps, start=a, cuts=tr.cuts(d)):
+                            if emit:
+                                yield hidden_event(tr, "backward", k, d, t)
+                        if k > 0:                                          # ∂L/∂(layer input), one GEMM
+                            d_out[k - 1][seg.span] += sinks[k, d].dz_ih[seg.span] @ tr.weight(seg, f"weight_ih{s}")
+            out.head_gradients(top, self._contributions)
+            for k in reversed(range(L)):
+                for d in range(D):
+                    self._layer_gradients(k, d, records[k, d], sinks[k, d], inputs[k])
+        names = arch.shapes(tr.chain)
+        tr.grads = {name: tr.grads[name] for name in names}                     # state_dict order
         if self._contributions:
-            tr.grad_contributions = {name: tr.grad_contributions[name] for name in arch.shapes()}
+            tr.grad_contributions = {name: tr.grad_contributions[name] for name in names}
         self.trace = tr
+
+    def _layer_gradients(self, k: int, d: int, rec: LayerRecord, sink: RecordingSink, layer_input: np.ndarray) -> None:
+        """∂L/∂h(−1) of a direction and its weight gradients, summed over the steps of each weight prefix."""
+        tr = self._partial
+        s = f"_l{k}{tr.arch.suffix(d)}"
+        dh0, dc0 = sink.initial
+        tr.initial_state_grads[f"h{s}"] = dh0
+        if dc0 is not None:
+            tr.initial_state_grads[f"c{s}"] = dc0
+        for prefix in weight_layout(tr.chain):
+            steps = steps_where(tr.chain, lambda seg: seg.weights == prefix)
+            for name, g in weight_gradients(sink, rec, layer_input, steps).items():
+                tr.grads[f"{prefix}{name}{s}"] = g
+            if self._contributions:
+                for name, norms in weight_contributions(sink, rec, layer_input, steps).items():
+                    tr.grad_contributions[f"{prefix}{name}{s}"] = on_axis(norms, steps, tr.T)
 
     @staticmethod
     def _expose(table: dict, suffix: str, h, c, gates: dict) -> None:
@@ -139,3 +162,61 @@ class StepRun:
             table[f"c{suffix}"] = c
         for name, value in gates.items():
             table[f"{name}{suffix}"] = value
+
+
+def _layer_output(records: dict[tuple[int, int], LayerRecord], k: int, D: int) -> np.ndarray:
+    """(T, B, D·H): what layer k hands up (its directions' states side by side)."""
+    return records[k, 0].h if D == 1 else np.concatenate([records[k, d].h for d in range(D)], axis=-1)
+
+
+def on_axis(values: np.ndarray, steps: slice | np.ndarray, T: int) -> np.ndarray:
+    """Per-step values of `steps` placed on the whole time axis, NaN at the other steps."""
+    if isinstance(steps, slice) and steps.indices(T)[:2] == (0, T):
+        return values
+    full = np.full((T,) + values.shape[1:], np.nan, dtype=values.dtype)
+    full[steps] = values
+    return full
+
+
+class _Outputs:
+    """The head and loss records of a run: logits, probabilities and their gradients, NaN at the
+    steps of silent segments; the per-step losses, zero there."""
+
+    def __init__(self, tr: Trace) -> None:
+        self.tr = tr
+        T, B, O = tr.T, tr.B, tr.output_size
+        nan = lambda: np.full((T, B, O), np.nan, dtype=tr.dtype)     # noqa: E731
+        tr.activations["logits"], tr.gradients["logits"] = self.logits, self.dlogits = nan(), nan()
+        if tr.loss_type == "cross_entropy":
+            tr.activations["probs"], tr.gradients["probs"] = nan(), nan()
+        tr.loss_t = np.zeros(T, dtype=tr.dtype)
+
+    def forward(self, seg: Segment, top: np.ndarray) -> None:
+        """The head and the loss on an emitting segment's steps."""
+        tr, n = self.tr, seg.steps
+        B = tr.B
+        logits = (top[seg.span].reshape(n * B, -1) @ tr.weight(seg, "head.weight").T
+                  + tr.weight(seg, "head.bias")).reshape(n, B, -1)
+        result = compute_loss(logits, tr.targets[seg.span], tr.loss_type)
+        self.logits[seg.span] = logits
+        self.dlogits[seg.span] = result.dlogits
+        if result.probs is not None:
+            tr.activations["probs"][seg.span] = result.probs
+            tr.gradients["probs"][seg.span] = result.dprobs
+        tr.loss_t[seg.span] = result.loss_t
+
+    def head_gradients(self, top: np.ndarray, contributions: bool) -> None:
+        """∂L/∂V, ∂L/∂c of every head, summed over the steps of the segments that use it."""
+        tr = self.tr
+        for prefix, has_head in weight_layout(tr.chain).items():
+            if not has_head:
+                continue
+            steps = steps_where(tr.chain, lambda seg: seg.emits and seg.weights == prefix)
+            dl, h = self.dlogits[steps], top[steps]
+            n, B, O = dl.shape
+            tr.grads[f"{prefix}head.weight"] = dl.reshape(n * B, O).T @ h.reshape(n * B, -1)
+            tr.grads[f"{prefix}head.bias"] = dl.sum(axis=(0, 1))
+            if contributions:
+                tr.grad_contributions[f"{prefix}head.weight"] = on_axis(outer_sum_norms(dl, h), steps, tr.T)
+                tr.grad_contributions[f"{prefix}head.bias"] = on_axis(np.linalg.norm(dl.sum(axis=1), axis=-1),
+                                                                      steps, tr.T)

@@ -15,30 +15,19 @@ schedule (it travels in the stream's `meta` message); nothing else counts events
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Segment:
-    """A range of steps [start, stop) on the time axis and whether its steps emit outputs."""
-
-    name: str
-    start: int
-    stop: int
-    emits: bool = True
-
-    @property
-    def steps(self) -> int:
-        return self.stop - self.start
+from .chain import Segment, stages
 
 
 def event_schedule(num_layers: int, directions: int, segments: Sequence[Segment]) -> dict:
-    """The schedule of a stream over `segments` (JSON-ready).
+    """The schedule of a stream over `segments` (JSON-ready), each stage one block: consecutive
+    segments of one part (a truncated run's windows) are merged (engine.chain.stages).
 
     Returns {"total", "forward_events", "segments": [{name, start, stop, emits}],
     "blocks": [{"phase", "kind", "segment", "start", "stop"}]} where each block's start/stop
     are event sequence numbers (stop exclusive) and blocks tile [0, total) in order.
     """
+    segments = stages(segments)
     per_step = num_layers * directions
     sizes: list[tuple[str, str, str, int]] = []
     for seg in segments:

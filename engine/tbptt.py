@@ -70,13 +70,11 @@ def as_batch(x: np.ndarray, targets: np.ndarray, loss: str) -> tuple[np.ndarray,
     return x, targets
 
 
-def window_runs(current_net: Callable[[], Network], x: np.ndarray, targets: np.ndarray, loss: str,
-                windows: list[Window], recurrent_gradient: bool = True) -> Iterator[tuple[Window, Trace]]:
-    """Run each window with the network `current_net()` returns at that moment (so the caller may
-    update the parameters between windows), starting from the detached state the previous window
-    reached before this one's start. Yields (window, its Trace); the traces skip the per-step
-    contribution norms, which training does not use. recurrent_gradient=False trains Elman's context
-    units (no BPTT through W)."""
+def window_runs(run: Callable[[np.ndarray, np.ndarray, dict | None], Trace], x: np.ndarray, targets: np.ndarray,
+                loss: str, windows: list[Window]) -> Iterator[tuple[Window, Trace]]:
+    """Run each window, `run(x_window, targets_window, initial_state)` with the parameters of that
+    moment (so the caller may update them between windows), starting from the detached state the
+    previous window reached before this one's start. Yields (window, its Trace)."""
     x, targets = as_batch(x, targets, loss)
     previous: tuple[Window, Trace] | None = None
     for window in windows:
@@ -84,8 +82,7 @@ def window_runs(current_net: Callable[[], Network], x: np.ndarray, targets: np.n
         if window.start > 0:
             assert previous is not None and previous[0].start < window.start <= previous[0].end
             initial = state_at(previous[1], window.start - 1 - previous[0].start)
-        trace = current_net().run(x[window.start:window.end], window_targets(targets, loss, window), loss,
-                                  initial_state=initial, recurrent_gradient=recurrent_gradient, contributions=False)
+        trace = run(x[window.start:window.end], window_targets(targets, loss, window), initial)
         yield window, trace
         previous = window, trace
 
@@ -107,7 +104,9 @@ def truncated_gradients(net: Network, x, targets, loss: str = "cross_entropy", k
     T, B = x.shape[:2]
     total = TruncatedGradients(0.0, {k: np.zeros_like(v) for k, v in net.state_dict().items()},
                                {n: np.zeros((T, B, net.hidden_size), dtype=net.dtype) for n in net.node_names})
-    for window, trace in window_runs(lambda: net, x, targets, loss, truncation_windows(T, k1, k2)):
+    def run(xw: np.ndarray, tw: np.ndarray, initial: dict | None) -> Trace:
+        return net.run(xw, tw, loss, initial_state=initial, contributions=False)
+    for window, trace in window_runs(run, x, targets, loss, truncation_windows(T, k1, k2)):
         total.loss += trace.loss
         for name, g in trace.grads.items():
             total.grads[name] += g

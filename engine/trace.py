@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -14,10 +15,13 @@ from .analysis.diagnosis import Finding, diagnose, weight_spectra
 from .analysis.flow import flow_matrix, gradient_norms
 from .analysis.jacobians import jacobian_norms
 from .analysis.summary import summarize
+from .chain import Segment, check_chain, window_chain
+from .events import Event, replay
 from .params import Architecture
 from .record import TraceRecord
+from .schedule import event_schedule
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2          # 2: the chain of segments is saved; version 1 files (one segment) still load
 
 
 class Trace(TraceRecord):
@@ -61,6 +65,21 @@ class Trace(TraceRecord):
         """`engine.weight_spectra(self)`: σ_max and spectral radii of every W_hh."""
         return weight_spectra(self)
 
+    # -- the stream ----------------------------------------------------------------------------
+    @property
+    def schedule(self) -> dict:
+        """The event schedule of this run's stream over its chain (engine.schedule)."""
+        return event_schedule(self.num_layers, self.directions, self.stages)
+
+    @property
+    def event_count(self) -> int:
+        """How many events the stream has: len(list(self.events()))."""
+        return self.schedule["total"]
+
+    def events(self) -> Iterator[Event]:
+        """`engine.replay(self)`: every event of the run, in the schedule's order."""
+        return replay(self)
+
     # -- persistence -------------------------------------------------------------------------
     def save(self, path: str | Path | BinaryIO) -> None:
         """Write the trace to `path` (or a binary file object) as .npz (plain arrays, loadable with
@@ -71,7 +90,9 @@ class Trace(TraceRecord):
                 "hidden_size": self.hidden_size, "output_size": self.output_size,
                 "num_layers": self.num_layers, "bidirectional": self.bidirectional,
                 "loss_type": self.loss_type, "loss": float(self.loss),
-                "bptt_window": self.bptt_window})),
+                "bptt_window": self.bptt_window,
+                "chain": [{"name": seg.name, "start": seg.start, "stop": seg.stop, "emits": seg.emits,
+                           "weights": seg.weights, "handoff": seg.handoff} for seg in self.chain]})),
             "x": self.x, "targets": self.targets, "mask": self.mask, "loss_t": self.loss_t,
         }
         for prefix, table in (("param", self.params), ("act", self.activations), ("grad", self.grads),
@@ -107,11 +128,15 @@ def load_trace(path: str | Path, max_bytes: int | None = None) -> Trace:
         meta = json.loads(str(files.pop("meta")))
         arch = Architecture(meta["cell"], meta["input_size"], meta["hidden_size"], meta["output_size"],
                             meta["num_layers"], meta["bidirectional"])
-        trace = Trace(arch, meta["loss_type"], files.pop("x"), files.pop("targets"), files.pop("mask"), {})
+        x = files.pop("x")
+        if "chain" in meta:
+            chain = check_chain([Segment(**seg) for seg in meta["chain"]], x.shape[0])
+        else:                                          # version 1: a plain run, perhaps truncated
+            chain = window_chain(x.shape[0], int(meta["bptt_window"])) if meta.get("bptt_window") else None
+        trace = Trace(arch, meta["loss_type"], x, files.pop("targets"), files.pop("mask"), {}, chain)
         trace.loss_t = files.pop("loss_t")
         trace.loss = float(meta["loss"])
-        trace.bptt_window = meta.get("bptt_window")
-    except (KeyError, TypeError, json.JSONDecodeError) as exc:
+    except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
         raise ValueError(f"not a trace file: bad metadata ({exc})") from exc
     tables = {"param": trace.params, "act": trace.activations, "grad": trace.grads,
               "gradient": trace.gradients, "contrib": trace.grad_contributions,
@@ -122,7 +147,7 @@ def load_trace(path: str | Path, max_bytes: int | None = None) -> Trace:
         if prefix not in tables:
             raise ValueError(f"not a trace file: unexpected entry {key!r}")
         tables[prefix][name] = value
-    expected = set(arch.shapes())
+    expected = set(arch.shapes(trace.chain))
     if set(trace.params) != expected:
         raise ValueError(f"trace parameters do not match a {arch.cell} network: "
                          f"{sorted(expected ^ set(trace.params))}")

@@ -6,7 +6,7 @@
     trained = trainer.net
 
 An epoch is one pass over the sequence. Without truncation that is one forward/BPTT pass and one
-update; with TBPTT(k1, k2) the parameters are updated after every window (see engine.tbptt),
+update (an encoder–decoder: through the decoder, across the context and through the encoder); with TBPTT(k1, k2) the parameters are updated after every window (see engine.tbptt),
 each update clipped on its own. Everything is deterministic: no randomness is drawn here.
 """
 from __future__ import annotations
@@ -20,7 +20,9 @@ import numpy as np
 from .network import Network
 from .norms import batch_mean_norm
 from .optim import OPTIMIZERS, clip_by_global_norm, make_optimizer
+from .patterns import Seq2Seq
 from .tbptt import as_batch, check_truncatable, truncation_windows, window_runs
+from .trace import Trace
 
 
 @dataclass(frozen=True)
@@ -69,13 +71,26 @@ class EpochRecord:
         return self.gradient_norms
 
 
-class EpochLoop:
-    """What every trainer shares: the parameters being trained, the optimizer, the epoch count and
-    the epoch loop (`run_epoch` is the subclass's)."""
+class Trainer:
+    """Trains a copy of a model on fixed data; `net` is always the latest (finite) model.
 
-    def _start(self, params: dict[str, np.ndarray], options: TrainOptions) -> None:
+    The model is a Network, or a Seq2Seq with `encoder_steps` (the split of the joined time axis:
+    its chain is [encoder: silent, attached] + [decoder: emits], trained with full BPTT through both)."""
+
+    def __init__(self, net: Network | Seq2Seq, x, targets, loss: str, options: TrainOptions,
+                 encoder_steps: int | None = None) -> None:
+        if encoder_steps is not None and (options.tbptt is not None or not options.recurrent_gradient):
+            raise ValueError("an encoder–decoder is trained with full BPTT (no tbptt, recurrent_gradient=True)")
+        k1, k2 = options.tbptt if options.tbptt is not None else (None, None)
+        check_truncatable(net, k1)
+        self.x, self.targets = as_batch(x, targets, loss)
+        self.loss = loss
+        self.encoder_steps = encoder_steps
+        self._emitting = slice(encoder_steps or 0, None)    # the steps with a loss, summed alone as in Trace.loss
+        self.windows = truncation_windows(self.x.shape[0], k1, k2)
+        self.net = net
         self.options = options
-        self._params = params
+        self._params = net.state_dict()
         self._optimizer = make_optimizer(options.optimizer, options.lr, options.momentum)
         self.epochs_done = 0
         self.diverged = False
@@ -85,22 +100,12 @@ class EpochLoop:
         while self.epochs_done < self.options.epochs and not self.diverged:
             yield self.run_epoch()
 
-    def run_epoch(self) -> EpochRecord:
-        """One epoch: its update(s) and record."""
-        raise NotImplementedError
-
-
-class Trainer(EpochLoop):
-    """Trains a copy of a network on fixed data; `net` is always the latest (finite) network."""
-
-    def __init__(self, net: Network, x, targets, loss: str, options: TrainOptions) -> None:
-        k1, k2 = options.tbptt if options.tbptt is not None else (None, None)
-        check_truncatable(net, k1)
-        self.x, self.targets = as_batch(x, targets, loss)
-        self.loss = loss
-        self.windows = truncation_windows(self.x.shape[0], k1, k2)
-        self.net = net
-        self._start(net.state_dict(), options)
+    def _run(self, x: np.ndarray, targets: np.ndarray, initial_state: dict | None) -> Trace:
+        """One window's record with the current parameters (no contribution norms: training needs none)."""
+        if self.encoder_steps is not None:
+            return self.net.run_joined(x, targets, self.encoder_steps, self.loss, contributions=False)
+        return self.net.run(x, targets, self.loss, initial_state=initial_state,
+                            recurrent_gradient=self.options.recurrent_gradient, contributions=False)
 
     def run_epoch(self) -> EpochRecord:
         """One pass over the sequence with its update(s)."""
@@ -112,8 +117,7 @@ class Trainer(EpochLoop):
         correct = counted = 0
         largest, updates, clipped = 0.0, 0, 0
         with np.errstate(over="ignore", invalid="ignore"):
-            for window, trace in window_runs(lambda: self.net, self.x, self.targets, self.loss, self.windows,
-                                             self.options.recurrent_gradient):
+            for window, trace in window_runs(self._run, self.x, self.targets, self.loss, self.windows):
                 loss_t[window.loss_from:window.end] = trace.loss_t[window.loss_from - window.start:]
                 for node in dh:
                     dh[node][window.start:window.end] += trace.gradients[node]
@@ -133,7 +137,7 @@ class Trainer(EpochLoop):
             param_norms = {k: float(np.linalg.norm(g)) for k, g in grad_sum.items()}
         self.epochs_done += 1
         return EpochRecord(
-            epoch=self.epochs_done, loss=float(loss_t.sum()), accuracy=correct / counted if counted else None,
+            epoch=self.epochs_done, loss=float(loss_t[self._emitting].sum()), accuracy=correct / counted if counted else None,
             gradient_norms=profile, param_grad_norms=param_norms, grad_norm=float(largest), clipped=clipped > 0,
             updates=updates, clipped_updates=clipped, diverged=self.diverged, loss_t=loss_t)
 
@@ -145,7 +149,7 @@ class Trainer(EpochLoop):
             self.diverged = True
             return False
         self._params = candidate
-        self.net = Network(self.net.arch, candidate, self.net.dtype)
+        self.net = self.net.with_state(candidate)
         return True
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..chain import mixed_steps, steps_where, weight_layout
 from ..record import TraceRecord
 from .flow import flow_norms, loss_steps
 from .jacobians import jacobian_norms
@@ -24,14 +25,25 @@ def decay_factor(distance: np.ndarray, norms: np.ndarray) -> float:
 
 def decay_bound(trace: TraceRecord, node: str) -> tuple[float, float]:
     """(σ_max(W_hh), the bound on the per-step factor) of a node: σ_max(W_hh)·max φ′ when the cell
-    declares max φ′ (Elman cells: 1), else the largest measured Jacobian norm."""
-    w_hh = trace.params["weight_hh" + node[1:]]
-    sigma_max = float(np.linalg.norm(w_hh.astype(np.float64), 2)) if np.isfinite(w_hh).all() else float("nan")
+    declares max φ′ (Elman cells: 1), else the largest measured Jacobian norm. With several weight
+    sets (a chain's segments), the largest over them, each measured on its own steps (the hand-off
+    edges between different weights left out)."""
+    suffix = node[1:]
     max_dphi = trace.cell_impl.max_dphi
-    if max_dphi is not None:
-        return sigma_max, sigma_max * max_dphi
-    jn = jacobian_norms(trace)[node]
-    return sigma_max, float(np.nanmax(jn)) if np.isfinite(jn).any() else float("nan")
+    jn = None if max_dphi is not None else np.array(jacobian_norms(trace)[node], dtype=np.float64)
+    if jn is not None:
+        jn[mixed_steps(trace.chain, node.endswith("_reverse"))] = np.nan
+    sigmas, bounds = [], []
+    for prefix in weight_layout(trace.chain):
+        w_hh = trace.params[f"{prefix}weight_hh{suffix}"]
+        sigma = float(np.linalg.norm(w_hh.astype(np.float64), 2)) if np.isfinite(w_hh).all() else float("nan")
+        sigmas.append(sigma)
+        if jn is None:
+            bounds.append(sigma * max_dphi)
+        else:
+            own = jn[steps_where(trace.chain, lambda seg: seg.weights == prefix)]
+            bounds.append(float(np.nanmax(own)) if np.isfinite(own).any() else float("nan"))
+    return max(sigmas), max(bounds)
 
 
 def vanishing_profile(trace: TraceRecord, node: str) -> dict:

@@ -4,10 +4,11 @@ Every check returns findings only when its problem is present, so a healthy trac
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from ..chain import Segment
 from ..record import TraceRecord
 from .decay import vanishing_profile
 
@@ -45,29 +46,60 @@ class Finding:
 def diagnose(trace: TraceRecord, thresholds: Thresholds = Thresholds(), *, decay: bool = True) -> list[Finding]:
     """Every finding for `trace`, problems first. A trace truncated on purpose (truncate=k, or
     Elman's context units) gets no vanishing/exploding finding: its gradient stops by design.
-    `decay=False` leaves that check out (for a caller that measures the decay on a wider axis)."""
+    `decay=False` leaves that check out. A chain of several segments (an encoder–decoder) gets each
+    segment's own findings, titled with its name ("Encoder: …") on the whole time axis, and the
+    gradient's decay measured along the whole chain, from the last loss back across the hand-offs."""
+    decay = decay and trace.bptt_window is None               # a truncated recurrence cuts it on purpose
+    if not trace.segmented:
+        return sorted(_findings(trace, thresholds, decay), key=lambda f: f.severity != "problem")
+    findings: list[Finding] = []
+    for seg in trace.stages:
+        shift = seg.start
+        for f in _findings(_SegmentView(trace, seg), thresholds, decay=False):
+            findings.append(replace(f, t=None if f.t is None else f.t + shift, steps=[s + shift for s in f.steps],
+                                    title=f"{seg.name.capitalize()}: {f.title}"))
+    broken = {f.node for f in findings if f.kind == "nonfinite"}
+    for node in trace.node_names:
+        if decay and node not in broken:                      # no decay fit through NaN/Inf
+            findings += gradient_decay(vanishing_profile(trace, node), node, thresholds)
+    return sorted(findings, key=lambda f: f.severity != "problem")
+
+
+def _findings(trace, th: Thresholds, decay: bool) -> list[Finding]:
+    """The checks of every node of a record (or of one segment's view of it), node by node."""
     findings: list[Finding] = []
     for node in trace.node_names:
         nonfinite = _nonfinite(trace, node)
         findings += nonfinite
-        if decay and not nonfinite and trace.bptt_window is None:   # a truncated recurrence cuts it on purpose
-            findings += gradient_decay(vanishing_profile(trace, node), node, thresholds)
-        findings += _saturation(trace, node, thresholds)
-        findings += _dead_relu(trace, node, thresholds)
-        findings += _forget_gate(trace, node, thresholds)
-    return sorted(findings, key=lambda f: f.severity != "problem")
+        if decay and not nonfinite:
+            findings += gradient_decay(vanishing_profile(trace, node), node, th)
+        findings += _saturation(trace, node, th)
+        findings += _dead_relu(trace, node, th)
+        findings += _forget_gate(trace, node, th)
+    return findings
+
+
+class _SegmentView:
+    """One segment's steps of a record (views), with the facts the per-node checks read."""
+
+    def __init__(self, trace: TraceRecord, seg: Segment) -> None:
+        self.cell_impl, self.node_names, self.T = trace.cell_impl, trace.node_names, seg.steps
+        self.activations = {name: v[seg.span] for name, v in trace.activations.items()}
+        self.gradients = {name: v[seg.span] for name, v in trace.gradients.items()}
 
 
 def weight_spectra(trace: TraceRecord) -> dict[str, dict[str, float]]:
-    """node → spectral radius and σ_max of its W_hh (each gate block for gated cells)."""
+    """node → spectral radius and σ_max of its W_hh (each gate block for gated cells); keyed
+    "encoder h_l0", … by segment for a chain of several segments, each with its own weights."""
     cell = trace.cell_impl
     out = {}
-    for node in trace.node_names:
-        w = trace.params["weight_hh" + node[1:]].astype(np.float64)
-        entry: dict[str, float] = {"sigma_max": float(np.linalg.norm(w, 2))}
-        for gate, block in cell.recurrent_blocks(w).items():
-            entry[f"radius_{gate}"] = float(np.max(np.abs(np.linalg.eigvals(block))))
-        out[node] = entry
+    for seg in trace.stages:
+        for node in trace.node_names:
+            w = trace.weight(seg, "weight_hh" + node[1:]).astype(np.float64)
+            entry: dict[str, float] = {"sigma_max": float(np.linalg.norm(w, 2))}
+            for gate, block in cell.recurrent_blocks(w).items():
+                entry[f"radius_{gate}"] = float(np.max(np.abs(np.linalg.eigvals(block))))
+            out[f"{seg.name} {node}" if trace.segmented else node] = entry
     return out
 
 

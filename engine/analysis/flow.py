@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cells import Cell, GradStep
-from ..layer import BackwardSink, backward_direction
+from ..layer import BackwardSink, Carry, backward_direction
 from ..norms import batch_mean_norm
 from ..record import TraceRecord
 
@@ -37,10 +37,10 @@ class FlowSink(BackwardSink):
     """Keeps, per step, the batch-mean ‖∂L_k/∂h_t‖ for each of K loss terms, and the gradient for the layer below;
     the step's other gradients go to scratch buffers reused across steps."""
 
-    def __init__(self, cell: Cell, T: int, K: int, B: int, H: int, w_ih: np.ndarray, d_below: np.ndarray | None,
-                 dtype) -> None:
+    def __init__(self, cell: Cell, T: int, K: int, B: int, H: int, w_ih: np.ndarray | None,
+                 d_below: np.ndarray | None, dtype) -> None:
         self.norms = np.zeros((K, T))
-        self.w_ih = w_ih
+        self.w_ih = w_ih                   # the weights of the segment being back-propagated
         self.d_below = d_below             # (T, K, B, I_k) accumulated, or None for the bottom layer
         rows = cell.blocks * H
         dz_ih = np.zeros((K, B, rows), dtype=dtype)
@@ -88,21 +88,32 @@ def flow_norms(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _flow_chunk(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
-    cell, p = trace.cell_impl, trace.params
-    T, B, H, K = trace.T, trace.B, trace.hidden_size, len(ks)
+    """The rows ks of the flow matrix: BPTT of K one-hot loss terms through the recorded network,
+    stage by stage in reverse with each stage's weights (across the chain's hand-offs)."""
+    cell = trace.cell_impl
+    T, B, H, K, D = trace.T, trace.B, trace.hidden_size, len(ks), trace.directions
     dlogits = np.zeros((T, K, B, trace.output_size), dtype=trace.dtype)
     dlogits[ks, np.arange(K)] = trace.gradients["logits"][ks]      # ∂L_k/∂o_t is nonzero only at t = k
     out = {}
     with np.errstate(over="ignore", invalid="ignore"):
-        d_above = dlogits @ p["head.weight"]                           # (T, K, B, D·H)
+        d_above = np.zeros((T, K, B, D * H), dtype=trace.dtype)
+        for seg in trace.stages:
+            if seg.emits:
+                d_above[seg.span] = dlogits[seg.span] @ trace.weight(seg, "head.weight")   # (n, K, B, D·H)
         for k in reversed(range(trace.num_layers)):
             d_below = None if k == 0 else np.zeros((T, K, B, trace.arch.layer_input_size(k)), dtype=trace.dtype)
-            for d in range(trace.directions):
+            for d in range(D):
                 s = f"_l{k}{trace.arch.suffix(d)}"
-                sink = FlowSink(cell, T, K, B, H, p[f"weight_ih{s}"], d_below, trace.dtype)
-                for _ in backward_direction(cell, trace.layer_record(k, d), p[f"weight_hh{s}"],
-                                            d_above[..., d * H:(d + 1) * H], sink, window=trace.bptt_window):
-                    pass
+                rec, cuts = trace.layer_record(k, d), trace.cuts(d)
+                sink = FlowSink(cell, T, K, B, H, None, d_below, trace.dtype)
+                carry = Carry(cell, (K, B, H), trace.dtype)
+                for seg in reversed(trace.stages):
+                    sink.w_ih = trace.weight(seg, f"weight_ih{s}")
+                    steps = range(seg.start, seg.stop) if d else range(seg.stop - 1, seg.start - 1, -1)
+                    for _ in backward_direction(cell, rec, trace.weight(seg, f"weight_hh{s}"),
+                                                d_above[seg.span, ..., d * H:(d + 1) * H], sink, carry, steps,
+                                                start=seg.start, cuts=cuts):
+                        pass
                 out[f"h{s}"] = sink.norms
             d_above = d_below
     return out

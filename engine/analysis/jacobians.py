@@ -17,8 +17,9 @@ JACOBIAN_CHUNK_BYTES = 64 << 20
 
 def jacobian_norms(trace: TraceRecord) -> dict[str, np.ndarray]:
     """node → (T,) batch mean of ‖∂s_t/∂s_prev‖₂, NaN at each direction's first processed step
-    (computed once per record). The work is B·S³ per step (S = H, or 2H with a cell state); when
-    T·B·S³ exceeds EXACT_WORK_BUDGET (long sequences of wide states) only an even subsample of the
+    (computed once per record). A step reads its own segment's weights, so the edge into a segment
+    (an encoder–decoder's context) is that segment's first step. The work is B·S³ per step (S = H,
+    or 2H with a cell state); when T·B·S³ exceeds EXACT_WORK_BUDGET (long sequences of wide states) only an even subsample of the
     steps, as many as the budget pays for, is computed and the others are NaN."""
     return trace.remember("jacobian_norms", lambda: _jacobian_norms(trace))
 
@@ -38,7 +39,10 @@ def _jacobian_norms(trace: TraceRecord) -> dict[str, np.ndarray]:
                 if len(later) > affordable:
                     later = later[np.unique(np.round(np.linspace(0, len(later) - 1, affordable)).astype(int))]
                 norms = np.full(T, np.nan)
-                norms[later] = exact_jacobian_norms(cell, rec, trace.params[f"weight_hh{s}"], later, B, S)
+                for seg in trace.stages:                 # each step with its stage's W_hh
+                    steps = later[(later >= seg.start) & (later < seg.stop)]
+                    if len(steps):
+                        norms[steps] = exact_jacobian_norms(cell, rec, trace.weight(seg, f"weight_hh{s}"), steps, B, S)
                 out[f"h{s}"] = norms.astype(trace.dtype)
     return out
 

@@ -7,8 +7,7 @@ import numpy as np
 
 
 class TraceView(Protocol):
-    """The page-facing facts a summary reads: a Trace has them, and so does an encoder–decoder's
-    joined record."""
+    """The page-facing facts a summary reads (engine.trace.Trace has them)."""
 
     loss: float
     loss_t: np.ndarray
@@ -17,6 +16,8 @@ class TraceView(Protocol):
     gradient_norms: dict[str, np.ndarray]
     jacobian_norms: dict[str, np.ndarray]
     node_names: list[str]
+    stages: tuple
+    segmented: bool
 
     def vanishing(self, node: str) -> dict:
         """See Trace.vanishing."""
@@ -32,7 +33,8 @@ def floats(a) -> list:
 
 def summarize(trace: TraceView) -> dict:
     """Everything the plots need. Key "grad_norms" (a wire key, kept) is parameter → ‖∂L/∂θ‖;
-    "gradient_norms" is node → (T,) batch mean of ‖∂L/∂h_t‖."""
+    "gradient_norms" is node → (T,) batch mean of ‖∂L/∂h_t‖. A chain of several segments (an
+    encoder–decoder) adds "segments": [{name, start, stop}]."""
     vanishing = {}
     for node in trace.node_names:
         v = trace.vanishing(node)
@@ -53,4 +55,5 @@ def summarize(trace: TraceView) -> dict:
         "grad_norms": param_norms,
         "vanishing": vanishing,
         "flow": flow,
+        **({"segments": [seg.as_dict() for seg in trace.stages]} if trace.segmented else {}),
     }

@@ -1,6 +1,8 @@
-"""The encoder–decoder on one joined time axis (engine.run_joined): every gradient norm it reports,
-the flow of each decoder loss back across the context, and the Jacobians (the context edge's
-included) against a step-by-step torch float64 graph; its events, summary and diagnosis."""
+"""The encoder–decoder on one joined time axis (Seq2Seq.run_joined: one Trace whose chain is a silent
+encoder segment and an emitting decoder segment): every gradient norm it reports, the flow of each
+decoder loss back across the context, and the Jacobians (the context edge's included) against a
+step-by-step torch float64 graph; its events, summary and diagnosis; the one Trainer on it; and the
+adapters the server still calls (engine.run_joined, JoinedSeq2SeqTrace.segments, Seq2SeqTrainer)."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +12,10 @@ import torch.nn.functional as F
 
 from unrolled import engine
 from unrolled.engine.gradcheck import compare_numeric
+from unrolled.engine.losses import IGNORE
 from unrolled.engine.patterns import Seq2Seq
-from unrolled.engine.seq2seq_record import joined_event_count, run_joined
+from unrolled.engine.seq2seq_record import JoinedSeq2SeqTrace, joined_event_count, joined_segments, run_joined
+from unrolled.engine.tbptt import state_at
 from unrolled.engine.tasks import make_task
 from engine_cases import assert_steps
 from torch_reference import cell_step
@@ -93,7 +97,7 @@ def joined_case(cell: str, layers: int, seed: int = 11):
 @pytest.mark.parametrize("layers", [1, 2])
 def test_joined_record_matches_torch(cell, layers):
     model, x, targets, T_in = joined_case(cell, layers)
-    joined = run_joined(model, x, targets, T_in)
+    joined = model.run_joined(x, targets, T_in)
     ref = torch_joined(model, x, targets, T_in)
     assert joined.T == len(x) and joined.loss == pytest.approx(ref["loss"], rel=1e-12)
     for node in joined.node_names:
@@ -108,9 +112,9 @@ def test_joined_record_matches_torch(cell, layers):
 
 def test_flow_rows_computed_a_few_loss_terms_at_a_time_are_the_same(monkeypatch):
     model, x, targets, T_in = joined_case("lstm", 2)
-    whole = run_joined(model, x, targets, T_in).flow_matrix("h_l1")
-    monkeypatch.setattr(engine.seq2seq_record, "FLOW_UNITS_PER_RUN", 1)         # one loss term per run
-    one_by_one = run_joined(model, x, targets, T_in).flow_matrix("h_l1")
+    whole = model.run_joined(x, targets, T_in).flow_matrix("h_l1")
+    monkeypatch.setattr(engine.analysis.flow, "FLOW_MEMORY_BUDGET", 1)          # one loss term per chunk
+    one_by_one = model.run_joined(x, targets, T_in).flow_matrix("h_l1")
     np.testing.assert_array_equal(whole[0], one_by_one[0])
     assert_steps(whole[1], one_by_one[1], "flow_matrix(h_l1)", tol=1e-12, time_axes=(0, 1))
 
@@ -118,37 +122,67 @@ def test_flow_rows_computed_a_few_loss_terms_at_a_time_are_the_same(monkeypatch)
 @pytest.mark.parametrize("cell", ["rnn_tanh", "lstm"])
 def test_joined_gradients_match_finite_differences(cell):
     model, x, targets, T_in = joined_case(cell, 2, seed=5)
-    joined = run_joined(model, x, targets, T_in)
+    joined = model.run_joined(x, targets, T_in)
 
     def loss_of(state):
-        return run_joined(Seq2Seq.from_state_dict(state, cell, 2), x, targets, T_in).loss
+        return Seq2Seq.from_state_dict(state, cell, 2).run_joined(x, targets, T_in).loss
     # a fourth-order stencil: eps = 1e-2 keeps round-off (~1e-16·L/eps) below the small entries' gradients
     errors = compare_numeric(model.state_dict(), joined.grads, loss_of, eps=1e-2, max_entries=6)
     assert set(errors) == set(model.state_dict()) and max(errors.values()) < 1e-6, errors
 
 
+def halves(model: Seq2Seq, x: np.ndarray, targets: np.ndarray, T_in: int):
+    """The encoder–decoder as two separate plain runs: the encoder's forward pass, the decoder from
+    its final state, then the encoder again with the gradient that crossed the context."""
+    no_loss = np.full((T_in, x.shape[1]), IGNORE)
+    context = state_at(model.encoder.run(x[:T_in], no_loss), -1)
+    decoder = model.decoder.run(x[T_in:], targets[T_in:], initial_state=context)
+    encoder = model.encoder.run(x[:T_in], no_loss, final_state_grads=decoder.initial_state_grads)
+    return encoder, decoder
+
+
 def test_joined_activations_and_gradients_lie_on_one_axis():
+    """One chained run records exactly what two separate runs joined by the context record."""
     model, x, targets, T_in = joined_case("lstm", 2)
-    joined = run_joined(model, x, targets, T_in)
-    enc, dec = joined.encoder, joined.decoder
-    for name in ("h_l1", "c_l0", "f_l1"):
+    joined = model.run_joined(x, targets, T_in)
+    enc, dec = halves(model, x, targets, T_in)
+    for name in ("h_l1", "c_l0", "f_l1", "g_l0"):
         np.testing.assert_array_equal(joined.activations[name], np.concatenate([enc.activations[name], dec.activations[name]]))
         np.testing.assert_array_equal(joined.gradients[name], np.concatenate([enc.gradients[name], dec.gradients[name]]))
+    expected = {f"encoder.{k}": v for k, v in enc.grads.items() if not k.startswith("head.")}
+    expected.update({f"decoder.{k}": v for k, v in dec.grads.items()})
+    assert list(joined.grads) == list(expected) == list(model.state_dict())
+    for name, grad in expected.items():
+        np.testing.assert_array_equal(joined.grads[name], grad, err_msg=name)
     assert np.isnan(joined.activations["logits"][:T_in]).all()              # the encoder emits nothing
+    assert np.isnan(joined.gradients["probs"][:T_in]).all()
     np.testing.assert_array_equal(joined.activations["logits"][T_in:], dec.activations["logits"])
     np.testing.assert_array_equal(joined.x, x)
     assert (joined.targets[:T_in] == -100).all() and (joined.targets[T_in:] == targets[T_in:]).all()
     assert not joined.mask[:T_in].any() and joined.loss_t[:T_in].tolist() == [0.0] * T_in
+    assert joined.loss == dec.loss
     contributions = joined.grad_contributions
     assert np.isnan(contributions["encoder.weight_hh_l0"][T_in:]).all()
-    assert np.isfinite(contributions["encoder.weight_hh_l0"][:T_in]).all()
+    np.testing.assert_array_equal(contributions["encoder.weight_hh_l0"][:T_in], enc.grad_contributions["weight_hh_l0"])
+    np.testing.assert_array_equal(contributions["decoder.head.weight"][T_in:], dec.grad_contributions["head.weight"])
     assert np.isnan(contributions["decoder.weight_hh_l0"][:T_in]).all() and "encoder.head.weight" not in contributions
     assert set(joined.params) == set(model.state_dict()) == set(joined.grads)
 
 
+def test_a_chain_needs_a_unidirectional_network_and_segments_that_tile_the_axis():
+    net = engine.Network.random("gru", 3, 4, 2, bidirectional=True)
+    x, y = np.zeros((4, 1, 3)), np.zeros((4, 1), int)
+    chain = [engine.Segment("a", 0, 2), engine.Segment("b", 2, 4)]
+    with pytest.raises(ValueError, match="unidirectional"):
+        engine.StepRun(net.arch, net.state_dict(), x, y, "cross_entropy", chain=chain)
+    for bad in ([engine.Segment("a", 0, 2), engine.Segment("b", 3, 4)], [engine.Segment("a", 0, 3)]):
+        with pytest.raises(ValueError, match="tile"):
+            engine.StepRun(net.arch, net.state_dict(), x, y, "cross_entropy", chain=bad)
+
+
 def test_joined_events_play_encoder_decoder_backward_then_the_encoder_back():
     model, x, targets, T_in = joined_case("gru", 2)
-    joined = run_joined(model, x, targets, T_in)
+    joined = model.run_joined(x, targets, T_in)
     events = list(joined.events())
     T_out = len(x) - T_in
     assert len(events) == joined.event_count == joined_event_count(T_in, T_out, 2) == 2 * 9 * 2 + 3 * 4
@@ -174,7 +208,7 @@ def test_joined_events_play_encoder_decoder_backward_then_the_encoder_back():
 def test_joined_summary_has_a_trace_summary_shape_and_the_segments():
     task = make_task("reverse", 6, 2, seed=0)
     model = Seq2Seq.random("rnn_tanh", task.input_size, 12, task.output_size, seed=0, recurrent_scale=0.6)
-    joined = run_joined(model, task.x, task.targets, task.encoder_steps)
+    joined = model.run_joined(task.x, task.targets, task.encoder_steps)
     summary = joined.summary()
     single = engine.Network.random("rnn_tanh", 3, 4, 2).run(np.zeros((3, 1, 3)), np.zeros((3, 1), int)).summary()
     assert set(summary) == set(single) | {"segments"}
@@ -199,7 +233,7 @@ def test_joined_diagnosis_titles_each_half_and_shifts_the_decoder():
     state = model.state_dict()
     state["decoder.bias_ih_l0"] = np.full_like(state["decoder.bias_ih_l0"], -50.0)
     model = Seq2Seq.from_state_dict(state, "rnn_relu")
-    findings = run_joined(model, task.x, task.targets, 4).diagnose()
+    findings = model.run_joined(task.x, task.targets, 4).diagnose()
     dead = {f.title.split(":")[0]: f for f in findings if f.kind == "dead_relu"}
     assert dead["Decoder"].steps == [4, 5, 6, 7] and dead["Decoder"].numbers["share"] == 1.0
     assert all(s < 4 for s in getattr(dead.get("Encoder"), "steps", []))
@@ -209,35 +243,55 @@ def test_run_joined_refuses_a_split_that_leaves_a_half_empty():
     model, x, targets, _ = joined_case("gru", 1)
     for split in (0, len(x)):
         with pytest.raises(ValueError, match="encoder_steps"):
-            run_joined(model, x, targets, split)
+            model.run_joined(x, targets, split)
 
 
-def test_seq2seq_trainer_steps_both_halves_along_the_joined_gradient():
+def test_the_server_adapters_are_the_one_trace():
+    """engine.run_joined gives the same Trace with the server's `segments`; joined_segments and
+    joined_event_count describe its chain and schedule."""
+    model, x, targets, T_in = joined_case("lstm", 1)
+    trace = model.run_joined(x, targets, T_in)
+    adapted = run_joined(model, x, targets, T_in)
+    assert isinstance(adapted, JoinedSeq2SeqTrace) and isinstance(adapted, engine.Trace)
+    assert not hasattr(trace, "segments")                       # the server tells plain traces by this
+    assert adapted.segments == joined_segments(T_in, len(x)) == [{"name": "encoder", "start": 0, "stop": 5},
+                                                                 {"name": "decoder", "start": 5, "stop": 9}]
+    assert adapted.event_count == joined_event_count(T_in, len(x) - T_in, 1) == len(list(adapted.events()))
+    assert adapted.schedule == trace.schedule and adapted.loss == trace.loss
+    np.testing.assert_array_equal(adapted.gradients["h_l0"], trace.gradients["h_l0"])
+
+
+def test_trainer_steps_both_halves_along_the_joined_gradient():
     """One SGD epoch moves every parameter of both halves by −lr · ∂L/∂θ of run_joined; the record
     carries the joined loss and profiles."""
     task = make_task("reverse", 5, 3, seed=2)
     model = Seq2Seq.random("lstm", task.input_size, 6, task.output_size, seed=1)
-    joined = run_joined(model, task.x, task.targets, 5)
-    trainer = engine.Seq2SeqTrainer(model, task.x, task.targets, 5, "cross_entropy",
-                                    engine.TrainOptions(epochs=1, optimizer="sgd", lr=0.1))
+    joined = model.run_joined(task.x, task.targets, 5)
+    trainer = engine.Trainer(model, task.x, task.targets, "cross_entropy",
+                             engine.TrainOptions(epochs=1, optimizer="sgd", lr=0.1), encoder_steps=5)
     (record,) = list(trainer.epochs())
-    assert record.loss == pytest.approx(joined.loss, rel=1e-12) and record.updates == 1 and not record.diverged
-    np.testing.assert_allclose(record.gradient_norms["h_l0"], joined.gradient_norms["h_l0"], rtol=1e-12)
-    np.testing.assert_allclose(record.loss_t, joined.loss_t, rtol=1e-12)
+    assert record.loss == joined.loss and record.updates == 1 and not record.diverged
+    np.testing.assert_array_equal(record.gradient_norms["h_l0"], joined.gradient_norms["h_l0"])
+    np.testing.assert_array_equal(record.loss_t, joined.loss_t)
     before, after = model.state_dict(), trainer.net.state_dict()
-    assert set(after) == set(before) == set(joined.grads)
+    assert isinstance(trainer.net, Seq2Seq) and set(after) == set(before) == set(joined.grads)
     for name in before:
         np.testing.assert_allclose(after[name], before[name] - 0.1 * joined.grads[name], rtol=1e-12, atol=1e-15,
                                    err_msg=name)
+    adapter = engine.Seq2SeqTrainer(model, task.x, task.targets, 5, "cross_entropy",
+                                    engine.TrainOptions(epochs=1, optimizer="sgd", lr=0.1))
+    assert [r.loss for r in adapter.epochs()] == [record.loss]
 
 
-def test_seq2seq_trainer_learns_to_reverse_and_refuses_truncation():
+def test_trainer_learns_to_reverse_and_refuses_truncation():
     task = make_task("reverse", 6, 4, seed=0)
     model = Seq2Seq.random("gru", task.input_size, 16, task.output_size, seed=0, recurrent_scale=1.0)
     options = engine.TrainOptions(epochs=100, optimizer="adam", lr=0.01)
-    records = list(engine.Seq2SeqTrainer(model, task.x, task.targets, 6, "cross_entropy", options).epochs())
+    records = list(engine.Trainer(model, task.x, task.targets, "cross_entropy", options, encoder_steps=6).epochs())
     assert len(records) == 100 and records[-1].loss < 0.05 * records[0].loss
     assert records[0].accuracy < 0.5 and records[-1].accuracy == 1.0
     for bad in (engine.TrainOptions(tbptt=(2, 2)), engine.TrainOptions(recurrent_gradient=False)):
+        with pytest.raises(ValueError, match="full BPTT"):
+            engine.Trainer(model, task.x, task.targets, "cross_entropy", bad, encoder_steps=6)
         with pytest.raises(ValueError, match="full BPTT"):
             engine.Seq2SeqTrainer(model, task.x, task.targets, 6, "cross_entropy", bad)
