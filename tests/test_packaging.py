@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "README.md", "unrolled", "engine", "server", "templates", "static")
 
 
