@@ -103,22 +103,11 @@ class Settings:
         return cls(**values)
 
     def limits(self) -> dict[str, list[float]]:
-        """{config field: [min, max]} for the page's inputs."""
+        """The bounds the config table cannot state field by field (each field's own bounds travel in
+        page_data.config_fields): the product of the sizes, an encoder–decoder's seq_len, the delay."""
         return {
-            "seq_len": [2, self.max_seq_len],
-            "seq2seq_len": [2, self.max_seq2seq_len],
-            "hidden_size": [1, self.max_hidden_size],
-            "num_layers": [1, self.max_num_layers],
-            "batch_size": [1, self.max_batch_size],
             "units": [1, self.max_units],
-            "text": [0, self.max_text_len],
-            "recurrent_scale": [0.0, self.max_recurrent_scale],
-            "forget_bias": [-20.0, 20.0],
-            "seed": [0, 2**32 - 1],
+            "seq2seq_len": [2, self.max_seq2seq_len],
             "delay_ms": [0, self.max_delay_ms],
-            "epochs": [1, self.max_epochs],
-            "lr": [0.0, 10.0],
-            "clip": [0.0, 1e6],
-            "tbptt": [1, self.max_seq_len],
         }
 

@@ -27,8 +27,10 @@ def test_page_renders_page_data_and_local_plotly(client):
     data = json.loads(blob)
     assert [p["name"] for p in data["presets"]] == list(PRESET_NAMES)
     assert data["defaults"]["cell"] == "rnn_tanh" and data["defaults"]["loss"] == "cross_entropy"
-    assert data["limits"]["seq_len"] == [2, settings.max_seq_len]
-    assert data["limits"]["units"] == [1, settings.max_units]
+    fields = {f["name"]: f for f in data["config_fields"]}
+    assert (fields["seq_len"]["minimum"], fields["seq_len"]["maximum"]) == (2, settings.max_seq_len)
+    assert data["limits"] == {"units": [1, settings.max_units], "seq2seq_len": [2, settings.max_seq2seq_len],
+                              "delay_ms": [0, settings.max_delay_ms]}   # only what no field states
     assert set(data["tasks"]) == {"copy", "adding", "char_lm", "tagging", "sine", "reverse"}
     assert set(data["cells"]) == {"rnn_tanh", "rnn_relu", "lstm", "gru"}
     assert data["view_trace"] is False
