@@ -14,17 +14,17 @@ from typing import Any
 
 import numpy as np
 
+from unrolled.engine.norms import batch_mean_norm
 from unrolled.server.wire.serialize import array_to_json, dumps, float_to_json, round_significant
 
 STREAM_DIGITS = 4  # significant digits of the streamed values (the summary keeps full precision)
 
 
 def _batch_norm(value: np.ndarray) -> float:
-    """Batch mean of the L2 norm of a (B, n) value; |v| for a scalar."""
+    """The engine's batch-mean L2 norm of a (B, n) value, in float64; |v| for a scalar."""
     if value.ndim == 0:
         return abs(float(value))
-    with np.errstate(over="ignore", invalid="ignore"):
-        return float(np.sqrt((value.astype(np.float64) ** 2).sum(axis=-1)).mean())
+    return float(batch_mean_norm(value.astype(np.float64)))
 
 
 def event_message(event: Any, seq: int, batch_index: int) -> dict:
@@ -59,8 +59,7 @@ def _fast_message(event: Any, seq: int, batch_index: int) -> dict | None:
         elements, batch_norms = stacked[:, None], np.abs(stacked)
     else:
         elements = stacked[:, batch_index]
-        with np.errstate(over="ignore"):
-            batch_norms = np.sqrt((stacked ** 2).sum(axis=-1)).mean(axis=-1)
+        batch_norms = batch_mean_norm(stacked)
     if not bool(np.isfinite(batch_norms).all()):
         return None
     names = list(event.values)
