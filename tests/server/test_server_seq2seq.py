@@ -11,6 +11,7 @@ from unrolled import engine
 from unrolled.engine.patterns import Seq2Seq
 from unrolled.server.config import resolve_config
 from unrolled.server.config import SCHEMA_SETTINGS as settings
+from unrolled.server.runs import loaded_source
 from server_helpers import receive_until
 
 SMALL = {"preset": "seq2seq", "seq_len": 5, "hidden_size": 6, "batch_size": 2}
@@ -104,6 +105,11 @@ def test_the_npz_trace_holds_the_joined_run_with_its_segments(client, tmp_path):
     assert loaded.segmented and [seg.as_dict() for seg in loaded.stages] == body["segments"]
     assert set(loaded.params) == set(body["params"]) and loaded.loss == pytest.approx(body["loss"], rel=1e-12)
     np.testing.assert_allclose(loaded.gradient_norms["h_l0"], body["gradient_norms"]["h_l0"], rtol=1e-12)
+    # `unrolled view` of the file plays it as the stream does, halves and all
+    streamed = stream(client, SMALL)
+    source = loaded_source(loaded, "joined.npz")
+    assert source.meta["segments"] == streamed[0]["segments"] and source.meta["schedule"] == streamed[0]["schedule"]
+    assert sum(1 for _ in source.events) == source.meta["total_events"] == streamed[0]["total_events"]
 
 
 def test_compare_refuses_an_encoder_decoder_naming_the_task(client):
