@@ -17,13 +17,11 @@ from .network import Network
 from .norms import batch_mean_norm
 from .patterns import Seq2Seq, free_run, seq2seq_chain
 from .sample import sample
-from .seq2seq_train import Seq2SeqTrainer
-from .seq2seq_record import JoinedSeq2SeqTrace, run_joined
 from .train import Trainer, TrainOptions
 from .recorder import StepRun
 from .trace import Trace, load_trace
 
-__all__ = ["CELL_TYPES", "cell_spec", "get_cell", "Event", "Finding", "JoinedSeq2SeqTrace", "Network", "Seq2Seq",
-           "Seq2SeqTrainer", "StepRun", "Thresholds", "Trace", "TrainOptions", "Trainer", "batch_mean_norm", "diagnose",
+__all__ = ["CELL_TYPES", "cell_spec", "get_cell", "Event", "Finding", "Network", "Seq2Seq",
+           "StepRun", "Thresholds", "Trace", "TrainOptions", "Trainer", "batch_mean_norm", "diagnose",
            "event_count", "event_schedule", "plain_schedule", "Segment", "free_run", "gradcheck", "load_trace",
-           "plain_chain", "replay", "run_joined", "sample", "seq2seq_chain", "weight_spectra"]
+           "plain_chain", "replay", "sample", "seq2seq_chain", "weight_spectra"]

@@ -11,7 +11,7 @@ import numpy as np
 from .chain import Chain, Segment
 from .losses import IGNORE
 from .network import Network
-from .params import Architecture
+from .params import Architecture, ArchitectureFacts
 from .recorder import StepRun
 from .sample import next_distribution
 from .tbptt import state_at
@@ -75,9 +75,10 @@ def seq2seq_chain(encoder_steps: int, steps: int) -> Chain:
             Segment("decoder", encoder_steps, steps, weights="decoder."))
 
 
-class Seq2Seq:
+class Seq2Seq(ArchitectureFacts):
     """An encoder RNN whose final state (every layer's h, and c if the cell has one) initialises a
-    decoder RNN: one model whose chain (engine.chain) is [encoder: silent, attached] + [decoder: emits]."""
+    decoder RNN: one model whose chain (engine.chain) is [encoder: silent, attached] + [decoder: emits].
+    Its shape facts (cell, num_layers, input_size, …) are those of the joined time axis (`arch`)."""
 
     def __init__(self, encoder: Network, decoder: Network) -> None:
         if encoder.bidirectional or decoder.bidirectional:
@@ -100,9 +101,7 @@ class Seq2Seq:
         return cls(enc, dec)
 
     node_names = property(lambda self: list(self.decoder.node_names), doc="h nodes, shared by both halves")
-    hidden_size = property(lambda self: self.decoder.hidden_size, doc="H")
     dtype = property(lambda self: self.decoder.dtype, doc="compute dtype")
-    bidirectional = property(lambda self: False, doc="always unidirectional")
 
     @property
     def arch(self) -> Architecture:
@@ -141,19 +140,28 @@ class Seq2Seq:
         encoded = self.encoder.run(x_enc, np.full(x_enc.shape[:2], -100), contributions=False)
         return free_run(self.decoder, go, steps, initial_state=self.context(encoded))
 
+    def steps_joined(self, x, targets, encoder_steps: int, loss: str = "cross_entropy") -> StepRun:
+        """`run_joined` one cell step at a time: iterate the result for Events in the event schedule's
+        order; its `.trace` is set once every step has run."""
+        return self._joined(x, targets, encoder_steps, loss, emit=True, contributions=True)
+
     def run_joined(self, x, targets, encoder_steps: int, loss: str = "cross_entropy",
                    contributions: bool = True) -> Trace:
         """One run on a joined time axis: x[:encoder_steps] is the encoder's input, x[encoder_steps:]
         the decoder's (teacher forced: <go>, y_0, …) and targets[encoder_steps:] its targets (those
         before are ignored). BPTT runs through the decoder, across the context and through the
         encoder; the Trace's chain says which steps are whose."""
+        return self._joined(x, targets, encoder_steps, loss, emit=False, contributions=contributions).run_to_end()
+
+    def _joined(self, x, targets, encoder_steps: int, loss: str, emit: bool, contributions: bool) -> StepRun:
+        """The step-wise run on the joined axis, its inputs checked."""
         if self.encoder.input_size != self.decoder.input_size:
             raise ValueError(f"on one time axis both halves read inputs of one width; the encoder reads "
                              f"{self.encoder.input_size}, the decoder {self.decoder.input_size}")
         x, targets = self.decoder.check_inputs(x, targets, loss)
         chain = seq2seq_chain(encoder_steps, x.shape[0])
-        return StepRun(self.arch, self.state_dict(), x, targets, loss, emit=False, contributions=contributions,
-                       chain=chain).run_to_end()
+        return StepRun(self.arch, self.state_dict(), x, targets, loss, emit=emit, contributions=contributions,
+                       chain=chain)
 
     def run(self, x_enc, x_dec, targets, loss: str = "cross_entropy") -> Trace:
         """Encode x_enc (T_in, B, I), decode x_dec (T_out, B, O+1; teacher forcing: <go>, y_0, …) against

@@ -45,6 +45,16 @@ class StepRun:
     def __next__(self) -> Event:
         return next(self._gen)
 
+    @property
+    def schedule(self) -> dict:
+        """The run's event schedule (engine.schedule), known before its first step."""
+        return self._partial.schedule
+
+    @property
+    def stages(self) -> tuple[Segment, ...]:
+        """The parts of the run's chain (engine.chain.stages), known before its first step."""
+        return self._partial.stages
+
     def close(self) -> None:
         """Stop early and release the work in progress."""
         self._gen.close()

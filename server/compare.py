@@ -24,7 +24,8 @@ from unrolled.engine.losses import IGNORE, target_mask
 from unrolled.server.config import SCHEMA_SETTINGS, Cell, TraceConfig
 from unrolled.server.wire.messages import diagnosis_and_spectra
 from unrolled.server.uploads.models import ModelStore, stored_model
-from unrolled.server.runs import build_network, build_task, engine_inputs, title_and_story
+from unrolled.server.model_source import build_model
+from unrolled.server.runs import build_task, engine_inputs, title_and_story
 from unrolled.server.wire.serialize import to_jsonable
 
 COMPARED_NODE = "h_l0"
@@ -118,13 +119,13 @@ def _model_run(store: ModelStore, spec: RunSpec, where: tuple, label: str | None
 
 def _config_run(spec: RunSpec, where: list, label: str | None) -> PreparedRun:
     config = TraceConfig.model_validate(spec)
-    if config.seq2seq:
+    task = build_task(config)
+    net = build_model(config, task).network
+    if net is None:
         raise CompareError([{"loc": [*where, "task"], "type": "value_error",
                              "msg": f"task {config.task!r} runs an encoder–decoder; compare takes single RNNs"}])
-    task = build_task(config)
     x, targets = engine_inputs(config, task)
-    return PreparedRun(label or title_and_story(config)[0], config.model_dump(), build_network(config, task), x,
-                       targets, task.loss)
+    return PreparedRun(label or title_and_story(config)[0], config.model_dump(), net, x, targets, task.loss)
 
 
 def prepare_runs(request: CompareRequest, store: ModelStore) -> list[PreparedRun]:

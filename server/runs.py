@@ -1,59 +1,33 @@
 """From a validated config (or a loaded trace) to the engine objects a route needs.
 
-Nothing here computes: it builds the task's data and the network, then hands
-them to the engine (``Network.run`` for REST, ``Network.steps`` or
-``engine.replay`` for the stream).
+Nothing here computes: it builds the task's data and the model (server.model_source,
+the one place that knows an encoder–decoder), then hands them to the engine (a whole
+run for REST, a step-wise run or a trace's replay for the stream).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from unrolled import engine
-from unrolled.engine.tasks import TaskData, make_task, with_fed_back_inputs
+from unrolled.engine.tasks import TaskData, make_task
 from unrolled.server.config import TraceConfig
+from unrolled.server.model_source import DTYPES, ModelSource, build_model
 from unrolled.server.wire.messages import meta_message
 from unrolled.server.presets import PRESETS_BY_NAME
-
-DTYPES = {"float64": np.float64, "float32": np.float32}
-
 
 def build_task(config: TraceConfig) -> TaskData:
     """The config's built-in data batch."""
     return make_task(config.task, config.seq_len, config.batch_size, config.seed, config.text)
 
 
-def network_sizes(config: TraceConfig, task: TaskData) -> dict:
-    """The keyword arguments of Network.random / Seq2Seq.random a config and its task set."""
-    return {
-        "cell": config.cell, "input_size": task.input_size, "hidden_size": config.hidden_size,
-        "output_size": task.output_size, "num_layers": config.num_layers, "seed": config.seed,
-        "recurrent_scale": config.recurrent_scale,
-        "forget_bias": config.forget_bias if config.cell == "lstm" else 0.0, "dtype": DTYPES[config.dtype],
-    }
-
-
 def build_network(config: TraceConfig, task: TaskData) -> Any:
-    """A seeded random network sized for the task."""
-    return engine.Network.random(bidirectional=config.bidirectional, **network_sizes(config, task))
-
-
-def build_seq2seq(config: TraceConfig, task: TaskData) -> engine.Seq2Seq:
-    """A seeded random encoder–decoder sized for an encoder–decoder task (both read its symbols + <go>)."""
-    return engine.Seq2Seq.random(**network_sizes(config, task))
-
-
-def run_seq2seq(config: TraceConfig, task: TaskData, model: Any = None) -> tuple[engine.JoinedSeq2SeqTrace, TaskData]:
-    """The whole encoder–decoder run on the task's joined time axis (of a new seeded model, or of
-    `model`, a trained one), and the data it read (the decoder's own outputs when free running)."""
-    model = model if model is not None else build_seq2seq(config, task)
-    task = unrolled_task(config, task, model)
-    x, targets = engine_inputs(config, task)
-    return engine.run_joined(model, x, targets, task.encoder_steps, task.loss), task
+    """A seeded random model sized for the task (an engine.Seq2Seq for an encoder–decoder task)."""
+    return build_model(config, task).model
 
 
 def engine_inputs(config: TraceConfig, task: TaskData) -> tuple[np.ndarray, np.ndarray]:
@@ -64,34 +38,29 @@ def engine_inputs(config: TraceConfig, task: TaskData) -> tuple[np.ndarray, np.n
 
 
 def unrolled_task(config: TraceConfig, task: TaskData, net: Any) -> TaskData:
-    """The data the trace reads: the task itself (teacher forcing), or — free running — the task's
-    first input followed by the network's own argmax outputs fed back (engine.free_run; for an
-    encoder–decoder, the encoder's input, then <go> and the decoder's own outputs)."""
-    if config.unroll != "free_running":
-        return task
-    if config.seq2seq:   # encode, then decode from <go> feeding the decoder's outputs back
-        T_in, dtype = task.encoder_steps, DTYPES[config.dtype]
-        x_dec, tokens = net.free_run(task.x[:T_in].astype(dtype), task.x[T_in].astype(dtype), task.x.shape[0] - T_in)
-        return with_fed_back_inputs(task, np.concatenate([task.x[:T_in], x_dec]), tokens, start=T_in)
-    first = task.x[0].astype(DTYPES[config.dtype])
-    x, tokens = engine.free_run(net, first, task.x.shape[0], mode="argmax")
-    return with_fed_back_inputs(task, x, tokens)
+    """The data the trace of `net` reads: the task itself (teacher forcing), or — free running — the
+    model's own outputs fed back (ModelSource.unroll)."""
+    return build_model(config, task, net).unroll(task)
 
 
-def engine_options(config: TraceConfig) -> dict:
-    """The keyword options of Network.run / Network.steps a config sets."""
-    return {"truncate": config.tbptt, "recurrent_gradient": config.recurrent_gradient}
+def prepared_run(config: TraceConfig, model: Any = None) -> tuple[ModelSource, TaskData, np.ndarray, np.ndarray]:
+    """The config's model (a new seeded one, or `model`), the data it reads and (x, targets) of it."""
+    task = build_task(config)
+    source = build_model(config, task, model)
+    task = source.unroll(task)
+    x, targets = engine_inputs(config, task)
+    return source, task, x, targets
 
 
 def compute_trace(config: TraceConfig) -> tuple[Any, TaskData]:
     """Run the whole forward and backward pass at once (the REST trace)."""
-    task = build_task(config)
-    if config.seq2seq:
-        return run_seq2seq(config, task)
-    net = build_network(config, task)
-    task = unrolled_task(config, task, net)
-    x, targets = engine_inputs(config, task)
-    return net.run(x, targets, loss=task.loss, **engine_options(config)), task
+    source, task, x, targets = prepared_run(config)
+    return source.run(x, targets, task.loss), task
+
+
+def wire_segments(stages: Sequence[engine.Segment]) -> list[dict] | None:
+    """[{name, start, stop}] of a run's parts when it has more than one (an encoder–decoder), else None."""
+    return [seg.as_dict() for seg in stages] if len(stages) > 1 else None
 
 
 def title_and_story(config: TraceConfig) -> tuple[str, str | None]:
@@ -148,28 +117,13 @@ def config_meta(config: TraceConfig, task: TaskData, shaped: Any, schedule: dict
 
 
 def config_source(config: TraceConfig, net: Any = None, title: str | None = None) -> StreamSource:
-    """A fresh step-wise run of the config on its task's data: of a new seeded network, or of `net`
-    (a trained one, say) under `title` (the preset's story is kept)."""
-    task = build_task(config)
-    if config.seq2seq:
-        return seq2seq_source(config, task, net, title)
-    net = net if net is not None else build_network(config, task)
-    task = unrolled_task(config, task, net)
-    x, targets = engine_inputs(config, task)
-    run = net.steps(x, targets, loss=task.loss, **engine_options(config))
-    schedule = engine.plain_schedule(task.x.shape[0], net.num_layers, net.directions)
-    meta = config_meta(config, task, net, schedule, title)
+    """A fresh step-wise run of the config on its task's data: of a new seeded model, or of `net`
+    (a trained one, say) under `title` (the preset's story is kept). The meta message's
+    ``segments`` say which steps are whose when the model has more than one part."""
+    source, task, x, targets = prepared_run(config, net)
+    run = source.steps(x, targets, task.loss)
+    meta = config_meta(config, task, source.model, run.schedule, title, segments=wire_segments(run.stages))
     return StreamSource(meta, iter(run), lambda: run.trace, run.close, config.batch_index)
-
-
-def seq2seq_source(config: TraceConfig, task: TaskData, model: Any = None, title: str | None = None) -> StreamSource:
-    """An encoder–decoder run (of a new seeded model, or of `model` under `title`), computed whole,
-    then played step by step on one time axis; the meta message's ``segments`` say which steps are
-    the encoder's and which the decoder's."""
-    trace, task = run_seq2seq(config, task, model)
-    meta = config_meta(config, task, trace, trace.schedule, title, segments=trace.segments)
-    events = trace.events()
-    return StreamSource(meta, events, lambda: trace, events.close, config.batch_index)
 
 
 def loaded_source(trace: Any, name: str, title: str | None = None) -> StreamSource:
@@ -182,9 +136,10 @@ def loaded_source(trace: Any, name: str, title: str | None = None) -> StreamSour
         batch_index=0,
         has_target=np.asarray(trace.mask)[:, 0],
         labels={},
-        schedule=engine.plain_schedule(trace.T, trace.num_layers, trace.directions),
+        schedule=trace.schedule,
         title=title or f"Loaded trace: {name}",
         story=None,
+        segments=wire_segments(trace.stages),
     )
-    events = engine.replay(trace)
+    events = trace.events()
     return StreamSource(meta, events, lambda: trace, events.close, 0)

@@ -20,14 +20,13 @@ from pydantic import ValidationError
 
 from unrolled import engine
 from unrolled.engine.sample import sample
-from unrolled.engine.seq2seq_record import joined_segments
 from unrolled.engine.tasks import DEFAULT_TEXT, TaskData, text_vocabulary
-from unrolled.engine.train import EpochRecord, Trainer, TrainOptions
+from unrolled.engine.train import EpochRecord, TrainOptions
 from unrolled.server.config import TraceConfig, first_error, resolve_config
 from unrolled.server.config_table import fields_in_group
 from unrolled.server.presets import PRESETS_BY_NAME
-from unrolled.server.runs import (StreamSource, build_network, build_seq2seq, build_task, config_source, engine_inputs,
-                         title_and_story)
+from unrolled.server.model_source import build_model
+from unrolled.server.runs import StreamSource, build_task, config_source, engine_inputs, title_and_story
 from unrolled.server.wire.serialize import to_jsonable
 
 DEFAULT_EPOCHS = 100
@@ -78,11 +77,8 @@ class TrainingRun:
         self.config = config
         self.task: TaskData = build_task(config)
         x, targets = engine_inputs(config, self.task)
-        if config.seq2seq:   # an encoder–decoder: both halves trained together, teacher forced
-            self.trainer = engine.Seq2SeqTrainer(build_seq2seq(config, self.task), x, targets,
-                                                 self.task.encoder_steps, self.task.loss, train_options(config))
-        else:
-            self.trainer = Trainer(build_network(config, self.task), x, targets, self.task.loss, train_options(config))
+        self.source = build_model(config, self.task)
+        self.trainer = self.source.trainer(x, targets, self.task.loss, train_options(config))
 
     @property
     def net(self) -> engine.Network | engine.Seq2Seq:
@@ -92,18 +88,15 @@ class TrainingRun:
     def meta(self) -> dict:
         """The first message: what will be trained and how to draw it."""
         net, title = self.net, network_title(self.config)[0]
+        segments = self.source.segments(int(self.task.x.shape[0]))   # a model of several parts: whose steps
         return {
             "type": "meta", "config": self.config.model_dump(), "title": title,
             "epochs": self.trainer.options.epochs, "T": int(self.task.x.shape[0]),
             "nodes": list(net.node_names), "params": list(net.state_dict()), "loss": self.task.loss,
             "task": self.config.task, "can_sample": can_sample(self.config),
             "updates_per_epoch": len(self.trainer.windows),
-            **({"segments": self.segments()} if self.config.seq2seq else {}),
+            **({"segments": segments} if segments else {}),
         }
-
-    def segments(self) -> list[dict]:
-        """An encoder–decoder's halves on the joined time axis of the profiles."""
-        return joined_segments(self.task.encoder_steps, int(self.task.x.shape[0]))
 
     def epoch_message(self, record: EpochRecord, elapsed_s: float) -> dict:
         """One epoch's record, JSON-safe (non-finite numbers as strings)."""

@@ -79,13 +79,8 @@ async def trace(config: TraceConfig, request: Request) -> Response:
     },
 )
 async def trace_npz(config: TraceConfig, request: Request) -> Response:
-    """The same trace as POST /api/trace, lossless, as a NumPy archive (no pickles inside); a single
-    RNN's only (an encoder–decoder run is two networks: use POST /api/trace)."""
-    if config.seq2seq:
-        detail = [{"loc": ["body", "task"], "type": "value_error",
-                   "msg": f"task {config.task!r} runs an encoder–decoder (two networks); the .npz trace holds "
-                          "one network: use POST /api/trace for its JSON"}]
-        return Response(json.dumps({"detail": detail}), status_code=422, media_type="application/json")
+    """The same trace as POST /api/trace, lossless, as a NumPy archive (no pickles inside); its chain
+    of segments travels with it (an encoder–decoder's halves, a truncated run's windows)."""
     return await in_engine_slot(request, lambda: Response(_trace_npz(config), media_type="application/octet-stream"))
 
 

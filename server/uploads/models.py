@@ -227,7 +227,7 @@ def model_source(model: UserModel) -> StreamSource:
         batch_index=0,
         has_target=target_mask(model.targets, model.loss)[:, 0],
         labels={},
-        schedule=engine.plain_schedule(T, model.net.num_layers, model.net.directions),
+        schedule=run.schedule,
         title=model.title(),
         story=None,
     )

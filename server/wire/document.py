@@ -45,8 +45,8 @@ def trace_document(trace: Any, config: TraceConfig | None, task: TaskData | None
         "target_labels": None if task is None else task.target_labels,
         "output_labels": None if task is None else task.output_labels,
     })
-    if hasattr(trace, "segments"):
-        body["segments"] = trace.segments   # an encoder–decoder: which steps are whose
+    if trace.segmented:   # a model of several parts (an encoder–decoder): which steps are whose
+        body["segments"] = [seg.as_dict() for seg in trace.stages]
     for key in ("jacobian_norms", "grad_norms", "vanishing", "flow", "diagnosis", "spectra"):
         body[key] = summary[key]
     return body

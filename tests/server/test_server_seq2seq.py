@@ -11,6 +11,7 @@ from unrolled import engine
 from unrolled.engine.patterns import Seq2Seq
 from unrolled.server.config import resolve_config
 from unrolled.server.config import SCHEMA_SETTINGS as settings
+from unrolled.server.runs import loaded_source
 from server_helpers import receive_until
 
 SMALL = {"preset": "seq2seq", "seq_len": 5, "hidden_size": 6, "batch_size": 2}
@@ -53,8 +54,8 @@ def test_rest_trace_is_the_joined_axis_and_equals_the_engine(client):
     task = engine.tasks.make_task("reverse", 5, 2, config.seed)
     model = Seq2Seq.random("gru", task.input_size, 6, task.output_size, seed=config.seed,
                            recurrent_scale=config.recurrent_scale)
-    joined = engine.run_joined(model, task.x, task.targets, 5)
-    assert body["T"] == 10 and body["segments"] == joined.segments
+    joined = model.run_joined(task.x, task.targets, 5)
+    assert body["T"] == 10 and body["segments"] == [seg.as_dict() for seg in joined.stages]
     assert body["loss"] == pytest.approx(joined.loss, rel=1e-12)
     assert set(body["grads"]) == set(model.state_dict()) == set(body["params"])
     np.testing.assert_allclose(body["gradient_norms"]["h_l0"], joined.gradient_norms["h_l0"], rtol=1e-12)
@@ -73,7 +74,7 @@ def test_stream_plays_the_joined_run_and_its_summary_matches_rest(client):
                                                     {"name": "decoder", "start": 5, "stop": 10}]
     assert meta["has_target"] == [False] * 5 + [True] * 5
     events = [m for m in messages if m["type"] == "event"]
-    assert len(events) == meta["total_events"] == engine.seq2seq_record.joined_event_count(5, 5, 1)
+    assert len(events) == meta["total_events"] == engine.event_schedule(1, 1, engine.seq2seq_chain(5, 10))["total"]
     assert {e["t"] for e in events if e["node"] in ("logits", "loss")} == set(range(5, 10))
     # the gradient crosses the context last: the final events walk the encoder back to t = 0
     tail = [e["t"] for e in events[-5:]]
@@ -93,9 +94,25 @@ def test_preset_story_the_first_input_gets_the_least_gradient(client):
     assert flow.shape == (T_in, 2 * T_in) and (flow[:, :T_in] > 0).all()   # every loss reaches every encoder step
 
 
-def test_routes_for_single_rnns_refuse_an_encoder_decoder_naming_the_task(client):
+def test_the_npz_trace_holds_the_joined_run_with_its_segments(client, tmp_path):
+    """The .npz export of an encoder–decoder is its one Trace: loaded back, it has both halves'
+    weights, the same segments, losses and gradients as the JSON trace."""
     r = client.post("/api/trace.npz", json=SMALL)
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "task"]
+    assert r.status_code == 200, r.text
+    (tmp_path / "joined.npz").write_bytes(r.content)
+    loaded = engine.load_trace(tmp_path / "joined.npz")
+    body = client.post("/api/trace", json=SMALL).json()
+    assert loaded.segmented and [seg.as_dict() for seg in loaded.stages] == body["segments"]
+    assert set(loaded.params) == set(body["params"]) and loaded.loss == pytest.approx(body["loss"], rel=1e-12)
+    np.testing.assert_allclose(loaded.gradient_norms["h_l0"], body["gradient_norms"]["h_l0"], rtol=1e-12)
+    # `unrolled view` of the file plays it as the stream does, halves and all
+    streamed = stream(client, SMALL)
+    source = loaded_source(loaded, "joined.npz")
+    assert source.meta["segments"] == streamed[0]["segments"] and source.meta["schedule"] == streamed[0]["schedule"]
+    assert sum(1 for _ in source.events) == source.meta["total_events"] == streamed[0]["total_events"]
+
+
+def test_compare_refuses_an_encoder_decoder_naming_the_task(client):
     r = client.post("/api/compare", json={"configs": [SMALL, {"preset": "char-lm"}]})
     assert r.status_code == 422 and ["body", "configs", 0, "task"] in [e["loc"] for e in r.json()["detail"]]
 

@@ -1,8 +1,8 @@
 """The encoder–decoder on one joined time axis (Seq2Seq.run_joined: one Trace whose chain is a silent
 encoder segment and an emitting decoder segment): every gradient norm it reports, the flow of each
 decoder loss back across the context, and the Jacobians (the context edge's included) against a
-step-by-step torch float64 graph; its events, summary and diagnosis; the one Trainer on it; and the
-adapters the server still calls (engine.run_joined, JoinedSeq2SeqTrace.segments, Seq2SeqTrainer)."""
+step-by-step torch float64 graph; its events (recorded, and live from Seq2Seq.steps_joined), summary,
+diagnosis and segments; and the one Trainer on it."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,7 +14,6 @@ from unrolled import engine
 from unrolled.engine.gradcheck import compare_numeric
 from unrolled.engine.losses import IGNORE
 from unrolled.engine.patterns import Seq2Seq
-from unrolled.engine.seq2seq_record import JoinedSeq2SeqTrace, joined_event_count, joined_segments, run_joined
 from unrolled.engine.tbptt import state_at
 from unrolled.engine.tasks import make_task
 from engine_cases import assert_steps
@@ -185,7 +184,8 @@ def test_joined_events_play_encoder_decoder_backward_then_the_encoder_back():
     joined = model.run_joined(x, targets, T_in)
     events = list(joined.events())
     T_out = len(x) - T_in
-    assert len(events) == joined.event_count == joined_event_count(T_in, T_out, 2) == 2 * 9 * 2 + 3 * 4
+    schedule = engine.event_schedule(2, 1, engine.seq2seq_chain(T_in, T_in + T_out))
+    assert len(events) == joined.event_count == schedule["total"] == 2 * 9 * 2 + 3 * 4
     phases = [e.phase for e in events]
     first_backward = phases.index("backward")
     forward, backward = events[:first_backward], events[first_backward:]
@@ -246,19 +246,28 @@ def test_run_joined_refuses_a_split_that_leaves_a_half_empty():
             model.run_joined(x, targets, split)
 
 
-def test_the_server_adapters_are_the_one_trace():
-    """engine.run_joined gives the same Trace with the server's `segments`; joined_segments and
-    joined_event_count describe its chain and schedule."""
+def test_the_trace_names_its_segments_and_the_step_run_streams_them_live():
+    """The joined Trace is segmented and its stages are the halves (what the server sends as
+    `segments`); Seq2Seq.steps_joined knows the same schedule before its first step and streams
+    live exactly the events the recorded trace replays."""
     model, x, targets, T_in = joined_case("lstm", 1)
     trace = model.run_joined(x, targets, T_in)
-    adapted = run_joined(model, x, targets, T_in)
-    assert isinstance(adapted, JoinedSeq2SeqTrace) and isinstance(adapted, engine.Trace)
-    assert not hasattr(trace, "segments")                       # the server tells plain traces by this
-    assert adapted.segments == joined_segments(T_in, len(x)) == [{"name": "encoder", "start": 0, "stop": 5},
-                                                                 {"name": "decoder", "start": 5, "stop": 9}]
-    assert adapted.event_count == joined_event_count(T_in, len(x) - T_in, 1) == len(list(adapted.events()))
-    assert adapted.schedule == trace.schedule and adapted.loss == trace.loss
-    np.testing.assert_array_equal(adapted.gradients["h_l0"], trace.gradients["h_l0"])
+    plain = engine.Network.random("lstm", 3, 4, 2).run(np.zeros((3, 1, 3)), np.zeros((3, 1), int))
+    assert trace.segmented and not plain.segmented              # the server tells plain traces by this
+    halves = [{"name": "encoder", "start": 0, "stop": 5}, {"name": "decoder", "start": 5, "stop": 9}]
+    assert [seg.as_dict() for seg in trace.stages] == [seg.as_dict() for seg in engine.seq2seq_chain(T_in, len(x))] == halves
+    assert trace.event_count == engine.event_schedule(1, 1, engine.seq2seq_chain(T_in, len(x)))["total"] \
+        == len(list(trace.events()))
+    run = model.steps_joined(x, targets, T_in)
+    assert run.schedule == trace.schedule and [seg.as_dict() for seg in run.stages] == halves
+    live, replayed = list(run), list(trace.events())
+    assert [(e.phase, e.node, e.t) for e in live] == [(e.phase, e.node, e.t) for e in replayed]
+    for a, b in zip(live, replayed):
+        assert a.values.keys() == b.values.keys()
+        for key in a.values:
+            np.testing.assert_array_equal(a.values[key], b.values[key])
+    assert run.trace.loss == trace.loss
+    np.testing.assert_array_equal(run.trace.gradients["h_l0"], trace.gradients["h_l0"])
 
 
 def test_trainer_steps_both_halves_along_the_joined_gradient():
@@ -278,9 +287,6 @@ def test_trainer_steps_both_halves_along_the_joined_gradient():
     for name in before:
         np.testing.assert_allclose(after[name], before[name] - 0.1 * joined.grads[name], rtol=1e-12, atol=1e-15,
                                    err_msg=name)
-    adapter = engine.Seq2SeqTrainer(model, task.x, task.targets, 5, "cross_entropy",
-                                    engine.TrainOptions(epochs=1, optimizer="sgd", lr=0.1))
-    assert [r.loss for r in adapter.epochs()] == [record.loss]
 
 
 def test_trainer_learns_to_reverse_and_refuses_truncation():
@@ -293,5 +299,3 @@ def test_trainer_learns_to_reverse_and_refuses_truncation():
     for bad in (engine.TrainOptions(tbptt=(2, 2)), engine.TrainOptions(recurrent_gradient=False)):
         with pytest.raises(ValueError, match="full BPTT"):
             engine.Trainer(model, task.x, task.targets, "cross_entropy", bad, encoder_steps=6)
-        with pytest.raises(ValueError, match="full BPTT"):
-            engine.Seq2SeqTrainer(model, task.x, task.targets, 6, "cross_entropy", bad)
