@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
+import time
 from pathlib import Path
 
 import anyio
@@ -52,3 +54,16 @@ def strict_json(text: str):
         raise AssertionError(f"bare {name} in JSON")
 
     return json.loads(text, parse_constant=refuse)
+
+
+def threads_named(name: str) -> int:
+    """How many live threads are called `name` (the server's "unrolled-stream" / "unrolled-train" workers)."""
+    return sum(t.name == name for t in threading.enumerate())
+
+
+def wait_for_no_threads(name: str, timeout: float = 10.0) -> None:
+    """Poll until no thread called `name` is alive (fails after `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while threads_named(name) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert threads_named(name) == 0

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import time
 
 from unrolled import engine
 import pytest
 
-from server_helpers import receive, receive_until
+from server_helpers import receive, receive_until, threads_named, wait_for_no_threads
 
 SMALL = {"preset": "lstm-memory", "seq_len": 6, "batch_size": 2, "hidden_size": 4}
 LONG = {"cell": "rnn_tanh", "seq_len": 400, "hidden_size": 8, "task": "copy"}
@@ -16,14 +14,11 @@ EXPLODING_TO_INF = {"cell": "rnn_relu", "recurrent_scale": 10.0, "seq_len": 1000
 
 
 def stream_threads() -> int:
-    return sum(t.name == "unrolled-stream" for t in threading.enumerate())
+    return threads_named("unrolled-stream")
 
 
 def wait_for_no_stream_threads(timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while stream_threads() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert stream_threads() == 0
+    wait_for_no_threads("unrolled-stream", timeout)
 
 
 def assert_quiet(ws) -> None:

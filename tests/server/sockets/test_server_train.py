@@ -4,8 +4,6 @@ and the trained network for /ws/trace (rebuilt from its trained config)."""
 from __future__ import annotations
 
 import math
-import threading
-import time
 
 import anyio
 import numpy as np
@@ -16,7 +14,7 @@ from unrolled.engine.tasks import DEFAULT_TEXT
 from unrolled.server.app import create_app
 from unrolled.server.config import resolve_config
 from unrolled.server.training import TrainedCache, trained_network, trained_source, trained_source_factory
-from server_helpers import app_settings, receive, receive_until, strict_json
+from server_helpers import app_settings, receive, receive_until, strict_json, threads_named, wait_for_no_threads
 
 CHAR = {"preset": "char-lm", "seq_len": 12, "hidden_size": 8}
 LONG = {"preset": "char-lm", "seq_len": 6, "hidden_size": 4, "batch_size": 1, "epochs": 5000}
@@ -34,14 +32,11 @@ def tclient(template_dir):
 
 
 def train_threads() -> int:
-    return sum(t.name == "unrolled-train" for t in threading.enumerate())
+    return threads_named("unrolled-train")
 
 
 def wait_for_no_train_threads(timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while train_threads() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert train_threads() == 0
+    wait_for_no_threads("unrolled-train", timeout)
 
 
 def receive_raw(ws, timeout: float = 20.0) -> dict:
