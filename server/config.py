@@ -7,22 +7,26 @@ mse for adding and sine): it may be given, but only with the task's own loss.
 The resolved config (``model_dump()``) holds every field, so it round-trips
 through a permalink unchanged.
 
-The bounds are part of the schema, fixed when this module is imported: they come from
-``SCHEMA_SETTINGS`` (the defaults overridden by the ``UNROLLED_*`` variables of the process), not
-from the settings an app is created with (docs/DESIGN.md, "Config and page data").
+The bounds are part of the schema: ``config_model(settings)`` is the model whose field bounds and
+validators read that settings object (each app validates with its own, on ``app.state.config_model``).
+``TraceConfig`` itself is the model of ``SCHEMA_SETTINGS`` (the defaults overridden by the process's
+``UNROLLED_*`` variables), for code with no app: presets, the CLI, tests (docs/DESIGN.md, "Config and
+page data").
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from functools import lru_cache
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, create_model
+from pydantic.fields import FieldInfo
 from pydantic import field_validator, model_validator
 
 from unrolled.engine import CELL_TYPES
 from unrolled.engine.tasks import SEQ2SEQ_TASKS, TASK_LOSS, TASK_NAMES, text_vocabulary
 from unrolled.server.presets import PRESET_NAMES, PRESETS_BY_NAME
-from unrolled.server.settings import Settings
+from unrolled.server.settings import SCHEMA_FIELDS, Settings
 
 Cell = Literal[CELL_TYPES]  # type: ignore[valid-type]   # the engine's cell registry
 Task = Literal[TASK_NAMES]  # type: ignore[valid-type]
@@ -31,7 +35,7 @@ PresetName = Literal[PRESET_NAMES]  # type: ignore[valid-type]
 CELLS: tuple[str, ...] = Cell.__args__
 TRAINING = {"group": "training"}   # the training panel's fields (config_table.fields_in_group); tbptt also truncates traces
 TASKS: tuple[str, ...] = Task.__args__
-SCHEMA_SETTINGS = Settings.from_env()  # the schema's bounds (read once, at import)
+SCHEMA_SETTINGS = Settings.from_env()  # the bounds of TraceConfig, the model of code with no app
 
 
 def _given(info: ValidationInfo, *names: str) -> bool:
@@ -39,45 +43,63 @@ def _given(info: ValidationInfo, *names: str) -> bool:
     return all(n in info.data for n in names)
 
 
+def _bounded_fields(s: Settings) -> dict[str, tuple[Any, FieldInfo]]:
+    """The config fields whose bounds come from settings ``s``: (annotation, field) for create_model."""
+    return {
+        "hidden_size": (int, Field(16, ge=1, le=s.max_hidden_size)),
+        "num_layers": (int, Field(1, ge=1, le=s.max_num_layers)),
+        "batch_size": (int, Field(1, ge=1, le=s.max_batch_size)),
+        "seq_len": (int, Field(
+            20, ge=2, le=s.max_seq_len,
+            description=f"Also bounds steps·batch_size·hidden_size·num_layers·directions ≤ {s.max_units} "
+                        f"(steps = seq_len, or 2·seq_len for an encoder–decoder task, whose seq_len is at most "
+                        f"{s.max_seq2seq_len}).",
+        )),
+        "text": (str | None, Field(None, min_length=1, max_length=s.max_text_len,
+                                   description="char_lm only: the text to model.")),
+        "recurrent_scale": (float | None, Field(
+            None, ge=0.0, le=s.max_recurrent_scale, allow_inf_nan=False,
+            description="Spectral radius of every recurrent weight block at initialisation (None: default init).",
+        )),
+        "epochs": (int | None, Field(None, ge=1, le=s.max_epochs, json_schema_extra=TRAINING)),
+        "tbptt": (int | None, Field(None, ge=1, le=s.max_seq_len, json_schema_extra=TRAINING)),
+    }
+
+
+_DEFAULT_BOUNDS = _bounded_fields(SCHEMA_SETTINGS)
+
+
 class TraceConfig(BaseModel):
     """A network, a task and the run options: everything a trace is a pure function of."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+    bounds: ClassVar[Settings] = SCHEMA_SETTINGS  # what the validators bound (config_model sets an app's)
 
     preset: PresetName | None = Field(None, description="A preset's name; other fields override it.")
     cell: Cell = "rnn_tanh"
     task: Task = Field("copy", description="reverse: an encoder–decoder (seq_len symbols in, reversed out).")
-    hidden_size: int = Field(16, ge=1, le=SCHEMA_SETTINGS.max_hidden_size)
-    num_layers: int = Field(1, ge=1, le=SCHEMA_SETTINGS.max_num_layers)
+    hidden_size: int = _DEFAULT_BOUNDS["hidden_size"][1]
+    num_layers: int = _DEFAULT_BOUNDS["num_layers"][1]
     bidirectional: bool = False
-    batch_size: int = Field(1, ge=1, le=SCHEMA_SETTINGS.max_batch_size)
-    seq_len: int = Field(
-        20, ge=2, le=SCHEMA_SETTINGS.max_seq_len,
-        description=f"Also bounds steps·batch_size·hidden_size·num_layers·directions ≤ {SCHEMA_SETTINGS.max_units} "
-                    f"(steps = seq_len, or 2·seq_len for an encoder–decoder task, whose seq_len is at most "
-                    f"{SCHEMA_SETTINGS.max_seq2seq_len}).",
-    )
+    batch_size: int = _DEFAULT_BOUNDS["batch_size"][1]
+    seq_len: int = _DEFAULT_BOUNDS["seq_len"][1]
     batch_index: int = Field(0, ge=0, description="Which batch element the stream carries (< batch_size).")
-    text: str | None = Field(None, min_length=1, max_length=SCHEMA_SETTINGS.max_text_len,
-                             description="char_lm only: the text to model.")
+    text: str | None = _DEFAULT_BOUNDS["text"][1]
     loss: Literal["cross_entropy", "mse"] | None = Field(
         None, validate_default=True, description="Follows from the task; if given it must match it.",
         json_schema_extra={"derived": True},
     )
-    recurrent_scale: float | None = Field(
-        None, ge=0.0, le=SCHEMA_SETTINGS.max_recurrent_scale, allow_inf_nan=False,
-        description="Spectral radius of every recurrent weight block at initialisation (None: default init).",
-    )
+    recurrent_scale: float | None = _DEFAULT_BOUNDS["recurrent_scale"][1]
     forget_bias: float = Field(0.0, ge=-20.0, le=20.0, allow_inf_nan=False,
                                description="LSTM only: added to the forget gate's bias.")
     seed: int = Field(0, ge=0, le=2**32 - 1)
     dtype: Literal["float64", "float32"] = "float64"
     # Training options (used by /ws/train); validated here so one schema serves all.
-    epochs: int | None = Field(None, ge=1, le=SCHEMA_SETTINGS.max_epochs, json_schema_extra=TRAINING)
+    epochs: int | None = _DEFAULT_BOUNDS["epochs"][1]
     optimizer: Literal["sgd", "adam"] | None = Field(None, json_schema_extra=TRAINING)
     lr: float | None = Field(None, gt=0.0, le=10.0, allow_inf_nan=False, json_schema_extra=TRAINING)
     clip: float | None = Field(None, gt=0.0, le=1e6, allow_inf_nan=False, json_schema_extra=TRAINING)
-    tbptt: int | None = Field(None, ge=1, le=SCHEMA_SETTINGS.max_seq_len, json_schema_extra=TRAINING)
+    tbptt: int | None = _DEFAULT_BOUNDS["tbptt"][1]
     # Usage patterns (issue 6): how the trace is unrolled and back-propagated.
     recurrent_gradient: bool = Field(
         True, description="False: Elman context units — the state is treated as an input, no gradient through W."
@@ -104,20 +126,20 @@ class TraceConfig(BaseModel):
         """Bound the product that sets memory, compute and payload size (an encoder–decoder runs
         2·seq_len steps, and back-propagates each decoder loss alone for the flow matrix)."""
         seq2seq = info.data.get("task") in SEQ2SEQ_TASKS
-        if seq2seq and seq_len > SCHEMA_SETTINGS.max_seq2seq_len:
+        if seq2seq and seq_len > cls.bounds.max_seq2seq_len:
             raise ValueError(f"an encoder–decoder task reads a short sequence: seq_len must be at most "
-                             f"{SCHEMA_SETTINGS.max_seq2seq_len}")
+                             f"{cls.bounds.max_seq2seq_len}")
         if _given(info, "batch_size", "hidden_size", "num_layers", "bidirectional"):
             d = info.data
             directions = 2 if d["bidirectional"] else 1
             steps = 2 * seq_len if seq2seq else seq_len
             units = steps * d["batch_size"] * d["hidden_size"] * d["num_layers"] * directions
-            if units > SCHEMA_SETTINGS.max_units:
+            if units > cls.bounds.max_units:
                 name = "2·seq_len" if seq2seq else "seq_len"
                 raise ValueError(
                     f"{name}·batch_size·hidden_size·num_layers·directions = {steps}·{d['batch_size']}·"
                     f"{d['hidden_size']}·{d['num_layers']}·{directions} = {units} exceeds the limit "
-                    f"{SCHEMA_SETTINGS.max_units}"
+                    f"{cls.bounds.max_units}"
                 )
         return seq_len
 
@@ -133,10 +155,10 @@ class TraceConfig(BaseModel):
     @classmethod
     def _check_vocabulary(cls, text: str | None) -> str | None:
         """A text's distinct characters become output units: bound them."""
-        if text is not None and len(text_vocabulary(text)) > SCHEMA_SETTINGS.max_vocab:
+        if text is not None and len(text_vocabulary(text)) > cls.bounds.max_vocab:
             raise ValueError(
                 f"the text has {len(text_vocabulary(text))} distinct characters; at most "
-                f"{SCHEMA_SETTINGS.max_vocab} are allowed"
+                f"{cls.bounds.max_vocab} are allowed"
             )
         return text
 
@@ -205,6 +227,26 @@ class TraceConfig(BaseModel):
 DEFAULT_CONFIG = TraceConfig()
 
 
+def _schema_bounds(settings: Settings) -> tuple:
+    return tuple(getattr(settings, name) for name in SCHEMA_FIELDS)
+
+
+@lru_cache(maxsize=32)
+def _model_of(bounds: tuple) -> type[TraceConfig]:
+    settings = Settings(**dict(zip(SCHEMA_FIELDS, bounds)))
+    model = create_model("TraceConfig", __base__=TraceConfig, __module__=__name__, __doc__=TraceConfig.__doc__,
+                         **_bounded_fields(settings))
+    model.bounds = settings
+    return model
+
+
+def config_model(settings: Settings) -> type[TraceConfig]:
+    """The config model whose bounds and validators are ``settings``' (one class per distinct set of
+    schema bounds, cached; TraceConfig itself for the process's default bounds)."""
+    bounds = _schema_bounds(settings)
+    return TraceConfig if bounds == _schema_bounds(SCHEMA_SETTINGS) else _model_of(bounds)
+
+
 def first_error(exc: ValidationError) -> tuple[str, str | None]:
     """(detail, field) of a validation error's first problem, for socket `error` messages."""
     err = exc.errors()[0]
@@ -216,6 +258,7 @@ def first_error(exc: ValidationError) -> tuple[str, str | None]:
     return detail, field
 
 
-def resolve_config(data: Any) -> TraceConfig:
-    """Validate a raw config (a dict, possibly naming a preset); raises ValidationError."""
-    return TraceConfig.model_validate(data)
+def resolve_config(data: Any, model: type[TraceConfig] = TraceConfig) -> TraceConfig:
+    """Validate a raw config (a dict, possibly naming a preset) with ``model`` (an app's
+    ``config_model``; default: the process's TraceConfig); raises ValidationError."""
+    return model.model_validate(data)
