@@ -17,12 +17,12 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from unrolled.server.config import SCHEMA_SETTINGS
+from unrolled.server.config import config_model
 from unrolled.server.page_data import app_version
 from unrolled.server.paths import STATIC_DIR, TEMPLATES_DIR
 from unrolled.server.routes import api, pages
 from unrolled.server.security import SecurityMiddleware
-from unrolled.server.settings import SCHEMA_FIELDS, Settings
+from unrolled.server.settings import Settings
 from unrolled.server.sockets import trace, train
 from unrolled.server.sockets.slots import engine_slots
 from unrolled.server.training import TrainedCache
@@ -62,21 +62,18 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``settings`` (default: ``Settings.from_env()``) are the one place limits enter:
     they live on ``app.state.settings`` with what is built from them (the engine slots, the model
-    store, the cache of trained networks), and routes and sockets read them through their request's app. Only the config schema's
-    bounds (settings.SCHEMA_FIELDS) are the process's, not the app's: settings that differ there are
-    refused (ValueError). ``loaded_trace`` =
+    store, the cache of trained networks, the config model ``config_model(settings)``), and routes and
+    sockets read them through their request's app; the request schemas (the REST bodies, listed in
+    /openapi.json, the socket messages, the page's config table) carry these settings' bounds. ``loaded_trace`` =
     (Trace, file name) serves a saved trace (`unrolled view`); ``models`` replaces the store of
     uploaded models (default: one sharing its files in the machine's folder)."""
     settings = settings if settings is not None else Settings.from_env()
-    fixed = [name for name in SCHEMA_FIELDS if getattr(settings, name) != getattr(SCHEMA_SETTINGS, name)]
-    if fixed:
-        raise ValueError(f"{', '.join(fixed)}: bounds of the request schemas, fixed from the environment "
-                         "(UNROLLED_*) when the server is imported; an app's settings cannot change them")
     # Stream workers compute in threads; a short GIL switch interval lets the event loop
     # (sockets, /healthz) take its turn within ~1 ms instead of Python's default 5 ms.
     sys.setswitchinterval(settings.gil_switch_ms / 1000)
     app = FastAPI(title="Unrolled", version=app_version(), description=DESCRIPTION)
     app.state.settings = settings
+    app.state.config_model = config_model(settings)  # the config schema with this app's bounds
     app.state.templates = Jinja2Templates(directory=str(templates_dir or TEMPLATES_DIR))
     app.state.loaded_trace = loaded_trace
     app.state.slots = engine_slots(settings)
@@ -87,7 +84,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(pages.router)
-    app.include_router(api.router)
+    app.include_router(api.api_router(settings))  # body models with this app's bounds
     app.include_router(trace.router)
     app.include_router(train.router)
     if STATIC_DIR.is_dir():

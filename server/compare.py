@@ -14,14 +14,16 @@ The breakdown uses the first run's network and data with two target sets:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from unrolled import engine
 from unrolled.engine.losses import IGNORE, target_mask
-from unrolled.server.config import SCHEMA_SETTINGS, Cell, TraceConfig
+from unrolled.server.config import SCHEMA_SETTINGS, Cell, TraceConfig, config_model
+from unrolled.server.settings import Settings
 from unrolled.server.wire.messages import diagnosis_and_spectra
 from unrolled.server.uploads.models import ModelStore, stored_model
 from unrolled.server.model_source import build_model
@@ -30,18 +32,20 @@ from unrolled.server.wire.serialize import to_jsonable
 
 COMPARED_NODE = "h_l0"
 RunSpec = dict[str, Any]
+_CONFIGS_DOC = ('Run specs: configs (as for POST /api/trace) or {"model_id": id[, "cell", "seed", '
+                '"recurrent_scale", "forget_bias"]} for an uploaded model (with "cell": a fresh network of that '
+                "cell on the model's data).")
 
 
 class CompareRequest(BaseModel):
     """Either 2–4 run specs, or a base spec and one field's 2–4 values."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+    bounds: ClassVar[Settings] = SCHEMA_SETTINGS  # compare_request_model sets an app's
+    config_model: ClassVar[type[TraceConfig]] = TraceConfig  # what validates each config run
 
     configs: list[RunSpec] | None = Field(
-        None, min_length=2, max_length=SCHEMA_SETTINGS.max_compare_runs,
-        description='Run specs: configs (as for POST /api/trace) or {"model_id": id[, "cell", "seed", '
-                    '"recurrent_scale", "forget_bias"]} for an uploaded model (with "cell": a fresh network of that '
-                    "cell on the model's data).")
+        None, min_length=2, max_length=SCHEMA_SETTINGS.max_compare_runs, description=_CONFIGS_DOC)
     base: RunSpec | None = Field(None, description="A run spec that every value of `vary` modifies.")
     vary: dict[str, list[Any]] | None = Field(
         None, description='Exactly one field and its 2–4 values, e.g. {"cell": ["rnn_tanh", "lstm", "gru"]}.')
@@ -55,8 +59,8 @@ class CompareRequest(BaseModel):
             if not self.vary or len(self.vary) != 1:
                 raise ValueError('"vary" must name exactly one field')
             (values,) = self.vary.values()
-            if not 2 <= len(values) <= SCHEMA_SETTINGS.max_compare_runs:
-                raise ValueError(f'"vary" needs 2 to {SCHEMA_SETTINGS.max_compare_runs} values')
+            if not 2 <= len(values) <= self.bounds.max_compare_runs:
+                raise ValueError(f'"vary" needs 2 to {self.bounds.max_compare_runs} values')
         elif self.vary is not None:
             raise ValueError('"vary" goes with "base", not with "configs"')
         return self
@@ -67,6 +71,17 @@ class CompareRequest(BaseModel):
             return [(spec, ("body", "configs", i), None) for i, spec in enumerate(self.configs)]
         ((name, values),) = self.vary.items()
         return [({**self.base, name: v}, ("body", "vary", name, i), f"{name} = {v}") for i, v in enumerate(values)]
+
+
+@lru_cache(maxsize=32)
+def compare_request_model(settings: Settings) -> type[CompareRequest]:
+    """The CompareRequest of an app: its run count bound and its config model are ``settings``'."""
+    model = create_model("CompareRequest", __base__=CompareRequest, __module__=__name__,
+                         __doc__=CompareRequest.__doc__,
+                         configs=(list[RunSpec] | None, Field(None, min_length=2, max_length=settings.max_compare_runs,
+                                                              description=_CONFIGS_DOC)))
+    model.bounds, model.config_model = settings, config_model(settings)
+    return model
 
 
 class ModelRunSpec(BaseModel):
@@ -117,8 +132,8 @@ def _model_run(store: ModelStore, spec: RunSpec, where: tuple, label: str | None
     return PreparedRun(label or default, parsed.model_dump(), net, model.x, model.targets, model.loss)
 
 
-def _config_run(spec: RunSpec, where: list, label: str | None) -> PreparedRun:
-    config = TraceConfig.model_validate(spec)
+def _config_run(model: type[TraceConfig], spec: RunSpec, where: list, label: str | None) -> PreparedRun:
+    config = model.model_validate(spec)
     task = build_task(config)
     net = build_model(config, task).network
     if net is None:
@@ -134,7 +149,7 @@ def prepare_runs(request: CompareRequest, store: ModelStore) -> list[PreparedRun
     runs, errors = [], []
     for spec, where, label in request.specs():
         try:
-            runs.append(_model_run(store, spec, where, label) if "model_id" in spec else _config_run(spec, where, label))
+            runs.append(_model_run(store, spec, where, label) if "model_id" in spec else _config_run(request.config_model, spec, where, label))
         except ValidationError as exc:
             errors += [{"loc": [*where, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         except CompareError as exc:

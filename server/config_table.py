@@ -34,9 +34,10 @@ def _field_entry(name: str, prop: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def config_fields() -> list[dict[str, Any]]:
-    """Every config field in declaration order (see docs/DESIGN.md, "Config and page data")."""
-    properties = TraceConfig.model_json_schema()["properties"]
+def config_fields(model: type[TraceConfig] = TraceConfig) -> list[dict[str, Any]]:
+    """Every config field of ``model`` (an app's config_model; default: the process's TraceConfig) in
+    declaration order (see docs/DESIGN.md, "Config and page data")."""
+    properties = model.model_json_schema()["properties"]
     return [_field_entry(name, prop) for name, prop in properties.items()]
 
 

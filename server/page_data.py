@@ -5,9 +5,10 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from unrolled.engine.tasks import TASK_NAMES
-from unrolled.server.config import CELLS, DEFAULT_CONFIG, SCHEMA_SETTINGS, resolve_config
+from unrolled.server.config import CELLS, config_model, resolve_config
 from unrolled.server.config_table import config_fields
 from unrolled.server.presets import PRESETS
+from unrolled.server.settings import Settings
 
 
 def app_version() -> str:
@@ -27,14 +28,15 @@ def preset_list() -> list[dict]:
     ]
 
 
-def page_data(view_trace: bool) -> dict:
-    """The `page_data` template context (docs/DESIGN.md, "Config and page data"); ``limits`` are
-    the config schema's bounds (server.config.SCHEMA_SETTINGS)."""
+def page_data(view_trace: bool, settings: Settings) -> dict:
+    """The `page_data` template context (docs/DESIGN.md, "Config and page data"): ``config_fields``
+    and ``limits`` are the bounds of the app's ``settings`` (those its schemas validate with)."""
+    model = config_model(settings)
     return {
         "presets": preset_list(),
-        "defaults": DEFAULT_CONFIG.model_dump(),
-        "config_fields": config_fields(),
-        "limits": SCHEMA_SETTINGS.limits(),
+        "defaults": model().model_dump(),
+        "config_fields": config_fields(model),
+        "limits": settings.limits(),
         "tasks": list(TASK_NAMES),
         "cells": list(CELLS),
         "view_trace": view_trace,

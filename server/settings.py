@@ -2,9 +2,9 @@
 
 Each field ``name`` is read from the variable ``UNROLLED_<NAME>`` (for example
 ``UNROLLED_MAX_SEQ_LEN=2000``) by ``Settings.from_env()``. An app gets its settings from
-``create_app(settings)`` (default: ``Settings.from_env()``) and hands them to what needs them;
-nothing reads a settings singleton. The one exception is the config schema's bounds
-(server.config.SCHEMA_SETTINGS), fixed when the schema is defined.
+``create_app(settings)`` (default: ``Settings.from_env()``) and hands them to what needs them,
+its request schemas' bounds included; no app reads a settings singleton (server.config.SCHEMA_SETTINGS
+bounds only the default TraceConfig of code with no app: presets, the CLI).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 
-# Bounds written into the request schemas (TraceConfig, the socket messages, CompareRequest) when
-# they are defined: they come from the environment at import, the same for every app of a process.
+# Bounds written into the request schemas (TraceConfig, the socket messages, CompareRequest): the
+# settings that differ only outside these share one config model (server.config.config_model).
 SCHEMA_FIELDS = ("max_seq_len", "max_seq2seq_len", "max_hidden_size", "max_num_layers", "max_batch_size",
                  "max_units", "max_text_len", "max_vocab", "max_recurrent_scale", "max_delay_ms", "max_epochs",
                  "max_compare_runs")

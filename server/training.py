@@ -191,11 +191,13 @@ def trained_source(cache: TrainedCache, config: TraceConfig) -> StreamSource:
     return config_source(config, trained_network(cache, config), title=f"Trained {epochs}: {title}")
 
 
-def trained_source_factory(cache: TrainedCache, raw_config: Any) -> Callable[[], StreamSource] | tuple[str, str | None]:
+def trained_source_factory(cache: TrainedCache, raw_config: Any, model: type[TraceConfig] = TraceConfig,
+                           ) -> Callable[[], StreamSource] | tuple[str, str | None]:
     """For /ws/trace's start with "source": "trained": a callable building the stream source (run in
-    the stream's worker thread: it may retrain), or (detail, field) when the config is invalid."""
+    the stream's worker thread: it may retrain), or (detail, field) when the config is invalid under
+    ``model`` (the app's config model)."""
     try:
-        config = resolve_training(resolve_config(raw_config))
+        config = resolve_training(resolve_config(raw_config, model))
     except ValidationError as exc:
         return first_error(exc)
     return lambda: trained_source(cache, config)

@@ -16,7 +16,8 @@ router = APIRouter()
 def index(request: Request) -> HTMLResponse:
     """Render templates/index.html with the page's starting data."""
     templates = request.app.state.templates
-    context = {"page_data": page_data(view_trace=request.app.state.loaded_trace is not None),
+    context = {"page_data": page_data(view_trace=request.app.state.loaded_trace is not None,
+                                        settings=request.app.state.settings),
                "cell_panels": cell_panels()}
     return templates.TemplateResponse(request=request, name="index.html", context=context)
 

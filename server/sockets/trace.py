@@ -23,12 +23,13 @@ or a new ``start`` leaves the queue).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, WebSocket
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, create_model
 
-from unrolled.server.config import SCHEMA_SETTINGS, first_error, resolve_config
+from unrolled.server.config import SCHEMA_SETTINGS, config_model, first_error, resolve_config
 from unrolled.server.runs import config_source, loaded_source
 from unrolled.server.settings import Settings
 from unrolled.server.sockets.connection import ClientMessage, MessageConnection, serve_connection
@@ -39,7 +40,7 @@ from unrolled.server.training import TrainedCache, trained_source_factory
 from unrolled.server.uploads.models import ModelStore, model_source_factory
 from unrolled.server.wire.messages import paused_message
 
-Delay = Annotated[int, Field(ge=0, le=SCHEMA_SETTINGS.max_delay_ms)]
+Delay = Annotated[int, Field(ge=0, le=SCHEMA_SETTINGS.max_delay_ms)]  # the default; an app's: trace_message_types
 
 router = APIRouter()
 
@@ -95,6 +96,15 @@ MESSAGE_TYPES: dict[str, type[ClientMessage]] = {
 }
 
 
+@lru_cache(maxsize=32)
+def trace_message_types(max_delay_ms: int) -> dict[str, type[ClientMessage]]:
+    """MESSAGE_TYPES with start's and play's ``delay_ms`` bounded by an app's ``max_delay_ms``."""
+    delay = (int | None, Field(None, ge=0, le=max_delay_ms))
+    return {**MESSAGE_TYPES,
+            "start": create_model("StartMessage", __base__=StartMessage, __module__=__name__, delay_ms=delay),
+            "play": create_model("PlayMessage", __base__=PlayMessage, __module__=__name__, delay_ms=delay)}
+
+
 class TraceConnection(MessageConnection):
     """The state of one /ws/trace socket: its breakpoints and its current stream."""
 
@@ -103,6 +113,8 @@ class TraceConnection(MessageConnection):
     def __init__(self, send_text, settings: Settings, slots: EngineSlots, loaded: tuple[Any, str] | None,
                  models: ModelStore, trained: TrainedCache) -> None:
         super().__init__(send_text, settings.max_message_bytes)
+        self.MESSAGE_TYPES = trace_message_types(settings.max_delay_ms)
+        self._config_model = config_model(settings)
         self._settings = settings
         self._slots = slots
         self._loaded = loaded  # (trace, file name) when the app was started by `unrolled view`
@@ -149,9 +161,9 @@ class TraceConnection(MessageConnection):
         if message.source == "model":  # a user's uploaded model (the app's model store keeps it)
             return model_source_factory(self._models, message.model_id)
         if message.source == "trained":  # the network /ws/train trained (rebuilt if not cached)
-            return trained_source_factory(self._trained, message.config or {})
+            return trained_source_factory(self._trained, message.config or {}, self._config_model)
         try:
-            config = resolve_config(message.config or {})
+            config = resolve_config(message.config or {}, self._config_model)
         except ValidationError as exc:
             return first_error(exc)
         return lambda: config_source(config)

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, WebSocket
 from pydantic import Field, ValidationError
 
-from unrolled.server.config import TraceConfig, first_error, resolve_config
+from unrolled.server.config import TraceConfig, config_model, first_error, resolve_config
 from unrolled.server.settings import Settings
 from unrolled.server.sockets.connection import ClientMessage, MessageConnection, serve_connection
 from unrolled.server.sockets.slots import EngineSlots
@@ -176,6 +176,7 @@ class TrainConnection(MessageConnection):
 
     def __init__(self, send_text, settings: Settings, slots: EngineSlots, trained: TrainedCache) -> None:
         super().__init__(send_text, settings.max_message_bytes)
+        self._config_model = config_model(settings)
         self._slots = slots
         self._trained = trained
         self._idle_timeout_s = settings.stream_idle_s
@@ -213,7 +214,7 @@ class TrainConnection(MessageConnection):
 
     async def _on_start(self, message: StartMessage) -> None:
         try:
-            config = resolve_training(resolve_config(message.config or {}))
+            config = resolve_training(resolve_config(message.config or {}, self._config_model))
         except ValidationError as exc:
             await self.error(*first_error(exc))
             return

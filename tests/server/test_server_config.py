@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from unrolled.server.config import TraceConfig, resolve_config
+from pydantic import ValidationError
+
+from unrolled.server.config import TraceConfig, config_model, resolve_config
 from unrolled.server.config import SCHEMA_SETTINGS as settings
 from unrolled.server.settings import Settings
 
@@ -111,10 +113,26 @@ def test_the_schema_states_the_bounds():
     assert f"at most {settings.max_seq2seq_len}" in props["seq_len"]["description"]
 
 
-def test_an_app_cannot_change_the_bounds_written_into_the_schemas():
+def test_an_app_validates_configs_with_its_own_bounds():
     from unrolled.server.app import create_app
     from server_helpers import app_settings
 
-    with pytest.raises(ValueError, match="max_seq_len, max_delay_ms: bounds of the request schemas"):
-        create_app(app_settings(max_seq_len=5, max_delay_ms=7))
-    assert create_app(app_settings(max_streams=1)).state.settings.max_streams == 1
+    app = create_app(app_settings(max_seq_len=5, max_delay_ms=7))
+    assert app.state.settings.max_delay_ms == 7
+    with pytest.raises(ValidationError, match="less than or equal to 5"):
+        app.state.config_model.model_validate({"seq_len": 6})
+    assert create_app(app_settings(max_streams=1)).state.config_model is TraceConfig
+    assert TraceConfig.model_validate({"seq_len": 6}).seq_len == 6  # the process's default is unchanged
+
+
+def test_config_model_bounds_its_validators_too():
+    model = config_model(Settings(max_units=100, max_seq2seq_len=4, max_vocab=3))
+    assert model is config_model(Settings(max_units=100, max_seq2seq_len=4, max_vocab=3))  # cached
+    with pytest.raises(ValidationError, match="exceeds the limit 100"):
+        model.model_validate({"seq_len": 10, "hidden_size": 11})
+    with pytest.raises(ValidationError, match="at most 4"):
+        model.model_validate({"task": "reverse", "seq_len": 5})
+    with pytest.raises(ValidationError, match="at most 3 are allowed"):
+        model.model_validate({"task": "char_lm", "text": "abcd"})
+    assert resolve_config({"seq_len": 10, "hidden_size": 11}).seq_len == 10
+    assert "≤ 100" in model.model_json_schema()["properties"]["seq_len"]["description"]
