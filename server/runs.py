@@ -25,22 +25,11 @@ def build_task(config: TraceConfig) -> TaskData:
     return make_task(config.task, config.seq_len, config.batch_size, config.seed, config.text)
 
 
-def build_network(config: TraceConfig, task: TaskData) -> Any:
-    """A seeded random model sized for the task (an engine.Seq2Seq for an encoder–decoder task)."""
-    return build_model(config, task).model
-
-
 def engine_inputs(config: TraceConfig, task: TaskData) -> tuple[np.ndarray, np.ndarray]:
     """(x, targets) in the network's dtype (class ids stay integers)."""
     dtype = DTYPES[config.dtype]
     targets = task.targets if task.loss == "cross_entropy" else task.targets.astype(dtype)
     return task.x.astype(dtype), targets
-
-
-def unrolled_task(config: TraceConfig, task: TaskData, net: Any) -> TaskData:
-    """The data the trace of `net` reads: the task itself (teacher forcing), or — free running — the
-    model's own outputs fed back (ModelSource.unroll)."""
-    return build_model(config, task, net).unroll(task)
 
 
 def prepared_run(config: TraceConfig, model: Any = None) -> tuple[ModelSource, TaskData, np.ndarray, np.ndarray]:

@@ -19,7 +19,8 @@ from websockets.sync.client import connect
 from unrolled.server.app import create_app
 from server_helpers import app_settings
 from unrolled.server.config import resolve_config
-from unrolled.server.runs import build_network, build_task, engine_inputs
+from unrolled.server.model_source import build_model
+from unrolled.server.runs import build_task, engine_inputs
 
 UNROLLED = Path(sys.executable).parent / "unrolled"
 
@@ -119,7 +120,7 @@ def test_unrolled_view_serves_a_saved_trace(tmp_path):
     config = resolve_config({"preset": "char-lm", "seq_len": 6})
     task = build_task(config)
     x, targets = engine_inputs(config, task)
-    build_network(config, task).run(x, targets, loss=task.loss).save(tmp_path / "run.npz")
+    build_model(config, task).model.run(x, targets, loss=task.loss).save(tmp_path / "run.npz")
     port = free_port()
     process = run_cli("view", "run.npz", "--port", str(port), cwd=tmp_path)
     try:

@@ -8,7 +8,8 @@ import pytest
 
 from unrolled import engine
 from unrolled.server.config import resolve_config
-from unrolled.server.runs import build_network, build_task, compute_trace, unrolled_task
+from unrolled.server.model_source import build_model
+from unrolled.server.runs import build_task, compute_trace
 from unrolled.server.training import TrainedCache, trained_network
 from server_helpers import receive_until
 
@@ -45,7 +46,7 @@ def test_free_running_inputs_are_engine_free_run_and_the_targets_are_the_text():
     config = resolve_config(GENERATION_SMALL)
     trace, task = compute_trace(config)
     teacher = build_task(config)
-    x, tokens = engine.free_run(build_network(config, teacher), teacher.x[0], config.seq_len)
+    x, tokens = engine.free_run(build_model(config, teacher).model, teacher.x[0], config.seq_len)
     np.testing.assert_array_equal(trace.x, x)
     np.testing.assert_array_equal(trace.targets, teacher.targets)       # still the text's next characters
     assert not np.array_equal(trace.x, teacher.x)                        # it really fed something else back
@@ -77,7 +78,8 @@ def _teacher_inputs(config):
 
 def compute_trace_with(config, net):
     """The free-running trace of a given (trained) network."""
-    task = unrolled_task(config, build_task(config), net)
+    task = build_task(config)
+    task = build_model(config, task, net).unroll(task)
     return net.run(task.x, task.targets, loss=task.loss), task
 
 

@@ -11,7 +11,8 @@ from unrolled import engine
 from unrolled.server.cli import load_saved_trace
 from server_helpers import app_settings
 from unrolled.server.config import resolve_config
-from unrolled.server.runs import build_network, build_task, engine_inputs
+from unrolled.server.model_source import build_model
+from unrolled.server.runs import build_task, engine_inputs
 from server_helpers import receive, receive_until
 
 SETTINGS = app_settings()
@@ -22,7 +23,7 @@ def saved_trace(tmp_path):
     config = resolve_config({"preset": "bidirectional", "seq_len": 5})
     task = build_task(config)
     x, targets = engine_inputs(config, task)
-    trace = build_network(config, task).run(x, targets, loss=task.loss)
+    trace = build_model(config, task).model.run(x, targets, loss=task.loss)
     path = tmp_path / "my_run.npz"
     trace.save(path)
     return path, trace
