@@ -97,8 +97,10 @@ MESSAGE_TYPES: dict[str, type[ClientMessage]] = {
 
 
 @lru_cache(maxsize=32)
+@lru_cache(maxsize=8)
 def trace_message_types(max_delay_ms: int) -> dict[str, type[ClientMessage]]:
-    """MESSAGE_TYPES with start's and play's ``delay_ms`` bounded by an app's ``max_delay_ms``."""
+    """MESSAGE_TYPES with start's and play's ``delay_ms`` bounded by an app's ``max_delay_ms`` (built once
+    per bound, not per connection)."""
     delay = (int | None, Field(None, ge=0, le=max_delay_ms))
     return {**MESSAGE_TYPES,
             "start": create_model("StartMessage", __base__=StartMessage, __module__=__name__, delay_ms=delay),
