@@ -127,7 +127,7 @@ def _model_run(store: ModelStore, spec: RunSpec, where: tuple, label: str | None
                                     output_size=net.output_size, num_layers=net.num_layers,
                                     bidirectional=net.bidirectional, seed=parsed.seed,
                                     recurrent_scale=parsed.recurrent_scale,
-                                    forget_bias=parsed.forget_bias if parsed.cell == "lstm" else 0.0)
+                                    forget_bias=parsed.forget_bias)   # used by cells with a forget gate
     default = f"your model {model.name} ({net.cell})" if parsed.cell is None else f"random {net.cell} (seed {parsed.seed})"
     return PreparedRun(label or default, parsed.model_dump(), net, model.x, model.targets, model.loss)
 

@@ -26,7 +26,7 @@ def network_sizes(config: TraceConfig, task: TaskData) -> dict:
         "cell": config.cell, "input_size": task.input_size, "hidden_size": config.hidden_size,
         "output_size": task.output_size, "num_layers": config.num_layers, "seed": config.seed,
         "recurrent_scale": config.recurrent_scale,
-        "forget_bias": config.forget_bias if config.cell == "lstm" else 0.0, "dtype": DTYPES[config.dtype],
+        "forget_bias": config.forget_bias, "dtype": DTYPES[config.dtype],   # the engine applies it to cells with a forget gate
     }
 
 
