@@ -33,16 +33,13 @@ export function storyFallback(meta, { source, preset, presets }) {
 }
 
 /** Which of the permalink and export buttons a run allows: {link, json, npz} each {disabled, why?}.
- * `loaded`: a trace loaded from disk; `meta`: the run's, once known. */
-export function exportButtons({ source, loaded, meta }) {
+ * `loaded`: a trace loaded from disk. */
+export function exportButtons({ source, loaded }) {
   // the URL cannot hold uploaded weights; the server recomputes exports from a config (or an
   // uploaded model's id, as JSON), which a trained or loaded network does not have
   const exportable = !loaded && source !== 'trained';
+  // an encoder–decoder exports too: its .npz holds the chain (both halves' weights and segments)
   const npz = { disabled: !exportable || source === 'model' };
-  if (patternOf(meta ?? {}).segments) {
-    npz.disabled = true;
-    npz.why = 'An encoder–decoder is two networks and a .npz trace holds one: use Trace .json';
-  }
   return { link: { disabled: source === 'model' }, json: { disabled: !exportable }, npz };
 }
 

@@ -131,7 +131,7 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
   /** Which of the permalink and export buttons this run allows. */
   function exports() {
     const loaded = Boolean(pageData.view_trace) && !app.config.cell && !app.config.preset;
-    const buttons = exportButtons({ source: app.source, loaded, meta: app.store.meta });
+    const buttons = exportButtons({ source: app.source, loaded });
     $('copy-link').disabled = buttons.link.disabled;
     $('export-json').disabled = buttons.json.disabled;
     $('export-npz').disabled = buttons.npz.disabled;
