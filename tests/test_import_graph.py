@@ -65,6 +65,12 @@ def import_graph() -> dict[str, set[str]]:
     return {name: imported_modules(name, path, known) for name, path in files.items()}
 
 
+# Parsed while pytest collects, before any test has started a thread: CPython 3.11's parser keeps its
+# recursion-depth check per interpreter, so ast.parse racing a compile in a server test's leftover
+# thread can fail with "AST constructor recursion depth mismatch".
+GRAPH = import_graph()
+
+
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """The strongly connected components with more than one module (Tarjan), each sorted."""
     index: dict[str, int] = {}
@@ -102,7 +108,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_parser_sees_every_kind_of_import():
     """Relative, absolute, late (inside a function) and TYPE_CHECKING imports all make edges."""
-    graph = import_graph()
+    graph = GRAPH
     assert "unrolled.engine.network" in graph["unrolled.engine"]                   # from .network import …
     assert "unrolled.engine.tasks" in graph["unrolled.server.config"]             # unrolled.engine.tasks
     assert "unrolled.engine" in graph["unrolled.server.cli"]                      # inside main()
@@ -112,5 +118,5 @@ def test_the_parser_sees_every_kind_of_import():
 @pytest.mark.parametrize("package", sorted(PACKAGES.values()))
 def test_no_import_cycle(package):
     """The modules of each package import each other without a cycle (engine never imports server)."""
-    found = [c for c in cycles(import_graph()) if any(m.startswith(package) for m in c)]
+    found = [c for c in cycles(GRAPH) if any(m.startswith(package) for m in c)]
     assert not found, "import cycles: " + "; ".join(" ↔ ".join(c) for c in found)
