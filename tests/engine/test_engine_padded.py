@@ -215,3 +215,75 @@ def test_steps_replay_and_save_load(cfg, tmp_path):
     for node in r.trace.node_names:
         assert np.array_equal(back.jacobian_norms[node], r.trace.jacobian_norms[node], equal_nan=True)
         assert np.array_equal(back.gradient_norms[node], r.trace.gradient_norms[node], equal_nan=True)
+
+
+def test_a_version_2_trace_file_still_loads(tmp_path):
+    """A file written before vocab_size and lengths (format version 2) loads as an unpadded dense run."""
+    import json
+    net = engine.Network.random("gru", 3, 4, 2, seed=4)
+    rng = np.random.default_rng(5)
+    trace = net.run(rng.standard_normal((4, 2, 3)), rng.integers(0, 2, (4, 2)))
+    trace.save(tmp_path / "v3.npz")
+    with np.load(tmp_path / "v3.npz", allow_pickle=False) as data:
+        files = {k: data[k] for k in data.files}
+    meta = json.loads(str(files["meta"]))
+    assert meta["version"] == 3 and meta["vocab_size"] is None and "lengths" not in files
+    files["meta"] = np.array(json.dumps({k: v for k, v in meta.items() if k != "vocab_size"} | {"version": 2}))
+    np.savez_compressed(tmp_path / "v2.npz", **files)
+    loaded = engine.load_trace(tmp_path / "v2.npz")
+    assert loaded.lengths is None and loaded.vocab_size is None
+    np.testing.assert_array_equal(loaded.jacobian_norms["h_l0"], trace.jacobian_norms["h_l0"])
+
+
+@pytest.mark.parametrize("bad", [[0, 3], [2, 6], [1.5, 2], [[2, 3]], [2], ["a", "b"]])
+def test_bad_lengths_are_a_value_error_naming_lengths(bad):
+    net = engine.Network.random("lstm", 3, 4, 2, seed=0)
+    with pytest.raises(ValueError, match="lengths"):
+        net.run(np.zeros((5, 2, 3)), np.zeros((5, 2), int), lengths=bad)
+
+
+@pytest.mark.parametrize("ids, name", [([[0, 7]], "7"), ([[0, -1]], "-1"), ([[0.5, 1]], "0.5"), ([[np.nan, 1]], "nan")])
+def test_bad_token_ids_are_a_value_error_naming_the_id(ids, name):
+    net = engine.Network.random("gru", 3, 4, 2, seed=0, vocab_size=7)
+    with pytest.raises(ValueError, match=name):
+        net.run(np.array(ids), np.zeros((1, 2), int))
+
+
+def test_from_state_dict_reads_the_embedding_and_tokens_of_shape_t():
+    net = engine.Network.random("rnn_tanh", 3, 4, 2, num_layers=2, seed=0, vocab_size=5)
+    state = net.state_dict()
+    assert list(state)[0] == "embedding.weight" and state["embedding.weight"].shape == (5, 3)
+    back = engine.Network.from_state_dict(state, cell="rnn_tanh")
+    assert back.vocab_size == 5 and back.num_layers == 2
+    trace = back.run([1, 4, 0], [0, 1, 1])
+    np.testing.assert_array_equal(trace.activations["embedding"][:, 0], state["embedding.weight"][[1, 4, 0]])
+    with pytest.raises(ValueError, match="embedding.weight"):
+        engine.Network.from_state_dict({**state, "embedding.weight": np.zeros((5, 2))}, cell="rnn_tanh")
+
+
+def test_reverse_direction_of_a_short_element_starts_at_its_last_word():
+    """The reverse direction's first processed step of element b is t = lengths[b] − 1, from h(−1) = 0:
+    it equals a run on that element alone, cut to its length."""
+    net = engine.Network.random("lstm", 3, 4, 2, bidirectional=True, seed=1, vocab_size=9)
+    rng = np.random.default_rng(2)
+    x, y = rng.integers(0, 9, (6, 2)), rng.integers(0, 2, (6, 2))
+    padded = net.run(x, y, lengths=[6, 3])
+    alone = net.run(x[:3, 1], y[:3, 1])
+    for name in ("h_l0_reverse", "c_l0", "h_l0"):
+        np.testing.assert_allclose(padded.activations[name][:3, 1], alone.activations[name][:, 0], rtol=1e-12)
+        np.testing.assert_allclose(padded.gradients[name][:3, 1] * 2, alone.gradients[name][:, 0], rtol=1e-12,
+                                   atol=1e-15)
+
+
+def test_trainer_honours_lengths_and_the_embedding():
+    """Training on a padded batch equals training on the unpadded elements' summed losses' gradients at
+    epoch 1, and only the rows of tokens in the batch move under SGD."""
+    net = engine.Network.random("gru", 3, 5, 2, bidirectional=True, seed=3, vocab_size=10)
+    rng = np.random.default_rng(4)
+    x, y = rng.integers(0, 6, (5, 3)), rng.integers(0, 2, (5, 3))
+    trainer = engine.Trainer(net, x, y, "cross_entropy", engine.TrainOptions(epochs=2, optimizer="sgd", lr=0.1),
+                             lengths=[5, 2, 4])
+    record = next(trainer.epochs())
+    assert record.loss == pytest.approx(net.run(x, y, lengths=[5, 2, 4]).loss, rel=1e-12)
+    moved = np.abs(trainer.net.state_dict()["embedding.weight"] - net.state_dict()["embedding.weight"]).sum(axis=1)
+    assert (moved[6:] == 0).all() and (moved[np.unique(x[:2])] > 0).all()
