@@ -106,6 +106,7 @@ def config_meta(config: TraceConfig, task: TaskData, shaped: Any, schedule: dict
         segments=segments,
         embedding_size=shaped.input_size if shaped.arch.embedded else None,
         length=None if task.lengths is None else int(task.lengths[config.batch_index]),
+        lengths=None if task.lengths is None else [int(n) for n in task.lengths],
     )
 
 
@@ -135,6 +136,7 @@ def loaded_source(trace: Any, name: str, title: str | None = None) -> StreamSour
         segments=wire_segments(trace.stages),
         embedding_size=trace.input_size if trace.arch.embedded else None,
         length=None if trace.lengths is None else int(trace.lengths[0]),
+        lengths=None if trace.lengths is None else [int(n) for n in trace.lengths],
     )
     events = trace.events()
     return StreamSource(meta, events, lambda: trace, events.close, 0)
