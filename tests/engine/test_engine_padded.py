@@ -287,3 +287,56 @@ def test_trainer_honours_lengths_and_the_embedding():
     assert record.loss == pytest.approx(net.run(x, y, lengths=[5, 2, 4]).loss, rel=1e-12)
     moved = np.abs(trainer.net.state_dict()["embedding.weight"] - net.state_dict()["embedding.weight"]).sum(axis=1)
     assert (moved[6:] == 0).all() and (moved[np.unique(x[:2])] > 0).all()
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_truncation_and_elman_chains_honour_lengths(cell, k):
+    """truncate=k (k = 1: Elman's context units) with lengths equals running each k-step window alone
+    from the detached state (engine.tbptt.window_runs, window lengths): loss, ∂L/∂θ and ∂L/∂h per step;
+    the padded entries' carried gradient crosses the windows' cuts untouched."""
+    from unrolled.engine.tbptt import truncation_windows, window_runs
+    net = engine.Network.random(cell, 3, 4, 3, num_layers=2, seed=7, vocab_size=6)
+    rng = np.random.default_rng(8)
+    x, y, lengths = rng.integers(0, 6, (7, 3)), rng.integers(0, 3, (7, 3)), np.array([7, 3, 5])
+    final = {f"h{n[1:]}": rng.normal(size=(3, 4)) for n in net.node_names}
+    chained = net.run(x, y, lengths=lengths, **({"recurrent_gradient": False} if k == 1 else {"truncate": k}))
+    grads = {name: np.zeros_like(v) for name, v in net.state_dict().items()}
+    dh = {n: np.zeros((7, 3, 4)) for n in net.node_names}
+    loss = 0.0
+    run = lambda xw, tw, initial, lw: net.run(xw, tw, initial_state=initial, lengths=lw)   # noqa: E731
+    for window, trace in window_runs(run, x, y, "cross_entropy", truncation_windows(7, k), lengths):
+        loss += trace.loss
+        for name, g in trace.grads.items():
+            grads[name] += g
+        for n in dh:
+            dh[n][window.start:window.end] += trace.gradients[n]
+    assert_rel(chained.loss, loss, "loss")
+    for name, g in grads.items():
+        assert_rel(chained.grads[name], g, f"grads[{name}]")
+    valid = chained.valid[..., None]
+    for n in dh:
+        assert_steps(chained.gradients[n], np.where(valid, dh[n], 0), f"gradients[{n}]")
+    with_final = net.run(x, y, lengths=lengths, truncate=k, final_state_grads=final) if k > 1 else None
+    if with_final is not None:          # a padded element's final gradient reaches its last real step across cuts
+        last = lengths - 1
+        for n in net.node_names[-1:]:          # the top layer (below it the gradient also flows down)
+            arrived = with_final.gradients[n][last, np.arange(3)] - chained.gradients[n][last, np.arange(3)]
+            assert_rel(arrived, final[f"h{n[1:]}"], f"final-state gradient at the last real step of {n}")
+
+
+def test_seq2seq_with_embeddings_matches_finite_differences():
+    """An encoder–decoder with a table per half: both tables' gradients against central differences."""
+    from unrolled.engine.gradcheck import compare_numeric
+    model = engine.Seq2Seq.random("gru", 3, 4, 5, seed=2, vocab_size=6)
+    assert "encoder.embedding.weight" in model.state_dict() and "decoder.embedding.weight" in model.state_dict()
+    rng = np.random.default_rng(3)
+    x, y = rng.integers(0, 6, (7, 2)), rng.integers(0, 5, (7, 2))
+    trace = model.run_joined(x, y, 3)
+    assert list(trace.grads) == list(model.state_dict())
+    worst = compare_numeric(model.state_dict(), trace.grads,
+                            lambda state: model.with_state(state).run_joined(x, y, 3, contributions=False).loss, 1e-3)
+    assert max(worst.values()) < 1e-6, worst
+    used = np.unique(x[:3])
+    enc = trace.grads["encoder.embedding.weight"]
+    assert set(np.flatnonzero(np.abs(enc).sum(axis=1))) <= set(used)
