@@ -340,3 +340,25 @@ def test_seq2seq_with_embeddings_matches_finite_differences():
     used = np.unique(x[:3])
     enc = trace.grads["encoder.embedding.weight"]
     assert set(np.flatnonzero(np.abs(enc).sum(axis=1))) <= set(used)
+
+
+def test_padding_is_not_read_as_vanishing_or_closed_gates():
+    """Steps that are padding for every element have no gradient to measure: the profiles are NaN there
+    (not 0), the vanishing fit leaves them out, and the diagnosis reads neither padding's zero gradients
+    as vanishing nor its zero gates as closed forget gates or saturation."""
+    net = engine.Network.random("lstm", 3, 6, 3, bidirectional=True, seed=11, vocab_size=8, forget_bias=2.0)
+    rng = np.random.default_rng(12)
+    x, y, lengths = rng.integers(0, 8, (9, 2)), rng.integers(0, 3, (9, 2)), np.array([4, 3])
+    trace = net.run(x, y, lengths=lengths)
+    for node in trace.node_names:
+        assert np.isnan(trace.gradient_norms[node][4:]).all() and np.isfinite(trace.gradient_norms[node][:4]).all()
+        assert np.isnan(trace.jacobian_norms[node][4:]).all()
+        profile = trace.vanishing(node)
+        assert np.isnan(profile["distance"][4:]).all()
+    cut = net.run(x[:4], y[:4], lengths=lengths)
+    for node in trace.node_names:
+        np.testing.assert_allclose(trace.gradient_norms[node][:4], cut.gradient_norms[node], rtol=1e-12)
+    kinds = {(f.kind, f.node) for f in trace.diagnose()}
+    assert kinds == {(f.kind, f.node) for f in cut.diagnose()}
+    assert not any(kind in ("forget_gate", "saturation") for kind, _ in kinds)
+    assert all(max(f.steps, default=0) < 4 for f in trace.diagnose())
