@@ -37,8 +37,8 @@ def sample(net: Network, length: int, prime: list[int] | tuple[int, ...] = (0,),
         raise ValueError("sampling needs a unidirectional network")
     symbols = net.vocab_size if net.arch.embedded else net.input_size      # an embedding reads the ids themselves
     if symbols != net.output_size:
-        raise ValueError(f"sampling feeds outputs back as inputs: the input symbols ({symbols}) must equal "
-                         f"output_size ({net.output_size})")
+        raise ValueError(f"sampling feeds outputs back as inputs: {'vocab_size' if net.arch.embedded else 'input_size'} "
+                         f"({symbols}) must equal output_size ({net.output_size})")
     prime = [int(i) for i in prime]
     if not prime or min(prime) < 0 or max(prime) >= symbols:
         raise ValueError(f"prime must be a non-empty list of ids in [0, {symbols})")
