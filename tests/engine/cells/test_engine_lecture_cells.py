@@ -159,3 +159,19 @@ def test_engine_gradcheck_on_every_new_cell():
                                     bidirectional=True, seed=1)
         worst = engine.gradcheck(net, x, y)
         assert max(worst.values()) < 1e-6, (cell, worst)
+
+
+def test_gru_reset_before_is_not_torchs_gru():
+    """The same weights give other numbers under the two conventions, except where they must agree: with
+    h(−1) = 0 and b_hn = 0, r ⊙ (W_hn h + b_hn) and W_hn (r ⊙ h) are both 0 at the first step."""
+    state = ref_mod.random_state("gru_reset_before", 3, 4, 2, 1, False, seed=8)
+    H = 4
+    state["bias_hh_l0"][2 * H:] = 0.0
+    x = np.random.default_rng(8).normal(size=(6, 2, 3))
+    y = np.zeros((6, 2), dtype=int)
+    torch_way = engine.Network.from_state_dict(state, cell="gru").run(x, y)
+    lecture_way = engine.Network.from_state_dict(state, cell="gru_reset_before").run(x, y)
+    np.testing.assert_allclose(lecture_way.activations["h_l0"][0], torch_way.activations["h_l0"][0], rtol=1e-14)
+    later = np.abs(lecture_way.activations["h_l0"][1:] - torch_way.activations["h_l0"][1:]).max(axis=(1, 2))
+    assert (later > 1e-3).all(), later
+    assert abs(lecture_way.loss - torch_way.loss) > 1e-3
