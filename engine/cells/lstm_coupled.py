@@ -37,7 +37,7 @@ class CoupledLSTMCell(Cell):
     blocks = 3
     extras = ("tanh_c",)
     gate_ranges = {"f": (0.0, 1.0), "g": (-1.0, 1.0), "o": (0.0, 1.0)}
-    gate_titles = {"f": "forget gate (input gate = 1 − f)", "g": "candidate", "o": "output gate"}
+    gate_titles = {"f": "forget gate", "g": "candidate (written with weight 1 − f)", "o": "output gate"}
     saturating = gate_ranges
     forget_gate = "f"
     lecture = Lecture(

@@ -41,13 +41,11 @@ class PeepholeLSTMCell(LSTMCell):
     name = "lstm_peephole"
     torch_class = ""
     extra_weights = (PEEP,)
-    gate_titles = {"i": "input gate (peeks at c_{t−1})", "f": "forget gate (peeks at c_{t−1})",
-                   "g": "candidate", "o": "output gate (peeks at c_t)"}
     lecture = Lecture(
         panel=(
             '<math display="block"><msub><mi>f</mi><mi>t</mi></msub><mo>=</mo><mi>σ</mi><mo>(</mo><msup><mi>U</mi>'
             '<mi>f</mi></msup><msub><mi>x</mi><mi>t</mi></msub><mo>+</mo><msup><mi>W</mi><mi>f</mi></msup><msub>'
-            '<mi>h</mi><mrow><mi>t</mi><mo>−</mo><mn>1</mn></mrow></msub><mo>+</mo><msup><mi>V</mi><mi>f</mi></msup>'
+            '<mi>h</mi><mrow><mi>t</mi><mo>−</mo><mn>1</mn></mrow></msub><mo>+</mo><msup><mi>P</mi><mi>f</mi></msup>'
             '<mo>⊙</mo><msub><mi>c</mi><mrow><mi>t</mi><mo>−</mo><mn>1</mn></mrow></msub><mo>+</mo><msup><mi>b</mi>'
             '<mi>f</mi></msup><mo>)</mo></math>'
             '<math display="block"><msub><mi>c</mi><mi>t</mi></msub><mo>=</mo><msub><mi>f</mi><mi>t</mi></msub>'
@@ -55,21 +53,22 @@ class PeepholeLSTMCell(LSTMCell):
             '<mi>t</mi></msub><mo>⊙</mo><msub><mi>g</mi><mi>t</mi></msub></math>'
             '<math display="block"><msub><mi>o</mi><mi>t</mi></msub><mo>=</mo><mi>σ</mi><mo>(</mo><msup><mi>U</mi>'
             '<mi>o</mi></msup><msub><mi>x</mi><mi>t</mi></msub><mo>+</mo><msup><mi>W</mi><mi>o</mi></msup><msub>'
-            '<mi>h</mi><mrow><mi>t</mi><mo>−</mo><mn>1</mn></mrow></msub><mo>+</mo><msup><mi>V</mi><mi>o</mi></msup>'
+            '<mi>h</mi><mrow><mi>t</mi><mo>−</mo><mn>1</mn></mrow></msub><mo>+</mo><msup><mi>P</mi><mi>o</mi></msup>'
             '<mo>⊙</mo><msub><mi>c</mi><mi>t</mi></msub><mo>+</mo><msup><mi>b</mi><mi>o</mi></msup><mo>)</mo>'
             '<mo>,</mo><mspace width="1em"/><msub><mi>h</mi><mi>t</mi></msub><mo>=</mo><msub><mi>o</mi><mi>t</mi>'
             '</msub><mo>⊙</mo><mi>tanh</mi><mo>(</mo><msub><mi>c</mi><mi>t</mi></msub><mo>)</mo></math>'
-            '<p class="eq-note">Peepholes V<sup>i</sup>, V<sup>f</sup>, V<sup>o</sup> = the rows of '
-            'weight_peephole (diagonal: one weight per unit); i peeks at c<sub>t−1</sub> like f, o at the new '
-            'c<sub>t</sub>. g = tanh(U<sup>g</sup>x<sub>t</sub> + W<sup>g</sup>h<sub>t−1</sub> + b<sup>g</sup>).</p>'
+            '<p class="eq-note">Peepholes P<sup>i</sup>, P<sup>f</sup>, P<sup>o</sup> = the rows of '
+            'weight_peephole (diagonal: one weight per unit; the lecture deck writes V, which is the output layer '
+            'here); i peeks at c<sub>t−1</sub> like f, o at the new c<sub>t</sub>. '
+            'g = tanh(U<sup>g</sup>x<sub>t</sub> + W<sup>g</sup>h<sub>t−1</sub> + b<sup>g</sup>).</p>'
         ),
-        forward=("i, f = σ({U} {input} + {W} h{prev} + b + Vⁱ'ᶠ ⊙ c{prev}),  g = tanh({U} {input} + {W} h{prev} + b)",
+        forward=("i = σ({U} {input} + {W} h{prev} + b + Pⁱ ⊙ c{prev}),  f = σ(… + Pᶠ ⊙ c{prev}),  g = tanh(…)",
                  "c{t} = f ⊙ c{prev} + i ⊙ g", "{state:c}",
-                 "o = σ({U} {input} + {W} h{prev} + b + Vᵒ ⊙ c{t})     (the output gate peeks at c{t})", "{gates}",
+                 "o = σ({U} {input} + {W} h{prev} + b + Pᵒ ⊙ c{t})     (the output gate peeks at c{t})", "{gates}",
                  "h{t} = o ⊙ tanh(c{t})"),
         recurrent="(recurrent path through the gates of step {next_step})",
-        state_gradients={"c": "∂L/∂c{t} = ∂L/∂h{t} ⊙ o ⊙ (1 − tanh²c{t}) + Vᵒ ⊙ ∂L/∂aₒ{t}"},
-        state_recurrences={"c": " + f{next} ⊙ ∂L/∂c{next} + Vⁱ ⊙ ∂L/∂aᵢ{next} + Vᶠ ⊙ ∂L/∂a_f{next}"},
+        state_gradients={"c": "∂L/∂c{t} = ∂L/∂h{t} ⊙ o ⊙ (1 − tanh²c{t}) + Pᵒ ⊙ ∂L/∂aₒ{t}"},
+        state_recurrences={"c": " + f{next} ⊙ ∂L/∂c{next} + Pⁱ ⊙ ∂L/∂aᵢ{next} + Pᶠ ⊙ ∂L/∂a_f{next}"},
     )
 
     def parameter_shapes(self, input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
