@@ -26,6 +26,7 @@ import numpy as np
 
 from .base import Cell, GradStep, StepRecord, diag, diag_times, sigmoid_
 from .lecture import Lecture
+from .lstm import C_PATH, H_FROM_C
 
 
 class CoupledLSTMCell(Cell):
@@ -46,16 +47,13 @@ class CoupledLSTMCell(Cell):
             '<mo>⊙</mo><msub><mi>c</mi><mrow><mi>t</mi><mo>−</mo><mn>1</mn></mrow></msub><mo>+</mo><mo>(</mo>'
             '<mn>1</mn><mo>−</mo><msub><mi>f</mi><mi>t</mi></msub><mo>)</mo><mo>⊙</mo><msub><mi>g</mi><mi>t</mi>'
             '</msub></math>'
-            '<math display="block"><msub><mi>h</mi><mi>t</mi></msub><mo>=</mo><msub><mi>o</mi><mi>t</mi></msub>'
-            '<mo>⊙</mo><mi>tanh</mi><mo>(</mo><msub><mi>c</mi><mi>t</mi></msub><mo>)</mo></math>'
+            + H_FROM_C +
             '<p class="eq-note">Coupled gates: the input gate is 1 − f, so [f, g, o] = [σ, tanh, σ](U x<sub>t</sub>'
             ' + W h<sub>t−1</sub> + b) has one block fewer than the LSTM (rows f, g, o).</p>'
         ),
         forward=("f, o = σ({U} {input} + {W} h{prev} + b),  g = tanh(…)", "{gates}",
                  "c{t} = f ⊙ c{prev} + (1 − f) ⊙ g     (input gate = 1 − f)", "{state:c}", "h{t} = o ⊙ tanh(c{t})"),
-        recurrent="(recurrent path through the gates of step {next_step})",
-        state_gradients={"c": "∂L/∂c{t} = ∂L/∂h{t} ⊙ o ⊙ (1 − tanh²c{t})"},
-        state_recurrences={"c": " + f{next} ⊙ ∂L/∂c{next}"},
+        **C_PATH,
     )
 
     def rebuild_extras(self, h_prev, act, c, w_hh, b_hh):
