@@ -175,3 +175,20 @@ def test_gru_reset_before_is_not_torchs_gru():
     later = np.abs(lecture_way.activations["h_l0"][1:] - torch_way.activations["h_l0"][1:]).max(axis=(1, 2))
     assert (later > 1e-3).all(), later
     assert abs(lecture_way.loss - torch_way.loss) > 1e-3
+
+
+def test_peepholes_start_like_torchs_weights_and_no_torch_module_claims_the_new_cells():
+    """random(): weight_peephole is U(−1/√H, 1/√H) like every torch recurrent weight; the new cells have
+    no torch module, so nn.LSTM / nn.GRU still read as lstm / gru."""
+    import torch
+
+    net = engine.Network.random(cell="lstm_peephole", input_size=3, hidden_size=16, output_size=2, num_layers=2,
+                                bidirectional=True, seed=0)
+    for name in ("weight_peephole_l0", "weight_peephole_l1_reverse"):
+        peep = net.state_dict()[name]
+        assert peep.shape == (3, 16) and np.abs(peep).max() <= 0.25 and np.abs(peep).max() > 0.2, name
+    lstm, gru = torch.nn.LSTM(3, 4), torch.nn.GRU(3, 4)
+    assert engine.cells.cell_of_torch(lstm) == "lstm" and engine.cells.cell_of_torch(gru) == "gru"
+    for cell in ref_mod.NEW_CELLS:
+        assert engine.get_cell(cell).torch_class == ""
+        assert not engine.get_cell(cell).reads_torch(lstm) and not engine.get_cell(cell).reads_torch(gru)
