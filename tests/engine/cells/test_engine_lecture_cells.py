@@ -200,3 +200,17 @@ def test_peepholes_start_like_torchs_weights_and_no_torch_module_claims_the_new_
     for cell in ref_mod.NEW_CELLS:
         assert engine.get_cell(cell).torch_class == ""
         assert not engine.get_cell(cell).reads_torch(lstm) and not engine.get_cell(cell).reads_torch(gru)
+
+
+def test_bad_lecture_cell_weights_are_refused_naming_the_parameter():
+    """A missing or misshapen peephole, or peepholes handed to a plain LSTM, is a ValueError that names it."""
+    state = ref_mod.random_state("lstm_peephole", 3, 4, 2, 1, False, seed=1)
+    missing = {k: v for k, v in state.items() if k != "weight_peephole_l0"}
+    with pytest.raises(ValueError, match="missing parameter.*weight_peephole_l0"):
+        engine.Network.from_state_dict(missing, cell="lstm_peephole")
+    with pytest.raises(ValueError, match=r"weight_peephole_l0.*expected \(3, 4\)"):
+        engine.Network.from_state_dict({**state, "weight_peephole_l0": np.zeros((4, 4))}, cell="lstm_peephole")
+    with pytest.raises(ValueError, match="unexpected parameter.*weight_peephole_l0"):
+        engine.Network.from_state_dict(state, cell="lstm")
+    with pytest.raises(ValueError, match="weight_ih_l0.*lstm_coupled needs"):
+        engine.Network.from_state_dict(missing, cell="lstm_coupled")      # 4·H rows are not 3 blocks
