@@ -12,6 +12,8 @@ const VIEW_PARAMS = [
   { key: 'break_nan', type: 'bool', fallback: false },
   { key: 'break_below', type: 'float', fallback: null },
   { key: 'break_above', type: 'float', fallback: null },
+  { key: 'lesson', type: 'string', fallback: null },   // a guided lesson and its scene (1-based): lesson_view.js
+  { key: 'scene', type: 'int', fallback: null },
 ];
 
 /**
