@@ -24,9 +24,19 @@ HIGHLIGHT_KINDS = ("node", "edge", "plot", "equation", "panel")
 STEP_KEYS = {"seq", "phase", "node", "t", "edge"}
 
 
+INDEX = "index"   # static/lessons/index.json: [{name, title, scenes}] for the page's lesson picker
+
+
 def lesson_names() -> list[str]:
-    """The names of the lessons shipped with the package, sorted (the files' order prefix first)."""
-    return sorted((p.stem for p in LESSONS_DIR.glob("*.json")), key=lambda n: (_order(n), n))
+    """The names of the lessons shipped with the package, in their ``order``."""
+    names = [p.stem for p in LESSONS_DIR.glob("*.json") if p.stem != INDEX]
+    return sorted(names, key=lambda n: (_order(n), n))
+
+
+def lesson_index() -> list[dict]:
+    """What static/lessons/index.json must hold: [{name, title, scenes}] of every lesson, in order."""
+    return [{"name": n, "title": (lesson := load_lesson(n))["title"], "scenes": len(lesson["scenes"])}
+            for n in lesson_names()]
 
 
 def _order(name: str) -> int:
@@ -57,7 +67,7 @@ def _check_scene(where: str, scene: Any) -> None:
 def load_lesson(name: str) -> dict:
     """The lesson ``name`` (a file static/lessons/<name>.json), checked: ValueError naming the lesson,
     scene and field for a bad file; KeyError for an unknown name."""
-    if not LESSON_NAME.match(name) or not (LESSONS_DIR / f"{name}.json").is_file():
+    if not LESSON_NAME.match(name) or name == INDEX or not (LESSONS_DIR / f"{name}.json").is_file():
         raise KeyError(f"no lesson named {name!r}; the lessons are: {', '.join(lesson_names())}")
     lesson = json.loads((LESSONS_DIR / f"{name}.json").read_text(encoding="utf-8"))
     if lesson.get("name") != name or not isinstance(lesson.get("scenes"), list) or not lesson["scenes"]:

@@ -9,7 +9,9 @@
 //   summary.<key>              the run's summary under its wire names (loss, loss_t, gradient_norms,
 //                              jacobian_norms, grad_contributions, grad_norms, vanishing.<node>.factor
 //                              / .bound / .sigma_max / .k, spectra, diagnosis)
-//   meta.<key>                 the run's meta (T, hidden_size, …); x[t] = meta.input_labels[t] etc.
+//                              (flow.<node>.matrix[j][t]: ‖∂L_ks[j]/∂h_t‖)
+//   meta.<key>, T              the run's meta (T, hidden_size, input_labels, …)
+//   target[t], y               the class id of step t's target (y: the cursor's step)
 
 import { phaseEdge } from './schedule.js';
 
@@ -34,13 +36,21 @@ function summaryScope(summary) {
     loss: summary.loss, loss_t: summary.lossT, gradient_norms: summary.gradientNorms,
     jacobian_norms: summary.jacobianNorms, grad_contributions: summary.contributions,
     grad_norms: summary.gradNorms, vanishing, spectra: summary.spectra, diagnosis: summary.diagnosis,
+    flow: summary.flow,
   };
+}
+
+/** The class id of each step's target (cross-entropy runs with named outputs), null where none. */
+function targetIds(meta) {
+  const labels = meta?.output_labels ?? [];
+  return (meta?.target_labels ?? []).map((label) => (label === null ? null : labels.indexOf(label)));
 }
 
 /** The scope of a scene: the store's events and summary, with the event at `cursor` as `now`. */
 export function sceneScope(store, cursor) {
   const ev = store.get(cursor);
-  const now = ev ? { ...ev.values, norm: ev.norm, t: ev.t, node: ev.node, phase: ev.phase, seq: ev.seq } : {};
+  const y = targetIds(store.meta);
+  const now = ev ? { ...ev.values, norm: ev.norm, norms: ev.norms, t: ev.t, node: ev.node, phase: ev.phase, seq: ev.seq, y: y[ev.t] } : {};
   for (const [alias, name] of Object.entries(ALIASES)) if (name in now) now[alias] = now[name];
   return {
     ...now,
@@ -50,6 +60,7 @@ export function sceneScope(store, cursor) {
     summary: summaryScope(store.summary),
     meta: store.meta ?? {},
     T: store.meta?.T,
+    target: y,
   };
 }
 

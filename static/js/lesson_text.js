@@ -1,6 +1,7 @@
 // A lesson's text with its numbers filled from the trace (pure: no DOM). A placeholder is
 // {expression} or {expression:digits}; an expression reads the scope (lesson_scope.js) with paths
-// (bwd.h_l0[3].dh[0], summary.vanishing.h_l0.factor, dL_dh[0]), numbers, + − * / ^, parentheses,
+// (bwd.h_l0[3].dh[0], summary.vanishing.h_l0.factor, dL_dh[0], summary.grad_norms['head.weight']),
+// numbers, quoted keys, + − * / ^, parentheses,
 // negative indices (x[-1] is the last) and a few functions (abs, sqrt, exp, log, min, max, norm,
 // sum, len). A text therefore never holds a typed number that could disagree with its own trace.
 
@@ -18,13 +19,14 @@ const FUNCTIONS = {
 /** The tokens of an expression: numbers, names, and the one-character operators. */
 export function tokenize(source) {
   const tokens = [];
-  const re = /\s*(?:(\d+\.?\d*(?:e[+-]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|([-+*/^()[\].,]))/gy;
+  const re = /\s*(?:(\d+\.?\d*(?:e[+-]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|([-+*/^()[\].,])|'([^']*)')/gy;
   let m;
   let at = 0;
   while (at < source.length && (m = re.exec(source))) {
     if (m[1] !== undefined) tokens.push({ kind: 'num', value: Number(m[1]) });
     else if (m[2] !== undefined) tokens.push({ kind: 'name', value: m[2] });
-    else tokens.push({ kind: 'op', value: m[3] });
+    else if (m[3] !== undefined) tokens.push({ kind: 'op', value: m[3] });
+    else tokens.push({ kind: 'str', value: m[4] });
     at = re.lastIndex;
   }
   if (source.slice(at).trim() !== '') throw new Error(`cannot read “${source.slice(at).trim()}”`);
@@ -72,7 +74,7 @@ export function parse(source) {
   function primary() {
     const tok = tokens[i++];
     if (!tok) throw new Error(`“${source}” ends too soon`);
-    if (tok.kind === 'num') return { num: tok.value };
+    if (tok.kind === 'num' || tok.kind === 'str') return { num: tok.value };
     if (tok.kind === 'name') {
       if (!isOp('(')) return { name: tok.value };
       i += 1;

@@ -104,9 +104,10 @@ function playLesson(lesson, start, ctx) {
     const key = configKey(scene.config);
     if (key !== loadedKey || !app.run.done) {
       loadedKey = key;
+      const before = app.store.runId;   // the store starts a new run when the new meta arrives
       ctx.runConfig({ ...scene.config });
       const failed = () => app.run.status === 'error';
-      if (!await until(() => app.run.hasMeta || failed(), wanted)) return;
+      if (!await until(() => (app.store.runId > before && app.run.hasMeta) || failed(), wanted)) return;
       if (!failed()) actions.jumpPhase('backward', 'end');   // the whole run at once: the scene reads all of it
       if (!await until(() => (app.run.done && app.store.summary) || failed(), wanted)) return;
       if (failed()) { loadedKey = null; problems.push('the scene’s run failed'); }
