@@ -47,11 +47,12 @@ function lessonCard() {
   const nav = make('div', { class: 'lesson-nav' });
   const prev = make('button', { type: 'button', 'data-testid': 'lesson-prev', title: 'Previous scene (←)' }, '← previous');
   const next = make('button', { type: 'button', 'data-testid': 'lesson-next', title: 'Next scene (→)' }, 'next →');
-  const hint = make('span', { class: 'lesson-hint' }, '→ / ← scenes · Shift+→ / Shift+← step');
+  const hint = make('span', { class: 'lesson-hint' }, '→ ← scenes · ⇧→ ⇧← steps');
   nav.append(prev, hint, next);
   card.append(head, title, text, nav);
-  const stage = document.querySelector('.stage') ?? document.body;
-  stage.prepend(card);
+  // beside the graph, where the story card was: the graph stays on screen at 1280×720
+  const side = document.querySelector('aside.side') ?? document.querySelector('.stage') ?? document.body;
+  side.prepend(card);
   return { card, name, counter, title, text, prev, next };
 }
 
