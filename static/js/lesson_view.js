@@ -82,6 +82,14 @@ function playLesson(lesson, start, ctx) {
   const equation = document.getElementById('equation');
   if (equation) new MutationObserver(() => { if (marks.length) markAll(); }).observe(equation, { childList: true });
 
+  /** Bring a plot-centred scene's plot on screen (the card follows, sticky); otherwise the graph. */
+  function showFocus(scene) {
+    const onGraph = (scene.highlight ?? []).some((m) => m.node !== undefined || m.edge !== undefined);
+    const plot = document.querySelector('.plot-card[data-lesson-mark]');
+    if (plot && !onGraph) plot.scrollIntoView({ block: 'center' });
+    else window.scrollTo({ top: 0 });
+  }
+
   function showText(scene, problems) {
     const scope = sceneScope(app.store, app.run.cursor);
     const paragraphs = scene.text.map((p) => fillText(p, scope));
@@ -125,6 +133,7 @@ function playLesson(lesson, start, ctx) {
     showText(scene, problems);
     marks = (scene.highlight ?? []).map((mark) => ({ mark, target: highlightTarget(mark) }));
     problems.push(...markAll());
+    showFocus(scene);
     document.body.dataset.lessonProblems = JSON.stringify(problems);
     document.body.dataset.lessonReady = String(index + 1);
   }
