@@ -81,13 +81,14 @@ def _inline_scripts(html: str, offline: dict) -> str:
     return _MAIN_TAG.sub(modules, html, count=1)
 
 
-def offline_page_data(recordings: list[dict], settings: Settings) -> dict:
+def offline_page_data(recordings: list[dict], settings: Settings, lesson: bool = False) -> dict:
     """The page data of an exported page: the presets it holds an unmodified recording of (the picker
-    offers only those), and as ``defaults`` the first recording's config when there is none, so that
-    the page opens on a run it has."""
+    offers only those; a lesson, which starts its own runs, names every preset it uses), and as
+    ``defaults`` the first recording's config when there is none, so that the page opens on a run it has."""
     data = page_data(view_trace=any(rec["meta"].get("config") is None for rec in recordings), settings=settings)
     configs = [rec["meta"]["config"] for rec in recordings if rec["meta"].get("config")]
-    data["presets"] = [p for p in data["presets"] if p["config"] in configs]
+    used = {config.get("preset") for config in configs}
+    data["presets"] = [p for p in data["presets"] if p["config"] in configs or (lesson and p["name"] in used)]
     if not data["presets"] and configs:
         data["defaults"] = configs[0]
     data["offline"] = True
@@ -99,7 +100,7 @@ def build_page(recordings: list[dict], *, title: str, lesson: dict | None = None
     """The whole self-contained HTML text replaying ``recordings`` (and playing ``lesson``'s scenes)."""
     settings = settings if settings is not None else Settings.from_env()
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True)
-    context: dict[str, Any] = {"page_data": offline_page_data(recordings, settings), "cell_panels": cell_panels()}
+    context: dict[str, Any] = {"page_data": offline_page_data(recordings, settings, lesson is not None), "cell_panels": cell_panels()}
     html = env.get_template("index.html").render(**context)
     html = re.sub(r"<title>.*?</title>", lambda _: f"<title>{escape(title)} — Unrolled</title>",
                   html, count=1, flags=re.S)
