@@ -99,7 +99,10 @@ def export_command(args: argparse.Namespace, settings: Settings) -> Path:
             detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise SystemExit(f"unrolled export: {detail}") from None
     path = args.output or Path(f"{stem}.html")
-    path.write_text(html, encoding="utf-8")
+    try:
+        path.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise SystemExit(f"unrolled export: cannot write {path}: {exc.strerror}") from None
     print(f"unrolled export: wrote {path} ({path.stat().st_size / 2**20:.1f} MB)")
     return path
 

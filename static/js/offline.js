@@ -6,12 +6,15 @@
 import { TraceSocket } from './socket.js';
 import { OfflineSocket, RECORDING_ONLY } from './offline_socket.js';
 
+let parsed;   // the offline data, read once
+
 /** The exported page's data {title, recordings, lesson}, or null on the served page. */
 export function offlineData() {
-  const el = document.getElementById('offline-data');
-  if (!el) return null;
-  offlineData.cached ??= JSON.parse(el.textContent);
-  return offlineData.cached;
+  if (parsed === undefined) {
+    const el = document.getElementById('offline-data');
+    parsed = el ? JSON.parse(el.textContent) : null;
+  }
+  return parsed;
 }
 
 /** Put the "recording only" note at the top of a panel whose controls need the server. */

@@ -98,3 +98,17 @@ def test_exported_lesson_plays_offline(offline_page, tmp_path, screenshots_dir) 
     assert json.loads(page.get_attribute("body", "data-lesson-problems")) == []
     assert page.text_content('[data-testid="lesson-counter"]') == "Scene 3 / 7"
     page.screenshot(path=str(screenshots_dir / "export-lesson-bptt.png"))
+
+
+def test_download_as_page_saves_the_run_on_screen(page, live_server, tmp_path) -> None:
+    page.goto(f"{live_server}/?preset=pos-tagging&seq_len=5&delay=0")
+    page.wait_for_selector('body[data-status="done"]')
+    with page.expect_download() as info:
+        page.click('[data-testid="download-page"]')
+    download = info.value
+    assert download.suggested_filename == "pos-tagging.html"
+    saved = tmp_path / "saved.html"
+    download.save_as(saved)
+    html = saved.read_text(encoding="utf-8")
+    assert '<script id="offline-data"' in html and '"seq_len":5' in html
+    wait_until(page, "document.querySelector('#banner').textContent.startsWith('Saved pos-tagging.html')")

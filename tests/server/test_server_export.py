@@ -131,3 +131,8 @@ def test_show_puts_the_page_in_an_iframe_srcdoc() -> None:
         unrolled.show(net, np.zeros((5, 1)))
     with pytest.raises(ValueError, match="trace_or_net"):
         unrolled.show(net)
+
+
+def test_export_command_says_when_it_cannot_write(tmp_path) -> None:
+    with pytest.raises(SystemExit, match="cannot write .*missing/x.html"):
+        main(["export", "--preset", "pos-tagging", "-o", str(tmp_path / "missing" / "x.html")])
