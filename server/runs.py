@@ -112,6 +112,7 @@ def config_source(config: TraceConfig, net: Any = None, title: str | None = None
     source, task, x, targets = prepared_run(config, net)
     run = source.steps(x, targets, task.loss)
     meta = config_meta(config, task, source.model, run.schedule, title, segments=wire_segments(run.stages))
+    meta.update(source.meta_extra())      # the other topologies: the fed value, the tree (server.topologies)
     return StreamSource(meta, iter(run), lambda: run.trace, run.close, config.batch_index)
 
 

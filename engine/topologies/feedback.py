@@ -56,8 +56,7 @@ class FeedbackNetwork:
     """A Jordan (feed="memory", fixed α) or output-recurrent (feed="teacher" | "output") network."""
 
     node_names = ["h_l0"]
-    bidirectional = False
-    num_layers = 1
+    cell, num_layers, directions, bidirectional = "rnn_tanh", 1, 1, False
 
     def __init__(self, state: Mapping[str, np.ndarray], feed: str, alpha: float = 0.5, dtype=np.float64) -> None:
         if feed not in FEEDS:
@@ -138,6 +137,31 @@ class FeedbackNetwork:
                     fed[t + 1] = _teacher(targets[t], own, loss)
         return fed
 
+    def free_run(self, first_input: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """Test time for a model whose outputs are also its inputs (a character model): from one-hot
+        rows `first_input` (B, I), each step's argmax output is fed back as the next input (as
+        engine.free_run does for a chain) while the fed value follows this model's feed. Returns
+        (x (steps, B, I), tokens (steps, B)); `run(x, targets)` with feed "output" records it."""
+        if self.input_size < self.output_size:
+            raise ValueError("feeding outputs back as inputs needs input_size ≥ output_size")
+        first = np.atleast_2d(np.asarray(first_input, dtype=self.dtype))
+        B = first.shape[0]
+        p = self.state_dict()
+        xs = np.zeros((steps, B, self.input_size), dtype=self.dtype)
+        tokens = np.zeros((steps, B), dtype=np.int64)
+        fed = np.zeros((B, self.output_size), dtype=self.dtype)
+        xs[0] = first
+        with np.errstate(over="ignore", invalid="ignore"):
+            for t in range(steps):
+                h = np.tanh(xs[t] @ p["weight_ih_l0"].T + fed @ p["weight_fh_l0"].T + p["bias_ih_l0"])
+                o = h @ p["head.weight"].T + p["head.bias"]
+                own = compute_loss(o[None], np.full((1, B), IGNORE), "cross_entropy").probs[0]
+                tokens[t] = np.argmax(np.nan_to_num(o, nan=-np.inf), axis=-1)
+                fed = self.alpha * fed + own if self.feed == "memory" else own
+                if t + 1 < steps:
+                    xs[t + 1, np.arange(B), tokens[t]] = 1.0
+        return xs, tokens
+
     def steps(self, x, targets, loss: str = "cross_entropy") -> "FeedbackRun":
         """One cell step at a time, in the chain's event schedule; `.trace` once exhausted."""
         x, targets = self._net_inputs(x, targets, loss)
@@ -189,9 +213,25 @@ class FeedbackNetwork:
             T, B, H = h.shape
             jac = ((1.0 - h * h).reshape(T * B, H, 1) * w_f[None])                 # ∂h_t/∂f_t per (t, b)
             fed_jac = spectral_norms(jac).reshape(T, B).mean(axis=1)
+        trace.__class__ = FeedbackTrace                # the same record, read as this model's trace
         trace.feedback = {"feed": self.feed, "alpha": self.alpha, "input_size": I, "fed_size": self.output_size,
                           "fed_jacobian_norms": fed_jac}
         return trace
+
+
+class FeedbackTrace(Trace):
+    """A feedback network's Trace: the chain's record plus `feedback` (feed, alpha, input_size,
+    fed_size, fed_jacobian_norms (T,) = batch mean of ‖∂h_t/∂f_t‖₂ = ‖diag(1 − h_t²) W‖₂)."""
+
+    feedback: dict
+
+    def summary(self) -> dict:
+        """The chain's summary plus "feedback" (the fed edge's Jacobian norms as Python floats)."""
+        out = super().summary()
+        fb = dict(self.feedback)
+        fb["fed_jacobian_norms"] = np.asarray(fb["fed_jacobian_norms"], dtype=np.float64).tolist()
+        out["feedback"] = fb
+        return out
 
 
 def _teacher(target: np.ndarray, own: np.ndarray, loss: str) -> np.ndarray:

@@ -31,7 +31,7 @@ from ..events import Event
 from ..gradcheck import compare_numeric
 from ..losses import LOSSES, compute_loss, target_mask
 from ..layer import outer_sum_norms
-from .tree_trace import TreeTrace, node_event, root_event, tree_schedule
+from .tree_trace import TREE_NODE, TreeTrace, node_event, root_event, tree_schedule
 from .trees import Tree
 
 PARAM_NAMES = ("weight_leaf", "bias_leaf", "weight_left", "weight_right", "bias_node", "head.weight", "head.bias")
@@ -47,6 +47,9 @@ def recursive_shapes(input_size: int, hidden_size: int, output_size: int) -> dic
 class RecursiveNetwork:
     """The recursive network's weights; `run(tree, x, targets)` records a TreeTrace, `steps` the same
     one node at a time."""
+
+    node_names = [TREE_NODE]            # every tree node is one event node
+    cell, num_layers, directions, bidirectional = "rnn_tanh", 1, 1, False   # each node: a tanh step
 
     def __init__(self, state: Mapping[str, np.ndarray], dtype=np.float64) -> None:
         dtype = np.dtype(dtype)
@@ -164,6 +167,15 @@ class TreeRun:
 
     def __next__(self) -> Event:
         return next(self._gen)
+
+    @property
+    def stages(self):
+        """One part: the tree (as a chain's stages, for readers of either)."""
+        return self._partial.stages
+
+    def close(self) -> None:
+        """Stop early."""
+        self._gen.close()
 
     def run_to_end(self) -> TreeTrace:
         """Consume every remaining step and return the finished trace."""

@@ -8,12 +8,14 @@ See docs/DESIGN.md, section "Recursive networks".
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import numpy as np
 
 from ..analysis.decay import decay_factor
 from ..analysis.jacobians import spectral_norms
+from ..chain import Segment
 from ..events import Event
 from ..norms import batch_mean_norm
 from .trees import Tree
@@ -46,6 +48,16 @@ class TreeTrace:
         self._derived: dict[str, object] = {}
 
     N = property(lambda self: self.tree.size, doc="nodes")
+    T = property(lambda self: self.tree.size, doc="the node axis (post-order) plays the time axis's part")
+    input_size = property(lambda self: self.x.shape[2], doc="I")
+    loss_t = property(lambda self: np.array([self.loss]), doc="the one loss, at the root")
+    node_names = [TREE_NODE]
+    cell, num_layers, directions, bidirectional, segmented = "rnn_tanh", 1, 1, False, False
+
+    @property
+    def stages(self) -> tuple[Segment, ...]:
+        """One part: the tree's nodes in post-order."""
+        return (Segment("tree", 0, self.N),)
     B = property(lambda self: self.x.shape[1], doc="batch size")
     hidden_size = property(lambda self: self.params["weight_left"].shape[0], doc="H")
     output_size = property(lambda self: self.params["head.weight"].shape[0], doc="O")
@@ -102,11 +114,40 @@ class TreeTrace:
             return np.asarray(a, dtype=np.float64).tolist()
         with np.errstate(over="ignore", invalid="ignore"):
             grad_norms = {n: float(np.linalg.norm(g.astype(np.float64))) for n, g in self.grads.items()}
+        profile = self.depth_profile()
         return {"loss": float(self.loss), "tree": self.tree.as_dict(),
                 "gradient_norms": {TREE_NODE: floats(self.gradient_norms)},
                 "jacobian_norms": {TREE_NODE: floats(self.jacobian_norms)},
                 "grad_contributions": {n: floats(v) for n, v in self.grad_contributions.items()},
-                "grad_norms": grad_norms, "depth_profile": self.depth_profile()}
+                "grad_norms": grad_norms, "depth_profile": profile,
+                # the chain's plots read the same facts: distance from the loss = depth, one loss row
+                "vanishing": {TREE_NODE: {"k": self.tree.root, "distance": list(self.tree.depth),
+                                          "norms": floats(self.gradient_norms), "factor": profile["factor"],
+                                          "bound": profile["bound"], "sigma_max": profile["bound"]}},
+                "flow": {TREE_NODE: {"ks": [self.tree.root], "matrix": [floats(self.gradient_norms)]}}}
+
+    def save(self, path) -> None:
+        """Write the record as .npz (plain arrays and a JSON `meta` entry: the tree, the loss)."""
+        arrays = {"meta": np.array(json.dumps({"format": "tree", "tree": self.tree.bracket(), "loss_type": self.loss_type,
+                                                "loss": float(self.loss)})), "x": self.x, "targets": self.targets}
+        for prefix, table in (("param", self.params), ("act", self.activations), ("grad", self.grads),
+                              ("gradient", self.gradients), ("contrib", self.grad_contributions)):
+            arrays.update({f"{prefix}/{name}": value for name, value in table.items()})
+        np.savez_compressed(path, **arrays)
+
+    def diagnose(self) -> list:
+        """The chain's per-node checks do not apply to a tree; its story is the depth profile."""
+        return []
+
+    def weight_spectra(self) -> dict[str, dict[str, float]]:
+        """σ_max and spectral radius of the two child weights (U = weight_left, W = weight_right)."""
+        entry = {}
+        for side, name in EDGE_WEIGHT.items():
+            w = self.params[name].astype(np.float64)
+            entry[f"sigma_max_{side}"] = float(np.linalg.norm(w, 2))
+            entry[f"radius_{side}"] = float(np.max(np.abs(np.linalg.eigvals(w))))
+        entry["sigma_max"] = max(entry["sigma_max_left"], entry["sigma_max_right"])
+        return {TREE_NODE: entry}
 
     # -- the stream ----------------------------------------------------------------------------
     @property
