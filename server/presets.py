@@ -209,11 +209,10 @@ PRESETS += (
         name="jordan-memory",
         title="Jordan's memory unit: the past fed forward, no error back",
         story=(
-            "The char-level data of elman-context, read by a Jordan network: a memory unit keeps a running "
-            "average of the outputs, mₜ = 0.5·mₜ₋₁ + ŷₜ₋₁ (fixed weights, it sums to 2), and feeds the hidden "
-            "layer. The past reaches hₜ (‖∂hₜ/∂mₜ‖ ≈ 1.1) but no error goes back through the memory: like "
-            "Elman's context units, the ‖∂L_k/∂hₜ‖ heatmap is a diagonal, where full BPTT lets L₁₉ reach h₀ "
-            "(0.0025). Trained 30 epochs, Jordan gets to 34.2 and Elman's context units to 30.3."
+            "elman-context's data read by a Jordan net: a memory mₜ = 0.5·mₜ₋₁ + ŷₜ₋₁ (fixed weights) feeds "
+            "the hidden layer (‖∂hₜ/∂mₜ‖ ≈ 1.1), but no error flows back through it: as with Elman's context "
+            "units the ‖∂L_k/∂hₜ‖ heatmap is a diagonal (full BPTT: L₁₉ reaches h₀, 0.0025). Trained 30 "
+            "epochs: Jordan 34.2, Elman 30.3."
         ),
         config={
             "cell": "rnn_tanh", "task": "char_lm", "hidden_size": 32, "num_layers": 1,
