@@ -11,7 +11,7 @@ import { drawGraph, paint } from './graph_draw.js';
 import { frameScales } from './graph_look.js';
 import { GraphViewport } from './graph_view.js';
 import { layoutTree } from './graph_tree.js';
-import { decorateFeedback, isFeedback } from './graph_feedback.js';
+import { feedbackLayout, isFeedback } from './graph_feedback.js';
 
 /** The SVG unrolled graph of one run, with zoom, pan, an overview strip and a following window. */
 export class UnrolledGraph {
@@ -30,7 +30,7 @@ export class UnrolledGraph {
     this.meta = meta;
     // issue 15's topologies: a recursive net is drawn as a tree; Jordan / output recurrence edit the chain's layout
     if (meta.tree) this.layout = layoutTree(meta);
-    else this.layout = isFeedback(meta) ? decorateFeedback(layoutGraph(meta), meta) : layoutGraph(meta);
+    else this.layout = isFeedback(meta) ? feedbackLayout(meta) : layoutGraph(meta);
     this.drawing = drawGraph(this.svg, this.layout, this.handlers);
     this.viewport.overview.build(this.layout.rows.filter((r) => r.kind === 'h'), this.layout.T);
     this.viewport.setContent({

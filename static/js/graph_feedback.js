@@ -7,7 +7,7 @@
 //     free running: the model's own ŷ(t−1) → h(t). Both dashed: the gradient stops at the fed value.
 
 import { GRAPH } from './theme/config.js';
-import { nodeKey } from './graph_layout.js';
+import { layoutGraph, nodeKey } from './graph_layout.js';
 
 /** True when the meta describes a Jordan or output-recurrent network. */
 export function isFeedback(meta) {
@@ -20,6 +20,12 @@ function memoryLook(t, alpha) {
   return ({ store, cursor }) => (store.find('forward', 'h_l0', t, cursor)
     ? { fill: 'var(--node-input)', text: 'm', cls: 'given memory', title }
     : { fill: 'var(--node-pending)', text: 'm', cls: 'pending memory', title });
+}
+
+/** The chain's layout of `meta` with its feedback drawn: Jordan's memory row needs taller rows. */
+export function feedbackLayout(meta, geometry = GRAPH) {
+  const tall = meta.topology.feed === 'memory' ? { ...geometry, rowHeight: geometry.rowHeight * 1.4 } : geometry;
+  return decorateFeedback(layoutGraph(meta, tall), meta, geometry);
 }
 
 /** The layout with the chain's recurrence replaced by the fed edges (and Jordan's memory units). */
@@ -42,7 +48,7 @@ export function decorateFeedback(layout, meta, geometry = GRAPH) {
     const h = at.get(nodeKey('h', hRow.node, t));
     const source = feed === 'teacher' ? at.get(nodeKey('loss', 'loss', t - 1)) : at.get(nodeKey('out', 'logits', t - 1));
     if (feed === 'memory') {
-      const mx = h.x - cw * 0.5;
+      const mx = h.x - cw * 0.42;
       layout.nodes.push({ key: nodeKey('m', 'm', t), kind: 'm', row: xRow.index, node: 'm', name: 'm', t, x: mx, y: yM,
         stem: 'm', shape: 'rect', label: 'm', look: memoryLook(t, alpha) });
       if (t > 1) {
@@ -63,7 +69,7 @@ export function decorateFeedback(layout, meta, geometry = GRAPH) {
       layout.edges.push({ kind: 'fed-input', cls: `edge fed ${feed}`, from: source.key, to: h.key,
         d: `M${source.x + R * 0.75},${source.y + R * 0.6} C${source.x + cw * 0.5},${source.y + R * 2} ${h.x - cw * 0.6},${h.y - R * 2} ${h.x - R * 0.7},${h.y - R * 0.7}`,
         title: `W: h(${t}) reads ${name}, ${feed === 'teacher' ? 'the true previous output (teacher forcing)' : 'its own previous output (free running)'}: the gradient stops there` });
-      label((source.x + h.x) / 2, (source.y + h.y) / 2 - 6, `W·${name}`);
+      label(h.x - cw * 0.42, h.y - R * 1.1, 'W');
     }
   }
   return layout;

@@ -17,7 +17,7 @@ export function layoutTree(meta, geometry = GRAPH) {
   const N = tree.children.length;
   const root = N - 1;
   const R = G.nodeRadius;
-  const levelHeight = G.rowHeight;
+  const levelHeight = G.rowHeight * 0.8;
   const top = G.marginTop + 2 * levelHeight;            // L and ŷ above the root
   const x = new Array(N);
   tree.leaves.forEach((k, i) => { x[k] = G.marginLeft + (i + 1) * G.columnWidth; });

@@ -1,0 +1,71 @@
+"""Issue 15's graphs on the page: Jordan's memory units and fixed self-loop, the output→hidden fed
+edges (teacher forced: from y(t−1), free running: from ŷ(t−1)), the recursive network drawn as a
+tree; node and edge counts read off data attributes, stepped forward and backward."""
+
+from __future__ import annotations
+
+from browser_helpers import cursor, current_node, frames, open_page, wait_done, wait_shown_to_end, wait_until
+
+GRAPH = '[data-testid="graph"]'
+
+
+def count(page, selector: str) -> int:
+    """How many elements of the graph match `selector`."""
+    return page.evaluate(f"document.querySelectorAll('{GRAPH} {selector}').length")
+
+
+def test_jordan_draws_memory_units_and_a_fixed_loop(page, live_server, screenshots_dir):
+    open_page(page, live_server, preset="jordan-memory", seq_len=8)
+    wait_done(page)
+    assert count(page, "[data-node=h_l0]") == 8
+    assert count(page, "[data-node=m]") == 7
+    assert count(page, "[data-edge=memory-loop]") == 6
+    assert count(page, "[data-edge=fed]") == 7 and count(page, "[data-edge=fed-input]") == 7
+    assert count(page, "[data-edge=recurrent]") == 0
+    wait_shown_to_end(page)
+    frames(page)
+    # backward: no fed or memory edge is ever thickened (no gradient crosses them)
+    widths = page.evaluate(f"[...document.querySelectorAll('{GRAPH} .edge.fed')].map(e => e.style.strokeWidth)")
+    assert widths and all(w == "" for w in widths)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(screenshots_dir / "topology-jordan.png"))
+
+
+def test_teacher_forcing_and_free_running_feed_different_nodes(page, live_server, screenshots_dir):
+    open_page(page, live_server, preset="teacher-forcing", seq_len=8)
+    wait_done(page)
+    sources = page.evaluate(f"[...document.querySelectorAll('{GRAPH} .edge.fed.teacher title')].map(t => t.textContent)")
+    assert len(sources) == 7 and all("true previous output" in s for s in sources)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(screenshots_dir / "topology-teacher-forced.png"))
+    open_page(page, live_server, preset="teacher-forcing", seq_len=8, unroll="free_running")
+    wait_done(page)
+    assert count(page, ".edge.fed.output") == 7 and count(page, ".edge.fed.teacher") == 0
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(screenshots_dir / "topology-free-running.png"))
+
+
+def test_the_tree_is_drawn_as_a_tree_and_stepped_in_post_order(page, live_server, screenshots_dir):
+    open_page(page, live_server, topology="recursive", task="tagging", seed=7, hidden_size=8)
+    wait_done(page)
+    assert count(page, "[data-node=h_tree]") == 13          # "(he ((reads (a book)) (in (the garden))))"
+    assert count(page, "[data-node=x]") == 7
+    assert count(page, "[data-edge=left]") == 6 and count(page, "[data-edge=right]") == 6
+    assert count(page, "[data-node=logits]") == 1 and count(page, "[data-node=loss]") == 1
+    page.keyboard.press("Home")
+    wait_until(page, "document.body.dataset.cursor === '0'")
+    frames(page)
+    seen = []
+    for _ in range(13):
+        seen.append(current_node(page))
+        before = cursor(page)
+        page.click('[data-testid="step-forward"]')
+        wait_until(page, f"document.body.dataset.cursor === '{before + 1}'")
+        frames(page)
+    assert seen == [("h_tree", k) for k in range(13)]
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(screenshots_dir / "topology-tree-forward.png"))
+    page.keyboard.press("End")
+    wait_until(page, f"document.querySelectorAll('{GRAPH} .edge.tree-edge.carrying').length === 12")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(screenshots_dir / "topology-tree-backward.png"))
