@@ -27,6 +27,9 @@ def test_jordan_draws_memory_units_and_a_fixed_loop(page, live_server, screensho
     # backward: no fed or memory edge is ever thickened (no gradient crosses them)
     widths = page.evaluate(f"[...document.querySelectorAll('{GRAPH} .edge.fed')].map(e => e.style.strokeWidth)")
     assert widths and all(w == "" for w in widths)
+    page.click(f'{GRAPH} [data-node=m][data-t="3"]')            # the inspector takes a memory node in its stride
+    page.click(f'{GRAPH} [data-node=h_l0][data-t="3"]')
+    frames(page)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshots_dir / "topology-jordan.png"))
 
@@ -65,7 +68,13 @@ def test_the_tree_is_drawn_as_a_tree_and_stepped_in_post_order(page, live_server
     assert seen == [("h_tree", k) for k in range(13)]
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshots_dir / "topology-tree-forward.png"))
+    page.click('[data-testid="step-back"]')
+    wait_until(page, "document.body.dataset.cursor === '12'")
+    frames(page)
+    assert "h₁₂ = tanh(U h₀ + W h₁₁ + b)" in page.text_content("#equation")   # the root: he + the rest
     page.keyboard.press("End")
     wait_until(page, f"document.querySelectorAll('{GRAPH} .edge.tree-edge.carrying').length === 12")
+    page.click(f'{GRAPH} [data-node=h_tree][data-t="5"]')
+    frames(page)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshots_dir / "topology-tree-backward.png"))

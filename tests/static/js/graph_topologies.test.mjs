@@ -92,3 +92,22 @@ test('a memory node looks like a given constant once its step ran, never like a 
   assert.match(nodeLook(m, { store, cursor: 10, meta, scales }).cls, /given memory/);
   assert.match(nodeLook(m, { store: { find: () => null }, cursor: 0, meta, scales }).cls, /pending memory/);
 });
+
+test('step equations: a tree node reads its children with U and W, a fed step has no recurrent term', async () => {
+  const { describeEvent } = await import('../../../static/js/equations.js');
+  const store = { find: (phase, node, t) => (phase === 'backward' && t === 4 ? { norm: 2 } : null) };
+  const meta = { tree: TREE, T: 3 };
+  const fwd = describeEvent({ phase: 'forward', node: 'h_tree', t: 3, seq: 3, values: { h: [0.1, 0.2] }, norm: 0.2 }, store, meta);
+  assert.equal(fwd.lines[0][0], 'h₃ = tanh(U h₁ + W h₂ + b)');
+  const leaf = describeEvent({ phase: 'forward', node: 'h_tree', t: 0, seq: 0, values: { h: [0.1] }, norm: 0.1 }, store, meta);
+  assert.match(leaf.lines[0][0], /V x₀ .*“I”/);
+  const back = describeEvent({ phase: 'backward', node: 'h_tree', t: 3, seq: 9, values: { dh: [1] }, norm: 1 }, store, meta);
+  assert.equal(back.lines[0][0], '∂L/∂h₃ = Wᵀ diag(1 − h₄²) ∂L/∂h₄');
+  assert.match(back.lines[1][0], /= 0.5/);
+  const jordan = chainMeta('memory');
+  const step = describeEvent({ phase: 'backward', node: 'h_l0', t: 2, seq: 30, values: { dh: [1] }, norm: 1 }, store, jordan);
+  assert.match(step.lines[0][0], /^∂L\/∂h₂ = Vᵀ ∂L\/∂o₂ +?/);
+  assert.ok(!/W/.test(step.lines[0][0]));
+  const tf = describeEvent({ phase: 'forward', node: 'h_l0', t: 2, seq: 2, values: { h: [1] }, norm: 1 }, store, chainMeta('teacher'));
+  assert.equal(tf.lines[0][0], 'h₂ = tanh(U x₂ + W y₁ + b)');
+});
