@@ -64,7 +64,8 @@ function feedbackStep(ev, meta) {
     return { title: `Forward step t = ${t}`, lines };
   }
   const above = (meta.has_target?.[t] ?? true) ? `Vᵀ ∂L/∂o${s(t)}` : '0';
-  add(`∂L/∂h${s(t)} = ${above}   (${fed ?? 'the fed value'} is a constant: no gradient reaches step ${t - 1})`, 'eq');
+  const why = t > 0 ? `   (${fed} is a constant: no gradient reaches step ${t - 1})` : '';
+  add(`∂L/∂h${s(t)} = ${above}${why}`, 'eq');
   add(valueText(`∂L/∂h${s(t)}`, ev.values.dh, ev.norm), 'result');
   return { title: `Backward step t = ${t}`, lines };
 }
