@@ -101,8 +101,11 @@ class TreeSource(TopologySource):
         return TreeTrainer(self.model, self.tree, *self._inputs(x, targets), loss, options)
 
     def meta_extra(self) -> dict:
-        """The tree's shape for the page."""
-        return {"topology": {"name": "recursive"}, "tree": self.tree.as_dict()}
+        """The tree's shape for the page; the stream's axis is the nodes in post-order (T = N, the one
+        loss at the root)."""
+        N = self.tree.size
+        return {"topology": {"name": "recursive"}, "tree": self.tree.as_dict(), "T": N,
+                "has_target": [False] * (N - 1) + [True]}
 
 
 def sentence_task(index: int, batch_size: int) -> TaskData:

@@ -8,21 +8,21 @@ one update. Its `gradient_norms` profile is node → (N,) ‖∂L/∂h_node‖ i
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-
 import numpy as np
 
 from ..optim import clip_by_global_norm, make_optimizer
-from ..train import EpochRecord, TrainOptions, updated_params
+from ..train import EpochRecord, Trainer, TrainOptions
 from .recursive import RecursiveNetwork
 from .tree_trace import TREE_NODE
 from .trees import Tree
 
 
-class TreeTrainer:
-    """Trains a copy of a RecursiveNetwork on (tree, x, targets); `net` is the latest finite model."""
+class TreeTrainer(Trainer):
+    """Trains a copy of a RecursiveNetwork on (tree, x, targets); `net` is the latest finite model.
+    It keeps Trainer's loop (`epochs`) and update (`_apply`); the data and the epoch are a tree's."""
 
     def __init__(self, net: RecursiveNetwork, tree: Tree, x, targets, loss: str, options: TrainOptions) -> None:
+        # not Trainer.__init__ (it reads a time axis and its windows): the same attributes, for a tree
         if options.tbptt is not None:
             raise ValueError("tbptt: a tree has no time axis to truncate")
         self.x, self.targets = net.check_inputs(tree, x, targets, loss)
@@ -33,11 +33,6 @@ class TreeTrainer:
         self.epochs_done = 0
         self.diverged = False
 
-    def epochs(self) -> Iterator[EpochRecord]:
-        """Train for the remaining epochs, yielding each epoch's record; stops early once diverged."""
-        while self.epochs_done < self.options.epochs and not self.diverged:
-            yield self.run_epoch()
-
     def run_epoch(self) -> EpochRecord:
         """One pass over the tree and one (clipped) update."""
         with np.errstate(over="ignore", invalid="ignore"):
@@ -47,12 +42,7 @@ class TreeTrainer:
                 hits = (trace.activations["logits"].argmax(axis=-1) == trace.targets) & trace.mask
                 accuracy = float(hits.sum() / trace.mask.sum())
             step = clip_by_global_norm(trace.grads, self.options.clip)
-            candidate = updated_params(self._params, step.grads, step.norm, self._optimizer)
-            if candidate is None:
-                self.diverged = True
-            else:
-                self._params = candidate
-                self.net = self.net.with_state(candidate)
+            self._apply(step.grads, step.norm)
             param_norms = {k: float(np.linalg.norm(g)) for k, g in trace.grads.items()}
         self.epochs_done += 1
         return EpochRecord(epoch=self.epochs_done, loss=trace.loss, accuracy=accuracy,

@@ -46,6 +46,14 @@ def test_teacher_forcing_and_free_running_feed_different_nodes(page, live_server
     assert count(page, ".edge.fed.output") == 7 and count(page, ".edge.fed.teacher") == 0
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshots_dir / "topology-free-running.png"))
+    # the same weights, two graphs: test time above, train time (teacher forced) beside it, two losses
+    page.check('[data-testid="teacher-compare"]')
+    page.wait_for_selector('[data-testid="teacher-card"][data-status="done"]')
+    teacher = '[data-testid="graph-teacher"]'
+    assert page.evaluate(f"document.querySelectorAll('{teacher} .edge.fed.teacher').length") == 7
+    assert page.evaluate(f"document.querySelectorAll('{teacher} .edge.fed.output').length") == 0
+    assert "L = " in page.text_content("#teacher-title")
+    page.screenshot(path=str(screenshots_dir / "topology-teacher-vs-free.png"), full_page=True)
 
 
 def test_the_tree_is_drawn_as_a_tree_and_stepped_in_post_order(page, live_server, screenshots_dir):
@@ -76,5 +84,8 @@ def test_the_tree_is_drawn_as_a_tree_and_stepped_in_post_order(page, live_server
     wait_until(page, f"document.querySelectorAll('{GRAPH} .edge.tree-edge.carrying').length === 12")
     page.click(f'{GRAPH} [data-node=h_tree][data-t="5"]')
     frames(page)
+    page.locator('[data-testid="plot-vanishing"]').scroll_into_view_if_needed()
+    frames(page)
+    page.screenshot(path=str(screenshots_dir / "topology-tree-plots.png"))
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshots_dir / "topology-tree-backward.png"))

@@ -70,6 +70,7 @@ def test_tagging_tree_is_the_sentence_parse_tree(client):
     meta = messages[0]
     assert meta["tree"]["bracket"] == "(he ((reads (a book)) (in (the garden))))"
     assert meta["tree"]["height"] == 4 and len(meta["tree"]["children"]) == 13
+    assert meta["T"] == 13 and meta["has_target"] == [False] * 12 + [True]
     events = [m for m in messages if m["type"] == "event"]
     assert [e["t"] for e in events[:13]] == list(range(13)) and [e["t"] for e in events[16:]] == list(range(12, -1, -1))
 

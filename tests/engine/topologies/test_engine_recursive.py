@@ -132,3 +132,16 @@ def test_bad_input_names_the_problem():
     state["weight_left"] = np.zeros((4, 3))
     with pytest.raises(ValueError, match="weight_left"):
         net.with_state(state)
+
+
+def test_tree_trainer_learns():
+    from unrolled import engine
+    from unrolled.engine.topologies import TreeTrainer
+    tree, net, x, y = _case("balanced8", "cross_entropy", 0, 3)
+    trainer = TreeTrainer(net, tree, x, y, "cross_entropy", engine.TrainOptions(epochs=30, optimizer="adam", lr=0.05))
+    records = list(trainer.epochs())
+    assert len(records) == 30 and records[-1].loss < 0.2 * records[0].loss
+    assert records[-1].gradient_norms[TREE_NODE].shape == (tree.size,)
+    assert trainer.net.run(tree, x, y).loss < records[0].loss
+    with pytest.raises(ValueError, match="tbptt"):
+        TreeTrainer(net, tree, x, y, "cross_entropy", engine.TrainOptions(tbptt=(2, 2)))
