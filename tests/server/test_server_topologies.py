@@ -146,7 +146,8 @@ def test_training_live(client, config):
     assert meta["type"] == "meta" and done["type"] == "done", messages[-1]
     assert len(epochs) == config["epochs"] and epochs[-1]["loss"] < epochs[0]["loss"]
     node = meta["nodes"][0]
-    assert all(np.isfinite(e["grad_norms"][node]).all() for e in epochs)
+    assert all(np.isfinite(e["grad_norms"][node]).all() and len(e["grad_norms"][node]) == meta["T"] for e in epochs)
+    assert meta["topology"]["name"] == resolve_config(config).topology
     with client.websocket_connect("/ws/trace") as ws:
         ws.send_json({"type": "start", "config": done["trained_config"], "source": "trained", "mode": "play",
                       "delay_ms": 0})
