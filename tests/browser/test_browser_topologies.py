@@ -84,8 +84,32 @@ def test_the_tree_is_drawn_as_a_tree_and_stepped_in_post_order(page, live_server
     wait_until(page, f"document.querySelectorAll('{GRAPH} .edge.tree-edge.carrying').length === 12")
     page.click(f'{GRAPH} [data-node=h_tree][data-t="5"]')
     frames(page)
+    inspector = page.text_content("#inspector") or ""
+    assert "h₅" in inspector and "layer" not in inspector and "∂h₁₁/∂h₅" in inspector
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(screenshots_dir / "topology-tree-inspector.png"))
     page.locator('[data-testid="plot-vanishing"]').scroll_into_view_if_needed()
     frames(page)
     page.screenshot(path=str(screenshots_dir / "topology-tree-plots.png"))
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshots_dir / "topology-tree-backward.png"))
+
+
+def test_the_tree_trains_live_and_the_trained_tree_steps_through(page, live_server, screenshots_dir):
+    open_page(page, live_server, preset="recursive-tree", seq_len=8)
+    wait_done(page)
+    page.fill('[data-testid="train-epochs"]', "15")
+    page.select_option('[data-testid="train-optimizer"]', "adam")
+    page.fill('[data-testid="train-lr"]', "0.05")
+    page.click('[data-testid="train-start"]')
+    page.wait_for_selector('[data-testid="train-status"]:has-text("finished after 15 epochs")', timeout=30_000)
+    wait_until(page, "document.querySelector('[data-testid=plot-training]').data?.[0].y.length === 15")
+    losses = page.evaluate("document.querySelector('[data-testid=plot-training]').data[0].y")
+    assert losses[-1] < losses[0]
+    page.locator('[data-testid="plot-training"]').scroll_into_view_if_needed()
+    frames(page)
+    page.screenshot(path=str(screenshots_dir / "topology-tree-training.png"))
+    page.click('[data-testid="train-step-through"]')
+    page.wait_for_selector('#story-title:has-text("Trained 15 epochs")')
+    wait_done(page)
+    assert count(page, "[data-node=h_tree]") == 15 and count(page, "[data-edge=left]") == 7
