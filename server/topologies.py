@@ -143,3 +143,45 @@ def topology_source(config: TraceConfig, task: TaskData, model: Any = None) -> T
         model = RecursiveNetwork.random(read.input_size, config.hidden_size, read.output_size, seed=config.seed,
                                         recurrent_scale=config.recurrent_scale, dtype=dtype)
     return TreeSource(config, model, tree, data)
+
+
+def _mrow(*parts: str) -> str:
+    return "<mrow>" + "".join(parts) + "</mrow>"
+
+
+def _sub(base: str, index: str) -> str:
+    return f"<msub><mi>{base}</mi><mrow>{index}</mrow></msub>"
+
+
+_T, _T1 = "<mi>t</mi>", "<mi>t</mi><mo>−</mo><mn>1</mn>"
+_YHAT = "<msub><mover><mi>y</mi><mo>^</mo></mover><mrow>" + _T1 + "</mrow></msub>"
+
+
+def _equation(*parts: str) -> str:
+    return '<math display="block">' + _mrow(*parts) + "</math>"
+
+
+def _hidden(fed: str) -> str:
+    return _equation(_sub("h", _T), "<mo>=</mo><mi>tanh</mi><mo>(</mo><mi>U</mi>", _sub("x", _T),
+                     "<mo>+</mo><mi>W</mi>", fed, "<mo>+</mo><mi>b</mi><mo>)</mo>")
+
+
+# The equations panel's block of each topology (page_view shows the run's; pages.cell_panels lists them).
+TOPOLOGY_PANELS = [
+    {"name": "topology-jordan", "panel": (
+        _equation(_sub("m", _T), "<mo>=</mo><mi>α</mi>", _sub("m", _T1), "<mo>+</mo>", _YHAT) + _hidden(_sub("m", _T))
+        + '<p class="eq-note">Jordan: the memory m has fixed weights (α, not learned) and is a constant for the '
+          "gradient: ∂L/∂h_t = Vᵀ ∂L/∂o_t, no error reaches the past.</p>")},
+    {"name": "topology-output_recurrence", "panel": (
+        _hidden(_sub("y", _T1)) + _hidden(_YHAT)
+        + '<p class="eq-note">Output → hidden recurrence: at train time h_t reads the true y_{t−1} (teacher forcing), '
+          "at test time its own ŷ_{t−1}; the gradient stops at the fed value.</p>")},
+    {"name": "topology-recursive", "panel": (
+        _equation(_sub("h", "<mi>k</mi>"), "<mo>=</mo><mi>tanh</mi><mo>(</mo><mi>U</mi>", _sub("h", "<mi>left</mi>"),
+                  "<mo>+</mo><mi>W</mi>", _sub("h", "<mi>right</mi>"), "<mo>+</mo><mi>b</mi><mo>)</mo>")
+        + _equation(_sub("h", "<mi>leaf</mi>"), "<mo>=</mo><mi>tanh</mi><mo>(</mo><mi>V</mi>", _sub("x", "<mi>i</mi>"),
+                    "<mo>+</mo>", _sub("b", "<mi>leaf</mi>"), "<mo>)</mo>")
+        + '<p class="eq-note">A recursive network: the same U, W, V at every node; back-propagation through '
+          "structure visits each parent before its children, so a leaf at depth d gets the root's gradient "
+          "through d Jacobians diag(1 − h²)U or W.</p>")},
+]
