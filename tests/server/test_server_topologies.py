@@ -153,3 +153,9 @@ def test_training_live(client, config):
                       "delay_ms": 0})
         played = receive_until(ws, {"done", "error"})
     assert played[-1]["type"] == "done"
+
+
+def test_compare_refuses_a_topology_naming_the_field(client):
+    r = client.post("/api/compare", json={"configs": [{"preset": "jordan-memory", "seq_len": 6}, {"preset": "char-lm"}]})
+    assert r.status_code == 422, r.text
+    assert any(e["loc"][-1] == "topology" for e in r.json()["detail"])
