@@ -58,18 +58,19 @@ def test_torch_parity(feed, loss, size, B):
         assert_steps(tr.grad_contributions[name], ref["contributions"][name], f"contribution {name}")
 
 
-@pytest.mark.parametrize("feed,loss,B", list(itertools.product(FEEDS, ("cross_entropy", "mse"), (1, 2, 3))))
-def test_finite_differences(feed, loss, B):
+@pytest.mark.parametrize("feed,loss,size,B", CASES, ids=[f"{f}-{l}-s{s}-B{b}" for f, l, s, b in CASES])
+def test_finite_differences(feed, loss, size, B):
     """The gradient of the graph whose fed values are held at the run's values (the constants BPTT
     sees) equals central differences of that graph's loss."""
-    net, x, y = _case(feed, loss, 0, B)
+    net, x, y = _case(feed, loss, size, B)
+    I, H, O, _ = SIZES[size]
     tr = net.run(x, y, loss)
     fed = tr.activations["fed"].copy()
 
     def loss_of(state):
         other = FeedbackNetwork(state, feed, 0.6)
         padded = np.concatenate([x, fed], axis=-1)          # the same constants, the perturbed weights
-        chain = engine.Network(other.arch, other._as_chain(state, 3, 4, 3))
+        chain = engine.Network(other.arch, other._as_chain(state, I, H, O))
         return chain.run(padded, y, loss, recurrent_gradient=False).loss
 
     worst = compare_numeric(net.state_dict(), tr.grads, loss_of, 1e-3)

@@ -52,10 +52,12 @@ def test_torch_parity(name, loss, size, B):
         assert_steps(mine[used], theirs[used], f"contribution {pname}")
 
 
-@pytest.mark.parametrize("name,loss,B", list(itertools.product(["garden", "balanced5"], ("cross_entropy", "mse"),
-                                                                (1, 2, 3))))
-def test_finite_differences(name, loss, B):
-    tree, net, x, y = _case(name, loss, 1, B)
+FD_CASES = list(itertools.product(["garden", "balanced5", "leaf"], ("cross_entropy", "mse"), range(len(SIZES)), (1, 2, 3)))
+
+
+@pytest.mark.parametrize("name,loss,size,B", FD_CASES, ids=[f"{n}-{l}-s{s}-B{b}" for n, l, s, b in FD_CASES])
+def test_finite_differences(name, loss, size, B):
+    tree, net, x, y = _case(name, loss, size, B)
     worst = net.gradcheck(tree, x, y, loss)
     assert max(worst.values()) < 1e-7, worst
 
