@@ -60,6 +60,9 @@ def title_and_story(config: TraceConfig) -> tuple[str, str | None]:
         plain = TraceConfig.model_validate({"preset": preset.name, "batch_index": config.batch_index})
         modified = plain.model_dump(exclude={"batch_index"}) != config.model_dump(exclude={"batch_index"})
         return preset.title + (" (modified)" if modified else ""), preset.story
+    if config.topology != "chain":   # issue 15's topologies (server.topologies)
+        alpha = f", α = {config.alpha}" if config.topology == "jordan" else ""
+        return f"{config.topology.replace('_', ' ')} network, hidden {config.hidden_size}, task {config.task}{alpha}", None
     layers = f"{config.num_layers}-layer " if config.num_layers > 1 else ""
     bi = "bidirectional " if config.bidirectional else ""
     return f"{layers}{bi}{config.cell}, hidden {config.hidden_size}, task {config.task}, T={config.seq_len}", None

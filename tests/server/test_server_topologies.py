@@ -68,6 +68,7 @@ def test_tagging_tree_is_the_sentence_parse_tree(client):
                       "mode": "play", "delay_ms": 0})
         messages = receive_until(ws, {"done", "error"})
     meta = messages[0]
+    assert meta["title"] == "recursive network, hidden 16, task tagging"
     assert meta["tree"]["bracket"] == "(he ((reads (a book)) (in (the garden))))"
     assert meta["tree"]["height"] == 4 and len(meta["tree"]["children"]) == 13
     assert meta["T"] == 13 and meta["has_target"] == [False] * 12 + [True]
