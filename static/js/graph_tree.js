@@ -20,7 +20,8 @@ export function layoutTree(meta, geometry = GRAPH) {
   const levelHeight = G.rowHeight * 0.8;
   const top = G.marginTop + 2 * levelHeight;            // L and ŷ above the root
   const x = new Array(N);
-  tree.leaves.forEach((k, i) => { x[k] = G.marginLeft + (i + 1) * G.columnWidth; });
+  const spacing = tree.leaves.length > 8 ? G.columnWidth * 0.65 : G.columnWidth;   // wide trees: leaves closer
+  tree.leaves.forEach((k, i) => { x[k] = G.marginLeft + (i + 1) * spacing; });
   for (let k = 0; k < N; k += 1) {                       // post-order: children are placed first
     const kids = tree.children[k];
     if (kids) x[k] = (x[kids[0]] + x[kids[1]]) / 2;
@@ -29,7 +30,7 @@ export function layoutTree(meta, geometry = GRAPH) {
   const wordsY = top + (tree.height + 1.5) * levelHeight;
   const layout = {
     T: N, tree: true, rowHeight: levelHeight, nodeRadius: R, rowLabelWidth: G.marginLeft - 8,
-    width: G.marginLeft + (tree.leaves.length + 1) * G.columnWidth,
+    width: G.marginLeft + (tree.leaves.length + 1) * spacing,
     height: wordsY + R + G.marginBottom,
     rows: [{ kind: 'h', node: TREE_NODE, label: 'h', index: 0 }],
     nodes: [], initials: [], edges: [], segments: [], labels: [], axis: [],

@@ -115,3 +115,17 @@ def test_the_tree_trains_live_and_the_trained_tree_steps_through(page, live_serv
     page.wait_for_selector('#story-title:has-text("Trained 15 epochs")')
     wait_done(page)
     assert count(page, "[data-node=h_tree]") == 15 and count(page, "[data-edge=left]") == 7
+
+
+def test_the_recursive_tree_preset_for_the_projector(page, live_server, screenshots_dir):
+    open_page(page, live_server, preset="recursive-tree")
+    wait_done(page)
+    assert count(page, "[data-node=h_tree]") == 63 and count(page, "[data-node=x]") == 32
+    page.click("#jump-backward-start")
+    wait_until(page, "document.body.dataset.cursor === '65'")              # the root's ∂L/∂o: 63 nodes + logits + loss
+    page.click('[data-testid="step-forward"]')
+    wait_until(page, "document.body.dataset.cursor === '66'")
+    frames(page)
+    assert current_node(page) == ("h_tree", 62)                            # back through structure: the root first
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(screenshots_dir / "topology-recursive-tree-preset.png"))
