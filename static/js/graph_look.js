@@ -29,6 +29,7 @@ function nonFinite(v) {
 
 /** {fill, text, light, cls, title} of layout node `node` at `cursor` (text undefined: keep it). */
 export function nodeLook(node, { store, cursor, meta, scales }) {
+  if (node.look) return node.look({ store, cursor, meta, scales });   // a node with its own look (graph_feedback.js's memory)
   const { kind, t } = node;
   const { phase, domain, fwdTop, H } = scales;
   const stem = `${node.stem}(${t})`;
