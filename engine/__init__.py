@@ -19,7 +19,8 @@ from .patterns import Seq2Seq, free_run, seq2seq_chain
 from .sample import sample
 from .train import Trainer, TrainOptions
 from .recorder import StepRun
-from .trace import Trace, load_trace
+from .trace import Trace
+from .topologies.loading import load_trace   # a chain's, a feedback network's or a tree's trace (issue 15)
 
 __all__ = ["CELL_TYPES", "cell_spec", "get_cell", "Event", "Finding", "Network", "Seq2Seq",
            "StepRun", "Thresholds", "Trace", "TrainOptions", "Trainer", "batch_mean_norm", "diagnose",

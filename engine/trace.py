@@ -81,6 +81,10 @@ class Trace(TraceRecord):
         return replay(self)
 
     # -- persistence -------------------------------------------------------------------------
+    def saved_meta(self) -> dict:
+        """Extra JSON facts `save` writes into the file's meta (a subclass's own; none for a chain)."""
+        return {}
+
     def save(self, path: str | Path | BinaryIO) -> None:
         """Write the trace to `path` (or a binary file object) as .npz (plain arrays, loadable with
         allow_pickle=False)."""
@@ -92,7 +96,8 @@ class Trace(TraceRecord):
                 "loss_type": self.loss_type, "loss": float(self.loss),
                 "bptt_window": self.bptt_window,
                 "chain": [{"name": seg.name, "start": seg.start, "stop": seg.stop, "emits": seg.emits,
-                           "weights": seg.weights, "handoff": seg.handoff} for seg in self.chain]})),
+                           "weights": seg.weights, "handoff": seg.handoff} for seg in self.chain],
+                **self.saved_meta()})),
             "x": self.x, "targets": self.targets, "mask": self.mask, "loss_t": self.loss_t,
         }
         if self.lengths is not None:

@@ -219,3 +219,11 @@ def _real_mean(values: np.ndarray, trace, empty: float) -> np.ndarray:
     count = valid.sum(axis=1) * values.shape[-1]
     total = np.where(valid[..., None], values, 0).sum(axis=(1, 2))
     return np.where(count > 0, total / np.maximum(count, 1), empty)
+
+
+# -- issue 15: the per-node checks a recursive network's tree shares (engine.topologies.tree_diagnosis) --
+def shared_checks(record, node: str, th: Thresholds = Thresholds()) -> list[Finding]:
+    """The checks that read only a node's per-step activations and gradients ((N, B, H), any axis:
+    a tree's nodes in post-order too): non-finite values, then saturation. `record` needs
+    activations, gradients, T and cell_impl."""
+    return _nonfinite(record, node) + _saturation(record, node, th)

@@ -213,23 +213,43 @@ class FeedbackNetwork:
             T, B, H = h.shape
             jac = ((1.0 - h * h).reshape(T * B, H, 1) * w_f[None])                 # ∂h_t/∂f_t per (t, b)
             fed_jac = spectral_norms(jac).reshape(T, B).mean(axis=1)
-        trace.__class__ = FeedbackTrace                # the same record, read as this model's trace
-        trace.feedback = {"feed": self.feed, "alpha": self.alpha, "input_size": I, "fed_size": self.output_size,
-                          "fed_jacobian_norms": fed_jac}
-        return trace
+        return FeedbackTrace.adopt(trace, {"feed": self.feed, "alpha": self.alpha, "input_size": I,
+                                           "fed_size": self.output_size, "fed_jacobian_norms": fed_jac})
 
 
 class FeedbackTrace(Trace):
     """A feedback network's Trace: the chain's record plus `feedback` (feed, alpha, input_size,
-    fed_size, fed_jacobian_norms (T,) = batch mean of ‖∂h_t/∂f_t‖₂ = ‖diag(1 − h_t²) W‖₂)."""
+    fed_size, fed_jacobian_norms (T,) = batch mean of ‖∂h_t/∂f_t‖₂ = ‖diag(1 − h_t²) W‖₂, and for
+    Jordan's memory memory_jacobian_norms (T,): ‖∂m_t/∂m_{t−1}‖₂ = ‖α I‖₂ = α from t = 1 on, NaN at
+    t = 0 (m_0 = 0 has no predecessor) — the fixed-weight self-loop, which no gradient crosses)."""
 
     feedback: dict
+
+    @classmethod
+    def adopt(cls, trace: Trace, feedback: dict) -> "FeedbackTrace":
+        """`trace` (the chain's record of this model, or one loaded from a file) read as a feedback
+        network's trace, with `feedback`'s facts; the memory loop's Jacobian norms are added here."""
+        fb = dict(feedback)
+        fb["fed_jacobian_norms"] = np.asarray(fb["fed_jacobian_norms"], dtype=np.float64)
+        if fb["feed"] == "memory":
+            fb["memory_jacobian_norms"] = np.where(np.arange(trace.T) > 0, float(fb["alpha"]), np.nan)
+        trace.__class__ = cls                        # the same record, read as this model's trace
+        trace.feedback = fb
+        return trace
+
+    def saved_meta(self) -> dict:
+        """`save` keeps the fed value's facts, so `engine.topologies.load_trace` reads a FeedbackTrace back."""
+        keep = ("feed", "alpha", "input_size", "fed_size")
+        return {"feedback": {**{k: self.feedback[k] for k in keep},
+                             "fed_jacobian_norms": np.asarray(self.feedback["fed_jacobian_norms"]).tolist()}}
 
     def summary(self) -> dict:
         """The chain's summary plus "feedback" (the fed edge's Jacobian norms as Python floats)."""
         out = super().summary()
         fb = dict(self.feedback)
-        fb["fed_jacobian_norms"] = np.asarray(fb["fed_jacobian_norms"], dtype=np.float64).tolist()
+        for key in ("fed_jacobian_norms", "memory_jacobian_norms"):
+            if key in fb:
+                fb[key] = np.asarray(fb[key], dtype=np.float64).tolist()
         out["feedback"] = fb
         return out
 

@@ -18,6 +18,7 @@ from ..analysis.jacobians import spectral_norms
 from ..chain import Segment
 from ..events import Event
 from ..norms import batch_mean_norm
+from .tree_diagnosis import diagnose_tree
 from .trees import Tree
 
 TREE_NODE = "h_tree"        # the event node of every tree node (t = its post-order index)
@@ -45,6 +46,9 @@ class TreeTrace:
         self.grads: dict[str, np.ndarray] = {}
         self.grad_contributions: dict[str, np.ndarray] = {}
         self.loss = 0.0
+        # the same data as a chain, for the depth plot (set by whoever ran it: server.topologies):
+        # {"norms": (T,) ‖∂L/∂h_t‖ of the chain's last loss, "factor": per step, "label": …}
+        self.comparison: dict | None = None
         self._derived: dict[str, object] = {}
 
     N = property(lambda self: self.tree.size, doc="nodes")
@@ -119,7 +123,7 @@ class TreeTrace:
                 "gradient_norms": {TREE_NODE: floats(self.gradient_norms)},
                 "jacobian_norms": {TREE_NODE: floats(self.jacobian_norms)},
                 "grad_contributions": {n: floats(v) for n, v in self.grad_contributions.items()},
-                "grad_norms": grad_norms, "depth_profile": profile,
+                "grad_norms": grad_norms, "depth_profile": profile, "chain_comparison": self.comparison,
                 # the chain's plots read the same facts: distance from the loss = depth, one loss row
                 "vanishing": {TREE_NODE: {"k": self.tree.root, "distance": list(self.tree.depth),
                                           "norms": floats(self.gradient_norms), "factor": profile["factor"],
@@ -128,16 +132,20 @@ class TreeTrace:
 
     def save(self, path) -> None:
         """Write the record as .npz (plain arrays and a JSON `meta` entry: the tree, the loss)."""
-        arrays = {"meta": np.array(json.dumps({"format": "tree", "tree": self.tree.bracket(), "loss_type": self.loss_type,
-                                                "loss": float(self.loss)})), "x": self.x, "targets": self.targets}
+        tree = {"children": [list(c) if c is not None else None for c in self.tree.children],
+                "words": list(self.tree.words) if self.tree.words is not None else None, "bracket": self.tree.bracket()}
+        meta = {"format": "tree", "tree": tree, "loss_type": self.loss_type, "loss": float(self.loss),
+                "comparison": self.comparison}
+        arrays = {"meta": np.array(json.dumps(meta)), "x": self.x, "targets": self.targets, "mask": self.mask}
         for prefix, table in (("param", self.params), ("act", self.activations), ("grad", self.grads),
                               ("gradient", self.gradients), ("contrib", self.grad_contributions)):
             arrays.update({f"{prefix}/{name}": value for name, value in table.items()})
         np.savez_compressed(path, **arrays)
 
     def diagnose(self) -> list:
-        """The chain's per-node checks do not apply to a tree; its story is the depth profile."""
-        return []
+        """The findings of a tree (engine.topologies.tree_diagnosis): non-finite values and saturation
+        by node, the gradient vanishing or exploding by depth."""
+        return diagnose_tree(self)
 
     def weight_spectra(self) -> dict[str, dict[str, float]]:
         """σ_max and spectral radius of the two child weights (U = weight_left, W = weight_right)."""
