@@ -19,6 +19,7 @@ from unrolled.server.config import TraceConfig
 from unrolled.server.model_source import DTYPES, ModelSource, build_model
 from unrolled.server.wire.messages import meta_message
 from unrolled.server.presets import PRESETS_BY_NAME
+from unrolled.server.topologies import loaded_meta_extra
 
 def build_task(config: TraceConfig) -> TaskData:
     """The config's built-in data batch."""
@@ -127,6 +128,8 @@ def config_source(config: TraceConfig, net: Any = None, title: str | None = None
 def loaded_source(trace: Any, name: str, title: str | None = None) -> StreamSource:
     """A replay of a trace loaded from disk, or recorded from a user's model by `unrolled view
     model.npz --input x.npy` (batch element 0, no labels); ``title`` defaults to "Loaded trace: name"."""
+    if isinstance(trace, engine.topologies.TreeTrace):   # issue 15: a recursive network's tree (server.topologies)
+        return _loaded_tree_source(trace, title or f"Loaded trace: {name}")
     meta = meta_message(
         config=None,
         trace_shape=trace_shape(trace, trace.T, trace.B, trace.loss_type),
@@ -142,5 +145,16 @@ def loaded_source(trace: Any, name: str, title: str | None = None) -> StreamSour
         length=None if trace.lengths is None else int(trace.lengths[0]),
         lengths=None if trace.lengths is None else [int(n) for n in trace.lengths],
     )
+    meta.update(loaded_meta_extra(trace))     # a feedback network's fed value (server.topologies)
+    events = trace.events()
+    return StreamSource(meta, events, lambda: trace, events.close, 0)
+
+
+def _loaded_tree_source(trace: Any, title: str) -> StreamSource:
+    """A replay of a saved tree (batch element 0): its nodes in post-order are the stream's axis."""
+    meta = meta_message(config=None, trace_shape=trace_shape(trace, trace.N, trace.B, trace.loss_type),
+                        nodes=list(trace.node_names), batch_index=0, has_target=np.zeros(trace.N, dtype=bool),
+                        labels={}, schedule=trace.schedule, title=title, story=None)
+    meta.update(loaded_meta_extra(trace))
     events = trace.events()
     return StreamSource(meta, events, lambda: trace, events.close, 0)

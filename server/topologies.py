@@ -13,7 +13,7 @@ import numpy as np
 
 from unrolled import engine
 from unrolled.engine.tasks import NO_TARGET, TAGGED_CORPUS, TaskData, tagging_vocabulary, with_fed_back_inputs
-from unrolled.engine.topologies import (SENTENCE_TREES, FeedbackNetwork, RecursiveNetwork, TreeTrainer,
+from unrolled.engine.topologies import (SENTENCE_TREES, FeedbackNetwork, RecursiveNetwork, Tree, TreeTrainer,
                                         balanced_tree, parse_tree)
 from unrolled.server.config import TraceConfig
 
@@ -70,8 +70,10 @@ class FeedbackSource(TopologySource):
 
 
 class TreeSource(TopologySource):
-    """A recursive network over a balanced tree (copy: the sequence's symbols are the leaves) or a
-    sentence's parse tree (tagging: sentence `seed` mod 18 of the corpus, its last word's tag at the root)."""
+    """A recursive network over a balanced tree (copy: the sequence's symbols are the leaves) or
+    sentences' parse trees of one shape (tagging: sentence `seed` mod 18 of the corpus and the
+    corpus's other sentences parsed alike, one per batch entry; their last word's tag at the root).
+    Every run also records the same data as a chain of n tanh steps (`trace.comparison`)."""
 
     def __init__(self, config: TraceConfig, model: RecursiveNetwork, tree: engine.topologies.Tree,
                  data: TaskData | None) -> None:
@@ -79,7 +81,7 @@ class TreeSource(TopologySource):
         self.tree, self._data = tree, data
 
     def unroll(self, task: TaskData) -> TaskData:
-        """The data the tree reads: the task itself (copy) or the sentence (tagging)."""
+        """The data the tree reads: the task itself (copy) or the sentences (tagging)."""
         return self._data if self._data is not None else task
 
     def _inputs(self, x: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -88,13 +90,32 @@ class TreeSource(TopologySource):
             x, targets = self._data.x.astype(x.dtype), self._data.targets
         return x, targets[-1]
 
+    def comparison(self, x: np.ndarray, targets: np.ndarray, loss: str) -> dict:
+        """The same data as a chain: an Elman net (tanh, this config's seed and recurrent_scale) over the
+        leaves' n inputs, ‖∂L_{n−1}/∂h_t‖ of its last loss and the fitted decay per step."""
+        x, targets = self._inputs(x, targets)
+        full = np.full((x.shape[0],) + targets.shape, NO_TARGET, dtype=targets.dtype) if loss == "cross_entropy" \
+            else np.zeros((x.shape[0],) + targets.shape, dtype=targets.dtype)
+        full[-1] = targets
+        net = engine.Network.random("rnn_tanh", x.shape[-1], self.config.hidden_size, self.model.output_size,
+                                    seed=self.config.seed, recurrent_scale=self.config.recurrent_scale,
+                                    dtype=self.model.dtype)
+        profile = net.run(x, full, loss=loss).vanishing("h_l0")
+        return {"distance": np.asarray(profile["distance"]).tolist(), "norms": np.asarray(profile["norms"]).tolist(),
+                "factor": float(profile["factor"]), "steps": int(x.shape[0]),
+                "label": f"the same data as a chain of {x.shape[0]} tanh steps (an Elman net seeded alike)"}
+
     def steps(self, x: np.ndarray, targets: np.ndarray, loss: str) -> Any:
         """The step-wise run over the tree (post-order forward, the reverse backward)."""
-        return self.model.steps(self.tree, *self._inputs(x, targets), loss=loss)
+        run = self.model.steps(self.tree, *self._inputs(x, targets), loss=loss)
+        run.comparison = self.comparison(x, targets, loss)
+        return run
 
     def run(self, x: np.ndarray, targets: np.ndarray, loss: str) -> Any:
         """Forward and back-propagation through structure at once."""
-        return self.model.run(self.tree, *self._inputs(x, targets), loss=loss)
+        trace = self.model.run(self.tree, *self._inputs(x, targets), loss=loss)
+        trace.comparison = self.comparison(x, targets, loss)
+        return trace
 
     def trainer(self, x: np.ndarray, targets: np.ndarray, loss: str, options: engine.TrainOptions) -> TreeTrainer:
         """A TreeTrainer on the tree's batch."""
@@ -103,25 +124,50 @@ class TreeSource(TopologySource):
     def meta_extra(self) -> dict:
         """The tree's shape for the page; the stream's axis is the nodes in post-order (T = N, the one
         loss at the root)."""
-        N = self.tree.size
-        return {"topology": {"name": "recursive"}, "tree": self.tree.as_dict(), "T": N,
-                "has_target": [False] * (N - 1) + [True]}
+        return tree_meta(self.tree)
+
+
+def tree_meta(tree: engine.topologies.Tree) -> dict:
+    """What the stream's meta adds for a tree (a run's, or a loaded trace's)."""
+    N = tree.size
+    return {"topology": {"name": "recursive"}, "tree": tree.as_dict(), "T": N, "has_target": [False] * (N - 1) + [True]}
+
+
+def loaded_meta_extra(trace: Any) -> dict:
+    """What a loaded trace's meta adds: a tree's shape, or a feedback network's fed value; {} for a chain."""
+    if isinstance(trace, engine.topologies.TreeTrace):
+        return tree_meta(trace.tree)
+    if isinstance(trace, engine.topologies.FeedbackTrace):
+        fb = trace.feedback
+        return {"topology": {"name": "jordan" if fb["feed"] == "memory" else "output_recurrence", "feed": fb["feed"],
+                             "alpha": fb["alpha"], "fed_size": fb["fed_size"]}}
+    return {}
+
+
+def same_shape_sentences(index: int, batch_size: int) -> list[int]:
+    """Corpus sentence `index` and, for the other batch entries, the next sentences whose parse tree
+    has the same shape (cycling): a batch runs one tree shape, each entry with its own words."""
+    trees = [parse_tree(text) for text in SENTENCE_TREES]
+    first = index % len(trees)
+    order = [(first + i) % len(trees) for i in range(len(trees))]
+    same = [i for i in order if trees[i].children == trees[first].children]
+    return [same[b % len(same)] for b in range(batch_size)]
 
 
 def sentence_task(index: int, batch_size: int) -> TaskData:
-    """One sentence of the tagging corpus (every batch entry the same), its last word's tag the
-    target at the last step: the data a parse tree reads."""
+    """Sentences of the tagging corpus parsed like sentence `index` (same_shape_sentences), each
+    entry's last word's tag the target at the last step: the data a parse tree reads."""
     words, tags = tagging_vocabulary()
-    sentence = TAGGED_CORPUS[index % len(TAGGED_CORPUS)]
-    ids = np.array([words.index(w) for w, _ in sentence])
-    T = len(ids)
+    sentences = [TAGGED_CORPUS[i] for i in same_shape_sentences(index, batch_size)]
+    T = len(sentences[0])
     x = np.zeros((T, batch_size, len(words)))
-    x[np.arange(T), :, ids] = 1.0
     targets = np.full((T, batch_size), NO_TARGET, dtype=np.int64)
-    targets[-1] = tags.index(sentence[-1][1])
-    labels = [[w for w, _ in sentence]] * batch_size
+    for b, sentence in enumerate(sentences):
+        x[np.arange(T), b, [words.index(w) for w, _ in sentence]] = 1.0
+        targets[-1, b] = tags.index(sentence[-1][1])
+    labels = [[w for w, _ in sentence] for sentence in sentences]
     return TaskData("tagging", x, targets, "cross_entropy", len(words), len(tags), labels,
-                    [[None] * (T - 1) + [sentence[-1][1]]] * batch_size, list(tags))
+                    [[None] * (T - 1) + [sentence[-1][1]] for sentence in sentences], list(tags))
 
 
 def topology_source(config: TraceConfig, task: TaskData, model: Any = None) -> TopologySource:
@@ -136,7 +182,8 @@ def topology_source(config: TraceConfig, task: TaskData, model: Any = None) -> T
         return FeedbackSource(config, model if model.feed == feed else model.with_feed(feed))
     data = sentence_task(config.seed, config.batch_size) if config.task == "tagging" else None
     read = data or task
-    tree = (parse_tree(SENTENCE_TREES[config.seed % len(SENTENCE_TREES)]) if data is not None
+    tree = (Tree(parse_tree(SENTENCE_TREES[config.seed % len(SENTENCE_TREES)]).children,
+                 tuple(data.input_labels[config.batch_index])) if data is not None
             else balanced_tree(read.x.shape[0], tuple(read.input_labels[config.batch_index])
                                if read.input_labels else None))
     if model is None:

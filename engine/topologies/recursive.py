@@ -31,6 +31,7 @@ from ..events import Event
 from ..gradcheck import compare_numeric
 from ..losses import LOSSES, compute_loss, target_mask
 from ..layer import outer_sum_norms
+from ..params import Architecture
 from .tree_trace import TREE_NODE, TreeTrace, node_event, root_event, tree_schedule
 from .trees import Tree
 
@@ -76,6 +77,7 @@ class RecursiveNetwork:
             self._params[name] = value
         self.dtype = dtype
         self.input_size, self.hidden_size, self.output_size = int(I), int(H), int(O)
+        self.arch = Architecture("rnn_tanh", int(I), int(H), int(O))   # each node's step, for readers of a chain's facts
 
     @classmethod
     def random(cls, input_size: int, hidden_size: int, output_size: int, seed: int = 0,
@@ -161,6 +163,7 @@ class TreeRun:
         self._emit = emit
         self._gen = self._generate()
         self.schedule = tree_schedule(tree.size)
+        self.comparison: dict | None = None         # handed to the trace when it ends (TreeTrace.comparison)
 
     def __iter__(self) -> "TreeRun":
         return self
@@ -220,6 +223,7 @@ class TreeRun:
                 if self._emit:
                     yield node_event(tr, "backward", k)
             self._parameter_gradients(h, dz)
+        tr.comparison = self.comparison
         self.trace = tr
 
     def _parameter_gradients(self, h: np.ndarray, dz: np.ndarray) -> None:
