@@ -33,6 +33,8 @@ export class UnrolledGraph {
     else this.layout = isFeedback(meta) ? feedbackLayout(meta) : layoutGraph(meta);
     this.drawing = drawGraph(this.svg, this.layout, this.handlers);
     this.viewport.overview.build(this.layout.rows.filter((r) => r.kind === 'h'), this.layout.T);
+    // a tree's nodes have no time columns for the strip to map: hidden (drag or scroll the tree itself)
+    this.viewport.overview.svg.style.display = meta.tree ? 'none' : '';
     this.viewport.setContent({
       width: this.layout.width, height: this.layout.height,
       labels: this.drawing.layers.labels, axisLabels: this.drawing.axisLabels,

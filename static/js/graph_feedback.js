@@ -16,10 +16,15 @@ export function isFeedback(meta) {
 
 /** How a memory node looks at a cursor: a given constant once its step has run (never a gradient). */
 function memoryLook(t, alpha) {
-  const title = `m(${t}) = ${alpha}·m(${t - 1}) + ŷ(${t - 1}): fixed weights (α = ${alpha}), a constant for the gradient`;
-  return ({ store, cursor }) => (store.find('forward', 'h_l0', t, cursor)
-    ? { fill: 'var(--node-input)', text: 'm', cls: 'given memory', title }
-    : { fill: 'var(--node-pending)', text: 'm', cls: 'pending memory', title });
+  const base = `m(${t}) = ${alpha}·m(${t - 1}) + ŷ(${t - 1}): fixed weights (α = ${alpha}), a constant for the gradient`;
+  return ({ store, cursor }) => {
+    // the self-loop's Jacobian ∂m(t)/∂m(t−1) = α·I, recorded by the engine (summary.feedback)
+    const jac = store.summary?.feedback?.memoryJacobianNorms?.[t];
+    const title = Number.isFinite(jac) ? `${base}; ‖∂m(${t})/∂m(${t - 1})‖₂ = ‖α·I‖₂ = ${jac} (never crossed backward)` : base;
+    return store.find('forward', 'h_l0', t, cursor)
+      ? { fill: 'var(--node-input)', text: 'm', cls: 'given memory', title }
+      : { fill: 'var(--node-pending)', text: 'm', cls: 'pending memory', title };
+  };
 }
 
 /** The chain's layout of `meta` with its feedback drawn: Jordan's memory row needs taller rows. */

@@ -2,6 +2,7 @@
 // keyed by exactly what it shows) and links plotly hovers back to the graph.
 
 import * as charts from './charts.js';
+import { setTreeHeadings, treePlots } from './plots_tree.js';
 import { option } from './elements.js';
 import { extraStates, gatesOf } from './cell_spec.js';
 
@@ -12,6 +13,7 @@ export class PlotPanel {
     this.onHover = onHover;
     this.keys = new Map();    // plot id → what it was last drawn from
     this.linked = new Set();  // plot ids whose hover is wired
+    this.tree = false;        // the headings show a tree's wording (plots_tree.js)
   }
 
   /** Draw for {store, cursor, node, flowNode, quantity}; `force` redraws all (theme, mode change). */
@@ -23,7 +25,8 @@ export class PlotPanel {
     const backwardSeen = Math.max(0, cursor + 1 - store.forwardTotal);
     const run = `${store.runId}|${Boolean(store.summary)}`;
     const phase = store.get(cursor)?.phase ?? 'forward';   // the step markers move with the cursor
-    const plots = {
+    if (Boolean(meta.tree) !== this.tree) setTreeHeadings((this.tree = Boolean(meta.tree)));
+    const plots = meta.tree ? treePlots(ctx, { run, backwardSeen, forwardSeen, phase, cursor, node, quantity }) : {   // issue 15: a tree's own plots
       'plot-grad-norms': [charts.drawGradNorms, `${run}|${backwardSeen}|${phase === 'backward' ? cursor : ''}`],
       'plot-vanishing': [charts.drawVanishing, run],
       'plot-flow': [(div) => charts.drawFlow(div, { ...ctx, node: flowNode }), `${run}|${flowNode}`],

@@ -3,6 +3,7 @@
 
 import { num, nums } from './format.js';
 import { scheduleOf, phaseOf, firstBackward } from './schedule.js';
+import { decodeTopologySummary } from './topology_summary.js';
 
 /** Turn a wire event into one with JS numbers everywhere (NaN/Infinity strings decoded once). */
 function decodeEvent(msg) {
@@ -34,6 +35,7 @@ function decodeSummary(msg) {
     gradNorms, vanishing, flow,
     diagnosis: Array.isArray(msg.diagnosis) ? msg.diagnosis : [],
     spectra: msg.spectra ?? {},
+    ...decodeTopologySummary(msg),   // issue 15: a tree's depth profile, a feedback net's fed edge
   };
 }
 

@@ -1,0 +1,55 @@
+"""Issue 15's plots on the page: a tree's plots speak of nodes and depths (the gradient-by-depth plot
+beside the same data as a chain), the overview strip is hidden for a tree, and Jordan's memory units
+print their self-loop's Jacobian norm α."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from browser_helpers import frames, open_page, wait_done, wait_until
+
+SHOTS = Path("/work/notes/shots")
+
+
+def plot(page, testid: str, expr: str):
+    """`expr` evaluated with `p` = the plotly div of `testid`."""
+    return page.evaluate(f"(() => {{ const p = document.querySelector('[data-testid={testid}]'); return {expr}; }})()")
+
+
+def test_the_tree_plots_speak_of_depth_and_the_chain_per_step(page, live_server, screenshots_dir):
+    open_page(page, live_server, preset="recursive-tree")
+    wait_done(page)
+    wait_until(page, "document.querySelector('[data-testid=plot-vanishing]').data?.length >= 4")
+    names = plot(page, "plot-vanishing", "p.data.map(d => d.name)")
+    assert names == ["tree: each node at its depth", "tree: fitted ×0.907 per level",
+                     "chain of 32 steps: ‖∂L/∂h_t‖ at n−1−t", "chain: fitted ×0.922 per step"]
+    headline = plot(page, "plot-vanishing", "p.layout.annotations[0].text")
+    assert headline == "tree ×0.907 per level over 5 levels  ·  chain ×0.922 per step over 31 steps"
+    depths = plot(page, "plot-vanishing", "p.data[0].x")
+    assert len(depths) == 63 and max(depths) == 5                       # every node at its depth, the leaves at 5
+    assert "depth" in plot(page, "plot-vanishing", "p.layout.xaxis.title.text")
+    assert "tree node k" in plot(page, "plot-grad-norms", "p.layout.xaxis.title.text")
+    assert plot(page, "plot-grad-norms", "p.data[0].x.length") == 63
+    assert plot(page, "plot-flow", "p.data[0].x.length") == 62          # one Jacobian per child → parent edge
+    wait_until(page, "document.querySelector('[data-testid=plot-hidden]').layout?.xaxis.title.text === 'tree node k (post-order)'")
+    heading = page.text_content("#plot-vanishing >> xpath=ancestor::div[contains(@class,'plot-card')]//h2")
+    assert heading.startswith("Gradient by depth")
+    assert page.evaluate("getComputedStyle(document.getElementById('overview')).display") == "none"
+    page.locator('[data-testid="plot-vanishing"]').scroll_into_view_if_needed()
+    frames(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "nets2-tree-depth-plot.png"))
+    # a chain run afterwards gets the chain's headings and its overview strip back
+    open_page(page, live_server, preset="char-lm", seq_len=6)
+    wait_done(page)
+    heading = page.text_content("#plot-vanishing >> xpath=ancestor::div[contains(@class,'plot-card')]//h2")
+    assert heading.startswith("Vanishing / exploding")
+    assert page.evaluate("getComputedStyle(document.getElementById('overview')).display") != "none"
+
+
+def test_jordan_memory_prints_its_loop_jacobian(page, live_server):
+    open_page(page, live_server, preset="jordan-memory", seq_len=6)
+    wait_done(page)
+    wait_until(page, "document.querySelector('[data-testid=graph] [data-node=m][data-t=\"3\"] title')?.textContent.includes('‖∂m(3)/∂m(2)‖₂')")
+    title = page.text_content('[data-testid=graph] [data-node=m][data-t="3"] title')
+    assert "‖∂m(3)/∂m(2)‖₂ = ‖α·I‖₂ = 0.5" in title
