@@ -135,10 +135,15 @@ def _model_run(store: ModelStore, spec: RunSpec, where: tuple, label: str | None
 def _config_run(model: type[TraceConfig], spec: RunSpec, where: list, label: str | None) -> PreparedRun:
     config = model.model_validate(spec)
     task = build_task(config)
-    net = build_model(config, task).network
-    if net is None and config.topology != "chain":   # issue 15's topologies are not chain RNNs
+    source = build_model(config, task)
+    net = source.network
+    if config.topology != "chain":   # issue 15: Jordan / output recurrence compare as chains of their fed steps
+        task = source.unroll(task)
+    if net is None and config.topology != "chain":   # a recursive network: no time axis to compare along
         raise CompareError([{"loc": [*where, "topology"], "type": "value_error",
-                             "msg": f"topology {config.topology!r} is not a chain RNN; compare takes single RNNs"}])
+                             "msg": f"topology {config.topology!r} has a tree, not time steps: compare plots ‖∂L_k/∂h_t‖ "
+                                    "over the steps of chains; the tree's own depth plot shows it beside the same "
+                                    "data as a chain"}])
     if net is None:
         raise CompareError([{"loc": [*where, "task"], "type": "value_error",
                              "msg": f"task {config.task!r} runs an encoder–decoder; compare takes single RNNs"}])

@@ -48,7 +48,10 @@ class TopologySource:
 
 class FeedbackSource(TopologySource):
     """A Jordan network (topology "jordan", memory α = config.alpha) or an output-recurrent one
-    (topology "output_recurrence": teacher forced, or free running on its own outputs)."""
+    (topology "output_recurrence": teacher forced, or free running on its own outputs). Compare takes
+    it as a network (`network`): its run is a chain of T steps whose gradient stops at the fed value."""
+
+    network = property(lambda self: self.model, doc="the model, for /api/compare (runs like a chain Network)")
 
     def unroll(self, task: TaskData) -> TaskData:
         """Free running on a character model: its argmax outputs are its next inputs too."""
