@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from browser_helpers import frames, open_page, wait_done, wait_until
+import pytest
+
+from browser_helpers import frames, open_page, serve, wait_done, wait_until
 
 SHOTS = Path("/work/notes/shots")
 
@@ -53,3 +55,33 @@ def test_jordan_memory_prints_its_loop_jacobian(page, live_server):
     wait_until(page, "document.querySelector('[data-testid=graph] [data-node=m][data-t=\"3\"] title')?.textContent.includes('‖∂m(3)/∂m(2)‖₂')")
     title = page.text_content('[data-testid=graph] [data-node=m][data-t="3"] title')
     assert "‖∂m(3)/∂m(2)‖₂ = ‖α·I‖₂ = 0.5" in title
+
+
+@pytest.fixture(scope="module")
+def tree_view_server(tmp_path_factory):
+    """The app serving a saved-and-reloaded parse tree, as `unrolled view tree.npz` does."""
+    from unrolled import engine
+    from unrolled.server.app import create_app
+    from unrolled.server.config import resolve_config
+    from unrolled.server.runs import compute_trace
+
+    trace, _ = compute_trace(resolve_config({"topology": "recursive", "task": "tagging", "seed": 7, "hidden_size": 8}))
+    path = tmp_path_factory.mktemp("trace") / "tree.npz"
+    trace.save(path)
+    with serve(create_app(loaded_trace=(engine.load_trace(path), path.name))) as base:
+        yield base
+
+
+def test_a_saved_tree_is_viewed_as_a_tree(page, tree_view_server):
+    page.goto(f"{tree_view_server}/?delay=0")
+    wait_done(page)
+    graph = '[data-testid="graph"]'
+    assert page.locator(f"{graph} [data-node=h_tree]").count() == 13 and page.locator(f"{graph} [data-node=x]").count() == 7
+    assert page.locator(f"{graph} [data-edge=left]").count() == 6 and page.locator(f"{graph} [data-edge=right]").count() == 6
+    labels = page.evaluate(f"[...document.querySelectorAll('{graph} [data-node=x]')].map(n => n.querySelector('title').textContent)")
+    assert [label.split("“")[1].rstrip("”") for label in labels] == ["he", "reads", "a", "book", "in", "the", "garden"]
+    wait_until(page, "document.querySelector('[data-testid=plot-vanishing]').data?.length === 4")
+    assert plot(page, "plot-vanishing", "p.data[2].name") == "chain of 7 steps: ‖∂L/∂h_t‖ at n−1−t"
+    page.evaluate("window.scrollTo(0, 0)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "nets2-tree-view.png"))
