@@ -23,9 +23,10 @@ function nodeWords(node) {
 function whereWords(f) {
   const parts = [];
   if (f.node) parts.push(nodeWords(f.node));
-  if (f.t !== null && f.t !== undefined) parts.push(`worst at t = ${f.t}`);
+  const unit = f.node === 'h_tree' ? 'node' : 'step';   // issue 15: a tree's finding is at a node (post-order k)
+  if (f.t !== null && f.t !== undefined) parts.push(unit === 'node' ? `worst at node ${f.t}` : `worst at t = ${f.t}`);
   const n = Array.isArray(f.steps) ? f.steps.length : 0;
-  if (n) parts.push(`${n} step${n === 1 ? '' : 's'}`);
+  if (n) parts.push(`${n} ${unit}${n === 1 ? '' : 's'}`);
   return parts.join(' · ');
 }
 

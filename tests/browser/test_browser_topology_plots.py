@@ -85,3 +85,20 @@ def test_a_saved_tree_is_viewed_as_a_tree(page, tree_view_server):
     page.evaluate("window.scrollTo(0, 0)")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "nets2-tree-view.png"))
+
+
+def test_a_vanishing_tree_is_diagnosed_by_depth(page, live_server):
+    """64 leaves with a small recurrent scale: the diagnosis card names the depth where the root's gradient fades."""
+    open_page(page, live_server, preset="recursive-tree", seq_len=64, recurrent_scale=0.3)
+    wait_done(page)
+    finding = page.locator('#diagnosis [data-testid=finding][data-kind=vanishing]')
+    finding.wait_for()
+    text = finding.text_content() or ""
+    assert "Vanishing gradient by depth (h_tree)" in text and "per-level factor" in text and "at depth" in text
+    assert "worst at node" in text and "64 nodes" in text
+    page.evaluate("window.scrollTo(0, 0)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "nets2-tree-vanishing-finding.png"))
+    page.locator('[data-testid="plot-vanishing"]').scroll_into_view_if_needed()
+    frames(page)
+    page.screenshot(path=str(SHOTS / "nets2-tree-vanishing-depth-plot.png"))
