@@ -106,7 +106,7 @@ class TreeSource(TopologySource):
         profile = net.run(x, full, loss=loss).vanishing("h_l0")
         return {"distance": np.asarray(profile["distance"]).tolist(), "norms": np.asarray(profile["norms"]).tolist(),
                 "factor": float(profile["factor"]), "steps": int(x.shape[0]),
-                "label": f"the same data as a chain of {x.shape[0]} tanh steps (an Elman net seeded alike)"}
+                "label": f"the same data as a chain of {x.shape[0]} tanh steps (a fresh Elman net seeded alike)"}
 
     def steps(self, x: np.ndarray, targets: np.ndarray, loss: str) -> Any:
         """The step-wise run over the tree (post-order forward, the reverse backward)."""
