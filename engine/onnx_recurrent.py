@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .cells import CELL_TYPES, get_cell
+from .cells import CELL_TYPES
 
 GATE_ORDER = {"RNN": [0], "GRU": [1, 0, 2], "LSTM": [0, 2, 3, 1]}    # torch's blocks, as ONNX block indices
 PEEPHOLE_ORDER = [0, 2, 1]                                            # rows i, f, o from ONNX's i, o, f
@@ -78,20 +78,14 @@ def _cell(op: str, where: str, attrs: dict, directions: int, peepholes: bool) ->
     return "lstm_peephole" if peepholes else "lstm"
 
 
-def _coupled(params: dict[str, np.ndarray], H: int) -> dict[str, np.ndarray]:
-    """ONNX's input_forget computes i = σ(z_i) and f = 1 − i = σ(−z_i); the lstm_coupled cell computes
-    f from its own rows and i = 1 − f. So its f rows are ONNX's i rows negated, its i rows unused (zeros)."""
-    cell = get_cell("lstm_coupled")
-    rows_i, rows_f = cell.gate_rows("i", H) if "i" in cell.gates else None, cell.gate_rows("f", H)
+def _coupled(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """ONNX's input_forget (as the runtimes compute it) keeps i = σ(a_i) and sets f = 1 − i, ignoring
+    the f rows. The lstm_coupled cell computes f = σ(a_f) and writes with 1 − f; since 1 − σ(a) = σ(−a),
+    its rows f, g, o are ONNX's i rows negated, its c rows and its o rows (torch order in: i, f, g, o)."""
     out = {}
     for name, value in params.items():
-        value = value.copy()
-        if name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            source = _blocks(value, [0, 1, 2, 3])[0:H]       # torch order: the i block comes first
-            value[rows_f] = -source
-            if rows_i is not None:
-                value[rows_i] = 0.0
-        out[name] = value
+        i, _, g, o = np.split(value, 4, axis=0)
+        out[name] = np.concatenate([-i, g, o], axis=0)
     return out
 
 
@@ -142,6 +136,6 @@ def read_recurrent(node: Any, where: str, attrs: dict, weights: dict[str, np.nda
         if peepholes:
             p["weight_peephole"] = P[d].reshape(3, H)[PEEPHOLE_ORDER]
         if cell == "lstm_coupled":
-            p = _coupled(p, H)
+            p = _coupled(p)
         params.append({k: np.asarray(v, dtype=np.float64) for k, v in p.items()})
     return RecurrentLayer(where, cell, W.shape[2], H, D, layout, params)
