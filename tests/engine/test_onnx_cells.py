@@ -52,7 +52,7 @@ def test_bidirectional_peepholes_match_onnx_reference():
     x = rng.standard_normal((T, B, I))
     net = engine.Network.from_onnx(one_node("LSTM", w, direction="bidirectional"))
     assert net.cell == "lstm_peephole" and net.bidirectional
-    expected, _ = LSTMHelper(X=x, direction="bidirectional", **w).step()
+    expected = LSTMHelper(X=x, direction="bidirectional", **w).step()[0]
     np.testing.assert_allclose(engine_y(net, x), expected, rtol=1e-12, atol=1e-14)
 
 
@@ -63,7 +63,7 @@ def test_reset_before_gru_batchwise_bidirectional_matches_onnx_reference():
     x_bf = rng.standard_normal((B, T, I))
     net = engine.Network.from_onnx(one_node("GRU", w, layout=1, direction="bidirectional", linear_before_reset=0))
     assert net.cell == "gru_reset_before" and net.batch_first
-    expected, _ = GRUHelper(X=x_bf, layout=1, direction="bidirectional", linear_before_reset=0, **w).step()
+    expected = GRUHelper(X=x_bf, layout=1, direction="bidirectional", linear_before_reset=0, **w).step()[0]
     got = engine_y(net, x_bf)                                      # (T, D, B, H); ONNX layout 1: (B, T, D, H)
     np.testing.assert_allclose(np.transpose(got, (2, 0, 1, 3)), expected, rtol=1e-12, atol=1e-14)
 
