@@ -9,32 +9,14 @@ import io
 
 import numpy as np
 import pytest
-from onnx import helper, numpy_helper
+from onnx import helper
 
 from unrolled import engine
 from unrolled.server.cli import _parser, _view_target, record_model_trace
+from onnx_models import B, I, O, T, gru_onnx
 from server_helpers import app_settings, strict_json
 
 RNG = np.random.default_rng(0)
-I, H, O, T, B = 3, 4, 5, 6, 2
-
-
-def gru_onnx(batch_first: bool = True, extra: dict | None = None, tail=()) -> bytes:
-    """X → GRU (layout 1 when batch_first, linear_before_reset 1) → Squeeze → MatMul → Add."""
-    weights = {"W": (1, 3 * H, I), "R": (1, 3 * H, H), "B": (1, 6 * H), "V": (H, O), "c": (O,)}
-    rng = np.random.default_rng(1)              # the same weights on every call
-    inits = [numpy_helper.from_array(rng.normal(0, .4, s).astype(np.float32), n) for n, s in weights.items()]
-    inits.append(numpy_helper.from_array(np.array([2 if batch_first else 1], np.int64), "axis"))
-    nodes = [helper.make_node("GRU", ["X", "W", "R", "B"], ["Y"], name="gru", hidden_size=H,
-                              linear_before_reset=1, layout=int(batch_first), **(extra or {})),
-             helper.make_node("Squeeze", ["Y", "axis"], ["S"], name="squeeze"),
-             helper.make_node("MatMul", ["S", "V"], ["M"], name="matmul"),
-             helper.make_node("Add", ["M", "c"], ["logits"], name="bias"), *tail]
-    out = tail[-1].output[0] if tail else "logits"
-    shape = [B, T, I] if batch_first else [T, B, I]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("X", 1, shape)],
-                              [helper.make_tensor_value_info(out, 1, None)], inits)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)]).SerializeToString()
 
 
 def npy(array) -> bytes:
