@@ -105,7 +105,7 @@ def _npz_network(files: ModelFiles, limits: Settings) -> engine.Network:
 
 def _input(files: ModelFiles, net: engine.Network, limits: Settings) -> np.ndarray:
     x = npy_array(files.input, files.input_name, "input", limits.max_model_bytes)
-    if getattr(net.arch, "vocab_size", None):
+    if net.arch.embedded:
         return _token_input(x, files, net, limits)
     expected = f"(T, {net.input_size}) or (T, B, {net.input_size}) — time first; the model's input_size is {net.input_size}"
     shape = x.shape

@@ -3,8 +3,6 @@ initial_state=): a padded batch through a bidirectional LSTM equals torch's pack
 (onnx's reference evaluator ignores sequence_lens, so torch is the reference here)."""
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import pytest
 import torch
@@ -43,8 +41,6 @@ def onnx_of(lstm: torch.nn.LSTM, layout: int = 0):
 
 @pytest.mark.parametrize("layout", [0, 1])
 def test_sequence_lens_and_initial_states_equal_torch_packed(layout):
-    if "lengths" not in inspect.signature(engine.Network.run).parameters:
-        pytest.skip("run(lengths=) has not landed in this branch yet")
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(I, H, bidirectional=True, dtype=torch.float64)
     rng = np.random.default_rng(0)
