@@ -13,7 +13,7 @@ from onnx import helper
 
 from unrolled import engine
 from unrolled.server.cli import _parser, _view_target, record_model_trace
-from onnx_models import B, I, O, T, gru_onnx
+from onnx_models import B, I, O, T, VOCAB, gru_onnx, token_lstm_onnx
 from server_helpers import app_settings, strict_json
 
 RNG = np.random.default_rng(0)
@@ -51,6 +51,23 @@ def test_an_onnx_upload_reads_the_users_batch_first_layout_and_traces_it(client)
                                                              {"model_id": info["model_id"], "cell": "lstm"}]})
     assert compared.status_code == 200, compared.text
     assert [run["cell"] for run in compared.json()["runs"]] == ["gru", "lstm"]
+
+
+def test_an_onnx_embedding_model_with_lengths(client):
+    tokens = np.random.default_rng(3).integers(0, VOCAB, (T, B))
+    lengths = np.array([T, 2])
+    response = client.post("/api/models", json=body(token_lstm_onnx(), tokens, lengths=b64(npy(lengths))))
+    assert response.status_code == 200, response.text
+    info = response.json()
+    assert (info["cell"], info["layout"], info["padded"], info["input_size"]) == ("lstm", "time_first", True, I)
+    doc = strict_json(client.post(f"/api/models/{info['model_id']}/trace").text)
+    net = engine.Network.from_onnx(token_lstm_onnx())
+    assert net.onnx_signature.lengths == "lens"
+    own = np.argmax(net.run(tokens, np.full((T, B), -100), lengths=lengths).activations["logits"], axis=-1)
+    assert doc["loss"] == pytest.approx(net.run(tokens, own, lengths=lengths).loss, rel=1e-12)
+    bad = client.post("/api/models", json=body(token_lstm_onnx(), tokens + VOCAB))
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "input"]
+    assert f"vocabulary is [0, {VOCAB})" in bad.json()["detail"][0]["msg"]
 
 
 @pytest.mark.parametrize("model, x, extra, field, message", [
