@@ -65,6 +65,10 @@ def test_an_onnx_embedding_model_with_lengths(client):
     assert net.onnx_signature.lengths == "lens"
     own = np.argmax(net.run(tokens, np.full((T, B), -100), lengths=lengths).activations["logits"], axis=-1)
     assert doc["loss"] == pytest.approx(net.run(tokens, own, lengths=lengths).loss, rel=1e-12)
+    compared = client.post("/api/compare", json={"configs": [{"model_id": info["model_id"]},
+                                                             {"model_id": info["model_id"], "cell": "gru"}]})
+    assert compared.status_code == 200, compared.text
+    assert compared.json()["runs"][0]["loss"] == pytest.approx(doc["loss"], rel=1e-12)   # with its lengths
     bad = client.post("/api/models", json=body(token_lstm_onnx(), tokens + VOCAB))
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "input"]
     assert f"vocabulary is [0, {VOCAB})" in bad.json()["detail"][0]["msg"]
