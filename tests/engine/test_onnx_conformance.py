@@ -50,7 +50,7 @@ def test_conformance_initial_state_gradient_equals_finite_differences(case: Case
     _needs(case)
     net = engine.Network.from_onnx(case.model())
     args = run_arguments(net.onnx_signature, feeds(case))
-    B = np.shape(net._time_first(args["x"], None)[0])[1] if net.batch_first else np.shape(args["x"])[1]
+    B = np.shape(args["x"])[0 if net.batch_first else 1]
     rng = np.random.default_rng(1)
     initial = {state + n[1:]: rng.normal(0, 0.5, (B, net.hidden_size))
                for n in net.node_names for state in net.cell_impl.states}
