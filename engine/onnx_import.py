@@ -118,6 +118,7 @@ class _Walk:
         return offset + np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
 
     def arg(self, node: Any, i: int, where: str) -> Any:
+        """The value of input i of `node` (None when absent); ValueError for a name nothing made."""
         name = node.input[i] if i < len(node.input) else ""
         if not name:
             return None
@@ -126,6 +127,7 @@ class _Walk:
         return self.values[name]
 
     def const(self, node: Any, i: int, where: str, what: str) -> np.ndarray | None:
+        """Input i as a constant (an initializer or a folded value), or None when absent."""
         value = self.arg(node, i, where)
         if value is not None and not isinstance(value, np.ndarray):
             raise ValueError(f"{where}: input {what} ({node.input[i]!r}) must be a constant (an initializer)")
@@ -133,6 +135,7 @@ class _Walk:
 
     # -- nodes ------------------------------------------------------------------------------
     def run(self) -> None:
+        """Walk the nodes in order (ONNX keeps them topologically sorted), giving each output its value."""
         for index, node in enumerate(self.graph.node):
             where = label(node, index)
             op = node.op_type
@@ -155,6 +158,7 @@ class _Walk:
             self.values[node.output[0]] = out
 
     def glue(self, node: Any, where: str) -> Any:
+        """A glue operator on constants (folded) or on the sequence's probe (moved like the data)."""
         args = [self.arg(node, i, where) for i in range(len(node.input))]
         probes = [a for a in args if isinstance(a, Probe)]
         if any(isinstance(a, (GraphInput, StateOutput)) for a in args):
@@ -176,6 +180,8 @@ class _Walk:
             raise LayoutMismatch(f"{where}: {exc}") from None
 
     def recurrent(self, node: Any, where: str) -> None:
+        """A recurrent node: check that X is the previous output in the node's layout, take its layer
+        and weights, and make its Y the next probe source."""
         k = len(self.layers)
         x = self.arg(node, 0, where)
         weights = {name: self.const(node, i, where, name) for i, name in ((1, "W"), (2, "R"), (3, "B"), (7, "P"))}
@@ -204,6 +210,7 @@ class _Walk:
                 self.values[name] = value
 
     def side_input(self, node: Any, i: int, what: str, k: int, layer: RecurrentLayer, where: str) -> None:
+        """sequence_lens / initial_h / initial_c: a graph input (recorded in the signature), or the defaults."""
         value = self.arg(node, i, where)
         if value is None:
             return
@@ -223,6 +230,7 @@ class _Walk:
                          "pass its values to run()")
 
     def embedding(self, node: Any, where: str) -> Probe:
+        """A Gather of the token ids from a constant table: embedding.weight, and a probe of (T, B, E)."""
         table, ids = self.arg(node, 0, where), self.arg(node, 1, where)
         if not self.tokens or ids.source != 0 or self.sources.__len__() != 1:
             raise ValueError(f"{where}: a Gather is read only as the embedding of the token ids")
@@ -249,6 +257,7 @@ class _Walk:
         return base, F
 
     def head(self, node: Any, where: str) -> Probe:
+        """MatMul / Gemm of the last layer's outputs by a constant: head.weight (and Gemm's C: head.bias)."""
         a = self.arg(node, 0, where)
         if not self.layers or a.source != len(self.sources) - 1 or self.head_source is not None:
             raise ValueError(f"{where}: a head must read the last recurrent layer's outputs, once")
@@ -271,6 +280,7 @@ class _Walk:
         return Probe(self.head_source, out)
 
     def bias(self, node: Any, where: str) -> Probe:
+        """Add of a constant to the head's output: head.bias."""
         a, b = self.arg(node, 0, where), self.arg(node, 1, where)
         probe, c = (a, b) if isinstance(a, Probe) else (b, a)
         if probe.source != self.head_source or not isinstance(c, np.ndarray):
@@ -279,18 +289,20 @@ class _Walk:
         return probe
 
     def add_bias(self, c: np.ndarray, O: int, where: str) -> None:
+        """Record head.bias once, checking its shape."""
         if self.bias_done or c.size != O or c.shape[-1] != O:
             raise ValueError(f"{where}: the head's bias has shape {c.shape}; expected ({O},), added once")
         self.state["head.bias"] = np.asarray(c.reshape(O), dtype=np.float64)
         self.bias_done = True
 
     def finish(self) -> OnnxNetwork:
+        """The network once every node is read: one cell and size for all layers, the outputs checked."""
         if not self.layers:
             raise ValueError("the graph has no RNN, GRU or LSTM node")
         cells = {layer.cell for layer in self.layers}
         sizes = {(layer.hidden_size, layer.directions) for layer in self.layers}
         if len(cells) > 1 or len(sizes) > 1:
-            raise ValueError(f"every recurrent layer must have the same cell, hidden_size and direction; got "
+            raise ValueError("every recurrent layer must have the same cell, hidden_size and direction; got "
                              + ", ".join(f"{l.label}: {l.cell}, H={l.hidden_size}, D={l.directions}" for l in self.layers))
         final = self.head_source if self.head_source is not None else len(self.sources) - 1
         outputs = [self.values.get(o.name) for o in self.graph.output]
