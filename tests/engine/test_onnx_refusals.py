@@ -133,3 +133,18 @@ def test_without_onnx_it_says_exactly_what_to_install(monkeypatch):
     with pytest.raises(ImportError) as info:
         engine.Network.from_onnx(b"anything")
     assert str(info.value) == "opening an ONNX model needs the onnx package: pip install 'unrolled[onnx]'"
+
+
+def test_layers_of_different_sizes_and_stray_outputs_are_refused():
+    rng = np.random.default_rng(1)
+    second = [numpy_helper.from_array(rng.normal(0, .3, s).astype(np.float32), n)
+              for n, s in (("W2", (1, 24, 5)), ("R2", (1, 24, 6)))]
+    nodes = [helper.make_node("Squeeze", ["Y", "one"], ["S"], name="squeeze"),
+             helper.make_node("LSTM", ["S", "W2", "R2"], ["Y2"], name="lstm2", hidden_size=6)]
+    model = lstm_model(nodes, outputs=("Y2",))
+    model.graph.initializer.extend([*second, numpy_helper.from_array(np.array([1], np.int64), "one")])
+    with pytest.raises(ValueError, match=r"same cell, hidden_size and direction; got node 'lstm' .*H=5.*H=6"):
+        engine.Network.from_onnx(model)
+    constant = lstm_model(outputs=("Y", "W"))
+    with pytest.raises(ValueError, match="graph output 'W' is not a layer's output"):
+        engine.Network.from_onnx(constant)
