@@ -67,6 +67,11 @@ class TraceRecord(ArchitectureFacts):
         """The parameter `name` (torch naming, e.g. weight_hh_l0) that `segment` runs with."""
         return self.params[segment.weights + name]
 
+    def cell_weights(self, segment: Segment, suffix: str) -> dict[str, np.ndarray]:
+        """The cell's extra weights (Cell.extra_weights, e.g. peepholes) of the layer/direction `suffix`
+        (e.g. _l0_reverse) that `segment` runs with; {} for torch's cells."""
+        return {name: self.weight(segment, name + suffix) for name in self.cell_impl.extra_weights}
+
     def cuts(self, direction: int) -> frozenset[int]:
         """The steps after which a direction's backward pass carries nothing further back: the
         chain's detached hand-offs (truncation windows, Elman's context units)."""

@@ -106,7 +106,8 @@ class StepRun:
                         xp = (inputs[k][seg.span].reshape(n * B, -1) @ tr.weight(seg, f"weight_ih{s}").T
                               + bias).reshape(n, B, -1)                 # (n, B, blocks·H) all steps in one GEMM
                         steps = range(seg.stop - 1, a - 1, -1) if d else range(a, seg.stop)
-                        for t in forward_direction(cell, xp, w_hh, b_hh, records[k, d], steps, start=a):
+                        for t in forward_direction(cell, xp, w_hh, b_hh, records[k, d], steps, start=a,
+                                                   weights=tr.cell_weights(seg, s)):
                             if emit:
                                 yield hidden_event(tr, "forward", k, d, t)
                 if seg.emits:
@@ -141,7 +142,8 @@ class StepRun:
                         steps = range(a, seg.stop) if d else range(seg.stop - 1, a - 1, -1)
                         for t in backward_direction(cell, records[k, d], tr.weight(seg, f"weight_hh{s}"),
                                                     d_out[k][seg.span, :, d * H:(d + 1) * H], sinks[k, d],
-                                                    carries[k, d], steps, start=a, cuts=tr.cuts(d)):
+                                                    carries[k, d], steps, start=a, cuts=tr.cuts(d),
+                                                    weights=tr.cell_weights(seg, s)):
                             if k == 0 and embedding is not None:        # ∂L/∂e_t, complete after the last direction
                                 embedding.backward(t, sinks[0, d].dz_ih[t], tr.weight(seg, f"weight_ih{s}"))
                             if emit:

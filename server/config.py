@@ -92,7 +92,7 @@ class TraceConfig(BaseModel):
     )
     recurrent_scale: float | None = _DEFAULT_BOUNDS["recurrent_scale"][1]
     forget_bias: float = Field(0.0, ge=-20.0, le=20.0, allow_inf_nan=False,
-                               description="LSTM only: added to the forget gate's bias.")
+                               description="Cells with a forget gate (the LSTMs): added to the forget gate's bias.")
     seed: int = Field(0, ge=0, le=2**32 - 1)
     dtype: Literal["float64", "float32"] = "float64"
     # Training options (used by /ws/train); validated here so one schema serves all.

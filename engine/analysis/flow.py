@@ -115,7 +115,7 @@ def _flow_chunk(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
                     steps = range(seg.start, seg.stop) if d else range(seg.stop - 1, seg.start - 1, -1)
                     for _ in backward_direction(cell, rec, trace.weight(seg, f"weight_hh{s}"),
                                                 d_above[seg.span, ..., d * H:(d + 1) * H], sink, carry, steps,
-                                                start=seg.start, cuts=cuts):
+                                                start=seg.start, cuts=cuts, weights=trace.cell_weights(seg, s)):
                         pass
                 out[f"h{s}"] = sink.norms
             d_above = d_below

@@ -6,7 +6,10 @@ import { contextStep, halfAt } from './segments.js';
 import { gatesOf, extraStates } from './cell_spec.js';
 import { eventNodeOf, isPadding } from './graph_layout.js';
 
-const LECTURE_NAMES = { weight_ih: 'U', weight_hh: 'W', bias_ih: 'b (input part)', bias_hh: 'b (recurrent part)', 'head.weight': 'V', 'head.bias': 'c', 'embedding.weight': 'E (embedding)' };
+const LECTURE_NAMES = {
+  weight_ih: 'U', weight_hh: 'W', bias_ih: 'b (input part)', bias_hh: 'b (recurrent part)', 'head.weight': 'V', 'head.bias': 'c',
+  'embedding.weight': 'E (embedding)', weight_peephole: 'P (peepholes)',
+};
 
 function div(cls, text = null, parent = null) {
   const d = document.createElement('div');
@@ -20,7 +23,7 @@ function div(cls, text = null, parent = null) {
 export function lectureName(param) {
   const half = /^(encoder|decoder)\.(.+)$/.exec(param);   // an encoder–decoder's parameters
   if (half) return `${lectureName(half[2])} · ${half[1]}`;
-  const m = /^(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?$/.exec(param);
+  const m = /^(weight_ih|weight_hh|bias_ih|bias_hh|weight_peephole)_l(\d+)(_reverse)?$/.exec(param);
   if (m) return `${LECTURE_NAMES[m[1]]}${m[2] !== '0' || m[3] ? ` · layer ${Number(m[2]) + 1}${m[3] ? ' reverse' : ''}` : ''}`;
   return LECTURE_NAMES[param] ?? param;
 }
