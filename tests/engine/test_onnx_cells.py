@@ -14,11 +14,6 @@ from unrolled import engine
 T, B, I, H = 5, 3, 2, 4
 
 
-def needs(cell: str) -> None:
-    if cell not in engine.CELL_TYPES:
-        pytest.skip(f"cell {cell} has not landed in this branch yet")
-
-
 def one_node(op: str, weights: dict[str, np.ndarray], layout: int = 0, **attrs):
     """A one-node model X → op → Y with the weights as initializers."""
     names = ["X", "W", "R", "B", "", "", "", "P"] if op == "LSTM" else ["X", "W", "R", "B"]
@@ -46,7 +41,6 @@ def weights(gates: int, D: int, rng, peepholes: bool = False) -> dict[str, np.nd
 
 
 def test_bidirectional_peepholes_match_onnx_reference():
-    needs("lstm_peephole")
     rng = np.random.default_rng(0)
     w = weights(4, 2, rng, peepholes=True)
     x = rng.standard_normal((T, B, I))
@@ -57,7 +51,6 @@ def test_bidirectional_peepholes_match_onnx_reference():
 
 
 def test_reset_before_gru_batchwise_bidirectional_matches_onnx_reference():
-    needs("gru_reset_before")
     rng = np.random.default_rng(1)
     w = weights(3, 2, rng)
     x_bf = rng.standard_normal((B, T, I))
@@ -83,7 +76,6 @@ def coupled_reference(x: np.ndarray, W: np.ndarray, R: np.ndarray, Bias: np.ndar
 
 
 def test_input_forget_reads_as_the_coupled_lstm():
-    needs("lstm_coupled")
     rng = np.random.default_rng(2)
     w = weights(4, 1, rng)
     x = rng.standard_normal((T, B, I))

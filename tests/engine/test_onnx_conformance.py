@@ -16,7 +16,6 @@ from unrolled.engine.onnx_feeds import run_arguments
 
 CASES = conformance_cases()
 READ = [c for c in CASES if c.attrs.get("direction", b"forward") != b"reverse"]
-NEEDED_CELLS = {"test_gru": "gru_reset_before", "test_lstm_with_peepholes": "lstm_peephole"}
 
 
 def test_the_generators_give_all_eighteen_cases():
@@ -25,15 +24,8 @@ def test_the_generators_give_all_eighteen_cases():
     assert {"test_lstm_with_peepholes", "test_gru_batchwise", "test_simple_rnn_bidirectional"} <= names
 
 
-def _needs(case: Case) -> None:
-    for prefix, cell in NEEDED_CELLS.items():
-        if case.name.startswith(prefix) and cell not in engine.CELL_TYPES:
-            pytest.skip(f"cell {cell} has not landed in this branch yet")
-
-
 @pytest.mark.parametrize("case", READ, ids=[c.name for c in READ])
 def test_conformance_outputs(case: Case):
-    _needs(case)
     net, trace, args, outputs = run_case(case)
     assert set(case.expected) <= set(outputs)
     for name, expected in case.expected.items():
@@ -47,7 +39,6 @@ def test_conformance_outputs(case: Case):
 
 @pytest.mark.parametrize("case", READ, ids=[c.name for c in READ])
 def test_conformance_initial_state_gradient_equals_finite_differences(case: Case):
-    _needs(case)
     net = engine.Network.from_onnx(case.model())
     args = run_arguments(net.onnx_signature, feeds(case))
     B = np.shape(args["x"])[0 if net.batch_first else 1]

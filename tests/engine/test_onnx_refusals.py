@@ -41,13 +41,10 @@ def test_reverse_only_layers_are_refused_naming_node_and_attribute(name):
 @pytest.mark.parametrize("attrs, attribute", [
     (dict(clip=3.0), "clip"),
     (dict(activations=["Sigmoid", "Relu", "Tanh"]), "activations"),
-    (dict(input_forget=1), "input_forget"),
     (dict(layout=2), "layout"),
     (dict(hidden_size=6), "hidden_size"),
 ])
 def test_attributes_no_cell_computes_are_refused(attrs, attribute):
-    if attribute == "input_forget" and "lstm_coupled" in engine.CELL_TYPES:
-        pytest.skip("lstm_coupled reads input_forget (test_onnx_cells.py)")
     model = lstm_model(**attrs)
     with pytest.raises(ValueError, match=rf"node 'lstm' \(LSTM\): attribute '{attribute}'"):
         engine.Network.from_onnx(model)
