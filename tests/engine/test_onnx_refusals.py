@@ -145,3 +145,31 @@ def test_layers_of_different_sizes_and_stray_outputs_are_refused():
     constant = lstm_model(outputs=("Y", "W"))
     with pytest.raises(ValueError, match="graph output 'W' is not a layer's output"):
         engine.Network.from_onnx(constant)
+
+
+def test_weights_may_be_constant_nodes():
+    model = lstm_model()
+    W = model.graph.initializer[0]
+    model.graph.initializer.remove(W)
+    model.graph.node.insert(0, helper.make_node("Constant", [], ["W"], name="w", value=W))
+    assert engine.Network.from_onnx(model).hidden_size == 5
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field (wire type 2)."""
+    length, size = b"", len(payload)
+    while True:
+        length += bytes([(size & 0x7F) | (0x80 if size > 0x7F else 0)])
+        size >>= 7
+        if not size:
+            break
+    return bytes([number << 3 | 2]) + length + payload
+
+
+def test_deeply_nested_subgraphs_are_refused_by_the_parser():
+    graph = b""                                  # written by hand: onnx.helper itself refuses this depth
+    for _ in range(300):                         # GraphProto.node(1) → NodeProto.attribute(5) → AttributeProto.g(6)
+        attribute = _field(1, b"then_branch") + _field(6, graph) + bytes([20 << 3 | 0, 5])
+        graph = _field(1, _field(4, b"If") + _field(5, attribute))
+    with pytest.raises(ValueError, match="not an ONNX model \\(the protobuf does not parse"):
+        engine.Network.from_onnx(_field(7, graph))
