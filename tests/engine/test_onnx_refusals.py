@@ -155,21 +155,33 @@ def test_weights_may_be_constant_nodes():
     assert engine.Network.from_onnx(model).hidden_size == 5
 
 
+def _varint(n: int) -> bytes:
+    out = b""
+    while True:
+        out += bytes([(n & 0x7F) | (0x80 if n > 0x7F else 0)])
+        n >>= 7
+        if not n:
+            return out
+
+
 def _field(number: int, payload: bytes) -> bytes:
     """One length-delimited protobuf field (wire type 2)."""
-    length, size = b"", len(payload)
-    while True:
-        length += bytes([(size & 0x7F) | (0x80 if size > 0x7F else 0)])
-        size >>= 7
-        if not size:
-            break
-    return bytes([number << 3 | 2]) + length + payload
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 
 
-def test_deeply_nested_subgraphs_are_refused_by_the_parser():
-    graph = b""                                  # written by hand: onnx.helper itself refuses this depth
-    for _ in range(300):                         # GraphProto.node(1) → NodeProto.attribute(5) → AttributeProto.g(6)
-        attribute = _field(1, b"then_branch") + _field(6, graph) + bytes([20 << 3 | 0, 5])
+def _nested_ifs(depth: int) -> bytes:
+    """A ModelProto whose graph nests `depth` If nodes, each in the previous one's then_branch, written by
+    hand (onnx.helper itself refuses deep nests). GraphProto.node = 1, NodeProto.op_type = 4,
+    NodeProto.attribute = 5, AttributeProto.name = 1, .g = 6, .type = 20 (GRAPH = 5), ModelProto.graph = 7."""
+    graph = b""
+    for _ in range(depth):
+        attribute = _field(1, b"then_branch") + _field(6, graph) + _varint(20 << 3) + _varint(5)
         graph = _field(1, _field(4, b"If") + _field(5, attribute))
-    with pytest.raises(ValueError, match="not an ONNX model \\(the protobuf does not parse"):
-        engine.Network.from_onnx(_field(7, graph))
+    return _field(7, graph)
+
+
+def test_nested_subgraphs_are_refused_and_a_deep_nest_stops_in_the_parser():
+    with pytest.raises(ValueError, match=r"node '#0' \(If\) has a subgraph \(attribute 'then_branch'\)"):
+        engine.Network.from_onnx(_nested_ifs(10))
+    with pytest.raises(ValueError, match="not an ONNX model \\(the protobuf does not parse.*[Dd]epth"):
+        engine.Network.from_onnx(_nested_ifs(300))
