@@ -33,7 +33,7 @@ from unrolled.server.config import SCHEMA_SETTINGS, config_model, first_error, r
 from unrolled.server.runs import config_source, loaded_source
 from unrolled.server.settings import Settings
 from unrolled.server.sockets.connection import ClientMessage, MessageConnection, serve_connection
-from unrolled.server.sockets.session import StreamSession
+from unrolled.server.sockets.session import JOIN_TIMEOUT_S, StreamSession
 from unrolled.server.sockets.slots import EngineSlots
 from unrolled.server.sockets.stream_worker import EngineWorker
 from unrolled.server.training import TrainedCache, trained_source_factory
@@ -124,15 +124,20 @@ class TraceConnection(MessageConnection):
         self._trained = trained
         self.breakpoints: dict[str, float | None] = {}
         self.session: StreamSession | None = None
+        self._stopped: EngineWorker | None = None  # the last stream stopped, until a start has waited for it
 
-    async def close(self) -> None:
+    def abandon(self) -> None:
         """The socket is gone: stop the stream's work."""
-        await self._stop_stream()
+        if self.session is not None:
+            self.session.abandon()
+            self.session = None
 
     async def _stop_stream(self) -> None:
-        if self.session is not None:
-            await self.session.stop()
-            self.session = None
+        """Stop the current stream (without waiting for its thread: the next start does)."""
+        session, self.session = self.session, None
+        if session is not None:
+            self._stopped = session.worker
+            await session.stop()
 
     async def _running(self) -> StreamSession | None:
         """The stream in progress, or None after replying that there is none."""
@@ -147,10 +152,12 @@ class TraceConnection(MessageConnection):
             await self.error(*make_source)
             return
         await self._stop_stream()
-        # the session waits its turn for a slot (queued, told its position) before the worker starts
+        replaced, self._stopped = self._stopped, None
+        # the session waits for the replaced stream's thread, then its turn for a slot (queued,
+        # told its position), before the worker starts
         worker = EngineWorker(make_source, self._slots, self._settings.stream_prefetch)
         self.session = StreamSession(worker, self.send_text, self.breakpoints, message.mode, message.delay_ms or 0,
-                                     self._settings.stream_idle_s)
+                                     self._settings.stream_idle_s, after=replaced)
         self.session.start()
 
     def _source_factory(self, message: StartMessage):
@@ -186,6 +193,8 @@ class TraceConnection(MessageConnection):
 
     async def _on_stop(self, message: StopMessage) -> None:
         await self._stop_stream()
+        if self._stopped is not None:  # "stop" frees the slot before the next message is handled
+            await self._stopped.join(JOIN_TIMEOUT_S)
 
     async def _on_break(self, message: BreakMessage) -> None:
         if not message.enabled:
