@@ -62,6 +62,9 @@ class Settings:
     max_arrays: int = 256  # arrays in one .npz
     max_io_size: int = 4096  # input_size and output_size of an uploaded model
     max_compare_runs: int = 4  # runs in one POST /api/compare
+    # -- Host allow-list (server.security): names a request's Host may carry besides 127.0.0.1, localhost
+    # and ::1. `unrolled serve --host H --allow-host N` puts H and N here (UNROLLED_ALLOWED_HOSTS=H,N).
+    allowed_hosts: tuple[str, ...] = ()
 
     @property
     def max_model_bytes(self) -> int:
@@ -91,6 +94,9 @@ class Settings:
         for f in fields(cls):
             raw = env.get(f"UNROLLED_{f.name.upper()}")
             if raw is None:
+                continue
+            if f.name == "allowed_hosts":  # a comma-separated list of names
+                values[f.name] = tuple(name.strip() for name in raw.split(",") if name.strip())
                 continue
             kind = float if isinstance(f.default, float) else int
             try:

@@ -16,7 +16,9 @@ from unrolled.server.uploads.models import ModelStore
 
 
 def app_settings(**changes) -> Settings:
-    """The process's settings (its environment's) with ``changes`` (Settings fields)."""
+    """The process's settings (its environment's) with ``changes`` (Settings fields). Starlette's
+    TestClient sends ``Host: testserver``, so that name is on the Host allow-list unless changed."""
+    changes.setdefault("allowed_hosts", ("testserver",))
     return dataclasses.replace(Settings.from_env(), **changes)
 
 
