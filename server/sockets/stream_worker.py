@@ -92,7 +92,9 @@ class EngineWorker(ThreadWorker):
             self.emit_batched("event", text, info)
             seq += 1
         if not self.stopped:
-            self.emit_final("summary", dumps(summary_message(source.finished_trace())))
+            with self.computing(compute):  # the costliest step (Jacobian SVDs): within the permits too
+                summary = dumps(summary_message(source.finished_trace()))
+            self.emit_final("summary", summary)
 
     def cleanup(self) -> None:
         """Close the engine run."""
