@@ -45,6 +45,8 @@ class Settings:
     max_epochs: int = 10000
     max_streams: int = 8  # engine runs at once (open socket streams + REST traces) per process
     compute_threads: int = 2  # stream workers computing at the same moment (the rest wait their turn)
+    # a config's stream computes in a worker process, off the event loop's GIL (server.sockets.process_worker)
+    stream_processes: bool = False
     gil_switch_ms: float = 1.0  # how long a busy thread keeps the GIL when the event loop wants it (Python: 5)
     max_queued: int = 256  # socket starts waiting (in order) for a stream slot; beyond, "busy"
     stream_idle_s: float = 900.0  # a stream left paused this long is closed (frees its slot)

@@ -23,7 +23,7 @@ or a new ``start`` leaves the queue).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, WebSocket
@@ -33,6 +33,7 @@ from unrolled.server.config import SCHEMA_SETTINGS, config_model, first_error, r
 from unrolled.server.runs import config_source, loaded_source
 from unrolled.server.settings import Settings
 from unrolled.server.sockets.connection import ClientMessage, MessageConnection, serve_connection
+from unrolled.server.sockets.process_worker import ProcessEngineWorker, can_run_in_process
 from unrolled.server.sockets.session import JOIN_TIMEOUT_S, StreamSession
 from unrolled.server.sockets.slots import EngineSlots
 from unrolled.server.sockets.stream_worker import EngineWorker
@@ -155,10 +156,18 @@ class TraceConnection(MessageConnection):
         replaced, self._stopped = self._stopped, None
         # the session waits for the replaced stream's thread, then its turn for a slot (queued,
         # told its position), before the worker starts
-        worker = EngineWorker(make_source, self._slots, self._settings.stream_prefetch)
+        worker = self._new_worker(make_source)
         self.session = StreamSession(worker, self.send_text, self.breakpoints, message.mode, message.delay_ms or 0,
                                      self._settings.stream_idle_s, after=replaced)
         self.session.start()
+
+    def _new_worker(self, make_source) -> EngineWorker:
+        """The stream's worker: in a process for a config when the settings say so, else a thread."""
+        prefetch = self._settings.stream_prefetch
+        if (self._settings.stream_processes and isinstance(make_source, partial)
+                and make_source.func is config_source and can_run_in_process(make_source.args[0])):
+            return ProcessEngineWorker(make_source.args[0], self._slots, prefetch)
+        return EngineWorker(make_source, self._slots, prefetch)
 
     def _source_factory(self, message: StartMessage):
         """A callable building the stream's source in the worker, or (detail, field) if invalid."""
@@ -175,7 +184,7 @@ class TraceConnection(MessageConnection):
             config = resolve_config(message.config or {}, self._config_model)
         except ValidationError as exc:
             return first_error(exc)
-        return lambda: config_source(config)
+        return partial(config_source, config)
 
     async def _on_step(self, message: StepMessage) -> None:
         if session := await self._running():

@@ -81,12 +81,11 @@ def test_every_close_is_answered_and_nothing_is_logged(live, caplog):
     assert noisy == [], [r.getMessage() for r in noisy]
 
 
-def test_a_close_is_answered_while_a_stopped_worker_is_still_mid_step(live, monkeypatch):
+def test_a_close_is_answered_while_a_stopped_worker_is_still_mid_step(template_dir, monkeypatch):
     """The cause of the unanswered closes: uvicorn reads a socket's next frame only when the app has
     taken the previous message, and the receive loop used to wait (up to 5 s) for a stopped worker's
     thread to finish its engine step (or for a send behind a slow reader) before taking the next.
-    Here that step blocks until the test ends."""
-    app, server = live
+    Here that step (in a worker thread: the patch below must reach it) blocks until the test ends."""
     from unrolled.server.sockets import trace
 
     entered, release = threading.Event(), threading.Event()
@@ -98,6 +97,14 @@ def test_a_close_is_answered_while_a_stopped_worker_is_still_mid_step(live, monk
         return real_source(config)
 
     monkeypatch.setattr(trace, "config_source", slow_source)
+    app = create_app(app_settings(stream_processes=False), templates_dir=template_dir)
+    with serve_in_thread(app) as server:
+        answered_while_blocked(server, entered, release)
+    wait_until(lambda: threads_named("unrolled-stream") == 0, 30, "the stream thread to end")
+
+
+def answered_while_blocked(server, entered: threading.Event, release: threading.Event) -> None:
+    """Start, stop and one more message while the worker is blocked; the close must still be answered."""
     try:
         with connect(f"ws://{server.base}/ws/trace", open_timeout=10, max_queue=None,
                      close_timeout=CLOSE_BOUND_S) as ws:
@@ -109,4 +116,3 @@ def test_a_close_is_answered_while_a_stopped_worker_is_still_mid_step(live, monk
         assert ws.protocol.close_rcvd is not None
     finally:
         release.set()
-    wait_until(lambda: threads_named("unrolled-stream") == 0, 30, "the stream thread to end")
