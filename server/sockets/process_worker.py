@@ -7,12 +7,14 @@ forkserver that has already imported the engine (a fork costs milliseconds, not 
 start). The worker computes and encodes each event there, at most ``prefetch`` ahead of what the
 client has received (one credit per event sent, over the pipe), then the summary. A thread of the
 server relays its pipe to the event loop (reading a pipe releases the GIL), and ``stop()`` kills
-the process: cancelling a run is immediate, even in the middle of a summary.
+the process: cancelling a run is immediate, even in the middle of a summary. The process runs at
+a lower CPU priority (nice 10), so the OS scheduler serves the event loop first.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 from multiprocessing.connection import Connection
 from typing import Any
@@ -23,6 +25,7 @@ from unrolled.server.sockets.stream_worker import EngineWorker, EventInfo
 from unrolled.server.sockets.worker import POLL_S
 
 _CONTEXT: Any = None
+WORKER_NICENESS = 10  # a worker process yields the CPU to the server's event loop (threads cannot: one GIL)
 
 
 def process_context() -> Any:
@@ -48,6 +51,7 @@ def run_stream(config: TraceConfig, prefetch: int, conn: Connection) -> None:
     from unrolled.server.wire.serialize import dumps
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle: it kills this process
+    os.nice(WORKER_NICENESS)  # the event loop's process goes first whenever it has work
     source = None
     try:
         source = config_source(config)
