@@ -27,7 +27,7 @@ import time
 from websockets.asyncio.client import connect
 from websockets.sync.client import connect as sync_connect
 
-from load import ROOT, UNROLLED, free_port, percentile, probe_healthz, tree_rss_kib, wait_until_up
+from load import ROOT, UNROLLED, free_port, percentile, probe_healthz, stop_server, tree_rss_kib, wait_until_up
 
 WORST = {"cell": "lstm", "seq_len": 256, "hidden_size": 256, "batch_size": 1, "num_layers": 1}
 SMALL = {"preset": "lstm-memory", "seq_len": 6, "hidden_size": 4, "batch_size": 1}
@@ -104,12 +104,7 @@ def main() -> None:
             p.join(timeout=10)
     finally:
         stop.set()
-        server.send_signal(2)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_server(server)
     print(f"{args.streams} streams of {WORST} at delay 0 for {args.seconds:.0f} s on {os.cpu_count()} cores: "
           f"{counts.get('done', 0)} runs done, {counts.get('event', 0)} events, {counts.get('error', 0)} errors; "
           f"server RSS {rss:.0f} MiB")

@@ -41,7 +41,7 @@ import numpy as np
 from websockets.asyncio.client import connect
 from websockets.sync.client import connect as sync_connect
 
-from load import ROOT, UNROLLED, free_port, percentile, probe_healthz, wait_until_up
+from load import ROOT, UNROLLED, free_port, percentile, probe_healthz, stop_server, wait_until_up
 
 SMALL = [{"preset": "lstm-memory", "seq_len": 6, "hidden_size": 4, "batch_size": 1},
          {"cell": "gru", "seq_len": 20, "hidden_size": 8, "batch_size": 2},
@@ -260,12 +260,7 @@ def main() -> None:
             after = settle(server.pid, minute[0])
             health = httpx.get(f"{base}/healthz", timeout=30).status_code
         finally:
-            server.send_signal(2)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop_server(server)
     text = args.log.read_text(errors="replace")
     tracebacks = text.count("Traceback (most recent call last)")
     never = text.count("Task exception was never retrieved")
