@@ -27,15 +27,19 @@ class Event:
     layer: int | None                  # None for logits / loss
     direction: int                     # 0 forward, 1 reverse
     values: dict[str, np.ndarray] = field(default_factory=dict)
+    valid: np.ndarray | None = None    # (B,) the entries for which t is real (a padded batch), or None: all
 
     @property
     def norm(self) -> float:
-        """Batch mean of the L2 norm of the step's main vector (h, dh, logits, dlogits), or |L_t|."""
+        """Batch mean of the L2 norm of the step's main vector (h, dh, logits, dlogits), or |L_t|; in a
+        padded batch over the real entries (0 at a step that is padding for every element)."""
         kind = self.node if self.node in ("logits", "loss") else "h"
         main = self.values[MAIN_VALUE[kind, self.phase]]
         if main.ndim == 0:
             return float(abs(main))
-        return float(batch_mean_norm(main))
+        if self.valid is not None and not self.valid.any():
+            return 0.0
+        return float(batch_mean_norm(main, self.valid))
 
 
 MAIN_VALUE = {("h", "forward"): "h", ("h", "backward"): "dh", ("logits", "forward"): "logits",
@@ -49,7 +53,12 @@ def hidden_values(trace: TraceRecord, node: str, phase: str, t: int) -> dict[str
     prefix = "" if phase == "forward" else "d"
     cell = trace.cell_impl
     names = [*cell.states, *cell.gates]
-    return {prefix + name: source[f"{name}{suffix}"][t] for name in names}
+    values = {prefix + name: source[f"{name}{suffix}"][t] for name in names}
+    if "embedding" in source and node.startswith("h_l0"):      # the embedding rides on the layer-0 events
+        last = f"h_l0{'_reverse' if trace.bidirectional else ''}"
+        if node == ("h_l0" if phase == "forward" else last):   # e_t read first; ∂L/∂e_t complete after the last direction
+            values[prefix + "e"] = source["embedding"][t]
+    return values
 
 
 def output_values(trace: TraceRecord, node: str, phase: str, t: int) -> dict[str, np.ndarray]:
@@ -67,12 +76,17 @@ def output_values(trace: TraceRecord, node: str, phase: str, t: int) -> dict[str
 def hidden_event(trace: TraceRecord, phase: str, layer: int, direction: int, t: int) -> Event:
     """The Event of one h-node step, read from a (possibly still filling) trace."""
     node = f"h_l{layer}" + ("_reverse" if direction else "")
-    return Event(phase, node, t, layer, direction, hidden_values(trace, node, phase, t))
+    return Event(phase, node, t, layer, direction, hidden_values(trace, node, phase, t), step_valid(trace, t))
 
 
 def output_event(trace: TraceRecord, phase: str, node: str, t: int) -> Event:
     """The Event of a logits or loss step."""
-    return Event(phase, node, t, None, 0, output_values(trace, node, phase, t))
+    return Event(phase, node, t, None, 0, output_values(trace, node, phase, t), step_valid(trace, t))
+
+
+def step_valid(trace: TraceRecord, t: int) -> np.ndarray | None:
+    """(B,) the batch entries for which step t is real, or None when the run is not padded."""
+    return None if trace.lengths is None else trace.lengths > t
 
 
 def replay(trace: TraceRecord) -> Iterator[Event]:

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 
 def gradcheck(net: "Network", x, targets, loss: str = "cross_entropy", eps: float | None = None,
-              max_entries: int | None = None, seed: int = 0) -> dict[str, float]:
+              max_entries: int | None = None, seed: int = 0, lengths=None) -> dict[str, float]:
     """Worst relative error per parameter between ∂L/∂θ from `run` and the fourth-order central
     difference (−L(θ+2ε) + 8L(θ+ε) − 8L(θ−ε) + L(θ−2ε)) / 12ε, computed in float64 whatever the
     network's dtype (truncation error O(ε⁴), so rounding, not the stencil, sets the accuracy).
@@ -20,19 +20,20 @@ def gradcheck(net: "Network", x, targets, loss: str = "cross_entropy", eps: floa
     judged against that scale, so finite-difference rounding on near-zero entries does not
     dominate. `eps` defaults to 1e-3, and to 1e-5 for a cell whose φ has kinks (rnn_relu), which a
     wide stencil would straddle. `max_entries` checks a seeded random subset of each parameter (all by default).
+    `lengths` (a padded batch) is passed to every run; token ids (a network with an embedding) stay ids.
     """
     from .network import Network
     if eps is None:
         eps = 1e-5 if net.cell_impl.kinks else 1e-3
     net64 = Network(net.arch, net.state_dict(), dtype=np.float64)
-    x = np.asarray(x, dtype=np.float64)
-    analytic = net64.run(x, targets, loss).grads
-    return compare_numeric(net64.state_dict(), analytic, lambda state: _loss(net64, state, x, targets, loss),
-                           eps, max_entries, seed)
+    x = np.asarray(x) if net.arch.embedded else np.asarray(x, dtype=np.float64)
+    analytic = net64.run(x, targets, loss, lengths=lengths).grads
+    return compare_numeric(net64.state_dict(), analytic,
+                           lambda state: _loss(net64, state, x, targets, loss, lengths), eps, max_entries, seed)
 
 
 def compare_numeric(state: dict[str, np.ndarray], analytic: dict[str, np.ndarray], loss_of, eps: float,
-                    max_entries: int | None = None, seed: int = 0) -> dict[str, float]:
+                    max_entries: int | None = None, seed: int = 0, lengths=None) -> dict[str, float]:
     """Worst relative error per parameter of `analytic` against finite differences of `loss_of(state)`
     (the stencil and error measure of `gradcheck`); `state` is perturbed in place and restored."""
     rng = np.random.default_rng(seed)
@@ -59,6 +60,6 @@ def compare_numeric(state: dict[str, np.ndarray], analytic: dict[str, np.ndarray
     return worst
 
 
-def _loss(net: "Network", state: dict, x, targets, loss: str) -> float:
+def _loss(net: "Network", state: dict, x, targets, loss: str, lengths=None) -> float:
     from .network import Network
-    return Network(net.arch, state, dtype=np.float64).run(x, targets, loss).loss
+    return Network(net.arch, state, dtype=np.float64).run(x, targets, loss, contributions=False, lengths=lengths).loss

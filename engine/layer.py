@@ -27,15 +27,17 @@ class LayerRecord:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     h0: np.ndarray | None = None                    # (B, H) initial state; None means zeros
     c0: np.ndarray | None = None                    # (B, H) initial cell state; None means zeros
+    valid: np.ndarray | None = None                 # (T, B) bool: False at padding (lengths); None: all real
     _h_prev: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
-    def allocate(cls, cell: Cell, T: int, B: int, H: int, reverse: bool, dtype) -> "LayerRecord":
-        """Preallocated records for a T-step run."""
+    def allocate(cls, cell: Cell, T: int, B: int, H: int, reverse: bool, dtype,
+                 valid: np.ndarray | None = None) -> "LayerRecord":
+        """Preallocated records for a T-step run (`valid` (T, B): where steps are real, None: all)."""
         act = np.zeros((T, B, cell.blocks * H), dtype=dtype) if cell.gates else None
         c = np.zeros((T, B, H), dtype=dtype) if cell.has_cell_state else None
         return cls(reverse, np.zeros((T, B, H), dtype=dtype), act, c,
-                   {name: np.zeros((T, B, H), dtype=dtype) for name in cell.extras})
+                   {name: np.zeros((T, B, H), dtype=dtype) for name in cell.extras}, valid=valid)
 
     @property
     def T(self) -> int:
@@ -51,7 +53,8 @@ class LayerRecord:
         return range(self.T) if self.reverse else range(self.T - 1, -1, -1)
 
     def previous(self, values: np.ndarray, initial: np.ndarray | None = None) -> np.ndarray:
-        """(T, B, H): at t, the value at the step processed just before t (`initial`, default zeros, for the first)."""
+        """(T, B, H): at t, the value at the step processed just before t (`initial`, default zeros, for the
+        first; in a padded batch also where the step before is padding: a reverse direction's first real step)."""
         prev = np.zeros_like(values)
         if self.reverse:
             prev[:-1] = values[1:]
@@ -61,7 +64,38 @@ class LayerRecord:
             prev[1:] = values[:-1]
             if initial is not None:
                 prev[0] = initial
+        if self.valid is not None:
+            fresh = ~self.previous_valid()[..., None]
+            prev = np.where(fresh, np.zeros_like(prev) if initial is None else initial, prev).astype(values.dtype)
         return prev
+
+    def previous_valid(self) -> np.ndarray:
+        """(T, B) bool: the step processed just before t exists and is real (not padding)."""
+        valid = self.valid if self.valid is not None else np.ones(self.h.shape[:2], dtype=bool)
+        out = np.zeros_like(valid)
+        if self.reverse:
+            out[:-1] = valid[1:]
+        else:
+            out[1:] = valid[:-1]
+        return out
+
+    def padded(self, t: int) -> np.ndarray | None:
+        """(B,) bool: the batch entries for which step t is padding; None when none is."""
+        if self.valid is None or self.valid[t].all():
+            return None
+        return ~self.valid[t]
+
+    def zero_padding(self, values: np.ndarray) -> np.ndarray:
+        """A (T, B, ·) record with its padded entries set to 0, in place (unchanged without padding)."""
+        if self.valid is not None:
+            values[~self.valid] = 0
+        return values
+
+    def clear(self, t: int, pad: np.ndarray) -> None:
+        """Zero step t's records of the padded entries `pad` (B,): padding records nothing."""
+        for values in (self.h, self.c, self.act, *self.extra.values()):
+            if values is not None:
+                values[t][pad] = 0
 
     def h_prev_all(self) -> np.ndarray:
         """(T, B, H) the state each step reads, h(−1) included (built once, after the forward pass)."""
@@ -79,6 +113,11 @@ class LayerRecord:
         else:
             h_prev = self.h[p]
             c_prev = None if self.c is None else self.c[p]
+            if self.valid is not None and not self.valid[p].all():    # b's first real step: its initial state
+                keep = self.valid[p][:, None]
+                h_prev = np.where(keep, h_prev, np.zeros_like(h_prev) if self.h0 is None else self.h0)
+                if c_prev is not None:
+                    c_prev = np.where(keep, c_prev, np.zeros_like(c_prev) if self.c0 is None else self.c0)
         return StepRecord(
             h=self.h[t],
             h_prev=h_prev,
@@ -88,15 +127,28 @@ class LayerRecord:
             extra={k: v[t] for k, v in self.extra.items()},
         )
 
+    def span(self, steps: slice | np.ndarray) -> StepRecord:
+        """The records of `steps` as one StepRecord of (n, B, ·) arrays, the previous states included."""
+        c_prev = None if self.c is None else self.previous(self.c, self.c0)[steps]
+        return StepRecord(h=self.h[steps], h_prev=self.h_prev_all()[steps],
+                          act=None if self.act is None else self.act[steps], c=None if self.c is None else self.c[steps],
+                          c_prev=c_prev, extra={k: v[steps] for k, v in self.extra.items()})
+
 
 def forward_direction(cell: Cell, xp: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray, rec: LayerRecord,
-                      steps: Sequence[int] | None = None, start: int = 0) -> Iterator[int]:
+                      steps: Sequence[int] | None = None, start: int = 0,
+                      weights: dict[str, np.ndarray] | None = None) -> Iterator[int]:
     """Run the recurrence over `steps` (default: every step, in this direction's order) with one
     segment's weights, writing into `rec`; xp[t − start] (B, blocks·H) = W_ih x_t + b_ih (+ b_hh if
-    the cell folds it). Yields each t when its step is recorded."""
+    the cell folds it); `weights` are the cell's extra weights (Cell.extra_weights). Yields each t
+    when its step is recorded."""
     for t in rec.forward_order() if steps is None else steps:
         step = rec.step(t)
+        step.weights = weights or {}
         cell.forward(xp[t - start], step.h_prev, step.c_prev, w_hh, b_hh, step)
+        pad = rec.padded(t)
+        if pad is not None:
+            rec.clear(t, pad)
         yield t
 
 
@@ -128,19 +180,29 @@ class Carry:
             self.dc += dc_final
         self.zero_h, self.zero_c = self.dh * 0, None if self.dc is None else self.dc * 0
 
-    def cut(self) -> None:
-        """Nothing crosses into the step processed before (a detached hand-off, a truncation window)."""
-        self.dh, self.dc = self.zero_h, self.zero_c
+    def cut(self, keep: np.ndarray | None = None) -> None:
+        """Nothing crosses into the step processed before (a detached hand-off, a truncation window),
+        except for the batch entries `keep` (B,) (padding: their gradient passes through unchanged)."""
+        if keep is None:
+            self.dh, self.dc = self.zero_h, self.zero_c
+            return
+        self.pass_through(keep, self.zero_h, self.zero_c)
+
+    def pass_through(self, keep: np.ndarray, dh: np.ndarray, dc: np.ndarray | None) -> None:
+        """Replace the carried gradient by (dh, dc) except for the batch entries `keep` (B,)."""
+        self.dh = np.where(keep[:, None], self.dh, dh)
+        if self.dc is not None:
+            self.dc = np.where(keep[:, None], self.dc, dc)
 
 
 def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: np.ndarray, sink: BackwardSink,
                        carry: Carry, steps: Sequence[int] | None = None, start: int = 0,
-                       cuts: Collection[int] = ()) -> Iterator[int]:
+                       cuts: Collection[int] = (), weights: dict[str, np.ndarray] | None = None) -> Iterator[int]:
     """BPTT through `steps` of one direction (default: every step, in backward order) with one
     segment's W_hh. dh_out[t − start] (…, B, H) is ∂L/∂h_t through the output path only (the head or
     the layer above); the cell adds the recurrent part in `carry`, which is left holding what goes to
     the step processed before. After a step in `cuts` nothing crosses back (truncated BPTT, a
-    detached hand-off; Elman's context units cut every step). Yields each t once the step's
+    detached hand-off; Elman's context units cut every step). `weights`: the cell's extra weights. Yields each t once the step's
     gradients are in the sink; sets `sink.initial` at the direction's first processed step."""
     steps = rec.backward_order() if steps is None else steps
     lo, hi = min(steps), max(steps) + 1
@@ -150,13 +212,30 @@ def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: n
     for t in steps:
         step = sink.buffers(t)
         fac = {name: value[t - lo] for name, value in factors.items()}
-        carry.dh, carry.dc = cell.backward(carry.dh, carry.dc, dh_out[t - start], rec.step(t), fac, w_hh, step)
+        pad = rec.padded(t)
+        rec_t = rec.step(t)
+        rec_t.weights = weights or {}
+        if pad is None:
+            carry.dh, carry.dc = cell.backward(carry.dh, carry.dc, dh_out[t - start], rec_t, fac, w_hh, step)
+        else:                      # a padded entry records zeros; its carried gradient passes through unchanged
+            dh_next, dc_next = carry.dh.copy(), None if carry.dc is None else carry.dc.copy()
+            new_dh, new_dc = cell.backward(carry.dh, carry.dc, dh_out[t - start], rec_t, fac, w_hh, step)
+            clear_gradients(step, pad)
+            carry.dh, carry.dc = dh_next, dc_next
+            carry.pass_through(pad, new_dh, new_dc)
         sink.done(t, step)
         if t == first:
             sink.initial = (carry.dh, carry.dc)                      # ∂L/∂h(−1), ∂L/∂c(−1)
         if t in cuts:
-            carry.cut()
+            carry.cut(pad)
         yield t
+
+
+def clear_gradients(step: GradStep, pad: np.ndarray) -> None:
+    """Zero a backward step's gradients of the padded batch entries `pad` (B,)."""
+    for values in (step.dh, step.dz_ih, step.dz_hh, step.dgates, step.dc):
+        if values is not None:
+            values[..., pad, :] = 0
 
 
 class RecordingSink(BackwardSink):
@@ -187,12 +266,26 @@ def weight_gradients(sink: RecordingSink, rec: LayerRecord, layer_input: np.ndar
     dz_ih = dz_ih.reshape(T * B, rows)
     dz_hh = dz_hh.reshape(T * B, rows)
     h_prev = rec.h_prev_all()[steps].reshape(T * B, -1)
-    return {
+    grads = {
         "weight_ih": dz_ih.T @ layer_input[steps].reshape(T * B, -1),   # Σ_t ∂L/∂z_t x_tᵀ
         "weight_hh": dz_hh.T @ h_prev,                                  # Σ_t ∂L/∂z_t h_{t−1}ᵀ
         "bias_ih": dz_ih.sum(axis=0),
         "bias_hh": dz_hh.sum(axis=0),
     }
+    # ---- cells beyond torch's (engine.cells.base: recurrent_operands, extra_weights) ----
+    cell, H = sink.cell, rec.h.shape[-1]
+    for gate, operand in _operands(cell, rec, steps).items():       # a W_hh block that multiplies r ⊙ h_{t−1}, …
+        rows = cell.gate_rows(gate, H)
+        grads["weight_hh"][rows] = dz_hh[:, rows].T @ operand.reshape(T * B, -1)
+    if cell.extra_weights:
+        for name, terms in cell.extra_weight_gradients(sink.dz_ih[steps], rec.span(steps)).items():
+            grads[name] = terms.sum(axis=0)
+    return grads
+
+
+def _operands(cell: Cell, rec: LayerRecord, steps: slice | np.ndarray) -> dict[str, np.ndarray]:
+    """Cell.recurrent_operands of `steps` (usually none)."""
+    return cell.recurrent_operands(rec.h_prev_all()[steps], None if rec.act is None else rec.act[steps])
 
 
 def weight_contributions(sink: RecordingSink, rec: LayerRecord, layer_input: np.ndarray,
@@ -203,12 +296,28 @@ def weight_contributions(sink: RecordingSink, rec: LayerRecord, layer_input: np.
     gram_ih = gram(dz_ih)
     gram_hh = gram_ih if shared else gram(dz_hh)
     bias_ih = np.linalg.norm(dz_ih.sum(axis=1), axis=-1)
-    return {
+    out = {
         "weight_ih": gram_norms(gram_ih, gram(layer_input[steps])),
         "weight_hh": gram_norms(gram_hh, gram(rec.h_prev_all()[steps])),
         "bias_ih": bias_ih,
         "bias_hh": bias_ih if shared else np.linalg.norm(dz_hh.sum(axis=1), axis=-1),
     }
+    # ---- cells beyond torch's (engine.cells.base: recurrent_operands, extra_weights) ----
+    cell, H = sink.cell, rec.h.shape[-1]
+    operands = _operands(cell, rec, steps)
+    if operands:                    # ‖Σ_b …‖_F² adds up over the row blocks of W_hh
+        plain = np.ones(dz_hh.shape[-1], dtype=bool)
+        sq = np.zeros(dz_hh.shape[0], dtype=dz_hh.dtype)
+        for gate, operand in operands.items():
+            rows = cell.gate_rows(gate, H)
+            plain[rows] = False
+            sq += (gram(dz_hh[..., rows]) * gram(operand)).sum(axis=(1, 2))
+        sq += (gram(dz_hh[..., plain]) * gram(rec.h_prev_all()[steps])).sum(axis=(1, 2))
+        out["weight_hh"] = np.sqrt(np.maximum(sq, 0.0))
+    if cell.extra_weights:
+        for name, terms in cell.extra_weight_gradients(dz_ih, rec.span(steps)).items():
+            out[name] = np.linalg.norm(terms.reshape(len(terms), -1), axis=1)
+    return out
 
 
 def gram(a: np.ndarray) -> np.ndarray:

@@ -37,13 +37,18 @@ class Network(ArchitectureFacts):
     @classmethod
     def random(cls, cell: str, input_size: int, hidden_size: int, output_size: int, num_layers: int = 1,
                bidirectional: bool = False, seed: int = 0, recurrent_scale: float | None = None,
-               forget_bias: float = 0.0, dtype=np.float64) -> "Network":
+               forget_bias: float = 0.0, dtype=np.float64, vocab_size: int | None = None) -> "Network":
         """A freshly initialised network (torch's U(−1/√H, 1/√H)). `recurrent_scale` makes every H×H
         block of W_hh a random orthogonal matrix times that scale (its spectral radius); `forget_bias`
-        is added to the forget-gate rows of bias_ih (cells with a forget gate: the LSTM)."""
+        is added to the forget-gate rows of bias_ih (cells with a forget gate: the LSTM). `vocab_size`
+        puts an embedding table `embedding.weight` (V, input_size), N(0, 1) like torch's, in front of
+        the first layer: x is then token ids."""
         get_cell(cell)
+        if vocab_size is not None and (isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer))
+                                       or vocab_size < 1):
+            raise ValueError(f"vocab_size must be a whole number ≥ 1 or None; got {vocab_size!r}")
         arch = Architecture(cell, int(input_size), int(hidden_size), int(output_size), int(num_layers),
-                            bool(bidirectional))
+                            bool(bidirectional), None if vocab_size is None else int(vocab_size))
         if min(arch.input_size, arch.hidden_size, arch.output_size, arch.num_layers) < 1:
             raise ValueError("num_layers, input_size, hidden_size and output_size must all be ≥ 1")
         if recurrent_scale is not None and not (np.isfinite(recurrent_scale) and recurrent_scale >= 0):
@@ -53,8 +58,8 @@ class Network(ArchitectureFacts):
     @classmethod
     def from_state_dict(cls, state: Mapping[str, np.ndarray], cell: str, num_layers: int | None = None,
                         bidirectional: bool | None = None, dtype=np.float64) -> "Network":
-        """A network from torch-named weights (plus head.weight / head.bias); sizes are read off the
-        arrays. ValueError naming any missing, extra, mis-shaped or non-finite parameter."""
+        """A network from torch-named weights (plus head.weight / head.bias, and `embedding.weight`
+        (V, input_size) for a network reading token ids); sizes are read off the arrays. ValueError naming any missing, extra, mis-shaped or non-finite parameter."""
         state = {k: np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v) for k, v in state.items()}
         return cls(infer_architecture(state, cell, num_layers, bidirectional), state, dtype)
 
@@ -89,18 +94,20 @@ class Network(ArchitectureFacts):
 
     # -- running -----------------------------------------------------------------------------
     def steps(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
-              recurrent_gradient: bool = True, truncate: int | None = None) -> StepRun:
+              recurrent_gradient: bool = True, truncate: int | None = None, lengths=None) -> StepRun:
         """Run one cell step at a time: iterate the result for Events (forward steps in time order,
         then backward steps in reverse); its `.trace` is set once every step has run. Options as in `run`."""
         x, targets = self.check_inputs(x, targets, loss)
-        B = x.shape[1]
+        T, B = x.shape[:2]
         return StepRun(self.arch, self.state_dict(), x, targets, loss,
                        self._check_states(initial_state, B, "initial_state"),
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
-                       chain=self._chain(x.shape[0], recurrent_gradient, truncate))
+                       chain=self._chain(T, recurrent_gradient, truncate), lengths=check_lengths(lengths, T, B),
+                       dtype=self.dtype)
 
     def run(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
-            recurrent_gradient: bool = True, truncate: int | None = None, contributions: bool = True) -> Trace:
+            recurrent_gradient: bool = True, truncate: int | None = None, contributions: bool = True,
+            lengths=None) -> Trace:
         """Forward and BPTT over the whole sequence, recording everything (docs/DESIGN.md, section "Trace contract").
 
         `initial_state` (optional) maps node names to h(−1) of shape (B, H) — "h_l0", "h_l1_reverse",
@@ -114,14 +121,19 @@ class Network(ArchitectureFacts):
         `truncate=k` back-propagates only inside windows of k steps (truncated BPTT(k, k) with the
         weights held fixed: the gradient of a window's losses stops at the window's first step).
         `contributions=False` skips the per-step contribution norms (grad_contributions stays empty):
-        a training loop needs only the gradients."""
+        a training loop needs only the gradients.
+
+        With `vocab_size`, x is token ids (T, B) (or (T,)). `lengths` (B,) ints in [1, T] marks a
+        padded batch: element b's steps t ≥ lengths[b] are padding — they record zeros, carry no loss,
+        and the reverse direction of b starts at t = lengths[b] − 1 from its initial state (torch's
+        pack_padded_sequence); `final_state_grads` arrive at each element's last processed state."""
         x, targets = self.check_inputs(x, targets, loss)
-        B = x.shape[1]
+        T, B = x.shape[:2]
         return StepRun(self.arch, self.state_dict(), x, targets, loss,
                        self._check_states(initial_state, B, "initial_state"), emit=False,
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
-                       contributions=contributions,
-                       chain=self._chain(x.shape[0], recurrent_gradient, truncate)).run_to_end()
+                       contributions=contributions, chain=self._chain(T, recurrent_gradient, truncate),
+                       lengths=check_lengths(lengths, T, B), dtype=self.dtype).run_to_end()
 
     def _chain(self, T: int, recurrent_gradient: bool, truncate: int | None) -> Chain | None:
         """The run's chain of segments (engine.chain): one segment, or truncate's k-step windows handing
@@ -156,7 +168,12 @@ class Network(ArchitectureFacts):
         return out
 
     def check_inputs(self, x, targets, loss: str) -> tuple[np.ndarray, np.ndarray]:
-        """x as (T, B, I) in the network's dtype and targets checked for `loss` (ValueError naming the problem)."""
+        """x as (T, B, I) in the network's dtype (token ids (T, B) int64 with an embedding) and targets
+        checked for `loss` (ValueError naming the problem)."""
+        if self.arch.embedded:
+            x = check_token_ids(x, int(self.arch.vocab_size))
+            targets = check_targets(targets, loss, x.shape[0], x.shape[1], self.output_size)
+            return x, targets.astype(self.dtype) if loss == "mse" else targets
         x = np.asarray(x)
         if x.ndim == 2:
             x = x[:, None, :]
@@ -173,3 +190,43 @@ class Network(ArchitectureFacts):
         if loss == "mse":
             targets = targets.astype(self.dtype)
         return x, targets
+
+
+def check_token_ids(x, vocab_size: int) -> np.ndarray:
+    """Token ids (T, B) (or (T,) for B = 1) as int64; ValueError naming the first id that is not a
+    whole number in [0, vocab_size)."""
+    x = np.asarray(x)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
+        raise ValueError(f"x must be token ids of shape (T, B) or (T,) for a network with an embedding; "
+                         f"got shape {np.shape(x)}")
+    if x.dtype == bool or not np.issubdtype(x.dtype, np.number):
+        raise ValueError(f"x must be integer token ids; got dtype {x.dtype}")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(x) | (x != np.round(x)) | (x < 0) | (x >= vocab_size) if x.dtype.kind == "f" \
+            else (x < 0) | (x >= vocab_size)
+    if bad.any():
+        t, b = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"x holds token id {x[t, b]!r} at (t={t}, b={b}); ids must be whole numbers in "
+                         f"[0, {vocab_size})")
+    return np.ascontiguousarray(x, dtype=np.int64)
+
+
+def check_lengths(lengths, T: int, B: int) -> np.ndarray | None:
+    """`lengths` (B,) as int64, each in [1, T]; None stays None (no padding). ValueError naming `lengths`."""
+    if lengths is None:
+        return None
+    arr = np.asarray(lengths)
+    if arr.ndim == 0 and B == 1:
+        arr = arr[None]
+    if arr.shape != (B,):
+        raise ValueError(f"lengths must have shape (B,) = ({B},); got {arr.shape}")
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(f"lengths must be whole numbers in [1, {T}]; got dtype {arr.dtype}")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(arr) | (arr != np.round(arr)) | (arr < 1) | (arr > T)
+    if bad.any():
+        b = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"lengths must be whole numbers in [1, {T}] (T); lengths[{b}] = {arr[b]!r}")
+    return arr.astype(np.int64)

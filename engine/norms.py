@@ -4,12 +4,20 @@ from __future__ import annotations
 import numpy as np
 
 
-def batch_mean_norm(values: np.ndarray) -> np.ndarray:
+def batch_mean_norm(values: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
     """Mean over the batch of ‖v_b‖₂: values (…, B, N) → (…), in values' dtype.
 
     Used for ‖h_t‖ and ‖∂L/∂h_t‖ of an event, the (T,) gradient-norm profiles, the flow matrix and
     the training epochs' profiles, so every plot and every breakpoint compares the same number.
-    NaN/Inf propagate without warnings."""
+    NaN/Inf propagate without warnings. With `valid` ((…, B) bool, broadcast against the leading
+    axes: the real entries of a padded batch) the mean runs over the real entries only, NaN where
+    there is none."""
     values = np.asarray(values)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return np.sqrt((values * values).sum(axis=-1)).mean(axis=-1)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        norms = np.sqrt((values * values).sum(axis=-1))
+        if valid is None:
+            return norms.mean(axis=-1)
+        keep = np.broadcast_to(valid, norms.shape)
+        count = keep.sum(axis=-1)
+        total = np.where(keep, norms, 0).sum(axis=-1)
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan).astype(norms.dtype)

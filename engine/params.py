@@ -9,6 +9,8 @@ import numpy as np
 from .cells import get_cell
 from .chain import Segment, weight_layout
 
+EMBEDDING = "embedding.weight"          # the token table's parameter name (first in a state dict)
+
 
 @dataclass(frozen=True)
 class Architecture:
@@ -20,6 +22,12 @@ class Architecture:
     output_size: int
     num_layers: int = 1
     bidirectional: bool = False
+    vocab_size: int | None = None       # an embedding table (V, input_size) in front of the first layer
+
+    @property
+    def embedded(self) -> bool:
+        """True when x is token ids read through `embedding.weight`."""
+        return self.vocab_size is not None
 
     @property
     def directions(self) -> int:
@@ -50,6 +58,8 @@ class Architecture:
         cell = get_cell(self.cell)
         out: dict[str, tuple[int, ...]] = {}
         for prefix, head in (weight_layout(chain) if chain is not None else {"": True}).items():
+            if self.embedded:
+                out[f"{prefix}{EMBEDDING}"] = (int(self.vocab_size), self.input_size)
             for k in range(self.num_layers):
                 for d in range(self.directions):
                     s = f"_l{k}{self.suffix(d)}"
@@ -74,6 +84,7 @@ class ArchitectureFacts:
     hidden_size = property(lambda self: self.arch.hidden_size, doc="H")
     output_size = property(lambda self: self.arch.output_size, doc="O")
     node_names = property(lambda self: self.arch.node_names, doc="h nodes, layer-major")
+    vocab_size = property(lambda self: self.arch.vocab_size, doc="V of the embedding table, or None")
 
 
 def infer_architecture(state: dict, cell: str, num_layers: int | None, bidirectional: bool | None) -> Architecture:
@@ -92,8 +103,14 @@ def infer_architecture(state: dict, cell: str, num_layers: int | None, bidirecti
         num_layers = 1 + max(int(k.split("_l")[1].split("_")[0]) for k in state if k.startswith("weight_ih_l"))
     if bidirectional is None:
         bidirectional = "weight_ih_l0_reverse" in state
+    vocab = None
+    if EMBEDDING in state:
+        table = np.asarray(state[EMBEDDING])
+        if table.ndim != 2 or table.shape[0] < 1:
+            raise ValueError(f"parameter {EMBEDDING!r} has shape {table.shape}; expected (vocab_size, input_size)")
+        vocab = int(table.shape[0])
     return Architecture(cell, int(w_ih.shape[1]), int(w_ih.shape[0] // blocks), int(head.shape[0]),
-                        int(num_layers), bool(bidirectional))
+                        int(num_layers), bool(bidirectional), vocab)
 
 
 def validate_state(state: dict, arch: Architecture, dtype) -> dict[str, np.ndarray]:
@@ -129,7 +146,10 @@ def random_state(arch: Architecture, seed: int, recurrent_scale: float | None, f
     bound = 1.0 / np.sqrt(H)
     state: dict[str, np.ndarray] = {}
     for name, shape in arch.shapes().items():
-        if name.startswith("head."):
+        if name.endswith(EMBEDDING):
+            # torch's nn.Embedding: N(0, 1), from its own stream so the other weights do not depend on it
+            state[name] = np.random.default_rng([seed, 1]).standard_normal(shape)
+        elif name.startswith("head."):
             fan_in = arch.hidden_size * arch.directions
             state[name] = rng.uniform(-1 / np.sqrt(fan_in), 1 / np.sqrt(fan_in), shape)
         else:

@@ -91,13 +91,16 @@ class Seq2Seq(ArchitectureFacts):
     @classmethod
     def random(cls, cell: str, input_size: int, hidden_size: int, output_size: int, num_layers: int = 1,
                seed: int = 0, recurrent_scale: float | None = None, forget_bias: float = 0.0,
-               dtype=np.float64) -> "Seq2Seq":
+               dtype=np.float64, vocab_size: int | None = None) -> "Seq2Seq":
         """Fresh encoder and decoder (the decoder reads one-hot outputs: its input size is output_size + 1,
-        the extra symbol being <go>)."""
+        the extra symbol being <go>). With `vocab_size` each half has its own embedding table
+        (vocab_size, input_size) and both read the token ids of the joined axis."""
         enc = Network.random(cell, input_size, hidden_size, 1, num_layers, seed=seed,
-                             recurrent_scale=recurrent_scale, forget_bias=forget_bias, dtype=dtype)
-        dec = Network.random(cell, output_size + 1, hidden_size, output_size, num_layers, seed=seed + 1,
-                             recurrent_scale=recurrent_scale, forget_bias=forget_bias, dtype=dtype)
+                             recurrent_scale=recurrent_scale, forget_bias=forget_bias, dtype=dtype,
+                             vocab_size=vocab_size)
+        dec = Network.random(cell, input_size if vocab_size else output_size + 1, hidden_size, output_size,
+                             num_layers, seed=seed + 1, recurrent_scale=recurrent_scale, forget_bias=forget_bias,
+                             dtype=dtype, vocab_size=vocab_size)
         return cls(enc, dec)
 
     node_names = property(lambda self: list(self.decoder.node_names), doc="h nodes, shared by both halves")
@@ -107,7 +110,8 @@ class Seq2Seq(ArchitectureFacts):
     def arch(self) -> Architecture:
         """The sizes on the joined axis: both halves read inputs of the decoder's width."""
         dec = self.decoder
-        return Architecture(dec.cell, dec.input_size, dec.hidden_size, dec.output_size, dec.num_layers)
+        return Architecture(dec.cell, dec.input_size, dec.hidden_size, dec.output_size, dec.num_layers,
+                            vocab_size=dec.vocab_size)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """encoder.* (no head: the encoder emits nothing) and decoder.* parameters."""
@@ -161,7 +165,7 @@ class Seq2Seq(ArchitectureFacts):
         x, targets = self.decoder.check_inputs(x, targets, loss)
         chain = seq2seq_chain(encoder_steps, x.shape[0])
         return StepRun(self.arch, self.state_dict(), x, targets, loss, emit=emit, contributions=contributions,
-                       chain=chain)
+                       chain=chain, dtype=self.dtype)
 
     def run(self, x_enc, x_dec, targets, loss: str = "cross_entropy") -> Trace:
         """Encode x_enc (T_in, B, I), decode x_dec (T_out, B, O+1; teacher forcing: <go>, y_0, …) against

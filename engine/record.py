@@ -19,11 +19,14 @@ class TraceRecord(ArchitectureFacts):
     """The recorded arrays of one run (time-first) and the parameters it used."""
 
     def __init__(self, arch: Architecture, loss_type: str, x: np.ndarray, targets: np.ndarray,
-                 mask: np.ndarray, params: dict[str, np.ndarray], chain: Chain | None = None) -> None:
+                 mask: np.ndarray, params: dict[str, np.ndarray], chain: Chain | None = None,
+                 dtype=None, lengths: np.ndarray | None = None) -> None:
         self.arch = arch
+        self._dtype = np.dtype(dtype if dtype is not None else x.dtype)
+        self.lengths = lengths                         # (B,) int64: element b's steps t ≥ lengths[b] are padding
         self.chain: Chain = chain if chain is not None else plain_chain(x.shape[0])   # engine.chain
         self.loss_type = loss_type
-        self.x = x                                     # (T, B, I)
+        self.x = x                                     # (T, B, I), or token ids (T, B) with an embedding
         self.targets = targets                         # (T, B) ints or (T, B, O) floats
         self.mask = mask                               # (T, B) bool
         self.params = params                           # the state dict the run used
@@ -34,7 +37,7 @@ class TraceRecord(ArchitectureFacts):
         self.initial_state: dict[str, np.ndarray] = {}         # h(−1) (and c(−1)) per node when not zeros
         self.initial_state_grads: dict[str, np.ndarray] = {}   # ∂L/∂h(−1), ∂L/∂c(−1) per node, (B, H)
         self.final_state_grads: dict[str, np.ndarray] = {}     # gradient that arrived from outside at the last state
-        self.loss_t = np.zeros(x.shape[0], dtype=x.dtype)
+        self.loss_t = np.zeros(x.shape[0], dtype=self._dtype)
         self.loss = 0.0
         self.derived: dict[Any, Any] = {}                      # engine.analysis's cache of derived values
         self._private: dict[str, dict[str, np.ndarray]] = {}   # per direction: gate block array, cell-private records
@@ -46,7 +49,14 @@ class TraceRecord(ArchitectureFacts):
     stages = property(lambda self: stages(self.chain), doc="the chain's parts, each one block of events")
     T = property(lambda self: self.x.shape[0], doc="timesteps")
     B = property(lambda self: self.x.shape[1], doc="batch size")
-    dtype = property(lambda self: self.x.dtype, doc="compute dtype")
+    dtype = property(lambda self: self._dtype, doc="compute dtype")
+
+    @property
+    def valid(self) -> np.ndarray | None:
+        """(T, B) bool: where a step is real (t < lengths[b]); None when nothing is padded."""
+        if self.lengths is None:
+            return None
+        return np.arange(self.T)[:, None] < self.lengths[None, :]
 
     @property
     def segmented(self) -> bool:
@@ -56,6 +66,11 @@ class TraceRecord(ArchitectureFacts):
     def weight(self, segment: Segment, name: str) -> np.ndarray:
         """The parameter `name` (torch naming, e.g. weight_hh_l0) that `segment` runs with."""
         return self.params[segment.weights + name]
+
+    def cell_weights(self, segment: Segment, suffix: str) -> dict[str, np.ndarray]:
+        """The cell's extra weights (Cell.extra_weights, e.g. peepholes) of the layer/direction `suffix`
+        (e.g. _l0_reverse) that `segment` runs with; {} for torch's cells."""
+        return {name: self.weight(segment, name + suffix) for name in self.cell_impl.extra_weights}
 
     def cuts(self, direction: int) -> frozenset[int]:
         """The steps after which a direction's backward pass carries nothing further back: the
@@ -69,7 +84,7 @@ class TraceRecord(ArchitectureFacts):
         cell = self.cell_impl
         h = self.activations[f"h{s}"]
         rec = LayerRecord(bool(direction), h, None, self.activations.get(f"c{s}"),
-                          h0=self.initial_state.get(f"h{s}"), c0=self.initial_state.get(f"c{s}"))
+                          h0=self.initial_state.get(f"h{s}"), c0=self.initial_state.get(f"c{s}"), valid=self.valid)
         if s not in self._private:
             private: dict[str, np.ndarray] = {}
             if cell.gates:
@@ -79,7 +94,8 @@ class TraceRecord(ArchitectureFacts):
                                          None if rec.c is None else rec.c[seg.span],
                                          self.weight(seg, f"weight_hh{s}"), self.weight(seg, f"bias_hh{s}"))
                      for seg in self.stages]            # each stage with its own weights
-            private.update({name: parts[0][name] if len(parts) == 1 else np.concatenate([p[name] for p in parts])
+            private.update({name: rec.zero_padding(parts[0][name] if len(parts) == 1
+                                                   else np.concatenate([p[name] for p in parts]))
                             for name in parts[0]})
             self._private[s] = private
         rec.act = self._private[s].get("act")

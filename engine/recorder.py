@@ -7,10 +7,10 @@ import numpy as np
 
 from .events import Event, hidden_event, output_event
 from .chain import Segment, check_chain, plain_chain, stages, steps_where, weight_layout
-from .layer import (Carry, LayerRecord, RecordingSink, backward_direction, forward_direction, outer_sum_norms,
-                    weight_contributions, weight_gradients)
+from .layer import (Carry, LayerRecord, RecordingSink, backward_direction, forward_direction, gram, gram_norms,
+                    outer_sum_norms, weight_contributions, weight_gradients)
 from .losses import IGNORE, compute_loss, target_mask
-from .params import Architecture
+from .params import EMBEDDING, Architecture
 from .trace import Trace
 
 
@@ -20,19 +20,24 @@ class StepRun:
     def __init__(self, arch: Architecture, params: dict[str, np.ndarray], x: np.ndarray, targets: np.ndarray,
                  loss: str, initial_state: dict[str, np.ndarray] | None = None, emit: bool = True,
                  final_state_grads: dict[str, np.ndarray] | None = None, contributions: bool = True,
-                 chain: Sequence[Segment] | None = None) -> None:
+                 chain: Sequence[Segment] | None = None, lengths: np.ndarray | None = None, dtype=None) -> None:
         """A run of the model (arch, params) on checked inputs over a chain of segments (engine.chain;
         default one segment, the plain network); `Network.steps` / `Network.run` / `Seq2Seq.run` build
         it. `params` is the run's own copy of the state dict (arch.shapes(chain)'s names). The
-        targets of silent segments' steps are dropped (-100)."""
+        targets of silent segments' steps are dropped (-100), and so are those of padding (`lengths`,
+        checked (B,) ints in [1, T]); x is token ids (T, B) when the architecture has an embedding."""
         chain = check_chain(chain if chain is not None else plain_chain(x.shape[0]), x.shape[0])
         if len(stages(chain)) > 1 and arch.bidirectional:
             raise ValueError("a chain of segments needs a unidirectional network (the reverse direction reads the future)")
         if not all(seg.emits for seg in chain):
             targets = np.array(targets, copy=True)
             targets[steps_where(chain, lambda seg: not seg.emits)] = IGNORE
+        if lengths is not None:
+            targets = np.array(targets, copy=True)
+            targets[np.arange(x.shape[0])[:, None] >= lengths[None, :]] = IGNORE      # padding carries no loss
         self.trace: Trace | None = None
-        self._partial = Trace(arch, loss, x, targets, target_mask(targets, loss), params, chain)
+        self._partial = Trace(arch, loss, x, targets, target_mask(targets, loss), params, chain,
+                              dtype=dtype if dtype is not None else x.dtype, lengths=lengths)
         self._partial.initial_state = dict(initial_state or {})
         self._partial.final_state_grads = dict(final_state_grads or {})
         self._emit = emit
@@ -79,18 +84,21 @@ class StepRun:
             for k in range(L):
                 for d in range(D):
                     s = f"_l{k}{arch.suffix(d)}"
-                    rec = records[k, d] = LayerRecord.allocate(cell, T, B, H, bool(d), dtype)
+                    rec = records[k, d] = LayerRecord.allocate(cell, T, B, H, bool(d), dtype, tr.valid)
                     rec.h0 = tr.initial_state.get(f"h{s}")
                     rec.c0 = tr.initial_state.get(f"c{s}")
                     self._expose(tr.activations, s, rec.h, rec.c, cell.gate_views(rec.act) if cell.gates else {})
                     tr._private[s] = {"act": rec.act, **rec.extra}
             out = _Outputs(tr)
-            inputs: list[np.ndarray] = [tr.x] * L                 # what each layer reads, (T, B, I_k)
+            embedding = _Embedding(tr) if arch.embedded else None
+            inputs: list[np.ndarray] = [tr.x if embedding is None else embedding.e] * L   # each layer's input, (T, B, I_k)
             # ---- forward, stage by stage (engine.chain.stages), layer by layer ----
             for seg in tr.stages:
                 a, n = seg.start, seg.steps
+                if embedding is not None:
+                    embedding.forward(seg)
                 for k in range(L):
-                    inputs[k] = tr.x if k == 0 else _layer_output(records, k - 1, D)
+                    inputs[k] = inputs[0] if k == 0 else _layer_output(records, k - 1, D)
                     for d in range(D):
                         s = f"_l{k}{arch.suffix(d)}"
                         w_hh, b_hh = tr.weight(seg, f"weight_hh{s}"), tr.weight(seg, f"bias_hh{s}")
@@ -98,7 +106,8 @@ class StepRun:
                         xp = (inputs[k][seg.span].reshape(n * B, -1) @ tr.weight(seg, f"weight_ih{s}").T
                               + bias).reshape(n, B, -1)                 # (n, B, blocks·H) all steps in one GEMM
                         steps = range(seg.stop - 1, a - 1, -1) if d else range(a, seg.stop)
-                        for t in forward_direction(cell, xp, w_hh, b_hh, records[k, d], steps, start=a):
+                        for t in forward_direction(cell, xp, w_hh, b_hh, records[k, d], steps, start=a,
+                                                   weights=tr.cell_weights(seg, s)):
                             if emit:
                                 yield hidden_event(tr, "forward", k, d, t)
                 if seg.emits:
@@ -133,12 +142,17 @@ class StepRun:
                         steps = range(a, seg.stop) if d else range(seg.stop - 1, a - 1, -1)
                         for t in backward_direction(cell, records[k, d], tr.weight(seg, f"weight_hh{s}"),
                                                     d_out[k][seg.span, :, d * H:(d + 1) * H], sinks[k, d],
-                                                    carries[k, d], steps, start=a, cuts=tr.cuts(d)):
+                                                    carries[k, d], steps, start=a, cuts=tr.cuts(d),
+                                                    weights=tr.cell_weights(seg, s)):
+                            if k == 0 and embedding is not None:        # ∂L/∂e_t, complete after the last direction
+                                embedding.backward(t, sinks[0, d].dz_ih[t], tr.weight(seg, f"weight_ih{s}"))
                             if emit:
                                 yield hidden_event(tr, "backward", k, d, t)
                         if k > 0:                                          # ∂L/∂(layer input), one GEMM
                             d_out[k - 1][seg.span] += sinks[k, d].dz_ih[seg.span] @ tr.weight(seg, f"weight_ih{s}")
             out.head_gradients(top, self._contributions)
+            if embedding is not None:
+                embedding.table_gradients(self._contributions)
             for k in reversed(range(L)):
                 for d in range(D):
                     self._layer_gradients(k, d, records[k, d], sinks[k, d], inputs[k])
@@ -214,7 +228,13 @@ class _Outputs:
             tr.activations["probs"][seg.span] = result.probs
             tr.gradients["probs"][seg.span] = result.dprobs
         tr.loss_t[seg.span] = result.loss_t
-
+        valid = tr.valid
+        if valid is not None:                                       # padding records zeros
+            pad = ~valid[seg.span]
+            for table in (tr.activations, tr.gradients):
+                for name in ("logits", "probs"):
+                    if name in table:
+                        table[name][seg.span][pad] = 0
     def head_gradients(self, top: np.ndarray, contributions: bool) -> None:
         """∂L/∂V, ∂L/∂c of every head, summed over the steps of the segments that use it."""
         tr = self.tr
@@ -230,3 +250,38 @@ class _Outputs:
                 tr.grad_contributions[f"{prefix}head.weight"] = on_axis(outer_sum_norms(dl, h), steps, tr.T)
                 tr.grad_contributions[f"{prefix}head.bias"] = on_axis(np.linalg.norm(dl.sum(axis=1), axis=-1),
                                                                       steps, tr.T)
+
+
+class _Embedding:
+    """The token table in front of the first layer: e_t = E[x_t] (zeros at padding), ∂L/∂e_t, and
+    ∂L/∂E = Σ_t Σ_b onehot(x_tb) ∂L/∂e_tbᵀ (only the rows of tokens that occur are non-zero)."""
+
+    def __init__(self, tr: Trace) -> None:
+        self.tr = tr
+        shape = (tr.T, tr.B, tr.input_size)
+        tr.activations["embedding"] = self.e = np.zeros(shape, dtype=tr.dtype)
+        tr.gradients["embedding"] = self.de = np.zeros(shape, dtype=tr.dtype)
+
+    def forward(self, seg: Segment) -> None:
+        """Look up a stage's rows in its own table."""
+        self.e[seg.span] = self.tr.weight(seg, EMBEDDING)[self.tr.x[seg.span]]
+        valid = self.tr.valid
+        if valid is not None:
+            self.e[seg.span][~valid[seg.span]] = 0
+
+    def backward(self, t: int, dz_ih: np.ndarray, w_ih: np.ndarray) -> None:
+        """Add one direction's part of ∂L/∂e_t (its ∂L/∂(input pre-activation) times W_ih)."""
+        self.de[t] += dz_ih @ w_ih
+
+    def table_gradients(self, contributions: bool) -> None:
+        """∂L/∂E of every weight prefix, and the per-step norms ‖Σ_b onehot(x_tb) ∂L/∂e_tbᵀ‖_F."""
+        tr = self.tr
+        for prefix in weight_layout(tr.chain):
+            steps = steps_where(tr.chain, lambda seg: seg.weights == prefix)
+            ids, de = tr.x[steps], self.de[steps]
+            table = np.zeros_like(tr.params[f"{prefix}{EMBEDDING}"])
+            np.add.at(table, ids.reshape(-1), de.reshape(-1, de.shape[-1]))
+            tr.grads[f"{prefix}{EMBEDDING}"] = table
+            if contributions:
+                same = (ids[:, :, None] == ids[:, None, :]).astype(tr.dtype)     # gram of the one-hot rows
+                tr.grad_contributions[f"{prefix}{EMBEDDING}"] = on_axis(gram_norms(same, gram(de)), steps, tr.T)

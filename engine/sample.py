@@ -35,22 +35,25 @@ def sample(net: Network, length: int, prime: list[int] | tuple[int, ...] = (0,),
     """
     if net.bidirectional:
         raise ValueError("sampling needs a unidirectional network")
-    if net.input_size != net.output_size:
-        raise ValueError(f"sampling feeds outputs back as inputs: input_size ({net.input_size}) must equal "
-                         f"output_size ({net.output_size})")
+    symbols = net.vocab_size if net.arch.embedded else net.input_size      # an embedding reads the ids themselves
+    if symbols != net.output_size:
+        raise ValueError(f"sampling feeds outputs back as inputs: {'vocab_size' if net.arch.embedded else 'input_size'} "
+                         f"({symbols}) must equal output_size ({net.output_size})")
     prime = [int(i) for i in prime]
-    if not prime or min(prime) < 0 or max(prime) >= net.input_size:
-        raise ValueError(f"prime must be a non-empty list of ids in [0, {net.input_size})")
+    if not prime or min(prime) < 0 or max(prime) >= symbols:
+        raise ValueError(f"prime must be a non-empty list of ids in [0, {symbols})")
+    def inputs(ids: list[int]) -> np.ndarray:
+        return np.array(ids)[:, None] if net.arch.embedded else _one_hot(ids, symbols, net.dtype)
     if length < 0 or not temperature > 0:
         raise ValueError("length must be ≥ 0 and temperature > 0")
     rng = np.random.default_rng(seed)
     no_targets = np.full((len(prime), 1), IGNORE)
-    trace = net.run(_one_hot(prime, net.input_size, net.dtype), no_targets, "cross_entropy", contributions=False)
+    trace = net.run(inputs(prime), no_targets, "cross_entropy", contributions=False)
     out: list[int] = []
     for _ in range(length):
         p = next_distribution(trace.activations["logits"][-1, 0], temperature)
         symbol = int(rng.choice(len(p), p=p))
         out.append(symbol)
-        trace = net.run(_one_hot([symbol], net.input_size, net.dtype), no_targets[:1], "cross_entropy",
+        trace = net.run(inputs([symbol]), no_targets[:1], "cross_entropy",
                         initial_state=state_at(trace, -1), contributions=False)
     return out

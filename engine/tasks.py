@@ -83,6 +83,8 @@ class TaskData:
     target_labels: list[list[str | None]] | None
     output_labels: list[str] | None
     encoder_steps: int | None = None  # encoder–decoder tasks: x[:encoder_steps] is the encoder's input
+    ids: np.ndarray | None = None  # (T, B) int64 symbol ids of a token task (x is their one-hot): an embedding reads them
+    lengths: np.ndarray | None = None  # (B,) real steps per element when elements differ in length (padding after)
 
     @property
     def has_target(self) -> np.ndarray:
@@ -121,6 +123,7 @@ def _symbol_task(name: str, ids: np.ndarray, targets: np.ndarray, vocabulary: li
         input_labels=[[vocabulary[i] for i in ids[:, b]] for b in range(ids.shape[1])],
         target_labels=target_labels,
         output_labels=list(outputs),
+        ids=ids,
         **extra,
     )
 
@@ -251,7 +254,8 @@ def tagging_task(seq_len: int, batch_size: int, seed: int) -> TaskData:
 
     Each batch element is a stream of whole sentences (element 0 starts with
     "I like cake", the others at seeded positions of a seeded order); the steps
-    left over after the last sentence that fits are padding, with target -100.
+    left over after the last sentence that fits are padding, with target -100, and
+    ``lengths`` says where each element's padding starts (a run with it never reads the pads).
     """
     words, tags = tagging_vocabulary()
     word_id = {w: i for i, w in enumerate(words)}
@@ -261,6 +265,7 @@ def tagging_task(seq_len: int, batch_size: int, seed: int) -> TaskData:
     ids = np.zeros((seq_len, batch_size), dtype=np.int64)
     targets = np.full((seq_len, batch_size), NO_TARGET, dtype=np.int64)
     target_labels: list[list[str | None]] = []
+    lengths: list[int] = []
     for b in range(batch_size):
         start = 0 if b == 0 else int(rng.integers(0, len(order)))
         pairs: list[tuple[str, str]] = []
@@ -277,7 +282,9 @@ def tagging_task(seq_len: int, batch_size: int, seed: int) -> TaskData:
             ids[t, b] = word_id[w]
             targets[t, b] = tag_id[tag]
         target_labels.append([tag for _, tag in pairs] + [None] * (seq_len - len(pairs)))
-    return _symbol_task("tagging", ids, targets, words, tags, target_labels)   # padding: id 0, PAD_WORD
+        lengths.append(len(pairs))
+    return _symbol_task("tagging", ids, targets, words, tags, target_labels,   # padding: id 0, PAD_WORD
+                        lengths=np.array(lengths, dtype=np.int64))
 
 
 def sine_task(seq_len: int, batch_size: int, seed: int) -> TaskData:
@@ -334,7 +341,7 @@ def with_fed_back_inputs(task: TaskData, x: np.ndarray, tokens: np.ndarray, star
     if names is not None and input_labels is not None:
         input_labels = [input_labels[b][:start + 1] + [names[int(i)] for i in tokens[:-1, b]]
                         for b in range(x.shape[1])]
-    return replace(task, x=np.asarray(x), input_labels=input_labels)
+    return replace(task, x=np.asarray(x), input_labels=input_labels, ids=None)
 
 
 def make_task(

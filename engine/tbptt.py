@@ -61,28 +61,36 @@ def check_truncatable(net: Network, k1: int | None) -> None:
         raise ValueError("truncated BPTT needs a unidirectional network (the reverse direction reads the future)")
 
 
-def as_batch(x: np.ndarray, targets: np.ndarray, loss: str) -> tuple[np.ndarray, np.ndarray]:
-    """x (T, B, I) and targets (T, B) / (T, B, O), adding B = 1 to unbatched inputs."""
+def as_batch(x: np.ndarray, targets: np.ndarray, loss: str, embedded: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """x (T, B, I) (token ids (T, B) when `embedded`) and targets (T, B) / (T, B, O), adding B = 1 to
+    unbatched inputs."""
     x, targets = np.asarray(x), np.asarray(targets)
-    if x.ndim == 2:
+    if x.ndim == (1 if embedded else 2):
         x = x[:, None, :]
         targets = targets[:, None] if loss == "cross_entropy" else targets[:, None, :]
     return x, targets
 
 
-def window_runs(run: Callable[[np.ndarray, np.ndarray, dict | None], Trace], x: np.ndarray, targets: np.ndarray,
-                loss: str, windows: list[Window]) -> Iterator[tuple[Window, Trace]]:
-    """Run each window, `run(x_window, targets_window, initial_state)` with the parameters of that
-    moment (so the caller may update them between windows), starting from the detached state the
-    previous window reached before this one's start. Yields (window, its Trace)."""
-    x, targets = as_batch(x, targets, loss)
+def window_runs(run: Callable[[np.ndarray, np.ndarray, dict | None, np.ndarray | None], Trace], x: np.ndarray,
+                targets: np.ndarray, loss: str, windows: list[Window],
+                lengths: np.ndarray | None = None) -> Iterator[tuple[Window, Trace]]:
+    """Run each window, `run(x_window, targets_window, initial_state, lengths_window)` with the
+    parameters of that moment (so the caller may update them between windows), starting from the
+    detached state the previous window reached before this one's start. Yields (window, its Trace).
+    With `lengths` (a padded batch; x, targets already batched) the padding carries no loss, and each
+    window's lengths are the real steps inside it (at least 1: an element already finished runs one
+    step there that no loss reads, so the gradients are unchanged)."""
+    if lengths is not None:
+        targets = np.array(targets, copy=True)
+        targets[np.arange(x.shape[0])[:, None] >= lengths[None, :]] = IGNORE
     previous: tuple[Window, Trace] | None = None
     for window in windows:
         initial = None
         if window.start > 0:
             assert previous is not None and previous[0].start < window.start <= previous[0].end
             initial = state_at(previous[1], window.start - 1 - previous[0].start)
-        trace = run(x[window.start:window.end], window_targets(targets, loss, window), initial)
+        inside = None if lengths is None else np.clip(lengths - window.start, 1, window.end - window.start)
+        trace = run(x[window.start:window.end], window_targets(targets, loss, window), initial, inside)
         yield window, trace
         previous = window, trace
 
@@ -100,12 +108,12 @@ def truncated_gradients(net: Network, x, targets, loss: str = "cross_entropy", k
                         k2: int | None = None) -> TruncatedGradients:
     """The gradient TBPTT(k1, k2) computes with the parameters held fixed (no update between windows)."""
     check_truncatable(net, k1)
-    x, targets = as_batch(x, targets, loss)
+    x, targets = as_batch(x, targets, loss, net.arch.embedded)
     T, B = x.shape[:2]
     total = TruncatedGradients(0.0, {k: np.zeros_like(v) for k, v in net.state_dict().items()},
                                {n: np.zeros((T, B, net.hidden_size), dtype=net.dtype) for n in net.node_names})
-    def run(xw: np.ndarray, tw: np.ndarray, initial: dict | None) -> Trace:
-        return net.run(xw, tw, loss, initial_state=initial, contributions=False)
+    def run(xw: np.ndarray, tw: np.ndarray, initial: dict | None, lengths: np.ndarray | None) -> Trace:
+        return net.run(xw, tw, loss, initial_state=initial, contributions=False, lengths=lengths)
     for window, trace in window_runs(run, x, targets, loss, truncation_windows(T, k1, k2)):
         total.loss += trace.loss
         for name, g in trace.grads.items():

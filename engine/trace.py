@@ -21,7 +21,7 @@ from .params import Architecture
 from .record import TraceRecord
 from .schedule import event_schedule
 
-FORMAT_VERSION = 2          # 2: the chain of segments is saved; version 1 files (one segment) still load
+FORMAT_VERSION = 3          # 3: vocab_size and lengths; 2: the chain of segments; versions 1 and 2 still load
 
 
 class Trace(TraceRecord):
@@ -88,13 +88,15 @@ class Trace(TraceRecord):
             "meta": np.array(json.dumps({
                 "version": FORMAT_VERSION, "cell": self.cell, "input_size": self.input_size,
                 "hidden_size": self.hidden_size, "output_size": self.output_size,
-                "num_layers": self.num_layers, "bidirectional": self.bidirectional,
+                "num_layers": self.num_layers, "bidirectional": self.bidirectional, "vocab_size": self.vocab_size,
                 "loss_type": self.loss_type, "loss": float(self.loss),
                 "bptt_window": self.bptt_window,
                 "chain": [{"name": seg.name, "start": seg.start, "stop": seg.stop, "emits": seg.emits,
                            "weights": seg.weights, "handoff": seg.handoff} for seg in self.chain]})),
             "x": self.x, "targets": self.targets, "mask": self.mask, "loss_t": self.loss_t,
         }
+        if self.lengths is not None:
+            arrays["lengths"] = self.lengths
         for prefix, table in (("param", self.params), ("act", self.activations), ("grad", self.grads),
                               ("gradient", self.gradients), ("contrib", self.grad_contributions),
                               ("init", self.initial_state), ("initgrad", self.initial_state_grads),
@@ -126,15 +128,23 @@ def load_trace(path: str | Path, max_bytes: int | None = None) -> Trace:
         raise ValueError("not a trace file: no 'meta' entry")
     try:
         meta = json.loads(str(files.pop("meta")))
+        vocab = meta.get("vocab_size")
         arch = Architecture(meta["cell"], meta["input_size"], meta["hidden_size"], meta["output_size"],
-                            meta["num_layers"], meta["bidirectional"])
+                            meta["num_layers"], meta["bidirectional"], None if vocab is None else int(vocab))
         x = files.pop("x")
         if "chain" in meta:
             chain = check_chain([Segment(**seg) for seg in meta["chain"]], x.shape[0])
         else:                                          # version 1: a plain run, perhaps truncated
             chain = window_chain(x.shape[0], int(meta["bptt_window"])) if meta.get("bptt_window") else None
-        trace = Trace(arch, meta["loss_type"], x, files.pop("targets"), files.pop("mask"), {}, chain)
-        trace.loss_t = files.pop("loss_t")
+        loss_t = files.pop("loss_t")
+        lengths = files.pop("lengths", None)
+        if lengths is not None:
+            lengths = lengths.astype(np.int64)
+            if lengths.shape != (x.shape[1],) or (lengths < 1).any() or (lengths > x.shape[0]).any():
+                raise ValueError(f"lengths {lengths.tolist()} do not fit x of shape {x.shape}")
+        trace = Trace(arch, meta["loss_type"], x, files.pop("targets"), files.pop("mask"), {}, chain,
+                      dtype=loss_t.dtype, lengths=lengths)
+        trace.loss_t = loss_t
         trace.loss = float(meta["loss"])
     except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
         raise ValueError(f"not a trace file: bad metadata ({exc})") from exc

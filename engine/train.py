@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .network import Network
+from .network import Network, check_lengths
 from .norms import batch_mean_norm
 from .optim import OPTIMIZERS, clip_by_global_norm, make_optimizer
 from .patterns import Seq2Seq
@@ -78,12 +78,15 @@ class Trainer:
     its chain is [encoder: silent, attached] + [decoder: emits], trained with full BPTT through both)."""
 
     def __init__(self, net: Network | Seq2Seq, x, targets, loss: str, options: TrainOptions,
-                 encoder_steps: int | None = None) -> None:
+                 encoder_steps: int | None = None, lengths=None) -> None:
         if encoder_steps is not None and (options.tbptt is not None or not options.recurrent_gradient):
             raise ValueError("an encoder–decoder is trained with full BPTT (no tbptt, recurrent_gradient=True)")
         k1, k2 = options.tbptt if options.tbptt is not None else (None, None)
         check_truncatable(net, k1)
-        self.x, self.targets = as_batch(x, targets, loss)
+        self.x, self.targets = as_batch(x, targets, loss, net.arch.embedded)
+        if lengths is not None and encoder_steps is not None:
+            raise ValueError("lengths (a padded batch) needs a Network, not an encoder–decoder")
+        self.lengths = check_lengths(lengths, *self.x.shape[:2])     # a padded batch: see Network.run
         self.loss = loss
         self.encoder_steps = encoder_steps
         self._emitting = slice(encoder_steps or 0, None)    # the steps with a loss, summed alone as in Trace.loss
@@ -100,12 +103,13 @@ class Trainer:
         while self.epochs_done < self.options.epochs and not self.diverged:
             yield self.run_epoch()
 
-    def _run(self, x: np.ndarray, targets: np.ndarray, initial_state: dict | None) -> Trace:
+    def _run(self, x: np.ndarray, targets: np.ndarray, initial_state: dict | None,
+             lengths: np.ndarray | None = None) -> Trace:
         """One window's record with the current parameters (no contribution norms: training needs none)."""
         if self.encoder_steps is not None:
             return self.net.run_joined(x, targets, self.encoder_steps, self.loss, contributions=False)
         return self.net.run(x, targets, self.loss, initial_state=initial_state,
-                            recurrent_gradient=self.options.recurrent_gradient, contributions=False)
+                            recurrent_gradient=self.options.recurrent_gradient, contributions=False, lengths=lengths)
 
     def run_epoch(self) -> EpochRecord:
         """One pass over the sequence with its update(s)."""
@@ -117,7 +121,7 @@ class Trainer:
         correct = counted = 0
         largest, updates, clipped = 0.0, 0, 0
         with np.errstate(over="ignore", invalid="ignore"):
-            for window, trace in window_runs(self._run, self.x, self.targets, self.loss, self.windows):
+            for window, trace in window_runs(self._run, self.x, self.targets, self.loss, self.windows, self.lengths):
                 loss_t[window.loss_from:window.end] = trace.loss_t[window.loss_from - window.start:]
                 for node in dh:
                     dh[node][window.start:window.end] += trace.gradients[node]
@@ -133,7 +137,8 @@ class Trainer:
                     break
                 updates += 1
                 clipped += step.clipped
-            profile = {n: batch_mean_norm(v) for n, v in dh.items()}
+            valid = None if self.lengths is None else np.arange(T)[:, None] < self.lengths[None, :]
+            profile = {n: batch_mean_norm(v, valid) for n, v in dh.items()}
             param_norms = {k: float(np.linalg.norm(g)) for k, g in grad_sum.items()}
         self.epochs_done += 1
         return EpochRecord(

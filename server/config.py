@@ -36,6 +36,7 @@ CELLS: tuple[str, ...] = Cell.__args__
 TRAINING = {"group": "training"}   # the training panel's fields (config_table.fields_in_group); tbptt also truncates traces
 TASKS: tuple[str, ...] = Task.__args__
 SCHEMA_SETTINGS = Settings.from_env()  # the bounds of TraceConfig, the model of code with no app
+EMBEDDING_TASKS = ("char_lm", "tagging", "copy", "reverse")   # tasks of symbols: an embedding can read them
 
 
 def _given(info: ValidationInfo, *names: str) -> bool:
@@ -91,7 +92,7 @@ class TraceConfig(BaseModel):
     )
     recurrent_scale: float | None = _DEFAULT_BOUNDS["recurrent_scale"][1]
     forget_bias: float = Field(0.0, ge=-20.0, le=20.0, allow_inf_nan=False,
-                               description="LSTM only: added to the forget gate's bias.")
+                               description="Cells with a forget gate (the LSTMs): added to the forget gate's bias.")
     seed: int = Field(0, ge=0, le=2**32 - 1)
     dtype: Literal["float64", "float32"] = "float64"
     # Training options (used by /ws/train); validated here so one schema serves all.
@@ -108,6 +109,12 @@ class TraceConfig(BaseModel):
         "teacher_forced",
         description="free_running (char_lm, unidirectional; or reverse): the inputs after the first (the "
                     "decoder's after <go>) are the network's own argmax outputs fed back; the targets stay.",
+    )
+    # Word embeddings (issue 13): a learned table in front of the first layer for the token tasks.
+    embedding_size: int | None = Field(
+        None, ge=1, le=256,
+        description="Token tasks (char_lm, tagging, copy, reverse): the first layer reads e_t = E[x_t], a learned "
+                    "embedding of this width, instead of one-hot symbols (teacher forced only).",
     )
 
     @model_validator(mode="before")
@@ -212,6 +219,19 @@ class TraceConfig(BaseModel):
             if info.data.get("bidirectional"):
                 raise ValueError("free_running needs a unidirectional network (the reverse direction reads the future)")
         return unroll
+
+    @field_validator("embedding_size")
+    @classmethod
+    def _check_embedding(cls, embedding_size: int | None, info: ValidationInfo) -> int | None:
+        """Only symbols can be looked up in a table; free running feeds one-hot outputs back."""
+        if embedding_size is None:
+            return None
+        if _given(info, "task") and info.data["task"] not in EMBEDDING_TASKS:
+            raise ValueError(f"an embedding reads symbols: task must be one of {', '.join(EMBEDDING_TASKS)}; "
+                             f"got {info.data['task']!r}")
+        if info.data.get("unroll") == "free_running":
+            raise ValueError("an embedding runs teacher forced (free_running feeds one-hot outputs back)")
+        return embedding_size
 
     @property
     def seq2seq(self) -> bool:

@@ -21,9 +21,12 @@ DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
 def network_sizes(config: TraceConfig, task: TaskData) -> dict:
-    """The keyword arguments of Network.random / Seq2Seq.random a config and its task set."""
+    """The keyword arguments of Network.random / Seq2Seq.random a config and its task set (with
+    `embedding_size`, the first layer reads embeddings of that width and the table has a row per symbol)."""
+    embedded = config.embedding_size is not None
     return {
-        "cell": config.cell, "input_size": task.input_size, "hidden_size": config.hidden_size,
+        "cell": config.cell, "input_size": config.embedding_size if embedded else task.input_size,
+        "vocab_size": task.input_size if embedded else None, "hidden_size": config.hidden_size,
         "output_size": task.output_size, "num_layers": config.num_layers, "seed": config.seed,
         "recurrent_scale": config.recurrent_scale,
         "forget_bias": config.forget_bias, "dtype": DTYPES[config.dtype],   # the engine applies it to cells with a forget gate
@@ -36,8 +39,9 @@ class ModelSource:
     `network` is the model when it is a single RNN (None for an encoder–decoder): what the features
     that read one network's weights (compare) need."""
 
-    def __init__(self, config: TraceConfig, model: Any) -> None:
+    def __init__(self, config: TraceConfig, model: Any, lengths: np.ndarray | None = None) -> None:
         self.config, self.model = config, model
+        self.lengths = lengths          # (B,) the task's real steps per element (a padded batch), or None
 
     @property
     def network(self) -> engine.Network | None:
@@ -55,7 +59,8 @@ class ModelSource:
 
     def options(self) -> dict:
         """The keyword options of Network.run / Network.steps the config sets."""
-        return {"truncate": self.config.tbptt, "recurrent_gradient": self.config.recurrent_gradient}
+        return {"truncate": self.config.tbptt, "recurrent_gradient": self.config.recurrent_gradient,
+                "lengths": self.lengths}
 
     def steps(self, x: np.ndarray, targets: np.ndarray, loss: str) -> engine.StepRun:
         """A step-wise run on (x, targets): iterate it for Events; its `schedule` and `stages` are
@@ -68,7 +73,7 @@ class ModelSource:
 
     def trainer(self, x: np.ndarray, targets: np.ndarray, loss: str, options: engine.TrainOptions) -> engine.Trainer:
         """The engine's Trainer of a copy of the model on (x, targets)."""
-        return engine.Trainer(self.model, x, targets, loss, options)
+        return engine.Trainer(self.model, x, targets, loss, options, lengths=self.lengths)
 
     def segments(self, T: int) -> list[dict] | None:
         """[{name, start, stop}] of the model's parts on a time axis of T steps; None for one part."""
@@ -122,4 +127,4 @@ def build_model(config: TraceConfig, task: TaskData, model: Any = None) -> Model
         return EncoderDecoderSource(config, model, task.encoder_steps)
     if model is None:
         model = engine.Network.random(bidirectional=config.bidirectional, **network_sizes(config, task))
-    return ModelSource(config, model)
+    return ModelSource(config, model, task.lengths)

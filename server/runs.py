@@ -26,9 +26,11 @@ def build_task(config: TraceConfig) -> TaskData:
 
 
 def engine_inputs(config: TraceConfig, task: TaskData) -> tuple[np.ndarray, np.ndarray]:
-    """(x, targets) in the network's dtype (class ids stay integers)."""
+    """(x, targets) in the network's dtype (class ids stay integers; with an embedding x is the symbol ids)."""
     dtype = DTYPES[config.dtype]
     targets = task.targets if task.loss == "cross_entropy" else task.targets.astype(dtype)
+    if config.embedding_size is not None and task.ids is not None:
+        return task.ids, targets
     return task.x.astype(dtype), targets
 
 
@@ -102,6 +104,9 @@ def config_meta(config: TraceConfig, task: TaskData, shaped: Any, schedule: dict
         title=title or default_title,
         story=story,
         segments=segments,
+        embedding_size=shaped.input_size if shaped.arch.embedded else None,
+        length=None if task.lengths is None else int(task.lengths[config.batch_index]),
+        lengths=None if task.lengths is None else [int(n) for n in task.lengths],
     )
 
 
@@ -129,6 +134,9 @@ def loaded_source(trace: Any, name: str, title: str | None = None) -> StreamSour
         title=title or f"Loaded trace: {name}",
         story=None,
         segments=wire_segments(trace.stages),
+        embedding_size=trace.input_size if trace.arch.embedded else None,
+        length=None if trace.lengths is None else int(trace.lengths[0]),
+        lengths=None if trace.lengths is None else [int(n) for n in trace.lengths],
     )
     events = trace.events()
     return StreamSource(meta, events, lambda: trace, events.close, 0)

@@ -63,5 +63,7 @@ def vanishing_profile(trace: TraceRecord, node: str) -> dict:
     t = np.arange(trace.T, dtype=np.float64)
     distance = (t - k) if reverse else (k - t)
     distance[distance < 0] = np.nan                 # steps that L_k does not reach through this direction
+    if trace.valid is not None:
+        distance[~trace.valid.any(axis=1)] = np.nan  # padding for every element: no gradient to measure
     return {"k": k, "distance": distance, "norms": norms, "factor": decay_factor(distance, norms),
             "bound": bound, "sigma_max": sigma_max}

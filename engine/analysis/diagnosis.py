@@ -165,7 +165,7 @@ def _saturation(trace: TraceRecord, node: str, th: Thresholds) -> list[Finding]:
         margin = th.saturation_margin * (high - low) / 2
         with np.errstate(invalid="ignore"):
             saturated = (values <= low + margin) | (values >= high - margin)
-        share = saturated.mean(axis=(1, 2))                              # (T,)
+        share = _real_mean(saturated, trace, empty=0.0)                  # (T,)
         if share.max() > th.saturated_share:
             worst = int(np.argmax(share))
             steps = np.flatnonzero(share > th.saturated_share)
@@ -199,7 +199,7 @@ def _forget_gate(trace: TraceRecord, node: str, th: Thresholds) -> list[Finding]
     gate = trace.cell_impl.forget_gate
     if gate is None:
         return []
-    mean_f = trace.activations[gate + node[1:]].mean(axis=(1, 2))          # (T,)
+    mean_f = _real_mean(trace.activations[gate + node[1:]], trace, empty=1.0)   # (T,)
     if not mean_f.min() < th.forget_closed:
         return []
     worst = int(np.argmin(mean_f))
@@ -208,3 +208,14 @@ def _forget_gate(trace: TraceRecord, node: str, th: Thresholds) -> list[Finding]
                     f"The mean forget gate is {mean_f[worst]:.2f} at t={worst} (below {th.forget_closed} at "
                     f"{len(steps)} steps): the cell state is wiped, so the LSTM's long path is cut.",
                     [int(t) for t in steps], {"mean_f": mean_f.tolist()})]
+
+
+def _real_mean(values: np.ndarray, trace, empty: float) -> np.ndarray:
+    """(T,) mean over batch and units; in a padded batch over the real entries only (`empty` at a step
+    that is padding for every element), so padding's recorded zeros are not read as closed gates."""
+    valid = getattr(trace, "valid", None)
+    if valid is None:
+        return values.mean(axis=(1, 2))
+    count = valid.sum(axis=1) * values.shape[-1]
+    total = np.where(valid[..., None], values, 0).sum(axis=(1, 2))
+    return np.where(count > 0, total / np.maximum(count, 1), empty)

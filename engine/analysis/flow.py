@@ -14,9 +14,10 @@ FLOW_MEMORY_BUDGET = 256 << 20  # bytes of the gradient buffer between layers
 
 
 def gradient_norms(trace: TraceRecord) -> dict[str, np.ndarray]:
-    """node → (T,) batch mean of ‖∂L/∂h_t‖ (the total gradient), computed once per record."""
+    """node → (T,) batch mean of ‖∂L/∂h_t‖ (the total gradient), computed once per record; in a padded
+    batch the mean over the entries for which t is real (NaN where none is)."""
     return trace.remember("gradient_norms",
-                          lambda: {n: batch_mean_norm(trace.gradients[n]) for n in trace.node_names})
+                          lambda: {n: batch_mean_norm(trace.gradients[n], trace.valid) for n in trace.node_names})
 
 
 def flow_matrix(trace: TraceRecord, node: str, max_rows: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -38,8 +39,9 @@ class FlowSink(BackwardSink):
     the step's other gradients go to scratch buffers reused across steps."""
 
     def __init__(self, cell: Cell, T: int, K: int, B: int, H: int, w_ih: np.ndarray | None,
-                 d_below: np.ndarray | None, dtype) -> None:
+                 d_below: np.ndarray | None, dtype, valid: np.ndarray | None = None) -> None:
         self.norms = np.zeros((K, T))
+        self.valid = valid                 # (T, B) the real entries of a padded batch, or None
         self.w_ih = w_ih                   # the weights of the segment being back-propagated
         self.d_below = d_below             # (T, K, B, I_k) accumulated, or None for the bottom layer
         rows = cell.blocks * H
@@ -56,7 +58,7 @@ class FlowSink(BackwardSink):
 
     def done(self, t: int, step: GradStep) -> None:
         """Record step t's norms (dh is (K, B, H)) and send its input gradient down."""
-        self.norms[:, t] = batch_mean_norm(step.dh)
+        self.norms[:, t] = batch_mean_norm(step.dh, None if self.valid is None else self.valid[t])
         if self.d_below is not None:
             self.d_below[t] += step.dz_ih @ self.w_ih
 
@@ -78,7 +80,8 @@ def flow_rows(trace: TraceRecord, max_rows: int) -> np.ndarray:
 
 
 def flow_norms(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
-    """node → (len(ks), T): batch mean of ‖∂L_k/∂h_t‖, back-propagating only the loss term of step k.
+    """node → (len(ks), T): batch mean of ‖∂L_k/∂h_t‖, back-propagating only the loss term of step k
+    (over the real entries of a padded batch).
     The K loss terms travel together as an extra batch dimension (chunked to bound memory)."""
     T, B, H, D = trace.T, trace.B, trace.hidden_size, trace.directions
     widest = max(trace.input_size, H * D)
@@ -105,14 +108,14 @@ def _flow_chunk(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
             for d in range(D):
                 s = f"_l{k}{trace.arch.suffix(d)}"
                 rec, cuts = trace.layer_record(k, d), trace.cuts(d)
-                sink = FlowSink(cell, T, K, B, H, None, d_below, trace.dtype)
+                sink = FlowSink(cell, T, K, B, H, None, d_below, trace.dtype, trace.valid)
                 carry = Carry(cell, (K, B, H), trace.dtype)
                 for seg in reversed(trace.stages):
                     sink.w_ih = trace.weight(seg, f"weight_ih{s}")
                     steps = range(seg.start, seg.stop) if d else range(seg.stop - 1, seg.start - 1, -1)
                     for _ in backward_direction(cell, rec, trace.weight(seg, f"weight_hh{s}"),
                                                 d_above[seg.span, ..., d * H:(d + 1) * H], sink, carry, steps,
-                                                start=seg.start, cuts=cuts):
+                                                start=seg.start, cuts=cuts, weights=trace.cell_weights(seg, s)):
                         pass
                 out[f"h{s}"] = sink.norms
             d_above = d_below

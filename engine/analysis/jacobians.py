@@ -42,24 +42,38 @@ def _jacobian_norms(trace: TraceRecord) -> dict[str, np.ndarray]:
                 for seg in trace.stages:                 # each step with its stage's W_hh
                     steps = later[(later >= seg.start) & (later < seg.stop)]
                     if len(steps):
-                        norms[steps] = exact_jacobian_norms(cell, rec, trace.weight(seg, f"weight_hh{s}"), steps, B, S)
+                        norms[steps] = exact_jacobian_norms(cell, rec, trace.weight(seg, f"weight_hh{s}"), steps, B, S,
+                                                             trace.cell_weights(seg, s))
                 out[f"h{s}"] = norms.astype(trace.dtype)
     return out
 
 
 def exact_jacobian_norms(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, steps: np.ndarray, B: int,
-                         S: int) -> np.ndarray:
+                         S: int, weights: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """Batch-mean spectral norms of ∂s_t/∂s_{t−1} at `steps` of a layer record (S = the state's
-    width), for chunks of ≤ JACOBIAN_CHUNK_BYTES of Jacobians at a time."""
+    width; `weights`: the cell's extra weights), for chunks of ≤ JACOBIAN_CHUNK_BYTES of Jacobians at a time."""
     chunk = max(1, int(JACOBIAN_CHUNK_BYTES // (B * S * S * 8)))
     h_prev = rec.h_prev_all()
     c_prev = None if rec.c is None else rec.previous(rec.c, rec.c0)
+    # in a padded batch only the entries whose step and previous processed step are both real count
+    counted = None if rec.valid is None else rec.valid & rec.previous_valid()
     norms = np.empty(len(steps), dtype=np.float64)
     for start in range(0, len(steps), chunk):
         part = steps[start:start + chunk]
-        jac = cell.jacobian(_flatten_steps(rec, part, h_prev, c_prev), w_hh)          # (n·B, S, S)
-        norms[start:start + len(part)] = spectral_norms(jac).reshape(-1, B).mean(axis=1)
+        flat = _flatten_steps(rec, part, h_prev, c_prev)
+        flat.weights = weights or {}
+        jac = cell.jacobian(flat, w_hh)                                              # (n·B, S, S)
+        per = spectral_norms(jac).reshape(-1, B)
+        norms[start:start + len(part)] = per.mean(axis=1) if counted is None else masked_mean(per, counted[part])
     return norms
+
+
+def masked_mean(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Mean over the last axis of the entries `keep`; NaN where none is kept."""
+    count = keep.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = np.where(keep, values, 0.0).sum(axis=-1)
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def _flatten_steps(rec: LayerRecord, steps: np.ndarray, h_prev: np.ndarray,

@@ -1,4 +1,5 @@
-"""Recurrent cells: one module per cell (rnn, lstm, gru), their common interface and the registry.
+"""Recurrent cells: one module per cell (rnn, lstm, gru, lstm_peephole, lstm_coupled,
+gru_reset_before), their common interface and the registry.
 
 Each cell module holds the cell's lecture equations, forward and backward, in its docstring; see
 docs/DESIGN.md, section "Cells".

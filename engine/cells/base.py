@@ -28,6 +28,7 @@ class StepRecord:
     c: np.ndarray | None = None         # (B, H) cell state c_t (cells whose states include "c")
     c_prev: np.ndarray | None = None
     extra: dict[str, np.ndarray] = field(default_factory=dict)   # cell-private values (`Cell.extras`)
+    weights: dict[str, np.ndarray] = field(default_factory=dict)  # the step's `Cell.extra_weights` (e.g. peepholes)
 
 
 @dataclass
@@ -60,6 +61,9 @@ class Cell:
     forget_gate: str | None = None      # the gate whose closing wipes the state; `forget_bias` adds to its bias
     kinks: bool = False                 # φ has kinks: finite differences need a narrow stencil
     lecture: Lecture | None = None      # the lecture's equations (None: a generic description)
+    extra_weights: tuple[str, ...] = ()  # per-direction parameters beyond W_ih, W_hh, b_ih, b_hh (names
+    #                                     without _l{k}); the engine hands their values to every step in
+    #                                     StepRecord.weights and sums `extra_weight_gradients`
 
     @property
     def has_cell_state(self) -> bool:
@@ -105,6 +109,17 @@ class Cell:
                        w_hh: np.ndarray, b_hh: np.ndarray) -> dict[str, np.ndarray]:
         """The private records (`extras`, (T, B, H) each) from the recorded ones, for a trace loaded
         from disk; h_prev (T, B, H) is the state each step read."""
+        return {}
+
+    def recurrent_operands(self, h_prev: np.ndarray, act: np.ndarray | None) -> dict[str, np.ndarray]:
+        """gate → what that gate's block of W_hh multiplies when it is not h_{t−1} ((n, B, H), every
+        step at once); ∂L/∂W_hh of that block is then Σ_t ∂L/∂a_t operand_tᵀ. Default: none."""
+        return {}
+
+    def extra_weight_gradients(self, dz_ih: np.ndarray, rec: StepRecord) -> dict[str, np.ndarray]:
+        """Per-step terms of the gradients of `extra_weights`: name → (n, *shape), each step's term
+        summed over the batch (their sum over steps is the gradient). dz_ih (n, B, blocks·H) is
+        ∂L/∂(pre-activations); rec holds the steps' (n, B, ·) records (c_prev included)."""
         return {}
 
     def forward(self, xp: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray | None, w_hh: np.ndarray,

@@ -24,6 +24,14 @@ from .lecture import Lecture
 from .base import Cell, GradStep, StepRecord, diag, diag_times, sigmoid_
 
 
+# shared by the LSTM variants (lstm_coupled): h_t = o_t ⊙ tanh(c_t), and the c path of the step templates
+H_FROM_C = ('<math display="block"><msub><mi>h</mi><mi>t</mi></msub><mo>=</mo><msub><mi>o</mi><mi>t</mi></msub>'
+            '<mo>⊙</mo><mi>tanh</mi><mo>(</mo><msub><mi>c</mi><mi>t</mi></msub><mo>)</mo></math>')
+C_PATH = {"recurrent": "(recurrent path through the gates of step {next_step})",
+          "state_gradients": {"c": "∂L/∂c{t} = ∂L/∂h{t} ⊙ o ⊙ (1 − tanh²c{t})"},
+          "state_recurrences": {"c": " + f{next} ⊙ ∂L/∂c{next}"}}
+
+
 class LSTMCell(Cell):
     """Long short-term memory cell."""
 
@@ -42,16 +50,13 @@ class LSTMCell(Cell):
             '<math display="block"><msub><mi>c</mi><mi>t</mi></msub><mo>=</mo><msub><mi>f</mi><mi>t</mi></msub>'
             '<mo>⊙</mo><msub><mi>c</mi><mrow><mi>t</mi><mo>−</mo><mn>1</mn></mrow></msub><mo>+</mo><msub><mi>i</mi>'
             '<mi>t</mi></msub><mo>⊙</mo><msub><mi>g</mi><mi>t</mi></msub></math>'
-            '<math display="block"><msub><mi>h</mi><mi>t</mi></msub><mo>=</mo><msub><mi>o</mi><mi>t</mi></msub>'
-            '<mo>⊙</mo><mi>tanh</mi><mo>(</mo><msub><mi>c</mi><mi>t</mi></msub><mo>)</mo></math>'
+            + H_FROM_C +
             '<p class="eq-note">[i, f, g, o] = [σ, σ, tanh, σ](U x<sub>t</sub> + W h<sub>t−1</sub> + b), rows in '
             "torch's order i, f, g, o.</p>"
         ),
         forward=("i, f, o = σ({U} {input} + {W} h{prev} + b),  g = tanh(…)", "{gates}",
                  "c{t} = f ⊙ c{prev} + i ⊙ g", "{state:c}", "h{t} = o ⊙ tanh(c{t})"),
-        recurrent="(recurrent path through the gates of step {next_step})",
-        state_gradients={"c": "∂L/∂c{t} = ∂L/∂h{t} ⊙ o ⊙ (1 − tanh²c{t})"},
-        state_recurrences={"c": " + f{next} ⊙ ∂L/∂c{next}"},
+        **C_PATH,
     )
 
     def reads_torch(self, module) -> bool:

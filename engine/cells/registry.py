@@ -8,7 +8,10 @@ from typing import Any
 
 from .base import Cell
 from .gru import GRUCell
+from .gru_reset_before import ResetBeforeGRUCell
 from .lstm import LSTMCell
+from .lstm_coupled import CoupledLSTMCell
+from .lstm_peephole import PeepholeLSTMCell
 from .rnn import ElmanCell
 
 _BUILT_IN: tuple[Cell, ...] = (
@@ -16,6 +19,9 @@ _BUILT_IN: tuple[Cell, ...] = (
     ElmanCell("relu"),
     LSTMCell(),
     GRUCell(),
+    PeepholeLSTMCell(),
+    CoupledLSTMCell(),
+    ResetBeforeGRUCell(),
 )
 _CELLS: dict[str, Cell] = {cell.name: cell for cell in _BUILT_IN}
 

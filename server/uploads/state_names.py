@@ -13,11 +13,12 @@ import re
 
 import numpy as np
 
+from unrolled.engine import get_cell
 from unrolled.server.uploads.model_files import ModelFileError
 
-RECURRENT_NAME = re.compile(r"^(?P<prefix>.*?)(?P<name>(weight|bias)_(ih|hh)_l\d+(_reverse)?)$")
+# the peepholes of lstm_peephole (a cell of the lectures) travel with the recurrent weights
+RECURRENT_NAME = re.compile(r"^(?P<prefix>.*?)(?P<name>((weight|bias)_(ih|hh)|weight_peephole)_l\d+(_reverse)?)$")
 CELL_BY_BLOCKS = {1: "rnn_tanh", 3: "gru", 4: "lstm"}
-BLOCKS_BY_CELL = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
 
 
 def split_recurrent(arrays: dict[str, np.ndarray], filename: str, field: str) -> tuple[dict, dict]:
@@ -51,9 +52,10 @@ def infer_cell(recurrent: dict[str, np.ndarray], cell: str | None, filename: str
                              "(rnn), 3 (gru) or 4 (lstm)", field)
     if cell is None:
         return CELL_BY_BLOCKS[blocks]
-    if BLOCKS_BY_CELL[cell] != blocks:
+    needed = get_cell(cell).blocks                      # every registered cell, the lectures' ones included
+    if needed != blocks:
         raise ModelFileError(f"{filename}['weight_hh_l0'] has shape {w.shape}: a {cell} needs "
-                             f"({BLOCKS_BY_CELL[cell]}·H, H) = ({BLOCKS_BY_CELL[cell] * w.shape[1]}, {w.shape[1]}); "
+                             f"({needed}·H, H) = ({needed * w.shape[1]}, {w.shape[1]}); "
                              f"this looks like a {CELL_BY_BLOCKS[blocks]}", "cell")
     return cell
 

@@ -40,6 +40,8 @@ def trace_document(trace: Any, config: TraceConfig | None, task: TaskData | None
         "x": trace.x,
         "targets": trace.targets,
         "mask": np.asarray(trace.mask, dtype=bool),
+        "vocab_size": trace.vocab_size,               # an embedding in front: x is token ids
+        "lengths": trace.lengths,                     # a padded batch: element b's steps t ≥ lengths[b] are padding
         "params": trace.params,
         "input_labels": None if task is None else task.input_labels,
         "target_labels": None if task is None else task.target_labels,

@@ -20,11 +20,12 @@ from unrolled.server.wire.serialize import array_to_json, dumps, float_to_json, 
 STREAM_DIGITS = 4  # significant digits of the streamed values (the summary keeps full precision)
 
 
-def _batch_norm(value: np.ndarray) -> float:
-    """The engine's batch-mean L2 norm of a (B, n) value, in float64; |v| for a scalar."""
+def _batch_norm(value: np.ndarray, valid: np.ndarray | None = None) -> float:
+    """The engine's batch-mean L2 norm of a (B, n) value, in float64 (over the real entries `valid` of a
+    padded batch); |v| for a scalar."""
     if value.ndim == 0:
         return abs(float(value))
-    return float(batch_mean_norm(value.astype(np.float64)))
+    return float(batch_mean_norm(value.astype(np.float64), valid))
 
 
 def event_message(event: Any, seq: int, batch_index: int) -> dict:
@@ -36,7 +37,7 @@ def event_message(event: Any, seq: int, batch_index: int) -> dict:
         value = np.asarray(value)
         element = value.reshape(1) if value.ndim == 0 else value[batch_index]
         values[name] = array_to_json(element, STREAM_DIGITS)
-        norms[name] = float_to_json(_batch_norm(value))
+        norms[name] = float_to_json(_batch_norm(value, getattr(event, "valid", None)))
     message = {
         "type": "event", "seq": seq, "phase": event.phase, "node": event.node, "t": int(event.t),
         "layer": event.layer, "direction": int(event.direction), "norm": float_to_json(float(event.norm)),
@@ -59,7 +60,7 @@ def _fast_message(event: Any, seq: int, batch_index: int) -> dict | None:
         elements, batch_norms = stacked[:, None], np.abs(stacked)
     else:
         elements = stacked[:, batch_index]
-        batch_norms = batch_mean_norm(stacked)
+        batch_norms = batch_mean_norm(stacked, getattr(event, "valid", None))
     if not bool(np.isfinite(batch_norms).all()):
         return None
     names = list(event.values)

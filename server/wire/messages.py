@@ -25,9 +25,15 @@ def meta_message(
     title: str,
     story: str | None,
     segments: list[dict] | None = None,
+    embedding_size: int | None = None,
+    length: int | None = None,
+    lengths: list[int] | None = None,
 ) -> dict:
     """The stream's first message: what is coming and how to draw it (``segments`` only for an
-    encoder–decoder: which steps are the encoder's and which the decoder's)."""
+    encoder–decoder: which steps are the encoder's and which the decoder's). ``embedding_size`` is the
+    width of e_t = E[x_t] when the first layer reads an embedding (its values ride on the layer-0
+    events as ``e`` / ``de``), else null; ``length`` the shown element's real steps in a padded batch
+    (steps t ≥ length are padding) and ``lengths`` every element's, else null."""
     message = {
         "type": "meta",
         "config": config,
@@ -51,6 +57,9 @@ def meta_message(
         "cell_spec": engine.cell_spec(trace_shape["cell"]),
         "title": title,
         "story": story,
+        "embedding_size": embedding_size,
+        "length": length,
+        "lengths": lengths,
     }
     if segments is not None:
         message["segments"] = segments

@@ -19,9 +19,14 @@ import { fieldNames } from './config_fields.js';
 /* global Plotly */
 
 const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ['sendDataToCloud', 'lasso2d', 'select2d'] };
-const CELL_NAMES = { rnn_tanh: 'tanh RNN', rnn_relu: 'relu RNN', lstm: 'LSTM', gru: 'GRU' };
+const CELL_NAMES = {
+  rnn_tanh: 'tanh RNN', rnn_relu: 'relu RNN', lstm: 'LSTM', gru: 'GRU',
+  lstm_peephole: 'peephole LSTM', lstm_coupled: 'coupled-gate LSTM', gru_reset_before: 'GRU (lectures)',
+};
 const CHOICES = [
   { id: 'cell', text: 'the cell: tanh RNN · LSTM · GRU', vary: { cell: ['rnn_tanh', 'lstm', 'gru'] } },
+  { id: 'lstms', text: 'the LSTMs of the lectures: LSTM · peephole · coupled gates', vary: { cell: ['lstm', 'lstm_peephole', 'lstm_coupled'] } },
+  { id: 'grus', text: 'the GRU: torch’s · the lectures’ (reset before W)', vary: { cell: ['gru', 'gru_reset_before'] } },
   { id: 'scale', text: 'the recurrent scale: 0.5 · 1.0 · 1.5', vary: { recurrent_scale: [0.5, 1.0, 1.5] } },
   { id: 'model', text: 'your uploaded model against fresh cells', model: true },
   { id: 'custom', text: 'something else…', custom: true },

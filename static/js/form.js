@@ -4,6 +4,7 @@
 
 import { option } from './elements.js';
 import { fieldNames, fieldNamed, inputBounds, parseValue } from './config_fields.js';
+import { installGruSwitch, writeGruSwitch } from './gru_switch.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -44,6 +45,7 @@ export function writeForm(config) {
   $('scale-out').textContent = config.recurrent_scale === null || config.recurrent_scale === undefined
     ? 'default init' : Number(config.recurrent_scale).toFixed(2);
   $('preset').value = config.preset ?? '';
+  writeGruSwitch(form.elements.cell.value);
 }
 
 /** The value of one form input, typed as the config table says (null when it is not a valid value). */
@@ -63,6 +65,7 @@ export function installForm({ onField, onPreset }) {
   const scale = form.elements.recurrent_scale;
   scale.addEventListener('input', () => { $('scale-out').textContent = Number(scale.value).toFixed(2); });
   $('preset').addEventListener('change', (e) => onPreset(e.target.value));
+  installGruSwitch(form, onField);
 }
 
 /** Mark the field a server error names (and clear the others). */

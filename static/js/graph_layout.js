@@ -6,7 +6,9 @@
 //   - a free-running run feeds ŷ(t) back as x(t+1) (the decoder's outputs, in an encoder–decoder);
 //   - Elman context units draw W as cut (no gradient along it);
 //   - an encoder–decoder (meta.segments) draws two shaded halves joined by the context
-//     edge, its weights marked ᴱ (encoder) and ᴰ (decoder).
+//     edge, its weights marked ᴱ (encoder) and ᴰ (decoder);
+//   - with an embedding (meta.embedding_size) a row e(t) = E[x(t)] sits between x and the first layer;
+//   - in a padded batch the shown element's steps t ≥ meta.length are padding: drawn absent.
 // The drawing (graph_draw.js) turns this into SVG; see docs/DESIGN.md, "Page (static/js)".
 
 import { GRAPH } from './theme/config.js';
@@ -45,9 +47,25 @@ export function graphRows(meta) {
       for (const state of [...others, 'h']) rows.push({ kind: state, node, layer, direction, label: `${state}${suffix}(t)` });
     }
   }
+  if (meta.embedding_size) rows.push({ kind: 'e', node: 'embedding', label: 'e(t)' });
   rows.push({ kind: 'x', node: 'x', label: 'x(t)' });
   rows.forEach((r, i) => { r.index = i; });
   return rows;
+}
+
+/** The events' node carrying a layout row's values in `phase`: the embedding rides on the first
+ * layer's events (e on the forward direction's forward events, ∂L/∂e — complete only once every
+ * direction has sent its part — on the last direction's backward events). */
+export function eventNodeOf(kind, node, phase, meta) {
+  if (kind === 'out') return 'logits';
+  if (kind === 'loss') return 'loss';
+  if (kind === 'e') return phase === 'backward' && meta?.directions === 2 ? 'h_l0_reverse' : 'h_l0';
+  return node;
+}
+
+/** True when step t is padding for the shown batch element (meta.length: its real steps). */
+export function isPadding(meta, t) {
+  return Number.isInteger(meta?.length) && t >= meta.length;
 }
 
 /** True for the rows of a recurrent state (h, c, …): they have an initial node and a recurrence. */
@@ -134,6 +152,7 @@ function placeNodes(layout, row, { meta, cx, cy, hasTarget, fedBackAt }) {
       shape: row.kind === 'x' || row.kind === 'loss' ? 'rect' : 'circle',
       label: label ?? '',
       fedBack: row.kind === 'x' && fedBackAt(t),
+      padded: isPadding(meta, t),
     });
   }
 }
@@ -166,14 +185,17 @@ function verticalEdges(layout, { meta, rows, cx, cy, hasTarget, G }) {
     const dx = side * G.columnWidth * 0.34;
     const d = adjacent ? `M${x},${y0} L${x},${y1}`
       : `M${x + dx * 0.45},${y0} C${x + dx},${y0 - (y0 - y1) * 0.3} ${x + dx},${y1 + (y0 - y1) * 0.3} ${x + dx * 0.45},${y1}`;
-    layout.edges.push({ kind, cls: adjacent ? 'edge vertical' : 'edge vertical skip', d, from: nodeKey(from.kind, from.node, t), to: nodeKey(to.kind, to.node, t) });
-    addLabel(layout, x + (adjacent ? 11 : dx), (y0 + y1) / 2, name);
+    const padded = isPadding(meta, t) ? ' padded' : '';
+    layout.edges.push({ kind, cls: `${adjacent ? 'edge vertical' : 'edge vertical skip'}${padded}`, d, from: nodeKey(from.kind, from.node, t), to: nodeKey(to.kind, to.node, t) });
+    if (!padded) addLabel(layout, x + (adjacent ? 11 : dx), (y0 + y1) / 2, name);
   };
   const hRows = rows.filter((r) => r.kind === 'h');
-  const xRow = rows.find((r) => r.kind === 'x');
+  const eRow = rows.find((r) => r.kind === 'e');
+  const xRow = eRow ?? rows.find((r) => r.kind === 'x');   // what the first layer reads
   const outRow = rows.find((r) => r.kind === 'out');
   const lossRow = rows.find((r) => r.kind === 'loss');
   for (let t = 0; t < meta.T; t += 1) {
+    if (eRow) vertical(rows.find((r) => r.kind === 'x'), eRow, t, `E${weightMark(meta, t)}`, -1, 'embedding');
     for (const row of hRows) {
       const side = row.direction === 1 ? 1 : -1;
       const inputs = row.layer === 0 ? [xRow] : hRows.filter((r) => r.layer === row.layer - 1);
@@ -227,23 +249,27 @@ function recurrentEdges(layout, { meta, rows, cx, cy, G, context, pattern }) {
       let title = null;
       if (cut) title = `${name}: the state is treated as an input — no gradient flows back along this edge`;
       if (isContext) title = `the context: the encoder's last ${row.kind}(${to - 1}) starts the decoder (through Wᴰ); every gradient reaching the encoder crosses here`;
+      // padding: an edge out of or into a padded step carries nothing (a reverse direction starts at
+      // the last real step from its initial state, as torch's pack_padded_sequence)
+      const padded = isPadding(meta, to) || (from >= 0 && from < meta.T && isPadding(meta, from));
+      if (padded && !isPadding(meta, to)) title = `${row.kind}(${to}) is this sentence's last word: the reverse direction starts here from its initial state, not from the padding`;
       layout.edges.push({
         kind: isH ? (isContext ? 'context' : 'recurrent') : 'cell',
-        cls: `edge recurrent kind-${row.kind}${cut ? ' cut' : ''}${isContext ? ' context' : ''}`,
+        cls: `edge recurrent kind-${row.kind}${cut ? ' cut' : ''}${isContext ? ' context' : ''}${padded ? ' padded' : ''}`,
         d: `M${x0},${y} L${x1},${y}`, from: nodeKey(row.kind, row.node, from), to: nodeKey(row.kind, row.node, to),
         cut, title,
-        // the gradient flowing back along an h edge is ∂L/∂h at `to`; a cut edge carries none
-        carries: isH && !cut ? { node: row.node, t: to } : null,
+        // the gradient flowing back along an h edge is ∂L/∂h at `to`; a cut or padded edge carries none
+        carries: isH && !cut && !padded ? { node: row.node, t: to } : null,
       });
       // "context" is wider than the gap between two nodes: it sits above them
       if (isContext && isH) addLabel(layout, (x0 + x1) / 2, y - R - 12, name, ' context-label');
-      else addLabel(layout, (x0 + x1) / 2, y - 12, name);
+      else if (!padded) addLabel(layout, (x0 + x1) / 2, y - 12, name);
     }
     if (row.kind !== 'h') {
       const hRow = rows.find((r) => r.kind === 'h' && r.node === row.node);
       for (let t = 0; t < meta.T; t += 1) {
         const x = cx(t);
-        layout.edges.push({ kind: null, cls: 'edge cell-link', d: `M${x},${y + R} L${x},${cy(hRow) - R - 2}`, from: nodeKey(row.kind, row.node, t), to: nodeKey('h', row.node, t) });
+        layout.edges.push({ kind: null, cls: `edge cell-link${isPadding(meta, t) ? ' padded' : ''}`, d: `M${x},${y + R} L${x},${cy(hRow) - R - 2}`, from: nodeKey(row.kind, row.node, t), to: nodeKey('h', row.node, t) });
       }
     }
   }

@@ -4,6 +4,7 @@
 import { GRAPH } from './theme/config.js';
 import { fillFor, forwardPosition, logPosition, lightText } from './colors.js';
 import { fmt } from './format.js';
+import { eventNodeOf } from './graph_layout.js';
 
 /** `text` cut to `max` characters with an ellipsis. */
 export function shorten(text, max = GRAPH.maxLabelChars) {
@@ -20,10 +21,6 @@ export function frameScales(store, cursor) {
   };
 }
 
-/** The events' node of a layout node ("logits", "loss" or the h node a state row belongs to). */
-function eventNode(node) {
-  return node.kind === 'out' ? 'logits' : node.kind === 'loss' ? 'loss' : node.node;
-}
 
 /** The text of a non-finite number on a node. */
 function nonFinite(v) {
@@ -35,6 +32,12 @@ export function nodeLook(node, { store, cursor, meta, scales }) {
   const { kind, t } = node;
   const { phase, domain, fwdTop, H } = scales;
   const stem = `${node.stem}(${t})`;
+  if (node.padded) {
+    const why = `padding: this sentence has ${meta.length} steps, so t=${t} is not run (no value, no gradient, no loss)`;
+    return kind === 'x'
+      ? { fill: 'none', text: shorten(node.label), cls: 'given padded', title: `x(${t}) = “${node.label}”, ${why}` }
+      : { fill: 'none', text: '', cls: 'padded', title: `${stem}: ${why}` };
+  }
   if (kind === 'x') {
     const what = `x(${t})${node.label ? ` = “${node.label}”` : ''}`;
     return {
@@ -42,14 +45,13 @@ export function nodeLook(node, { store, cursor, meta, scales }) {
       title: node.fedBack ? `${what}, fed back: the argmax of ŷ(${t - 1})` : what,
     };
   }
-  const evNode = eventNode(node);
   const isState = kind !== 'out' && kind !== 'loss';
-  const fwd = store.find('forward', evNode, t, cursor);
+  const fwd = store.find('forward', eventNodeOf(kind, node.node, 'forward', meta), t, cursor);
   let text = isState ? '' : undefined;
   if (kind === 'out') text = predictedLabel(fwd, meta.output_labels);
   if (kind === 'loss') text = shorten(node.label);
   if (phase === 'backward' && kind !== 'loss') {
-    const bwd = store.find('backward', evNode, t, cursor);
+    const bwd = store.find('backward', eventNodeOf(kind, node.node, 'backward', meta), t, cursor);
     if (!bwd) return { fill: 'var(--node-pending)', text, cls: fwd ? 'waiting' : 'pending', title: `${stem}: gradient not yet computed` };
     const g = kind === 'h' || kind === 'out' ? bwd.norm : bwd.norms[`d${kind}`];
     const u = logPosition(g, domain);
@@ -61,7 +63,10 @@ export function nodeLook(node, { store, cursor, meta, scales }) {
   let u;
   if (kind === 'loss') { v = fwd.norm; u = Math.min(1, v / 3); }
   else if (kind === 'out') { v = fwd.norm; u = Math.min(1, v / (3 * Math.sqrt(meta.output_size))); }
-  else { v = kind === 'h' ? fwd.norm : fwd.norms[kind]; u = forwardPosition(v / Math.sqrt(H), fwdTop); }
+  else {
+    v = kind === 'h' ? fwd.norm : fwd.norms[kind];
+    u = forwardPosition(v / Math.sqrt(kind === 'e' ? meta.embedding_size : H), fwdTop);
+  }
   if (text === '' && !Number.isFinite(v)) text = nonFinite(v);
   const what = kind === 'loss' ? `L(${t})` : `‖${kind === 'out' ? 'o' : kind}‖`;
   return { fill: fillFor('forward', v, u), text, light: lightText(u, v), cls: 'done', title: `${stem}: ${what} = ${fmt(v)}` };

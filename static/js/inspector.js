@@ -4,8 +4,12 @@
 import { fmt, subscript } from './format.js';
 import { contextStep, halfAt } from './segments.js';
 import { gatesOf, extraStates } from './cell_spec.js';
+import { eventNodeOf, isPadding } from './graph_layout.js';
 
-const LECTURE_NAMES = { weight_ih: 'U', weight_hh: 'W', bias_ih: 'b (input part)', bias_hh: 'b (recurrent part)', 'head.weight': 'V', 'head.bias': 'c' };
+const LECTURE_NAMES = {
+  weight_ih: 'U', weight_hh: 'W', bias_ih: 'b (input part)', bias_hh: 'b (recurrent part)', 'head.weight': 'V', 'head.bias': 'c',
+  'embedding.weight': 'E (embedding)', weight_peephole: 'P (peepholes)',
+};
 
 function div(cls, text = null, parent = null) {
   const d = document.createElement('div');
@@ -19,7 +23,7 @@ function div(cls, text = null, parent = null) {
 export function lectureName(param) {
   const half = /^(encoder|decoder)\.(.+)$/.exec(param);   // an encoder–decoder's parameters
   if (half) return `${lectureName(half[2])} · ${half[1]}`;
-  const m = /^(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?$/.exec(param);
+  const m = /^(weight_ih|weight_hh|bias_ih|bias_hh|weight_peephole)_l(\d+)(_reverse)?$/.exec(param);
   if (m) return `${LECTURE_NAMES[m[1]]}${m[2] !== '0' || m[3] ? ` · layer ${Number(m[2]) + 1}${m[3] ? ' reverse' : ''}` : ''}`;
   return LECTURE_NAMES[param] ?? param;
 }
@@ -93,18 +97,32 @@ export function renderInspector(container, selection, { store, cursor, meta }) {
   if (kind === 'x') {
     div('insp-title', `x${s(t)} — input at t = ${t}`, container);
     div('', meta.input_labels?.[t] ? `“${meta.input_labels[t]}”` : 'The input vector (not streamed).', container);
+    if (isPadding(meta, t)) div('muted', `Padding: this sentence has ${meta.length} steps; t = ${t} is not run.`, container);
     return;
   }
-  const evNode = kind === 'out' ? 'logits' : kind === 'loss' ? 'loss' : node;
-  const fwd = store.find('forward', evNode, t, cursor);
-  const bwd = store.find('backward', evNode, t, cursor);
+  if (isPadding(meta, t)) {
+    div('insp-title', `${kind}${s(t)} — padding`, container);
+    div('muted', `This sentence has ${meta.length} steps: t = ${t} is padding. It is not run (as torch's `
+      + 'pack_padded_sequence): no value, no gradient, no loss; a reverse direction starts at the last real step.', container);
+    return;
+  }
+  const fwd = store.find('forward', eventNodeOf(kind, node, 'forward', meta), t, cursor);
+  const bwd = store.find('backward', eventNodeOf(kind, node, 'backward', meta), t, cursor);
   const half = halfAt(meta, t);   // an encoder–decoder's
   const where = (node.startsWith('h_') ? ` · layer ${Number(node[3]) + 1}${node.endsWith('_reverse') ? ' · reverse' : ''}` : '')
     + (half ? ` · ${half}` : '');
-  const names = { out: `o${s(t)}`, loss: `L${s(t)}` };
+  const names = { out: `o${s(t)}`, loss: `L${s(t)}`, e: `e${s(t)} = E[x${s(t)}]` };
   div('insp-title', `${names[kind] ?? `${kind}${s(t)}`}${where}`, container);
   if (!fwd) {
     div('muted', 'Not computed yet at this step of the run.', container);
+    return;
+  }
+  if (kind === 'e') {
+    if (meta.input_labels?.[t]) div('', `the row of “${meta.input_labels[t]}” in the embedding table E`, container);
+    vectorBlock(container, `e${s(t)}`, fwd.values.e ?? [], fwd.norms.e ?? l2(fwd.values.e ?? []));
+    if (bwd?.values.de) vectorBlock(container, `∂L/∂e${s(t)} (added to that row of ∂L/∂E)`, bwd.values.de, bwd.norms.de ?? l2(bwd.values.de));
+    else div('muted', 'Gradient: not back-propagated to this node yet.', container);
+    contributions(container, store, t, (p) => p === 'embedding.weight');
     return;
   }
   if (kind === 'loss') {
@@ -153,9 +171,8 @@ export function renderInspector(container, selection, { store, cursor, meta }) {
 function inspectorKey(selection, store, cursor) {
   if (!selection || !store.meta) return `none|${store.runId}`;
   const { node, t, kind } = selection;
-  const evNode = kind === 'out' ? 'logits' : kind === 'loss' ? 'loss' : node;
-  const fwd = store.find('forward', evNode, t, cursor);
-  const bwd = store.find('backward', evNode, t, cursor);
+  const fwd = store.find('forward', eventNodeOf(kind, node, 'forward', store.meta), t, cursor);
+  const bwd = store.find('backward', eventNodeOf(kind, node, 'backward', store.meta), t, cursor);
   return [store.runId, kind, node, t, fwd?.seq, bwd?.seq, Boolean(store.summary)].join('|');
 }
 

@@ -106,8 +106,9 @@ export class EventStore {
   normSeries(phase, node, cursor = Infinity) {
     const T = this.meta?.T ?? 0;
     const out = new Array(T).fill(null);
+    const real = Math.max(...(this.meta?.lengths ?? [T]));    // later steps are padding for every element
     for (const ev of this.byNode.get(node) ?? []) {
-      if (ev.phase === phase && ev.seq <= cursor) out[ev.t] = ev.norm;
+      if (ev.phase === phase && ev.seq <= cursor && ev.t < real) out[ev.t] = ev.norm;
     }
     return out;
   }
@@ -116,8 +117,9 @@ export class EventStore {
   valueMatrix(phase, node, name, cursor = Infinity) {
     const T = this.meta?.T ?? 0;
     const rows = new Array(T).fill(null);
+    const real = Number.isInteger(this.meta?.length) ? this.meta.length : T;   // the shown element's padding: gaps
     for (const ev of this.byNode.get(node) ?? []) {
-      if (ev.phase === phase && ev.seq <= cursor && ev.values[name]) rows[ev.t] = ev.values[name];
+      if (ev.phase === phase && ev.seq <= cursor && ev.values[name] && ev.t < real) rows[ev.t] = ev.values[name];
     }
     return rows;
   }

@@ -89,8 +89,8 @@ def test_a_version_1_trace_file_still_loads_with_its_truncation(tmp_path):
     with np.load(tmp_path / "v2.npz", allow_pickle=False) as data:
         files = {k: data[k] for k in data.files}
     meta = json.loads(str(files["meta"]))
-    assert meta["version"] == 2
-    meta = {k: v for k, v in meta.items() if k != "chain"} | {"version": 1}
+    assert meta["version"] == 3
+    meta = {k: v for k, v in meta.items() if k not in ("chain", "vocab_size")} | {"version": 1}
     files["meta"] = np.array(json.dumps(meta))
     np.savez_compressed(tmp_path / "v1.npz", **files)
     loaded = engine.load_trace(tmp_path / "v1.npz")

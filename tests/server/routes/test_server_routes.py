@@ -32,7 +32,7 @@ def test_page_renders_page_data_and_local_plotly(client):
     assert data["limits"] == {"units": [1, settings.max_units], "seq2seq_len": [2, settings.max_seq2seq_len],
                               "delay_ms": [0, settings.max_delay_ms]}   # only what no field states
     assert set(data["tasks"]) == {"copy", "adding", "char_lm", "tagging", "sine", "reverse"}
-    assert set(data["cells"]) == {"rnn_tanh", "rnn_relu", "lstm", "gru"}
+    assert set(data["cells"]) == {"rnn_tanh", "rnn_relu", "lstm", "gru", "lstm_peephole", "lstm_coupled", "gru_reset_before"}
     assert data["view_trace"] is False
     assert isinstance(data["version"], str) and data["version"]
 

@@ -1,0 +1,136 @@
+"""The page's speed as a new user meets it: real chromium against a real `unrolled serve`.
+
+Run by hand (a measurement, not a test)::
+
+    .venv/bin/python benchmarks/bench_page.py              # medians of 3 page loads
+    .venv/bin/python benchmarks/bench_page.py --loads 5 --seq-len 500
+
+It starts `unrolled serve` on a free 127.0.0.1 port (loopback only) and, for each of `--loads`
+fresh browser contexts, measures:
+
+1. navigation → the preset picker usable (its options present and enabled);
+2. navigation of a permalink (`--preset`, delay 0) → the first event drawn (`<body data-cursor>` ≥ 0);
+3. an LSTM with T = `--seq-len`, H = `--hidden`, delay 0 → drawn to its last event;
+4. scrubbing that long run with the arrow key held: one keydown per animation frame for
+   `--scrub-seconds`, counting the frames on which a new cursor was drawn (frames per second).
+
+It prints each load's figures and their medians. Chromium is /usr/bin/chromium (Debian's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.load import ROOT, UNROLLED, free_port, wait_until_up  # noqa: E402
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+# One keydown per animation frame; a frame counts when the drawn cursor differs from the last frame's.
+SCRUB = """async ([seconds, key]) => {
+  const drawn = () => document.body.dataset.cursor;
+  let last = drawn(), changed = 0, frames = 0;
+  const start = performance.now();
+  while (performance.now() - start < seconds * 1000) {
+    document.dispatchEvent(new KeyboardEvent('keydown', {key, bubbles: true}));
+    await new Promise(r => requestAnimationFrame(r));
+    frames += 1;
+    const now = drawn();
+    if (now !== last) { changed += 1; last = now; }
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  return {fps: changed / elapsed, frames: frames / elapsed};
+}"""
+
+
+def poll(page, expression: str, timeout_s: float) -> float:
+    """Seconds until the JS expression is truthy (polled every animation frame-ish; SystemExit on timeout)."""
+    start = time.perf_counter()
+    while not page.evaluate(expression):
+        if time.perf_counter() - start > timeout_s:
+            raise SystemExit(f"timed out after {timeout_s} s waiting for: {expression}")
+        page.wait_for_timeout(10)
+    return time.perf_counter() - start
+
+
+def one_load(browser, base: str, args) -> dict:
+    """The four figures of one fresh browser context."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    out = {}
+    start = time.perf_counter()
+    page.goto(f"{base}/", wait_until="commit")
+    poll(page, "(() => { const s = document.querySelector('#preset');"
+               " return !!s && s.options.length > 0 && !s.disabled; })()", 60)
+    out["picker"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    page.goto(f"{base}/?{urlencode({'preset': args.preset, 'delay': 0})}", wait_until="commit")
+    poll(page, "Number(document.body.dataset.cursor ?? -1) >= 0", 60)
+    out["first_event"] = time.perf_counter() - start
+
+    query = {"cell": "lstm", "seq_len": args.seq_len, "hidden_size": args.hidden, "delay": 0}
+    start = time.perf_counter()
+    page.goto(f"{base}/?{urlencode(query)}", wait_until="commit")
+    poll(page, "document.body.dataset.status === 'done' && document.body.dataset.received !== undefined && "
+               "document.body.dataset.cursor === String(Number(document.body.dataset.received) - 1)",
+         args.timeout)
+    out["long_run"] = time.perf_counter() - start
+    out["events"] = int(page.evaluate("Number(document.body.dataset.received)"))
+
+    scrub = page.evaluate(SCRUB, [args.scrub_seconds, "ArrowLeft"])
+    out["scrub_fps"] = scrub["fps"]
+    out["frame_rate"] = scrub["frames"]
+    context.close()
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start the server, measure `--loads` page loads, print each and the medians."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--loads", type=int, default=3)
+    parser.add_argument("--preset", default="vanishing-tanh")
+    parser.add_argument("--seq-len", type=int, default=1000)
+    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--scrub-seconds", type=float, default=3.0)
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed for the long run")
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, UNROLLED_MAX_UNITS=str(max(65536, args.seq_len * args.hidden)))
+    server = subprocess.Popen([str(UNROLLED), "serve", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_until_up(base, server)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            rows = []
+            for n in range(args.loads):
+                row = one_load(browser, base, args)
+                rows.append(row)
+                print(f"load {n + 1}: picker {row['picker']:.2f} s · first event {row['first_event']:.2f} s · "
+                      f"LSTM T={args.seq_len} H={args.hidden} ({row['events']} events) drawn {row['long_run']:.2f} s · "
+                      f"scrub {row['scrub_fps']:.1f} fps (frames {row['frame_rate']:.1f}/s)", flush=True)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    med = {k: statistics.median(r[k] for r in rows) for k in ("picker", "first_event", "long_run", "scrub_fps")}
+    print(f"median of {len(rows)}: picker usable {med['picker']:.2f} s · permalink → first event "
+          f"{med['first_event']:.2f} s · T={args.seq_len} drawn {med['long_run']:.2f} s · "
+          f"scrubbing {med['scrub_fps']:.1f} fps")
+
+
+if __name__ == "__main__":
+    main()
