@@ -63,6 +63,7 @@ async def worst_case_client(url: str, counts: dict) -> None:
 
 
 def summary(name: str, values: list[float]) -> str:
+    """One line of percentiles."""
     return (f"{name}: {len(values)} samples, p50 {percentile(values, 50):.1f} ms, p95 {percentile(values, 95):.1f} ms, "
             f"p99 {percentile(values, 99):.1f} ms, max {max(values, default=float('nan')):.1f} ms")
 

@@ -120,6 +120,7 @@ async def read_for(ws, stats: Stats, seconds: float, until_type: str | None = No
 
 
 async def close(ws, stats: Stats) -> None:
+    """Close the socket, timing the handshake."""
     started = time.perf_counter()
     await ws.close()
     stats.closed(ws, started)

@@ -77,6 +77,7 @@ def raw_request(base: str, request: str) -> str:
 
 
 def handshake(path: str, host: str) -> str:
+    """A WebSocket opening handshake from a page served under ``host``."""
     return (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nUpgrade: websocket\r\n"
             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
 
