@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from importlib.util import find_spec
+import os
 import sys
 import threading
 import webbrowser
@@ -39,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
         p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
         p.add_argument("--open", action="store_true", help="open the page in a browser")
+        p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="also answer requests whose Host is NAME (repeatable; by default only 127.0.0.1, "
+                            "localhost, ::1 and --host: a defence against DNS rebinding)")
 
     serve = commands.add_parser("serve", help="serve the visualizer")
     common(serve)
@@ -188,6 +193,15 @@ def _view_target(args: argparse.Namespace, settings: Settings):
     return load_saved_trace(args.trace, settings), args.trace.name
 
 
+def allow_hosts(settings: Settings, host: str, extra: list[str]) -> Settings:
+    """``settings`` whose Host allow-list also holds the bound ``host`` and every ``--allow-host`` name,
+    exported as UNROLLED_ALLOWED_HOSTS too (the worker processes of `serve` read their settings from
+    the environment)."""
+    names = tuple(dict.fromkeys([*settings.allowed_hosts, host, *extra]))
+    os.environ["UNROLLED_ALLOWED_HOSTS"] = ",".join(names)
+    return dataclasses.replace(settings, allowed_hosts=names)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `unrolled` console script."""
     args = _parser().parse_args(argv)
@@ -197,6 +211,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     import uvicorn
 
+    settings = allow_hosts(settings, args.host, args.allow_host)
     _warn_if_public(args.host, settings)
     _warn_without_websockets()
     url = _page_url(args.host, args.port, getattr(args, "preset", None))
