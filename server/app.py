@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from unrolled.server.config import config_model
 from unrolled.server.page_data import app_version
 from unrolled.server.paths import STATIC_DIR, TEMPLATES_DIR
-from unrolled.server.routes import api, pages
+from unrolled.server.routes import api, export_routes, pages
 from unrolled.server.security import SecurityMiddleware
 from unrolled.server.settings import Settings
 from unrolled.server.sockets import trace, train
@@ -80,11 +80,13 @@ def create_app(
     app.state.model_store = models if models is not None else model_store(settings)
     app.state.trained = TrainedCache()  # networks trained on /ws/train, for /ws/trace's "trained" source
     app.add_middleware(SecurityMiddleware, max_body_bytes=settings.max_body_bytes,
-                       body_caps={"/api/models": settings.max_upload_bytes})
+                       body_caps={"/api/models": settings.max_upload_bytes},
+                       allowed_hosts=settings.allowed_hosts)  # Host allow-list (DNS rebinding)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(pages.router)
     app.include_router(api.api_router(settings))  # body models with this app's bounds
+    app.include_router(export_routes.export_router(settings))  # the page as one file (server/export.py)
     app.include_router(trace.router)
     app.include_router(train.router)
     if STATIC_DIR.is_dir():

@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from importlib.util import find_spec
+import os
 import sys
 import threading
 import webbrowser
@@ -40,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
         p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
         p.add_argument("--open", action="store_true", help="open the page in a browser")
+        p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="also answer requests whose Host is NAME (repeatable; by default only 127.0.0.1, "
+                            "localhost, ::1 and --host: a defence against DNS rebinding)")
 
     serve = commands.add_parser("serve", help="serve the visualizer")
     common(serve)
@@ -62,7 +67,55 @@ def _parser() -> argparse.ArgumentParser:
     view.add_argument("--lengths", type=Path, help="an .npy of the B sequence lengths of a padded batch")
     view.add_argument("--cell", choices=CELL_NAMES, help="the model's cell (default: read off weight_hh_l0; rnn means rnn_tanh)")
     view.add_argument("--loss", choices=("cross_entropy", "mse"), help="default: from the targets' dtype, else cross_entropy")
+    _export_parser(commands)
     return parser
+
+
+# ---- `unrolled export` (server/export.py) -----------------------------------------------------------
+
+def _export_parser(commands: argparse._SubParsersAction) -> None:
+    export = commands.add_parser(
+        "export", help="write one self-contained HTML page (no server, no network) of a preset, lesson, config or trace",
+        description="Record a run (or a lesson's runs) and write one HTML file with the page, plotly.js and the "
+                    "recorded events inlined: open it from file://, put it on any static host. It replays; it "
+                    "cannot compute new runs.")
+    source = export.add_mutually_exclusive_group(required=True)
+    source.add_argument("--preset", choices=PRESET_NAMES, help="a preset")
+    source.add_argument("--lesson", help="a guided lesson (see the README's Lessons)")
+    source.add_argument("--config", help='a config as JSON, e.g. \'{"preset": "char-lm", "seq_len": 10}\'')
+    source.add_argument("trace", nargs="?", type=Path, help="a .npz written by Trace.save")
+    export.add_argument("-o", "--output", type=Path, help="the file to write (default: NAME.html here)")
+
+
+def export_command(args: argparse.Namespace, settings: Settings) -> Path:
+    """Write the page `unrolled export` asks for; SystemExit with a message for a bad source."""
+    import json
+
+    from pydantic import ValidationError
+
+    from unrolled.server import export
+
+    try:
+        if args.preset:
+            html, stem = export.export_preset(args.preset, settings), args.preset
+        elif args.lesson:
+            html, stem = export.export_lesson(args.lesson, settings), args.lesson
+        elif args.config:
+            html, stem = export.export_config(json.loads(args.config), settings), "unrolled"
+        else:
+            html, stem = export.export_trace(load_saved_trace(args.trace, settings), args.trace.name, settings), args.trace.stem
+    except (ValueError, KeyError) as exc:   # ValidationError and JSONDecodeError are ValueErrors
+        detail = str(exc.args[0]) if isinstance(exc, KeyError) else str(exc)
+        if isinstance(exc, ValidationError):
+            detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise SystemExit(f"unrolled export: {detail}") from None
+    path = args.output or Path(f"{stem}.html")
+    try:
+        path.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise SystemExit(f"unrolled export: cannot write {path}: {exc.strerror}") from None
+    print(f"unrolled export: wrote {path} ({path.stat().st_size / 2**20:.1f} MB)")
+    return path
 
 
 def _warn_if_public(host: str, settings: Settings) -> None:
@@ -152,12 +205,25 @@ def _view_target(args: argparse.Namespace, settings: Settings):
     return load_saved_trace(args.trace, settings), args.trace.name
 
 
+def allow_hosts(settings: Settings, host: str, extra: list[str]) -> Settings:
+    """``settings`` whose Host allow-list also holds the bound ``host`` and every ``--allow-host`` name,
+    exported as UNROLLED_ALLOWED_HOSTS too (the worker processes of `serve` read their settings from
+    the environment)."""
+    names = tuple(dict.fromkeys([*settings.allowed_hosts, host, *extra]))
+    os.environ["UNROLLED_ALLOWED_HOSTS"] = ",".join(names)
+    return dataclasses.replace(settings, allowed_hosts=names)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `unrolled` console script."""
     args = _parser().parse_args(argv)
+    settings = Settings.from_env()
+    if args.command == "export":
+        export_command(args, settings)
+        return
     import uvicorn
 
-    settings = Settings.from_env()
+    settings = allow_hosts(settings, args.host, args.allow_host)
     _warn_if_public(args.host, settings)
     _warn_without_websockets()
     url = _page_url(args.host, args.port, getattr(args, "preset", None))

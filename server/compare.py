@@ -139,6 +139,9 @@ def _config_run(model: type[TraceConfig], spec: RunSpec, where: list, label: str
     config = model.model_validate(spec)
     task = build_task(config)
     net = build_model(config, task).network
+    if net is None and config.topology != "chain":   # issue 15's topologies are not chain RNNs
+        raise CompareError([{"loc": [*where, "topology"], "type": "value_error",
+                             "msg": f"topology {config.topology!r} is not a chain RNN; compare takes single RNNs"}])
     if net is None:
         raise CompareError([{"loc": [*where, "task"], "type": "value_error",
                              "msg": f"task {config.task!r} runs an encoder–decoder; compare takes single RNNs"}])

@@ -105,6 +105,17 @@ class TraceConfig(BaseModel):
     recurrent_gradient: bool = Field(
         True, description="False: Elman context units — the state is treated as an input, no gradient through W."
     )
+    # The lectures' other topologies (issue 15, server/topologies.py): added fields, validated below.
+    topology: Literal["chain", "jordan", "output_recurrence", "recursive"] = Field(
+        "chain",
+        description="chain: the RNN unrolled in time. jordan: a memory m_t = α m_{t−1} + ŷ_{t−1} feeds the hidden "
+                    "layer (α fixed; no gradient through it). output_recurrence: h_t reads the previous output "
+                    "(unroll teacher_forced: the true y_{t−1}; free_running: its own ŷ_{t−1}). recursive: one set of "
+                    "weights at every node of a tree (copy: a balanced tree over the sequence; tagging: a "
+                    "sentence's parse tree). All but chain are one layer of tanh units.",
+    )
+    alpha: float = Field(0.5, ge=0.0, lt=1.0, allow_inf_nan=False,
+                         description="jordan only: the memory unit's fixed self-loop weight α.")
     unroll: Literal["teacher_forced", "free_running"] = Field(
         "teacher_forced",
         description="free_running (char_lm, unidirectional; or reverse): the inputs after the first (the "
@@ -208,11 +219,30 @@ class TraceConfig(BaseModel):
             raise ValueError(f"task {info.data['task']!r} (encoder–decoder) needs full BPTT")
         return recurrent_gradient
 
+    @field_validator("topology")
+    @classmethod
+    def _check_topology(cls, topology: str, info: ValidationInfo) -> str:
+        """The other topologies are one unidirectional layer of tanh units, without chain options."""
+        if topology == "chain":
+            return topology
+        d = info.data
+        if d.get("cell", "rnn_tanh") != "rnn_tanh":
+            raise ValueError(f"topology {topology!r} runs tanh units: cell must be 'rnn_tanh'")
+        if d.get("num_layers", 1) != 1 or d.get("bidirectional") or d.get("tbptt") is not None:
+            raise ValueError(f"topology {topology!r} is one unidirectional layer without tbptt")
+        if d.get("recurrent_gradient") is False:
+            raise ValueError(f"topology {topology!r} sets its own gradient paths: recurrent_gradient must stay true")
+        if d.get("task") in SEQ2SEQ_TASKS:
+            raise ValueError(f"topology {topology!r} does not run the encoder–decoder task {d['task']!r}")
+        if topology == "recursive" and "task" in d and d["task"] not in ("copy", "tagging"):
+            raise ValueError("topology 'recursive' builds its trees over task 'copy' (balanced) or 'tagging' (parse trees)")
+        return topology
+
     @field_validator("unroll")
     @classmethod
     def _check_unroll(cls, unroll: str, info: ValidationInfo) -> str:
         """Feeding outputs back needs outputs that are inputs (char_lm) and no reverse direction."""
-        if unroll == "free_running":
+        if unroll == "free_running" and info.data.get("topology") != "output_recurrence":   # it feeds ŷ on any task
             if _given(info, "task") and info.data["task"] != "char_lm" and info.data["task"] not in SEQ2SEQ_TASKS:
                 raise ValueError(f"free_running needs task 'char_lm' or an encoder–decoder task (their outputs "
                                  f"are their inputs); got {info.data['task']!r}")

@@ -79,6 +79,10 @@ class ModelSource:
         """[{name, start, stop}] of the model's parts on a time axis of T steps; None for one part."""
         return None
 
+    def meta_extra(self) -> dict:
+        """Fields the stream's meta adds for this model (none for a chain; server.topologies' sources add some)."""
+        return {}
+
 
 class EncoderDecoderSource(ModelSource):
     """An encoder–decoder on the task's joined axis: the first `encoder_steps` steps are the encoder's."""
@@ -122,6 +126,9 @@ def build_model(config: TraceConfig, task: TaskData, model: Any = None) -> Model
     """The config's model on its task: a new seeded one, or `model` (a trained one, say). An
     encoder–decoder task (one with `encoder_steps`) builds an engine.Seq2Seq whose halves both read
     its symbols + <go>; any other task an engine.Network."""
+    if config.topology != "chain":          # Jordan, output recurrence, recursive (server.topologies)
+        from unrolled.server.topologies import topology_source
+        return topology_source(config, task, model)
     if config.seq2seq:
         model = model if model is not None else engine.Seq2Seq.random(**network_sizes(config, task))
         return EncoderDecoderSource(config, model, task.encoder_steps)

@@ -62,6 +62,9 @@ def title_and_story(config: TraceConfig) -> tuple[str, str | None]:
         plain = TraceConfig.model_validate({"preset": preset.name, "batch_index": config.batch_index})
         modified = plain.model_dump(exclude={"batch_index"}) != config.model_dump(exclude={"batch_index"})
         return preset.title + (" (modified)" if modified else ""), preset.story
+    if config.topology != "chain":   # issue 15's topologies (server.topologies)
+        alpha = f", α = {config.alpha}" if config.topology == "jordan" else ""
+        return f"{config.topology.replace('_', ' ')} network, hidden {config.hidden_size}, task {config.task}{alpha}", None
     layers = f"{config.num_layers}-layer " if config.num_layers > 1 else ""
     bi = "bidirectional " if config.bidirectional else ""
     return f"{layers}{bi}{config.cell}, hidden {config.hidden_size}, task {config.task}, T={config.seq_len}", None
@@ -117,6 +120,7 @@ def config_source(config: TraceConfig, net: Any = None, title: str | None = None
     source, task, x, targets = prepared_run(config, net)
     run = source.steps(x, targets, task.loss)
     meta = config_meta(config, task, source.model, run.schedule, title, segments=wire_segments(run.stages))
+    meta.update(source.meta_extra())      # the other topologies: the fed value, the tree (server.topologies)
     return StreamSource(meta, iter(run), lambda: run.trace, run.close, config.batch_index)
 
 

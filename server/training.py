@@ -96,6 +96,7 @@ class TrainingRun:
             "task": self.config.task, "can_sample": can_sample(self.config),
             "updates_per_epoch": len(self.trainer.windows),
             **({"segments": segments} if segments else {}),
+            **self.source.meta_extra(),      # issue 15's topologies: the fed value, the tree (its T = its nodes)
         }
 
     def epoch_message(self, record: EpochRecord, elapsed_s: float) -> dict:

@@ -24,7 +24,8 @@ def index(request: Request) -> HTMLResponse:
 
 def cell_panels() -> list[dict[str, str]]:
     """Each cell's block of the equations panel (its own lecture markup, see engine/cells/lecture.py)."""
-    return [{"name": name, "panel": engine.get_cell(name).lecture_notes().panel} for name in engine.CELL_TYPES]
+    from unrolled.server.topologies import TOPOLOGY_PANELS   # issue 15's topologies have their own blocks
+    return [{"name": name, "panel": engine.get_cell(name).lecture_notes().panel} for name in engine.CELL_TYPES] + TOPOLOGY_PANELS
 
 
 @router.get("/vendor/plotly.min.js", include_in_schema=False)

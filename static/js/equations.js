@@ -5,6 +5,7 @@
 import { fmt, fmtVector, subscript } from './format.js';
 import { contextStep, weightMark } from './segments.js';
 import { cellSpecOf, extraStates } from './cell_spec.js';
+import { describeTopologyEvent } from './equations_topology.js';
 
 const SHORT = 4;
 
@@ -31,6 +32,8 @@ function l2(values) {
 /** Lines describing event `ev` ({title, lines: [[text, cls]…]}) given the store and meta. */
 export function describeEvent(ev, store, meta) {
   if (!ev) return { title: 'Press Run (or →) to start', lines: [] };
+  const topology = describeTopologyEvent(ev, store, meta);   // a tree node, a Jordan / output-recurrent step
+  if (topology) return topology;
   const s = subscript;
   const t = ev.t;
   const rev = ev.direction === 1;

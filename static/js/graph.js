@@ -10,6 +10,8 @@ import { layoutGraph } from './graph_layout.js';
 import { drawGraph, paint } from './graph_draw.js';
 import { frameScales } from './graph_look.js';
 import { GraphViewport } from './graph_view.js';
+import { layoutTree } from './graph_tree.js';
+import { feedbackLayout, isFeedback } from './graph_feedback.js';
 
 /** The SVG unrolled graph of one run, with zoom, pan, an overview strip and a following window. */
 export class UnrolledGraph {
@@ -26,9 +28,11 @@ export class UnrolledGraph {
   /** Lay the graph out and draw it for a new run (its meta message); the view fits and follows. */
   build(meta) {
     this.meta = meta;
-    this.layout = layoutGraph(meta);
+    // issue 15's topologies: a recursive net is drawn as a tree; Jordan / output recurrence edit the chain's layout
+    if (meta.tree) this.layout = layoutTree(meta);
+    else this.layout = isFeedback(meta) ? feedbackLayout(meta) : layoutGraph(meta);
     this.drawing = drawGraph(this.svg, this.layout, this.handlers);
-    this.viewport.overview.build(this.layout.rows.filter((r) => r.kind === 'h'), meta.T);
+    this.viewport.overview.build(this.layout.rows.filter((r) => r.kind === 'h'), this.layout.T);
     this.viewport.setContent({
       width: this.layout.width, height: this.layout.height,
       labels: this.drawing.layers.labels, axisLabels: this.drawing.axisLabels,
@@ -42,6 +46,7 @@ export class UnrolledGraph {
     const scales = frameScales(store, cursor);
     paint(this.drawing, { store, cursor, meta: this.meta, scales }, view);
     this.viewport.overview.render(store, cursor, scales);
-    this.viewport.show(store.get(cursor)?.t ?? null);
+    const t = store.get(cursor)?.t ?? null;
+    this.viewport.show(t !== null && this.layout.columnOf ? this.layout.columnOf(t) : t);   // a tree's node t is not column t
   }
 }

@@ -29,6 +29,7 @@ function nonFinite(v) {
 
 /** {fill, text, light, cls, title} of layout node `node` at `cursor` (text undefined: keep it). */
 export function nodeLook(node, { store, cursor, meta, scales }) {
+  if (node.look) return node.look({ store, cursor, meta, scales });   // a node with its own look (graph_feedback.js's memory)
   const { kind, t } = node;
   const { phase, domain, fwdTop, H } = scales;
   const stem = `${node.stem}(${t})`;
@@ -56,6 +57,7 @@ export function nodeLook(node, { store, cursor, meta, scales }) {
     const g = kind === 'h' || kind === 'out' ? bwd.norm : bwd.norms[`d${kind}`];
     const u = logPosition(g, domain);
     if (text === '' && !Number.isFinite(g)) text = nonFinite(g);
+    text = scalarText(node, bwd, 'backward', meta) ?? text;
     return { fill: fillFor('backward', g, u), text, light: lightText(u, g), cls: 'done', title: `${stem}: ‖∂L/∂${kind === 'out' ? 'o' : kind}‖ = ${fmt(g)}` };
   }
   if (!fwd) return { fill: 'var(--node-pending)', text: kind === 'loss' ? text : '', cls: 'pending', title: `${stem}: not yet computed` };
@@ -68,8 +70,19 @@ export function nodeLook(node, { store, cursor, meta, scales }) {
     u = forwardPosition(v / Math.sqrt(kind === 'e' ? meta.embedding_size : H), fwdTop);
   }
   if (text === '' && !Number.isFinite(v)) text = nonFinite(v);
+  text = scalarText(node, fwd, 'forward', meta) ?? text;
   const what = kind === 'loss' ? `L(${t})` : `‖${kind === 'out' ? 'o' : kind}‖`;
   return { fill: fillFor('forward', v, u), text, light: lightText(u, v), cls: 'done', title: `${stem}: ${what} = ${fmt(v)}` };
+}
+
+/** Scalar mode (hidden size 1; an output of size 1): the node's one number, forward or its gradient
+ * backward, written on it (undefined otherwise). */
+export function scalarText(node, ev, phase, meta) {
+  const kind = node.kind === 'out' ? 'logits' : node.kind;
+  const size = node.kind === 'out' ? meta.output_size : meta.hidden_size;
+  if (size !== 1 || node.kind === 'loss' || node.kind === 'x') return undefined;
+  const value = ev?.values[phase === 'backward' ? `d${kind}` : kind]?.[0];
+  return value === undefined ? undefined : fmt(value);
 }
 
 /** The predicted label (argmax of ŷ) of an output node, when the output classes have names. */

@@ -109,7 +109,7 @@ export function renderInspector(container, selection, { store, cursor, meta }) {
   const fwd = store.find('forward', eventNodeOf(kind, node, 'forward', meta), t, cursor);
   const bwd = store.find('backward', eventNodeOf(kind, node, 'backward', meta), t, cursor);
   const half = halfAt(meta, t);   // an encoder–decoder's
-  const where = (node.startsWith('h_') ? ` · layer ${Number(node[3]) + 1}${node.endsWith('_reverse') ? ' · reverse' : ''}` : '')
+  const where = (node.startsWith('h_l') ? ` · layer ${Number(node[3]) + 1}${node.endsWith('_reverse') ? ' · reverse' : ''}` : '')
     + (half ? ` · ${half}` : '');
   const names = { out: `o${s(t)}`, loss: `L${s(t)}`, e: `e${s(t)} = E[x${s(t)}]` };
   div('insp-title', `${names[kind] ?? `${kind}${s(t)}`}${where}`, container);
@@ -160,6 +160,14 @@ export function renderInspector(container, selection, { store, cursor, meta }) {
     }
   }
   const jac = store.summary?.jacobianNorms?.[node]?.[t];
+  if (meta.tree) {   // issue 15: a tree node's edge goes to its parent; every shared weight is a tree's
+    const parent = meta.tree.parent[t];
+    div('insp-sub', 'Jacobian of the edge to its parent', container);
+    div('', parent === null ? 'the root: no parent' : jac === undefined ? 'known once the run is complete'
+      : `‖∂h${s(parent)}/∂h${s(t)}‖₂ = ${fmt(jac, 4)} (depth ${meta.tree.depth[t]})`, container);
+    contributions(container, store, t, (p) => Number.isFinite(store.summary?.contributions?.[p]?.[t]));   // the weights node t used
+    return;
+  }
   div('insp-sub', 'Jacobian into this step', container);
   const across = t === contextStep(meta) ? ' (the context edge: from the encoder’s last state)' : '';
   div('', jac === undefined ? 'known once the run is complete' : `‖∂s${s(t)}/∂s_prev‖₂ = ${fmt(jac, 4)}${Number.isNaN(jac) ? ' (first step: no previous state)' : across}`, container);

@@ -5,7 +5,8 @@
 
 import { TIMING } from './theme/config.js';
 import { readUrl, writeUrl, pickConfig } from './state.js';
-import { TraceSocket } from './socket.js';
+import { makeSocket } from './offline.js';   // the server's socket, or an exported page's recorded runs
+import { installLessons } from './lesson_view.js';
 import { createPageView } from './page_view.js';
 import { downloadTrace, downloadPlot } from './trace_export.js';
 import { mountPanels } from './panels.js';
@@ -42,7 +43,7 @@ const app = {
 const panels = {};       // training, diagnosis and model upload (mounted at start-up with compare)
 let replayTimer = null;  // the local replay's timer, running while app.run.replaying
 
-const socket = new TraceSocket({ onMessage: handleMessage, onClose: handleClose });
+const socket = makeSocket({ onMessage: handleMessage, onClose: handleClose });
 const page = createPageView(app, {
   pageData, presets: presetsByName,
   onSelect: (node, t, kind) => { app.selection = { node, t, kind }; page.requestRender(); },
@@ -271,7 +272,8 @@ function init() {
   $('hidden-node').addEventListener('change', (e) => { app.plotNode = e.target.value; drawPlots(true); });
   $('hidden-quantity').addEventListener('change', (e) => { app.hiddenQuantity = e.target.value; drawPlots(true); });
   requestRender();
-  startRun('play');
+  // a lesson (?lesson=name, or an exported lesson page) starts its own runs, scene by scene
+  if (!installLessons({ app, actions, runConfig, requestRender, updateUrl, showBanner, pageData })) startRun('play');
 }
 
 init();

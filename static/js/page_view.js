@@ -104,7 +104,8 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     $('story-title').textContent = meta.title ?? '';
     $('story').textContent = meta.story ?? storyFallback(meta, { source: app.source, preset: app.config.preset, presets });
     // the lecture equations of this run's cell (the panel holds one block per cell)
-    for (const el of document.querySelectorAll('.eq-cell')) el.hidden = !el.dataset.cell.split(' ').includes(meta.cell);
+    const panel = meta.topology ? `topology-${meta.topology.name}` : meta.cell;   // issue 15: a topology's own block
+    for (const el of document.querySelectorAll('.eq-cell')) el.hidden = !el.dataset.cell.split(' ').includes(panel);
     document.querySelector('.eq-seq2seq').hidden = !meta.segments;
     const notes = patternNotes(meta);
     $('pattern-note').textContent = notes.join(' · ');

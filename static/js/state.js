@@ -12,6 +12,8 @@ const VIEW_PARAMS = [
   { key: 'break_nan', type: 'bool', fallback: false },
   { key: 'break_below', type: 'float', fallback: null },
   { key: 'break_above', type: 'float', fallback: null },
+  { key: 'lesson', type: 'string', fallback: null },   // a guided lesson and its scene (1-based): lesson_view.js
+  { key: 'scene', type: 'int', fallback: null },
 ];
 
 /**
@@ -50,7 +52,11 @@ export function toQuery(config, view, fields) {
 /** Replace the address bar's query so it is the permalink of what is on screen; returns the full URL. */
 export function writeUrl(config, view, fields) {
   const url = `${window.location.pathname}${toQuery(config, view, fields)}`;
-  window.history.replaceState(null, '', url);
+  try {
+    window.history.replaceState(null, '', url);
+  } catch (_) {
+    // a page with no address of its own (an exported page in a notebook's <iframe srcdoc>) keeps none
+  }
   return `${window.location.origin}${url}`;
 }
 

@@ -19,8 +19,13 @@ def test_every_preset_runs_to_done(page, live_server, screenshots_dir):
         fields = page.evaluate("Object.fromEntries(new URLSearchParams(location.search))")
         # an encoder–decoder (task reverse) reads seq_len steps and writes seq_len more
         meta_t = int(fields["seq_len"]) * (2 if fields["task"] == "reverse" else 1)
+        if fields.get("topology") == "recursive":   # issue 15: a balanced tree of 2·seq_len − 1 nodes, not rows
+            tree = page.evaluate("document.querySelectorAll('[data-testid=graph] [data-node=h_tree]').length")
+            assert tree == 2 * int(fields["seq_len"]) - 1, (name, tree)
+            meta_t = tree
         nodes = page.evaluate(
-            "[...document.querySelectorAll('[data-testid=graph] [data-node^=h_l]')].map(e => e.dataset.node)")
+            "[...document.querySelectorAll('[data-testid=graph] [data-node^=h_l], [data-testid=graph] [data-node=h_tree]')]"
+            ".map(e => e.dataset.node)")
         per_row = {n: nodes.count(n) for n in set(nodes)}
         assert per_row and all(count == meta_t for count in per_row.values()), (name, per_row)
         bidirectional = page.evaluate("new URLSearchParams(location.search).get('bidirectional')") == "1"

@@ -16,7 +16,24 @@ import torch
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+import lecture_reference
 from torch_reference import NO_TARGET, Reference, cell_step, node_name, param_names, suffix, torch_module, valid_rows
+
+
+def any_cell_step(cell: str, x: torch.Tensor, prev: tuple, weights: dict[str, torch.Tensor]) -> tuple[tuple, dict]:
+    """One step of any registered cell: torch's equations (torch_reference) or the lectures' cells'
+    (lecture_reference); `weights` by name without the layer suffix. Returns (new state, gates)."""
+    if cell in lecture_reference.NEW_CELLS:
+        h, c, gates = lecture_reference.step(cell, x, prev[0], prev[1] if len(prev) > 1 else None, weights)
+        return ((h,) if c is None else (h, c)), gates
+    return cell_step(cell, x, prev, *(weights[n] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")))
+
+
+def layer_weight_names(state, layer: int, direction: int) -> dict[str, str]:
+    """Short name → full name of one layer/direction's parameters (the cell's extra weights included)."""
+    s = suffix(layer, direction)
+    return {name[:-len(s) - 1]: name for name in state if name.endswith(f"_{s}") and not name.startswith("head")
+            and name[:-len(s) - 1] in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_peephole")}
 from unrolled import engine
 
 
@@ -73,7 +90,8 @@ def padded_reference(state: dict[str, np.ndarray], cell: str, num_layers: int, b
                 prev = tuple(torch.where(prev_real, recorded[p][i], init[i]) if p is not None else init[i]
                              for i in range(len(states)))
                 steps_of[node].append((t, layer_input[t].detach(), tuple(v.detach() for v in prev)))
-                new, gates = cell_step(cell, layer_input[t], prev, *(step_copy(n, t) for n in param_names(layer, direction)))
+                new, gates = any_cell_step(cell, layer_input[t], prev, {
+                    short: step_copy(full, t) for short, full in layer_weight_names(state, layer, direction).items()})
                 zero = torch.zeros_like(new[0])       # the raw step retains the total gradient; padding passes on 0
                 recorded[t] = tuple(torch.where(mask(t), put(f"{part}_{s}", t, v), zero) for part, v in zip(states, new))
                 for gname, gate in gates.items():
@@ -149,7 +167,8 @@ def _flow(losses, values, nodes, valid) -> dict[str, np.ndarray]:
 def jacobian_reference(cell: str, state: dict[str, np.ndarray], node: str, steps, valid: np.ndarray) -> np.ndarray:
     """(T,) mean over the entries whose step t and previous processed step are real of ‖∂s_t/∂s_prev‖₂."""
     s = node[2:]
-    weights = [torch.tensor(state[f"{n}_{s}"]) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    layer, direction = int(s[1:].split("_")[0]), int(s.endswith("reverse"))
+    weights = {short: torch.tensor(state[full]) for short, full in layer_weight_names(state, layer, direction).items()}
     T = valid.shape[0]
     out = np.full(T, np.nan)
     for j, (t, x_t, prev) in enumerate(steps):
@@ -163,7 +182,7 @@ def jacobian_reference(cell: str, state: dict[str, np.ndarray], node: str, steps
 
         def step(flat: torch.Tensor) -> torch.Tensor:
             st = tuple(flat[:, i * H:(i + 1) * H] for i in range(len(prev)))
-            new, _ = cell_step(cell, x_t, st, *weights)
+            new, _ = any_cell_step(cell, x_t, st, weights)
             return torch.cat(new, dim=1)
 
         flat_prev = torch.cat(prev, dim=1)

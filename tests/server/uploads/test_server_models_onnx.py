@@ -113,6 +113,18 @@ def test_view_model_onnx_on_the_users_layout(tmp_path):
         record_model_trace(app_settings(), time_first, x)
 
 
+def test_view_model_onnx_with_lengths(tmp_path):
+    model, x, lens = tmp_path / "tokens.onnx", tmp_path / "ids.npy", tmp_path / "lens.npy"
+    model.write_bytes(token_lstm_onnx())
+    tokens, lengths = np.random.default_rng(4).integers(0, VOCAB, (T, B)), np.array([3, T])
+    np.save(x, tokens)
+    np.save(lens, lengths)
+    trace, _ = _view_target(_parser().parse_args(["view", str(model), "--input", str(x), "--lengths", str(lens)]),
+                            app_settings())
+    assert np.array_equal(trace.lengths, lengths)
+    assert not trace.activations["h_l0"][3:, 0].any()                 # padding records zeros
+
+
 def test_view_never_opens_a_torch_pickle(tmp_path):
     pickle = tmp_path / "model.pt"
     pickle.write_bytes(b"\x80\x04never read")

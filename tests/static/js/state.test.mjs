@@ -11,7 +11,7 @@ const CONFIG = {
   recurrent_scale: 1.5, forget_bias: -0.5, seed: 7, dtype: 'float32', text: 'a b&c=d', epochs: 30, optimizer: 'sgd',
   lr: 0.05, clip: 1, tbptt: 4, recurrent_gradient: false, unroll: 'free_running', batch_size: 4, batch_index: 3,
 };
-const VIEW = { present: true, theme: 'dark', delay: 120, break_nan: true, break_below: 1e-6, break_above: 1000 };
+const VIEW = { present: true, theme: 'dark', delay: 120, break_nan: true, break_below: 1e-6, break_above: 1000, lesson: 'bptt', scene: 4 };
 
 test('a config and a view survive a write and a read unchanged', () => {
   const { config, view } = readUrl(toQuery(CONFIG, VIEW, CONFIG_FIELDS), CONFIG_FIELDS);
@@ -51,6 +51,7 @@ test('view settings at their fallback stay out of the URL; null and empty config
   assert.equal(q, '?cell=gru');
   assert.deepEqual(readUrl('', CONFIG_FIELDS).view, {
     present: false, theme: 'light', delay: null, break_nan: false, break_below: null, break_above: null,
+    lesson: null, scene: null,
   });
 });
 
