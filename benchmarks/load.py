@@ -181,6 +181,16 @@ def wait_until_up(base: str, process: subprocess.Popen, timeout: float = 30.0) -
     raise SystemExit("the server did not come up")
 
 
+def stop_server(process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Ctrl-C (the graceful path), then kill if it has not ended within ``timeout``."""
+    process.send_signal(2)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (nearest rank); NaN for no values."""
     if not values:

@@ -22,6 +22,9 @@ class Network(ArchitectureFacts):
     Trace, `steps` does the same one cell step at a time.
     """
 
+    batch_first = False          # run/steps take x (B, T, …) and targets (B, T, …); set by from_torch / from_onnx
+    onnx_signature = None        # from_onnx: the graph's inputs (engine.onnx_import.OnnxSignature)
+
     def __init__(self, arch: Architecture, state: Mapping[str, np.ndarray], dtype=np.float64) -> None:
         dtype = np.dtype(dtype)
         if dtype not in [np.dtype(d) for d in DTYPES]:
@@ -63,14 +66,48 @@ class Network(ArchitectureFacts):
         state = {k: np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v) for k, v in state.items()}
         return cls(infer_architecture(state, cell, num_layers, bidirectional), state, dtype)
 
+    # -- from_torch / from_onnx (engine/torch_import.py, engine/onnx_import.py) -------------------
     @classmethod
-    def from_torch(cls, module, head=None, dtype=np.float64) -> "Network":
-        """A network with the weights of a torch.nn.RNN / LSTM / GRU and optional nn.Linear head
-        (without one, o_t = h_t). torch is needed only to have made `module`; inputs stay time-first
-        (T, B, I) here even if the module was built with batch_first=True."""
+    def from_torch(cls, module, head=None, embedding=None, dtype=np.float64) -> "Network":
+        """A network with the weights of a torch.nn.RNN / LSTM / GRU (any batch_first, num_layers,
+        bidirectional) or a one-layer nn.RNNCell / LSTMCell / GRUCell, an optional nn.Linear head
+        (without one, o_t = h_t) and an optional nn.Embedding in front. It remembers the module's
+        batch_first: `run` then takes x (B, T, ·) and targets (B, T[, O]) as the module does (the
+        trace stays time-first). Dropout between layers is a training-time device: a warning says
+        the engine computes the eval-mode network. torch is needed only to have made the modules."""
         from .torch_import import state_from_torch
-        state, cell, layers, bidirectional = state_from_torch(module, head)
-        return cls.from_state_dict(state, cell=cell, num_layers=layers, bidirectional=bidirectional, dtype=dtype)
+        src = state_from_torch(module, head, embedding)
+        net = cls.from_state_dict(src.state, cell=src.cell, num_layers=src.num_layers,
+                                  bidirectional=src.bidirectional, dtype=dtype)
+        net.batch_first = src.batch_first
+        return net
+
+    @classmethod
+    def from_onnx(cls, model, dtype=np.float64, max_bytes: int | None = None) -> "Network":
+        """A network from an ONNX model (a path, the file's bytes or an onnx.ModelProto): an optional
+        Gather embedding, RNN / GRU / LSTM nodes and an optional MatMul+Add or Gemm head (docs/DESIGN.md,
+        "ONNX models"). The file is parsed, never executed; ValueError naming the node and attribute
+        (or op type) of anything not read; ImportError saying what to install without `onnx`.
+        `net.onnx_signature` says which graph inputs are the sequence (and its layout, remembered as
+        `batch_first`), the lengths and the initial states (engine.onnx_feeds.run_arguments maps them)."""
+        from .onnx_graph import MAX_BYTES
+        from .onnx_import import read_onnx
+        src = read_onnx(model, MAX_BYTES if max_bytes is None else max_bytes)
+        net = cls.from_state_dict(src.state, cell=src.cell, num_layers=src.num_layers,
+                                  bidirectional=src.bidirectional, dtype=dtype)
+        net.batch_first = src.signature.batch_first
+        net.onnx_signature = src.signature
+        return net
+
+    def _time_first(self, x, targets):
+        """x and targets from a batch-first source's layout, (B, T, …), to the engine's (T, B, …)."""
+        x = np.asarray(x)
+        if x.ndim == (2 if self.arch.embedded else 3):
+            x = np.swapaxes(x, 0, 1)
+            if targets is not None and np.ndim(targets) >= 2:
+                targets = np.swapaxes(np.asarray(targets), 0, 1)
+        return x, targets
+    # -- end of from_torch / from_onnx -------------------------------------------------------------
 
     @classmethod
     def from_npz(cls, path, cell: str, num_layers: int | None = None, bidirectional: bool | None = None,
@@ -89,8 +126,10 @@ class Network(ArchitectureFacts):
         return {k: v.copy() for k, v in self._params.items()}
 
     def with_state(self, state: Mapping[str, np.ndarray]) -> "Network":
-        """The same architecture and dtype with the parameters `state`."""
-        return Network(self.arch, state, self.dtype)
+        """The same architecture, dtype and input layout with the parameters `state`."""
+        net = Network(self.arch, state, self.dtype)
+        net.batch_first, net.onnx_signature = self.batch_first, self.onnx_signature
+        return net
 
     # -- running -----------------------------------------------------------------------------
     def steps(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
@@ -169,7 +208,9 @@ class Network(ArchitectureFacts):
 
     def check_inputs(self, x, targets, loss: str) -> tuple[np.ndarray, np.ndarray]:
         """x as (T, B, I) in the network's dtype (token ids (T, B) int64 with an embedding) and targets
-        checked for `loss` (ValueError naming the problem)."""
+        checked for `loss` (ValueError naming the problem); a batch-first network reads (B, T, …) first."""
+        if self.batch_first:
+            x, targets = self._time_first(x, targets)
         if self.arch.embedded:
             x = check_token_ids(x, int(self.arch.vocab_size))
             targets = check_targets(targets, loss, x.shape[0], x.shape[1], self.output_size)

@@ -1,27 +1,60 @@
-"""Bring a user's own torch.nn.RNN / LSTM / GRU (and its nn.Linear head) into the engine.
+"""Bring a user's own torch modules into the engine: nn.RNN / LSTM / GRU (any batch_first, num_layers,
+bidirectional), the one-layer cell modules nn.RNNCell / LSTMCell / GRUCell, an optional nn.Embedding in
+front and an optional nn.Linear head.
 
 torch stays optional: it is imported only by the caller's objects, never here.
 """
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .cells import cell_of_torch
 
+CELL_MODULES = {"LSTMCell": "lstm", "GRUCell": "gru"}     # RNNCell: rnn_tanh / rnn_relu by its nonlinearity
 
-def state_from_torch(module: Any, head: Any = None) -> tuple[dict[str, np.ndarray], str, int, bool]:
-    """(state dict, cell, num_layers, bidirectional) of a torch recurrent module and optional Linear head.
+
+@dataclass
+class TorchNetwork:
+    """What `Network.from_torch` needs: the engine-named state dict, the cell, sizes and input layout."""
+
+    state: dict[str, np.ndarray]
+    cell: str
+    num_layers: int
+    bidirectional: bool
+    batch_first: bool
+
+
+def _numpy(tensor: Any) -> np.ndarray:
+    return tensor.detach().cpu().double().numpy()
+
+
+def _recurrent(module: Any) -> tuple[str, int, bool, dict[str, np.ndarray]]:
+    """(cell, num_layers, bidirectional, torch-named weights with _l{k} suffixes) of a recurrent module or cell."""
+    kind = type(module).__name__
+    source = {name: _numpy(t) for name, t in module.state_dict().items()}
+    if kind == "RNNCell" or kind in CELL_MODULES:
+        cell = f"rnn_{module.nonlinearity}" if kind == "RNNCell" else CELL_MODULES[kind]
+        return cell, 1, False, {f"{name}_l0": value for name, value in source.items()}
+    cell = cell_of_torch(module)
+    if getattr(module, "dropout", 0):
+        warnings.warn(f"{kind}(dropout={module.dropout}) drops between layers only while training; the engine "
+                      "computes the eval-mode network (dropout is a no-op there)", stacklevel=4)
+    return cell, int(module.num_layers), bool(module.bidirectional), source
+
+
+def state_from_torch(module: Any, head: Any = None, embedding: Any = None) -> TorchNetwork:
+    """The engine's view of a torch recurrent module with an optional Linear head and Embedding.
 
     Without a head the output layer is the identity on the top hidden state (o_t = h_t), so the
     logits are the module's own outputs. Biases of a module built with bias=False become zeros.
-    Dropout between layers is a training-time device and is ignored (eval-mode numbers).
     """
-    cell = cell_of_torch(module)
-    layers, bidirectional = int(module.num_layers), bool(module.bidirectional)
-    H, directions = int(module.hidden_size), 2 if bidirectional else 1
-    source = {name: tensor.detach().cpu().double().numpy() for name, tensor in module.state_dict().items()}
+    cell, layers, bidirectional, source = _recurrent(module)
+    H = int(module.hidden_size)
+    directions = 2 if bidirectional else 1
     state: dict[str, np.ndarray] = {}
     for k in range(layers):
         for d in range(directions):
@@ -37,8 +70,21 @@ def state_from_torch(module: Any, head: Any = None) -> tuple[dict[str, np.ndarra
     else:
         if type(head).__name__ != "Linear":
             raise ValueError(f"head must be a torch.nn.Linear; got {type(head).__name__}")
-        weight = head.weight.detach().cpu().double().numpy()
-        state["head.weight"] = weight
+        state["head.weight"] = _numpy(head.weight)
         bias = getattr(head, "bias", None)
-        state["head.bias"] = np.zeros(weight.shape[0]) if bias is None else bias.detach().cpu().double().numpy()
-    return state, cell, layers, bidirectional
+        state["head.bias"] = np.zeros(state["head.weight"].shape[0]) if bias is None else _numpy(bias)
+    if embedding is not None:
+        state["embedding.weight"] = _embedding(embedding)
+    return TorchNetwork(state, cell, layers, bidirectional, bool(getattr(module, "batch_first", False)))
+
+
+def _embedding(embedding: Any) -> np.ndarray:
+    """An nn.Embedding's table; ValueError for options that change the forward pass."""
+    if type(embedding).__name__ != "Embedding":
+        raise ValueError(f"embedding must be a torch.nn.Embedding; got {type(embedding).__name__}")
+    if embedding.max_norm is not None:
+        raise ValueError("embedding: max_norm renormalises rows during the forward pass; not supported")
+    if embedding.padding_idx is not None or embedding.scale_grad_by_freq:
+        warnings.warn("embedding: padding_idx / scale_grad_by_freq change only torch's gradient of the table; "
+                      "the engine's ∂L/∂embedding.weight is the plain one", stacklevel=4)
+    return _numpy(embedding.weight)

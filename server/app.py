@@ -80,7 +80,8 @@ def create_app(
     app.state.model_store = models if models is not None else model_store(settings)
     app.state.trained = TrainedCache()  # networks trained on /ws/train, for /ws/trace's "trained" source
     app.add_middleware(SecurityMiddleware, max_body_bytes=settings.max_body_bytes,
-                       body_caps={"/api/models": settings.max_upload_bytes})
+                       body_caps={"/api/models": settings.max_upload_bytes},
+                       allowed_hosts=settings.allowed_hosts)  # Host allow-list (DNS rebinding)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(pages.router)

@@ -1,10 +1,13 @@
 """The `unrolled` command: `unrolled serve`, `unrolled view trace.npz` and
-`unrolled view model.npz --input seq.npy [--targets y.npy] [--cell lstm] [--loss mse]`."""
+`unrolled view model.npz --input seq.npy [--targets y.npy] [--cell lstm] [--loss mse]`
+(or `unrolled view model.onnx --input seq.npy [--targets y.npy] [--lengths lens.npy]`)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from importlib.util import find_spec
+import os
 import sys
 import threading
 import webbrowser
@@ -39,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
         p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
         p.add_argument("--open", action="store_true", help="open the page in a browser")
+        p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="also answer requests whose Host is NAME (repeatable; by default only 127.0.0.1, "
+                            "localhost, ::1 and --host: a defence against DNS rebinding)")
 
     serve = commands.add_parser("serve", help="serve the visualizer")
     common(serve)
@@ -48,12 +54,17 @@ def _parser() -> argparse.ArgumentParser:
         "view", help="open a trace saved with engine's trace.save(path), or your own model on an input",
         description="Open a saved trace (trace.npz), or record one of your own model: a .npz of a torch "
                     "state dict (np.savez(path, **{k: v.numpy() for k, v in module.state_dict().items()})) "
-                    "run on --input. Without --targets the loss is cross_entropy against the model's own "
+                    "run on --input, or an ONNX model (model.onnx: torch.onnx.export(..., external_data=False); "
+                    "parsed, never run; needs pip install 'unrolled[onnx]'). A .pt file is never opened (it would "
+                    "mean unpickling). Without --targets the loss is cross_entropy against the model's own "
                     "argmax at every step (with --loss mse: a zero target).")
     common(view)
-    view.add_argument("trace", type=Path, help="a .npz written by Trace.save, or a model's state dict (with --input)")
-    view.add_argument("--input", type=Path, help="the model's input, an .npy of shape (T, input_size) or (T, B, input_size)")
+    view.add_argument("trace", type=Path, help="a .npz written by Trace.save, or a model: a state dict .npz or an "
+                                               ".onnx file (with --input)")
+    view.add_argument("--input", type=Path, help="the model's input, an .npy of shape (T, input_size) or (T, B, input_size) "
+                                                 "(a batch-first ONNX model: (B, T, input_size); token ids: (T, B))")
     view.add_argument("--targets", type=Path, help="an .npy of class ids (T[, B]) (-100: no loss) or mse targets (T[, B], O)")
+    view.add_argument("--lengths", type=Path, help="an .npy of the B sequence lengths of a padded batch")
     view.add_argument("--cell", choices=CELL_NAMES, help="the model's cell (default: read off weight_hh_l0; rnn means rnn_tanh)")
     view.add_argument("--loss", choices=("cross_entropy", "mse"), help="default: from the targets' dtype, else cross_entropy")
     _export_parser(commands)
@@ -162,7 +173,7 @@ def load_saved_trace(path: Path, settings: Settings):
 
 
 def record_model_trace(settings: Settings, model: Path, input: Path, targets: Path | None = None,
-                       cell: str | None = None, loss: str | None = None):
+                       cell: str | None = None, loss: str | None = None, lengths: Path | None = None):
     """(trace, display name) of a user's model run on its input, for `unrolled view model.npz --input x.npy`;
     SystemExit with a message naming the file when a file is missing, unsafe, too big or mis-shaped."""
     from unrolled.server.uploads.model_files import ModelFileError, ModelFiles, read_path
@@ -172,7 +183,9 @@ def record_model_trace(settings: Settings, model: Path, input: Path, targets: Pa
         limit = settings.max_model_bytes
         files = ModelFiles(read_path(model, "model", limit), read_path(input, "input", limit),
                            None if targets is None else read_path(targets, "targets", limit),
-                           model.name, input.name, targets.name if targets else "targets.npy", cell, loss)
+                           model.name, input.name, targets.name if targets else "targets.npy", cell, loss,
+                           None if lengths is None else read_path(lengths, "lengths", limit),
+                           lengths.name if lengths else "lengths.npy")
         user_model = build_user_model(files, settings)
     except ModelFileError as exc:
         raise SystemExit(f"unrolled view: {exc.detail}") from None
@@ -181,11 +194,24 @@ def record_model_trace(settings: Settings, model: Path, input: Path, targets: Pa
 
 def _view_target(args: argparse.Namespace, settings: Settings):
     """(trace, name) for `unrolled view`: a saved trace, or a model recorded on --input."""
+    if args.trace.suffix.lower() == ".pt":
+        raise SystemExit(f"unrolled view: {args.trace} is a torch pickle, which is never opened (loading it would run "
+                         "code). Export the model to ONNX (torch.onnx.export(model, (x,), 'model.onnx', "
+                         "external_data=False)) or its state dict to .npz, then view that with --input")
     if args.input is not None:
-        return record_model_trace(settings, args.trace, args.input, args.targets, args.cell, args.loss)
-    if args.targets or args.cell or args.loss:
-        raise SystemExit("unrolled view: --targets, --cell and --loss go with --input (a model's state dict)")
+        return record_model_trace(settings, args.trace, args.input, args.targets, args.cell, args.loss, args.lengths)
+    if args.targets or args.cell or args.loss or args.lengths:
+        raise SystemExit("unrolled view: --targets, --lengths, --cell and --loss go with --input (a model)")
     return load_saved_trace(args.trace, settings), args.trace.name
+
+
+def allow_hosts(settings: Settings, host: str, extra: list[str]) -> Settings:
+    """``settings`` whose Host allow-list also holds the bound ``host`` and every ``--allow-host`` name,
+    exported as UNROLLED_ALLOWED_HOSTS too (the worker processes of `serve` read their settings from
+    the environment)."""
+    names = tuple(dict.fromkeys([*settings.allowed_hosts, host, *extra]))
+    os.environ["UNROLLED_ALLOWED_HOSTS"] = ",".join(names)
+    return dataclasses.replace(settings, allowed_hosts=names)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -197,6 +223,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     import uvicorn
 
+    settings = allow_hosts(settings, args.host, args.allow_host)
     _warn_if_public(args.host, settings)
     _warn_without_websockets()
     url = _page_url(args.host, args.port, getattr(args, "preset", None))

@@ -13,7 +13,7 @@ The breakdown uses the first run's network and data with two target sets:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -106,6 +106,7 @@ class PreparedRun:
     x: np.ndarray
     targets: np.ndarray
     loss: str
+    options: dict = field(default_factory=dict)     # run options of an uploaded model (its lengths)
 
 
 class CompareError(ValueError):
@@ -127,9 +128,11 @@ def _model_run(store: ModelStore, spec: RunSpec, where: tuple, label: str | None
                                     output_size=net.output_size, num_layers=net.num_layers,
                                     bidirectional=net.bidirectional, seed=parsed.seed,
                                     recurrent_scale=parsed.recurrent_scale,
-                                    forget_bias=parsed.forget_bias)   # used by cells with a forget gate
+                                    forget_bias=parsed.forget_bias,   # used by cells with a forget gate
+                                    vocab_size=net.arch.vocab_size)   # the same embedding size for token inputs
     default = f"your model {model.name} ({net.cell})" if parsed.cell is None else f"random {net.cell} (seed {parsed.seed})"
-    return PreparedRun(label or default, parsed.model_dump(), net, model.x, model.targets, model.loss)
+    return PreparedRun(label or default, parsed.model_dump(), net, model.x, model.targets, model.loss,
+                       model.run_options())
 
 
 def _config_run(model: type[TraceConfig], spec: RunSpec, where: list, label: str | None) -> PreparedRun:
@@ -189,7 +192,7 @@ def breakdown_targets(targets: np.ndarray, loss: str) -> dict[str, np.ndarray]:
 
 
 def _run_summary(run: PreparedRun) -> dict:
-    trace = run.net.run(run.x, run.targets, loss=run.loss)
+    trace = run.net.run(run.x, run.targets, loss=run.loss, **run.options)
     profile = trace.vanishing(COMPARED_NODE)
     return {
         "label": run.label,
@@ -208,7 +211,7 @@ def _run_summary(run: PreparedRun) -> dict:
 def _breakdown(run: PreparedRun) -> dict:
     out = {"label": run.label, "node": COMPARED_NODE}
     for name, targets in breakdown_targets(run.targets, run.loss).items():
-        trace = run.net.run(run.x, targets, loss=run.loss, contributions=False)
+        trace = run.net.run(run.x, targets, loss=run.loss, contributions=False, **run.options)
         ks, matrix = trace.flow_matrix(COMPARED_NODE)
         out[name] = {"ks": ks, "matrix": matrix, "loss": float(trace.loss),
                      "has_target": target_mask(targets, run.loss)[:, 0],

@@ -44,7 +44,11 @@ class Settings:
     max_delay_ms: int = 10000
     max_epochs: int = 10000
     max_streams: int = 8  # engine runs at once (open socket streams + REST traces) per process
-    compute_threads: int = 2  # stream workers computing at the same moment (the rest wait their turn)
+    # stream workers computing at the same moment (the rest wait their turn); 1 since issue 18: on 2 cores,
+    # 8 worst-case streams, the event loop's p99 reply delay was 2-3x lower than with 2, at the same event rate
+    compute_threads: int = 1
+    # a config's stream computes in a worker process, off the event loop's GIL (server.sockets.process_worker)
+    stream_processes: bool = False
     gil_switch_ms: float = 1.0  # how long a busy thread keeps the GIL when the event loop wants it (Python: 5)
     max_queued: int = 256  # socket starts waiting (in order) for a stream slot; beyond, "busy"
     stream_idle_s: float = 900.0  # a stream left paused this long is closed (frees its slot)
@@ -62,6 +66,9 @@ class Settings:
     max_arrays: int = 256  # arrays in one .npz
     max_io_size: int = 4096  # input_size and output_size of an uploaded model
     max_compare_runs: int = 4  # runs in one POST /api/compare
+    # -- Host allow-list (server.security): names a request's Host may carry besides 127.0.0.1, localhost
+    # and ::1. `unrolled serve --host H --allow-host N` puts H and N here (UNROLLED_ALLOWED_HOSTS=H,N).
+    allowed_hosts: tuple[str, ...] = ()
 
     @property
     def max_model_bytes(self) -> int:
@@ -91,6 +98,9 @@ class Settings:
         for f in fields(cls):
             raw = env.get(f"UNROLLED_{f.name.upper()}")
             if raw is None:
+                continue
+            if f.name == "allowed_hosts":  # a comma-separated list of names
+                values[f.name] = tuple(name.strip() for name in raw.split(",") if name.strip())
                 continue
             kind = float if isinstance(f.default, float) else int
             try:

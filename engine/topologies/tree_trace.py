@@ -51,6 +51,9 @@ class TreeTrace:
         self.comparison: dict | None = None
         self._derived: dict[str, object] = {}
 
+    vocab_size = None                       # a tree reads word vectors, never an embedding table
+    lengths = None                          # and is never a padded batch
+
     N = property(lambda self: self.tree.size, doc="nodes")
     T = property(lambda self: self.tree.size, doc="the node axis (post-order) plays the time axis's part")
     input_size = property(lambda self: self.x.shape[2], doc="I")

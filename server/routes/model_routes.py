@@ -2,7 +2,7 @@
 
 Uploads are one JSON body with the files base64-encoded (no multipart parser needed); the body's
 size is capped by the app's SecurityMiddleware (413 beyond ``Settings.max_upload_mb``, checked from
-Content-Length and while it is read). Every other problem is a 422 whose ``loc`` names the field (``model``, ``input``, ``targets``, ``cell``, ``loss``, ``model_id``) and whose
+Content-Length and while it is read). Every other problem is a 422 whose ``loc`` names the field (``model``, ``input``, ``targets``, ``lengths``, ``cell``, ``loss``, ``model_id``) and whose
 message names the file.
 """
 
@@ -33,15 +33,23 @@ class ModelUpload(BaseModel):
 
     model: str = Field(description="base64 of an .npz written by np.savez(path, **state_dict): torch names "
                                    "(weight_ih_l0 …, optionally under one prefix such as lstm.) and an optional "
-                                   "Linear head (head.weight/head.bias, or the one other *weight / *bias pair).")
-    input: str = Field(description="base64 of an .npy of shape (T, input_size) or (T, B, input_size), time first.")
+                                   "Linear head (head.weight/head.bias, or the one other *weight / *bias pair); "
+                                   "or of an .onnx model (model_name ending in .onnx: [Gather →] RNN/GRU/LSTM nodes "
+                                   "[→ MatMul+Add or Gemm], parsed, never run).")
+    input: str = Field(description="base64 of an .npy of shape (T, input_size) or (T, B, input_size), time first "
+                                   "(a batch-first ONNX model: (B, T, input_size); token ids (T, B) for a model "
+                                   "with an embedding).")
     targets: str | None = Field(None, description="base64 of an .npy: (T[, B]) integer class ids (-100: no loss "
                                                    "there) for cross_entropy, or (T[, B], output_size) floats for mse. "
                                                    "Without it: cross_entropy against the model's own argmax at every "
                                                    "step (mse: a zero target).")
-    model_name: str = Field("model.npz", max_length=200, description="Shown in titles and errors.")
+    lengths: str | None = Field(None, description="base64 of an .npy of B ints in [1, T]: a padded batch's "
+                                                  "lengths (torch's pack_padded_sequence; ONNX's sequence_lens).")
+    model_name: str = Field("model.npz", max_length=200, description="Shown in titles and errors; a name "
+                                                                     "ending in .onnx reads the model as ONNX.")
     input_name: str = Field("input.npy", max_length=200)
     targets_name: str = Field("targets.npy", max_length=200)
+    lengths_name: str = Field("lengths.npy", max_length=200)
     cell: Cell | None = Field(None, description="Read off weight_hh_l0's shape when omitted (rnn means rnn_tanh).")
     loss: Literal["cross_entropy", "mse"] | None = Field(
         None, description="Default: from the targets' dtype (integers: cross_entropy, floats: mse), else cross_entropy.")
@@ -66,6 +74,9 @@ class ModelInfo(BaseModel):
     targets: Literal["file", "own_argmax", "zeros"]
     nodes: list[str]
     bytes: int
+    layout: Literal["time_first", "batch_first"] = Field(
+        "time_first", description="The layout the files were read in (batch_first: a batch-first ONNX model).")
+    padded: bool = Field(False, description="True when lengths were given (a padded batch).")
 
 
 class ErrorOut(BaseModel):
@@ -119,7 +130,8 @@ async def upload_model(request: Request) -> Response:
     try:
         files = ModelFiles(_decode(upload.model, "model"), _decode(upload.input, "input"),
                            _decode(upload.targets, "targets"), upload.model_name, upload.input_name,
-                           upload.targets_name, upload.cell, upload.loss)
+                           upload.targets_name, upload.cell, upload.loss, _decode(upload.lengths, "lengths"),
+                           upload.lengths_name)
     except ModelFileError as exc:
         return _error(["body", exc.field], exc.detail)
     state = request.app.state

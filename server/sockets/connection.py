@@ -1,5 +1,12 @@
 """The one connection base of the WebSocket routes: the receive loop, the validation of a client
-message, and the socket's send lock (the worker's pump and the replies share the socket)."""
+message, and the socket's send lock (the worker's pump and the replies share the socket).
+
+The receive loop never waits for anything but the next frame. uvicorn reads a socket's next frame
+(its close frame included) only once the app has taken the previous message, so a receive loop that
+waits for a send (blocked by a client that reads slowly) or for a stopping worker thread leaves the
+client's close frame unread and its close handshake unanswered. Messages are therefore handled by a
+task of their own, fed by the loop through a bounded queue (docs/DESIGN.md, "Socket protocol").
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,14 @@ from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from unrolled.server.config import first_error
+from unrolled.server.sockets.worker import background, log
 from unrolled.server.wire.messages import error_message
+
+MAX_UNHANDLED = 32  # client messages waiting for the handler; a client that sends more without reading is dropped
+
+
+class ClientGone(Exception):
+    """A send failed because the client has left (the pumps end quietly on it)."""
 
 
 class ClientMessage(BaseModel):
@@ -32,9 +46,15 @@ class MessageConnection:
         self._max_message_bytes = max_message_bytes
 
     async def send_text(self, text: str) -> None:
-        """Send one message (the pump and the replies share the socket)."""
+        """Send one message (the pump and the replies share the socket); ClientGone if the client left."""
         async with self._send_lock:
+            await self._send_now(text)
+
+    async def _send_now(self, text: str) -> None:
+        try:
             await self._raw_send(text)
+        except (WebSocketDisconnect, OSError, RuntimeError) as exc:  # Starlette/uvicorn: the socket is closed
+            raise ClientGone(str(exc)) from None
 
     async def send(self, message: dict) -> None:
         """Send one JSON message."""
@@ -44,14 +64,15 @@ class MessageConnection:
         """Send the message ``build()`` returns, built once the socket is free: it reflects every
         message sent before it (a ``paused`` reply names the last event actually sent)."""
         async with self._send_lock:
-            await self._raw_send(json.dumps(build(), allow_nan=False))
+            await self._send_now(json.dumps(build(), allow_nan=False))
 
     async def error(self, detail: str, field: str | None = None) -> None:
         """Reply with an error; nothing else changes."""
         await self.send(error_message(detail, field))
 
-    async def close(self) -> None:
-        """The client is gone: stop its work."""
+    def abandon(self) -> None:
+        """The client is gone: stop its work at once, awaiting nothing (this runs while the socket's
+        task may itself be cancelled; worker threads end by themselves and free their slots)."""
 
     async def handle(self, raw: str | bytes) -> None:
         """Validate one client message and act on it."""
@@ -63,20 +84,37 @@ class MessageConnection:
 
 
 async def serve_connection(websocket: WebSocket, connection: MessageConnection) -> None:
-    """Feed `connection` every client message until the client leaves, then close it (always)."""
+    """Feed `connection` every client message until the client leaves, then close it (always).
+
+    This loop only receives (so uvicorn keeps reading, and answers a close frame at once); a task
+    handles the messages in order. When the client leaves, the handler is cancelled and the work
+    stopped without awaiting anything (the worker thread frees its slot when it ends)."""
+    inbox: asyncio.Queue[str | bytes] = asyncio.Queue()
+    handler = background(_handle_all(connection, inbox), f"{type(connection).__name__} handler")
     try:
-        while True:
+        while not handler.done():  # it ends early only when a reply found the client gone
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 break
+            if inbox.qsize() >= MAX_UNHANDLED:
+                log.info("dropped a socket that sent %d messages without reading the replies", MAX_UNHANDLED)
+                break
             raw = message.get("text")
-            if raw is None:
-                raw = message.get("bytes") or b""
-            await connection.handle(raw)
+            inbox.put_nowait(raw if raw is not None else message.get("bytes") or b"")
     except (WebSocketDisconnect, RuntimeError, OSError):  # the client vanished mid-receive
         pass
     finally:
-        await connection.close()
+        handler.cancel()  # its done callback retrieves how it ended
+        connection.abandon()
+
+
+async def _handle_all(connection: MessageConnection, inbox: asyncio.Queue) -> None:
+    """Handle the client's messages one by one, until the client is gone."""
+    try:
+        while True:
+            await connection.handle(await inbox.get())
+    except ClientGone:
+        pass
 
 
 def parse_message(raw: str | bytes, types: dict[str, type[BaseModel]],

@@ -10,8 +10,9 @@ import json
 from collections.abc import Awaitable, Callable
 
 from unrolled.server.sockets.breakpoints import BreakpointRule
+from unrolled.server.sockets.connection import ClientGone
 from unrolled.server.sockets.stream_worker import EngineWorker, EventInfo
-from unrolled.server.sockets.worker import cancel_and_wait
+from unrolled.server.sockets.worker import background, cancel_and_wait
 from unrolled.server.wire.messages import DONE_MESSAGE, error_message, paused_message, queued_message
 from unrolled.server.wire.serialize import dumps
 
@@ -29,8 +30,10 @@ class StreamSession:
         mode: str,
         delay_ms: int,
         idle_timeout_s: float,
+        after: EngineWorker | None = None,
     ) -> None:
         self.worker = worker
+        self._after = after  # the stream this one replaces: its thread ends before this one queues
         self._idle_timeout_s = idle_timeout_s
         self._send_text = send_text
         self._breakpoints = BreakpointRule(breakpoints)  # shared with the connection: edits apply at once
@@ -75,9 +78,18 @@ class StreamSession:
     def start(self) -> None:
         """Start the task that waits for a slot (telling the client its place in the
         queue), then starts the worker thread and forwards its results."""
-        self.task = asyncio.create_task(self._run())
+        self.task = background(self._run(), "stream pump")
 
     async def _run(self) -> None:
+        try:
+            await self._queue_and_pump()
+        except ClientGone:  # the client left mid-stream: nothing to report
+            self.worker.stop()
+
+    async def _queue_and_pump(self) -> None:
+        if self._after is not None:  # a replaced stream frees its slot within one engine step
+            await self._after.join(JOIN_TIMEOUT_S)
+            self._after = None
         try:
             granted = await self.worker.slots.acquire(self._send_position)
         except BaseException:
@@ -98,11 +110,17 @@ class StreamSession:
         await self._send_text(json.dumps(queued_message(position, self.worker.slots.size)))
 
     async def stop(self) -> None:
-        """Stop the worker and the pump (used on replace, stop and disconnect), and wait
-        (briefly, off the loop) for the worker thread to end so its slot is free again."""
+        """Stop the worker and the pump (used on replace, stop and disconnect). The worker thread
+        is not waited for here (that would hold up the socket's messages): it frees its slot when it
+        ends, within one engine step, and a replacing stream waits for that itself."""
         self.worker.stop()
         await cancel_and_wait(self.task)
-        await self.worker.join(JOIN_TIMEOUT_S)
+
+    def abandon(self) -> None:
+        """Stop the worker and the pump without waiting for either (the client is gone)."""
+        self.worker.stop()
+        if self.task is not None:
+            self.task.cancel()
 
     def _events_pending(self) -> bool:
         """True when the schedule (known once meta has arrived) has events the client has not had."""

@@ -36,7 +36,7 @@ class EngineSlots:
     C without holding the GIL.
     """
 
-    def __init__(self, size: int, max_queued: int = 0, compute_threads: int = 2) -> None:
+    def __init__(self, size: int, max_queued: int = 0, compute_threads: int = 1) -> None:
         self.size = size
         self.max_queued = max_queued
         self.compute = threading.BoundedSemaphore(compute_threads)

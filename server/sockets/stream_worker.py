@@ -78,12 +78,12 @@ class EngineWorker(ThreadWorker):
     def work(self) -> None:
         """Build the source, then compute and encode one event per credit, then the summary."""
         compute = self.slots.compute
-        with compute:
+        with self.computing(compute):
             source = self._source = self._make_source()
         self.emit("meta", source.meta)
         seq = 0
         while self._wait_for_credit():
-            with compute:
+            with self.computing(compute):
                 event = next(source.events, None)
                 if event is None:
                     break
@@ -92,7 +92,9 @@ class EngineWorker(ThreadWorker):
             self.emit_batched("event", text, info)
             seq += 1
         if not self.stopped:
-            self.emit_final("summary", dumps(summary_message(source.finished_trace())))
+            with self.computing(compute):  # the costliest step (Jacobian SVDs): within the permits too
+                summary = dumps(summary_message(source.finished_trace()))
+            self.emit_final("summary", summary)
 
     def cleanup(self) -> None:
         """Close the engine run."""

@@ -23,7 +23,7 @@ or a new ``start`` leaves the queue).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, WebSocket
@@ -33,7 +33,8 @@ from unrolled.server.config import SCHEMA_SETTINGS, config_model, first_error, r
 from unrolled.server.runs import config_source, loaded_source
 from unrolled.server.settings import Settings
 from unrolled.server.sockets.connection import ClientMessage, MessageConnection, serve_connection
-from unrolled.server.sockets.session import StreamSession
+from unrolled.server.sockets.process_worker import ProcessEngineWorker, can_run_in_process
+from unrolled.server.sockets.session import JOIN_TIMEOUT_S, StreamSession
 from unrolled.server.sockets.slots import EngineSlots
 from unrolled.server.sockets.stream_worker import EngineWorker
 from unrolled.server.training import TrainedCache, trained_source_factory
@@ -124,15 +125,20 @@ class TraceConnection(MessageConnection):
         self._trained = trained
         self.breakpoints: dict[str, float | None] = {}
         self.session: StreamSession | None = None
+        self._stopped: EngineWorker | None = None  # the last stream stopped, until a start has waited for it
 
-    async def close(self) -> None:
+    def abandon(self) -> None:
         """The socket is gone: stop the stream's work."""
-        await self._stop_stream()
+        if self.session is not None:
+            self.session.abandon()
+            self.session = None
 
     async def _stop_stream(self) -> None:
-        if self.session is not None:
-            await self.session.stop()
-            self.session = None
+        """Stop the current stream (without waiting for its thread: the next start does)."""
+        session, self.session = self.session, None
+        if session is not None:
+            self._stopped = session.worker
+            await session.stop()
 
     async def _running(self) -> StreamSession | None:
         """The stream in progress, or None after replying that there is none."""
@@ -147,11 +153,21 @@ class TraceConnection(MessageConnection):
             await self.error(*make_source)
             return
         await self._stop_stream()
-        # the session waits its turn for a slot (queued, told its position) before the worker starts
-        worker = EngineWorker(make_source, self._slots, self._settings.stream_prefetch)
+        replaced, self._stopped = self._stopped, None
+        # the session waits for the replaced stream's thread, then its turn for a slot (queued,
+        # told its position), before the worker starts
+        worker = self._new_worker(make_source)
         self.session = StreamSession(worker, self.send_text, self.breakpoints, message.mode, message.delay_ms or 0,
-                                     self._settings.stream_idle_s)
+                                     self._settings.stream_idle_s, after=replaced)
         self.session.start()
+
+    def _new_worker(self, make_source) -> EngineWorker:
+        """The stream's worker: in a process for a config when the settings say so, else a thread."""
+        prefetch = self._settings.stream_prefetch
+        if (self._settings.stream_processes and isinstance(make_source, partial)
+                and make_source.func is config_source and can_run_in_process(make_source.args[0])):
+            return ProcessEngineWorker(make_source.args[0], self._slots, prefetch)
+        return EngineWorker(make_source, self._slots, prefetch)
 
     def _source_factory(self, message: StartMessage):
         """A callable building the stream's source in the worker, or (detail, field) if invalid."""
@@ -168,7 +184,7 @@ class TraceConnection(MessageConnection):
             config = resolve_config(message.config or {}, self._config_model)
         except ValidationError as exc:
             return first_error(exc)
-        return lambda: config_source(config)
+        return partial(config_source, config)
 
     async def _on_step(self, message: StepMessage) -> None:
         if session := await self._running():
@@ -186,6 +202,8 @@ class TraceConnection(MessageConnection):
 
     async def _on_stop(self, message: StopMessage) -> None:
         await self._stop_stream()
+        if self._stopped is not None:  # "stop" frees the slot before the next message is handled
+            await self._stopped.join(JOIN_TIMEOUT_S)
 
     async def _on_break(self, message: BreakMessage) -> None:
         if not message.enabled:

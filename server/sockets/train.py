@@ -28,9 +28,9 @@ from pydantic import Field, ValidationError
 
 from unrolled.server.config import TraceConfig, config_model, first_error, resolve_config
 from unrolled.server.settings import Settings
-from unrolled.server.sockets.connection import ClientMessage, MessageConnection, serve_connection
+from unrolled.server.sockets.connection import ClientGone, ClientMessage, MessageConnection, serve_connection
 from unrolled.server.sockets.slots import EngineSlots
-from unrolled.server.sockets.worker import POLL_S, ThreadWorker, cancel_and_wait, off_loop
+from unrolled.server.sockets.worker import POLL_S, ThreadWorker, background, cancel_and_wait, off_loop
 from unrolled.server.training import TrainedCache, TrainingRun, can_sample, resolve_training, sample_text
 from unrolled.server.wire.messages import error_message
 from unrolled.server.wire.serialize import dumps
@@ -183,9 +183,12 @@ class TrainConnection(MessageConnection):
         self.worker: TrainingWorker | None = None
         self._pump: asyncio.Task | None = None
 
-    async def close(self) -> None:
-        """The socket is gone: stop the training."""
-        await self._stop_training()
+    def abandon(self) -> None:
+        """The socket is gone: stop the training (its thread ends after the epoch in progress, unwaited)."""
+        if self.worker is not None:
+            self.worker.stop()
+        if self._pump is not None:
+            self._pump.cancel()
 
     @property
     def training(self) -> bool:
@@ -193,6 +196,7 @@ class TrainConnection(MessageConnection):
         return self.worker is not None and not self.worker.finished and self.worker.thread.is_alive()
 
     async def _stop_training(self) -> None:
+        """Stop the training and wait until its thread has freed its slot (a new start needs one)."""
         if self.worker is not None:
             self.worker.stop()
             await self.worker.join(JOIN_TIMEOUT_S)
@@ -206,7 +210,7 @@ class TrainConnection(MessageConnection):
                 return
             try:
                 await self.send_text(item[1])
-            except Exception:  # the client has gone: stop training (the socket handler closes the rest)
+            except ClientGone:  # stop training (the socket handler closes the rest)
                 worker.stop()
                 return
             if item[0] == "epoch":
@@ -225,7 +229,7 @@ class TrainConnection(MessageConnection):
             return
         worker = TrainingWorker(config, self._slots, self._idle_timeout_s, self._trained)
         self.worker = worker
-        self._pump = asyncio.create_task(self._forward(worker))
+        self._pump = background(self._forward(worker), "training pump")
         worker.start()
 
     async def _running(self) -> TrainingWorker | None:

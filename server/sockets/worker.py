@@ -4,19 +4,44 @@
 * :class:`ThreadWorker` is the base of a socket's long-running work (a stream, a training): its
   own daemon thread, which hands results to the event loop as queue items, stops between two
   engine steps after ``stop()``, and always releases its engine slot and ends with ("end",).
+* :func:`background` starts a socket's task (a pump, a reply writer) so that whatever it raises
+  is retrieved and logged as one line, never as "Task exception was never retrieved".
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
 
 T = TypeVar("T")
 POLL_S = 0.05  # how often a waiting worker checks whether it was stopped
+log = logging.getLogger("unrolled.sockets")
+
+
+class Stopped(Exception):
+    """Raised inside a worker thread that was stopped while it waited: it ends quietly."""
+
+
+def background(coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
+    """Run ``coro`` as a task whose exception (if any) is retrieved when it ends and logged as one
+    line: a client that leaves mid-stream is normal and must not fill the log with tracebacks."""
+    task = asyncio.create_task(coro, name=name)
+    task.add_done_callback(_report)
+    return task
+
+
+def _report(task: asyncio.Task) -> None:
+    if task.cancelled():
+        return
+    exc = task.exception()  # retrieved: asyncio no longer reports it at garbage collection
+    if exc is not None:
+        log.warning("%s ended by %s: %s", task.get_name(), type(exc).__name__, exc)
 
 
 async def off_loop(work: Callable[..., T], *args: Any) -> T:
@@ -31,7 +56,11 @@ async def cancel_and_wait(task: asyncio.Task | None) -> None:
     task.cancel()
     try:
         await task
-    except (asyncio.CancelledError, Exception):
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # the caller itself is being cancelled
+    except Exception:  # already reported by the task's own done callback (background)
         pass
 
 
@@ -75,6 +104,18 @@ class ThreadWorker:
         if self.thread.is_alive():
             await asyncio.to_thread(self.thread.join, timeout_s)
 
+    @contextmanager
+    def computing(self, permits: threading.Semaphore) -> Iterator[None]:
+        """Hold one of ``permits`` for one engine step; waiting for it ends (Stopped) once stopped,
+        so a stopped worker never sits behind the other streams' steps."""
+        while not permits.acquire(timeout=POLL_S):
+            if self.stopped:
+                raise Stopped
+        try:
+            yield
+        finally:
+            permits.release()
+
     def work(self) -> None:
         """The engine work, run in the thread (emit its results)."""
         raise NotImplementedError
@@ -116,6 +157,8 @@ class ThreadWorker:
     def _run(self) -> None:
         try:
             self.work()
+        except Stopped:
+            pass
         except Exception as exc:  # an engine failure is reported to the client, never raised
             for item in self.failure(exc):
                 self.emit_final(*item)

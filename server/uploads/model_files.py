@@ -37,11 +37,16 @@ class ModelFiles:
     targets_name: str = "targets.npy"
     cell: str | None = None
     loss: str | None = None
+    lengths: bytes | None = None          # an .npy of B sequence lengths (a padded batch)
+    lengths_name: str = "lengths.npy"
 
     def content_id(self) -> str:
         """A hash of everything the model and its trace depend on (32 hex digits)."""
         digest = hashlib.sha256()
-        for part in (self.model, self.input, self.targets or b"", (self.cell or "").encode(), (self.loss or "").encode()):
+        parts = [self.model, self.input, self.targets or b"", (self.cell or "").encode(), (self.loss or "").encode()]
+        if self.lengths is not None:          # only then: the ids of uploads without lengths stay as they were
+            parts.append(self.lengths)
+        for part in parts:
             digest.update(len(part).to_bytes(8, "little"))
             digest.update(part)
         return digest.hexdigest()[:32]

@@ -52,9 +52,11 @@ class SpilledFiles:
         if path is None or path.exists():
             return
         options = {"model_name": files.model_name, "input_name": files.input_name, "targets_name": files.targets_name,
-                   "cell": files.cell, "loss": files.loss, "has_targets": files.targets is not None}
+                   "cell": files.cell, "loss": files.loss, "has_targets": files.targets is not None,
+                   "lengths_name": files.lengths_name, "has_lengths": files.lengths is not None}
         arrays = {"model": np.frombuffer(files.model, np.uint8), "input": np.frombuffer(files.input, np.uint8),
                   "targets": np.frombuffer(files.targets or b"", np.uint8),
+                  "lengths": np.frombuffer(files.lengths or b"", np.uint8),
                   "options": np.frombuffer(json.dumps(options).encode(), np.uint8)}
         try:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -77,7 +79,9 @@ class SpilledFiles:
                 files = ModelFiles(data["model"].tobytes(), data["input"].tobytes(),
                                    data["targets"].tobytes() if options["has_targets"] else None,
                                    options["model_name"], options["input_name"], options["targets_name"],
-                                   options["cell"], options["loss"])
+                                   options["cell"], options["loss"],
+                                   data["lengths"].tobytes() if options.get("has_lengths") else None,
+                                   options.get("lengths_name", "lengths.npy"))
         except (OSError, ValueError, KeyError, ModelFileError):
             return None
         return files if files.content_id() == model_id else None

@@ -27,6 +27,7 @@ from unrolled.engine.losses import IGNORE, check_targets, target_mask
 from unrolled.server.runs import StreamSource, trace_shape
 from unrolled.server.settings import Settings
 from unrolled.server.uploads.model_files import ModelFileError, ModelFiles, npy_array, npz_arrays
+from unrolled.server.uploads.model_onnx import is_onnx, onnx_network
 from unrolled.server.uploads.model_spill import SpilledFiles, default_spill_dir
 from unrolled.server.uploads.state_names import head_arrays, infer_cell, split_recurrent
 from unrolled.server.wire.messages import meta_message
@@ -45,6 +46,12 @@ class UserModel:
     loss: str
     targets_source: str      # "file" | "own_argmax" | "zeros"
     nbytes: int
+    lengths: np.ndarray | None = None    # (B,) a padded batch's lengths
+    layout: str = "time_first"           # the user's files' layout ("batch_first": an ONNX / torch batch-first model)
+
+    def run_options(self) -> dict:
+        """The lengths option of net.run / net.steps when the batch is padded."""
+        return {} if self.lengths is None else {"lengths": self.lengths}
 
     def info(self) -> dict:
         """What the page needs to know about the model (the POST /api/models answer)."""
@@ -54,7 +61,7 @@ class UserModel:
                 "num_layers": net.num_layers, "bidirectional": net.bidirectional, "input_size": net.input_size,
                 "hidden_size": net.hidden_size, "output_size": net.output_size, "T": int(T), "batch_size": int(B),
                 "loss": self.loss, "targets": self.targets_source, "nodes": list(net.node_names),
-                "bytes": self.nbytes}
+                "bytes": self.nbytes, "layout": self.layout, "padded": self.lengths is not None}
 
     def title(self) -> str:
         """One line for the page's header."""
@@ -62,22 +69,15 @@ class UserModel:
 
     def run(self) -> engine.Trace:
         """The whole trace at once."""
-        return self.net.run(self.x, self.targets, loss=self.loss)
+        return self.net.run(self.x, self.targets, loss=self.loss, **self.run_options())
 
 
 def _network(files: ModelFiles, limits: Settings) -> engine.Network:
-    arrays = npz_arrays(files.model, files.model_name, "model", limits.max_model_bytes, limits.max_arrays)
-    for name, value in arrays.items():
-        if value.dtype.kind not in "iuf":
-            raise ModelFileError(f"{files.model_name}['{name}'] has dtype {value.dtype}; expected real numbers", "model")
-    recurrent, rest = split_recurrent(arrays, files.model_name, "model")
-    cell = infer_cell(recurrent, files.cell, files.model_name, "model")
-    width = np.shape(recurrent["weight_hh_l0"])[1] * (2 if "weight_hh_l0_reverse" in recurrent else 1)
-    state = {**recurrent, **head_arrays(rest, width, files.model_name, "model")}
-    try:
-        net = engine.Network.from_state_dict(state, cell=cell)
-    except ValueError as exc:
-        raise ModelFileError(f"{files.model_name}: {exc}", "model") from None
+    """The uploaded network (an .onnx graph or an .npz state dict) within the size limits."""
+    if is_onnx(files.model_name):
+        net = onnx_network(files.model, files.model_name, files.cell, limits.max_model_bytes)
+    else:
+        net = _npz_network(files, limits)
     too_big = [(what, value, bound) for what, value, bound in (
         ("hidden_size", net.hidden_size, limits.max_hidden_size), ("num_layers", net.num_layers, limits.max_num_layers),
         ("input_size", net.input_size, limits.max_io_size), ("output_size", net.output_size, limits.max_io_size))
@@ -88,38 +88,99 @@ def _network(files: ModelFiles, limits: Settings) -> engine.Network:
     return net
 
 
+def _npz_network(files: ModelFiles, limits: Settings) -> engine.Network:
+    arrays = npz_arrays(files.model, files.model_name, "model", limits.max_model_bytes, limits.max_arrays)
+    for name, value in arrays.items():
+        if value.dtype.kind not in "iuf":
+            raise ModelFileError(f"{files.model_name}['{name}'] has dtype {value.dtype}; expected real numbers", "model")
+    recurrent, rest = split_recurrent(arrays, files.model_name, "model")
+    cell = infer_cell(recurrent, files.cell, files.model_name, "model")
+    width = np.shape(recurrent["weight_hh_l0"])[1] * (2 if "weight_hh_l0_reverse" in recurrent else 1)
+    state = {**recurrent, **head_arrays(rest, width, files.model_name, "model")}
+    try:
+        return engine.Network.from_state_dict(state, cell=cell)
+    except ValueError as exc:
+        raise ModelFileError(f"{files.model_name}: {exc}", "model") from None
+
+
 def _input(files: ModelFiles, net: engine.Network, limits: Settings) -> np.ndarray:
     x = npy_array(files.input, files.input_name, "input", limits.max_model_bytes)
+    if net.arch.embedded:
+        return _token_input(x, files, net, limits)
     expected = f"(T, {net.input_size}) or (T, B, {net.input_size}) — time first; the model's input_size is {net.input_size}"
     shape = x.shape
+    if net.batch_first:
+        expected = f"(B, T, {net.input_size}) — batch first, as the model was exported; its input_size is {net.input_size}"
+        x = np.swapaxes(x, 0, 1) if x.ndim == 3 else x
     if x.ndim == 2:
         x = x[:, None, :]
     if x.ndim != 3 or x.shape[-1] != net.input_size or 0 in x.shape:
         raise ModelFileError(f"{files.input_name} has shape {shape}; expected {expected}", "input")
     if x.dtype.kind not in "biuf":
         raise ModelFileError(f"{files.input_name} has dtype {x.dtype}; expected numbers", "input")
-    T, B = x.shape[:2]
-    units = T * B * net.hidden_size * net.num_layers * net.directions
-    for what, value, bound in (("T (its first axis)", T, limits.max_seq_len), ("B (its second axis)", B, limits.max_batch_size),
-                               ("T·B·hidden_size·num_layers·directions", units, limits.max_units)):
-        if value > bound:
-            raise ModelFileError(f"{files.input_name}: {what} is {value}; the limit is {bound}", "input")
+    _check_extent(x, files, net, limits)
     x = x.astype(np.float64)
     if not np.isfinite(x).all():
         raise ModelFileError(f"{files.input_name} contains NaN or Inf: inputs must be finite", "input")
     return x
 
 
-def _targets(files: ModelFiles, net: engine.Network, x: np.ndarray, limits: Settings) -> tuple[np.ndarray, str, str]:
-    """(targets, loss, where the targets came from)."""
+def _check_extent(x: np.ndarray, files: ModelFiles, net: engine.Network, limits: Settings) -> None:
+    """T, B and the run's size within the limits (x time-first)."""
+    T, B = x.shape[:2]
+    axes = ("second", "first") if net.batch_first else ("first", "second")
+    units = T * B * net.hidden_size * net.num_layers * net.directions
+    for what, value, bound in ((f"T (its {axes[0]} axis)", T, limits.max_seq_len),
+                               (f"B (its {axes[1]} axis)", B, limits.max_batch_size),
+                               ("T·B·hidden_size·num_layers·directions", units, limits.max_units)):
+        if value > bound:
+            raise ModelFileError(f"{files.input_name}: {what} is {value}; the limit is {bound}", "input")
+
+
+def _token_input(x: np.ndarray, files: ModelFiles, net: engine.Network, limits: Settings) -> np.ndarray:
+    """Token ids (T, B) time-first (from (B, T) for a batch-first model; (T,) is B = 1)."""
+    V = net.arch.vocab_size
+    layout = "(B, T) — batch first, as the model was exported" if net.batch_first else "(T, B) or (T,) — time first"
+    if x.ndim == 2 and net.batch_first:
+        x = x.T
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or 0 in x.shape or x.dtype.kind not in "iu":
+        raise ModelFileError(f"{files.input_name} has shape {x.shape}, dtype {x.dtype}; expected integer token ids "
+                             f"{layout}", "input")
+    if x.min() < 0 or x.max() >= V:
+        raise ModelFileError(f"{files.input_name} holds token id {x.min() if x.min() < 0 else x.max()}; the "
+                             f"model's vocabulary is [0, {V})", "input")
+    _check_extent(x, files, net, limits)
+    return x.astype(np.int64)
+
+
+def _lengths(files: ModelFiles, x: np.ndarray, limits: Settings) -> np.ndarray | None:
+    """The padded batch's lengths (B,) in [1, T], or None."""
+    if files.lengths is None:
+        return None
+    lengths = npy_array(files.lengths, files.lengths_name, "lengths", limits.max_model_bytes)
+    T, B = x.shape[:2]
+    if lengths.shape != (B,) or lengths.dtype.kind not in "iu" or lengths.min() < 1 or lengths.max() > T:
+        raise ModelFileError(f"{files.lengths_name} has shape {lengths.shape}, dtype {lengths.dtype}; expected "
+                             f"({B},) whole numbers in [1, {T}] (each sequence's length)", "lengths")
+    return lengths.astype(np.int64)
+
+
+def _targets(files: ModelFiles, net: engine.Network, x: np.ndarray, limits: Settings,
+             lengths: np.ndarray | None = None, batch_first: bool = False) -> tuple[np.ndarray, str, str]:
+    """(targets, loss, where the targets came from); a batch-first model's targets file is (B, T[, O])."""
     T, B = x.shape[:2]
     if files.targets is None:
         loss = files.loss or "cross_entropy"
         if loss == "mse":
             return np.zeros((T, B, net.output_size)), loss, "zeros"
-        forward = net.run(x, np.full((T, B), IGNORE), loss=loss, contributions=False)
+        options = {} if lengths is None else {"lengths": lengths}
+        forward = net.run(x, np.full((T, B), IGNORE), loss=loss, contributions=False, **options)
         return np.argmax(forward.activations["logits"], axis=-1), loss, "own_argmax"
     y = npy_array(files.targets, files.targets_name, "targets", limits.max_model_bytes)
+    if batch_first and y.ndim >= 2:
+        y = np.swapaxes(y, 0, 1)          # (B, T[, O]) as the model was exported
     loss = files.loss or ("cross_entropy" if y.dtype.kind in "iu" else "mse")
     expected = (f"(T, B) = {(T, B)} integer class ids in [0, {net.output_size}) or -100" if loss == "cross_entropy"
                 else f"(T, B, O) = {(T, B, net.output_size)} numbers")
@@ -135,10 +196,14 @@ def build_user_model(files: ModelFiles, limits: Settings) -> UserModel:
     """Validate the files into a UserModel within ``limits`` (the app's settings); ModelFileError
     (detail, field) naming the file otherwise."""
     net = _network(files, limits)
+    layout = "batch_first" if net.batch_first else "time_first"
     x = _input(files, net, limits)
-    targets, loss, source = _targets(files, net, x, limits)
+    net.batch_first = False               # the server keeps x and targets time-first from here on
+    lengths = _lengths(files, x, limits)
+    targets, loss, source = _targets(files, net, x, limits, lengths, layout == "batch_first")
     nbytes = sum(v.nbytes for v in net.state_dict().values()) + x.nbytes + targets.nbytes
-    return UserModel(files.content_id(), files.model_name, files.input_name, net, x, targets, loss, source, nbytes)
+    return UserModel(files.content_id(), files.model_name, files.input_name, net, x, targets, loss, source, nbytes,
+                     lengths, layout)
 
 
 class ModelStore:
@@ -218,7 +283,7 @@ def stored_model(store: ModelStore, model_id: str | None) -> UserModel | tuple[s
 
 def model_source(model: UserModel) -> StreamSource:
     """A step-wise run of an uploaded model on its input (batch element 0 is streamed)."""
-    run = model.net.steps(model.x, model.targets, loss=model.loss)
+    run = model.net.steps(model.x, model.targets, loss=model.loss, **model.run_options())
     T, B = model.x.shape[:2]
     meta = meta_message(
         config=None,

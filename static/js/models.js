@@ -1,4 +1,5 @@
-// "Debug your own model": pick a state dict (.npz), an input (.npy) and optional targets (.npy),
+// "Debug your own model": pick a state dict (.npz) or an ONNX model (.onnx), an input (.npy) and
+// optional targets and lengths (.npy),
 // upload them (POST /api/models, base64 JSON) and step through the model in the unrolled graph.
 // The server checks everything; an error is shown next to the file it names.
 //
@@ -10,10 +11,14 @@ import { fmt } from './format.js';
 import { el } from './elements.js';
 
 const LOSSES = [['', 'default'], ['cross_entropy', 'cross-entropy'], ['mse', 'mean squared error']];
-const FIELD_OF_LOC = { model: 'model', model_name: 'model', input: 'input', input_name: 'input', targets: 'targets', targets_name: 'targets', cell: 'cell', loss: 'loss' };
+const FIELD_OF_LOC = { model: 'model', model_name: 'model', input: 'input', input_name: 'input', targets: 'targets', targets_name: 'targets', lengths: 'lengths', lengths_name: 'lengths', cell: 'cell', loss: 'loss' };
 const SAVE_HINT = "np.savez('model.npz', **{k: v.detach().numpy() for k, v in rnn.state_dict().items()})\n"
   + "np.save('input.npy', x.numpy())      # (T, input_size) or (T, batch, input_size), time first\n"
-  + "np.save('targets.npy', y.numpy())    # optional: class ids (T, batch) or values (T, batch, out)";
+  + "np.save('targets.npy', y.numpy())    # optional: class ids (T, batch) or values (T, batch, out)\n\n"
+  + "# or the whole model (Embedding, stacked / bidirectional / batch-first RNN, Linear) as ONNX:\n"
+  + "torch.onnx.export(model.eval(), (x,), 'model.onnx', dynamo=True, external_data=False)\n"
+  + "np.save('input.npy', x.numpy())      # in the model's own layout (batch first if it was trained so)\n"
+  + "np.save('lengths.npy', lengths)      # optional: each sequence's length in a padded batch";
 
 /** Base64 of a File's bytes (in chunks: a spread of the whole array overflows the stack). */
 async function base64Of(file) {
@@ -47,7 +52,7 @@ function infoList(info) {
     ['model', info.name], ['input', info.input_name], ['cell', info.cell],
     ['layers', `${info.num_layers}${info.bidirectional ? ' × 2 directions' : ''}`],
     ['sizes', `input ${info.input_size} → hidden ${info.hidden_size} → output ${info.output_size}`],
-    ['sequence', `T = ${info.T}, batch ${info.batch_size} (the graph shows element 0)`],
+    ['sequence', `T = ${info.T}, batch ${info.batch_size} (the graph shows element 0)${info.layout === 'batch_first' ? ', read batch first' : ''}${info.padded ? ', padded (lengths)' : ''}`],
     ['loss', `${info.loss} · targets: ${{ file: 'from your file', own_argmax: "the model's own predictions", zeros: 'zeros' }[info.targets] ?? info.targets}`],
     ['upload', size(info.bytes ?? 0)],
   ];
@@ -60,9 +65,10 @@ function infoList(info) {
  */
 export function mountModelUpload(container, { cells = [], startModelRun } = {}) {
   const fields = {
-    model: field('model', 'weights (.npz)', 'a state_dict saved with np.savez', el('input', { type: 'file', accept: '.npz', 'data-testid': 'upload-model', name: 'model' })),
-    input: field('input', 'input (.npy)', 'time first', el('input', { type: 'file', accept: '.npy', 'data-testid': 'upload-input', name: 'input' })),
+    model: field('model', 'model (.npz or .onnx)', 'a state_dict saved with np.savez, or an ONNX export', el('input', { type: 'file', accept: '.npz,.onnx', 'data-testid': 'upload-model', name: 'model' })),
+    input: field('input', 'input (.npy)', 'time first (an ONNX model: its own layout)', el('input', { type: 'file', accept: '.npy', 'data-testid': 'upload-input', name: 'input' })),
     targets: field('targets', 'targets (.npy)', 'optional', el('input', { type: 'file', accept: '.npy', 'data-testid': 'upload-targets', name: 'targets' })),
+    lengths: field('lengths', 'lengths (.npy)', 'optional: a padded batch', el('input', { type: 'file', accept: '.npy', 'data-testid': 'upload-lengths', name: 'lengths' })),
     cell: field('cell', 'cell', null, select('cell', [['', 'from the weights'], ...cells.map((c) => [c, c])])),
     loss: field('loss', 'loss', null, select('loss', LOSSES)),
   };
@@ -71,8 +77,8 @@ export function mountModelUpload(container, { cells = [], startModelRun } = {}) 
   const stepBtn = el('button', { type: 'button', class: 'primary', 'data-testid': 'upload-step-through' }, ['Step through it']);
   const info = el('div', { class: 'upload-info', 'data-testid': 'upload-info', hidden: true });
   const form = el('form', { class: 'model-upload', 'data-testid': 'model-upload', autocomplete: 'off' }, [
-    el('p', { class: 'muted upload-intro' }, ['Your own trained RNN, LSTM or GRU (torch or any library with the same weight names), on your own sequence.']),
-    fields.model.row, fields.input.row, fields.targets.row,
+    el('p', { class: 'muted upload-intro' }, ['Your own trained RNN, LSTM or GRU (torch or any library with the same weight names, or any framework through ONNX), on your own sequence.']),
+    fields.model.row, fields.input.row, fields.targets.row, fields.lengths.row,
     el('div', { class: 'upload-options' }, [fields.cell.row, fields.loss.row]),
     el('div', { class: 'upload-actions' }, [submit, status]),
     info,
@@ -141,6 +147,10 @@ export function mountModelUpload(container, { cells = [], startModelRun } = {}) 
       body.targets = await base64Of(files.targets);
       body.targets_name = files.targets.name;
     }
+    if (files.lengths) {
+      body.lengths = await base64Of(files.lengths);
+      body.lengths_name = files.lengths.name;
+    }
     return fetch('/api/models', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   }
 
@@ -178,12 +188,12 @@ export function mountModelUpload(container, { cells = [], startModelRun } = {}) 
     e.preventDefault();
     const { model, input } = chosen;
     clearErrors();
-    if (!model) showError('model', 'Choose the weights: a .npz state dict.');
+    if (!model) showError('model', 'Choose the model: a .npz state dict or an .onnx file.');
     if (!input) showError('input', 'Choose an input sequence: a .npy array.');
     if (!model || !input) return;
-    upload({ model, input, targets: chosen.targets, cell: chosen.cell, loss: chosen.loss });
+    upload({ model, input, targets: chosen.targets, lengths: chosen.lengths, cell: chosen.cell, loss: chosen.loss });
   });
-  for (const name of ['model', 'input', 'targets']) {
+  for (const name of ['model', 'input', 'targets', 'lengths']) {
     fields[name].control.addEventListener('change', () => { fields[name].error.hidden = true; fields[name].row.classList.remove('has-error'); });
   }
   stepBtn.addEventListener('click', () => { if (uploaded && typeof startModelRun === 'function') startModelRun(uploaded.model_id); });

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
+import uvicorn
 
 from unrolled.server.settings import Settings
 from unrolled.server.uploads.model_spill import SpilledFiles
@@ -16,7 +21,9 @@ from unrolled.server.uploads.models import ModelStore
 
 
 def app_settings(**changes) -> Settings:
-    """The process's settings (its environment's) with ``changes`` (Settings fields)."""
+    """The process's settings (its environment's) with ``changes`` (Settings fields). Starlette's
+    TestClient sends ``Host: testserver``, so that name is on the Host allow-list unless changed."""
+    changes.setdefault("allowed_hosts", ("testserver",))
     return dataclasses.replace(Settings.from_env(), **changes)
 
 
@@ -67,3 +74,56 @@ def wait_for_no_threads(name: str, timeout: float = 10.0) -> None:
     while threads_named(name) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert threads_named(name) == 0
+
+
+@dataclasses.dataclass
+class LiveServer:
+    """A real uvicorn serving an app in a thread of this process (its threads and tasks are ours to count)."""
+
+    base: str  # "127.0.0.1:port"
+    loop: asyncio.AbstractEventLoop
+    server: uvicorn.Server
+
+    def tasks(self) -> list[str]:
+        """The names of the server loop's tasks (asked on that loop, from this thread)."""
+
+        async def names() -> list[str]:
+            me = asyncio.current_task()
+            return sorted(t.get_name() for t in asyncio.all_tasks() if t is not me)
+
+        return asyncio.run_coroutine_threadsafe(names(), self.loop).result(timeout=10)
+
+
+@contextmanager
+def serve_in_thread(app, timeout: float = 20.0) -> Iterator[LiveServer]:
+    """uvicorn on a free 127.0.0.1 port (bound here: no port race) in a daemon thread, until the block ends."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    # log_config=None: uvicorn's records reach the root logger (and pytest's caplog)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", log_config=None))
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def serve() -> None:
+        loops.append(asyncio.get_running_loop())
+        await server.serve(sockets=[sock])
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield LiveServer(f"127.0.0.1:{sock.getsockname()[1]}", loops[0], server)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=timeout)
+        sock.close()
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    """Poll ``condition`` until true; fails after ``timeout`` seconds naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)

@@ -124,6 +124,7 @@ def test_stream_slots_hand_over_in_order_across_threads():
         assert slots.try_acquire()
         order: list[int] = []
         positions: dict[int, list[int]] = {i: [] for i in range(3)}
+        releasing: list[threading.Thread] = []
 
         async def wait(i: int) -> None:
             async def told(p: int) -> None:
@@ -131,7 +132,8 @@ def test_stream_slots_hand_over_in_order_across_threads():
 
             assert await slots.acquire(told, report_every_s=0.01)
             order.append(i)
-            threading.Thread(target=slots.release).start()  # workers release from their thread
+            releasing.append(threading.Thread(target=slots.release))  # workers release from their thread
+            releasing[-1].start()
 
         tasks = []
         for i in range(3):
@@ -144,6 +146,8 @@ def test_stream_slots_hand_over_in_order_across_threads():
         await asyncio.wait_for(asyncio.gather(*tasks), 5)
         assert positions[0] == [1] and positions[2][0] == 3
         assert positions[2] == sorted(set(positions[2]), reverse=True)  # only moves up
+        for thread in releasing:  # the last release may still be on its way
+            await asyncio.to_thread(thread.join)
         assert slots.try_acquire() and not slots.try_acquire()
         return order
 

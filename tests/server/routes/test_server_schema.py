@@ -6,9 +6,10 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
+from server_helpers import app_settings
 from unrolled.server.app import create_app
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(app_settings()))  # Host: testserver allowed
 
 
 @schema.parametrize()

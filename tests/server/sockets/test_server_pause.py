@@ -43,7 +43,9 @@ def test_a_pause_during_a_slow_send_names_the_event_that_was_being_sent(tmp_path
             await asyncio.sleep(0)              # (a yield to the event loop, not a timed wait)
         release.set()
         await pause
-        await connection.close()
+        worker = connection.session.worker
+        connection.abandon()
+        await worker.join(5.0)
 
     asyncio.run(scenario())
     paused = next(m for m in sent if m["type"] == "paused")
