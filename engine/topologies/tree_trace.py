@@ -60,7 +60,6 @@ class TreeTrace:
     loss_t = property(lambda self: np.array([self.loss]), doc="the one loss, at the root")
     node_names = [TREE_NODE]
     cell, num_layers, directions, bidirectional, segmented = "rnn_tanh", 1, 1, False, False
-    vocab_size = lengths = None         # no embedding table, no padding: every leaf is real
 
     @property
     def stages(self) -> tuple[Segment, ...]:

@@ -163,13 +163,11 @@ def test_compare_refuses_a_tree_naming_the_field(client):
     assert error["loc"][-1] == "topology" and "has a tree, not time steps" in error["msg"]
 
 
-def test_compare_takes_jordan_and_output_recurrence_as_chains_whose_gradient_stops():
+def test_compare_takes_jordan_and_output_recurrence_as_chains_whose_gradient_stops(client):
     """Beside elman-context, a Jordan net's and a free-running output-recurrent net's ‖∂L_k/∂h_t‖ is 0 before k."""
-    from fastapi.testclient import TestClient
-    from unrolled.server.app import app
     configs = [{"preset": "jordan-memory", "seq_len": 8}, {"preset": "teacher-forcing", "seq_len": 8, "unroll": "free_running"},
                {"preset": "elman-context", "seq_len": 8}]
-    r = TestClient(app).post("/api/compare", json={"configs": configs})
+    r = client.post("/api/compare", json={"configs": configs})
     assert r.status_code == 200, r.text
     jordan, free, elman = (run["vanishing"]["norms"] for run in r.json()["runs"])
     for norms in (jordan, free):
