@@ -3,10 +3,9 @@ opened in chromium (every network request blocked) draws the graph inside the if
 
 from __future__ import annotations
 
+import nbclient   # the test extra installs nbclient, nbformat and ipykernel: never skipped
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
 
 CELL = """
 import numpy as np
