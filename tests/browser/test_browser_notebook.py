@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import nbclient   # the test extra installs nbclient, nbformat and ipykernel: never skipped
 import nbformat
-import pytest
 
 CELL = """
 import numpy as np
