@@ -6,7 +6,8 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
@@ -151,3 +152,27 @@ def guard_page(page, guard: PageGuard) -> None:
     page.route("**/*", route)
     page.on("console", lambda msg: guard.console_errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: guard.page_errors.append(str(exc)))
+
+
+def block_all_but_file(page) -> tuple[list[str], Callable[[Path, str], None]]:
+    """Abort every request of `page` except the local file it opens, and record those requests,
+    console errors/warnings and page errors. Returns (problems, open_file(path, query=""))."""
+    problems: list[str] = []
+    opened: dict[str, str] = {}
+
+    def route(route):
+        if route.request.url.split("?")[0] == opened.get("file"):
+            route.continue_()
+        else:
+            problems.append(f"request: {route.request.url[:120]}")
+            route.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+
+    def open_file(path: Path, query: str = "") -> None:
+        opened["file"] = path.resolve().as_uri()
+        page.goto(opened["file"] + query)
+
+    return problems, open_file

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import cursor, wait_until
+from browser_helpers import block_all_but_file, cursor, wait_until
 from unrolled.server import export
 
 PLOTS = ("plot-grad-norms", "plot-vanishing", "plot-flow", "plot-hidden", "plot-contributions")
@@ -23,24 +23,7 @@ def offline_page(browser) -> Iterator[tuple]:
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
     page.set_default_timeout(30_000)
-    problems: list[str] = []
-    opened: dict[str, str] = {}
-
-    def route(route):
-        if route.request.url.split("?")[0] == opened.get("file"):
-            route.continue_()
-        else:
-            problems.append(f"request: {route.request.url[:120]}")
-            route.abort()
-
-    page.route("**/*", route)
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-
-    def open_file(path: Path, query: str = "") -> None:
-        opened["file"] = path.resolve().as_uri()
-        page.goto(opened["file"] + query)
-
+    problems, open_file = block_all_but_file(page)
     yield page, problems, open_file
     context.close()
     assert not problems, "\n".join(problems)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import nbclient   # the test extra installs nbclient, nbformat and ipykernel: never skipped
 import nbformat
+from browser_helpers import block_all_but_file
 
 CELL = """
 import numpy as np
@@ -29,21 +30,9 @@ def test_show_in_an_executed_notebook_draws_the_graph(browser, tmp_path, screens
 
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
-    problems: list[str] = []
-    uri = page_file.resolve().as_uri()
-
-    def route(route):
-        if route.request.url == uri:
-            route.continue_()
-        else:
-            problems.append(f"request: {route.request.url[:120]}")
-            route.abort()
-
-    page.route("**/*", route)
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    problems, open_file = block_all_but_file(page)
     try:
-        page.goto(uri)
+        open_file(page_file)
         frame = page.frame_locator("iframe")
         frame.locator('body[data-status="done"]').wait_for(timeout=30_000)
         assert frame.locator('[data-testid="graph"] [data-node="h_l0"]').count() == 6
