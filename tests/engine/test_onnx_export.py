@@ -15,8 +15,7 @@ import pytest
 import torch
 
 from unrolled import engine
-from engine_cases import assert_steps
-from torch_taggers import Tagger, torch_reference
+from torch_taggers import Tagger, assert_matches, torch_reference
 
 
 def export(module: torch.nn.Module, x: torch.Tensor, dynamo: bool = True) -> bytes:
@@ -51,9 +50,4 @@ def test_export_round_trip_equals_torch_autograd(name):
     y = np.random.default_rng(2).integers(0, 5, shape)
     trace = net.run(x.numpy(), y)
     loss, logits, grads = torch_reference(module, x, y, batch_first)
-    assert trace.loss == pytest.approx(loss, rel=1e-9)
-    assert_steps(trace.activations["logits"], logits, "logits", tol=1e-9)
-    assert set(trace.grads) == set(grads)
-    for key, expected in grads.items():
-        np.testing.assert_allclose(trace.grads[key], expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max(),
-                                   err_msg=key)
+    assert_matches(trace, loss, logits, grads)

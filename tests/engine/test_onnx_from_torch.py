@@ -8,17 +8,7 @@ import pytest
 import torch
 
 from unrolled import engine
-from engine_cases import assert_steps
-from torch_taggers import Tagger, reference_of, torch_reference
-
-
-def assert_matches(trace, loss, logits, grads):
-    assert trace.loss == pytest.approx(loss, rel=1e-9)
-    assert_steps(trace.activations["logits"], logits, "logits", tol=1e-9)
-    assert set(trace.grads) == set(grads)
-    for key, expected in grads.items():
-        np.testing.assert_allclose(trace.grads[key], expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max(),
-                                   err_msg=key)
+from torch_taggers import Tagger, assert_matches, reference_of, torch_reference
 
 
 def test_batch_first_stacked_lstm_with_dropout_takes_the_users_layout():

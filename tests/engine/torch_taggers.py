@@ -3,8 +3,11 @@ autograd reference with the engine's loss (L = Σ_t mean-over-batch cross-entrop
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
+
+from engine_cases import assert_steps
 
 
 class Tagger(torch.nn.Module):
@@ -47,3 +50,13 @@ def reference_of(ref: torch.nn.Module, logits: torch.Tensor, y: np.ndarray, batc
     return float(loss.detach()), time_first.detach().numpy(), grads
 
 
+
+
+def assert_matches(trace, loss: float, logits: np.ndarray, grads: dict[str, np.ndarray]) -> None:
+    """The engine's loss, logits (per step) and every parameter gradient equal torch's to 1e-9."""
+    assert trace.loss == pytest.approx(loss, rel=1e-9)
+    assert_steps(trace.activations["logits"], logits, "logits", tol=1e-9)
+    assert set(trace.grads) == set(grads)
+    for key, expected in grads.items():
+        np.testing.assert_allclose(trace.grads[key], expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max(),
+                                   err_msg=key)
