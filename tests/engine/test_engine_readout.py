@@ -138,3 +138,19 @@ def test_final_state_survives_save_and_load(tmp_path):
     back = engine.load_trace(tmp_path / "t.npz")
     assert back.arch.readout == "final_state" and back.loss_reduction == "sum"
     assert np.array_equal(back.gradients["h_l0_reverse"], trace.gradients["h_l0_reverse"])
+
+
+@pytest.mark.parametrize("reduction", ["token_mean", "sum"])
+def test_trainer_trains_the_final_state_head_with_its_reduction(reduction):
+    """One SGD step of the Trainer is θ − lr·∂L/∂θ with the run's own gradient (readout and reduction)."""
+    net = engine.Network.random("gru", I, H, O, 1, True, seed=11, readout="final_state")
+    x, y = _data("cross_entropy", "final_state", seed=12)
+    options = engine.TrainOptions(epochs=1, optimizer="sgd", lr=0.1, loss_reduction=reduction)
+    trainer = engine.Trainer(net, x, y, "cross_entropy", options, lengths=LENGTHS)
+    record = next(trainer.epochs())
+    trace = net.run(x, y, lengths=LENGTHS, loss_reduction=reduction)
+    assert record.loss == pytest.approx(trace.loss, rel=1e-12)
+    np.testing.assert_allclose(trainer.net.state_dict()["weight_hh_l0"],
+                               net.state_dict()["weight_hh_l0"] - 0.1 * trace.grads["weight_hh_l0"], rtol=1e-12)
+    with pytest.raises(ValueError, match="readout='final_state' trains on whole sequences"):
+        engine.Trainer(net, x, y, "cross_entropy", engine.TrainOptions(recurrent_gradient=False))
