@@ -176,3 +176,10 @@ def block_all_but_file(page) -> tuple[list[str], Callable[[Path, str], None]]:
         page.goto(opened["file"] + query)
 
     return problems, open_file
+
+
+def open_tab(page, name: str) -> None:
+    """Open the tab `name` below the first screen (step, plots, config, equations, diagnosis, training,
+    compare, model) and wait until its panel is shown."""
+    page.click(f'[data-testid="tab-{name}"]')
+    page.wait_for_selector(f'.tab-panel[data-panel="{name}"]:not([hidden])', state="visible")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_helpers import expect_current, open_page, wait_done, wait_until
+from browser_helpers import open_tab, expect_current, open_page, wait_done, wait_until
 
 CELLS = {
     # cell → (its gates, a forward line of the step t = 1, a backward line of the step t = 1)
@@ -32,6 +32,7 @@ def test_a_lecture_cell_is_drawn_stepped_and_inspected(page, live_server, screen
     for gate in gates:
         assert f"{gate} = [" in text, text                              # the gate's numbers (H = 3)
     page.locator("#equation").screenshot(path=str(screenshots_dir / f"lecture-cell-{cell}-equation.png"))
+    open_tab(page, "equations")
     page.locator(".equations-panel").screenshot(path=str(screenshots_dir / f"lecture-cell-{cell}-panel.png"))
     page.keyboard.press("End")                                           # backward h(0), the last event
     page.keyboard.press("ArrowLeft")
@@ -63,6 +64,7 @@ def test_the_gru_switch_flips_the_convention_and_the_permalink(page, live_server
     wait_until(page, "!document.querySelector('.eq-cell[data-cell=\"gru_reset_before\"]').hidden")
     assert page.locator('.eq-cell[data-cell="gru"]').is_hidden()
     assert page.input_value('select[name="cell"]') == "gru_reset_before"
+    open_tab(page, "config")
     page.locator("#config-form").screenshot(path=str(screenshots_dir / "gru-lecture-switch.png"))
     switch.uncheck()
     wait_until(page, "new URLSearchParams(location.search).get('cell') === 'gru'")

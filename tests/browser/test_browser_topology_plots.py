@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import frames, open_page, serve, wait_done, wait_until
+from browser_helpers import open_tab, frames, open_page, serve, wait_done, wait_until
 
 SHOTS = Path("/work/notes/shots")
 
@@ -37,6 +37,7 @@ def test_the_tree_plots_speak_of_depth_and_the_chain_per_step(page, live_server,
     heading = page.text_content("#plot-vanishing >> xpath=ancestor::div[contains(@class,'plot-card')]//h2")
     assert heading.startswith("Gradient by depth")
     assert page.evaluate("getComputedStyle(document.getElementById('overview')).display") == "none"
+    open_tab(page, "plots")
     page.locator('[data-testid="plot-vanishing"]').scroll_into_view_if_needed()
     frames(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -99,6 +100,7 @@ def test_a_vanishing_tree_is_diagnosed_by_depth(page, live_server):
     page.evaluate("window.scrollTo(0, 0)")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "nets2-tree-vanishing-finding.png"))
+    open_tab(page, "plots")
     page.locator('[data-testid="plot-vanishing"]').scroll_into_view_if_needed()
     frames(page)
     page.screenshot(path=str(SHOTS / "nets2-tree-vanishing-depth-plot.png"))
