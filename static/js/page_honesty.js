@@ -7,7 +7,7 @@
 export function weightsNote({ source, seed, loaded = false }) {
   if (source === 'trained' || source === 'model' || loaded) return '';
   const which = Number.isInteger(seed) ? ` (seed ${seed})` : '';
-  return `Untrained: random weights${which}: the predictions are guesses; the gradients are exact.`;
+  return `Untrained: random weights${which}, so the predictions are guesses (the gradients are exact).`;
 }
 
 /** The words beside the recurrent-scale slider: the value the run uses, or the init's default. */

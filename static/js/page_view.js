@@ -87,7 +87,7 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     document.body.dataset.received = String(app.store.count);
     // issue 20: a run still streaming shows its progress (and a cancel) beside the step controls
     const total = app.store.meta ? app.store.total : 0;
-    const streaming = runStatus === 'running' && app.store.count < total;
+    const streaming = runStatus === 'running' && isPlaying(app.run) && app.store.count < total;
     $('run-progress-box').hidden = !streaming;
     if (streaming) {
       const p = progressOf(app.store.count, total);

@@ -68,6 +68,7 @@ def test_an_uploaded_lstm_with_closing_forget_gates_is_diagnosed_and_a_click_sel
     assert page.is_disabled("#copy-link")   # no permalink for uploaded weights
     preset_story = next(p["story"] for p in page_data(page)["presets"] if p["name"] == "vanishing-tanh")
     assert page.text_content("#story") != preset_story   # not the story of the preset shown before
+    open_tab(page, "diagnosis")
     finding = page.wait_for_selector('[data-testid="finding"][data-kind="forget_gate"]')
     assert finding.get_attribute("data-severity") == "warning"
     assert "forget" in finding.text_content().lower()

@@ -56,6 +56,7 @@ def test_the_gru_switch_flips_the_convention_and_the_permalink(page, live_server
     assert not page.locator('[data-testid="gru-lecture"]').is_visible()
     open_page(page, live_server, cell="gru", task="copy", hidden_size=3, seq_len=4)
     wait_done(page)
+    open_tab(page, "config")
     switch = page.locator('[data-testid="gru-lecture"]')
     assert switch.is_visible() and not switch.is_checked()
     switch.check()

@@ -44,6 +44,7 @@ def test_plots_render_with_data_and_hover_highlights_the_graph(page, live_server
         wait_until(page, f"Object.values({counts_js}).every(n => n >= 1)")
     except AssertionError:
         raise AssertionError(page.evaluate(counts_js)) from None
+    open_tab(page, "plots")
     log_axis = page.evaluate("document.getElementById('plot-grad-norms').layout.yaxis.type")
     assert log_axis == "log"
     vanishing = page.evaluate("document.getElementById('plot-vanishing').data.map(d => d.mode)")
