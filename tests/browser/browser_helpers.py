@@ -181,5 +181,5 @@ def block_all_but_file(page) -> tuple[list[str], Callable[[Path, str], None]]:
 def open_tab(page, name: str) -> None:
     """Open the tab `name` below the first screen (step, plots, config, equations, diagnosis, training,
     compare, model) and wait until its panel is shown."""
-    page.click(f'[data-testid="tab-{name}"]')
-    page.wait_for_selector(f'.tab-panel[data-panel="{name}"]:not([hidden])', state="visible")
+    page.locator(f'[data-testid="tab-{name}"]').click()   # a Page or a FrameLocator (an exported page in an iframe)
+    page.locator(f'.tab-panel[data-panel="{name}"]:not([hidden])').wait_for(state="visible")

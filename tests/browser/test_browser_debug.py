@@ -97,6 +97,7 @@ def test_a_healthy_uploaded_lstm_says_no_problems_found(page, live_server, tmp_p
     page.click('[data-testid="upload-step-through"]')
     wait_until(page, "document.getElementById('story-title').textContent.startsWith('Your model')")
     wait_done(page)
+    open_tab(page, "diagnosis")
     page.wait_for_selector('[data-testid="diagnosis-healthy"]')
     assert page.locator('[data-testid="finding"]').count() == 0
     assert page.locator('#overview [data-testid="health-flag"]').count() == 0

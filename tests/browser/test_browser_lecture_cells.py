@@ -23,6 +23,7 @@ def test_a_lecture_cell_is_drawn_stepped_and_inspected(page, live_server, screen
     gates, forward_line, backward_line = CELLS[cell]
     open_page(page, live_server, cell=cell, task="copy", hidden_size=3, seq_len=4, batch_size=1)
     wait_done(page)
+    open_tab(page, "equations")
     assert page.locator(f'.eq-cell[data-cell="{cell}"]').is_visible()
     page.keyboard.press("Home")                                          # forward h(0)
     page.keyboard.press("ArrowRight")
@@ -63,6 +64,7 @@ def test_the_gru_switch_flips_the_convention_and_the_permalink(page, live_server
     wait_until(page, "new URLSearchParams(location.search).get('cell') === 'gru_reset_before'")
     wait_done(page)
     wait_until(page, "!document.querySelector('.eq-cell[data-cell=\"gru_reset_before\"]').hidden")
+    open_tab(page, "equations")
     assert page.locator('.eq-cell[data-cell="gru"]').is_hidden()
     assert page.input_value('select[name="cell"]') == "gru_reset_before"
     open_tab(page, "config")

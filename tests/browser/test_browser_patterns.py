@@ -187,6 +187,7 @@ def test_seq2seq_draws_encoder_and_decoder_joined_by_the_context(page, live_serv
     # the run ended in the backward phase: the context edge carries the gradient into the encoder
     assert count(page, "[data-edge=context].carrying") == 1
     assert "Encoder–decoder" in page.text_content('[data-testid="pattern-note"]')
+    open_tab(page, "equations")
     assert page.is_visible('[data-testid="eq-seq2seq"]')
     # the last event is the encoder's first step: it has no output of its own, only what came back
     assert "Backward step t = 0" in page.text_content("#equation") and "Vᵀ" not in page.text_content("#equation")

@@ -22,6 +22,7 @@ def test_jordan_draws_memory_units_and_a_fixed_loop(page, live_server, screensho
     assert count(page, "[data-edge=memory-loop]") == 6
     assert count(page, "[data-edge=fed]") == 7 and count(page, "[data-edge=fed-input]") == 7
     assert count(page, "[data-edge=recurrent]") == 0
+    open_tab(page, "equations")
     assert page.is_visible('.eq-cell[data-cell="topology-jordan"]') and page.is_hidden('.eq-cell[data-cell="rnn_tanh"]')
     wait_shown_to_end(page)
     frames(page)
@@ -62,6 +63,7 @@ def test_the_tree_is_drawn_as_a_tree_and_stepped_in_post_order(page, live_server
     wait_done(page)
     assert count(page, "[data-node=h_tree]") == 13          # "(he ((reads (a book)) (in (the garden))))"
     assert count(page, "[data-node=x]") == 7
+    open_tab(page, "equations")
     assert page.is_visible('.eq-cell[data-cell="topology-recursive"]')
     assert count(page, "[data-edge=left]") == 6 and count(page, "[data-edge=right]") == 6
     assert count(page, "[data-node=logits]") == 1 and count(page, "[data-node=loss]") == 1

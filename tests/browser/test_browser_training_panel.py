@@ -15,6 +15,7 @@ def progress(page) -> int:
 
 def set_training(page, epochs: int) -> None:
     """Every training control set explicitly: Adam, lr 0.01, no clipping, no truncation."""
+    open_tab(page, "training")
     page.select_option('[data-testid="train-optimizer"]', "adam")
     page.fill('[data-testid="train-lr"]', "0.01")
     page.fill('[data-testid="train-clip"]', "")

@@ -36,6 +36,7 @@ def test_plots_render_with_data_and_hover_highlights_the_graph(page, live_server
     """All five plots draw their data (not the waiting note); hovering a point marks its node."""
     open_page(page, live_server, preset="lstm-memory", theme="dark")
     wait_done(page)
+    open_tab(page, "plots")
     for plot in PLOTS:
         page.wait_for_selector(f'[data-testid="{plot}"] .main-svg')
     # a plot first shows a "waiting" note (no data); the summary's data comes with the next frame
