@@ -23,6 +23,8 @@ import { mountPunchline } from './punchline_plot.js';
 import { progressOf } from './pacing.js';
 import { weightsNote } from './page_honesty.js';
 import { setTabBadge } from './tabs.js';
+import { drawNormLabels } from './graph_norm_labels.js';
+import { look as currentLook } from './look.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -54,6 +56,7 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     const { cursor } = run;
     const meta = store.meta;
     graph.render({ store, cursor, hover: app.hover, selected: app.selection, pausedSeq: run.paused?.seq ?? null });
+    drawNormLabels($('graph'), { store, cursor, present: currentLook().present });   // issue 20
     renderLegend($('legend'), store, cursor);
     renderEquation($('equation'), describeEvent(store.get(cursor), store, meta ?? {}));
     renderInspector($('inspector'), app.selection, { store, cursor, meta });
