@@ -24,6 +24,7 @@ import { progressOf } from './pacing.js';
 import { weightsNote } from './page_honesty.js';
 import { setTabBadge } from './tabs.js';
 import { drawNormLabels } from './graph_norm_labels.js';
+import { hideCutAtEdges } from './graph_edge_clip.js';
 import { look as currentLook } from './look.js';
 
 const $ = (id) => document.getElementById(id);
@@ -57,6 +58,7 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     const meta = store.meta;
     graph.render({ store, cursor, hover: app.hover, selected: app.selection, pausedSeq: run.paused?.seq ?? null });
     drawNormLabels($('graph'), { store, cursor, present: currentLook().present });   // issue 20
+    hideCutAtEdges($('graph'));   // issue 20: no half nodes at the edges
     renderLegend($('legend'), store, cursor);
     renderEquation($('equation'), describeEvent(store.get(cursor), store, meta ?? {}));
     renderInspector($('inspector'), app.selection, { store, cursor, meta });

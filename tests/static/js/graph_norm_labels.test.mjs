@@ -11,3 +11,11 @@ test('a node shows its gradient norm once its backward event has arrived, nothin
   assert.equal(normLabel({ norm: 45000 }), '5e4');
   assert.equal(normLabel({ norm: NaN }), 'NaN');
 });
+
+test('a box is cut by an edge only when it lies partly inside the visible range', async () => {
+  const { isCut } = await import('../../../static/js/graph_edge_clip.js');
+  assert.equal(isCut(10, 30, 0, 100), false);   // wholly inside
+  assert.equal(isCut(-40, -10, 0, 100), false); // wholly outside
+  assert.equal(isCut(-10, 20, 0, 100), true);   // across the left edge
+  assert.equal(isCut(90, 120, 0, 100), true);   // across the right edge
+});
