@@ -23,8 +23,6 @@ def test_a_lecture_cell_is_drawn_stepped_and_inspected(page, live_server, screen
     gates, forward_line, backward_line = CELLS[cell]
     open_page(page, live_server, cell=cell, task="copy", hidden_size=3, seq_len=4, batch_size=1)
     wait_done(page)
-    open_tab(page, "equations")
-    assert page.locator(f'.eq-cell[data-cell="{cell}"]').is_visible()
     page.keyboard.press("Home")                                          # forward h(0)
     page.keyboard.press("ArrowRight")
     expect_current(page, "h_l0", 1)
@@ -34,7 +32,9 @@ def test_a_lecture_cell_is_drawn_stepped_and_inspected(page, live_server, screen
         assert f"{gate} = [" in text, text                              # the gate's numbers (H = 3)
     page.locator("#equation").screenshot(path=str(screenshots_dir / f"lecture-cell-{cell}-equation.png"))
     open_tab(page, "equations")
+    assert page.locator(f'.eq-cell[data-cell="{cell}"]').is_visible()
     page.locator(".equations-panel").screenshot(path=str(screenshots_dir / f"lecture-cell-{cell}-panel.png"))
+    open_tab(page, "step")
     page.keyboard.press("End")                                           # backward h(0), the last event
     page.keyboard.press("ArrowLeft")
     expect_current(page, "h_l0", 1)
