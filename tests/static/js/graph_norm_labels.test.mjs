@@ -19,3 +19,13 @@ test('a box is cut by an edge only when it lies partly inside the visible range'
   assert.equal(isCut(-10, 20, 0, 100), true);   // across the left edge
   assert.equal(isCut(90, 120, 0, 100), true);   // across the right edge
 });
+
+test('the embedding row has its own colour scale, apart from h', async () => {
+  const { EventStore } = await import('../../../static/js/store.js');
+  const { PLAIN } = await import('./metas.mjs');
+  const store = new EventStore();
+  store.reset({ ...PLAIN, embedding_size: 4 });
+  store.add({ type: 'event', seq: 0, phase: 'forward', node: 'h_l0', t: 0, layer: 0, direction: 'fwd', norm: 1, values: {}, norms: { e: 8 } });
+  assert.equal(store.embeddingScale(), 8 / 2);                       // ‖e‖ / √E
+  assert.equal(store.forwardScale(), 1 / Math.sqrt(PLAIN.hidden_size)); // h's own, untouched by e
+});
