@@ -26,7 +26,7 @@ CUT_BY_EDGE = """() => { const v = document.querySelector('.graph-viewport').get
     const cut = [];
     for (const el of document.querySelectorAll('[data-testid="graph"] .node, [data-testid="graph"] text')) {
       const r = el.getBoundingClientRect();
-      if (!r.width || !r.height) continue;
+      if (!r.width || !r.height || getComputedStyle(el).visibility === 'hidden') continue;   // not drawn
       const inside = r.left >= v.left - 0.5 && r.right <= v.right + 0.5 && r.top >= v.top - 0.5 && r.bottom <= v.bottom + 0.5;
       const outside = r.right <= v.left || r.left >= v.right || r.bottom <= v.top || r.top >= v.bottom;
       if (!inside && !outside) cut.push(el.textContent.trim() || el.getAttribute('data-node') + ':' + el.getAttribute('data-t'));
