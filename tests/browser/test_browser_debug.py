@@ -85,6 +85,7 @@ def test_an_uploaded_lstm_with_closing_forget_gates_is_diagnosed_and_a_click_sel
     assert view["x"] <= node["x"] and node["x"] + node["width"] <= view["x"] + view["width"], "the selected step is off screen"
     assert f"t = {t}" in page.text_content("#inspector") or f"{t}" in page.text_content("#inspector")
     page.screenshot(path=str(screenshots_dir / "debug_forget_gate_selected.png"))
+    open_tab(page, "diagnosis")   # the finding's click opened the Step tab (the inspector)
     page.locator(".diagnosis-card").screenshot(path=str(screenshots_dir / "debug_diagnosis_card.png"))
 
 
