@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..chain import mixed_steps, steps_where, weight_layout
+from ..readout import FINAL_STATE
 from ..record import TraceRecord
 from .flow import flow_norms, loss_steps
 from .jacobians import jacobian_norms
@@ -47,7 +48,8 @@ def decay_bound(trace: TraceRecord, node: str) -> tuple[float, float]:
 
 
 def vanishing_profile(trace: TraceRecord, node: str) -> dict:
-    """‖∂L_k/∂h_t‖ against the distance from k (last loss step; the first one for a reverse node),
+    """‖∂L_k/∂h_t‖ against the distance from k (last loss step; the first one for a reverse node; with
+    readout='final_state' the distance from where the one loss enters: T − 1 forward, t = 0 reverse),
     the fitted per-step factor, σ_max(W_hh) and the bound on the per-step factor (decay_bound)."""
     if node not in trace.node_names:
         raise ValueError(f"unknown node {node!r}; nodes are {', '.join(trace.node_names)}")
@@ -61,7 +63,9 @@ def vanishing_profile(trace: TraceRecord, node: str) -> dict:
     k = int(ks[0] if reverse else ks[-1])
     norms = flow_norms(trace, np.array([k]))[node][0]
     t = np.arange(trace.T, dtype=np.float64)
-    distance = (t - k) if reverse else (k - t)
+    # the final-state readout's one loss (recorded at row T − 1) enters the reverse direction at t = 0
+    start = 0 if reverse and trace.arch.readout == FINAL_STATE else k
+    distance = (t - start) if reverse else (start - t)
     distance[distance < 0] = np.nan                 # steps that L_k does not reach through this direction
     if trace.valid is not None:
         distance[~trace.valid.any(axis=1)] = np.nan  # padding for every element: no gradient to measure

@@ -7,6 +7,7 @@ import numpy as np
 from ..cells import Cell, GradStep
 from ..layer import BackwardSink, Carry, backward_direction
 from ..norms import batch_mean_norm
+from ..readout import FINAL_STATE, scatter_final
 from ..record import TraceRecord
 
 FLOW_WORK_BUDGET = 4e9          # multiply-adds one flow_matrix may spend (rows are dropped to stay under it)
@@ -99,10 +100,7 @@ def _flow_chunk(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
     dlogits[ks, np.arange(K)] = trace.gradients["logits"][ks]      # ∂L_k/∂o_t is nonzero only at t = k
     out = {}
     with np.errstate(over="ignore", invalid="ignore"):
-        d_above = np.zeros((T, K, B, D * H), dtype=trace.dtype)
-        for seg in trace.stages:
-            if seg.emits:
-                d_above[seg.span] = dlogits[seg.span] @ trace.weight(seg, "head.weight")   # (n, K, B, D·H)
+        d_above = _head_injection(trace, dlogits)
         for k in reversed(range(trace.num_layers)):
             d_below = None if k == 0 else np.zeros((T, K, B, trace.arch.layer_input_size(k)), dtype=trace.dtype)
             for d in range(D):
@@ -120,3 +118,19 @@ def _flow_chunk(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
                 out[f"h{s}"] = sink.norms
             d_above = d_below
     return out
+
+
+def _head_injection(trace: TraceRecord, dlogits: np.ndarray) -> np.ndarray:
+    """(T, K, B, D·H) ∂L_k/∂(top layer's output) from dlogits (T, K, B, O): at each emitting step for a
+    per-step head; for readout='final_state' the one output's gradient enters only at the final
+    states (the forward direction's last processed step, the reverse direction's t = 0)."""
+    T, K, B = dlogits.shape[:3]
+    if trace.arch.readout == FINAL_STATE:          # one stage (FinalStateOutputs refuses segments)
+        seg = trace.stages[0]
+        grad = dlogits[T - 1] @ trace.weight(seg, "head.weight")                       # (K, B, D·H)
+        return scatter_final(grad, T, trace.hidden_size, trace.directions, trace.lengths)
+    d_above = np.zeros((T, K, B, trace.directions * trace.hidden_size), dtype=trace.dtype)
+    for seg in trace.stages:
+        if seg.emits:
+            d_above[seg.span] = dlogits[seg.span] @ trace.weight(seg, "head.weight")   # (n, K, B, D·H)
+    return d_above
