@@ -30,6 +30,11 @@ class Event:
     valid: np.ndarray | None = None    # (B,) the entries for which t is real (a padded batch), or None: all
 
     @property
+    def padding(self) -> bool:
+        """True at a step that is padding for every batch element (its norm 0 measures nothing)."""
+        return self.valid is not None and not self.valid.any()
+
+    @property
     def norm(self) -> float:
         """Batch mean of the L2 norm of the step's main vector (h, dh, logits, dlogits), or |L_t|; in a
         padded batch over the real entries (0 at a step that is padding for every element)."""
@@ -37,7 +42,7 @@ class Event:
         main = self.values[MAIN_VALUE[kind, self.phase]]
         if main.ndim == 0:
             return float(abs(main))
-        if self.valid is not None and not self.valid.any():
+        if self.padding:
             return 0.0
         return float(batch_mean_norm(main, self.valid))
 

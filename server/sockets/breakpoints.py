@@ -7,7 +7,9 @@ event's value: ‖h_t‖ going forward, ‖∂L/∂h_t‖ going backward, |L_t| 
   ``loss``) whose norm is NaN, +Inf or -Inf;
 * ``grad_below`` (value v) is crossed by a backward event of an h-node (``h_l<k>[_reverse]``)
   whose norm < v; ``grad_above`` (value v) by one whose norm > v. These are plain float
-  comparisons: a NaN norm crosses neither, +Inf crosses ``grad_above``.
+  comparisons: a NaN norm crosses neither, +Inf crosses ``grad_above``. An event marked
+  ``padding`` (its step is padding for every batch element; norm 0 by convention) crosses
+  neither.
 
 Each breakpoint stops the stream at the FIRST event of each node that crosses it, once per node
 per run (a new ``start`` is a new run): resuming does not stop again at the next step of that
@@ -25,11 +27,11 @@ from collections.abc import Iterable, Mapping
 KINDS = ("nonfinite", "grad_below", "grad_above")
 
 
-def crosses(kind: str, value: float | None, phase: str, node: str, norm: float) -> bool:
-    """True when an event (its phase, node and norm) crosses the breakpoint ``kind`` at ``value``."""
+def crosses(kind: str, value: float | None, phase: str, node: str, norm: float, padding: bool = False) -> bool:
+    """True when an event (its phase, node, norm and padding flag) crosses the breakpoint ``kind`` at ``value``."""
     if kind == "nonfinite":
         return not math.isfinite(norm)
-    if phase != "backward" or not node.startswith("h_") or value is None:
+    if phase != "backward" or not node.startswith("h_") or value is None or padding:
         return False
     return norm < value if kind == "grad_below" else norm > value
 
@@ -45,10 +47,10 @@ class BreakpointRule:
         self.breakpoints = breakpoints
         self._stopped: set[tuple[str, str]] = set()
 
-    def check(self, phase: str, node: str, t: int, norm: float) -> tuple[str, str] | None:
+    def check(self, phase: str, node: str, t: int, norm: float, padding: bool = False) -> tuple[str, str] | None:
         """(reason, detail) when the stream stops at this event, else None (call it once per event)."""
         first = [kind for kind in KINDS if kind in self.breakpoints and (kind, node) not in self._stopped
-                 and crosses(kind, self.breakpoints[kind], phase, node, norm)]
+                 and crosses(kind, self.breakpoints[kind], phase, node, norm, padding)]
         if not first:
             return None
         self._stopped.update((kind, node) for kind in first)
@@ -63,6 +65,7 @@ def _detail(kind: str, value: float | None, phase: str, node: str, t: int, norm:
 
 
 def stops(breakpoints: Mapping[str, float | None], events: Iterable[Mapping]) -> list[int]:
-    """The ``seq`` of every event at which a run of ``events`` ({seq, phase, node, t, norm}) stops."""
+    """The ``seq`` of every event at which a run of ``events`` ({seq, phase, node, t, norm[, padding]}) stops."""
     rule = BreakpointRule(breakpoints)
-    return [e["seq"] for e in events if rule.check(e["phase"], e["node"], e["t"], float(e["norm"])) is not None]
+    return [e["seq"] for e in events
+            if rule.check(e["phase"], e["node"], e["t"], float(e["norm"]), bool(e.get("padding"))) is not None]

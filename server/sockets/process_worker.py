@@ -60,7 +60,7 @@ def run_stream(config: TraceConfig, prefetch: int, conn: Connection) -> None:
         for event in source.events:
             while credits <= 0:
                 credits += conn.recv()  # one credit per event the client has been sent
-            info = (seq, event.phase, event.node, int(event.t), float(event.norm))
+            info = (seq, event.phase, event.node, int(event.t), float(event.norm), bool(event.padding))
             conn.send(("event", encode_event(event, seq, source.batch_index), info))
             credits, seq = credits - 1, seq + 1
         conn.send(("summary", dumps(summary_message(source.finished_trace()))))

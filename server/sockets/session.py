@@ -177,7 +177,7 @@ class StreamSession:
             self._step_credits -= 1
             if self._step_credits <= 0:
                 self._go.clear()
-        hit = self._breakpoints.check(info.phase, info.node, info.t, info.norm)
+        hit = self._breakpoints.check(info.phase, info.node, info.t, info.norm, info.padding)
         if hit is not None:
             self.pause()
             await self._send_text(json.dumps(paused_message(hit[0], info.seq, hit[1])))

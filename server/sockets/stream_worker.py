@@ -30,6 +30,7 @@ class EventInfo:
     node: str
     t: int
     norm: float
+    padding: bool = False  # the step is padding for every batch element
 
 
 class EngineWorker(ThreadWorker):
@@ -88,7 +89,8 @@ class EngineWorker(ThreadWorker):
                 if event is None:
                     break
                 text = encode_event(event, seq, source.batch_index)
-            info = EventInfo(seq, event.phase, event.node, int(event.t), float(event.norm))
+            info = EventInfo(seq, event.phase, event.node, int(event.t), float(event.norm),
+                             bool(event.padding))
             self.emit_batched("event", text, info)
             seq += 1
         if not self.stopped:

@@ -43,6 +43,8 @@ def event_message(event: Any, seq: int, batch_index: int) -> dict:
         "layer": event.layer, "direction": int(event.direction), "norm": float_to_json(float(event.norm)),
         "values": values, "norms": norms,
     }
+    if getattr(event, "padding", False):  # padding for every element: no breakpoint judges its norm
+        message["padding"] = True
     return message
 
 

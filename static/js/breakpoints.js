@@ -2,7 +2,8 @@
 // docs/DESIGN.md, "Socket protocol"), so local replay stops where the live stream would:
 //   * "nonfinite" is crossed by an event of either phase and any node whose norm is NaN or ±∞;
 //   * "grad_below" / "grad_above" (value v) by a backward event of an h-node (h_*) whose norm is
-//     strictly below / above v (plain comparisons: NaN crosses neither, ∞ crosses grad_above);
+//     strictly below / above v (plain comparisons: NaN crosses neither, ∞ crosses grad_above) and
+//     that is not marked `padding` (a step that is padding for every batch element);
 //   * each breakpoint stops at the first crossing event of each node, once per node per run; at an
 //     event where several cross for the first time there is one stop, named by the first in the
 //     order nonfinite, grad_below, grad_above, and all of them count as having stopped there.
@@ -18,7 +19,9 @@ export const KINDS = ['nonfinite', 'grad_below', 'grad_above'];
 function crosses(on, value, ev) {
   const norm = num(ev.norm);
   if (on === 'nonfinite') return !Number.isFinite(norm);
-  if (ev.phase !== 'backward' || !ev.node.startsWith('h_') || value === null || value === undefined) return false;
+  if (ev.phase !== 'backward' || !ev.node.startsWith('h_') || value === null || value === undefined || ev.padding) {
+    return false;
+  }
   return on === 'grad_below' ? norm < value : norm > value;
 }
 
