@@ -76,3 +76,28 @@ def test_a_worker_that_did_not_receive_the_upload_streams_it_from_the_shared_fol
     messages = stream(make_client(models=other_worker), {"source": "model", "model_id": info["model_id"]})
     assert messages[0]["model"] == info and messages[-1] == {"type": "done"}
     assert other_worker.get(info["model_id"]) is not None
+
+
+def test_an_uploaded_embedding_model_npz_streams_with_its_lengths(client):
+    """A whole torch model's state dict (emb.weight, rnn.*, fc.*) as .npz, token ids and lengths: it streams,
+    the layer-0 events carry e_t, and the summary's loss is the engine's on its own argmax targets."""
+    torch.manual_seed(1)
+    V, T, B = 11, 7, 2
+    modules = {"emb": torch.nn.Embedding(V, 3), "rnn": torch.nn.LSTM(3, H), "fc": torch.nn.Linear(H, 4)}
+    state = {f"{m}.{k}": v.detach().double().numpy() for m, mod in modules.items() for k, v in mod.state_dict().items()}
+    tokens, lengths = np.random.default_rng(3).integers(0, V, size=(T, B)), np.array([T, 4])
+    files = {name: io.BytesIO() for name in ("model", "input", "lengths")}
+    np.savez(files["model"], **state)
+    np.save(files["input"], tokens)
+    np.save(files["lengths"], lengths)
+    body = {k: base64.b64encode(f.getvalue()).decode() for k, f in files.items()}
+    response = client.post("/api/models", json={**body, "model_name": "tagger.npz", "input_name": "ids.npy"})
+    assert response.status_code == 200, response.text
+    messages = stream(client, {"source": "model", "model_id": response.json()["model_id"]})
+    meta, summary = messages[0], messages[-2]
+    assert meta["type"] == "meta" and meta["T"] == T and meta["batch_size"] == B and messages[-1] == {"type": "done"}
+    events = [m for m in messages if m["type"] == "event"]
+    assert "e" in next(m for m in events if m["node"] == "h_l0" and m["phase"] == "forward")["values"]
+    net = engine.Network.from_state_dict(state, cell="lstm")
+    own = np.argmax(net.run(tokens, np.full((T, B), -100), lengths=lengths).activations["logits"], axis=-1)
+    assert summary["loss"] == pytest.approx(net.run(tokens, own, lengths=lengths).loss, rel=1e-12)
