@@ -77,6 +77,7 @@ class OnnxNetwork:
     num_layers: int
     bidirectional: bool
     signature: OnnxSignature
+    readout: str = "per_step"    # a final-state head is not detected yet: the graph's head is read per step
 
 
 class _Walk:

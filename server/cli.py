@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
                                                  "(a batch-first ONNX model: (B, T, input_size); token ids: (T, B))")
     view.add_argument("--targets", type=Path, help="an .npy of class ids (T[, B]) (-100: no loss) or mse targets (T[, B], O)")
     view.add_argument("--lengths", type=Path, help="an .npy of the B sequence lengths of a padded batch")
+    view.add_argument("--batch-first", action="store_true",
+                      help="--input (and --targets) are (B, T, ...), as a batch_first=True module reads them")
     view.add_argument("--cell", choices=CELL_NAMES, help="the model's cell (default: read off weight_hh_l0; rnn means rnn_tanh)")
     view.add_argument("--loss", choices=("cross_entropy", "mse"), help="default: from the targets' dtype, else cross_entropy")
     _export_parser(commands)
@@ -173,7 +175,8 @@ def load_saved_trace(path: Path, settings: Settings):
 
 
 def record_model_trace(settings: Settings, model: Path, input: Path, targets: Path | None = None,
-                       cell: str | None = None, loss: str | None = None, lengths: Path | None = None):
+                       cell: str | None = None, loss: str | None = None, lengths: Path | None = None,
+                       batch_first: bool = False):
     """(trace, display name) of a user's model run on its input, for `unrolled view model.npz --input x.npy`;
     SystemExit with a message naming the file when a file is missing, unsafe, too big or mis-shaped."""
     from unrolled.server.uploads.model_files import ModelFileError, ModelFiles, read_path
@@ -185,7 +188,7 @@ def record_model_trace(settings: Settings, model: Path, input: Path, targets: Pa
                            None if targets is None else read_path(targets, "targets", limit),
                            model.name, input.name, targets.name if targets else "targets.npy", cell, loss,
                            None if lengths is None else read_path(lengths, "lengths", limit),
-                           lengths.name if lengths else "lengths.npy")
+                           lengths.name if lengths else "lengths.npy", batch_first)
         user_model = build_user_model(files, settings)
     except ModelFileError as exc:
         raise SystemExit(f"unrolled view: {exc.detail}") from None
@@ -199,9 +202,10 @@ def _view_target(args: argparse.Namespace, settings: Settings):
                          "code). Export the model to ONNX (torch.onnx.export(model, (x,), 'model.onnx', "
                          "external_data=False)) or its state dict to .npz, then view that with --input")
     if args.input is not None:
-        return record_model_trace(settings, args.trace, args.input, args.targets, args.cell, args.loss, args.lengths)
-    if args.targets or args.cell or args.loss or args.lengths:
-        raise SystemExit("unrolled view: --targets, --lengths, --cell and --loss go with --input (a model)")
+        return record_model_trace(settings, args.trace, args.input, args.targets, args.cell, args.loss, args.lengths,
+                                  args.batch_first)
+    if args.targets or args.cell or args.loss or args.lengths or args.batch_first:
+        raise SystemExit("unrolled view: --targets, --lengths, --cell, --loss and --batch-first go with --input (a model)")
     return load_saved_trace(args.trace, settings), args.trace.name
 
 

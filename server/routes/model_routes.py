@@ -2,7 +2,7 @@
 
 Uploads are one JSON body with the files base64-encoded (no multipart parser needed); the body's
 size is capped by the app's SecurityMiddleware (413 beyond ``Settings.max_upload_mb``, checked from
-Content-Length and while it is read). Every other problem is a 422 whose ``loc`` names the field (``model``, ``input``, ``targets``, ``lengths``, ``cell``, ``loss``, ``model_id``) and whose
+Content-Length and while it is read). Every other problem is a 422 whose ``loc`` names the field (``model``, ``input``, ``targets``, ``lengths``, ``cell``, ``loss``, ``batch_first``, ``model_id``) and whose
 message names the file.
 """
 
@@ -50,6 +50,8 @@ class ModelUpload(BaseModel):
     input_name: str = Field("input.npy", max_length=200)
     targets_name: str = Field("targets.npy", max_length=200)
     lengths_name: str = Field("lengths.npy", max_length=200)
+    batch_first: bool = Field(False, description="The input (and targets) are (B, T, …), as a batch_first=True "
+                                                 "module reads them (an ONNX model's graph says so itself).")
     cell: Cell | None = Field(None, description="Read off weight_hh_l0's shape when omitted (rnn means rnn_tanh).")
     loss: Literal["cross_entropy", "mse"] | None = Field(
         None, description="Default: from the targets' dtype (integers: cross_entropy, floats: mse), else cross_entropy.")
@@ -131,7 +133,7 @@ async def upload_model(request: Request) -> Response:
         files = ModelFiles(_decode(upload.model, "model"), _decode(upload.input, "input"),
                            _decode(upload.targets, "targets"), upload.model_name, upload.input_name,
                            upload.targets_name, upload.cell, upload.loss, _decode(upload.lengths, "lengths"),
-                           upload.lengths_name)
+                           upload.lengths_name, upload.batch_first)
     except ModelFileError as exc:
         return _error(["body", exc.field], exc.detail)
     state = request.app.state

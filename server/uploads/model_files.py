@@ -39,6 +39,7 @@ class ModelFiles:
     loss: str | None = None
     lengths: bytes | None = None          # an .npy of B sequence lengths (a padded batch)
     lengths_name: str = "lengths.npy"
+    batch_first: bool = False             # the input/targets are (B, T, …) as a batch-first module reads them
 
     def content_id(self) -> str:
         """A hash of everything the model and its trace depend on (32 hex digits)."""
@@ -46,6 +47,8 @@ class ModelFiles:
         parts = [self.model, self.input, self.targets or b"", (self.cell or "").encode(), (self.loss or "").encode()]
         if self.lengths is not None:          # only then: the ids of uploads without lengths stay as they were
             parts.append(self.lengths)
+        if self.batch_first:                  # likewise: only then
+            parts.append(b"batch_first")
         for part in parts:
             digest.update(len(part).to_bytes(8, "little"))
             digest.update(part)

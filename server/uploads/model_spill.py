@@ -53,7 +53,8 @@ class SpilledFiles:
             return
         options = {"model_name": files.model_name, "input_name": files.input_name, "targets_name": files.targets_name,
                    "cell": files.cell, "loss": files.loss, "has_targets": files.targets is not None,
-                   "lengths_name": files.lengths_name, "has_lengths": files.lengths is not None}
+                   "lengths_name": files.lengths_name, "has_lengths": files.lengths is not None,
+                   "batch_first": files.batch_first}
         arrays = {"model": np.frombuffer(files.model, np.uint8), "input": np.frombuffer(files.input, np.uint8),
                   "targets": np.frombuffer(files.targets or b"", np.uint8),
                   "lengths": np.frombuffer(files.lengths or b"", np.uint8),
@@ -81,7 +82,7 @@ class SpilledFiles:
                                    options["model_name"], options["input_name"], options["targets_name"],
                                    options["cell"], options["loss"],
                                    data["lengths"].tobytes() if options.get("has_lengths") else None,
-                                   options.get("lengths_name", "lengths.npy"))
+                                   options.get("lengths_name", "lengths.npy"), bool(options.get("batch_first")))
         except (OSError, ValueError, KeyError, ModelFileError):
             return None
         return files if files.content_id() == model_id else None

@@ -78,6 +78,10 @@ def _network(files: ModelFiles, limits: Settings) -> engine.Network:
         net = onnx_network(files.model, files.model_name, files.cell, limits.max_model_bytes)
     else:
         net = _npz_network(files, limits)
+        net.batch_first = files.batch_first   # a state dict cannot say; the user does (batch_first)
+    if files.batch_first and not net.batch_first:
+        raise ModelFileError(f"{files.model_name}: batch_first is set but the ONNX graph reads its input time "
+                             "first (layout 0); leave batch_first unset for this model", "batch_first")
     too_big = [(what, value, bound) for what, value, bound in (
         ("hidden_size", net.hidden_size, limits.max_hidden_size), ("num_layers", net.num_layers, limits.max_num_layers),
         ("input_size", net.input_size, limits.max_io_size), ("output_size", net.output_size, limits.max_io_size))
@@ -108,7 +112,7 @@ def _input(files: ModelFiles, net: engine.Network, limits: Settings) -> np.ndarr
     expected = f"(T, {net.input_size}) or (T, B, {net.input_size}) — time first; the model's input_size is {net.input_size}"
     shape = x.shape
     if net.batch_first:
-        expected = f"(B, T, {net.input_size}) — batch first, as the model was exported; its input_size is {net.input_size}"
+        expected = f"(B, T, {net.input_size}) — batch first; the model's input_size is {net.input_size}"
         x = np.swapaxes(x, 0, 1) if x.ndim == 3 else x
     if x.ndim == 2:
         x = x[:, None, :]
@@ -138,7 +142,7 @@ def _check_extent(x: np.ndarray, files: ModelFiles, net: engine.Network, limits:
 def _token_input(x: np.ndarray, files: ModelFiles, net: engine.Network, limits: Settings) -> np.ndarray:
     """Token ids (T, B) time-first (from (B, T) for a batch-first model; (T,) is B = 1)."""
     V = net.arch.vocab_size
-    layout = "(B, T) — batch first, as the model was exported" if net.batch_first else "(T, B) or (T,) — time first"
+    layout = "(B, T) — batch first" if net.batch_first else "(T, B) or (T,) — time first"
     if x.ndim == 2 and net.batch_first:
         x = x.T
     if x.ndim == 1:

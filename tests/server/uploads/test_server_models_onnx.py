@@ -81,7 +81,7 @@ def test_an_onnx_embedding_model_with_lengths(client):
      "node 'probs' (Softmax): op type Softmax is not supported"),
     (gru_onnx(extra={"activations": ["Sigmoid", "Relu"]}), X_BF, {}, "model", "attribute 'activations'"),
     (None, X_BF, {"cell": "lstm"}, "cell", "holds a gru network; the cell option says lstm"),
-    (None, RNG.standard_normal((T, B, 2)), {}, "input", "batch first, as the model was exported"),
+    (None, RNG.standard_normal((T, B, 2)), {}, "input", "— batch first; the model's input_size is"),
     (None, X_BF, {"lengths": b64(npy(np.array([T, 0])))}, "lengths", "whole numbers in [1, 6]"),
 ])
 def test_refusals_are_422s_naming_the_field(client, model, x, extra, field, message):
