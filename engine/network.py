@@ -40,18 +40,21 @@ class Network(ArchitectureFacts):
     @classmethod
     def random(cls, cell: str, input_size: int, hidden_size: int, output_size: int, num_layers: int = 1,
                bidirectional: bool = False, seed: int = 0, recurrent_scale: float | None = None,
-               forget_bias: float = 0.0, dtype=np.float64, vocab_size: int | None = None) -> "Network":
+               forget_bias: float = 0.0, dtype=np.float64, vocab_size: int | None = None,
+               reverse_layers: tuple[int, ...] = ()) -> "Network":
         """A freshly initialised network (torch's U(−1/√H, 1/√H)). `recurrent_scale` makes every H×H
         block of W_hh a random orthogonal matrix times that scale (its spectral radius); `forget_bias`
         is added to the forget-gate rows of bias_ih (cells with a forget gate: the LSTM). `vocab_size`
         puts an embedding table `embedding.weight` (V, input_size), N(0, 1) like torch's, in front of
-        the first layer: x is then token ids."""
+        the first layer: x is then token ids. `reverse_layers` (a unidirectional network) lists the layers
+        that run only in reverse, from the last step back (ONNX's direction="reverse"; node h_l{k}_reverse)."""
         get_cell(cell)
         if vocab_size is not None and (isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer))
                                        or vocab_size < 1):
             raise ValueError(f"vocab_size must be a whole number ≥ 1 or None; got {vocab_size!r}")
         arch = Architecture(cell, int(input_size), int(hidden_size), int(output_size), int(num_layers),
-                            bool(bidirectional), None if vocab_size is None else int(vocab_size))
+                            bool(bidirectional), None if vocab_size is None else int(vocab_size),
+                            tuple(reverse_layers))
         if min(arch.input_size, arch.hidden_size, arch.output_size, arch.num_layers) < 1:
             raise ValueError("num_layers, input_size, hidden_size and output_size must all be ≥ 1")
         if recurrent_scale is not None and not (np.isfinite(recurrent_scale) and recurrent_scale >= 0):
@@ -183,8 +186,8 @@ class Network(ArchitectureFacts):
             return None
         if isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer)) or truncate < 1:
             raise ValueError(f"truncate must be a whole number of steps ≥ 1; got {truncate!r}")
-        if self.bidirectional:
-            raise ValueError("truncate needs a unidirectional network (the reverse direction reads the future)")
+        if self.arch.reads_future:
+            raise ValueError("truncate needs a unidirectional forward network (a reverse direction reads the future)")
         return window_chain(T, int(truncate))
 
     def _check_states(self, states, B: int, what: str) -> dict[str, np.ndarray]:

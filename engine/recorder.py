@@ -27,8 +27,8 @@ class StepRun:
         targets of silent segments' steps are dropped (-100), and so are those of padding (`lengths`,
         checked (B,) ints in [1, T]); x is token ids (T, B) when the architecture has an embedding."""
         chain = check_chain(chain if chain is not None else plain_chain(x.shape[0]), x.shape[0])
-        if len(stages(chain)) > 1 and arch.bidirectional:
-            raise ValueError("a chain of segments needs a unidirectional network (the reverse direction reads the future)")
+        if len(stages(chain)) > 1 and arch.reads_future:
+            raise ValueError("a chain of segments needs a unidirectional forward network (a reverse direction reads the future)")
         if not all(seg.emits for seg in chain):
             targets = np.array(targets, copy=True)
             targets[steps_where(chain, lambda seg: not seg.emits)] = IGNORE
@@ -83,8 +83,8 @@ class StepRun:
             records: dict[tuple[int, int], LayerRecord] = {}
             for k in range(L):
                 for d in range(D):
-                    s = f"_l{k}{arch.suffix(d)}"
-                    rec = records[k, d] = LayerRecord.allocate(cell, T, B, H, bool(d), dtype, tr.valid)
+                    s = arch.tag(k, d)
+                    rec = records[k, d] = LayerRecord.allocate(cell, T, B, H, arch.reversed(k, d), dtype, tr.valid)
                     rec.h0 = tr.initial_state.get(f"h{s}")
                     rec.c0 = tr.initial_state.get(f"c{s}")
                     self._expose(tr.activations, s, rec.h, rec.c, cell.gate_views(rec.act) if cell.gates else {})
@@ -100,12 +100,12 @@ class StepRun:
                 for k in range(L):
                     inputs[k] = inputs[0] if k == 0 else _layer_output(records, k - 1, D)
                     for d in range(D):
-                        s = f"_l{k}{arch.suffix(d)}"
+                        s = arch.tag(k, d)
                         w_hh, b_hh = tr.weight(seg, f"weight_hh{s}"), tr.weight(seg, f"bias_hh{s}")
                         bias = tr.weight(seg, f"bias_ih{s}") + b_hh if cell.folds_hh_bias else tr.weight(seg, f"bias_ih{s}")
                         xp = (inputs[k][seg.span].reshape(n * B, -1) @ tr.weight(seg, f"weight_ih{s}").T
                               + bias).reshape(n, B, -1)                 # (n, B, blocks·H) all steps in one GEMM
-                        steps = range(seg.stop - 1, a - 1, -1) if d else range(a, seg.stop)
+                        steps = range(seg.stop - 1, a - 1, -1) if arch.reversed(k, d) else range(a, seg.stop)
                         for t in forward_direction(cell, xp, w_hh, b_hh, records[k, d], steps, start=a,
                                                    weights=tr.cell_weights(seg, s)):
                             if emit:
@@ -124,7 +124,7 @@ class StepRun:
             sinks, carries = {}, {}
             for k in reversed(range(L)):
                 for d in range(D):
-                    s = f"_l{k}{arch.suffix(d)}"
+                    s = arch.tag(k, d)
                     sinks[k, d] = RecordingSink(cell, T, B, H, dtype)
                     self._expose(tr.gradients, s, sinks[k, d].dh, sinks[k, d].dc, sinks[k, d].gates)
                     carries[k, d] = Carry(cell, (B, H), dtype, tr.final_state_grads.get(f"h{s}"),
@@ -138,11 +138,11 @@ class StepRun:
                     d_out[L - 1][seg.span] = out.dlogits[seg.span] @ tr.weight(seg, "head.weight")
                 for k in reversed(range(L)):
                     for d in range(D):
-                        s = f"_l{k}{arch.suffix(d)}"
-                        steps = range(a, seg.stop) if d else range(seg.stop - 1, a - 1, -1)
+                        s = arch.tag(k, d)
+                        steps = range(a, seg.stop) if arch.reversed(k, d) else range(seg.stop - 1, a - 1, -1)
                         for t in backward_direction(cell, records[k, d], tr.weight(seg, f"weight_hh{s}"),
                                                     d_out[k][seg.span, :, d * H:(d + 1) * H], sinks[k, d],
-                                                    carries[k, d], steps, start=a, cuts=tr.cuts(d),
+                                                    carries[k, d], steps, start=a, cuts=tr.cuts(arch.reversed(k, d)),
                                                     weights=tr.cell_weights(seg, s)):
                             if k == 0 and embedding is not None:        # ∂L/∂e_t, complete after the last direction
                                 embedding.backward(t, sinks[0, d].dz_ih[t], tr.weight(seg, f"weight_ih{s}"))
@@ -165,7 +165,7 @@ class StepRun:
     def _layer_gradients(self, k: int, d: int, rec: LayerRecord, sink: RecordingSink, layer_input: np.ndarray) -> None:
         """∂L/∂h(−1) of a direction and its weight gradients, summed over the steps of each weight prefix."""
         tr = self._partial
-        s = f"_l{k}{tr.arch.suffix(d)}"
+        s = tr.arch.tag(k, d)
         dh0, dc0 = sink.initial
         tr.initial_state_grads[f"h{s}"] = dh0
         if dc0 is not None:

@@ -93,6 +93,7 @@ class Trace(TraceRecord):
                 "version": FORMAT_VERSION, "cell": self.cell, "input_size": self.input_size,
                 "hidden_size": self.hidden_size, "output_size": self.output_size,
                 "num_layers": self.num_layers, "bidirectional": self.bidirectional, "vocab_size": self.vocab_size,
+                "reverse_layers": list(self.reverse_layers),
                 "loss_type": self.loss_type, "loss": float(self.loss),
                 "bptt_window": self.bptt_window,
                 "chain": [{"name": seg.name, "start": seg.start, "stop": seg.stop, "emits": seg.emits,
@@ -135,7 +136,8 @@ def load_trace(path: str | Path, max_bytes: int | None = None) -> Trace:
         meta = json.loads(str(files.pop("meta")))
         vocab = meta.get("vocab_size")
         arch = Architecture(meta["cell"], meta["input_size"], meta["hidden_size"], meta["output_size"],
-                            meta["num_layers"], meta["bidirectional"], None if vocab is None else int(vocab))
+                            meta["num_layers"], meta["bidirectional"], None if vocab is None else int(vocab),
+                            tuple(int(k) for k in meta.get("reverse_layers", ())))
         x = files.pop("x")
         if "chain" in meta:
             chain = check_chain([Segment(**seg) for seg in meta["chain"]], x.shape[0])

@@ -106,13 +106,13 @@ def _flow_chunk(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
         for k in reversed(range(trace.num_layers)):
             d_below = None if k == 0 else np.zeros((T, K, B, trace.arch.layer_input_size(k)), dtype=trace.dtype)
             for d in range(D):
-                s = f"_l{k}{trace.arch.suffix(d)}"
-                rec, cuts = trace.layer_record(k, d), trace.cuts(d)
+                s, reverse = trace.arch.tag(k, d), trace.arch.reversed(k, d)
+                rec, cuts = trace.layer_record(k, d), trace.cuts(reverse)
                 sink = FlowSink(cell, T, K, B, H, None, d_below, trace.dtype, trace.valid)
                 carry = Carry(cell, (K, B, H), trace.dtype)
                 for seg in reversed(trace.stages):
                     sink.w_ih = trace.weight(seg, f"weight_ih{s}")
-                    steps = range(seg.start, seg.stop) if d else range(seg.stop - 1, seg.start - 1, -1)
+                    steps = range(seg.start, seg.stop) if reverse else range(seg.stop - 1, seg.start - 1, -1)
                     for _ in backward_direction(cell, rec, trace.weight(seg, f"weight_hh{s}"),
                                                 d_above[seg.span, ..., d * H:(d + 1) * H], sink, carry, steps,
                                                 start=seg.start, cuts=cuts, weights=trace.cell_weights(seg, s)):
