@@ -28,7 +28,8 @@ class StepRun:
         checked (B,) ints in [1, T]); x is token ids (T, B) when the architecture has an embedding."""
         chain = check_chain(chain if chain is not None else plain_chain(x.shape[0]), x.shape[0])
         if len(stages(chain)) > 1 and arch.reads_future:
-            raise ValueError("a chain of segments needs a unidirectional forward network (a reverse direction reads the future)")
+            raise ValueError("a chain of segments needs a unidirectional forward network "
+                             "(a reverse direction reads the future)")
         if not all(seg.emits for seg in chain):
             targets = np.array(targets, copy=True)
             targets[steps_where(chain, lambda seg: not seg.emits)] = IGNORE
