@@ -236,8 +236,21 @@ export function drawHidden(div, { store, cursor, meta, node, quantity }) {
   }));
 }
 
-/** plot-contributions: per-step contributions to each shared weight's gradient, stacked over t. */
-export function drawContributions(div, { store, meta }) {
+/** The backward event after which a parameter's step-t contribution is known: the head's at ∂L/∂o(t)
+ * (logits), a layer's at its node's ∂L/∂h(t), the embedding's once layer 0's last direction has sent its
+ * part (engine.events); a parameter of neither (a topology's own) at the run's last h node. */
+export function contributionNode(param, meta) {
+  const base = param.replace(/^(encoder|decoder)\./, '');
+  if (base.startsWith('head.')) return 'logits';
+  const layer = /_l(\d+)(_reverse)?$/.exec(base);
+  if (layer) return `h_l${layer[1]}${layer[2] ?? ''}`;
+  const first = meta.nodes.filter((n) => /^h_l0(_reverse)?$/.test(n));
+  return base.startsWith('embedding') && first.length ? first[first.length - 1] : meta.nodes[meta.nodes.length - 1];
+}
+
+/** plot-contributions: per-step contributions to each shared weight's gradient, stacked over t. A step's
+ * term shows once the backward pass has reached it at `cursor` (the chart fills in as BPTT steps back). */
+export function drawContributions(div, { store, meta, cursor = Infinity }) {
   const contrib = store.summary?.contributions;
   if (!contrib) {
     react(div, [], waiting('appears when the backward pass is complete'));
@@ -245,15 +258,18 @@ export function drawContributions(div, { store, meta }) {
   }
   const params = Object.keys(contrib).filter((p) => !/(^|\.)bias_ih/.test(p));
   const names = params.map(lectureName);
+  const limit = meta.tree ? Infinity : cursor;   // a tree's plot is drawn once per run (plots_tree.js)
+  const reached = params.map((p) => { const node = contributionNode(p, meta); return (t) => Boolean(store.find('backward', node, t, limit)); });
+  let shown = 0;
   const T = meta.T;
   const bins = Math.min(T, PLOTS.maxContributionBins);
   const data = [];
   for (let b = 0; b < bins; b += 1) {
     const t0 = Math.floor((b * T) / bins);
     const t1 = Math.floor(((b + 1) * T) / bins) - 1;
-    const x = params.map((p) => {
+    const x = params.map((p, i) => {
       let s = 0;
-      for (let t = t0; t <= t1; t += 1) if (Number.isFinite(contrib[p][t])) s += contrib[p][t];
+      for (let t = t0; t <= t1; t += 1) if (Number.isFinite(contrib[p][t]) && reached[i](t)) { s += contrib[p][t]; shown += 1; }
       return s;
     });
     const label = t0 === t1 ? `t=${t0}` : `t=${t0}…${t1}`;
@@ -276,6 +292,7 @@ export function drawContributions(div, { store, meta }) {
     yaxis: { autorange: 'reversed' },
     showlegend: true,
     legend: { orientation: 'h', y: -0.3, x: 0 },
+    annotations: shown ? [] : [{ text: 'the terms fill in as the backward pass reaches each step', xref: 'paper', yref: 'paper', x: 0.5, y: 0.5, showarrow: false, font: { color: cssVar('--muted') || '#667' } }],
   }));
 }
 
