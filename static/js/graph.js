@@ -32,7 +32,7 @@ export class UnrolledGraph {
     if (meta.tree) this.layout = layoutTree(meta);
     else this.layout = isFeedback(meta) ? feedbackLayout(meta) : layoutGraph(meta);
     this.drawing = drawGraph(this.svg, this.layout, this.handlers);
-    this.viewport.overview.build(this.layout.rows.filter((r) => r.kind === 'h'), this.layout.T);
+    this.viewport.overview.build(this.layout.rows.filter((r) => r.kind === 'h'), this.layout.T, meta);   // meta: padded columns
     // a tree's nodes have no time columns for the strip to map: hidden (drag or scroll the tree itself)
     this.viewport.overview.svg.style.display = meta.tree ? 'none' : '';
     this.viewport.setContent({

@@ -3,6 +3,7 @@
 
 import { fillFor, forwardPosition, logPosition } from './colors.js';
 import { drawHealthFlags } from './findings.js';
+import { isPadding } from './graph_layout.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -31,8 +32,9 @@ export class OverviewStrip {
     svg.addEventListener('pointerup', () => { this.dragging = false; });
   }
 
-  /** One row of cells per h row (top to bottom as in the graph). */
-  build(hRows, T) {
+  /** One row of cells per h row (top to bottom as in the graph); with the run's `meta`, the columns that
+   * are padding for the shown batch element (as the graph draws them: absent) stay uncoloured. */
+  build(hRows, T, meta = null) {
     this.svg.replaceChildren();
     this.T = T;
     this.rows = hRows.length;
@@ -42,8 +44,10 @@ export class OverviewStrip {
     this.svg.setAttribute('preserveAspectRatio', 'none');
     hRows.forEach((row, i) => {
       for (let t = 0; t < T; t += 1) {
-        const r = rect({ x: t, y: i, width: 1.02, height: 0.96, fill: 'var(--node-pending)' }, this.svg);
-        this.cells.push({ rect: r, node: row.node, t, fill: '' });
+        const padded = isPadding(meta, t);
+        const r = rect({ x: t, y: i, width: 1.02, height: 0.96, fill: padded ? 'none' : 'var(--node-pending)' }, this.svg);
+        if (padded) r.setAttribute('data-padded', '1');
+        else this.cells.push({ rect: r, node: row.node, t, fill: '' });   // a padded column is never coloured
       }
     });
     this.window = rect({ class: 'overview-window', y: 0, height: hRows.length, x: 0, width: T }, this.svg);
