@@ -35,6 +35,7 @@ function decodeSummary(msg) {
     gradNorms, vanishing, flow,
     diagnosis: Array.isArray(msg.diagnosis) ? msg.diagnosis : [],
     spectra: msg.spectra ?? {},
+    cellWeights: Object.fromEntries(Object.entries(msg.cell_weights ?? {}).map(([k, v]) => [k, nums(v)])),   // e.g. the peepholes
     ...decodeTopologySummary(msg),   // issue 15: a tree's depth profile, a feedback net's fed edge
   };
 }
