@@ -40,6 +40,7 @@ def test_bptt_contributions_fill_in_as_the_scenes_step_backward(page, live_serve
         page.keyboard.press("ArrowRight")
         assert wait_scene(page, scene) == []
         shown(page, v, u)
+        page.click('[data-testid="tab-plots"]')                   # the plots live in their own tab
         page.locator("#plot-contributions").screenshot(path=str(screenshots_dir / f"lesson-bptt-contributions-{scene}.png"))
     filled = page.evaluate(FILLED)
     assert filled["W"] == [1, 2, 3, 4, 5], filled       # h(−1) = 0: W's step-0 term ∂L/∂z₀ h(−1)ᵀ is zero
