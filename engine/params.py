@@ -23,6 +23,7 @@ class Architecture:
     num_layers: int = 1
     bidirectional: bool = False
     vocab_size: int | None = None       # an embedding table (V, input_size) in front of the first layer
+    readout: str = "per_step"           # or "final_state": the head reads cat(h_n[-2], h_n[-1]) (engine.readout)
     reverse_layers: tuple[int, ...] = ()    # layers of a unidirectional network that run only in reverse
 
     def __post_init__(self) -> None:
@@ -140,7 +141,7 @@ def infer_architecture(state: dict, cell: str, num_layers: int | None, bidirecti
             raise ValueError(f"parameter {EMBEDDING!r} has shape {table.shape}; expected (vocab_size, input_size)")
         vocab = int(table.shape[0])
     return Architecture(cell, int(w_ih.shape[1]), int(w_ih.shape[0] // blocks), int(head.shape[0]),
-                        int(num_layers), bool(bidirectional), vocab, reverse)
+                        int(num_layers), bool(bidirectional), vocab, reverse_layers=reverse)
 
 
 def validate_state(state: dict, arch: Architecture, dtype) -> dict[str, np.ndarray]:

@@ -17,7 +17,9 @@ from .analysis.jacobians import jacobian_norms
 from .analysis.summary import summarize
 from .chain import Segment, check_chain, window_chain
 from .events import Event, replay
+from .losses import check_reduction
 from .params import Architecture
+from .readout import check_readout
 from .record import TraceRecord
 from .schedule import event_schedule
 
@@ -95,6 +97,7 @@ class Trace(TraceRecord):
                 "num_layers": self.num_layers, "bidirectional": self.bidirectional, "vocab_size": self.vocab_size,
                 "reverse_layers": list(self.reverse_layers),
                 "loss_type": self.loss_type, "loss": float(self.loss),
+                "readout": self.arch.readout, "loss_reduction": self.loss_reduction,
                 "bptt_window": self.bptt_window,
                 "chain": [{"name": seg.name, "start": seg.start, "stop": seg.stop, "emits": seg.emits,
                            "weights": seg.weights, "handoff": seg.handoff} for seg in self.chain],
@@ -137,7 +140,8 @@ def load_trace(path: str | Path, max_bytes: int | None = None) -> Trace:
         vocab = meta.get("vocab_size")
         arch = Architecture(meta["cell"], meta["input_size"], meta["hidden_size"], meta["output_size"],
                             meta["num_layers"], meta["bidirectional"], None if vocab is None else int(vocab),
-                            tuple(int(k) for k in meta.get("reverse_layers", ())))
+                            check_readout(meta.get("readout", "per_step")),
+                            reverse_layers=tuple(int(k) for k in meta.get("reverse_layers", ())))
         x = files.pop("x")
         if "chain" in meta:
             chain = check_chain([Segment(**seg) for seg in meta["chain"]], x.shape[0])
@@ -152,6 +156,7 @@ def load_trace(path: str | Path, max_bytes: int | None = None) -> Trace:
         trace = Trace(arch, meta["loss_type"], x, files.pop("targets"), files.pop("mask"), {}, chain,
                       dtype=loss_t.dtype, lengths=lengths)
         trace.loss_t = loss_t
+        trace.loss_reduction = check_reduction(meta.get("loss_reduction", "step_mean"))
         trace.loss = float(meta["loss"])
     except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
         raise ValueError(f"not a trace file: bad metadata ({exc})") from exc

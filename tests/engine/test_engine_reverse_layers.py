@@ -118,6 +118,6 @@ def test_what_needs_a_forward_state_is_refused_and_bad_reverse_layers_are_named(
     with pytest.raises(ValueError, match="unidirectional"):
         net.run(x, y, loss="mse", truncate=2)
     with pytest.raises(ValueError, match="reverse_layers"):
-        Architecture("rnn_tanh", I, H, O, 1, True, None, (0,))
+        Architecture("rnn_tanh", I, H, O, 1, True, reverse_layers=(0,))
     with pytest.raises(ValueError, match="reverse_layers"):
-        Architecture("rnn_tanh", I, H, O, 2, False, None, (2,))
+        Architecture("rnn_tanh", I, H, O, 2, False, reverse_layers=(2,))
