@@ -77,6 +77,7 @@ class OnnxNetwork:
     num_layers: int
     bidirectional: bool
     signature: OnnxSignature
+    readout: str = "per_step"     # a graph's head reads every step's output (engine.readout)
 
 
 class _Walk:
