@@ -133,7 +133,8 @@ class Network(ArchitectureFacts):
 
     # -- running -----------------------------------------------------------------------------
     def steps(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
-              recurrent_gradient: bool = True, truncate: int | None = None, lengths=None) -> StepRun:
+              recurrent_gradient: bool = True, truncate: int | None = None, lengths=None,
+              output_grads=None) -> StepRun:
         """Run one cell step at a time: iterate the result for Events (forward steps in time order,
         then backward steps in reverse); its `.trace` is set once every step has run. Options as in `run`."""
         x, targets = self.check_inputs(x, targets, loss)
@@ -142,11 +143,11 @@ class Network(ArchitectureFacts):
                        self._check_states(initial_state, B, "initial_state"),
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
                        chain=self._chain(T, recurrent_gradient, truncate), lengths=check_lengths(lengths, T, B),
-                       dtype=self.dtype)
+                       dtype=self.dtype, output_grads=self._output_grads(output_grads, x, lengths))
 
     def run(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
             recurrent_gradient: bool = True, truncate: int | None = None, contributions: bool = True,
-            lengths=None) -> Trace:
+            lengths=None, output_grads=None) -> Trace:
         """Forward and BPTT over the whole sequence, recording everything (docs/DESIGN.md, section "Trace contract").
 
         `initial_state` (optional) maps node names to h(−1) of shape (B, H) — "h_l0", "h_l1_reverse",
@@ -165,14 +166,28 @@ class Network(ArchitectureFacts):
         With `vocab_size`, x is token ids (T, B) (or (T,)). `lengths` (B,) ints in [1, T] marks a
         padded batch: element b's steps t ≥ lengths[b] are padding — they record zeros, carry no loss,
         and the reverse direction of b starts at t = lengths[b] − 1 from its initial state (torch's
-        pack_padded_sequence); `final_state_grads` arrive at each element's last processed state."""
+        pack_padded_sequence); `final_state_grads` arrive at each element's last processed state.
+
+        `output_grads` (T, B, D·H) is a gradient arriving from outside at the top layer's outputs (time
+        first, like the trace): what an outer head and loss send back (engine.torch_model); it is added
+        to the head's own. Without an embedding, `trace.input_grads` holds ∂L/∂x_t (T, B, I)."""
         x, targets = self.check_inputs(x, targets, loss)
         T, B = x.shape[:2]
         return StepRun(self.arch, self.state_dict(), x, targets, loss,
                        self._check_states(initial_state, B, "initial_state"), emit=False,
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
                        contributions=contributions, chain=self._chain(T, recurrent_gradient, truncate),
-                       lengths=check_lengths(lengths, T, B), dtype=self.dtype).run_to_end()
+                       lengths=check_lengths(lengths, T, B), dtype=self.dtype,
+                       output_grads=self._output_grads(output_grads, x, lengths)).run_to_end()
+
+    # -- issue 21: a gradient from an outer head (engine/external_grads.py) --
+    def _output_grads(self, output_grads, x: np.ndarray, lengths) -> np.ndarray | None:
+        """`output_grads` checked against x's (T, B) and the top layer's width, zeros at padding."""
+        from .external_grads import check_output_grads
+        T, B = x.shape[:2]
+        valid = None if lengths is None else np.arange(T)[:, None] < check_lengths(lengths, T, B)[None, :]
+        return check_output_grads(output_grads, T, B, self.directions * self.hidden_size, self.dtype, valid)
+    # -- end issue 21 --
 
     def _chain(self, T: int, recurrent_gradient: bool, truncate: int | None) -> Chain | None:
         """The run's chain of segments (engine.chain): one segment, or truncate's k-step windows handing

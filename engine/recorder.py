@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from .events import Event, hidden_event, output_event
+from .external_grads import input_gradients
 from .chain import Segment, check_chain, plain_chain, stages, steps_where, weight_layout
 from .layer import (Carry, LayerRecord, RecordingSink, backward_direction, forward_direction, gram, gram_norms,
                     outer_sum_norms, weight_contributions, weight_gradients)
@@ -20,7 +21,8 @@ class StepRun:
     def __init__(self, arch: Architecture, params: dict[str, np.ndarray], x: np.ndarray, targets: np.ndarray,
                  loss: str, initial_state: dict[str, np.ndarray] | None = None, emit: bool = True,
                  final_state_grads: dict[str, np.ndarray] | None = None, contributions: bool = True,
-                 chain: Sequence[Segment] | None = None, lengths: np.ndarray | None = None, dtype=None) -> None:
+                 chain: Sequence[Segment] | None = None, lengths: np.ndarray | None = None, dtype=None,
+                 output_grads: np.ndarray | None = None) -> None:
         """A run of the model (arch, params) on checked inputs over a chain of segments (engine.chain;
         default one segment, the plain network); `Network.steps` / `Network.run` / `Seq2Seq.run` build
         it. `params` is the run's own copy of the state dict (arch.shapes(chain)'s names). The
@@ -40,6 +42,7 @@ class StepRun:
                               dtype=dtype if dtype is not None else x.dtype, lengths=lengths)
         self._partial.initial_state = dict(initial_state or {})
         self._partial.final_state_grads = dict(final_state_grads or {})
+        self._partial.output_grads = output_grads     # issue 21: ∂L/∂(top outputs) from an outer head (checked)
         self._emit = emit
         self._contributions = contributions
         self._gen = self._generate()
@@ -121,6 +124,8 @@ class StepRun:
             # ---- backward through the stages in reverse: outputs, then BPTT from the top layer down ----
             top = _layer_output(records, L - 1, D)
             d_out = [np.zeros((T, B, D * H), dtype=dtype) for _ in range(L)]   # ∂L/∂h through the output path
+            if tr.output_grads is not None:                                   # issue 21: an outer head's gradient
+                d_out[L - 1] += tr.output_grads
             sinks, carries = {}, {}
             for k in reversed(range(L)):
                 for d in range(D):
@@ -135,7 +140,7 @@ class StepRun:
                     if emit:
                         for t in range(seg.stop - 1, a - 1, -1):
                             yield output_event(tr, "backward", "logits", t)
-                    d_out[L - 1][seg.span] = out.dlogits[seg.span] @ tr.weight(seg, "head.weight")
+                    d_out[L - 1][seg.span] += out.dlogits[seg.span] @ tr.weight(seg, "head.weight")
                 for k in reversed(range(L)):
                     for d in range(D):
                         s = f"_l{k}{arch.suffix(d)}"
@@ -153,6 +158,8 @@ class StepRun:
             out.head_gradients(top, self._contributions)
             if embedding is not None:
                 embedding.table_gradients(self._contributions)
+            else:                                                      # issue 21: ∂L/∂x_t
+                tr.input_grads = input_gradients(tr, sinks)
             for k in reversed(range(L)):
                 for d in range(D):
                     self._layer_gradients(k, d, records[k, d], sinks[k, d], inputs[k])
