@@ -57,9 +57,10 @@ class Trace(TraceRecord):
         """JSON-able (Python floats and lists; NaN/Inf stay floats) digest for plots."""
         return summarize(self)
 
-    def diagnose(self) -> list[Finding]:
-        """`engine.diagnose(self)`: the findings, problems first."""
-        return diagnose(self)
+    def diagnose(self, required_lag: int | None = None) -> list[Finding]:
+        """`engine.diagnose(self, required_lag=…)`: the findings, problems first (`required_lag`
+        defaults to `self.required_lag`)."""
+        return diagnose(self, required_lag=required_lag)
 
     def weight_spectra(self) -> dict[str, dict[str, float]]:
         """`engine.weight_spectra(self)`: σ_max and spectral radii of every W_hh."""

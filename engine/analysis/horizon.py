@@ -1,0 +1,99 @@
+"""How far back a loss reaches (issue 21): where gradient arrives at a network from outside its
+recurrence (its head's loss steps, `output_grads` from an outer head, gradients at its final states),
+the decay profile from the last such step — for a replayed torch model too — and the memory horizon:
+the distance at which ‖∂L_k/∂h_t‖ has fallen below a tenth of its peak."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..norms import batch_mean_norm
+from ..record import TraceRecord
+from .decay import decay_bound, decay_factor, vanishing_profile
+from .flow import loss_steps
+
+
+def arrival_norms(trace: TraceRecord, node: str) -> np.ndarray | None:
+    """(T,) batch mean of ‖gradient arriving at `node` from outside the recurrence‖ at each step: the
+    head's ∂L/∂o_t·V at loss steps, `output_grads` and the final-state gradients (at the node's last
+    processed step). None for a node below the top layer (its gradient comes from the layer above)."""
+    layer = int(node.split("_l")[1].split("_")[0])
+    if layer != trace.num_layers - 1:
+        return None
+    H, reverse = trace.hidden_size, node.endswith("_reverse")
+    part = slice(H, 2 * H) if reverse else slice(0, H)
+    arriving = np.zeros((trace.T, trace.B, H), dtype=np.float64)
+    dlogits = np.nan_to_num(trace.gradients.get("logits", np.zeros((trace.T, trace.B, 0))))
+    if dlogits.shape[-1] and "head.weight" in trace.params:
+        arriving += dlogits @ trace.params["head.weight"][:, part]
+    if getattr(trace, "output_grads", None) is not None:
+        arriving += trace.output_grads[..., part]
+    suffix = node[1:]
+    last = 0 if reverse else trace.T - 1
+    for state in trace.cell_impl.states:
+        g = trace.final_state_grads.get(state + suffix)
+        if g is not None:
+            arriving[last] += np.abs(g)              # a norm is all that is read: any state's gradient counts
+    return batch_mean_norm(arriving)
+
+
+def arrival_steps(trace: TraceRecord) -> np.ndarray:
+    """The steps at which gradient arrives from outside at any top-layer node (loss steps included)."""
+    top = [n for n in trace.node_names if arrival_norms(trace, n) is not None]
+    hit = np.zeros(trace.T, dtype=bool)
+    for node in top:
+        norms = arrival_norms(trace, node)
+        hit |= np.isfinite(norms) & (norms > 0)
+    return np.flatnonzero(hit | (trace.mask.any(axis=1) if trace.mask is not None else False))
+
+
+def judged_profile(trace: TraceRecord, node: str) -> dict:
+    """The decay profile from the last step where gradient arrives (the first for a reverse node):
+    the engine's own (engine.analysis.decay.vanishing_profile) for a run driven by its loss; for a
+    run driven from outside (output_grads, final_state_grads) the gradient of that one step alone."""
+    if len(loss_steps(trace)) or (getattr(trace, "output_grads", None) is None and not trace.final_state_grads):
+        return vanishing_profile(trace, node)
+    steps = arrival_steps(trace)
+    sigma_max, bound = decay_bound(trace, node)
+    if not len(steps):
+        nan_t = np.full(trace.T, np.nan)
+        return {"k": None, "distance": nan_t, "norms": nan_t, "factor": float("nan"), "bound": bound,
+                "sigma_max": sigma_max}
+    reverse = node.endswith("_reverse")
+    k = int(steps[0] if reverse else steps[-1])
+    norms = trace.remember(("single_arrival", k), lambda: _single_arrival(trace, k))[node]
+    t = np.arange(trace.T, dtype=np.float64)
+    distance = (t - k) if reverse else (k - t)
+    distance[distance < 0] = np.nan
+    return {"k": k, "distance": distance, "norms": norms, "factor": decay_factor(distance, norms),
+            "bound": bound, "sigma_max": sigma_max}
+
+
+def _single_arrival(trace: TraceRecord, k: int) -> dict[str, np.ndarray]:
+    """node → (T,) ‖∂(what arrives at step k)/∂h_t‖: the recorded run replayed with only step k's
+    outside gradient (its output gradient, and the final-state ones that land at k)."""
+    from ..network import Network
+    net = Network(trace.arch, trace.params, trace.dtype)
+    og = None
+    if getattr(trace, "output_grads", None) is not None:
+        og = np.zeros_like(trace.output_grads)
+        og[k] = trace.output_grads[k]
+    finals = {name: g for name, g in trace.final_state_grads.items()
+              if (0 if name.endswith("_reverse") else trace.T - 1) == k}
+    no_targets = np.full((trace.T, trace.B, trace.output_size), -100.0)
+    single = net.run(trace.x, no_targets, loss="mse", initial_state=trace.initial_state or None,
+                     final_state_grads=finals or None, lengths=trace.lengths, output_grads=og, contributions=False)
+    return {n: batch_mean_norm(single.gradients[n], trace.valid) for n in trace.node_names}
+
+
+def memory_horizon(profile: dict, ratio: float) -> tuple[int | None, int]:
+    """(N, reach): ‖∂L_k/∂h_t‖ first falls below `ratio` × its peak N steps back from k (None when it
+    never does within the `reach` steps the loss can reach)."""
+    distance, norms = profile["distance"], profile["norms"]
+    ok = np.isfinite(distance) & np.isfinite(norms)
+    if ok.sum() < 1:
+        return None, 0
+    order = np.argsort(distance[ok])
+    d, n = distance[ok][order], norms[ok][order]
+    top = int(np.argmax(n))
+    below = np.flatnonzero((n < ratio * n[top]) & (np.arange(len(n)) > top))
+    return (int(d[below[0]]) if len(below) else None), int(d[-1])
