@@ -87,6 +87,8 @@ def update_ratios(trace: TraceRecord) -> dict[str, float]:
     """parameter → ‖∂L/∂W‖ / ‖W‖ (NaN for a zero weight or a non-finite gradient)."""
     out = {}
     for name, g in trace.grads.items():
+        if name not in trace.params:                 # a topology's fixed or derived weight
+            continue
         w = float(np.linalg.norm(trace.params[name]))
         gn = float(np.linalg.norm(g)) if np.isfinite(g).all() else float("nan")
         out[name] = gn / w if w > 0 else float("nan")
