@@ -51,10 +51,12 @@ export class OverviewStrip {
 
   /** Colour every cell as its graph node is coloured at `cursor` (`scales` as graph_look.frameScales gives). */
   render(store, cursor, { phase, domain, fwdTop, H }) {
+    const length = Number.isInteger(store.meta?.length) ? store.meta.length : Infinity;   // the shown element's padding starts here
     for (const cell of this.cells) {
       const ev = store.find(phase, cell.node, cell.t, cursor);
       let fill = 'var(--node-pending)';
-      if (ev) {
+      if (cell.t >= length) fill = 'none';   // issue 20: a padding step is absent, as on the graph
+      else if (ev) {
         fill = phase === 'backward'
           ? fillFor('backward', ev.norm, logPosition(ev.norm, domain))
           : fillFor('forward', ev.norm, forwardPosition(ev.norm / Math.sqrt(H), fwdTop));
