@@ -24,7 +24,11 @@ def arrival_norms(trace: TraceRecord, node: str) -> np.ndarray | None:
     arriving = np.zeros((trace.T, trace.B, H), dtype=np.float64)
     dlogits = np.nan_to_num(trace.gradients.get("logits", np.zeros((trace.T, trace.B, 0))))
     if dlogits.shape[-1] and "head.weight" in trace.params:
-        arriving += dlogits @ trace.params["head.weight"][:, part]
+        through_head = dlogits @ trace.params["head.weight"][:, part]
+        if getattr(trace.arch, "readout", "per_step") == "final_state":   # issue 19: the head reads h_n
+            arriving[0 if reverse else trace.T - 1] += through_head[trace.T - 1]
+        else:
+            arriving += through_head
     if getattr(trace, "output_grads", None) is not None:
         arriving += trace.output_grads[..., part]
     suffix = node[1:]
