@@ -9,7 +9,7 @@ import numpy as np
 from ..norms import batch_mean_norm
 from ..record import TraceRecord
 from .decay import decay_bound, decay_factor, vanishing_profile
-from .flow import loss_steps
+from .flow import flow_from_top, loss_steps
 
 
 def arrival_norms(trace: TraceRecord, node: str) -> np.ndarray | None:
@@ -73,20 +73,20 @@ def judged_profile(trace: TraceRecord, node: str) -> dict:
 
 
 def _single_arrival(trace: TraceRecord, k: int) -> dict[str, np.ndarray]:
-    """node → (T,) ‖∂(what arrives at step k)/∂h_t‖: the recorded run replayed with only step k's
-    outside gradient (its output gradient, and the final-state ones that land at k)."""
-    from ..network import Network
-    net = Network(trace.arch, trace.params, trace.dtype)
-    og = None
+    """node → (T,) ‖∂(what arrives at step k)/∂h_t‖: step k's outside gradient alone (its output
+    gradient; a final-state gradient when no output gradient arrives there) back-propagated through
+    the recorded network."""
+    H, D = trace.hidden_size, trace.directions
+    d_top = np.zeros((trace.T, trace.B, D * H), dtype=trace.dtype)
     if getattr(trace, "output_grads", None) is not None:
-        og = np.zeros_like(trace.output_grads)
-        og[k] = trace.output_grads[k]
-    finals = {name: g for name, g in trace.final_state_grads.items()
-              if (0 if name.endswith("_reverse") else trace.T - 1) == k}
-    no_targets = np.full((trace.T, trace.B, trace.output_size), -100.0)
-    single = net.run(trace.x, no_targets, loss="mse", initial_state=trace.initial_state or None,
-                     final_state_grads=finals or None, lengths=trace.lengths, output_grads=og, contributions=False)
-    return {n: batch_mean_norm(single.gradients[n], trace.valid) for n in trace.node_names}
+        d_top[k] = trace.output_grads[k]
+    if not d_top[k].any():
+        top = trace.num_layers - 1
+        for d in range(D):
+            g = trace.final_state_grads.get(f"h_l{top}{trace.arch.suffix(d)}")
+            if g is not None and (0 if d else trace.T - 1) == k:
+                d_top[k, :, d * H:(d + 1) * H] = g
+    return flow_from_top(trace, d_top)
 
 
 def memory_horizon(profile: dict, ratio: float) -> tuple[int | None, int]:
