@@ -148,7 +148,7 @@ class Network(ArchitectureFacts):
     # -- running -----------------------------------------------------------------------------
     def steps(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
               recurrent_gradient: bool = True, truncate: int | None = None, lengths=None,
-              loss_reduction: str = "step_mean") -> StepRun:
+              loss_reduction: str = "step_mean", output_grads=None) -> StepRun:
         """Run one cell step at a time: iterate the result for Events (forward steps in time order,
         then backward steps in reverse); its `.trace` is set once every step has run. Options as in `run`."""
         x, targets = self.check_inputs(x, targets, loss)
@@ -157,11 +157,12 @@ class Network(ArchitectureFacts):
                        self._check_states(initial_state, B, "initial_state"),
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
                        chain=self._chain(T, recurrent_gradient, truncate), lengths=check_lengths(lengths, T, B),
-                       dtype=self.dtype, loss_reduction=check_reduction(loss_reduction))
+                       dtype=self.dtype, loss_reduction=check_reduction(loss_reduction),
+                       output_grads=self._output_grads(output_grads, x, lengths))
 
     def run(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
             recurrent_gradient: bool = True, truncate: int | None = None, contributions: bool = True,
-            lengths=None, loss_reduction: str = "step_mean") -> Trace:
+            lengths=None, loss_reduction: str = "step_mean", output_grads=None) -> Trace:
         """Forward and BPTT over the whole sequence, recording everything (docs/DESIGN.md, section "Trace contract").
 
         `initial_state` (optional) maps node names to h(−1) of shape (B, H) — "h_l0", "h_l1_reverse",
@@ -185,7 +186,11 @@ class Network(ArchitectureFacts):
         `loss_reduction` weights the loss terms as torch's `reduction=` does (engine.losses):
         "step_mean" (Σ_t of the mean over the step's targets), "token_mean" (the mean over all the
         run's targets) or "sum". With readout="final_state" the targets are one per sequence, (B,)
-        class ids or (B, O) for mse (or per step with one target per sequence)."""
+        class ids or (B, O) for mse (or per step with one target per sequence).
+
+        `output_grads` (T, B, D·H) is a gradient arriving from outside at the top layer's outputs (time
+        first, like the trace): what an outer head and loss send back (engine.torch_model); it is added
+        to the head's own. Without an embedding, `trace.input_grads` holds ∂L/∂x_t (T, B, I)."""
         x, targets = self.check_inputs(x, targets, loss)
         T, B = x.shape[:2]
         return StepRun(self.arch, self.state_dict(), x, targets, loss,
@@ -193,7 +198,17 @@ class Network(ArchitectureFacts):
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
                        contributions=contributions, chain=self._chain(T, recurrent_gradient, truncate),
                        lengths=check_lengths(lengths, T, B), dtype=self.dtype,
-                       loss_reduction=check_reduction(loss_reduction)).run_to_end()
+                       loss_reduction=check_reduction(loss_reduction),
+                       output_grads=self._output_grads(output_grads, x, lengths)).run_to_end()
+
+    # -- issue 21: a gradient from an outer head (engine/external_grads.py) --
+    def _output_grads(self, output_grads, x: np.ndarray, lengths) -> np.ndarray | None:
+        """`output_grads` checked against x's (T, B) and the top layer's width, zeros at padding."""
+        from .external_grads import check_output_grads
+        T, B = x.shape[:2]
+        valid = None if lengths is None else np.arange(T)[:, None] < check_lengths(lengths, T, B)[None, :]
+        return check_output_grads(output_grads, T, B, self.directions * self.hidden_size, self.dtype, valid)
+    # -- end issue 21 --
 
     def _chain(self, T: int, recurrent_gradient: bool, truncate: int | None) -> Chain | None:
         """The run's chain of segments (engine.chain): one segment, or truncate's k-step windows handing

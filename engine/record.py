@@ -38,6 +38,9 @@ class TraceRecord(ArchitectureFacts):
         self.initial_state: dict[str, np.ndarray] = {}         # h(−1) (and c(−1)) per node when not zeros
         self.initial_state_grads: dict[str, np.ndarray] = {}   # ∂L/∂h(−1), ∂L/∂c(−1) per node, (B, H)
         self.final_state_grads: dict[str, np.ndarray] = {}     # gradient that arrived from outside at the last state
+        self.output_grads: np.ndarray | None = None            # (T, B, D·H) ∂L/∂(top outputs) from an outer head
+        self.input_grads: np.ndarray | None = None             # (T, B, I) ∂L/∂x_t (dense inputs; see gradients["embedding"])
+        self.required_lag: int | None = None                   # the lag the diagnosis judges the gradient against
         self.loss_t = np.zeros(x.shape[0], dtype=self._dtype)
         self.loss = 0.0
         self.derived: dict[Any, Any] = {}                      # engine.analysis's cache of derived values

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from .events import Event, hidden_event, output_event
+from .external_grads import input_gradients
 from .chain import Segment, check_chain, plain_chain, stages, steps_where, weight_layout
 from .layer import (Carry, LayerRecord, RecordingSink, backward_direction, forward_direction, gram, gram_norms,
                     outer_sum_norms, weight_contributions, weight_gradients)
@@ -22,7 +23,7 @@ class StepRun:
                  loss: str, initial_state: dict[str, np.ndarray] | None = None, emit: bool = True,
                  final_state_grads: dict[str, np.ndarray] | None = None, contributions: bool = True,
                  chain: Sequence[Segment] | None = None, lengths: np.ndarray | None = None, dtype=None,
-                 loss_reduction: str = "step_mean") -> None:
+                 loss_reduction: str = "step_mean", output_grads: np.ndarray | None = None) -> None:
         """A run of the model (arch, params) on checked inputs over a chain of segments (engine.chain;
         default one segment, the plain network); `Network.steps` / `Network.run` / `Seq2Seq.run` build
         it. `params` is the run's own copy of the state dict (arch.shapes(chain)'s names). The
@@ -48,6 +49,7 @@ class StepRun:
         self._partial.loss_reduction = loss_reduction
         self._partial.initial_state = dict(initial_state or {})
         self._partial.final_state_grads = dict(final_state_grads or {})
+        self._partial.output_grads = output_grads     # issue 21: ∂L/∂(top outputs) from an outer head (checked)
         self._emit = emit
         self._contributions = contributions
         self._gen = self._generate()
@@ -130,6 +132,8 @@ class StepRun:
             # ---- backward through the stages in reverse: outputs, then BPTT from the top layer down ----
             top = _layer_output(records, L - 1, D)
             d_out = [np.zeros((T, B, D * H), dtype=dtype) for _ in range(L)]   # ∂L/∂h through the output path
+            if tr.output_grads is not None:                                   # issue 21: an outer head's gradient
+                d_out[L - 1] += tr.output_grads
             sinks, carries = {}, {}
             for k in reversed(range(L)):
                 for d in range(D):
@@ -144,7 +148,7 @@ class StepRun:
                     if emit:
                         for t in range(seg.stop - 1, a - 1, -1):
                             yield output_event(tr, "backward", "logits", t)
-                    d_out[L - 1][seg.span] = out.d_top(seg)
+                    d_out[L - 1][seg.span] += out.d_top(seg)      # += : output_grads may be there already
                 for k in reversed(range(L)):
                     for d in range(D):
                         s = arch.tag(k, d)
@@ -162,6 +166,8 @@ class StepRun:
             out.head_gradients(top, self._contributions)
             if embedding is not None:
                 embedding.table_gradients(self._contributions)
+            else:                                                      # issue 21: ∂L/∂x_t
+                tr.input_grads = input_gradients(tr, sinks)
             for k in reversed(range(L)):
                 for d in range(D):
                     self._layer_gradients(k, d, records[k, d], sinks[k, d], inputs[k])

@@ -90,19 +90,23 @@ def flow_norms(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
     return {node: np.concatenate([p[node] for p in parts], axis=0) for node in trace.node_names}
 
 
-def _flow_chunk(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
+def _flow_chunk(trace: TraceRecord, ks: np.ndarray, d_top: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The rows ks of the flow matrix: BPTT of K one-hot loss terms through the recorded network,
-    stage by stage in reverse with each stage's weights (across the chain's hand-offs)."""
+    stage by stage in reverse with each stage's weights (across the chain's hand-offs). `d_top`
+    (T, K, B, D·H), when given, is what arrives at the top layer instead (issue 21: output_grads)."""
     cell = trace.cell_impl
     T, B, H, K, D = trace.T, trace.B, trace.hidden_size, len(ks), trace.directions
-    dlogits = np.zeros((T, K, B, trace.output_size), dtype=trace.dtype)
-    dlogits[ks, np.arange(K)] = trace.gradients["logits"][ks]      # ∂L_k/∂o_t is nonzero only at t = k
     out = {}
     with np.errstate(over="ignore", invalid="ignore"):
-        d_above = np.zeros((T, K, B, D * H), dtype=trace.dtype)
-        for seg in trace.stages:
-            if seg.emits:
-                d_above[seg.span] = dlogits[seg.span] @ trace.weight(seg, "head.weight")   # (n, K, B, D·H)
+        if d_top is not None:
+            d_above = d_top
+        else:
+            dlogits = np.zeros((T, K, B, trace.output_size), dtype=trace.dtype)
+            dlogits[ks, np.arange(K)] = trace.gradients["logits"][ks]      # ∂L_k/∂o_t is nonzero only at t = k
+            d_above = np.zeros((T, K, B, D * H), dtype=trace.dtype)
+            for seg in trace.stages:
+                if seg.emits:
+                    d_above[seg.span] = dlogits[seg.span] @ trace.weight(seg, "head.weight")   # (n, K, B, D·H)
         for k in reversed(range(trace.num_layers)):
             d_below = None if k == 0 else np.zeros((T, K, B, trace.arch.layer_input_size(k)), dtype=trace.dtype)
             for d in range(D):
@@ -120,3 +124,9 @@ def _flow_chunk(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
                 out[f"h{s}"] = sink.norms
             d_above = d_below
     return out
+
+
+def flow_from_top(trace: TraceRecord, d_top: np.ndarray) -> dict[str, np.ndarray]:
+    """node → (T,) batch mean of ‖∂/∂h_t‖ of one gradient `d_top` (T, B, D·H) arriving at the top layer."""
+    rows = _flow_chunk(trace, np.array([0]), d_top[:, None])
+    return {node: table[0] for node, table in rows.items()}

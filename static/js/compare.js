@@ -29,8 +29,14 @@ const CHOICES = [
   { id: 'grus', text: 'the GRU: torch’s · the lectures’ (reset before W)', vary: { cell: ['gru', 'gru_reset_before'] } },
   { id: 'scale', text: 'the recurrent scale: 0.5 · 1.0 · 1.5', vary: { recurrent_scale: [0.5, 1.0, 1.5] } },
   { id: 'model', text: 'your uploaded model against fresh cells', model: true },
+  { id: 'checkpoints', text: 'your last two models on the same data (e.g. before / after a loss spike)', checkpoints: true },
   { id: 'custom', text: 'something else…', custom: true },
 ];
+
+/** The compare body of two uploaded models (two checkpoints), both run on the first one's input and targets. */
+export function checkpointRequest(first, second) {
+  return { configs: [{ model_id: first }, { model_id: second, data_from: first }] };
+}
 
 /** Plot layout in the page's look (colours from the theme's CSS variables). */
 function layout(extra = {}) {
@@ -190,9 +196,10 @@ function errorLines(body, status) {
 
 /**
  * Mount the compare panel into `container` (it redraws its plots when the look changes).
- * getConfig() is the base config; getModelId() (optional) an uploaded model's id; fields the config table.
+ * getConfig() is the base config; getModelId() (optional) an uploaded model's id; getModelIds() (optional)
+ * the last two uploaded models stepped through (checkpoints compared on the first one's data); fields the config table.
  */
-export function mountComparePanel(container, { getConfig, getModelId, fields = [] } = {}) {
+export function mountComparePanel(container, { getConfig, getModelId, getModelIds, fields = [] } = {}) {
   const choice = el('select', { 'data-testid': 'compare-vary', 'aria-label': 'What to vary' },
     CHOICES.map((c) => el('option', { value: c.id }, [c.text])));
   const customField = el('input', { type: 'text', 'data-testid': 'compare-field', placeholder: 'field, e.g. hidden_size', 'aria-label': 'Field to vary', size: 16 });
@@ -243,6 +250,11 @@ export function mountComparePanel(container, { getConfig, getModelId, fields = [
       const id = getModelId?.();
       if (!id) { setStatus('Upload a model first ("Debug your own model") and step through it.', 'error'); return null; }
       return { configs: [{ model_id: id }, { model_id: id, cell: 'rnn_tanh', seed: 0 }, { model_id: id, cell: 'lstm', seed: 0 }, { model_id: id, cell: 'gru', seed: 0 }] };
+    }
+    if (c.checkpoints) {
+      const ids = getModelIds?.() ?? [];
+      if (ids.length < 2) { setStatus('Upload two models ("Debug your own model") and step through each.', 'error'); return null; }
+      return checkpointRequest(ids[0], ids[1]);
     }
     if (c.custom) {
       const { field: name, values } = chosen;
