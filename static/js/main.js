@@ -17,6 +17,7 @@ import { installControls, writeBreakpoints, writeDelay } from './controls.js';
 import { KINDS, breaksOfView, firedUpTo } from './breakpoints.js';
 import { initialRunState, runReducer } from './run_state.js';
 import { noticeBanner } from './page_notes.js';
+import { EventBatcher } from './event_batcher.js';   // issue 17
 
 const $ = (id) => document.getElementById(id);
 const pageData = JSON.parse($('page-data').textContent);
@@ -43,7 +44,9 @@ const app = {
 const panels = {};       // training, diagnosis and model upload (mounted at start-up with compare)
 let replayTimer = null;  // the local replay's timer, running while app.run.replaying
 
-const socket = makeSocket({ onMessage: handleMessage, onClose: handleClose });
+// issue 17 (page speed): socket messages are applied in batches, once per animation frame
+const batcher = new EventBatcher(handleMessage);
+const socket = makeSocket({ onMessage: (msg) => batcher.push(msg), onClose: (info) => { batcher.flush(); handleClose(info); } });
 const page = createPageView(app, {
   pageData, presets: presetsByName,
   onSelect: (node, t, kind) => { app.selection = { node, t, kind }; page.requestRender(); },
@@ -167,6 +170,7 @@ function startReplay() {
 function startRun(mode) {
   const loaded = pageData.view_trace && !app.config.cell && !app.config.preset;
   page.exports();
+  batcher.clear();   // issue 17: the last run's queued messages never mix into this one
   socket.start({
     config: app.config, source: app.source ?? (loaded ? 'loaded' : undefined), modelId: app.modelId, mode, delayMs: delay(), breakpoints: breaksOfView(app.view),
   });

@@ -18,6 +18,8 @@ import { PlotPanel } from './plots.js';
 import { TeacherCompare } from './teacher.js';
 import { updateControls } from './controls.js';
 import { isPlaying, canStepForward } from './run_state.js';
+import { PlotPacer, PLOT_PACING } from './plot_pacer.js';                // issue 17
+import { plotlyLoaded, loadPlotly } from './plotly_loader.js';           // issue 17
 
 const $ = (id) => document.getElementById(id);
 
@@ -29,8 +31,28 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
   const npzTitle = $('export-npz').title;
   let framePending = false;
   let plotsDue = false;
-  let lastPlotDraw = 0;
   let plotTimer = null;
+  // ---- issue 17 (page speed): plots wait while the cursor is moved by hand, and pace themselves ----
+  const pacer = new PlotPacer({ ...PLOT_PACING, throttleMs: TIMING.plotThrottleMs });
+  let lastCursor = null;
+
+  /** Draw the due plots when the pacer allows (plot_pacer.js), else once it will. */
+  function pacePlots() {
+    const wait = pacer.wait(performance.now());
+    if (wait <= 0) drawPlots();
+    else if (!plotTimer) plotTimer = setTimeout(() => { plotTimer = null; if (plotsDue) pacePlots(); }, wait);
+  }
+  let plotlyAsked = false;
+
+  /** Load plotly once (plotly_loader.js), then draw every plot. */
+  function askPlotly() {
+    if (plotlyAsked) return;
+    plotlyAsked = true;
+    loadPlotly().then(() => drawPlots(true), () => { plotlyAsked = false; });
+  }
+  // a page that has not run yet gets its plots a moment after it is usable
+  requestAnimationFrame(() => setTimeout(askPlotly, TIMING.plotlyIdleMs));
+  // ---- end issue 17 ----
 
   /** Redraw on the next animation frame (plots too, throttled, unless withPlots is false). */
   function requestRender(withPlots = true) {
@@ -56,18 +78,24 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     });
     status();
     $('follow').checked = graph.viewport.followsCursor;
-    if (plotsDue && meta) {
-      const wait = TIMING.plotThrottleMs - (performance.now() - lastPlotDraw);
-      if (wait <= 0) drawPlots();
-      else if (!plotTimer) plotTimer = setTimeout(() => { plotTimer = null; drawPlots(); }, wait);
+    if (cursor !== lastCursor) {   // issue 17: a cursor moved by hand holds the plots back
+      lastCursor = cursor;
+      pacer.moved(performance.now(), !run.cursorFollowsStream && !run.replaying);
     }
+    if (plotsDue && meta) pacePlots();
   }
 
   /** Redraw the plots whose inputs changed (all of them when `force`, e.g. after a theme change). */
   function drawPlots(force = false) {
+    if (!plotlyLoaded()) {   // issue 17: plotly comes after the first event (or the start-up timer)
+      plotsDue = true;
+      if (app.store.count > 0 || app.store.summary) askPlotly();
+      return;
+    }
     plotsDue = false;
-    lastPlotDraw = performance.now();
+    const start = performance.now();
     plots.draw({ store: app.store, cursor: app.run.cursor, node: app.plotNode, flowNode: app.flowNode, quantity: app.hiddenQuantity }, force);
+    pacer.drew(start, performance.now());
   }
 
   /** The status line, and the run's state on <body data-status/-cursor/-received> (hooks for tests
@@ -78,6 +106,7 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     document.body.dataset.status = runStatus;
     document.body.dataset.cursor = String(cursor);
     document.body.dataset.received = String(app.store.count);
+    document.body.dataset.total = String(app.store.meta ? app.store.total : 0);   // issue 17: the run's event count
     // the server's acknowledgement of a pause: every event up to this seq has arrived, no more will
     if (app.run.serverPausedAt === null) delete document.body.dataset.serverPausedAt;
     else document.body.dataset.serverPausedAt = String(app.run.serverPausedAt);
