@@ -46,7 +46,7 @@ export function drawGraph(svg, layout, { onSelect, onHover }) {
   const index = new ColumnIndex(layout);
   const drawing = {
     layers, nodes: new Map(), edges: new Set(), axisLabels: new Map(), marked: [],
-    index, window: new ColumnWindow(index.count), columns: new Map(), handlers: { onSelect, onHover },
+    index, window: new ColumnWindow(index.count), columns: new Map(), handlers: { onSelect, onHover }, nodeRadius: layout.nodeRadius,
   };
   // ---- end issue 17 ----
   el('rect', { x: 0, y: 0, width: layout.rowLabelWidth, height: layout.height, class: 'row-label-bg' }, layers.labels);
@@ -102,7 +102,7 @@ function drawEdges(drawing, layout, made) {
 
 function drawNodes(drawing, layout, { onSelect, onHover }, made) {
   const g = drawing.layers.nodes;
-  const R = layout.nodeRadius;
+  const R = drawing.nodeRadius;
   for (const init of layout.initials) {
     const node = el('g', { class: 'node initial', 'data-role': 'initial', transform: `translate(${init.x},${init.y})` }, g);
     made.push(node);
