@@ -1,6 +1,6 @@
 // Which columns of the unrolled graph exist in the DOM (pure: no DOM). A long run (T up to 1000)
 // laid out whole is tens of thousands of SVG elements, and every style or layout pass walks all of
-// them; so a graph wider than WINDOW.wholeColumns columns is drawn only around the columns on
+// them; so a graph wider than WINDOW.wholeColumns columns (T above ~250) is drawn only around the columns on
 // screen (the overview strip shows the rest), and the window moves in steps, with a margin, so that
 // scrolling one column does not create and remove elements every frame.
 //
@@ -12,7 +12,7 @@
 import { GRAPH } from './theme/config.js';
 
 export const WINDOW = {
-  wholeColumns: 120,   // graphs with at most this many columns are drawn whole (every test-sized run)
+  wholeColumns: 256,   // graphs with at most this many columns are drawn whole (T up to ~250)
   margin: 0.5,         // columns drawn on each side of the view, in view widths
   minMargin: 8,        // … and at least this many columns
 };
