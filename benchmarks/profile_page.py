@@ -43,6 +43,25 @@ def self_times(profile: dict) -> list[tuple[float, str]]:
     return sorted(((ms, name) for name, ms in dt.items()), reverse=True)
 
 
+def callers(profile: dict, native: tuple[str, ...] = ("setAttribute", "(program)")) -> list[tuple[float, str]]:
+    """(self ms, "native ← caller script:line") of the native functions named, by their JS caller."""
+    nodes = {n["id"]: n for n in profile["nodes"]}
+    parent = {c: n["id"] for n in profile["nodes"] for c in n.get("children", [])}
+    dt = defaultdict(float)
+    deltas = profile.get("timeDeltas", [])
+    for sample, delta in zip(profile.get("samples", []), deltas[1:] + [0]):
+        frame = nodes[sample]["callFrame"]
+        if frame["functionName"] not in native:
+            continue
+        up = nodes.get(parent.get(sample))
+        where = "(root)"
+        if up:
+            f = up["callFrame"]
+            where = f"{f['functionName'] or '(anonymous)'} {f['url'].rsplit('/', 1)[-1]}:{f['lineNumber'] + 1}"
+        dt[f"{frame['functionName']} ← {where}"] += delta / 1000
+    return sorted(((ms, name) for name, ms in dt.items()), reverse=True)
+
+
 def report(phase: str, profile: dict, top: int, save: Path | None) -> None:
     """Print a phase's total sampled time and its top functions by self time."""
     rows = self_times(profile)
@@ -50,12 +69,15 @@ def report(phase: str, profile: dict, top: int, save: Path | None) -> None:
     print(f"\n== {phase}: {total:.0f} ms sampled")
     for ms, name in rows[:top]:
         print(f"  {ms:8.1f} ms  {100 * ms / max(total, 1e-9):5.1f} %  {name}")
+    print("  -- native time by JS caller:")
+    for ms, name in callers(profile)[:8]:
+        print(f"  {ms:8.1f} ms  {name}")
     if save:
         save.mkdir(parents=True, exist_ok=True)
         (save / f"{phase}.cpuprofile").write_text(json.dumps(profile))
 
 
-def timeline(trace: dict, top: int) -> None:
+def timeline(trace: dict, top: int, what: str) -> None:
     """Print the renderer's timeline events (style, layout, paint, script…) by total duration."""
     total = defaultdict(float)
     count = defaultdict(int)
@@ -68,7 +90,7 @@ def timeline(trace: dict, top: int) -> None:
         dirty = statistics.median(d.get("dirtyObjects", 0) for d in layouts)
         objects = statistics.median(d.get("totalObjects", 0) for d in layouts)
         print(f"\nlayout: median {dirty} dirty of {objects} layout objects")
-    print("\n== scrub timeline (ms, count; nested events overlap)")
+    print(f"\n== {what} timeline (ms, count; nested events overlap)")
     for name, ms in sorted(total.items(), key=lambda kv: -kv[1])[:top]:
         print(f"  {ms:8.1f} ms  {count[name]:6d}  {name}")
 
@@ -107,14 +129,16 @@ def main(argv: list[str] | None = None) -> None:
                 page, "(() => { const s = document.querySelector('#preset');"
                       " return !!s && s.options.length > 0 && !s.disabled; })()", 60)))
             query = {"cell": "lstm", "seq_len": args.seq_len, "hidden_size": args.hidden, "delay": 0}
+            browser.start_tracing(page=page, categories=["devtools.timeline"])
             phase("long_run", lambda: (page.goto(f"{base}/?{urlencode(query)}", wait_until="commit"), poll(
                 page, "Number(document.body.dataset.total) > 0 && document.body.dataset.cursor === "
                       "String(Number(document.body.dataset.total) - 1)", 300)))
+            timeline(json.loads(browser.stop_tracing()), args.top, "long run")
             poll(page, "document.body.dataset.status === 'done'", 300)
             phase("scrub", lambda: print("scrub:", page.evaluate(SCRUB, [args.scrub_seconds, "ArrowLeft"])))
             browser.start_tracing(page=page, categories=["devtools.timeline"])
             print("scrub (traced):", page.evaluate(SCRUB, [args.scrub_seconds, "ArrowLeft"]))
-            timeline(json.loads(browser.stop_tracing()), args.top)
+            timeline(json.loads(browser.stop_tracing()), args.top, "scrub")
             browser.close()
     finally:
         server.terminate()

@@ -133,7 +133,7 @@ function drawNodes(drawing, layout, { onSelect, onHover }, made) {
 export function paint(drawing, ctx, view) {
   for (const entry of drawing.nodes.values()) {
     const look = nodeLook(entry.node, ctx);
-    const key = `${look.fill}|${look.text}|${look.cls}`;
+    const key = `${look.fill}|${look.text}|${look.cls}|${look.title}`;   // the title too: a summary may change only it
     if (key === entry.state) continue;
     entry.state = key;
     entry.shape.setAttribute('fill', look.fill);

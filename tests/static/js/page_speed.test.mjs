@@ -166,3 +166,17 @@ test('the bitmap reads CSS colours and marks itself changed only when a cell cha
   bitmap.set(3, 1, 'rgb(16,32,48)');   // the same colour written differently: nothing changed
   assert.equal(bitmap.dirty, false);
 });
+
+test('compact "f32" event values decode to the float32 numbers, NaN and infinities included; plain lists pass through', async () => {
+  const { decodeF32, eventValues } = await import('../../../static/js/wire_decode.js');
+  const f32 = new Float32Array([0.5, -1.25, 1e-8, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]);
+  const text = Buffer.from(f32.buffer).toString('base64');
+  const out = decodeF32(text);
+  assert.ok(Array.isArray(out));
+  assert.deepEqual(out.slice(0, 2), [0.5, -1.25]);
+  assert.equal(out[2], Math.fround(1e-8));
+  assert.ok(Number.isNaN(out[3]));
+  assert.deepEqual(out.slice(4), [Infinity, -Infinity]);
+  assert.deepEqual(eventValues({ enc: 'f32', values: { h: text } }, () => 'unused').h.slice(0, 2), [0.5, -1.25]);
+  assert.deepEqual(eventValues({ values: { h: [1, 'NaN'] } }, (v) => v.map(Number)).h.slice(0, 1), [1]);
+});
