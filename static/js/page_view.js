@@ -59,10 +59,18 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     plotsDue = plotsDue || withPlots;
     if (framePending) return;
     framePending = true;
-    requestAnimationFrame(() => {
-      framePending = false;
-      render();
-    });
+    requestAnimationFrame(frame);
+  }
+
+  // issue 17: while the server streams faster than frames, the page draws every TIMING.streamFrameMs
+  // only (the events fly by either way), leaving the CPU to the stream; stepping and scrubbing draw every frame
+  let lastFrame = -Infinity;
+  function frame(now) {
+    const fast = app.run.serverPlaying && (app.view.delay ?? TIMING.defaultDelayMs) < TIMING.streamFrameMs;
+    if (fast && now - lastFrame < TIMING.streamFrameMs) { requestAnimationFrame(frame); return; }
+    lastFrame = now;
+    framePending = false;
+    render();
   }
 
   function render() {
