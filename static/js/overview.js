@@ -54,21 +54,31 @@ export class OverviewStrip {
   render(store, cursor, { phase, domain, fwdTop, H }) {
     if (!this.bitmap) return;
     const pending = cssColor(this.svg, '--node-pending');
-    const key = `${store.runId}|${cursor}|${store.count}|${phase}|${domain}|${fwdTop}|${pending}`;
-    if (key === this.frameKey) return;   // nothing it shows has changed
-    this.frameKey = key;
-    this.nodes.forEach((node, row) => {
-      for (let t = 0; t < this.T; t += 1) {
-        const ev = store.find(phase, node, t, cursor);
-        let fill = pending;
-        if (ev) {
-          fill = phase === 'backward'
-            ? fillFor('backward', ev.norm, logPosition(ev.norm, domain))
-            : fillFor('forward', ev.norm, forwardPosition(ev.norm / Math.sqrt(H), fwdTop));
-        }
-        this.bitmap.set(t, row, fill);
+    const key = `${store.runId}|${store.count}|${phase}|${domain}|${fwdTop}|${pending}`;
+    if (key === this.frameKey && cursor === this.frameCursor) return;   // nothing it shows has changed
+    const paintCell = (row, node, t) => {
+      const ev = store.find(phase, node, t, cursor);
+      let fill = pending;
+      if (ev) {
+        fill = phase === 'backward'
+          ? fillFor('backward', ev.norm, logPosition(ev.norm, domain))
+          : fillFor('forward', ev.norm, forwardPosition(ev.norm / Math.sqrt(H), fwdTop));
       }
-    });
+      this.bitmap.set(t, row, fill);
+    };
+    if (key === this.frameKey) {
+      // only the cursor moved (scrubbing): only the cells of the events between the two cursors change
+      const [lo, hi] = [Math.min(cursor, this.frameCursor), Math.max(cursor, this.frameCursor)];
+      for (let seq = lo + 1; seq <= hi; seq += 1) {
+        const ev = store.get(seq);
+        const row = ev ? this.nodes.indexOf(ev.node) : -1;
+        if (row >= 0 && ev.phase === phase && ev.t < this.T) paintCell(row, ev.node, ev.t);
+      }
+    } else {
+      this.nodes.forEach((node, row) => { for (let t = 0; t < this.T; t += 1) paintCell(row, node, t); });
+    }
+    this.frameKey = key;
+    this.frameCursor = cursor;
     const url = this.bitmap.url();
     if (url) this.image.setAttribute('href', url);
   }
