@@ -105,7 +105,7 @@ PRESETS: tuple[Preset, ...] = (
     ),
     Preset(
         name="pos-tagging",
-        title="Tagging \"I like cake\"",
+        title="Tagging sentences: \"I like cake\", \"a dog runs fast\"",
         story=(
             "A many-to-many GRU gives each word its part of speech: I → PRON, like → VERB, "
             "cake → NOUN. Padding steps are not run at all (drawn dashed): no target, no loss, no gradient."

@@ -64,6 +64,14 @@ function logAxis(values, title) {
   return { type: 'log', exponentformat: 'power', range, title: { text: title }, dtick: range && range[1] - range[0] > 2.5 ? Math.max(1, Math.ceil((range[1] - range[0]) / 6)) : 'D2' };
 }
 
+/** The base of a comparison from a page config: without its training fields and empty values. */
+export function compareBase(config, fields) {
+  const base = { ...config };
+  for (const k of fieldNames(fields, 'training')) delete base[k];
+  for (const [k, v] of Object.entries(base)) if (v === undefined || v === null) delete base[k];
+  return base;
+}
+
 /** Parse "0.5, 1, 1.5" or "tanh, lstm" into numbers where they are numbers. */
 function parseValues(text) {
   return text.split(',').map((s) => s.trim()).filter(Boolean).map((s) => (s !== '' && Number.isFinite(Number(s)) ? Number(s) : s));
@@ -185,7 +193,6 @@ function errorLines(body, status) {
  * getConfig() is the base config; getModelId() (optional) an uploaded model's id; fields the config table.
  */
 export function mountComparePanel(container, { getConfig, getModelId, fields = [] } = {}) {
-  const trainingFields = fieldNames(fields, 'training');
   const choice = el('select', { 'data-testid': 'compare-vary', 'aria-label': 'What to vary' },
     CHOICES.map((c) => el('option', { value: c.id }, [c.text])));
   const customField = el('input', { type: 'text', 'data-testid': 'compare-field', placeholder: 'field, e.g. hidden_size', 'aria-label': 'Field to vary', size: 16 });
@@ -226,10 +233,7 @@ export function mountComparePanel(container, { getConfig, getModelId, fields = [
   }
 
   function baseConfig() {
-    const base = { ...(getConfig ? getConfig() : {}) };
-    for (const k of trainingFields) delete base[k];
-    for (const [k, v] of Object.entries(base)) if (v === undefined || v === null) delete base[k];
-    return base;
+    return compareBase(getConfig ? getConfig() : {}, fields);
   }
 
   /** The request body for the chosen comparison (null with a message when it cannot be built). */

@@ -5,6 +5,7 @@
 import { option } from './elements.js';
 import { fieldNames, fieldNamed, inputBounds, parseValue } from './config_fields.js';
 import { installGruSwitch, writeGruSwitch } from './gru_switch.js';
+import { scaleWords } from './page_honesty.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -42,10 +43,19 @@ export function writeForm(config) {
     if (type === 'bool') input.checked = value === undefined || value === null ? input.defaultChecked : Boolean(value);
     else if (value !== undefined && value !== null) input.value = String(value);
   }
-  $('scale-out').textContent = config.recurrent_scale === null || config.recurrent_scale === undefined
-    ? 'default init' : Number(config.recurrent_scale).toFixed(2);
+  writeScale(form.elements.recurrent_scale, config.recurrent_scale);
   $('preset').value = config.preset ?? '';
   writeGruSwitch(form.elements.cell.value);
+}
+
+/** The recurrent-scale slider shows its true value (issue 20): a value past its end moves the end;
+ * the init's default ("default init") leaves the slider dimmed at 1, not at its midpoint. */
+function writeScale(input, value) {
+  const unset = value === null || value === undefined;
+  if (!unset && Number(value) > Number(input.max)) input.max = String(value);
+  if (unset) input.value = '1';
+  input.toggleAttribute('data-unset', unset);
+  $('scale-out').textContent = scaleWords(unset ? null : Number(Number(value).toFixed(2)));
 }
 
 /** The value of one form input, typed as the config table says (null when it is not a valid value). */
@@ -63,7 +73,7 @@ export function installForm({ onField, onPreset }) {
     input.addEventListener('change', () => onField(name, readInput(input, type)));
   }
   const scale = form.elements.recurrent_scale;
-  scale.addEventListener('input', () => { $('scale-out').textContent = Number(scale.value).toFixed(2); });
+  scale.addEventListener('input', () => { scale.removeAttribute('data-unset'); $('scale-out').textContent = scaleWords(Number(scale.value)); });
   $('preset').addEventListener('change', (e) => onPreset(e.target.value));
   installGruSwitch(form, onField);
 }

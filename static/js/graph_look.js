@@ -17,6 +17,7 @@ export function frameScales(store, cursor) {
     phase: store.phaseAt(cursor),
     domain: store.backwardDomain(),
     fwdTop: store.forwardScale(),
+    embTop: store.embeddingScale?.() ?? store.forwardScale(),   // issue 20: e(t)'s own scale
     H: store.meta?.hidden_size ?? 1,
   };
 }
@@ -67,7 +68,7 @@ export function nodeLook(node, { store, cursor, meta, scales }) {
   else if (kind === 'out') { v = fwd.norm; u = Math.min(1, v / (3 * Math.sqrt(meta.output_size))); }
   else {
     v = kind === 'h' ? fwd.norm : fwd.norms[kind];
-    u = forwardPosition(v / Math.sqrt(kind === 'e' ? meta.embedding_size : H), fwdTop);
+    u = forwardPosition(v / Math.sqrt(kind === 'e' ? meta.embedding_size : H), kind === 'e' ? scales.embTop ?? fwdTop : fwdTop);
   }
   if (text === '' && !Number.isFinite(v)) text = nonFinite(v);
   text = scalarText(node, fwd, 'forward', meta) ?? text;

@@ -65,6 +65,12 @@ export class GraphViewport {
     if (!this.content) return;
     const floor = look().present ? GRAPH.presentFitZoom : GRAPH.minFitZoom;   // a projector needs bigger nodes
     this.zoom = Math.min(1.4, Math.max(floor, this.viewportWidth() / this.content.width));
+    // issue 20: outside presenter mode the graph also fits the height its viewport allows (CSS
+    // max-height), so a tall graph (a tree, a deep stack) stays on the first screen, uncut
+    const maxHeight = Number.parseFloat(getComputedStyle(this.svg.parentElement).maxHeight);
+    if (!look().present && maxHeight > 0 && this.content.height * this.zoom > maxHeight) {
+      this.zoom = Math.max(0.3, maxHeight / this.content.height);
+    }
     this.panX = 0;
     this.followsCursor = true;
     this.apply();

@@ -15,9 +15,12 @@ import { setupForm, writeForm, installForm, markFieldError } from './form.js';
 import { EventStore } from './store.js';
 import { installControls, writeBreakpoints, writeDelay } from './controls.js';
 import { KINDS, breaksOfView, firedUpTo } from './breakpoints.js';
-import { initialRunState, runReducer } from './run_state.js';
+import { initialRunState, runReducer, isPlaying } from './run_state.js';
 import { noticeBanner } from './page_notes.js';
 import { EventBatcher } from './event_batcher.js';   // issue 17
+// issue 20: tabs below the first screen, lecture pacing, cancel
+import { installTabs, openTab } from './tabs.js';
+import { pacedDelay } from './pacing.js';
 
 const $ = (id) => document.getElementById(id);
 const pageData = JSON.parse($('page-data').textContent);
@@ -49,7 +52,7 @@ const batcher = new EventBatcher(handleMessage);
 const socket = makeSocket({ onMessage: (msg) => batcher.push(msg), onClose: (info) => { batcher.flush(); handleClose(info); } });
 const page = createPageView(app, {
   pageData, presets: presetsByName,
-  onSelect: (node, t, kind) => { app.selection = { node, t, kind }; page.requestRender(); },
+  onSelect: (node, t, kind) => { app.selection = { node, t, kind }; openTab('step'); page.requestRender(); },
   onHover: (node, t) => { app.hover = node === null ? null : { node, t }; page.requestRender(false); },
 });
 const { graph, requestRender, drawPlots } = page;
@@ -128,6 +131,12 @@ function onMeta(meta) {
     updateUrl();
   }
   panels.diagnosis?.clear();
+  // issue 20: unless the permalink sets a speed, a run plays in ~2 s (pacing.js); the slider shows it
+  if (app.view.delay === null || app.view.delay === undefined) {
+    app.pacedDelay = pacedDelay(app.store.total);
+    writeDelay(app.pacedDelay);
+    dispatch({ type: 'setDelay', delayMs: app.pacedDelay });
+  }
   app.plotNode = setupPlotSelectors(meta);
   app.flowNode = app.plotNode;
   app.hiddenQuantity = 'h';
@@ -150,7 +159,7 @@ function onEvent(msg) {
 
 /** The delay between two streamed events (ms), as set on the speed slider or in the permalink. */
 function delay() {
-  return app.view.delay ?? TIMING.defaultDelayMs;
+  return app.view.delay ?? app.pacedDelay ?? TIMING.defaultDelayMs;
 }
 
 function stopReplay() {
@@ -261,6 +270,8 @@ function init() {
   else if (!pageData.view_trace) app.config = { ...pickConfig(pageData.presets[0]?.config ?? pageData.defaults, configFields), preset: pageData.presets[0]?.name };
   writeForm({ ...pageData.defaults, ...app.config });
   installControls(actions);
+  installTabs(() => drawPlots(true));   // issue 20: a plot drawn in a hidden tab is drawn again at its size
+  $('cancel-run').addEventListener('click', () => { if (isPlaying(app.run)) actions.togglePlay(); });
   $('teacher-compare').addEventListener('change', (e) => { app.teacherCompare = e.target.checked; page.teacher(); });
   installForm({
     onField: (name, value) => runConfig({ ...app.config, [name]: value }),

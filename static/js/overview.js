@@ -54,12 +54,14 @@ export class OverviewStrip {
   render(store, cursor, { phase, domain, fwdTop, H }) {
     if (!this.bitmap) return;
     const pending = cssColor(this.svg, '--node-pending');
+    const length = Number.isInteger(store.meta?.length) ? store.meta.length : Infinity;   // the shown element's padding starts here
     const key = `${store.runId}|${store.count}|${phase}|${domain}|${fwdTop}|${pending}`;
     if (key === this.frameKey && cursor === this.frameCursor) return;   // nothing it shows has changed
     const paintCell = (row, node, t) => {
       const ev = store.find(phase, node, t, cursor);
       let fill = pending;
-      if (ev) {
+      if (t >= length) fill = 'transparent';   // issue 20: a padding step is absent, as on the graph
+      else if (ev) {
         fill = phase === 'backward'
           ? fillFor('backward', ev.norm, logPosition(ev.norm, domain))
           : fillFor('forward', ev.norm, forwardPosition(ev.norm / Math.sqrt(H), fwdTop));

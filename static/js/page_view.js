@@ -20,6 +20,14 @@ import { updateControls } from './controls.js';
 import { isPlaying, canStepForward } from './run_state.js';
 import { PlotPacer, PLOT_PACING } from './plot_pacer.js';                // issue 17
 import { plotlyLoaded, loadPlotly } from './plotly_loader.js';           // issue 17
+// issue 20: the punchline card, the run's progress, the weights' note, the findings on the first screen
+import { mountPunchline } from './punchline_plot.js';
+import { progressOf } from './pacing.js';
+import { weightsNote } from './page_honesty.js';
+import { setTabBadge } from './tabs.js';
+import { drawNormLabels } from './graph_norm_labels.js';
+import { hideCutAtEdges } from './graph_edge_clip.js';
+import { look as currentLook } from './look.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -29,6 +37,7 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
   const plots = new PlotPanel(onHover);
   const teacherGraph = new TeacherCompare({ card: $('teacher-card'), svg: $('graph-teacher'), overview: $('overview-teacher'), title: $('teacher-title') });
   const npzTitle = $('export-npz').title;
+  const punch = mountPunchline({ getConfig: () => ({ ...app.config }), fields: pageData.config_fields });   // issue 20
   let framePending = false;
   let plotsDue = false;
   let plotTimer = null;
@@ -78,6 +87,8 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     const { cursor } = run;
     const meta = store.meta;
     graph.render({ store, cursor, hover: app.hover, selected: app.selection, pausedSeq: run.paused?.seq ?? null });
+    drawNormLabels($('graph'), { store, cursor, present: currentLook().present });   // issue 20
+    hideCutAtEdges($('graph'));   // issue 20: no half nodes at the edges
     renderLegend($('legend'), store, cursor);
     renderEquation($('equation'), describeEvent(store.get(cursor), store, meta ?? {}));
     renderInspector($('inspector'), app.selection, { store, cursor, meta });
@@ -103,6 +114,7 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     plotsDue = false;
     const start = performance.now();
     plots.draw({ store: app.store, cursor: app.run.cursor, node: app.plotNode, flowNode: app.flowNode, quantity: app.hiddenQuantity }, force);
+    punch.draw(app.store, app.run.cursor);   // issue 20
     pacer.drew(start, performance.now());
   }
 
@@ -115,6 +127,15 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     document.body.dataset.cursor = String(cursor);
     document.body.dataset.received = String(app.store.count);
     document.body.dataset.total = String(app.store.meta ? app.store.total : 0);   // issue 17: the run's event count
+    // issue 20: a run still streaming shows its progress (and a cancel) beside the step controls
+    const total = app.store.meta ? app.store.total : 0;
+    const streaming = runStatus === 'running' && isPlaying(app.run) && app.store.count < total;
+    $('run-progress-box').hidden = !streaming;
+    if (streaming) {
+      const p = progressOf(app.store.count, total);
+      $('run-progress').value = p.fraction;
+      $('run-progress').title = p.text;
+    }
     // the server's acknowledgement of a pause: every event up to this seq has arrived, no more will
     if (app.run.serverPausedAt === null) delete document.body.dataset.serverPausedAt;
     else document.body.dataset.serverPausedAt = String(app.run.serverPausedAt);
@@ -149,6 +170,12 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     $('pattern-note').hidden = notes.length === 0;
     document.querySelector('.teacher-toggle').hidden = !teacherComparable(meta);
     document.querySelector('.diagnosis-card').hidden = true;   // until this run's summary arrives
+    // issue 20: an untrained network says so on the graph; last run's findings go
+    const note = weightsNote({ source: app.source, seed: app.config.seed, loaded: Boolean(pageData.view_trace) && !app.config.cell && !app.config.preset });
+    $('weights-note').textContent = note;
+    $('weights-note').hidden = !note;
+    $('lesson-findings').hidden = true;
+    setTabBadge('diagnosis', '');
     teacher();
     exports();
     graph.build(meta);   // a new run fits the view and follows the step again
@@ -158,6 +185,12 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
   function summary(msg) {
     document.querySelector('.diagnosis-card').hidden = false;
     graph.viewport.overview.showFindings(msg.diagnosis);
+    // issue 20: the findings on the first screen, beside the story (the Diagnosis tab has them all)
+    const findings = Array.isArray(msg.diagnosis) ? msg.diagnosis : [];
+    setTabBadge('diagnosis', findings.length ? String(findings.length) : '');
+    $('lesson-findings').textContent = findings.length
+      ? `Diagnosis: ${findings.map((f) => f.title ?? f.kind).join(' · ')}` : 'Diagnosis: no problems found.';
+    $('lesson-findings').hidden = false;
   }
 
   /** A generation run shows the teacher-forced run of the same weights beside it when asked to. */
@@ -182,6 +215,7 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     document.body.dataset.theme = theme;
     document.body.classList.toggle('present', present);
     $('toggle-present').setAttribute('aria-pressed', String(present));
+    $('toggle-present').textContent = present ? 'Exit' : 'Present';   // issue 20
   }
 
   return { graph, requestRender, drawPlots, statusHook, banner, runInfo, summary, teacher, exports, look };

@@ -7,6 +7,7 @@ import { mountDiagnosisPanel } from './findings.js';
 import { mountModelUpload } from './models.js';
 import { mountComparePanel } from './compare.js';
 import { mountTrainingPanel } from './training.js';
+import { openTab } from './tabs.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -30,6 +31,7 @@ export function mountPanels(app, { startRun, showBanner, graph, cells, fields, l
   const diagnosis = mountDiagnosisPanel($('diagnosis'), {
     onSelect: (node, t) => {   // show the finding's step: select it and bring its column on screen
       app.selection = { node, t, kind: 'h' };
+      openTab('step');   // issue 20: the inspector shows the finding's node
       graph.viewport.userMove(() => graph.viewport.centerOn(t));
     },
   });

@@ -57,6 +57,7 @@ export class EventStore {
     this.bwdLo = Infinity;      // finite positive backward norms seen so far (log colour domain)
     this.bwdHi = 0;
     this.fwdHi = 0;             // largest finite forward h norm seen so far
+    this.embHi = 0;             // largest finite embedding norm ‖e(t)‖ seen so far
     this.schedule = scheduleOf(meta);   // the engine's event schedule: nothing here counts events
   }
 
@@ -79,6 +80,8 @@ export class EventStore {
         this.bwdHi = Math.max(this.bwdHi, ev.norm);
       } else if (ev.phase === 'forward' && ev.node.startsWith('h_')) {
         this.fwdHi = Math.max(this.fwdHi, ev.norm);
+        // issue 20: the embedding row e(t) gets its own scale (its sizes are not h's)
+        if (Number.isFinite(ev.norms?.e)) this.embHi = Math.max(this.embHi, ev.norms.e);
       }
     }
     return ev;
@@ -134,6 +137,12 @@ export class EventStore {
   }
 
   /** Largest forward h value per unit (norm / √H) so far: the forward colour scale's top. */
+  /** The top of the embedding row's colour scale (per-unit size of the largest ‖e(t)‖ so far). */
+  embeddingScale() {
+    const E = this.meta?.embedding_size ?? 1;
+    return Math.max(1e-12, this.embHi / Math.sqrt(E));
+  }
+
   forwardScale() {
     const H = this.meta?.hidden_size ?? 1;
     return Math.max(1e-12, this.fwdHi / Math.sqrt(H));

@@ -176,3 +176,10 @@ def block_all_but_file(page) -> tuple[list[str], Callable[[Path, str], None]]:
         page.goto(opened["file"] + query)
 
     return problems, open_file
+
+
+def open_tab(page, name: str) -> None:
+    """Open the tab `name` below the first screen (step, plots, config, equations, diagnosis, training,
+    compare, model) and wait until its panel is shown."""
+    page.locator(f'[data-testid="tab-{name}"]').click()   # a Page or a FrameLocator (an exported page in an iframe)
+    page.locator(f'.tab-panel[data-panel="{name}"]:not([hidden])').wait_for(state="visible")

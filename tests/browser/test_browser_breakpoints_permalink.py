@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from browser_helpers import PageGuard, current_node, cursor, guard_page, open_page, wait_done, wait_shown_to_end, wait_until
+from browser_helpers import open_tab, PageGuard, current_node, cursor, guard_page, open_page, wait_done, wait_shown_to_end, wait_until
 
 EXPLODING = {"cell": "rnn_relu", "recurrent_scale": 10, "seq_len": 200, "hidden_size": 16, "task": "copy"}
 
@@ -25,6 +25,7 @@ def test_nan_breakpoint_stops_an_exploding_relu_run(page, live_server, screensho
     assert page.get_attribute("body", "data-status") == "paused"
     page.screenshot(path=str(screenshots_dir / "breakpoint-nan.png"))
     # clear the breakpoint (the server forgets it) and resume: the run goes on to the end
+    open_tab(page, "config")
     page.uncheck("#break-nan")
     page.click('[data-testid="play"]')
     wait_done(page)
@@ -43,6 +44,7 @@ def test_permalink_reproduces_the_config_and_the_trace(page, browser, live_serve
     open_page(page, live_server, cell="lstm", task="copy", seq_len=12, hidden_size=6, num_layers=2,
               seed=7, recurrent_scale=1.5)
     wait_done(page)
+    open_tab(page, "config")
     page.fill('input[name="seed"]', "11")
     page.press('input[name="seed"]', "Enter")
     wait_until(page, "new URLSearchParams(location.search).get('seed') === '11'")
@@ -74,6 +76,7 @@ def test_an_invalid_config_is_reported_with_its_field(page, live_server):
     page.wait_for_selector('body[data-status="error"]')
     assert "seq_len" in page.text_content("#banner")
     assert "invalid" in page.get_attribute('input[name="seq_len"]', "class")
+    open_tab(page, "config")
     page.fill('input[name="seq_len"]', "6")
     page.press('input[name="seq_len"]', "Enter")
     wait_done(page)
@@ -88,6 +91,7 @@ def test_the_breakpoint_inputs_set_the_permalink_as_they_change(page, live_serve
     open_page(page, live_server, preset="vanishing-tanh")
     wait_done(page)
     query = "Object.fromEntries(new URLSearchParams(location.search))"
+    open_tab(page, "config")
     page.check("#break-below-on")
     wait_until(page, "new URLSearchParams(location.search).has('break_below')")
     assert float(page.evaluate(query)["break_below"]) == pytest.approx(1e-6)

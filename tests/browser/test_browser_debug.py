@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from browser_helpers import expect_refusals, in_graph_view, open_page, page_data, wait_done, wait_until
+from browser_helpers import open_tab, expect_refusals, in_graph_view, open_page, page_data, wait_done, wait_until
 
 H = 8
 
@@ -44,6 +44,7 @@ def open_upload(page, live_server) -> None:
     """Open the page on a short preset run and unfold the upload card."""
     open_page(page, live_server, preset="vanishing-tanh", seq_len=8)
     wait_done(page)
+    open_tab(page, "model")
     page.click("#model-upload-card summary")
     page.wait_for_selector('[data-testid="upload-model"]', state="visible")
     unstick_topbar(page)
@@ -51,6 +52,7 @@ def open_upload(page, live_server) -> None:
 
 def test_an_uploaded_lstm_with_closing_forget_gates_is_diagnosed_and_a_click_selects_its_step(page, live_server, tmp_path, screenshots_dir):
     open_upload(page, live_server)
+    open_tab(page, "model")
     page.set_input_files('[data-testid="upload-model"]', str(save_lstm(tmp_path, forget_bias=-6.0)))
     page.set_input_files('[data-testid="upload-input"]', str(save_input(tmp_path, (20, 2, 3))))
     page.click('[data-testid="upload-submit"]')
@@ -66,6 +68,7 @@ def test_an_uploaded_lstm_with_closing_forget_gates_is_diagnosed_and_a_click_sel
     assert page.is_disabled("#copy-link")   # no permalink for uploaded weights
     preset_story = next(p["story"] for p in page_data(page)["presets"] if p["name"] == "vanishing-tanh")
     assert page.text_content("#story") != preset_story   # not the story of the preset shown before
+    open_tab(page, "diagnosis")
     finding = page.wait_for_selector('[data-testid="finding"][data-kind="forget_gate"]')
     assert finding.get_attribute("data-severity") == "warning"
     assert "forget" in finding.text_content().lower()
@@ -82,17 +85,20 @@ def test_an_uploaded_lstm_with_closing_forget_gates_is_diagnosed_and_a_click_sel
     assert view["x"] <= node["x"] and node["x"] + node["width"] <= view["x"] + view["width"], "the selected step is off screen"
     assert f"t = {t}" in page.text_content("#inspector") or f"{t}" in page.text_content("#inspector")
     page.screenshot(path=str(screenshots_dir / "debug_forget_gate_selected.png"))
+    open_tab(page, "diagnosis")   # the finding's click opened the Step tab (the inspector)
     page.locator(".diagnosis-card").screenshot(path=str(screenshots_dir / "debug_diagnosis_card.png"))
 
 
 def test_a_healthy_uploaded_lstm_says_no_problems_found(page, live_server, tmp_path):
     open_upload(page, live_server)
+    open_tab(page, "model")
     page.set_input_files('[data-testid="upload-model"]', str(save_lstm(tmp_path, forget_bias=2.0)))
     page.set_input_files('[data-testid="upload-input"]', str(save_input(tmp_path, (20, 2, 3))))
     page.click('[data-testid="upload-submit"]')
     page.click('[data-testid="upload-step-through"]')
     wait_until(page, "document.getElementById('story-title').textContent.startsWith('Your model')")
     wait_done(page)
+    open_tab(page, "diagnosis")
     page.wait_for_selector('[data-testid="diagnosis-healthy"]')
     assert page.locator('[data-testid="finding"]').count() == 0
     assert page.locator('#overview [data-testid="health-flag"]').count() == 0
@@ -101,6 +107,7 @@ def test_a_healthy_uploaded_lstm_says_no_problems_found(page, live_server, tmp_p
 
 def test_a_wrong_input_shape_is_shown_next_to_the_input_picker(page, live_server, guard, tmp_path, screenshots_dir):
     open_upload(page, live_server)
+    open_tab(page, "model")
     page.set_input_files('[data-testid="upload-model"]', str(save_lstm(tmp_path, forget_bias=0.0)))
     page.set_input_files('[data-testid="upload-input"]', str(save_input(tmp_path, (20, 2, 4), name="seq.npy")))
     page.click('[data-testid="upload-submit"]')
@@ -121,6 +128,7 @@ def test_a_wrong_input_shape_is_shown_next_to_the_input_picker(page, live_server
 
 def test_a_missing_file_is_asked_for_before_anything_is_sent(page, live_server, tmp_path):
     open_upload(page, live_server)
+    open_tab(page, "model")
     page.set_input_files('[data-testid="upload-input"]', str(save_input(tmp_path, (20, 3))))
     page.click('[data-testid="upload-submit"]')
     assert ".npz" in page.wait_for_selector('[data-testid="upload-model-error"]:not([hidden])').text_content()
@@ -131,6 +139,7 @@ def test_compare_tanh_lstm_gru_draws_three_decay_curves_and_the_breakdown(page, 
     open_page(page, live_server, preset="vanishing-tanh", seq_len=16, theme=theme)
     wait_done(page)
     unstick_topbar(page)
+    open_tab(page, "compare")
     page.select_option('[data-testid="compare-vary"]', "cell")
     page.click('[data-testid="compare-run"]')
     page.wait_for_selector('[data-testid="plot-compare"] .main-svg')
@@ -154,6 +163,7 @@ def test_compare_tanh_lstm_gru_draws_three_decay_curves_and_the_breakdown(page, 
 def test_a_bad_custom_comparison_shows_the_servers_message(page, live_server, guard):
     open_page(page, live_server, preset="vanishing-tanh", seq_len=8)
     wait_done(page)
+    open_tab(page, "compare")
     page.select_option('[data-testid="compare-vary"]', "model")
     page.click('[data-testid="compare-run"]')
     assert "Upload a model first" in page.text_content('[data-testid="compare-status"]')
@@ -188,6 +198,7 @@ def test_a_model_the_server_no_longer_holds_is_uploaded_again_from_the_kept_file
     posts = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and r.url.endswith("/api/models") else None)
     open_upload(page, live_server)
+    open_tab(page, "model")
     page.set_input_files('[data-testid="upload-model"]', str(save_lstm(tmp_path, forget_bias=-6.0)))
     page.set_input_files('[data-testid="upload-input"]', str(save_input(tmp_path, (12, 3))))
     page.click('[data-testid="upload-submit"]')
@@ -209,12 +220,14 @@ def test_a_model_the_server_no_longer_holds_is_uploaded_again_from_the_kept_file
 
 def test_an_uploaded_model_is_compared_with_fresh_cells_of_its_sizes(page, live_server, tmp_path):
     open_upload(page, live_server)
+    open_tab(page, "model")
     page.set_input_files('[data-testid="upload-model"]', str(save_lstm(tmp_path, forget_bias=-6.0)))
     page.set_input_files('[data-testid="upload-input"]', str(save_input(tmp_path, (12, 3))))
     page.click('[data-testid="upload-submit"]')
     page.wait_for_selector('[data-testid="upload-info"]:not([hidden])')
     page.click('[data-testid="upload-step-through"]')
     wait_done(page)
+    open_tab(page, "compare")
     page.select_option('[data-testid="compare-vary"]', "model")
     page.click('[data-testid="compare-run"]')
     page.wait_for_selector('[data-testid="plot-compare"] .main-svg')

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import block_all_but_file, cursor, wait_until
+from browser_helpers import open_tab, block_all_but_file, cursor, wait_until
 from unrolled.server import export
 
 PLOTS = ("plot-grad-norms", "plot-vanishing", "plot-flow", "plot-hidden", "plot-contributions")
@@ -40,6 +40,7 @@ def test_exported_preset_works_offline(offline_page, tmp_path, screenshots_dir, 
     open_file(path, "?delay=0")
     page.wait_for_selector('body[data-status="done"]')
     assert page.locator('[data-testid="graph"] [data-node]').count() > 0
+    open_tab(page, "plots")
     for plot in PLOTS:
         page.wait_for_selector(f'[data-testid="{plot}"] .main-svg')
     end = cursor(page)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_helpers import expect_current, open_page, wait_done, wait_until
+from browser_helpers import open_tab, expect_current, open_page, wait_done, wait_until
 
 CELLS = {
     # cell → (its gates, a forward line of the step t = 1, a backward line of the step t = 1)
@@ -23,7 +23,6 @@ def test_a_lecture_cell_is_drawn_stepped_and_inspected(page, live_server, screen
     gates, forward_line, backward_line = CELLS[cell]
     open_page(page, live_server, cell=cell, task="copy", hidden_size=3, seq_len=4, batch_size=1)
     wait_done(page)
-    assert page.locator(f'.eq-cell[data-cell="{cell}"]').is_visible()
     page.keyboard.press("Home")                                          # forward h(0)
     page.keyboard.press("ArrowRight")
     expect_current(page, "h_l0", 1)
@@ -32,7 +31,10 @@ def test_a_lecture_cell_is_drawn_stepped_and_inspected(page, live_server, screen
     for gate in gates:
         assert f"{gate} = [" in text, text                              # the gate's numbers (H = 3)
     page.locator("#equation").screenshot(path=str(screenshots_dir / f"lecture-cell-{cell}-equation.png"))
+    open_tab(page, "equations")
+    assert page.locator(f'.eq-cell[data-cell="{cell}"]').is_visible()
     page.locator(".equations-panel").screenshot(path=str(screenshots_dir / f"lecture-cell-{cell}-panel.png"))
+    open_tab(page, "step")
     page.keyboard.press("End")                                           # backward h(0), the last event
     page.keyboard.press("ArrowLeft")
     expect_current(page, "h_l0", 1)
@@ -55,14 +57,17 @@ def test_the_gru_switch_flips_the_convention_and_the_permalink(page, live_server
     assert not page.locator('[data-testid="gru-lecture"]').is_visible()
     open_page(page, live_server, cell="gru", task="copy", hidden_size=3, seq_len=4)
     wait_done(page)
+    open_tab(page, "config")
     switch = page.locator('[data-testid="gru-lecture"]')
     assert switch.is_visible() and not switch.is_checked()
     switch.check()
     wait_until(page, "new URLSearchParams(location.search).get('cell') === 'gru_reset_before'")
     wait_done(page)
     wait_until(page, "!document.querySelector('.eq-cell[data-cell=\"gru_reset_before\"]').hidden")
+    open_tab(page, "equations")
     assert page.locator('.eq-cell[data-cell="gru"]').is_hidden()
     assert page.input_value('select[name="cell"]') == "gru_reset_before"
+    open_tab(page, "config")
     page.locator("#config-form").screenshot(path=str(screenshots_dir / "gru-lecture-switch.png"))
     switch.uncheck()
     wait_until(page, "new URLSearchParams(location.search).get('cell') === 'gru'")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import nbclient   # the test extra installs nbclient, nbformat and ipykernel: never skipped
 import nbformat
-from browser_helpers import block_all_but_file
+from browser_helpers import open_tab, block_all_but_file
 
 CELL = """
 import numpy as np
@@ -36,6 +36,7 @@ def test_show_in_an_executed_notebook_draws_the_graph(browser, tmp_path, screens
         frame = page.frame_locator("iframe")
         frame.locator('body[data-status="done"]').wait_for(timeout=30_000)
         assert frame.locator('[data-testid="graph"] [data-node="h_l0"]').count() == 6
+        open_tab(frame, "plots")
         frame.locator('[data-testid="plot-grad-norms"] .main-svg').first.wait_for(timeout=30_000)
         page.screenshot(path=str(screenshots_dir / "notebook-show.png"))
     finally:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from browser_helpers import expect_refusals, open_page, wait_done, wait_until
+from browser_helpers import open_tab, expect_refusals, open_page, wait_done, wait_until
 from onnx_models import B, I, T, gru_onnx
 
 
 def open_upload(page, live_server) -> None:
     open_page(page, live_server, preset="vanishing-tanh", seq_len=8)
     wait_done(page)
+    open_tab(page, "model")
     page.click("#model-upload-card summary")
     page.wait_for_selector('[data-testid="upload-model"]', state="visible")
     page.add_style_tag(content=".topbar { position: static; }")
@@ -23,6 +24,7 @@ def test_an_onnx_tagger_is_read_batch_first_and_stepped_through(page, live_serve
     model.write_bytes(gru_onnx())
     np.save(x, np.random.default_rng(0).standard_normal((B, T, I)))       # (B, T, I): batch first
     open_upload(page, live_server)
+    open_tab(page, "model")
     page.set_input_files('[data-testid="upload-model"]', str(model))
     page.set_input_files('[data-testid="upload-input"]', str(x))
     page.click('[data-testid="upload-submit"]')
@@ -41,6 +43,7 @@ def test_a_refused_onnx_graph_is_named_next_to_the_model_picker(page, live_serve
     model.write_bytes(gru_onnx(extra={"clip": 3.0}))
     np.save(x, np.zeros((B, T, I)))
     open_upload(page, live_server)
+    open_tab(page, "model")
     page.set_input_files('[data-testid="upload-model"]', str(model))
     page.set_input_files('[data-testid="upload-input"]', str(x))
     page.click('[data-testid="upload-submit"]')

@@ -3,7 +3,7 @@ feedback edges, Elman context units draw W cut; node and edge counts read off da
 
 from __future__ import annotations
 
-from browser_helpers import expect_refusals, in_graph_view, open_page, wait_done, wait_shown_to_end, wait_until
+from browser_helpers import open_tab, expect_refusals, in_graph_view, open_page, wait_done, wait_shown_to_end, wait_until
 
 GRAPH = '[data-testid="graph"]'
 
@@ -89,6 +89,7 @@ def test_elman_context_draws_w_cut_and_never_thickens_it(page, live_server, scre
     assert "no gradient back through W" in equation and "Wᵀ" not in equation and "Vᵀ ∂L/∂o₀" in equation
     page.screenshot(path=str(screenshots_dir / "pattern-elman-context.png"))
     # the contrast: full BPTT on the same data thickens W edges in the backward phase
+    open_tab(page, "config")
     page.check('#config-form [name=recurrent_gradient]')
     # the new run may finish before a "not done" state could be seen: wait for its graph instead
     wait_until(page, "document.querySelectorAll('[data-cut]').length === 0", timeout_ms=20_000)
@@ -142,6 +143,7 @@ def test_the_generation_lesson_train_then_generate_beside_teacher_forcing(page, 
     network free running — it writes 'to to  or ou…' at a loss near 50 — and compare with teacher forcing."""
     open_page(page, live_server, preset="generation")
     wait_done(page)
+    open_tab(page, "training")
     page.click('[data-testid="train-start"]')
     page.wait_for_selector('[data-testid="train-step-through"]:not([disabled])', timeout=60_000)
     page.click('[data-testid="train-step-through"]')
@@ -185,6 +187,7 @@ def test_seq2seq_draws_encoder_and_decoder_joined_by_the_context(page, live_serv
     # the run ended in the backward phase: the context edge carries the gradient into the encoder
     assert count(page, "[data-edge=context].carrying") == 1
     assert "Encoder–decoder" in page.text_content('[data-testid="pattern-note"]')
+    open_tab(page, "equations")
     assert page.is_visible('[data-testid="eq-seq2seq"]')
     # the last event is the encoder's first step: it has no output of its own, only what came back
     assert "Backward step t = 0" in page.text_content("#equation") and "Vᵀ" not in page.text_content("#equation")
@@ -206,9 +209,11 @@ def test_seq2seq_draws_encoder_and_decoder_joined_by_the_context(page, live_serv
     # the .npz export holds the chain (both halves); compare takes single networks and says so
     assert page.is_enabled("#export-npz") and "two networks" not in (page.get_attribute("#export-npz", "title") or "")
     assert page.is_enabled("#export-json")
+    open_tab(page, "compare")
     page.click('[data-testid="compare-run"]')
     page.wait_for_selector('[data-testid="compare-status"]:has-text("compare takes single RNNs")')
     expect_refusals(guard, 1)
+    open_tab(page, "equations")
     page.locator(".equations-panel").screenshot(path=str(screenshots_dir / "pattern-seq2seq-equations.png"))
     page.screenshot(path=str(screenshots_dir / "pattern-seq2seq.png"), full_page=True)
     page.locator(GRAPH).screenshot(path=str(screenshots_dir / "pattern-seq2seq-graph.png"))
@@ -234,6 +239,7 @@ def test_seq2seq_trains_then_steps_through_the_trained_model(page, live_server, 
     open_page(page, live_server, preset="seq2seq")
     wait_done(page)
     assert page.input_value("[data-testid=train-epochs]") == "100"
+    open_tab(page, "training")
     page.click('[data-testid="train-start"]')
     page.wait_for_selector('[data-testid="train-status"]:has-text("finished after 100 epochs")', timeout=60_000)
     wait_until(page, "document.querySelector('[data-testid=plot-training]').data?.[0].y.length === 100")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from browser_helpers import open_page, page_data, wait_done, wait_until
+from browser_helpers import open_tab, open_page, page_data, wait_done, wait_until
 
 PLOTS = ["plot-grad-norms", "plot-vanishing", "plot-flow", "plot-hidden", "plot-contributions"]
 
@@ -30,6 +30,7 @@ def test_every_preset_runs_to_done(page, live_server, screenshots_dir):
         assert per_row and all(count == meta_t for count in per_row.values()), (name, per_row)
         bidirectional = page.evaluate("new URLSearchParams(location.search).get('bidirectional')") == "1"
         assert bidirectional == any(n.endswith("_reverse") for n in per_row), (name, per_row)
+        open_tab(page, "plots")
         for plot in PLOTS:
             page.wait_for_selector(f'[data-testid="{plot}"] .main-svg')
         page.screenshot(path=str(screenshots_dir / f"preset-{name}.png"), full_page=False)

@@ -4,7 +4,7 @@ tree; node and edge counts read off data attributes, stepped forward and backwar
 
 from __future__ import annotations
 
-from browser_helpers import cursor, current_node, frames, open_page, wait_done, wait_shown_to_end, wait_until
+from browser_helpers import open_tab, cursor, current_node, frames, open_page, wait_done, wait_shown_to_end, wait_until
 
 GRAPH = '[data-testid="graph"]'
 
@@ -22,6 +22,7 @@ def test_jordan_draws_memory_units_and_a_fixed_loop(page, live_server, screensho
     assert count(page, "[data-edge=memory-loop]") == 6
     assert count(page, "[data-edge=fed]") == 7 and count(page, "[data-edge=fed-input]") == 7
     assert count(page, "[data-edge=recurrent]") == 0
+    open_tab(page, "equations")
     assert page.is_visible('.eq-cell[data-cell="topology-jordan"]') and page.is_hidden('.eq-cell[data-cell="rnn_tanh"]')
     wait_shown_to_end(page)
     frames(page)
@@ -62,6 +63,7 @@ def test_the_tree_is_drawn_as_a_tree_and_stepped_in_post_order(page, live_server
     wait_done(page)
     assert count(page, "[data-node=h_tree]") == 13          # "(he ((reads (a book)) (in (the garden))))"
     assert count(page, "[data-node=x]") == 7
+    open_tab(page, "equations")
     assert page.is_visible('.eq-cell[data-cell="topology-recursive"]')
     assert count(page, "[data-edge=left]") == 6 and count(page, "[data-edge=right]") == 6
     assert count(page, "[data-node=logits]") == 1 and count(page, "[data-node=loss]") == 1
@@ -90,6 +92,7 @@ def test_the_tree_is_drawn_as_a_tree_and_stepped_in_post_order(page, live_server
     assert "h₅" in inspector and "layer" not in inspector and "∂h₁₁/∂h₅" in inspector
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshots_dir / "topology-tree-inspector.png"))
+    open_tab(page, "plots")
     page.locator('[data-testid="plot-vanishing"]').scroll_into_view_if_needed()
     frames(page)
     page.screenshot(path=str(screenshots_dir / "topology-tree-plots.png"))
@@ -100,6 +103,7 @@ def test_the_tree_is_drawn_as_a_tree_and_stepped_in_post_order(page, live_server
 def test_the_tree_trains_live_and_the_trained_tree_steps_through(page, live_server, screenshots_dir):
     open_page(page, live_server, preset="recursive-tree", seq_len=8)
     wait_done(page)
+    open_tab(page, "training")
     page.fill('[data-testid="train-epochs"]', "15")
     page.select_option('[data-testid="train-optimizer"]', "adam")
     page.fill('[data-testid="train-lr"]', "0.05")

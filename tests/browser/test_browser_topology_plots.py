@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import frames, open_page, serve, wait_done, wait_until
+from browser_helpers import open_tab, frames, open_page, serve, wait_done, wait_until
 
 SHOTS = Path("/work/notes/shots")
 
@@ -34,9 +34,11 @@ def test_the_tree_plots_speak_of_depth_and_the_chain_per_step(page, live_server,
     assert plot(page, "plot-grad-norms", "p.data[0].x.length") == 63
     assert plot(page, "plot-flow", "p.data[0].x.length") == 62          # one Jacobian per child → parent edge
     wait_until(page, "document.querySelector('[data-testid=plot-hidden]').layout?.xaxis.title.text === 'tree node k (post-order)'")
+    open_tab(page, "plots")
     heading = page.text_content("#plot-vanishing >> xpath=ancestor::div[contains(@class,'plot-card')]//h2")
     assert heading.startswith("Gradient by depth")
     assert page.evaluate("getComputedStyle(document.getElementById('overview')).display") == "none"
+    open_tab(page, "plots")
     page.locator('[data-testid="plot-vanishing"]').scroll_into_view_if_needed()
     frames(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -91,6 +93,7 @@ def test_a_vanishing_tree_is_diagnosed_by_depth(page, live_server):
     """64 leaves with a small recurrent scale: the diagnosis card names the depth where the root's gradient fades."""
     open_page(page, live_server, preset="recursive-tree", seq_len=64, recurrent_scale=0.3)
     wait_done(page)
+    open_tab(page, "diagnosis")
     finding = page.locator('#diagnosis [data-testid=finding][data-kind=vanishing]')
     finding.wait_for()
     text = finding.text_content() or ""
@@ -99,6 +102,7 @@ def test_a_vanishing_tree_is_diagnosed_by_depth(page, live_server):
     page.evaluate("window.scrollTo(0, 0)")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "nets2-tree-vanishing-finding.png"))
+    open_tab(page, "plots")
     page.locator('[data-testid="plot-vanishing"]').scroll_into_view_if_needed()
     frames(page)
     page.screenshot(path=str(SHOTS / "nets2-tree-vanishing-depth-plot.png"))

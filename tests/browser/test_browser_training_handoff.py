@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from browser_helpers import open_page, wait_done
+from browser_helpers import open_tab, open_page, wait_done
 
 
 def test_training_then_step_through_the_trained_network(page, live_server):
@@ -10,6 +10,7 @@ def test_training_then_step_through_the_trained_network(page, live_server):
     open_page(page, live_server, preset="vanishing-tanh", seq_len=8)
     wait_done(page)
     untrained_loss = page.text_content("#status")
+    open_tab(page, "training")
     page.fill('[data-testid="train-epochs"]', "20")
     page.fill('[data-testid="train-lr"]', "0.05")
     page.click('[data-testid="train-start"]')

@@ -3,7 +3,7 @@ character by character, pause/resume and stop a run."""
 
 from __future__ import annotations
 
-from browser_helpers import frames, open_page, wait_done, wait_until
+from browser_helpers import open_tab, frames, open_page, wait_done, wait_until
 
 CHAR_LM = {"preset": "char-lm", "seq_len": 16, "hidden_size": 16}
 
@@ -15,6 +15,7 @@ def progress(page) -> int:
 
 def set_training(page, epochs: int) -> None:
     """Every training control set explicitly: Adam, lr 0.01, no clipping, no truncation."""
+    open_tab(page, "training")
     page.select_option('[data-testid="train-optimizer"]', "adam")
     page.fill('[data-testid="train-lr"]', "0.01")
     page.fill('[data-testid="train-clip"]', "")
@@ -29,6 +30,7 @@ def test_train_char_lm_watch_sample_and_step_through(page, live_server):
     open_page(page, live_server, **CHAR_LM)
     wait_done(page)
     set_training(page, epochs=40)
+    open_tab(page, "training")
     page.click('[data-testid="train-start"]')
     wait_until(page, "document.querySelector('[data-testid=train-progress]').value >= 40", timeout_ms=30_000)
     page.wait_for_selector('[data-testid="train-status"]:has-text("finished after 40 epochs")', timeout=10_000)
@@ -60,6 +62,7 @@ def test_pause_resume_and_stop_from_the_panel(page, live_server):
     open_page(page, live_server, **CHAR_LM)
     wait_done(page)
     set_training(page, epochs=5000)
+    open_tab(page, "training")
     page.click('[data-testid="train-start"]')
     wait_until(page, "document.querySelector('[data-testid=train-progress]').value >= 3")
     page.click('[data-testid="train-pause"]')

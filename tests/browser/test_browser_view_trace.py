@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from browser_helpers import serve, wait_done
+from browser_helpers import open_tab, serve, wait_done
 
 
 @pytest.fixture(scope="module")
@@ -32,4 +32,5 @@ def test_a_loaded_trace_plays_in_the_page(page, view_server):
     assert page.locator('[data-testid="graph"] [data-node="loss"]').count() == 1
     assert page.get_attribute('[data-testid="graph"] [data-node="loss"]', "data-t") == "6"
     assert not page.is_visible("#config-form")
+    open_tab(page, "plots")
     page.wait_for_selector('[data-testid="plot-vanishing"] .main-svg')

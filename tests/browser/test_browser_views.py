@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from browser_helpers import frames, open_page, wait_done, wait_until
+from browser_helpers import open_tab, frames, open_page, wait_done, wait_until
 
 from unrolled import engine
 
@@ -36,6 +36,7 @@ def test_plots_render_with_data_and_hover_highlights_the_graph(page, live_server
     """All five plots draw their data (not the waiting note); hovering a point marks its node."""
     open_page(page, live_server, preset="lstm-memory", theme="dark")
     wait_done(page)
+    open_tab(page, "plots")
     for plot in PLOTS:
         page.wait_for_selector(f'[data-testid="{plot}"] .main-svg')
     # a plot first shows a "waiting" note (no data); the summary's data comes with the next frame
@@ -44,10 +45,12 @@ def test_plots_render_with_data_and_hover_highlights_the_graph(page, live_server
         wait_until(page, f"Object.values({counts_js}).every(n => n >= 1)")
     except AssertionError:
         raise AssertionError(page.evaluate(counts_js)) from None
+    open_tab(page, "plots")
     log_axis = page.evaluate("document.getElementById('plot-grad-norms').layout.yaxis.type")
     assert log_axis == "log"
     vanishing = page.evaluate("document.getElementById('plot-vanishing').data.map(d => d.mode)")
     assert vanishing.count("lines") >= 2   # the fitted factor and the bound
+    open_tab(page, "plots")
     page.locator('[data-testid="plot-grad-norms"]').scroll_into_view_if_needed()
     box = page.locator('[data-testid="plot-grad-norms"] .nsewdrag').bounding_box()
     page.mouse.move(box["x"] + 2, box["y"] + box["height"] / 2)
@@ -75,8 +78,10 @@ def test_exports_help_and_inspector_of_gates(page, live_server, screenshots_dir)
     loaded = engine.load_trace(info.value.path())                 # the engine reads what the page saved
     assert loaded.cell == "lstm" and loaded.T == 8 and loaded.loss == pytest.approx(trace["loss"])
     with page.expect_download() as info:
+        open_tab(page, "plots")
         page.click('button.png[data-plot="plot-grad-norms"]')
     assert Path(info.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    open_tab(page, "training")
     page.click('button.png[data-plot="plot-training"]')          # nothing trained: nothing to save
     page.wait_for_selector("#banner.info:has-text('That plot has nothing to export yet.')")
 
@@ -105,6 +110,7 @@ def test_diagnosis_findings_lead_to_their_node(page, live_server):
     """The engine's findings are listed after the run; clicking one inspects its node."""
     open_page(page, live_server, preset="exploding", seq_len=12)
     wait_done(page)
+    open_tab(page, "diagnosis")
     page.wait_for_selector('.diagnosis-card:not([hidden]) [data-testid="finding"]')
     assert "σmax" in page.text_content('[data-testid="spectra"]')
     page.click('#diagnosis [data-testid="finding"] >> nth=0')

@@ -17,10 +17,11 @@ export const GRAPH = {
   maxLabelChars: 5,     // input/target labels longer than this are shortened on the node
 };
 
-/** Colour stops (0 → 1) for the two phases; interpolated in sRGB. */
+/** Colour stops (0 → 1) for the two phases; interpolated in sRGB. The first stop is a visible tint
+ * (issue 20): the smallest gradient still reads as "arrived", unlike a pending node (an outline). */
 export const SCALES = {
-  forward: ['#f4f7fb', '#c6dbef', '#6baed6', '#2171b5', '#08306b'],
-  backward: ['#fff5eb', '#fdd0a2', '#fd8d3c', '#d94801', '#7f2704'],
+  forward: ['#d6e4f3', '#c6dbef', '#6baed6', '#2171b5', '#08306b'],
+  backward: ['#fdd9b5', '#fdd0a2', '#fd8d3c', '#d94801', '#7f2704'],
   // plotly colourscales (names plotly knows, or explicit stops)
   heatDiverging: 'RdBu',
   heatSequential: 'Viridis',

@@ -1,0 +1,58 @@
+"""Presenter-mode screenshots of three presets at 1280x720, for before/after comparisons (run by hand).
+
+    .venv/bin/python benchmarks/presenter_shots.py after [--out docs/screenshots]
+
+Starts `unrolled serve` from this checkout on a free loopback port, opens each preset with
+``?present=1`` in Debian's chromium, waits until the run is done and writes ``TAG-present-PRESET.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+PRESETS = ("vanishing-tanh", "lstm-memory", "seq2seq")
+
+
+def free_port() -> int:
+    """A port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("tag", help="file name prefix, e.g. before or after")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).parent / "unrolled"), "serve", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+            page = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True).new_page()
+            for preset in PRESETS:
+                for _ in range(3):   # the server may still be starting: retry the navigation
+                    try:
+                        page.goto(f"http://127.0.0.1:{port}/?preset={preset}&present=1")
+                        break
+                    except Exception:
+                        page.wait_for_timeout(500)
+                page.wait_for_function("() => document.body.innerText.includes('done')", timeout=60_000)
+                page.screenshot(path=str(args.out / f"{args.tag}-present-{preset}.png"))
+            browser.close()
+    finally:
+        server.terminate()
+
+
+if __name__ == "__main__":
+    main()
