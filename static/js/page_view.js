@@ -108,7 +108,10 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
   function drawPlots(force = false) {
     if (!plotlyLoaded()) {   // issue 17: plotly comes after the first event (or the start-up timer)
       plotsDue = true;
-      if (app.store.count > 0 || app.store.summary) askPlotly();
+      if (app.store.count > 0 || app.store.summary) {
+        askPlotly();
+        punch.draw(app.store, app.run.cursor);   // its factor and compare button need no plotly (its plot waits)
+      }
       return;
     }
     plotsDue = false;
