@@ -4,7 +4,7 @@ overview strip is one bitmap, and plotly.js is not in the page's <head> but load
 
 from __future__ import annotations
 
-from browser_helpers import expect_current, in_graph_view, open_page, wait_done, wait_until
+from browser_helpers import expect_current, in_graph_view, open_page, open_tab, wait_done, wait_until
 
 H_NODES = '[data-testid="graph"] .node.kind-h[data-node="h_l0"]'
 
@@ -47,6 +47,7 @@ def test_plotly_is_loaded_after_the_page_and_draws_the_plots(page, live_server):
     assert page.get_attribute('meta[name="plotly-src"]', "content") == "/vendor/plotly.min.js"
     assert page.evaluate("document.querySelectorAll('head > script[src*=\"plotly\"]:not([async])').length") == 0
     wait_done(page)
+    open_tab(page, "plots")   # issue 20: the plots live in a tab
     page.wait_for_selector('[data-testid="plot-grad-norms"] .main-svg')
     wait_until(page, "typeof window.Plotly === 'object' && "
                      "document.querySelector('[data-testid=\"plot-grad-norms\"]').data?.length > 0")
