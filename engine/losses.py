@@ -2,6 +2,11 @@
 
 A target of -100 at (t, b) means "no loss there" (for mse: every output of that row is -100).
 A step without targets contributes 0.
+
+`reduction` (a run's `loss_reduction`) says how the entries with a target are weighted, as torch's
+`reduction=` does: "step_mean" (the default above: `Σ_t F.cross_entropy(o[t], y[t])`), "token_mean"
+(the mean over every entry of the run that has a target: `F.cross_entropy(o[mask], y[mask])`, for mse
+over those entries' outputs) or "sum" (`reduction="sum"`). L_t is then step t's share of that total.
 """
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import numpy as np
 
 IGNORE = -100
 LOSSES = ("cross_entropy", "mse")
+REDUCTIONS = ("step_mean", "token_mean", "sum")
 
 
 @dataclass
@@ -57,15 +63,30 @@ def check_targets(targets, loss: str, T: int, B: int, O: int) -> np.ndarray:
     return t
 
 
-def compute_loss(logits: np.ndarray, targets: np.ndarray, loss: str) -> LossResult:
-    """Per-step losses and ∂L/∂logits for logits (T, B, O)."""
+def check_reduction(reduction: str) -> str:
+    """`reduction` if it is one of REDUCTIONS; ValueError naming `loss_reduction` otherwise."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"loss_reduction must be one of {', '.join(REDUCTIONS)}; got {reduction!r}")
+    return reduction
+
+
+def compute_loss(logits: np.ndarray, targets: np.ndarray, loss: str, reduction: str = "step_mean",
+                 total: int | None = None) -> LossResult:
+    """Per-step losses and ∂L/∂logits for logits (T, B, O). For "token_mean", `total` is the number of
+    entries with a target in the whole run (these T steps may be a part of it); default: in these."""
     mask = target_mask(targets, loss)                         # (T, B)
-    count = mask.sum(axis=1)                                  # (T,) entries with a target per step
-    weight = np.where(mask, 1.0 / np.maximum(count, 1)[:, None], 0.0).astype(logits.dtype)   # (T, B)
+    if reduction == "step_mean":
+        count = mask.sum(axis=1)                              # (T,) entries with a target per step
+        weight = np.where(mask, 1.0 / np.maximum(count, 1)[:, None], 0.0)
+    elif reduction == "token_mean":
+        weight = np.where(mask, 1.0 / max(int(mask.sum()) if total is None else total, 1), 0.0)
+    else:
+        weight = mask.astype(np.float64)
+    weight = weight.astype(logits.dtype)                      # (T, B)
     with np.errstate(invalid="ignore", over="ignore"):
         if loss == "cross_entropy":
             return _cross_entropy(logits, targets, mask, weight)
-        return _mse(logits, targets, mask, weight)
+        return _mse(logits, targets, mask, weight, per_output=reduction != "sum")
 
 
 def _cross_entropy(logits, targets, mask, weight) -> LossResult:
@@ -86,8 +107,8 @@ def _cross_entropy(logits, targets, mask, weight) -> LossResult:
     return LossResult(loss_t, dlogits, probs, dprobs)
 
 
-def _mse(logits, targets, mask, weight) -> LossResult:
-    O = logits.shape[-1]
+def _mse(logits, targets, mask, weight, per_output: bool = True) -> LossResult:
+    O = logits.shape[-1] if per_output else 1                 # the mean over outputs, as torch's mse_loss
     diff = np.where(mask[..., None], logits - targets, 0.0)    # (T, B, O)
     loss_t = ((diff * diff).sum(axis=-1) * weight).sum(axis=1) / O
     dlogits = 2.0 * diff * weight[..., None] / O

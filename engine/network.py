@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 
 from .cells import get_cell
 from .chain import Chain, window_chain
-from .losses import check_targets
+from .losses import check_reduction, check_targets
 from .params import Architecture, ArchitectureFacts, infer_architecture, random_state, validate_state
+from .readout import FINAL_STATE, check_readout, per_step_targets, sequence_targets
 from .recorder import StepRun
+from .state_prefixes import strip_prefixes
 from .trace import Trace
 
 DTYPES = (np.float64, np.float32)
@@ -40,18 +43,21 @@ class Network(ArchitectureFacts):
     @classmethod
     def random(cls, cell: str, input_size: int, hidden_size: int, output_size: int, num_layers: int = 1,
                bidirectional: bool = False, seed: int = 0, recurrent_scale: float | None = None,
-               forget_bias: float = 0.0, dtype=np.float64, vocab_size: int | None = None) -> "Network":
+               forget_bias: float = 0.0, dtype=np.float64, vocab_size: int | None = None,
+               readout: str = "per_step") -> "Network":
         """A freshly initialised network (torch's U(−1/√H, 1/√H)). `recurrent_scale` makes every H×H
         block of W_hh a random orthogonal matrix times that scale (its spectral radius); `forget_bias`
         is added to the forget-gate rows of bias_ih (cells with a forget gate: the LSTM). `vocab_size`
         puts an embedding table `embedding.weight` (V, input_size), N(0, 1) like torch's, in front of
-        the first layer: x is then token ids."""
+        the first layer: x is then token ids. `readout="final_state"`: the head reads
+        cat(h_n[-2], h_n[-1]), one output per sequence (engine.readout)."""
         get_cell(cell)
         if vocab_size is not None and (isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer))
                                        or vocab_size < 1):
             raise ValueError(f"vocab_size must be a whole number ≥ 1 or None; got {vocab_size!r}")
         arch = Architecture(cell, int(input_size), int(hidden_size), int(output_size), int(num_layers),
-                            bool(bidirectional), None if vocab_size is None else int(vocab_size))
+                            bool(bidirectional), None if vocab_size is None else int(vocab_size),
+                            check_readout(readout))
         if min(arch.input_size, arch.hidden_size, arch.output_size, arch.num_layers) < 1:
             raise ValueError("num_layers, input_size, hidden_size and output_size must all be ≥ 1")
         if recurrent_scale is not None and not (np.isfinite(recurrent_scale) and recurrent_scale >= 0):
@@ -60,25 +66,31 @@ class Network(ArchitectureFacts):
 
     @classmethod
     def from_state_dict(cls, state: Mapping[str, np.ndarray], cell: str, num_layers: int | None = None,
-                        bidirectional: bool | None = None, dtype=np.float64) -> "Network":
+                        bidirectional: bool | None = None, dtype=np.float64, readout: str = "per_step") -> "Network":
         """A network from torch-named weights (plus head.weight / head.bias, and `embedding.weight`
-        (V, input_size) for a network reading token ids); sizes are read off the arrays. ValueError naming any missing, extra, mis-shaped or non-finite parameter."""
+        (V, input_size) for a network reading token ids); sizes are read off the arrays. A whole
+        model's state dict with its modules' prefixes (`rnn.weight_ih_l0`, `fc.weight`, `emb.weight`)
+        is read by engine.state_prefixes's rule. `readout` as in `random`. ValueError naming any
+        missing, extra, mis-shaped or non-finite parameter."""
         state = {k: np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v) for k, v in state.items()}
-        return cls(infer_architecture(state, cell, num_layers, bidirectional), state, dtype)
+        state = strip_prefixes(state)
+        arch = infer_architecture(state, cell, num_layers, bidirectional)
+        return cls(replace(arch, readout=check_readout(readout)), state, dtype)
 
     # -- from_torch / from_onnx (engine/torch_import.py, engine/onnx_import.py) -------------------
     @classmethod
-    def from_torch(cls, module, head=None, embedding=None, dtype=np.float64) -> "Network":
+    def from_torch(cls, module, head=None, embedding=None, dtype=np.float64, readout: str = "per_step") -> "Network":
         """A network with the weights of a torch.nn.RNN / LSTM / GRU (any batch_first, num_layers,
         bidirectional) or a one-layer nn.RNNCell / LSTMCell / GRUCell, an optional nn.Linear head
         (without one, o_t = h_t) and an optional nn.Embedding in front. It remembers the module's
         batch_first: `run` then takes x (B, T, ·) and targets (B, T[, O]) as the module does (the
         trace stays time-first). Dropout between layers is a training-time device: a warning says
-        the engine computes the eval-mode network. torch is needed only to have made the modules."""
+        the engine computes the eval-mode network. `readout="final_state"` says the head reads
+        cat(h_n[-2], h_n[-1]) (the many-to-one classifier). torch is needed only to have made the modules."""
         from .torch_import import state_from_torch
         src = state_from_torch(module, head, embedding)
         net = cls.from_state_dict(src.state, cell=src.cell, num_layers=src.num_layers,
-                                  bidirectional=src.bidirectional, dtype=dtype)
+                                  bidirectional=src.bidirectional, dtype=dtype, readout=readout)
         net.batch_first = src.batch_first
         return net
 
@@ -94,7 +106,7 @@ class Network(ArchitectureFacts):
         from .onnx_import import read_onnx
         src = read_onnx(model, MAX_BYTES if max_bytes is None else max_bytes)
         net = cls.from_state_dict(src.state, cell=src.cell, num_layers=src.num_layers,
-                                  bidirectional=src.bidirectional, dtype=dtype)
+                                  bidirectional=src.bidirectional, dtype=dtype, readout=src.readout)
         net.batch_first = src.signature.batch_first
         net.onnx_signature = src.signature
         return net
@@ -133,7 +145,8 @@ class Network(ArchitectureFacts):
 
     # -- running -----------------------------------------------------------------------------
     def steps(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
-              recurrent_gradient: bool = True, truncate: int | None = None, lengths=None) -> StepRun:
+              recurrent_gradient: bool = True, truncate: int | None = None, lengths=None,
+              loss_reduction: str = "step_mean") -> StepRun:
         """Run one cell step at a time: iterate the result for Events (forward steps in time order,
         then backward steps in reverse); its `.trace` is set once every step has run. Options as in `run`."""
         x, targets = self.check_inputs(x, targets, loss)
@@ -142,11 +155,11 @@ class Network(ArchitectureFacts):
                        self._check_states(initial_state, B, "initial_state"),
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
                        chain=self._chain(T, recurrent_gradient, truncate), lengths=check_lengths(lengths, T, B),
-                       dtype=self.dtype)
+                       dtype=self.dtype, loss_reduction=check_reduction(loss_reduction))
 
     def run(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
             recurrent_gradient: bool = True, truncate: int | None = None, contributions: bool = True,
-            lengths=None) -> Trace:
+            lengths=None, loss_reduction: str = "step_mean") -> Trace:
         """Forward and BPTT over the whole sequence, recording everything (docs/DESIGN.md, section "Trace contract").
 
         `initial_state` (optional) maps node names to h(−1) of shape (B, H) — "h_l0", "h_l1_reverse",
@@ -165,14 +178,20 @@ class Network(ArchitectureFacts):
         With `vocab_size`, x is token ids (T, B) (or (T,)). `lengths` (B,) ints in [1, T] marks a
         padded batch: element b's steps t ≥ lengths[b] are padding — they record zeros, carry no loss,
         and the reverse direction of b starts at t = lengths[b] − 1 from its initial state (torch's
-        pack_padded_sequence); `final_state_grads` arrive at each element's last processed state."""
+        pack_padded_sequence); `final_state_grads` arrive at each element's last processed state.
+
+        `loss_reduction` weights the loss terms as torch's `reduction=` does (engine.losses):
+        "step_mean" (Σ_t of the mean over the step's targets), "token_mean" (the mean over all the
+        run's targets) or "sum". With readout="final_state" the targets are one per sequence, (B,)
+        class ids or (B, O) for mse (or per step with one target per sequence)."""
         x, targets = self.check_inputs(x, targets, loss)
         T, B = x.shape[:2]
         return StepRun(self.arch, self.state_dict(), x, targets, loss,
                        self._check_states(initial_state, B, "initial_state"), emit=False,
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
                        contributions=contributions, chain=self._chain(T, recurrent_gradient, truncate),
-                       lengths=check_lengths(lengths, T, B), dtype=self.dtype).run_to_end()
+                       lengths=check_lengths(lengths, T, B), dtype=self.dtype,
+                       loss_reduction=check_reduction(loss_reduction)).run_to_end()
 
     def _chain(self, T: int, recurrent_gradient: bool, truncate: int | None) -> Chain | None:
         """The run's chain of segments (engine.chain): one segment, or truncate's k-step windows handing
@@ -209,18 +228,25 @@ class Network(ArchitectureFacts):
     def check_inputs(self, x, targets, loss: str) -> tuple[np.ndarray, np.ndarray]:
         """x as (T, B, I) in the network's dtype (token ids (T, B) int64 with an embedding) and targets
         checked for `loss` (ValueError naming the problem); a batch-first network reads (B, T, …) first."""
+        given = np.shape(x)                                 # errors name the shape the caller passed
+        if self.arch.readout == FINAL_STATE and sequence_targets(targets, loss):   # -- final-state readout
+            T, B = _time_and_batch(given, self.arch.embedded, self.batch_first)
+            targets = targets if T == 0 else per_step_targets(targets, loss, T, B, batch_first=self.batch_first and len(given) > 1 + (not self.arch.embedded))
         if self.batch_first:
             x, targets = self._time_first(x, targets)
         if self.arch.embedded:
-            x = check_token_ids(x, int(self.arch.vocab_size))
+            x = check_token_ids(x, int(self.arch.vocab_size), given)
             targets = check_targets(targets, loss, x.shape[0], x.shape[1], self.output_size)
             return x, targets.astype(self.dtype) if loss == "mse" else targets
         x = np.asarray(x)
+        if x.ndim == 2 and np.issubdtype(x.dtype, np.integer) and x.shape[-1] != self.input_size:
+            raise ValueError(f"x of shape {given} looks like integer token ids, but this network has no embedding: "
+                             f"its x is (T, B, {self.input_size}) floats (give it an embedding: vocab_size= / embedding=)")
         if x.ndim == 2:
             x = x[:, None, :]
         if x.ndim != 3 or x.shape[-1] != self.input_size or x.shape[0] < 1 or x.shape[1] < 1:
-            raise ValueError(f"x must have shape (T, B, {self.input_size}) or (T, {self.input_size}); "
-                             f"got {np.shape(x)}")
+            raise ValueError(f"x must have shape {'(B, T' if self.batch_first else '(T, B'}, {self.input_size}) "
+                             f"or (T, {self.input_size}); got {given}")
         if not np.issubdtype(x.dtype, np.number):
             raise ValueError(f"x must be numeric; got dtype {x.dtype}")
         x = np.ascontiguousarray(x, dtype=self.dtype)
@@ -233,15 +259,16 @@ class Network(ArchitectureFacts):
         return x, targets
 
 
-def check_token_ids(x, vocab_size: int) -> np.ndarray:
+def check_token_ids(x, vocab_size: int, given: tuple | None = None) -> np.ndarray:
     """Token ids (T, B) (or (T,) for B = 1) as int64; ValueError naming the first id that is not a
-    whole number in [0, vocab_size)."""
+    whole number in [0, vocab_size). `given`: the shape the caller passed (before any layout change)."""
     x = np.asarray(x)
+    given = np.shape(x) if given is None else given
     if x.ndim == 1:
         x = x[:, None]
     if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
         raise ValueError(f"x must be token ids of shape (T, B) or (T,) for a network with an embedding; "
-                         f"got shape {np.shape(x)}")
+                         f"got shape {given}")
     if x.dtype == bool or not np.issubdtype(x.dtype, np.number):
         raise ValueError(f"x must be integer token ids; got dtype {x.dtype}")
     with np.errstate(invalid="ignore"):
@@ -252,6 +279,14 @@ def check_token_ids(x, vocab_size: int) -> np.ndarray:
         raise ValueError(f"x holds token id {x[t, b]!r} at (t={t}, b={b}); ids must be whole numbers in "
                          f"[0, {vocab_size})")
     return np.ascontiguousarray(x, dtype=np.int64)
+
+
+def _time_and_batch(shape: tuple, embedded: bool, batch_first: bool) -> tuple[int, int]:
+    """(T, B) of x of `shape` in the caller's layout ((0, 0) when it is no x shape; check_inputs says why)."""
+    full = 2 if embedded else 3
+    if len(shape) == full:
+        return (shape[1], shape[0]) if batch_first else (shape[0], shape[1])
+    return (shape[0], 1) if len(shape) == full - 1 else (0, 0)
 
 
 def check_lengths(lengths, T: int, B: int) -> np.ndarray | None:

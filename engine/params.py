@@ -23,6 +23,7 @@ class Architecture:
     num_layers: int = 1
     bidirectional: bool = False
     vocab_size: int | None = None       # an embedding table (V, input_size) in front of the first layer
+    readout: str = "per_step"           # or "final_state": the head reads cat(h_n[-2], h_n[-1]) (engine.readout)
 
     @property
     def embedded(self) -> bool:

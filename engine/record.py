@@ -26,6 +26,7 @@ class TraceRecord(ArchitectureFacts):
         self.lengths = lengths                         # (B,) int64: element b's steps t ≥ lengths[b] are padding
         self.chain: Chain = chain if chain is not None else plain_chain(x.shape[0])   # engine.chain
         self.loss_type = loss_type
+        self.loss_reduction = "step_mean"              # engine.losses.REDUCTIONS: how the loss terms are weighted
         self.x = x                                     # (T, B, I), or token ids (T, B) with an embedding
         self.targets = targets                         # (T, B) ints or (T, B, O) floats
         self.mask = mask                               # (T, B) bool

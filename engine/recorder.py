@@ -11,6 +11,7 @@ from .layer import (Carry, LayerRecord, RecordingSink, backward_direction, forwa
                     outer_sum_norms, weight_contributions, weight_gradients)
 from .losses import IGNORE, compute_loss, target_mask
 from .params import EMBEDDING, Architecture
+from .readout import FINAL_STATE, FinalStateOutputs, one_target_per_sequence
 from .trace import Trace
 
 
@@ -20,24 +21,30 @@ class StepRun:
     def __init__(self, arch: Architecture, params: dict[str, np.ndarray], x: np.ndarray, targets: np.ndarray,
                  loss: str, initial_state: dict[str, np.ndarray] | None = None, emit: bool = True,
                  final_state_grads: dict[str, np.ndarray] | None = None, contributions: bool = True,
-                 chain: Sequence[Segment] | None = None, lengths: np.ndarray | None = None, dtype=None) -> None:
+                 chain: Sequence[Segment] | None = None, lengths: np.ndarray | None = None, dtype=None,
+                 loss_reduction: str = "step_mean") -> None:
         """A run of the model (arch, params) on checked inputs over a chain of segments (engine.chain;
         default one segment, the plain network); `Network.steps` / `Network.run` / `Seq2Seq.run` build
         it. `params` is the run's own copy of the state dict (arch.shapes(chain)'s names). The
         targets of silent segments' steps are dropped (-100), and so are those of padding (`lengths`,
-        checked (B,) ints in [1, T]); x is token ids (T, B) when the architecture has an embedding."""
+        checked (B,) ints in [1, T]); x is token ids (T, B) when the architecture has an embedding.
+        `loss_reduction` (engine.losses.REDUCTIONS, checked) weights the loss terms; with
+        arch.readout == "final_state" each element's one target moves to row T − 1 (engine.readout)."""
         chain = check_chain(chain if chain is not None else plain_chain(x.shape[0]), x.shape[0])
         if len(stages(chain)) > 1 and arch.bidirectional:
             raise ValueError("a chain of segments needs a unidirectional network (the reverse direction reads the future)")
         if not all(seg.emits for seg in chain):
             targets = np.array(targets, copy=True)
             targets[steps_where(chain, lambda seg: not seg.emits)] = IGNORE
-        if lengths is not None:
+        if arch.readout == FINAL_STATE:
+            targets = one_target_per_sequence(targets, loss)
+        elif lengths is not None:
             targets = np.array(targets, copy=True)
             targets[np.arange(x.shape[0])[:, None] >= lengths[None, :]] = IGNORE      # padding carries no loss
         self.trace: Trace | None = None
         self._partial = Trace(arch, loss, x, targets, target_mask(targets, loss), params, chain,
                               dtype=dtype if dtype is not None else x.dtype, lengths=lengths)
+        self._partial.loss_reduction = loss_reduction
         self._partial.initial_state = dict(initial_state or {})
         self._partial.final_state_grads = dict(final_state_grads or {})
         self._emit = emit
@@ -89,7 +96,7 @@ class StepRun:
                     rec.c0 = tr.initial_state.get(f"c{s}")
                     self._expose(tr.activations, s, rec.h, rec.c, cell.gate_views(rec.act) if cell.gates else {})
                     tr._private[s] = {"act": rec.act, **rec.extra}
-            out = _Outputs(tr)
+            out = FinalStateOutputs(tr) if arch.readout == FINAL_STATE else _Outputs(tr)
             embedding = _Embedding(tr) if arch.embedded else None
             inputs: list[np.ndarray] = [tr.x if embedding is None else embedding.e] * L   # each layer's input, (T, B, I_k)
             # ---- forward, stage by stage (engine.chain.stages), layer by layer ----
@@ -117,6 +124,7 @@ class StepRun:
                             yield output_event(tr, "forward", "logits", t)
                             yield output_event(tr, "forward", "loss", t)
             tr.loss = float(tr.loss_t[steps_where(tr.chain, lambda seg: seg.emits)].sum())
+            xp = None                   # the last input projection is not needed by the backward pass
 
             # ---- backward through the stages in reverse: outputs, then BPTT from the top layer down ----
             top = _layer_output(records, L - 1, D)
@@ -135,7 +143,7 @@ class StepRun:
                     if emit:
                         for t in range(seg.stop - 1, a - 1, -1):
                             yield output_event(tr, "backward", "logits", t)
-                    d_out[L - 1][seg.span] = out.dlogits[seg.span] @ tr.weight(seg, "head.weight")
+                    d_out[L - 1][seg.span] = out.d_top(seg)
                 for k in reversed(range(L)):
                     for d in range(D):
                         s = f"_l{k}{arch.suffix(d)}"
@@ -221,7 +229,7 @@ class _Outputs:
         B = tr.B
         logits = (top[seg.span].reshape(n * B, -1) @ tr.weight(seg, "head.weight").T
                   + tr.weight(seg, "head.bias")).reshape(n, B, -1)
-        result = compute_loss(logits, tr.targets[seg.span], tr.loss_type)
+        result = compute_loss(logits, tr.targets[seg.span], tr.loss_type, tr.loss_reduction, int(tr.mask.sum()))
         self.logits[seg.span] = logits
         self.dlogits[seg.span] = result.dlogits
         if result.probs is not None:
@@ -235,6 +243,11 @@ class _Outputs:
                 for name in ("logits", "probs"):
                     if name in table:
                         table[name][seg.span][pad] = 0
+
+    def d_top(self, seg: Segment) -> np.ndarray:
+        """(n, B, D·H) ∂L/∂(top layer's output) through the head on a segment's steps."""
+        return self.dlogits[seg.span] @ self.tr.weight(seg, "head.weight")
+
     def head_gradients(self, top: np.ndarray, contributions: bool) -> None:
         """∂L/∂V, ∂L/∂c of every head, summed over the steps of the segments that use it."""
         tr = self.tr

@@ -40,9 +40,10 @@ def _recurrent(module: Any) -> tuple[str, int, bool, dict[str, np.ndarray]]:
         cell = f"rnn_{module.nonlinearity}" if kind == "RNNCell" else CELL_MODULES[kind]
         return cell, 1, False, {f"{name}_l0": value for name, value in source.items()}
     cell = cell_of_torch(module)
-    if getattr(module, "dropout", 0):
-        warnings.warn(f"{kind}(dropout={module.dropout}) drops between layers only while training; the engine "
-                      "computes the eval-mode network (dropout is a no-op there)", stacklevel=4)
+    if getattr(module, "dropout", 0) and getattr(module, "training", False) and module.num_layers > 1:
+        warnings.warn(f"{kind} is in train mode with dropout={module.dropout}: torch would drop between layers "
+                      "on every call; the engine computes the eval-mode network (call module.eval() to match it)",
+                      stacklevel=4)
     return cell, int(module.num_layers), bool(module.bidirectional), source
 
 

@@ -17,7 +17,9 @@ from .analysis.jacobians import jacobian_norms
 from .analysis.summary import summarize
 from .chain import Segment, check_chain, window_chain
 from .events import Event, replay
+from .losses import check_reduction
 from .params import Architecture
+from .readout import check_readout
 from .record import TraceRecord
 from .schedule import event_schedule
 
@@ -94,6 +96,7 @@ class Trace(TraceRecord):
                 "hidden_size": self.hidden_size, "output_size": self.output_size,
                 "num_layers": self.num_layers, "bidirectional": self.bidirectional, "vocab_size": self.vocab_size,
                 "loss_type": self.loss_type, "loss": float(self.loss),
+                "readout": self.arch.readout, "loss_reduction": self.loss_reduction,
                 "bptt_window": self.bptt_window,
                 "chain": [{"name": seg.name, "start": seg.start, "stop": seg.stop, "emits": seg.emits,
                            "weights": seg.weights, "handoff": seg.handoff} for seg in self.chain],
@@ -135,7 +138,8 @@ def load_trace(path: str | Path, max_bytes: int | None = None) -> Trace:
         meta = json.loads(str(files.pop("meta")))
         vocab = meta.get("vocab_size")
         arch = Architecture(meta["cell"], meta["input_size"], meta["hidden_size"], meta["output_size"],
-                            meta["num_layers"], meta["bidirectional"], None if vocab is None else int(vocab))
+                            meta["num_layers"], meta["bidirectional"], None if vocab is None else int(vocab),
+                            check_readout(meta.get("readout", "per_step")))
         x = files.pop("x")
         if "chain" in meta:
             chain = check_chain([Segment(**seg) for seg in meta["chain"]], x.shape[0])
@@ -150,6 +154,7 @@ def load_trace(path: str | Path, max_bytes: int | None = None) -> Trace:
         trace = Trace(arch, meta["loss_type"], x, files.pop("targets"), files.pop("mask"), {}, chain,
                       dtype=loss_t.dtype, lengths=lengths)
         trace.loss_t = loss_t
+        trace.loss_reduction = check_reduction(meta.get("loss_reduction", "step_mean"))
         trace.loss = float(meta["loss"])
     except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
         raise ValueError(f"not a trace file: bad metadata ({exc})") from exc

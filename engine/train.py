@@ -21,6 +21,8 @@ from .network import Network, check_lengths
 from .norms import batch_mean_norm
 from .optim import OPTIMIZERS, clip_by_global_norm, make_optimizer
 from .patterns import Seq2Seq
+from .losses import check_reduction
+from .readout import FINAL_STATE, per_step_targets, sequence_targets
 from .tbptt import as_batch, check_truncatable, truncation_windows, window_runs
 from .trace import Trace
 
@@ -36,6 +38,7 @@ class TrainOptions:
     clip: float | None = None             # max global gradient norm per update; None: no clipping
     tbptt: tuple[int, int] | None = None  # (k1, k2): update every k1 steps, back-propagate k2 steps
     recurrent_gradient: bool = True       # False: Elman's context units (the state is an input: no BPTT through W)
+    loss_reduction: str = "step_mean"     # engine.losses.REDUCTIONS (token_mean: over the whole sequence, no tbptt)
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -46,6 +49,10 @@ class TrainOptions:
             raise ValueError(f"lr must be a finite number > 0; got {self.lr}")
         if self.clip is not None and not (math.isfinite(self.clip) and self.clip > 0):
             raise ValueError(f"clip must be a finite number > 0; got {self.clip}")
+        check_reduction(self.loss_reduction)
+        if self.loss_reduction == "token_mean" and self.tbptt is not None:
+            raise ValueError("loss_reduction='token_mean' divides by the whole sequence's targets; with tbptt each "
+                             "window would divide by its own: use step_mean or sum")
 
 
 @dataclass
@@ -83,6 +90,13 @@ class Trainer:
             raise ValueError("an encoder–decoder is trained with full BPTT (no tbptt, recurrent_gradient=True)")
         k1, k2 = options.tbptt if options.tbptt is not None else (None, None)
         check_truncatable(net, k1)
+        if getattr(net.arch, "readout", "per_step") == FINAL_STATE:    # one target per sequence (engine.readout)
+            if k1 is not None or not options.recurrent_gradient:
+                raise ValueError("readout='final_state' trains on whole sequences: no tbptt, recurrent_gradient=True")
+            if sequence_targets(targets, loss):
+                T, B = np.shape(x)[:2] if np.ndim(x) > (1 if net.arch.embedded else 2) else (np.shape(x)[0], 1)
+                steps = None if lengths is None else np.asarray(lengths, dtype=np.int64) - 1
+                targets = per_step_targets(targets, loss, T, B, steps)
         self.x, self.targets = as_batch(x, targets, loss, net.arch.embedded)
         if lengths is not None and encoder_steps is not None:
             raise ValueError("lengths (a padded batch) needs a Network, not an encoder–decoder")
@@ -109,7 +123,8 @@ class Trainer:
         if self.encoder_steps is not None:
             return self.net.run_joined(x, targets, self.encoder_steps, self.loss, contributions=False)
         return self.net.run(x, targets, self.loss, initial_state=initial_state,
-                            recurrent_gradient=self.options.recurrent_gradient, contributions=False, lengths=lengths)
+                            recurrent_gradient=self.options.recurrent_gradient, contributions=False, lengths=lengths,
+                            loss_reduction=self.options.loss_reduction)
 
     def run_epoch(self) -> EpochRecord:
         """One pass over the sequence with its update(s)."""

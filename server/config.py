@@ -28,6 +28,8 @@ from unrolled.engine.tasks import SEQ2SEQ_TASKS, TASK_LOSS, TASK_NAMES, text_voc
 from unrolled.server.presets import PRESET_NAMES, PRESETS_BY_NAME
 from unrolled.server.settings import SCHEMA_FIELDS, Settings
 
+FINAL_STATE_TASKS = ("copy", "adding")       # the many-to-one tasks: one target per sequence, at its end
+
 Cell = Literal[CELL_TYPES]  # type: ignore[valid-type]   # the engine's cell registry
 Task = Literal[TASK_NAMES]  # type: ignore[valid-type]
 PresetName = Literal[PRESET_NAMES]  # type: ignore[valid-type]
@@ -122,6 +124,14 @@ class TraceConfig(BaseModel):
                     "decoder's after <go>) are the network's own argmax outputs fed back; the targets stay.",
     )
     # Word embeddings (issue 13): a learned table in front of the first layer for the token tasks.
+    # The readout and the loss reduction (issue 19, engine.readout / engine.losses).
+    readout: Literal["per_step", "final_state"] = Field(
+        "per_step", description="final_state: one output per sequence from cat(h_n[-2], h_n[-1]) — the forward "
+                                "direction's last state and the reverse direction's state at t = 0 (tasks with one "
+                                "target per sequence: copy, adding).")
+    loss_reduction: Literal["step_mean", "token_mean", "sum"] = Field(
+        "step_mean", description="step_mean: Σ_t of each step's mean over its targets. token_mean: the mean over all "
+                                 "targets (torch's reduction='mean' on the flattened batch). sum: their sum.")
     embedding_size: int | None = Field(
         None, ge=1, le=256,
         description="Token tasks (char_lm, tagging, copy, reverse): the first layer reads e_t = E[x_t], a learned "
@@ -249,6 +259,33 @@ class TraceConfig(BaseModel):
             if info.data.get("bidirectional"):
                 raise ValueError("free_running needs a unidirectional network (the reverse direction reads the future)")
         return unroll
+
+    @field_validator("readout")
+    @classmethod
+    def _check_readout(cls, readout: str, info: ValidationInfo) -> str:
+        """The final-state head reads whole sequences of a plain chain that has one target each."""
+        if readout == "per_step":
+            return readout
+        d = info.data
+        if d.get("task", "copy") not in FINAL_STATE_TASKS:
+            raise ValueError(f"readout 'final_state' gives one output per sequence: task must be one of "
+                             f"{', '.join(FINAL_STATE_TASKS)} (one target per sequence); got {d.get('task')!r}")
+        if d.get("tbptt") is not None or d.get("recurrent_gradient") is False or d.get("topology", "chain") != "chain":
+            raise ValueError("readout 'final_state' needs the whole sequence: no tbptt, recurrent_gradient true, "
+                             "topology 'chain'")
+        return readout
+
+    @field_validator("loss_reduction")
+    @classmethod
+    def _check_reduction(cls, reduction: str, info: ValidationInfo) -> str:
+        """Only a plain network's run weighs its loss terms otherwise; token_mean spans the whole sequence."""
+        d = info.data
+        if reduction != "step_mean" and (d.get("task") in SEQ2SEQ_TASKS or d.get("topology", "chain") != "chain"):
+            raise ValueError("loss_reduction other than 'step_mean' needs topology 'chain' and a task that is no "
+                             "encoder–decoder")
+        if reduction == "token_mean" and d.get("tbptt") is not None:
+            raise ValueError("loss_reduction 'token_mean' divides by the whole sequence's targets: not with tbptt")
+        return reduction
 
     @field_validator("embedding_size")
     @classmethod

@@ -60,7 +60,7 @@ class ModelSource:
     def options(self) -> dict:
         """The keyword options of Network.run / Network.steps the config sets."""
         return {"truncate": self.config.tbptt, "recurrent_gradient": self.config.recurrent_gradient,
-                "lengths": self.lengths}
+                "lengths": self.lengths, "loss_reduction": self.config.loss_reduction}
 
     def steps(self, x: np.ndarray, targets: np.ndarray, loss: str) -> engine.StepRun:
         """A step-wise run on (x, targets): iterate it for Events; its `schedule` and `stages` are
@@ -133,5 +133,6 @@ def build_model(config: TraceConfig, task: TaskData, model: Any = None) -> Model
         model = model if model is not None else engine.Seq2Seq.random(**network_sizes(config, task))
         return EncoderDecoderSource(config, model, task.encoder_steps)
     if model is None:
-        model = engine.Network.random(bidirectional=config.bidirectional, **network_sizes(config, task))
+        model = engine.Network.random(bidirectional=config.bidirectional, readout=config.readout,
+                                      **network_sizes(config, task))
     return ModelSource(config, model, task.lengths)

@@ -67,6 +67,7 @@ def train_options(config: TraceConfig) -> TrainOptions:
         clip=config.clip,
         tbptt=(config.tbptt, config.tbptt) if config.tbptt is not None else None,
         recurrent_gradient=config.recurrent_gradient,
+        loss_reduction=config.loss_reduction,
     )
 
 

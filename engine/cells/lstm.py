@@ -64,7 +64,8 @@ class LSTMCell(Cell):
         if not super().reads_torch(module):
             return False
         if getattr(module, "proj_size", 0):
-            raise ValueError("LSTM with proj_size > 0 is not supported")
+            raise ValueError(f"nn.LSTM(proj_size={module.proj_size}) is not supported: with proj_size > 0 "
+                             "h_t = W_hr (o ⊙ tanh(c_t)); use proj_size=0")
         return True
 
     def rebuild_extras(self, h_prev, act, c, w_hh, b_hh):

@@ -29,7 +29,7 @@ from unrolled.server.settings import Settings
 from unrolled.server.uploads.model_files import ModelFileError, ModelFiles, npy_array, npz_arrays
 from unrolled.server.uploads.model_onnx import is_onnx, onnx_network
 from unrolled.server.uploads.model_spill import SpilledFiles, default_spill_dir
-from unrolled.server.uploads.state_names import head_arrays, infer_cell, split_recurrent
+from unrolled.server.uploads.state_names import engine_names, infer_cell
 from unrolled.server.wire.messages import meta_message
 
 
@@ -93,10 +93,8 @@ def _npz_network(files: ModelFiles, limits: Settings) -> engine.Network:
     for name, value in arrays.items():
         if value.dtype.kind not in "iuf":
             raise ModelFileError(f"{files.model_name}['{name}'] has dtype {value.dtype}; expected real numbers", "model")
-    recurrent, rest = split_recurrent(arrays, files.model_name, "model")
-    cell = infer_cell(recurrent, files.cell, files.model_name, "model")
-    width = np.shape(recurrent["weight_hh_l0"])[1] * (2 if "weight_hh_l0_reverse" in recurrent else 1)
-    state = {**recurrent, **head_arrays(rest, width, files.model_name, "model")}
+    state = engine_names(arrays, files.model_name, "model")
+    cell = infer_cell(state, files.cell, files.model_name, "model")
     try:
         return engine.Network.from_state_dict(state, cell=cell)
     except ValueError as exc:

@@ -8,7 +8,7 @@ import pytest
 
 from pydantic import ValidationError
 
-from unrolled.server.config import TraceConfig, config_model, resolve_config
+from unrolled.server.config import TraceConfig, config_model, first_error, resolve_config
 from unrolled.server.config import SCHEMA_SETTINGS as settings
 from unrolled.server.settings import Settings
 
@@ -136,3 +136,18 @@ def test_config_model_bounds_its_validators_too():
         model.model_validate({"task": "char_lm", "text": "abcd"})
     assert resolve_config({"seq_len": 10, "hidden_size": 11}).seq_len == 10
     assert "≤ 100" in model.model_json_schema()["properties"]["seq_len"]["description"]
+
+
+def test_readout_and_loss_reduction_round_trip_and_refusals():
+    """Issue 19's fields: they resolve, dump and resolve again to the same config; wrong uses name the field."""
+    config = resolve_config({"task": "copy", "bidirectional": True, "readout": "final_state",
+                             "loss_reduction": "token_mean"})
+    assert resolve_config(config.model_dump()) == config
+    for bad, field, text in (({"task": "tagging", "readout": "final_state"}, "readout", "one output per sequence"),
+                             ({"task": "copy", "tbptt": 4, "readout": "final_state"}, "readout", "no tbptt"),
+                             ({"tbptt": 4, "loss_reduction": "token_mean"}, "loss_reduction", "not with tbptt"),
+                             ({"loss_reduction": "mean"}, "loss_reduction", "")):
+        with pytest.raises(ValidationError) as info:
+            resolve_config(bad)
+        message, where = first_error(info.value)
+        assert where == field and text in message
