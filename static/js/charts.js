@@ -8,8 +8,7 @@ import { lectureName } from './inspector.js';
 import { contextStep } from './segments.js';
 import { look } from './look.js';
 import { gatesOf, isUnitGate } from './cell_spec.js';
-
-/* global Plotly */
+import { whenPlotly } from './plotly_loader.js';   // issue 17: plotly is loaded after first paint
 
 function baseLayout(extra = {}) {
   const { present } = look();
@@ -51,7 +50,7 @@ const drawn = new WeakSet();   // the plot <div>s that hold a figure (what a PNG
 
 /** Draw a figure into `div` (Plotly.react with plotly options `config`), remembering that it holds one. */
 export function react(div, data, layout, config = CONFIG) {
-  Plotly.react(div, data, layout, config);
+  whenPlotly((Plotly) => Plotly.react(div, data, layout, config));
   drawn.add(div);
 }
 
@@ -197,7 +196,7 @@ export function drawFlow(div, { store, meta, node }) {
   const text = f.matrix.map((row) => row.map((v) => fmt(v)));
   react(div, [{
     type: 'heatmap', x: [...Array(meta.T).keys()], y: f.ks, z, text,
-    customdata: f.ks.map(() => [...Array(meta.T).keys()].map((t) => [node, t])),
+    meta: { hoverNode: node },   // issue 17: hover gives [node, x] (a T × k customdata grid was costly)
     colorscale: SCALES.backward.map((c, i, a) => [i / (a.length - 1), c]),
     colorbar: { title: { text: 'log₁₀' }, thickness: 14 },
     hovertemplate: 'k=%{y}, t=%{x}: ‖∂Lₖ/∂hₜ‖ = %{text}<extra></extra>',
@@ -224,7 +223,7 @@ export function drawHidden(div, { store, cursor, meta, node, quantity }) {
   const top = unit ? 1 : Math.max(1e-12, ...finite);
   react(div, [{
     type: 'heatmap', x: [...Array(meta.T).keys()], y: [...Array(H).keys()], z,
-    customdata: z.map((row) => row.map((_, t) => [node, t])),
+    meta: { hoverNode: node },   // issue 17: hover gives [node, x] (a T × H customdata grid was costly)
     colorscale: unit ? SCALES.heatSequential : SCALES.heatDiverging, reversescale: !unit,
     zmin: unit ? 0 : -top, zmax: top, zmid: unit ? undefined : 0,
     colorbar: { thickness: 14 }, hoverongaps: false,
@@ -298,9 +297,14 @@ export function drawContributions(div, { store, meta, cursor = Infinity }) {
 
 /** Forward plotly hover/unhover on `div` to onHover(node, t) (customdata = [node, t]). */
 export function linkHover(div, onHover) {
+  whenPlotly(() => linkPlotlyHover(div, onHover));
+}
+
+function linkPlotlyHover(div, onHover) {
   div.on('plotly_hover', (e) => {
     const p = e.points?.[0];
-    const cd = p?.customdata;
+    // a heatmap names its node once (trace meta) and its column is t
+    const cd = p?.customdata ?? (p?.data?.meta?.hoverNode !== undefined ? [p.data.meta.hoverNode, p.x] : undefined);
     if (Array.isArray(cd) && cd.length === 2) onHover(cd[0], cd[1]);
   });
   div.on('plotly_unhover', () => onHover(null, null));
@@ -309,5 +313,5 @@ export function linkHover(div, onHover) {
 /** Download a plot as PNG (Plotly.downloadImage; nothing leaves the machine); false if not drawn yet. */
 export function downloadPng(div, name) {
   if (!div || !drawn.has(div)) return false;   // nothing drawn yet
-  return Plotly.downloadImage(div, { format: 'png', filename: name, width: div.clientWidth || 900, height: div.clientHeight || PLOTS.height, scale: 2 });
+  return whenPlotly((Plotly) => Plotly.downloadImage(div, { format: 'png', filename: name, width: div.clientWidth || 900, height: div.clientHeight || PLOTS.height, scale: 2 }));
 }

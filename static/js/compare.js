@@ -16,7 +16,7 @@ import { look, onLookChange } from './look.js';
 import { mountDiagnosisPanel } from './findings.js';
 import { fieldNames } from './config_fields.js';
 
-/* global Plotly */
+import { whenPlotly } from './plotly_loader.js';   // issue 17: plotly is loaded after first paint
 
 const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ['sendDataToCloud', 'lasso2d', 'select2d'] };
 const CELL_NAMES = {
@@ -113,11 +113,11 @@ function drawDecay(div, runs) {
     });
   });
   const k = runs[0]?.vanishing?.k;
-  Plotly.react(div, data, finalize({
+  whenPlotly((Plotly) => Plotly.react(div, data, finalize({
     ...l,
     xaxis: axis(l, { title: { text: `distance k − t  (k = ${k ?? '?'}, the last step with a target)` } }),
     yaxis: axis(l, logAxis(ys, '‖∂Lₖ/∂hₜ‖')),
-  }), PLOT_CONFIG);
+  }), PLOT_CONFIG));
 }
 
 /** plot-compare-profiles: each run's ‖∂L/∂h_t‖ over t, one row per run (shared t axis). */
@@ -147,7 +147,7 @@ function drawProfiles(div, runs) {
     }];
   });
   const bottom = n > 1 ? `y${n}` : 'y';
-  Plotly.react(div, data, finalize({ ...l, ...axes, xaxis: axis(l, { anchor: bottom, title: { text: 'time step t  (‖∂L/∂hₜ‖, log scale per row)' } }) }), PLOT_CONFIG);
+  whenPlotly((Plotly) => Plotly.react(div, data, finalize({ ...l, ...axes, xaxis: axis(l, { anchor: bottom, title: { text: 'time step t  (‖∂L/∂hₜ‖, log scale per row)' } }) }), PLOT_CONFIG));
 }
 
 /** plot-breakdown: ‖∂L_k/∂h_t‖ with a loss at every step vs at the end only, one colour scale. */
@@ -174,14 +174,14 @@ function drawBreakdown(div, breakdown) {
     text: `${text}  (L = ${fmt(num(breakdown[key]?.loss), 4)})`, xref: 'paper', yref: 'paper', x, y: 1.02,
     xanchor: 'center', yanchor: 'bottom', showarrow: false,
   });
-  Plotly.react(div, data, finalize({
+  whenPlotly((Plotly) => Plotly.react(div, data, finalize({
     ...l,
     annotations: [title('every', parts[0][1], 0.22), title('end', parts[1][1], 0.74)],
     xaxis: axis(l, { domain: [0, 0.44], title: { text: 'time step t' } }),
     yaxis: axis(l, { title: { text: 'loss step k' }, autorange: 'reversed' }),
     xaxis2: axis(l, { domain: [0.52, 0.96], title: { text: 'time step t' }, anchor: 'y2' }),
     yaxis2: axis(l, { anchor: 'x2', autorange: 'reversed', ...(breakdown.end?.ks?.length <= 12 ? { tickmode: 'array', tickvals: breakdown.end.ks } : {}) }),
-  }), PLOT_CONFIG);
+  }), PLOT_CONFIG));
 }
 
 /** Turn a 422's detail into one line per problem ("configs 1 → hidden_size: …"). */

@@ -4,11 +4,11 @@
 import { num, nums } from './format.js';
 import { scheduleOf, phaseOf, firstBackward } from './schedule.js';
 import { decodeTopologySummary } from './topology_summary.js';
+import { eventValues } from './wire_decode.js';   // issue 17
 
 /** Turn a wire event into one with JS numbers everywhere (NaN/Infinity strings decoded once). */
 function decodeEvent(msg) {
-  const values = {};
-  for (const [name, arr] of Object.entries(msg.values ?? {})) values[name] = nums(arr);
+  const values = eventValues(msg, nums);   // issue 17: plain lists or the compact "f32" encoding
   const norms = {};
   for (const [name, v] of Object.entries(msg.norms ?? {})) norms[name] = num(v);
   return {
