@@ -10,7 +10,9 @@ fresh browser contexts, measures:
 
 1. navigation → the preset picker usable (its options present and enabled);
 2. navigation of a permalink (`--preset`, delay 0) → the first event drawn (`<body data-cursor>` ≥ 0);
-3. an LSTM with T = `--seq-len`, H = `--hidden`, delay 0 → drawn to its last event;
+3. an LSTM with T = `--seq-len`, H = `--hidden`, delay 0 → drawn to its last event (`<body data-cursor>`
+   = `data-total` − 1), and, beside it, → the run done (its summary, computed by the engine after the
+   last event, has arrived: `data-status` "done");
 4. scrubbing that long run with the arrow key held: one keydown per animation frame for
    `--scrub-seconds`, counting the frames on which a new cursor was drawn (frames per second).
 
@@ -81,10 +83,11 @@ def one_load(browser, base: str, args) -> dict:
     query = {"cell": "lstm", "seq_len": args.seq_len, "hidden_size": args.hidden, "delay": 0}
     start = time.perf_counter()
     page.goto(f"{base}/?{urlencode(query)}", wait_until="commit")
-    poll(page, "document.body.dataset.status === 'done' && document.body.dataset.received !== undefined && "
-               "document.body.dataset.cursor === String(Number(document.body.dataset.received) - 1)",
-         args.timeout)
+    poll(page, "Number(document.body.dataset.total) > 0 && "
+               "document.body.dataset.cursor === String(Number(document.body.dataset.total) - 1)", args.timeout)
     out["long_run"] = time.perf_counter() - start
+    poll(page, "document.body.dataset.status === 'done'", args.timeout)
+    out["done"] = time.perf_counter() - start
     out["events"] = int(page.evaluate("Number(document.body.dataset.received)"))
 
     scrub = page.evaluate(SCRUB, [args.scrub_seconds, "ArrowLeft"])
@@ -120,15 +123,16 @@ def main(argv: list[str] | None = None) -> None:
                 row = one_load(browser, base, args)
                 rows.append(row)
                 print(f"load {n + 1}: picker {row['picker']:.2f} s · first event {row['first_event']:.2f} s · "
-                      f"LSTM T={args.seq_len} H={args.hidden} ({row['events']} events) drawn {row['long_run']:.2f} s · "
+                      f"LSTM T={args.seq_len} H={args.hidden} ({row['events']} events) drawn {row['long_run']:.2f} s "
+                      f"(done {row['done']:.2f} s) · "
                       f"scrub {row['scrub_fps']:.1f} fps (frames {row['frame_rate']:.1f}/s)", flush=True)
             browser.close()
     finally:
         server.terminate()
         server.wait(timeout=10)
-    med = {k: statistics.median(r[k] for r in rows) for k in ("picker", "first_event", "long_run", "scrub_fps")}
+    med = {k: statistics.median(r[k] for r in rows) for k in ("picker", "first_event", "long_run", "done", "scrub_fps")}
     print(f"median of {len(rows)}: picker usable {med['picker']:.2f} s · permalink → first event "
-          f"{med['first_event']:.2f} s · T={args.seq_len} drawn {med['long_run']:.2f} s · "
+          f"{med['first_event']:.2f} s · T={args.seq_len} drawn {med['long_run']:.2f} s (done {med['done']:.2f} s) · "
           f"scrubbing {med['scrub_fps']:.1f} fps")
 
 

@@ -21,8 +21,10 @@ from .train import Trainer, TrainOptions
 from .recorder import StepRun
 from .trace import Trace
 from .topologies.loading import load_trace   # a chain's, a feedback network's or a tree's trace (issue 15)
+from .torch_model import TorchReplay, from_torch_model   # any torch model around its RNN (issue 21; torch optional)
 
 __all__ = ["CELL_TYPES", "cell_spec", "get_cell", "Event", "Finding", "Network", "Seq2Seq",
            "StepRun", "Thresholds", "Trace", "TrainOptions", "Trainer", "batch_mean_norm", "diagnose",
            "event_count", "event_schedule", "plain_schedule", "Segment", "free_run", "gradcheck", "load_trace",
-           "plain_chain", "replay", "sample", "seq2seq_chain", "weight_spectra"]
+           "plain_chain", "replay", "sample", "seq2seq_chain", "weight_spectra",
+           "TorchReplay", "from_torch_model"]

@@ -60,8 +60,8 @@ def hidden_values(trace: TraceRecord, node: str, phase: str, t: int) -> dict[str
     names = [*cell.states, *cell.gates]
     values = {prefix + name: source[f"{name}{suffix}"][t] for name in names}
     if "embedding" in source and node.startswith("h_l0"):      # the embedding rides on the layer-0 events
-        last = f"h_l0{'_reverse' if trace.bidirectional else ''}"
-        if node == ("h_l0" if phase == "forward" else last):   # e_t read first; ∂L/∂e_t complete after the last direction
+        first, last = trace.arch.node(0, 0), trace.arch.node(0, trace.directions - 1)
+        if node == (first if phase == "forward" else last):   # e_t read first; ∂L/∂e_t complete after the last direction
             values[prefix + "e"] = source["embedding"][t]
     return values
 
@@ -80,8 +80,9 @@ def output_values(trace: TraceRecord, node: str, phase: str, t: int) -> dict[str
 
 def hidden_event(trace: TraceRecord, phase: str, layer: int, direction: int, t: int) -> Event:
     """The Event of one h-node step, read from a (possibly still filling) trace."""
-    node = f"h_l{layer}" + ("_reverse" if direction else "")
-    return Event(phase, node, t, layer, direction, hidden_values(trace, node, phase, t), step_valid(trace, t))
+    node = trace.arch.node(layer, direction)
+    reverse = int(trace.arch.reversed(layer, direction))          # the Event's direction: 1 when it runs in reverse
+    return Event(phase, node, t, layer, reverse, hidden_values(trace, node, phase, t), step_valid(trace, t))
 
 
 def output_event(trace: TraceRecord, phase: str, node: str, t: int) -> Event:
@@ -114,6 +115,6 @@ def replay(trace: TraceRecord) -> Iterator[Event]:
         layers = range(L) if phase == "forward" else reversed(range(L))
         for k in layers:
             for d in range(D):
-                later_first = (d == 1) == (phase == "forward")      # reverse forward, or forward backward
+                later_first = trace.arch.reversed(k, d) == (phase == "forward")   # reverse forward, or forward backward
                 for t in (range(b - 1, a - 1, -1) if later_first else range(a, b)):
                     yield hidden_event(trace, phase, k, d, t)

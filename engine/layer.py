@@ -15,6 +15,8 @@ import numpy as np
 
 from .cells import Cell, GradStep, StepRecord
 
+FACTOR_BLOCK = 32    # backward steps whose local derivatives are computed in one vectorised pass
+
 
 @dataclass
 class LayerRecord:
@@ -205,11 +207,16 @@ def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: n
     detached hand-off; Elman's context units cut every step). `weights`: the cell's extra weights. Yields each t once the step's
     gradients are in the sink; sets `sink.initial` at the direction's first processed step."""
     steps = rec.backward_order() if steps is None else steps
-    lo, hi = min(steps), max(steps) + 1
-    factors = cell.backward_factors(rec.h[lo:hi], rec.h_prev_all()[lo:hi], None if rec.act is None else rec.act[lo:hi],
-                                    {name: v[lo:hi] for name, v in rec.extra.items()})
     first = rec.forward_order()[0]
-    for t in steps:
+    h_prev_all = rec.h_prev_all()
+    lo = 0
+    factors: dict[str, np.ndarray] = {}
+    for n, t in enumerate(steps):
+        if n % FACTOR_BLOCK == 0:      # a block's factors stay in cache; the whole run's would be T·B·blocks·H fresh
+            block = steps[n:n + FACTOR_BLOCK]
+            lo, hi = min(block), max(block) + 1
+            factors = cell.backward_factors(rec.h[lo:hi], h_prev_all[lo:hi], None if rec.act is None else rec.act[lo:hi],
+                                            {name: v[lo:hi] for name, v in rec.extra.items()})
         step = sink.buffers(t)
         fac = {name: value[t - lo] for name, value in factors.items()}
         pad = rec.padded(t)

@@ -44,20 +44,22 @@ class Network(ArchitectureFacts):
     def random(cls, cell: str, input_size: int, hidden_size: int, output_size: int, num_layers: int = 1,
                bidirectional: bool = False, seed: int = 0, recurrent_scale: float | None = None,
                forget_bias: float = 0.0, dtype=np.float64, vocab_size: int | None = None,
-               readout: str = "per_step") -> "Network":
+               readout: str = "per_step", reverse_layers: tuple[int, ...] = ()) -> "Network":
         """A freshly initialised network (torch's U(−1/√H, 1/√H)). `recurrent_scale` makes every H×H
         block of W_hh a random orthogonal matrix times that scale (its spectral radius); `forget_bias`
         is added to the forget-gate rows of bias_ih (cells with a forget gate: the LSTM). `vocab_size`
         puts an embedding table `embedding.weight` (V, input_size), N(0, 1) like torch's, in front of
         the first layer: x is then token ids. `readout="final_state"`: the head reads
-        cat(h_n[-2], h_n[-1]), one output per sequence (engine.readout)."""
+        cat(h_n[-2], h_n[-1]), one output per sequence (engine.readout). `reverse_layers` (a unidirectional
+        network) lists the layers that run only in reverse, from the last step back (ONNX's
+        direction="reverse"; node h_l{k}_reverse)."""
         get_cell(cell)
         if vocab_size is not None and (isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer))
                                        or vocab_size < 1):
             raise ValueError(f"vocab_size must be a whole number ≥ 1 or None; got {vocab_size!r}")
         arch = Architecture(cell, int(input_size), int(hidden_size), int(output_size), int(num_layers),
                             bool(bidirectional), None if vocab_size is None else int(vocab_size),
-                            check_readout(readout))
+                            check_readout(readout), tuple(reverse_layers))
         if min(arch.input_size, arch.hidden_size, arch.output_size, arch.num_layers) < 1:
             raise ValueError("num_layers, input_size, hidden_size and output_size must all be ≥ 1")
         if recurrent_scale is not None and not (np.isfinite(recurrent_scale) and recurrent_scale >= 0):
@@ -146,7 +148,7 @@ class Network(ArchitectureFacts):
     # -- running -----------------------------------------------------------------------------
     def steps(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
               recurrent_gradient: bool = True, truncate: int | None = None, lengths=None,
-              loss_reduction: str = "step_mean") -> StepRun:
+              loss_reduction: str = "step_mean", output_grads=None) -> StepRun:
         """Run one cell step at a time: iterate the result for Events (forward steps in time order,
         then backward steps in reverse); its `.trace` is set once every step has run. Options as in `run`."""
         x, targets = self.check_inputs(x, targets, loss)
@@ -155,11 +157,12 @@ class Network(ArchitectureFacts):
                        self._check_states(initial_state, B, "initial_state"),
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
                        chain=self._chain(T, recurrent_gradient, truncate), lengths=check_lengths(lengths, T, B),
-                       dtype=self.dtype, loss_reduction=check_reduction(loss_reduction))
+                       dtype=self.dtype, loss_reduction=check_reduction(loss_reduction),
+                       output_grads=self._output_grads(output_grads, x, lengths))
 
     def run(self, x, targets, loss: str = "cross_entropy", initial_state=None, final_state_grads=None,
             recurrent_gradient: bool = True, truncate: int | None = None, contributions: bool = True,
-            lengths=None, loss_reduction: str = "step_mean") -> Trace:
+            lengths=None, loss_reduction: str = "step_mean", output_grads=None) -> Trace:
         """Forward and BPTT over the whole sequence, recording everything (docs/DESIGN.md, section "Trace contract").
 
         `initial_state` (optional) maps node names to h(−1) of shape (B, H) — "h_l0", "h_l1_reverse",
@@ -183,7 +186,11 @@ class Network(ArchitectureFacts):
         `loss_reduction` weights the loss terms as torch's `reduction=` does (engine.losses):
         "step_mean" (Σ_t of the mean over the step's targets), "token_mean" (the mean over all the
         run's targets) or "sum". With readout="final_state" the targets are one per sequence, (B,)
-        class ids or (B, O) for mse (or per step with one target per sequence)."""
+        class ids or (B, O) for mse (or per step with one target per sequence).
+
+        `output_grads` (T, B, D·H) is a gradient arriving from outside at the top layer's outputs (time
+        first, like the trace): what an outer head and loss send back (engine.torch_model); it is added
+        to the head's own. Without an embedding, `trace.input_grads` holds ∂L/∂x_t (T, B, I)."""
         x, targets = self.check_inputs(x, targets, loss)
         T, B = x.shape[:2]
         return StepRun(self.arch, self.state_dict(), x, targets, loss,
@@ -191,7 +198,17 @@ class Network(ArchitectureFacts):
                        final_state_grads=self._check_states(final_state_grads, B, "final_state_grads"),
                        contributions=contributions, chain=self._chain(T, recurrent_gradient, truncate),
                        lengths=check_lengths(lengths, T, B), dtype=self.dtype,
-                       loss_reduction=check_reduction(loss_reduction)).run_to_end()
+                       loss_reduction=check_reduction(loss_reduction),
+                       output_grads=self._output_grads(output_grads, x, lengths)).run_to_end()
+
+    # -- issue 21: a gradient from an outer head (engine/external_grads.py) --
+    def _output_grads(self, output_grads, x: np.ndarray, lengths) -> np.ndarray | None:
+        """`output_grads` checked against x's (T, B) and the top layer's width, zeros at padding."""
+        from .external_grads import check_output_grads
+        T, B = x.shape[:2]
+        valid = None if lengths is None else np.arange(T)[:, None] < check_lengths(lengths, T, B)[None, :]
+        return check_output_grads(output_grads, T, B, self.directions * self.hidden_size, self.dtype, valid)
+    # -- end issue 21 --
 
     def _chain(self, T: int, recurrent_gradient: bool, truncate: int | None) -> Chain | None:
         """The run's chain of segments (engine.chain): one segment, or truncate's k-step windows handing
@@ -202,8 +219,8 @@ class Network(ArchitectureFacts):
             return None
         if isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer)) or truncate < 1:
             raise ValueError(f"truncate must be a whole number of steps ≥ 1; got {truncate!r}")
-        if self.bidirectional:
-            raise ValueError("truncate needs a unidirectional network (the reverse direction reads the future)")
+        if self.arch.reads_future:
+            raise ValueError("truncate needs a unidirectional forward network (a reverse direction reads the future)")
         return window_chain(T, int(truncate))
 
     def _check_states(self, states, B: int, what: str) -> dict[str, np.ndarray]:

@@ -23,7 +23,7 @@ def run_arguments(signature: OnnxSignature, feeds: Mapping[str, np.ndarray]) -> 
     if signature.lengths and signature.lengths in feeds:
         args["lengths"] = np.asarray(feeds[signature.lengths])
     initial = {}
-    for name, (state, layer, layout) in signature.initial.items():
+    for name, (state, layer, layout, reverse) in signature.initial.items():
         if name not in feeds:
             continue
         value = np.asarray(feeds[name], dtype=np.float64)
@@ -32,7 +32,7 @@ def run_arguments(signature: OnnxSignature, feeds: Mapping[str, np.ndarray]) -> 
         if layout:
             value = np.swapaxes(value, 0, 1)
         for d in range(value.shape[0]):
-            initial[f"{state}_l{layer}{'_reverse' if d else ''}"] = value[d]
+            initial[f"{state}_l{layer}{'_reverse' if d or reverse else ''}"] = value[d]
     if initial:
         args["initial_state"] = initial
     return args

@@ -65,7 +65,7 @@ class OnnxSignature:
     batch_first: bool
     tokens: bool
     lengths: str | None = None
-    initial: dict[str, tuple[str, int, int]] = field(default_factory=dict)   # input → (state, layer, node layout)
+    initial: dict[str, tuple[str, int, int, bool]] = field(default_factory=dict)  # input → (state, layer, layout, reverse)
 
 
 @dataclass
@@ -77,7 +77,7 @@ class OnnxNetwork:
     num_layers: int
     bidirectional: bool
     signature: OnnxSignature
-    readout: str = "per_step"    # a final-state head is not detected yet: the graph's head is read per step
+    readout: str = "per_step"     # a graph's head reads every step's output (engine.readout)
 
 
 class _Walk:
@@ -221,7 +221,7 @@ class _Walk:
                     raise ValueError(f"{where}: its sequence_lens {value.name!r} differs from an earlier layer's")
                 self.signature.lengths = value.name
             else:
-                self.signature.initial[value.name] = (what[-1], k, layer.layout)
+                self.signature.initial[value.name] = (what[-1], k, layer.layout, layer.reverse)
             return
         if isinstance(value, np.ndarray):
             full = what == "sequence_lens" and np.all(value == self.T)

@@ -9,7 +9,9 @@ torch (and the engine):
 
 W (D, G·H, I) → weight_ih, R (D, G·H, H) → weight_hh, B (D, 2·G·H) → bias_ih (first half), bias_hh.
 The GRU's `linear_before_reset` = 1 is torch's GRU (r ⊙ (W_hn h + b_hn)); 0 applies the reset before
-the product (W_hn (r ⊙ h) + b_hn), the cell `gru_reset_before`. Every attribute is honoured or refused.
+the product (W_hn (r ⊙ h) + b_hn), the cell `gru_reset_before`. direction = "reverse" is a layer that runs
+only from the last step back (Architecture.reverse_layers): its one direction is named `_reverse`.
+Every attribute is honoured or refused.
 """
 from __future__ import annotations
 
@@ -39,10 +41,15 @@ class RecurrentLayer:
     directions: int
     layout: int                                          # 0: (T, B, ·) tensors, 1: (B, T, ·)
     params: list[dict[str, np.ndarray]] = field(default_factory=list)   # per direction, names without _l{k}
+    reverse: bool = False                                # direction = "reverse": the one direction runs backward
+
+    def suffix(self, layer: int, direction: int) -> str:
+        """_l{layer}, or _l{layer}_reverse for the reverse direction (the only one of a reverse layer)."""
+        return f"_l{layer}{'_reverse' if direction or self.reverse else ''}"
 
     def state(self, layer: int) -> dict[str, np.ndarray]:
         """The layer's parameters under the engine's names (weight_ih_l{layer}[_reverse], …)."""
-        return {f"{name}_l{layer}{'_reverse' if d else ''}": value
+        return {f"{name}{self.suffix(layer, d)}": value
                 for d, params in enumerate(self.params) for name, value in params.items()}
 
 
@@ -102,10 +109,7 @@ def read_recurrent(node: Any, where: str, attrs: dict, weights: dict[str, np.nda
     if op != "LSTM" and "input_forget" in attrs:
         raise _refuse(where, "input_forget", f"is not an attribute of {op}")
     direction = attrs.get("direction", "forward")
-    if direction == "reverse":
-        raise _refuse(where, "direction", "= 'reverse' (a layer with only the reverse direction) is not "
-                                          "supported: the engine's layers run forward or bidirectional")
-    if direction not in ("forward", "bidirectional"):
+    if direction not in ("forward", "reverse", "bidirectional"):
         raise _refuse(where, "direction", f"= {direction!r}; expected forward, reverse or bidirectional")
     layout = attrs.get("layout", 0)
     if layout not in (0, 1):
@@ -138,4 +142,4 @@ def read_recurrent(node: Any, where: str, attrs: dict, weights: dict[str, np.nda
         if cell == "lstm_coupled":
             p = _coupled(p)
         params.append({k: np.asarray(v, dtype=np.float64) for k, v in p.items()})
-    return RecurrentLayer(where, cell, W.shape[2], H, D, layout, params)
+    return RecurrentLayer(where, cell, W.shape[2], H, D, layout, params, direction == "reverse")

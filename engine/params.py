@@ -24,6 +24,16 @@ class Architecture:
     bidirectional: bool = False
     vocab_size: int | None = None       # an embedding table (V, input_size) in front of the first layer
     readout: str = "per_step"           # or "final_state": the head reads cat(h_n[-2], h_n[-1]) (engine.readout)
+    reverse_layers: tuple[int, ...] = ()    # layers of a unidirectional network that run only in reverse
+
+    def __post_init__(self) -> None:
+        layers = tuple(sorted({int(k) for k in self.reverse_layers}))
+        if layers and self.bidirectional:
+            raise ValueError("reverse_layers is for a unidirectional network (a bidirectional layer already "
+                             "has a reverse direction)")
+        if any(k < 0 or k >= self.num_layers for k in layers):
+            raise ValueError(f"reverse_layers {list(layers)} must name layers 0 … {self.num_layers - 1}")
+        object.__setattr__(self, "reverse_layers", layers)
 
     @property
     def embedded(self) -> bool:
@@ -35,13 +45,28 @@ class Architecture:
         """1, or 2 when bidirectional."""
         return 2 if self.bidirectional else 1
 
-    def suffix(self, direction: int) -> str:
-        """"" for the forward direction, "_reverse" for the reverse one."""
-        return "_reverse" if direction else ""
+    @property
+    def reads_future(self) -> bool:
+        """True when some direction runs from the last step back (bidirectional, or a reverse-only layer):
+        no state then flows forward in time (no truncation, chain of segments or generation)."""
+        return self.bidirectional or bool(self.reverse_layers)
+
+    def reversed(self, layer: int, direction: int) -> bool:
+        """True when direction `direction` (0, or 1 of a bidirectional layer) of `layer` runs in reverse."""
+        return bool(direction) or layer in self.reverse_layers
+
+    def suffix(self, direction: int, layer: int | None = None) -> str:
+        """"" for the forward direction, "_reverse" for the reverse one (with `layer`: a reverse-only
+        layer's one direction too)."""
+        return "_reverse" if direction or layer in self.reverse_layers else ""
+
+    def tag(self, layer: int, direction: int) -> str:
+        """The parameter/record suffix of a layer and direction: _l0, _l1_reverse, …"""
+        return f"_l{layer}{self.suffix(direction, layer)}"
 
     def node(self, layer: int, direction: int) -> str:
         """The activation name of a layer/direction's hidden state, e.g. h_l1_reverse."""
-        return f"h_l{layer}{self.suffix(direction)}"
+        return f"h{self.tag(layer, direction)}"
 
     @property
     def node_names(self) -> list[str]:
@@ -63,7 +88,7 @@ class Architecture:
                 out[f"{prefix}{EMBEDDING}"] = (int(self.vocab_size), self.input_size)
             for k in range(self.num_layers):
                 for d in range(self.directions):
-                    s = f"_l{k}{self.suffix(d)}"
+                    s = self.tag(k, d)
                     for name, shape in cell.parameter_shapes(self.layer_input_size(k), self.hidden_size).items():
                         out[f"{prefix}{name}{s}"] = shape
             if head:
@@ -81,6 +106,7 @@ class ArchitectureFacts:
     num_layers = property(lambda self: self.arch.num_layers, doc="stacked layers")
     bidirectional = property(lambda self: self.arch.bidirectional, doc="two directions per layer")
     directions = property(lambda self: self.arch.directions, doc="1 or 2")
+    reverse_layers = property(lambda self: self.arch.reverse_layers, doc="layers that run only in reverse")
     input_size = property(lambda self: self.arch.input_size, doc="I")
     hidden_size = property(lambda self: self.arch.hidden_size, doc="H")
     output_size = property(lambda self: self.arch.output_size, doc="O")
@@ -89,21 +115,25 @@ class ArchitectureFacts:
 
 
 def infer_architecture(state: dict, cell: str, num_layers: int | None, bidirectional: bool | None) -> Architecture:
-    """Read the sizes off a state dict; ValueError naming what is missing."""
+    """Read the sizes off a state dict; ValueError naming what is missing. A layer with only
+    `weight_ih_l{k}_reverse` (no forward weights) runs only in reverse (Architecture.reverse_layers)."""
     blocks = get_cell(cell).blocks
-    for name in ("weight_ih_l0", "head.weight"):
+    first = "weight_ih_l0" if "weight_ih_l0" in state or "weight_ih_l0_reverse" not in state else "weight_ih_l0_reverse"
+    for name in (first, "head.weight"):
         if name not in state:
             raise ValueError(f"missing parameter {name!r}")
-    w_ih = np.asarray(state["weight_ih_l0"])
+    w_ih = np.asarray(state[first])
     head = np.asarray(state["head.weight"])
     if w_ih.ndim != 2 or w_ih.shape[0] % blocks:
-        raise ValueError(f"parameter 'weight_ih_l0' has shape {w_ih.shape}; a {cell} needs ({blocks}·H, input_size)")
+        raise ValueError(f"parameter {first!r} has shape {w_ih.shape}; a {cell} needs ({blocks}·H, input_size)")
     if head.ndim != 2:
         raise ValueError(f"parameter 'head.weight' has shape {head.shape}; expected (output_size, H·directions)")
     if num_layers is None:
         num_layers = 1 + max(int(k.split("_l")[1].split("_")[0]) for k in state if k.startswith("weight_ih_l"))
     if bidirectional is None:
-        bidirectional = "weight_ih_l0_reverse" in state
+        bidirectional = "weight_ih_l0" in state and "weight_ih_l0_reverse" in state
+    reverse = () if bidirectional else tuple(k for k in range(num_layers) if f"weight_ih_l{k}" not in state
+                                             and f"weight_ih_l{k}_reverse" in state)
     vocab = None
     if EMBEDDING in state:
         table = np.asarray(state[EMBEDDING])
@@ -111,7 +141,7 @@ def infer_architecture(state: dict, cell: str, num_layers: int | None, bidirecti
             raise ValueError(f"parameter {EMBEDDING!r} has shape {table.shape}; expected (vocab_size, input_size)")
         vocab = int(table.shape[0])
     return Architecture(cell, int(w_ih.shape[1]), int(w_ih.shape[0] // blocks), int(head.shape[0]),
-                        int(num_layers), bool(bidirectional), vocab)
+                        int(num_layers), bool(bidirectional), vocab, reverse_layers=reverse)
 
 
 def validate_state(state: dict, arch: Architecture, dtype) -> dict[str, np.ndarray]:

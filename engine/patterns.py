@@ -26,8 +26,9 @@ def free_run(net: Network, first_input: np.ndarray, steps: int, mode: str = "arg
     returned x for the full record: the fed-back inputs are constants there (a sampled or argmax
     token carries no gradient). `engine.sample.sample` is the same loop after a prime sequence.
     `initial_state` starts it from h(−1) (and c(−1)), e.g. an encoder's context."""
-    if net.bidirectional:
-        raise ValueError("a bidirectional network cannot generate: its reverse direction needs the future")
+    if net.arch.reads_future:
+        raise ValueError("a bidirectional network (or one with a reverse-only layer) cannot generate: its reverse "
+                         "direction needs the future")
     if net.input_size < net.output_size:
         raise ValueError(f"feeding outputs back needs input_size ≥ output_size (output o is fed back as input "
                          f"unit o); got {net.input_size} and {net.output_size}")

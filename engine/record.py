@@ -38,6 +38,9 @@ class TraceRecord(ArchitectureFacts):
         self.initial_state: dict[str, np.ndarray] = {}         # h(−1) (and c(−1)) per node when not zeros
         self.initial_state_grads: dict[str, np.ndarray] = {}   # ∂L/∂h(−1), ∂L/∂c(−1) per node, (B, H)
         self.final_state_grads: dict[str, np.ndarray] = {}     # gradient that arrived from outside at the last state
+        self.output_grads: np.ndarray | None = None            # (T, B, D·H) ∂L/∂(top outputs) from an outer head
+        self.input_grads: np.ndarray | None = None             # (T, B, I) ∂L/∂x_t (dense inputs; see gradients["embedding"])
+        self.required_lag: int | None = None                   # the lag the diagnosis judges the gradient against
         self.loss_t = np.zeros(x.shape[0], dtype=self._dtype)
         self.loss = 0.0
         self.derived: dict[Any, Any] = {}                      # engine.analysis's cache of derived values
@@ -73,18 +76,19 @@ class TraceRecord(ArchitectureFacts):
         (e.g. _l0_reverse) that `segment` runs with; {} for torch's cells."""
         return {name: self.weight(segment, name + suffix) for name in self.cell_impl.extra_weights}
 
-    def cuts(self, direction: int) -> frozenset[int]:
-        """The steps after which a direction's backward pass carries nothing further back: the
-        chain's detached hand-offs (truncation windows, Elman's context units)."""
-        return cut_steps(self.chain, bool(direction))
+    def cuts(self, reverse: bool) -> frozenset[int]:
+        """The steps after which a direction's backward pass (`reverse`: one that runs from the last
+        step back) carries nothing further back: the chain's detached hand-offs (truncation windows,
+        Elman's context units)."""
+        return cut_steps(self.chain, bool(reverse))
 
     def layer_record(self, layer: int, direction: int) -> LayerRecord:
         """The forward record of one layer/direction, as the backward pass and the Jacobians need it.
         A trace loaded from disk rebuilds the cell-private records (Cell.rebuild_extras) here."""
-        s = f"_l{layer}{self.arch.suffix(direction)}"
+        s = self.arch.tag(layer, direction)
         cell = self.cell_impl
         h = self.activations[f"h{s}"]
-        rec = LayerRecord(bool(direction), h, None, self.activations.get(f"c{s}"),
+        rec = LayerRecord(self.arch.reversed(layer, direction), h, None, self.activations.get(f"c{s}"),
                           h0=self.initial_state.get(f"h{s}"), c0=self.initial_state.get(f"c{s}"), valid=self.valid)
         if s not in self._private:
             private: dict[str, np.ndarray] = {}

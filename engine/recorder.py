@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from .events import Event, hidden_event, output_event
+from .external_grads import input_gradients
 from .chain import Segment, check_chain, plain_chain, stages, steps_where, weight_layout
 from .layer import (Carry, LayerRecord, RecordingSink, backward_direction, forward_direction, gram, gram_norms,
                     outer_sum_norms, weight_contributions, weight_gradients)
@@ -22,7 +23,7 @@ class StepRun:
                  loss: str, initial_state: dict[str, np.ndarray] | None = None, emit: bool = True,
                  final_state_grads: dict[str, np.ndarray] | None = None, contributions: bool = True,
                  chain: Sequence[Segment] | None = None, lengths: np.ndarray | None = None, dtype=None,
-                 loss_reduction: str = "step_mean") -> None:
+                 loss_reduction: str = "step_mean", output_grads: np.ndarray | None = None) -> None:
         """A run of the model (arch, params) on checked inputs over a chain of segments (engine.chain;
         default one segment, the plain network); `Network.steps` / `Network.run` / `Seq2Seq.run` build
         it. `params` is the run's own copy of the state dict (arch.shapes(chain)'s names). The
@@ -31,8 +32,9 @@ class StepRun:
         `loss_reduction` (engine.losses.REDUCTIONS, checked) weights the loss terms; with
         arch.readout == "final_state" each element's one target moves to row T − 1 (engine.readout)."""
         chain = check_chain(chain if chain is not None else plain_chain(x.shape[0]), x.shape[0])
-        if len(stages(chain)) > 1 and arch.bidirectional:
-            raise ValueError("a chain of segments needs a unidirectional network (the reverse direction reads the future)")
+        if len(stages(chain)) > 1 and arch.reads_future:
+            raise ValueError("a chain of segments needs a unidirectional forward network "
+                             "(a reverse direction reads the future)")
         if not all(seg.emits for seg in chain):
             targets = np.array(targets, copy=True)
             targets[steps_where(chain, lambda seg: not seg.emits)] = IGNORE
@@ -47,6 +49,7 @@ class StepRun:
         self._partial.loss_reduction = loss_reduction
         self._partial.initial_state = dict(initial_state or {})
         self._partial.final_state_grads = dict(final_state_grads or {})
+        self._partial.output_grads = output_grads     # issue 21: ∂L/∂(top outputs) from an outer head (checked)
         self._emit = emit
         self._contributions = contributions
         self._gen = self._generate()
@@ -90,8 +93,8 @@ class StepRun:
             records: dict[tuple[int, int], LayerRecord] = {}
             for k in range(L):
                 for d in range(D):
-                    s = f"_l{k}{arch.suffix(d)}"
-                    rec = records[k, d] = LayerRecord.allocate(cell, T, B, H, bool(d), dtype, tr.valid)
+                    s = arch.tag(k, d)
+                    rec = records[k, d] = LayerRecord.allocate(cell, T, B, H, arch.reversed(k, d), dtype, tr.valid)
                     rec.h0 = tr.initial_state.get(f"h{s}")
                     rec.c0 = tr.initial_state.get(f"c{s}")
                     self._expose(tr.activations, s, rec.h, rec.c, cell.gate_views(rec.act) if cell.gates else {})
@@ -107,12 +110,12 @@ class StepRun:
                 for k in range(L):
                     inputs[k] = inputs[0] if k == 0 else _layer_output(records, k - 1, D)
                     for d in range(D):
-                        s = f"_l{k}{arch.suffix(d)}"
+                        s = arch.tag(k, d)
                         w_hh, b_hh = tr.weight(seg, f"weight_hh{s}"), tr.weight(seg, f"bias_hh{s}")
                         bias = tr.weight(seg, f"bias_ih{s}") + b_hh if cell.folds_hh_bias else tr.weight(seg, f"bias_ih{s}")
                         xp = (inputs[k][seg.span].reshape(n * B, -1) @ tr.weight(seg, f"weight_ih{s}").T
                               + bias).reshape(n, B, -1)                 # (n, B, blocks·H) all steps in one GEMM
-                        steps = range(seg.stop - 1, a - 1, -1) if d else range(a, seg.stop)
+                        steps = range(seg.stop - 1, a - 1, -1) if arch.reversed(k, d) else range(a, seg.stop)
                         for t in forward_direction(cell, xp, w_hh, b_hh, records[k, d], steps, start=a,
                                                    weights=tr.cell_weights(seg, s)):
                             if emit:
@@ -124,14 +127,17 @@ class StepRun:
                             yield output_event(tr, "forward", "logits", t)
                             yield output_event(tr, "forward", "loss", t)
             tr.loss = float(tr.loss_t[steps_where(tr.chain, lambda seg: seg.emits)].sum())
+            xp = None                   # the last input projection is not needed by the backward pass
 
             # ---- backward through the stages in reverse: outputs, then BPTT from the top layer down ----
             top = _layer_output(records, L - 1, D)
             d_out = [np.zeros((T, B, D * H), dtype=dtype) for _ in range(L)]   # ∂L/∂h through the output path
+            if tr.output_grads is not None:                                   # issue 21: an outer head's gradient
+                d_out[L - 1] += tr.output_grads
             sinks, carries = {}, {}
             for k in reversed(range(L)):
                 for d in range(D):
-                    s = f"_l{k}{arch.suffix(d)}"
+                    s = arch.tag(k, d)
                     sinks[k, d] = RecordingSink(cell, T, B, H, dtype)
                     self._expose(tr.gradients, s, sinks[k, d].dh, sinks[k, d].dc, sinks[k, d].gates)
                     carries[k, d] = Carry(cell, (B, H), dtype, tr.final_state_grads.get(f"h{s}"),
@@ -142,14 +148,14 @@ class StepRun:
                     if emit:
                         for t in range(seg.stop - 1, a - 1, -1):
                             yield output_event(tr, "backward", "logits", t)
-                    d_out[L - 1][seg.span] = out.d_top(seg)
+                    d_out[L - 1][seg.span] += out.d_top(seg)      # += : output_grads may be there already
                 for k in reversed(range(L)):
                     for d in range(D):
-                        s = f"_l{k}{arch.suffix(d)}"
-                        steps = range(a, seg.stop) if d else range(seg.stop - 1, a - 1, -1)
+                        s = arch.tag(k, d)
+                        steps = range(a, seg.stop) if arch.reversed(k, d) else range(seg.stop - 1, a - 1, -1)
                         for t in backward_direction(cell, records[k, d], tr.weight(seg, f"weight_hh{s}"),
                                                     d_out[k][seg.span, :, d * H:(d + 1) * H], sinks[k, d],
-                                                    carries[k, d], steps, start=a, cuts=tr.cuts(d),
+                                                    carries[k, d], steps, start=a, cuts=tr.cuts(arch.reversed(k, d)),
                                                     weights=tr.cell_weights(seg, s)):
                             if k == 0 and embedding is not None:        # ∂L/∂e_t, complete after the last direction
                                 embedding.backward(t, sinks[0, d].dz_ih[t], tr.weight(seg, f"weight_ih{s}"))
@@ -160,6 +166,8 @@ class StepRun:
             out.head_gradients(top, self._contributions)
             if embedding is not None:
                 embedding.table_gradients(self._contributions)
+            else:                                                      # issue 21: ∂L/∂x_t
+                tr.input_grads = input_gradients(tr, sinks)
             for k in reversed(range(L)):
                 for d in range(D):
                     self._layer_gradients(k, d, records[k, d], sinks[k, d], inputs[k])
@@ -172,7 +180,7 @@ class StepRun:
     def _layer_gradients(self, k: int, d: int, rec: LayerRecord, sink: RecordingSink, layer_input: np.ndarray) -> None:
         """∂L/∂h(−1) of a direction and its weight gradients, summed over the steps of each weight prefix."""
         tr = self._partial
-        s = f"_l{k}{tr.arch.suffix(d)}"
+        s = tr.arch.tag(k, d)
         dh0, dc0 = sink.initial
         tr.initial_state_grads[f"h{s}"] = dh0
         if dc0 is not None:

@@ -33,8 +33,8 @@ def sample(net: Network, length: int, prime: list[int] | tuple[int, ...] = (0,),
     Needs input_size == output_size (the symbols are both inputs and outputs) and a
     unidirectional network; ValueError otherwise. The same (net, arguments) give the same ids.
     """
-    if net.bidirectional:
-        raise ValueError("sampling needs a unidirectional network")
+    if net.arch.reads_future:
+        raise ValueError("sampling needs a unidirectional forward network (no reverse direction)")
     symbols = net.vocab_size if net.arch.embedded else net.input_size      # an embedding reads the ids themselves
     if symbols != net.output_size:
         raise ValueError(f"sampling feeds outputs back as inputs: {'vocab_size' if net.arch.embedded else 'input_size'} "

@@ -19,6 +19,13 @@ NO_TARGET = -100
 TASK_NAMES = ("copy", "adding", "char_lm", "tagging", "sine", "reverse")
 # Tasks read by an encoder–decoder: their data is the encoder's steps followed by the decoder's.
 SEQ2SEQ_TASKS = ("reverse",)
+WHOLE_SEQUENCE_TASKS = ("copy", "adding", "reverse")   # their loss needs the first input: lag T − 1 matters
+
+
+def task_required_lag(name: str, T: int) -> int | None:
+    """The lag a built-in task's loss needs (T − 1 for a task that must recall its first input over T
+    steps), or None for a task with no such need (it gets its memory horizon reported instead)."""
+    return T - 1 if name in WHOLE_SEQUENCE_TASKS and T > 1 else None
 
 COPY_SYMBOLS = ("A", "B", "C", "D")
 COPY_BLANK = "·"

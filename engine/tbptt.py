@@ -57,8 +57,8 @@ def state_at(trace: Trace, index: int) -> dict[str, np.ndarray]:
 
 def check_truncatable(net: Network, k1: int | None) -> None:
     """Truncation carries the state forward in time: a bidirectional network has no such state."""
-    if k1 is not None and net.bidirectional:
-        raise ValueError("truncated BPTT needs a unidirectional network (the reverse direction reads the future)")
+    if k1 is not None and net.arch.reads_future:
+        raise ValueError("truncated BPTT needs a unidirectional forward network (a reverse direction reads the future)")
 
 
 def as_batch(x: np.ndarray, targets: np.ndarray, loss: str, embedded: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -59,9 +59,10 @@ class Trace(TraceRecord):
         """JSON-able (Python floats and lists; NaN/Inf stay floats) digest for plots."""
         return summarize(self)
 
-    def diagnose(self) -> list[Finding]:
-        """`engine.diagnose(self)`: the findings, problems first."""
-        return diagnose(self)
+    def diagnose(self, required_lag: int | None = None) -> list[Finding]:
+        """`engine.diagnose(self, required_lag=…)`: the findings, problems first (`required_lag`
+        defaults to `self.required_lag`)."""
+        return diagnose(self, required_lag=required_lag)
 
     def weight_spectra(self) -> dict[str, dict[str, float]]:
         """`engine.weight_spectra(self)`: σ_max and spectral radii of every W_hh."""
@@ -87,14 +88,16 @@ class Trace(TraceRecord):
         """Extra JSON facts `save` writes into the file's meta (a subclass's own; none for a chain)."""
         return {}
 
-    def save(self, path: str | Path | BinaryIO) -> None:
+    def save(self, path: str | Path | BinaryIO, compress: bool = False) -> None:
         """Write the trace to `path` (or a binary file object) as .npz (plain arrays, loadable with
-        allow_pickle=False)."""
+        allow_pickle=False). Uncompressed by default: saving a large trace is then quick (a 144 MB
+        trace took seconds to compress); `compress=True` writes a smaller file slowly."""
         arrays: dict[str, np.ndarray] = {
             "meta": np.array(json.dumps({
                 "version": FORMAT_VERSION, "cell": self.cell, "input_size": self.input_size,
                 "hidden_size": self.hidden_size, "output_size": self.output_size,
                 "num_layers": self.num_layers, "bidirectional": self.bidirectional, "vocab_size": self.vocab_size,
+                "reverse_layers": list(self.reverse_layers),
                 "loss_type": self.loss_type, "loss": float(self.loss),
                 "readout": self.arch.readout, "loss_reduction": self.loss_reduction,
                 "bptt_window": self.bptt_window,
@@ -111,11 +114,12 @@ class Trace(TraceRecord):
                               ("finalgrad", self.final_state_grads)):
             for name, value in table.items():
                 arrays[f"{prefix}/{name}"] = value
+        write = np.savez_compressed if compress else np.savez
         if hasattr(path, "write"):
-            np.savez_compressed(path, **arrays)
+            write(path, **arrays)
             return
         with open(path, "wb") as f:
-            np.savez_compressed(f, **arrays)
+            write(f, **arrays)
 
 
 def load_trace(path: str | Path, max_bytes: int | None = None) -> Trace:
@@ -139,7 +143,8 @@ def load_trace(path: str | Path, max_bytes: int | None = None) -> Trace:
         vocab = meta.get("vocab_size")
         arch = Architecture(meta["cell"], meta["input_size"], meta["hidden_size"], meta["output_size"],
                             meta["num_layers"], meta["bidirectional"], None if vocab is None else int(vocab),
-                            check_readout(meta.get("readout", "per_step")))
+                            check_readout(meta.get("readout", "per_step")),
+                            reverse_layers=tuple(int(k) for k in meta.get("reverse_layers", ())))
         x = files.pop("x")
         if "chain" in meta:
             chain = check_chain([Segment(**seg) for seg in meta["chain"]], x.shape[0])

@@ -197,16 +197,32 @@ def record_model_trace(settings: Settings, model: Path, input: Path, targets: Pa
 
 def _view_target(args: argparse.Namespace, settings: Settings):
     """(trace, name) for `unrolled view`: a saved trace, or a model recorded on --input."""
-    if args.trace.suffix.lower() == ".pt":
-        raise SystemExit(f"unrolled view: {args.trace} is a torch pickle, which is never opened (loading it would run "
-                         "code). Export the model to ONNX (torch.onnx.export(model, (x,), 'model.onnx', "
-                         "external_data=False)) or its state dict to .npz, then view that with --input")
+    if args.trace.suffix.lower() in (".pt", ".pth"):      # issue 21: a state dict, never unpickled (server/checkpoints.py)
+        return _view_checkpoint(args, settings)
     if args.input is not None:
         return record_model_trace(settings, args.trace, args.input, args.targets, args.cell, args.loss, args.lengths,
                                   args.batch_first)
     if args.targets or args.cell or args.loss or args.lengths or args.batch_first:
         raise SystemExit("unrolled view: --targets, --lengths, --cell, --loss and --batch-first go with --input (a model)")
     return load_saved_trace(args.trace, settings), args.trace.name
+
+
+def _view_checkpoint(args: argparse.Namespace, settings: Settings):
+    """(trace, name) of a torch checkpoint's state dict run on --input: read with torch.load(weights_only=True)."""
+    import tempfile
+
+    from unrolled.server.checkpoints import pt_as_npz_bytes
+    if args.input is None:
+        raise SystemExit(f"unrolled view: {args.trace} is a model checkpoint; give its input with --input seq.npy")
+    try:
+        data = pt_as_npz_bytes(args.trace)
+    except ValueError as exc:
+        raise SystemExit(f"unrolled view: {exc}") from None
+    with tempfile.TemporaryDirectory() as tmp:
+        npz = Path(tmp) / f"{args.trace.stem}.npz"
+        npz.write_bytes(data)
+        trace, _ = record_model_trace(settings, npz, args.input, args.targets, args.cell, args.loss, args.lengths)
+    return trace, f"{args.trace.name} on {args.input.name}"
 
 
 def allow_hosts(settings: Settings, host: str, extra: list[str]) -> Settings:
@@ -234,6 +250,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "view":
         from unrolled.server.app import create_app
 
+        from unrolled.server.local_limits import local_settings   # issue 21: the machine's limits, not a shared server's
+        settings = local_settings(settings)
         trace, name = _view_target(args, settings)
         app = create_app(settings, loaded_trace=(trace, name))
         print(f"Unrolled: viewing {args.trace} at {url}", file=sys.stderr)

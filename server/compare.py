@@ -30,11 +30,12 @@ from unrolled.server.model_source import build_model
 from unrolled.server.runs import build_task, engine_inputs, title_and_story
 from unrolled.server.wire.serialize import to_jsonable
 
-COMPARED_NODE = "h_l0"
+COMPARED_NODE = "h_l0"        # the first layer's node; h_l0_reverse for a layer that runs only in reverse
 RunSpec = dict[str, Any]
 _CONFIGS_DOC = ('Run specs: configs (as for POST /api/trace) or {"model_id": id[, "cell", "seed", '
-                '"recurrent_scale", "forget_bias"]} for an uploaded model (with "cell": a fresh network of that '
-                "cell on the model's data).")
+                '"recurrent_scale", "forget_bias", "data_from"]} for an uploaded model (with "cell": a fresh network '
+                "of that cell on the model's data; with \"data_from\": on another uploaded model's data — two "
+                "checkpoints on the same data).")
 
 
 class CompareRequest(BaseModel):
@@ -94,6 +95,9 @@ class ModelRunSpec(BaseModel):
     seed: int = Field(0, ge=0, le=2**32 - 1)
     recurrent_scale: float | None = Field(None, ge=0.0, le=10.0, allow_inf_nan=False)
     forget_bias: float = Field(0.0, ge=-20.0, le=20.0, allow_inf_nan=False)
+    data_from: str | None = Field(None, min_length=1, max_length=64, description=(
+        "Another uploaded model whose input and targets this run reads: two checkpoints of one model "
+        "(before and after a loss spike, say) compared on the same data."))
 
 
 @dataclass
@@ -129,10 +133,26 @@ def _model_run(store: ModelStore, spec: RunSpec, where: tuple, label: str | None
                                     bidirectional=net.bidirectional, seed=parsed.seed,
                                     recurrent_scale=parsed.recurrent_scale,
                                     forget_bias=parsed.forget_bias,   # used by cells with a forget gate
-                                    vocab_size=net.arch.vocab_size)   # the same embedding size for token inputs
+                                    vocab_size=net.arch.vocab_size,   # the same embedding size for token inputs
+                                    reverse_layers=net.arch.reverse_layers)   # and the same reverse-only layers
     default = f"your model {model.name} ({net.cell})" if parsed.cell is None else f"random {net.cell} (seed {parsed.seed})"
-    return PreparedRun(label or default, parsed.model_dump(), net, model.x, model.targets, model.loss,
-                       model.run_options())
+    data = model if parsed.data_from is None else _data_model(store, parsed.data_from, net, where)
+    return PreparedRun(label or default, parsed.model_dump(), net, data.x, data.targets, data.loss,
+                       data.run_options())
+
+
+def _data_model(store: ModelStore, model_id: str, net: Any, where: tuple) -> Any:
+    """The uploaded model whose data a run reads (`data_from`), checked to fit `net`'s input and output."""
+    data = stored_model(store, model_id)
+    if isinstance(data, tuple):
+        raise CompareError([{"loc": [*where, "data_from"], "msg": data[0], "type": "unknown_model"}])
+    fits = (data.net.input_size, data.net.output_size, data.net.arch.vocab_size) == \
+        (net.input_size, net.output_size, net.arch.vocab_size)
+    if not fits:
+        raise CompareError([{"loc": [*where, "data_from"], "type": "value_error",
+                             "msg": f"{data.name} reads inputs of size {data.net.input_size} with {data.net.output_size} "
+                                    f"outputs; this model has {net.input_size} and {net.output_size}: not the same data"}])
+    return data
 
 
 def _config_run(model: type[TraceConfig], spec: RunSpec, where: list, label: str | None) -> PreparedRun:
@@ -191,9 +211,15 @@ def breakdown_targets(targets: np.ndarray, loss: str) -> dict[str, np.ndarray]:
     return {"every": every, "end": end}
 
 
+def compared_node(net: Any) -> str:
+    """The node a comparison looks at: the first layer's (its reverse one when it runs only in reverse)."""
+    return COMPARED_NODE if COMPARED_NODE in net.node_names else net.node_names[0]
+
+
 def _run_summary(run: PreparedRun) -> dict:
     trace = run.net.run(run.x, run.targets, loss=run.loss, **run.options)
-    profile = trace.vanishing(COMPARED_NODE)
+    node = compared_node(run.net)
+    profile = trace.vanishing(node)
     return {
         "label": run.label,
         "spec": run.spec,
@@ -201,7 +227,7 @@ def _run_summary(run: PreparedRun) -> dict:
         "T": int(trace.T),
         "loss_type": run.loss,
         "loss": float(trace.loss),
-        "node": COMPARED_NODE,
+        "node": node,
         "vanishing": {key: profile[key] for key in ("k", "distance", "norms", "factor", "bound", "sigma_max")},
         "gradient_norms": trace.gradient_norms,
         **diagnosis_and_spectra(trace),
@@ -209,13 +235,14 @@ def _run_summary(run: PreparedRun) -> dict:
 
 
 def _breakdown(run: PreparedRun) -> dict:
-    out = {"label": run.label, "node": COMPARED_NODE}
+    node = compared_node(run.net)
+    out = {"label": run.label, "node": node}
     for name, targets in breakdown_targets(run.targets, run.loss).items():
         trace = run.net.run(run.x, targets, loss=run.loss, contributions=False, **run.options)
-        ks, matrix = trace.flow_matrix(COMPARED_NODE)
+        ks, matrix = trace.flow_matrix(node)
         out[name] = {"ks": ks, "matrix": matrix, "loss": float(trace.loss),
                      "has_target": target_mask(targets, run.loss)[:, 0],
-                     "gradient_norms": trace.gradient_norms[COMPARED_NODE]}
+                     "gradient_norms": trace.gradient_norms[node]}
     return out
 
 

@@ -66,6 +66,12 @@ def _bounded_fields(s: Settings) -> dict[str, tuple[Any, FieldInfo]]:
         )),
         "epochs": (int | None, Field(None, ge=1, le=s.max_epochs, json_schema_extra=TRAINING)),
         "tbptt": (int | None, Field(None, ge=1, le=s.max_seq_len, json_schema_extra=TRAINING)),
+        # issue 21: the diagnosis warns of vanishing only against a lag that matters (engine.diagnose)
+        "required_lag": (int | None, Field(
+            None, ge=1, le=2 * s.max_seq_len,
+            description="Diagnosis: how many steps back the loss must reach (vanishing is judged against it). "
+                        "None: the task's own (copy, adding, reverse need the whole sequence; others report "
+                        "their memory horizon).")),
     }
 
 
@@ -103,6 +109,7 @@ class TraceConfig(BaseModel):
     lr: float | None = Field(None, gt=0.0, le=10.0, allow_inf_nan=False, json_schema_extra=TRAINING)
     clip: float | None = Field(None, gt=0.0, le=1e6, allow_inf_nan=False, json_schema_extra=TRAINING)
     tbptt: int | None = _DEFAULT_BOUNDS["tbptt"][1]
+    required_lag: int | None = _DEFAULT_BOUNDS["required_lag"][1]   # issue 21 (diagnosis)
     # Usage patterns (issue 6): how the trace is unrolled and back-propagated.
     recurrent_gradient: bool = Field(
         True, description="False: Elman context units — the state is treated as an input, no gradient through W."

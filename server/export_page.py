@@ -2,7 +2,7 @@
 
 The file needs no server and no network (it works opened from ``file://``, inside a notebook's
 ``<iframe srcdoc>`` or from any static host). It is the served page (templates/index.html rendered
-with the page data) with every ``/static/…`` stylesheet and ``/vendor/plotly.min.js`` inlined, the
+with the page data) with every ``/static/…`` stylesheet and ``/vendor/plotly.min.js`` (named by ``<meta name="plotly-src">``) inlined, the
 ES modules of static/js carried by an import map of ``data:`` URLs (a module loaded from ``file://``
 may not fetch its neighbours, so each relative import is rewritten to a bare ``unrolled/…`` name the
 map resolves), and the recorded streams (server.export_record) in ``<script id="offline-data">``,
@@ -31,7 +31,9 @@ from unrolled.server.wire.serialize import dumps
 MODULE_PREFIX = "unrolled/"   # bare specifiers of the page's modules in the import map
 _RELATIVE_IMPORT = re.compile(r"""(\bfrom\s*|\bimport\s*\(?\s*)(['"])(\.{1,2}/[^'"\n]+)\2""")
 _STYLESHEET = re.compile(r"""<link\s+rel="stylesheet"\s+href="/static/([^"]+)"\s*/?>""")
-_PLOTLY_TAG = re.compile(r"""<script\s+src="/vendor/plotly\.min\.js"\s*>\s*</script>""")
+# the served page loads plotly after first paint from <meta name="plotly-src"> (static/js/plotly_loader.js);
+# the exported page carries it inline there instead, so window.Plotly exists before any module runs
+_PLOTLY_TAG = re.compile(r"""<meta\s+name="plotly-src"\s+content="/vendor/plotly\.min\.js"\s*/?>""")
 _MAIN_TAG = re.compile(r"""<script\s+type="module"\s+src="/static/js/([^"]+)"\s*>\s*</script>""")
 
 

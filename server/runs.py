@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from unrolled import engine
-from unrolled.engine.tasks import TaskData, make_task
+from unrolled.engine.tasks import TaskData, make_task, task_required_lag
 from unrolled.server.config import TraceConfig
 from unrolled.server.model_source import DTYPES, ModelSource, build_model
 from unrolled.server.wire.messages import meta_message
@@ -47,7 +47,14 @@ def prepared_run(config: TraceConfig, model: Any = None) -> tuple[ModelSource, T
 def compute_trace(config: TraceConfig) -> tuple[Any, TaskData]:
     """Run the whole forward and backward pass at once (the REST trace)."""
     source, task, x, targets = prepared_run(config)
-    return source.run(x, targets, task.loss), task
+    return judged(source.run(x, targets, task.loss), config, task), task
+
+
+def judged(trace: Any, config: TraceConfig, task: TaskData) -> Any:
+    """`trace` with the lag its diagnosis judges against: the config's `required_lag`, else the task's."""
+    if trace is not None and hasattr(trace, "required_lag"):
+        trace.required_lag = config.required_lag or task_required_lag(task.name, task.x.shape[0])
+    return trace
 
 
 def wire_segments(stages: Sequence[engine.Segment]) -> list[dict] | None:
@@ -122,7 +129,7 @@ def config_source(config: TraceConfig, net: Any = None, title: str | None = None
     run = source.steps(x, targets, task.loss)
     meta = config_meta(config, task, source.model, run.schedule, title, segments=wire_segments(run.stages))
     meta.update(source.meta_extra())      # the other topologies: the fed value, the tree (server.topologies)
-    return StreamSource(meta, iter(run), lambda: run.trace, run.close, config.batch_index)
+    return StreamSource(meta, iter(run), lambda: judged(run.trace, config, task), run.close, config.batch_index)
 
 
 def loaded_source(trace: Any, name: str, title: str | None = None) -> StreamSource:

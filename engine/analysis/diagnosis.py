@@ -4,76 +4,87 @@ Every check returns findings only when its problem is present, so a healthy trac
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 
 from ..chain import Segment
 from ..record import TraceRecord
 from .decay import vanishing_profile
+from .finding import Finding, Thresholds
+from .horizon import arrival_steps, judged_profile, memory_horizon
+from .model_checks import forward_growth, gate_saturation, last_step_readout, nothing_to_judge, update_ratio_findings
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """When a measurement becomes a finding."""
+def diagnose(trace: TraceRecord, thresholds: Thresholds = Thresholds(), *, decay: bool = True,
+             required_lag: int | None = None) -> list[Finding]:
+    """Every finding for `trace`, problems first (then warnings, then "info" facts). A trace truncated
+    on purpose (truncate=k, or Elman's context units) gets no vanishing/exploding finding: its gradient
+    stops by design. `decay=False` leaves that check out. A chain of several segments (an
+    encoder–decoder) gets each segment's own findings, titled with its name ("Encoder: …") on the whole
+    time axis, and the gradient's decay measured along the whole chain, from the last loss back across
+    the hand-offs.
 
-    vanish_ratio: float = 1e-3        # ‖∂L_k/∂h_t‖ below this fraction of its peak ...
-    explode_ratio: float = 1e3        # ... or above this multiple of its value at the loss step
-    saturation_margin: float = 0.01   # a tanh/σ output this close to its limits is saturated
-    saturated_share: float = 0.5      # finding when more than this share of outputs is saturated at some step
-    dead_share: float = 0.1           # finding when more than this share of ReLU units never fires
-    forget_closed: float = 0.3        # finding when the mean forget gate (LSTM) falls below this at some step
-
-
-@dataclass
-class Finding:
-    """One diagnosed problem."""
-
-    kind: str                          # vanishing | exploding | nonfinite | saturation | dead_relu | forget_gate
-    severity: str                      # "warning" | "problem"
-    node: str                          # the h node (layer/direction) it concerns
-    t: int | None                      # the step where it is worst (the graph links here)
-    title: str
-    detail: str                        # one sentence with the numbers
-    steps: list[int] = field(default_factory=list)          # where it happens (timeline flags)
-    numbers: dict[str, float | list] = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        """Plain-Python form (NaN/Inf stay floats)."""
-        return asdict(self)
-
-
-def diagnose(trace: TraceRecord, thresholds: Thresholds = Thresholds(), *, decay: bool = True) -> list[Finding]:
-    """Every finding for `trace`, problems first. A trace truncated on purpose (truncate=k, or
-    Elman's context units) gets no vanishing/exploding finding: its gradient stops by design.
-    `decay=False` leaves that check out. A chain of several segments (an encoder–decoder) gets each
-    segment's own findings, titled with its name ("Encoder: …") on the whole time axis, and the
-    gradient's decay measured along the whole chain, from the last loss back across the hand-offs."""
+    `required_lag` (default: `trace.required_lag`, which the server sets from a task that needs it) is
+    the distance back that the user says matters: a vanishing warning when the gradient from the last
+    loss falls below a tenth of its peak sooner. Without it a run with a loss at several steps gets its
+    memory horizon as an "info" finding, and one with a single loss step a warning only when the
+    gradient is all but gone (below `vanish_ratio` of its peak). A run with no loss and no gradient
+    gets "Nothing to judge", never silence."""
+    if required_lag is None:
+        required_lag = getattr(trace, "required_lag", None)
+    if required_lag is not None and (isinstance(required_lag, bool) or not isinstance(required_lag, (int, np.integer))
+                                     or required_lag < 1):
+        raise ValueError(f"required_lag must be a whole number of steps ≥ 1 or None; got {required_lag!r}")
     decay = decay and trace.bptt_window is None               # a truncated recurrence cuts it on purpose
+    arriving = arrival_steps(trace)           # a run driven from outside (no loss of its own) gets its horizon too
+    judge = _Judge(thresholds, required_lag, len(arriving) > 1 or not trace.mask.any())
+    idle = nothing_to_judge(trace)
     if not trace.segmented:
-        return sorted(_findings(trace, thresholds, decay), key=lambda f: f.severity != "problem")
+        findings = _findings(trace, thresholds, decay and not idle, judge)
+        if not idle:
+            findings += update_ratio_findings(trace, thresholds) + last_step_readout(trace)
+        return _ordered(idle + findings)
     findings: list[Finding] = []
     for seg in trace.stages:
         shift = seg.start
-        for f in _findings(_SegmentView(trace, seg), thresholds, decay=False):
+        for f in _findings(_SegmentView(trace, seg), thresholds, False, judge):
             findings.append(replace(f, t=None if f.t is None else f.t + shift, steps=[s + shift for s in f.steps],
                                     title=f"{seg.name.capitalize()}: {f.title}"))
     broken = {f.node for f in findings if f.kind == "nonfinite"}
     for node in trace.node_names:
-        if decay and node not in broken:                      # no decay fit through NaN/Inf
-            findings += gradient_decay(vanishing_profile(trace, node), node, thresholds)
-    return sorted(findings, key=lambda f: f.severity != "problem")
+        if decay and not idle and node not in broken:         # no decay fit through NaN/Inf
+            findings += judge.decay(vanishing_profile(trace, node), node)
+    return _ordered(idle + findings)
 
 
-def _findings(trace, th: Thresholds, decay: bool) -> list[Finding]:
+def _ordered(findings: list[Finding]) -> list[Finding]:
+    """Problems, then warnings, then info."""
+    rank = {"problem": 0, "warning": 1}
+    return sorted(findings, key=lambda f: rank.get(f.severity, 2))
+
+
+class _Judge:
+    """The decay check with the run's facts: the required lag and whether losses arrive at several steps."""
+
+    def __init__(self, th: Thresholds, required_lag: int | None, per_step: bool) -> None:
+        self.th, self.required_lag, self.per_step = th, required_lag, per_step
+
+    def decay(self, profile: dict, node: str) -> list[Finding]:
+        """gradient_decay with this run's facts."""
+        return gradient_decay(profile, node, self.th, self.required_lag, self.per_step)
+
+
+def _findings(trace, th: Thresholds, decay: bool, judge: _Judge) -> list[Finding]:
     """The checks of every node of a record (or of one segment's view of it), node by node."""
     findings: list[Finding] = []
     for node in trace.node_names:
         nonfinite = _nonfinite(trace, node)
         findings += nonfinite
+        findings += forward_growth(trace, node, th)
         if decay and not nonfinite:
-            findings += gradient_decay(vanishing_profile(trace, node), node, th)
-        findings += _saturation(trace, node, th)
+            findings += judge.decay(judged_profile(trace, node), node)
+        findings += gate_saturation(trace, node, th, lambda mask: _real_mean(mask, trace, empty=0.0))
         findings += _dead_relu(trace, node, th)
         findings += _forget_gate(trace, node, th)
     return findings
@@ -84,6 +95,8 @@ class _SegmentView:
 
     def __init__(self, trace: TraceRecord, seg: Segment) -> None:
         self.cell_impl, self.node_names, self.T = trace.cell_impl, trace.node_names, seg.steps
+        self.valid, self.params = None, {name[len(seg.weights):]: v for name, v in trace.params.items()
+                                         if name.startswith(seg.weights)}
         self.activations = {name: v[seg.span] for name, v in trace.activations.items()}
         self.gradients = {name: v[seg.span] for name, v in trace.gradients.items()}
 
@@ -118,9 +131,12 @@ def _nonfinite(trace: TraceRecord, node: str) -> list[Finding]:
     return out
 
 
-def gradient_decay(profile: dict, node: str, th: Thresholds) -> list[Finding]:
-    """A vanishing or exploding finding from a node's vanishing profile (decay.vanishing_profile, or
-    an encoder–decoder's joined one), or none."""
+def gradient_decay(profile: dict, node: str, th: Thresholds, required_lag: int | None = None,
+                   per_step: bool = False) -> list[Finding]:
+    """A finding about how far the gradient from the last loss reaches, from a node's decay profile
+    (decay.vanishing_profile, horizon.judged_profile, or an encoder–decoder's joined one), or none:
+    exploding; vanishing against `required_lag`; the memory horizon ("info") of a per-step loss;
+    vanishing to below `vanish_ratio` of the peak for a single loss step (docs: diagnose)."""
     if profile["k"] is None:
         return []
     distance, norms = profile["distance"], profile["norms"]
@@ -141,6 +157,8 @@ def gradient_decay(profile: dict, node: str, th: Thresholds) -> list[Finding]:
                         f"‖∂L_{profile['k']}/∂h_t‖ grows to {peak / n[0]:.3g}× its value at the loss step "
                         f"over {int(d[top])} steps (per-step factor {factor:.3g}).",
                         [int(t) for t in steps_t[n > th.explode_ratio * n[0]]], numbers)]
+    if required_lag is not None or per_step:
+        return _horizon(profile, node, th, required_lag, numbers, d, n, steps_t, peak)
     below = np.flatnonzero((n < th.vanish_ratio * peak) & (np.arange(len(n)) > top)) if peak > 0 else []
     if len(below):
         first = int(below[0])
@@ -152,29 +170,25 @@ def gradient_decay(profile: dict, node: str, th: Thresholds) -> list[Finding]:
     return []
 
 
-def _saturating_outputs(trace: TraceRecord, node: str) -> dict[str, tuple[np.ndarray, float, float]]:
-    """name → (values, low limit, high limit) of every tanh/σ output recorded for this node."""
-    s = node[1:]
-    return {name: (trace.activations[name + s], low, high)
-            for name, (low, high) in trace.cell_impl.saturating.items()}
-
-
-def _saturation(trace: TraceRecord, node: str, th: Thresholds) -> list[Finding]:
-    out = []
-    for name, (values, low, high) in _saturating_outputs(trace, node).items():
-        margin = th.saturation_margin * (high - low) / 2
-        with np.errstate(invalid="ignore"):
-            saturated = (values <= low + margin) | (values >= high - margin)
-        share = _real_mean(saturated, trace, empty=0.0)                  # (T,)
-        if share.max() > th.saturated_share:
-            worst = int(np.argmax(share))
-            steps = np.flatnonzero(share > th.saturated_share)
-            out.append(Finding("saturation", "warning", node, worst, f"Saturated {name} ({node})",
-                               f"{share[worst]:.0%} of {name} outputs are within {th.saturation_margin} of their "
-                               f"limits at t={worst} (over {th.saturated_share:.0%} at {len(steps)} steps): "
-                               f"their derivatives are ≈ 0, so gradient barely passes.",
-                               [int(t) for t in steps], {"share": share.tolist(), "gate": name}))
-    return out
+def _horizon(profile, node, th, required_lag, numbers, d, n, steps_t, peak) -> list[Finding]:
+    """The memory horizon as "info", or a vanishing warning when it is shorter than the required lag."""
+    horizon, reach = memory_horizon(profile, th.horizon_ratio)
+    k = profile["k"]
+    numbers.update(horizon=horizon, reach=reach, required_lag=required_lag)
+    words = (f"the gradient from the loss at t={k} reaches ~{horizon} steps back (there it is below "
+             f"{th.horizon_ratio:g} of its peak; per-step factor {profile['factor']:.3g})" if horizon is not None
+             else f"the gradient from the loss at t={k} reaches all {reach} steps back (never below "
+                  f"{th.horizon_ratio:g} of its peak)")
+    if required_lag is not None and horizon is not None and horizon <= min(required_lag, reach):
+        at = int(np.flatnonzero(d == horizon)[0])
+        lag_i = np.flatnonzero(d <= min(required_lag, reach))
+        numbers.update(ratio=float(n[lag_i[-1]] / peak) if peak > 0 else float("nan"))
+        return [Finding("vanishing", "warning", node, int(steps_t[at]), f"Vanishing gradient ({node})",
+                        f"{words[0].upper()}{words[1:]}, but a lag of {required_lag} steps matters: the inputs "
+                        f"further back barely affect the loss.",
+                        [int(t) for t in steps_t[(d >= horizon) & (d <= required_lag)]], numbers)]
+    return [Finding("horizon", "info", node, int(steps_t[np.flatnonzero(d == horizon)[0]]) if horizon is not None
+                    else None, f"Memory horizon ({node})", f"{words[0].upper()}{words[1:]}.", [], numbers)]
 
 
 def _dead_relu(trace: TraceRecord, node: str, th: Thresholds) -> list[Finding]:
@@ -226,4 +240,5 @@ def shared_checks(record, node: str, th: Thresholds = Thresholds()) -> list[Find
     """The checks that read only a node's per-step activations and gradients ((N, B, H), any axis:
     a tree's nodes in post-order too): non-finite values, then saturation. `record` needs
     activations, gradients, T and cell_impl."""
-    return _nonfinite(record, node) + _saturation(record, node, th)
+    return _nonfinite(record, node) + gate_saturation(record, node, th,
+                                                      lambda mask: _real_mean(mask, record, empty=0.0))

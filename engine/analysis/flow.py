@@ -91,26 +91,30 @@ def flow_norms(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
     return {node: np.concatenate([p[node] for p in parts], axis=0) for node in trace.node_names}
 
 
-def _flow_chunk(trace: TraceRecord, ks: np.ndarray) -> dict[str, np.ndarray]:
+def _flow_chunk(trace: TraceRecord, ks: np.ndarray, d_top: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The rows ks of the flow matrix: BPTT of K one-hot loss terms through the recorded network,
-    stage by stage in reverse with each stage's weights (across the chain's hand-offs)."""
+    stage by stage in reverse with each stage's weights (across the chain's hand-offs). `d_top`
+    (T, K, B, D·H), when given, is what arrives at the top layer instead (issue 21: output_grads)."""
     cell = trace.cell_impl
     T, B, H, K, D = trace.T, trace.B, trace.hidden_size, len(ks), trace.directions
-    dlogits = np.zeros((T, K, B, trace.output_size), dtype=trace.dtype)
-    dlogits[ks, np.arange(K)] = trace.gradients["logits"][ks]      # ∂L_k/∂o_t is nonzero only at t = k
     out = {}
     with np.errstate(over="ignore", invalid="ignore"):
-        d_above = _head_injection(trace, dlogits)
+        if d_top is not None:
+            d_above = d_top
+        else:
+            dlogits = np.zeros((T, K, B, trace.output_size), dtype=trace.dtype)
+            dlogits[ks, np.arange(K)] = trace.gradients["logits"][ks]      # ∂L_k/∂o_t is nonzero only at t = k
+            d_above = _head_injection(trace, dlogits)
         for k in reversed(range(trace.num_layers)):
             d_below = None if k == 0 else np.zeros((T, K, B, trace.arch.layer_input_size(k)), dtype=trace.dtype)
             for d in range(D):
-                s = f"_l{k}{trace.arch.suffix(d)}"
-                rec, cuts = trace.layer_record(k, d), trace.cuts(d)
+                s, reverse = trace.arch.tag(k, d), trace.arch.reversed(k, d)
+                rec, cuts = trace.layer_record(k, d), trace.cuts(reverse)
                 sink = FlowSink(cell, T, K, B, H, None, d_below, trace.dtype, trace.valid)
                 carry = Carry(cell, (K, B, H), trace.dtype)
                 for seg in reversed(trace.stages):
                     sink.w_ih = trace.weight(seg, f"weight_ih{s}")
-                    steps = range(seg.start, seg.stop) if d else range(seg.stop - 1, seg.start - 1, -1)
+                    steps = range(seg.start, seg.stop) if reverse else range(seg.stop - 1, seg.start - 1, -1)
                     for _ in backward_direction(cell, rec, trace.weight(seg, f"weight_hh{s}"),
                                                 d_above[seg.span, ..., d * H:(d + 1) * H], sink, carry, steps,
                                                 start=seg.start, cuts=cuts, weights=trace.cell_weights(seg, s)):
@@ -134,3 +138,9 @@ def _head_injection(trace: TraceRecord, dlogits: np.ndarray) -> np.ndarray:
         if seg.emits:
             d_above[seg.span] = dlogits[seg.span] @ trace.weight(seg, "head.weight")   # (n, K, B, D·H)
     return d_above
+
+
+def flow_from_top(trace: TraceRecord, d_top: np.ndarray) -> dict[str, np.ndarray]:
+    """node → (T,) batch mean of ‖∂/∂h_t‖ of one gradient `d_top` (T, B, D·H) arriving at the top layer."""
+    rows = _flow_chunk(trace, np.array([0]), d_top[:, None])
+    return {node: table[0] for node, table in rows.items()}

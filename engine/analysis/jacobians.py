@@ -33,9 +33,9 @@ def _jacobian_norms(trace: TraceRecord) -> dict[str, np.ndarray]:
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(trace.num_layers):
             for d in range(trace.directions):
-                s = f"_l{k}{trace.arch.suffix(d)}"
+                s = trace.arch.tag(k, d)
                 rec = trace.layer_record(k, d)
-                later = np.arange(T - 2, -1, -1) if d else np.arange(1, T)     # every step but the first processed
+                later = np.arange(T - 2, -1, -1) if rec.reverse else np.arange(1, T)   # all but the first processed
                 if len(later) > affordable:
                     later = later[np.unique(np.round(np.linspace(0, len(later) - 1, affordable)).astype(int))]
                 norms = np.full(T, np.nan)

@@ -55,5 +55,16 @@ def summarize(trace: TraceView) -> dict:
         "grad_norms": param_norms,
         "vanishing": vanishing,
         "flow": flow,
+        "cell_weights": cell_weights(trace),
         **({"segments": [seg.as_dict() for seg in trace.stages]} if trace.segmented else {}),
     }
+
+
+def cell_weights(trace: TraceView) -> dict[str, list]:
+    """The cell's extra weights by parameter name (Cell.extra_weights, e.g. the peepholes
+    weight_peephole_l0 (3, H)): the numbers the page's inspector and step equations show; {} for
+    torch's cells."""
+    extra = tuple(getattr(getattr(trace, "cell_impl", None), "extra_weights", ()))
+    params = getattr(trace, "params", {})
+    return {name: floats(value) for name, value in params.items()
+            if name.rsplit(".", 1)[-1].rsplit("_l", 1)[0] in extra}

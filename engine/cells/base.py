@@ -10,7 +10,9 @@ views (`out=` buffers), so the recurrence allocates little and copies nothing.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -64,6 +66,7 @@ class Cell:
     extra_weights: tuple[str, ...] = ()  # per-direction parameters beyond W_ih, W_hh, b_ih, b_hh (names
     #                                     without _l{k}); the engine hands their values to every step in
     #                                     StepRecord.weights and sums `extra_weight_gradients`
+    extra_weight_rows: Mapping[str, tuple[str, ...]] = MappingProxyType({})   # lecture names of their rows
 
     @property
     def has_cell_state(self) -> bool:
@@ -79,7 +82,9 @@ class Cell:
         return {"name": self.name, "states": list(self.states),
                 "gates": [{"name": g, "title": self.gate_titles.get(g, g), "range": list(self.gate_ranges[g])}
                           for g in self.gates],
-                "lecture": self.lecture_notes().to_json()}
+                "lecture": self.lecture_notes().to_json(),
+                **({"extra_weights": {w: list(self.extra_weight_rows.get(w, ())) for w in self.extra_weights}}
+                   if self.extra_weights else {})}
 
     def lecture_notes(self) -> Lecture:
         """The lecture's equations of this cell, or a generic description from its gates and states."""

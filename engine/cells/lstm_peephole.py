@@ -26,6 +26,8 @@ StepRecord.weights. No torch module has these equations. Shapes: B batch, H hidd
 """
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 
 from .base import StepRecord, GradStep, diag_times, sigmoid_
@@ -41,6 +43,7 @@ class PeepholeLSTMCell(LSTMCell):
     name = "lstm_peephole"
     torch_class = ""
     extra_weights = (PEEP,)
+    extra_weight_rows = MappingProxyType({PEEP: ("Pⁱ", "Pᶠ", "Pᵒ")})     # the page names the rows i, f, o
     lecture = Lecture(
         panel=(
             '<math display="block"><msub><mi>f</mi><mi>t</mi></msub><mo>=</mo><mi>σ</mi><mo>(</mo><msup><mi>U</mi>'

@@ -43,7 +43,7 @@ def can_run_in_process(config: Any) -> bool:
     return type(config) is TraceConfig
 
 
-def run_stream(config: TraceConfig, prefetch: int, conn: Connection) -> None:
+def run_stream(config: TraceConfig, prefetch: int, conn: Connection, encoding: str = "json") -> None:
     """In the worker process: meta, one encoded event per credit, then the summary (or an error)."""
     from unrolled.server.runs import config_source
     from unrolled.server.wire.events import encode_event
@@ -61,7 +61,7 @@ def run_stream(config: TraceConfig, prefetch: int, conn: Connection) -> None:
             while credits <= 0:
                 credits += conn.recv()  # one credit per event the client has been sent
             info = (seq, event.phase, event.node, int(event.t), float(event.norm), bool(event.padding))
-            conn.send(("event", encode_event(event, seq, source.batch_index), info))
+            conn.send(("event", encode_event(event, seq, source.batch_index, encoding), info))
             credits, seq = credits - 1, seq + 1
         conn.send(("summary", dumps(summary_message(source.finished_trace()))))
     except (EOFError, BrokenPipeError):  # the server stopped listening
@@ -79,8 +79,8 @@ def run_stream(config: TraceConfig, prefetch: int, conn: Connection) -> None:
 class ProcessEngineWorker(EngineWorker):
     """An EngineWorker whose engine runs in a worker process; its thread only relays the pipe."""
 
-    def __init__(self, config: TraceConfig, slots: EngineSlots, prefetch: int) -> None:
-        super().__init__(lambda: None, slots, prefetch)
+    def __init__(self, config: TraceConfig, slots: EngineSlots, prefetch: int, encoding: str = "json") -> None:
+        super().__init__(lambda: None, slots, prefetch, encoding)
         self._config = config
         self._prefetch = prefetch
         self._process: Any = None
@@ -104,7 +104,7 @@ class ProcessEngineWorker(EngineWorker):
         """Start the process and relay its messages until it ends or the worker is stopped."""
         context = process_context()
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=run_stream, args=(self._config, self._prefetch, child),
+        self._process = context.Process(target=run_stream, args=(self._config, self._prefetch, child, self._encoding),
                                         name="unrolled-stream-process", daemon=True)
         self._process.start()
         child.close()

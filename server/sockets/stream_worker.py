@@ -39,9 +39,11 @@ class EngineWorker(ThreadWorker):
 
     thread_name = "unrolled-stream"
 
-    def __init__(self, make_source: Callable[[], StreamSource], slots: EngineSlots, prefetch: int) -> None:
+    def __init__(self, make_source: Callable[[], StreamSource], slots: EngineSlots, prefetch: int,
+                 encoding: str = "json") -> None:
         super().__init__(slots, batch=EVENT_BATCH)
         self._make_source = make_source
+        self._encoding = encoding  # the start message's "encoding" (server.wire.events.encode_event)
         self._source: StreamSource | None = None
         self._credits = prefetch  # events the worker may compute ahead of the client
         self._credit_lock = threading.Lock()
@@ -88,7 +90,7 @@ class EngineWorker(ThreadWorker):
                 event = next(source.events, None)
                 if event is None:
                     break
-                text = encode_event(event, seq, source.batch_index)
+                text = encode_event(event, seq, source.batch_index, self._encoding)
             info = EventInfo(seq, event.phase, event.node, int(event.t), float(event.norm),
                              bool(event.padding))
             self.emit_batched("event", text, info)

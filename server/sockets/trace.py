@@ -55,6 +55,7 @@ class StartMessage(ClientMessage):
     delay_ms: Delay | None = None  # None: no delay
     source: Literal["config", "loaded", "trained", "model"] = "config"
     model_id: str | None = Field(None, max_length=64)  # source "model": the id POST /api/models returned
+    encoding: Literal["json", "f32"] = "json"  # "f32": event values as base64 float32 (issue 17; the page asks)
 
 
 class StepMessage(ClientMessage):
@@ -156,18 +157,18 @@ class TraceConnection(MessageConnection):
         replaced, self._stopped = self._stopped, None
         # the session waits for the replaced stream's thread, then its turn for a slot (queued,
         # told its position), before the worker starts
-        worker = self._new_worker(make_source)
+        worker = self._new_worker(make_source, message.encoding)
         self.session = StreamSession(worker, self.send_text, self.breakpoints, message.mode, message.delay_ms or 0,
                                      self._settings.stream_idle_s, after=replaced)
         self.session.start()
 
-    def _new_worker(self, make_source) -> EngineWorker:
+    def _new_worker(self, make_source, encoding: str = "json") -> EngineWorker:
         """The stream's worker: in a process for a config when the settings say so, else a thread."""
         prefetch = self._settings.stream_prefetch
         if (self._settings.stream_processes and isinstance(make_source, partial)
                 and make_source.func is config_source and can_run_in_process(make_source.args[0])):
-            return ProcessEngineWorker(make_source.args[0], self._slots, prefetch)
-        return EngineWorker(make_source, self._slots, prefetch)
+            return ProcessEngineWorker(make_source.args[0], self._slots, prefetch, encoding)
+        return EngineWorker(make_source, self._slots, prefetch, encoding)
 
     def _source_factory(self, message: StartMessage):
         """A callable building the stream's source in the worker, or (detail, field) if invalid."""

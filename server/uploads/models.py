@@ -132,11 +132,13 @@ def _check_extent(x: np.ndarray, files: ModelFiles, net: engine.Network, limits:
     T, B = x.shape[:2]
     axes = ("second", "first") if net.batch_first else ("first", "second")
     units = T * B * net.hidden_size * net.num_layers * net.directions
-    for what, value, bound in ((f"T (its {axes[0]} axis)", T, limits.max_seq_len),
-                               (f"B (its {axes[1]} axis)", B, limits.max_batch_size),
-                               ("T·B·hidden_size·num_layers·directions", units, limits.max_units)):
+    for what, value, bound, setting in ((f"T (its {axes[0]} axis)", T, limits.max_seq_len, "MAX_SEQ_LEN"),
+                                        (f"B (its {axes[1]} axis)", B, limits.max_batch_size, "MAX_BATCH_SIZE"),
+                                        ("T·B·hidden_size·num_layers·directions", units, limits.max_units,
+                                         "MAX_UNITS")):
         if value > bound:
-            raise ModelFileError(f"{files.input_name}: {what} is {value}; the limit is {bound}", "input")
+            raise ModelFileError(f"{files.input_name}: {what} is {value}; the limit is {bound} "
+                                 f"(raise it with UNROLLED_{setting})", "input")
 
 
 def _token_input(x: np.ndarray, files: ModelFiles, net: engine.Network, limits: Settings) -> np.ndarray:

@@ -33,6 +33,10 @@ def infer_cell(recurrent: dict[str, np.ndarray], cell: str | None, filename: str
     if blocks not in CELL_BY_BLOCKS:
         raise ModelFileError(f"{filename}['weight_hh_l0'] has shape {w.shape}; expected (k·H, H) with k = 1 "
                              "(rnn), 3 (gru) or 4 (lstm)", field)
+    if cell is None and blocks == 1:          # issue 21: tanh or ReLU is not in the weights; never guess it
+        raise ModelFileError(f"{filename}['weight_hh_l0'] of shape {w.shape} is a plain RNN, but its weights do not "
+                             "say whether it uses tanh or ReLU: name the cell (--cell rnn_tanh or --cell rnn_relu; "
+                             "the upload form's cell)", "cell")
     if cell is None:
         return CELL_BY_BLOCKS[blocks]
     needed = get_cell(cell).blocks                      # every registered cell, the lectures' ones included

@@ -8,6 +8,7 @@ equal over events of every cell. The message's fields are in docs/DESIGN.md, "So
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from typing import Any
@@ -48,9 +49,10 @@ def event_message(event: Any, seq: int, batch_index: int) -> dict:
     return message
 
 
-def _fast_message(event: Any, seq: int, batch_index: int) -> dict | None:
+def _fast_message(event: Any, seq: int, batch_index: int, rounded: bool = True) -> dict | None:
     """`event_message`'s message when every value is finite and of one shape, with one NumPy call
-    per step (stack, round, norm); None when the event needs the plain path."""
+    per step (stack, round, norm); None when the event needs the plain path. ``rounded=False``: the
+    values as arrays of the batch element, unrounded (for `_compact_message`)."""
     arrays = [np.asarray(v) for v in event.values.values()]
     norm = float(event.norm)
     if not arrays or not math.isfinite(norm) or any(a.shape != arrays[0].shape for a in arrays):
@@ -69,13 +71,30 @@ def _fast_message(event: Any, seq: int, batch_index: int) -> dict | None:
     return {
         "type": "event", "seq": seq, "phase": event.phase, "node": event.node, "t": int(event.t),
         "layer": event.layer, "direction": int(event.direction), "norm": norm,
-        "values": dict(zip(names, round_significant(elements, STREAM_DIGITS).tolist())),
+        "values": dict(zip(names, round_significant(elements, STREAM_DIGITS).tolist() if rounded else elements)),
         "norms": dict(zip(names, batch_norms.tolist())),
     }
 
 
-def encode_event(event: Any, seq: int, batch_index: int) -> str:
-    """The JSON text of ``event_message(event, seq, batch_index)``: the stream's hot path."""
+def _compact_message(event: Any, seq: int, batch_index: int) -> dict | None:
+    """The ``"encoding": "f32"`` form of `_fast_message` (issue 17): each value of the batch element
+    as base64 of its little-endian float32 bytes, ``"enc": "f32"`` saying so; the norms as JSON numbers.
+    Formatting every value as a JSON float was most of the stream's server time; full precision stays
+    in /api/trace and the exports. None when the event needs the plain path."""
+    message = _fast_message(event, seq, batch_index, rounded=False)
+    if message is None:
+        return None
+    message["values"] = {name: base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode("ascii")
+                         for name, v in message["values"].items()}
+    message["enc"] = "f32"
+    return message
+
+
+def encode_event(event: Any, seq: int, batch_index: int, encoding: str = "json") -> str:
+    """The JSON text of ``event_message(event, seq, batch_index)``: the stream's hot path.
+    ``encoding="f32"`` sends the values compactly when it can (`_compact_message`)."""
+    if encoding == "f32" and (compact := _compact_message(event, seq, batch_index)) is not None:
+        return json.dumps(compact, separators=(",", ":"), allow_nan=False)
     message = _fast_message(event, seq, batch_index)
     if message is not None:  # already JSON-safe: encoded without a second walk
         return json.dumps(message, separators=(",", ":"), allow_nan=False)

@@ -24,6 +24,19 @@ export function gatesOf(meta) {
   return cellSpecOf(meta).gates;
 }
 
+/** The cell's extra weights of the h node `node` at step t with their rows' lecture names, from the
+ * summary (store.summary.cellWeights; an encoder–decoder's under its half's prefix): [{param, rows:
+ * [[name, values]…]}], e.g. the peepholes Pⁱ, Pᶠ, Pᵒ; [] for torch's cells or before the summary. */
+export function cellWeightsOf(meta, summary, node, half = null) {
+  const out = [];
+  for (const [weight, names] of Object.entries(cellSpecOf(meta).extra_weights ?? {})) {
+    const param = `${half ? `${half}.` : ''}${weight}${node.slice(1)}`;   // weight_peephole + _l0[_reverse]
+    const values = summary?.cellWeights?.[param];
+    if (values) out.push({ param, rows: values.map((row, i) => [names[i] ?? `${weight}[${i}]`, row]) });
+  }
+  return out;
+}
+
 /** True when `name` is a gate whose activation lies in [0, 1] (a σ gate: drawn on a 0…1 scale). */
 export function isUnitGate(meta, name) {
   const gate = gatesOf(meta).find((g) => g.name === name);

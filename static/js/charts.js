@@ -8,8 +8,7 @@ import { lectureName } from './inspector.js';
 import { contextStep } from './segments.js';
 import { look } from './look.js';
 import { gatesOf, isUnitGate } from './cell_spec.js';
-
-/* global Plotly */
+import { whenPlotly } from './plotly_loader.js';   // issue 17: plotly is loaded after first paint
 
 function baseLayout(extra = {}) {
   const { present } = look();
@@ -51,7 +50,7 @@ const drawn = new WeakSet();   // the plot <div>s that hold a figure (what a PNG
 
 /** Draw a figure into `div` (Plotly.react with plotly options `config`), remembering that it holds one. */
 export function react(div, data, layout, config = CONFIG) {
-  Plotly.react(div, data, layout, config);
+  whenPlotly((Plotly) => Plotly.react(div, data, layout, config));
   drawn.add(div);
 }
 
@@ -197,7 +196,7 @@ export function drawFlow(div, { store, meta, node }) {
   const text = f.matrix.map((row) => row.map((v) => fmt(v)));
   react(div, [{
     type: 'heatmap', x: [...Array(meta.T).keys()], y: f.ks, z, text,
-    customdata: f.ks.map(() => [...Array(meta.T).keys()].map((t) => [node, t])),
+    meta: { hoverNode: node },   // issue 17: hover gives [node, x] (a T × k customdata grid was costly)
     colorscale: SCALES.backward.map((c, i, a) => [i / (a.length - 1), c]),
     colorbar: { title: { text: 'log₁₀' }, thickness: 14 },
     hovertemplate: 'k=%{y}, t=%{x}: ‖∂Lₖ/∂hₜ‖ = %{text}<extra></extra>',
@@ -224,7 +223,7 @@ export function drawHidden(div, { store, cursor, meta, node, quantity }) {
   const top = unit ? 1 : Math.max(1e-12, ...finite);
   react(div, [{
     type: 'heatmap', x: [...Array(meta.T).keys()], y: [...Array(H).keys()], z,
-    customdata: z.map((row) => row.map((_, t) => [node, t])),
+    meta: { hoverNode: node },   // issue 17: hover gives [node, x] (a T × H customdata grid was costly)
     colorscale: unit ? SCALES.heatSequential : SCALES.heatDiverging, reversescale: !unit,
     zmin: unit ? 0 : -top, zmax: top, zmid: unit ? undefined : 0,
     colorbar: { thickness: 14 }, hoverongaps: false,
@@ -236,8 +235,21 @@ export function drawHidden(div, { store, cursor, meta, node, quantity }) {
   }));
 }
 
-/** plot-contributions: per-step contributions to each shared weight's gradient, stacked over t. */
-export function drawContributions(div, { store, meta }) {
+/** The backward event after which a parameter's step-t contribution is known: the head's at ∂L/∂o(t)
+ * (logits), a layer's at its node's ∂L/∂h(t), the embedding's once layer 0's last direction has sent its
+ * part (engine.events); a parameter of neither (a topology's own) at the run's last h node. */
+export function contributionNode(param, meta) {
+  const base = param.replace(/^(encoder|decoder)\./, '');
+  if (base.startsWith('head.')) return 'logits';
+  const layer = /_l(\d+)(_reverse)?$/.exec(base);
+  if (layer) return `h_l${layer[1]}${layer[2] ?? ''}`;
+  const first = meta.nodes.filter((n) => /^h_l0(_reverse)?$/.test(n));
+  return base.startsWith('embedding') && first.length ? first[first.length - 1] : meta.nodes[meta.nodes.length - 1];
+}
+
+/** plot-contributions: per-step contributions to each shared weight's gradient, stacked over t. A step's
+ * term shows once the backward pass has reached it at `cursor` (the chart fills in as BPTT steps back). */
+export function drawContributions(div, { store, meta, cursor = Infinity }) {
   const contrib = store.summary?.contributions;
   if (!contrib) {
     react(div, [], waiting('appears when the backward pass is complete'));
@@ -245,15 +257,18 @@ export function drawContributions(div, { store, meta }) {
   }
   const params = Object.keys(contrib).filter((p) => !/(^|\.)bias_ih/.test(p));
   const names = params.map(lectureName);
+  const limit = meta.tree ? Infinity : cursor;   // a tree's plot is drawn once per run (plots_tree.js)
+  const reached = params.map((p) => { const node = contributionNode(p, meta); return (t) => Boolean(store.find('backward', node, t, limit)); });
+  let shown = 0;
   const T = meta.T;
   const bins = Math.min(T, PLOTS.maxContributionBins);
   const data = [];
   for (let b = 0; b < bins; b += 1) {
     const t0 = Math.floor((b * T) / bins);
     const t1 = Math.floor(((b + 1) * T) / bins) - 1;
-    const x = params.map((p) => {
+    const x = params.map((p, i) => {
       let s = 0;
-      for (let t = t0; t <= t1; t += 1) if (Number.isFinite(contrib[p][t])) s += contrib[p][t];
+      for (let t = t0; t <= t1; t += 1) if (Number.isFinite(contrib[p][t]) && reached[i](t)) { s += contrib[p][t]; shown += 1; }
       return s;
     });
     const label = t0 === t1 ? `t=${t0}` : `t=${t0}…${t1}`;
@@ -276,14 +291,20 @@ export function drawContributions(div, { store, meta }) {
     yaxis: { autorange: 'reversed' },
     showlegend: true,
     legend: { orientation: 'h', y: -0.3, x: 0 },
+    annotations: shown ? [] : [{ text: 'the terms fill in as the backward pass reaches each step', xref: 'paper', yref: 'paper', x: 0.5, y: 0.5, showarrow: false, font: { color: cssVar('--muted') || '#667' } }],
   }));
 }
 
 /** Forward plotly hover/unhover on `div` to onHover(node, t) (customdata = [node, t]). */
 export function linkHover(div, onHover) {
+  whenPlotly(() => linkPlotlyHover(div, onHover));
+}
+
+function linkPlotlyHover(div, onHover) {
   div.on('plotly_hover', (e) => {
     const p = e.points?.[0];
-    const cd = p?.customdata;
+    // a heatmap names its node once (trace meta) and its column is t
+    const cd = p?.customdata ?? (p?.data?.meta?.hoverNode !== undefined ? [p.data.meta.hoverNode, p.x] : undefined);
     if (Array.isArray(cd) && cd.length === 2) onHover(cd[0], cd[1]);
   });
   div.on('plotly_unhover', () => onHover(null, null));
@@ -292,5 +313,5 @@ export function linkHover(div, onHover) {
 /** Download a plot as PNG (Plotly.downloadImage; nothing leaves the machine); false if not drawn yet. */
 export function downloadPng(div, name) {
   if (!div || !drawn.has(div)) return false;   // nothing drawn yet
-  return Plotly.downloadImage(div, { format: 'png', filename: name, width: div.clientWidth || 900, height: div.clientHeight || PLOTS.height, scale: 2 });
+  return whenPlotly((Plotly) => Plotly.downloadImage(div, { format: 'png', filename: name, width: div.clientWidth || 900, height: div.clientHeight || PLOTS.height, scale: 2 }));
 }

@@ -16,7 +16,7 @@ import { look, onLookChange } from './look.js';
 import { mountDiagnosisPanel } from './findings.js';
 import { fieldNames } from './config_fields.js';
 
-/* global Plotly */
+import { whenPlotly } from './plotly_loader.js';   // issue 17: plotly is loaded after first paint
 
 const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ['sendDataToCloud', 'lasso2d', 'select2d'] };
 const CELL_NAMES = {
@@ -29,8 +29,14 @@ const CHOICES = [
   { id: 'grus', text: 'the GRU: torch’s · the lectures’ (reset before W)', vary: { cell: ['gru', 'gru_reset_before'] } },
   { id: 'scale', text: 'the recurrent scale: 0.5 · 1.0 · 1.5', vary: { recurrent_scale: [0.5, 1.0, 1.5] } },
   { id: 'model', text: 'your uploaded model against fresh cells', model: true },
+  { id: 'checkpoints', text: 'your last two models on the same data (e.g. before / after a loss spike)', checkpoints: true },
   { id: 'custom', text: 'something else…', custom: true },
 ];
+
+/** The compare body of two uploaded models (two checkpoints), both run on the first one's input and targets. */
+export function checkpointRequest(first, second) {
+  return { configs: [{ model_id: first }, { model_id: second, data_from: first }] };
+}
 
 /** Plot layout in the page's look (colours from the theme's CSS variables). */
 function layout(extra = {}) {
@@ -107,11 +113,11 @@ function drawDecay(div, runs) {
     });
   });
   const k = runs[0]?.vanishing?.k;
-  Plotly.react(div, data, finalize({
+  whenPlotly((Plotly) => Plotly.react(div, data, finalize({
     ...l,
     xaxis: axis(l, { title: { text: `distance k − t  (k = ${k ?? '?'}, the last step with a target)` } }),
     yaxis: axis(l, logAxis(ys, '‖∂Lₖ/∂hₜ‖')),
-  }), PLOT_CONFIG);
+  }), PLOT_CONFIG));
 }
 
 /** plot-compare-profiles: each run's ‖∂L/∂h_t‖ over t, one row per run (shared t axis). */
@@ -141,7 +147,7 @@ function drawProfiles(div, runs) {
     }];
   });
   const bottom = n > 1 ? `y${n}` : 'y';
-  Plotly.react(div, data, finalize({ ...l, ...axes, xaxis: axis(l, { anchor: bottom, title: { text: 'time step t  (‖∂L/∂hₜ‖, log scale per row)' } }) }), PLOT_CONFIG);
+  whenPlotly((Plotly) => Plotly.react(div, data, finalize({ ...l, ...axes, xaxis: axis(l, { anchor: bottom, title: { text: 'time step t  (‖∂L/∂hₜ‖, log scale per row)' } }) }), PLOT_CONFIG));
 }
 
 /** plot-breakdown: ‖∂L_k/∂h_t‖ with a loss at every step vs at the end only, one colour scale. */
@@ -168,14 +174,14 @@ function drawBreakdown(div, breakdown) {
     text: `${text}  (L = ${fmt(num(breakdown[key]?.loss), 4)})`, xref: 'paper', yref: 'paper', x, y: 1.02,
     xanchor: 'center', yanchor: 'bottom', showarrow: false,
   });
-  Plotly.react(div, data, finalize({
+  whenPlotly((Plotly) => Plotly.react(div, data, finalize({
     ...l,
     annotations: [title('every', parts[0][1], 0.22), title('end', parts[1][1], 0.74)],
     xaxis: axis(l, { domain: [0, 0.44], title: { text: 'time step t' } }),
     yaxis: axis(l, { title: { text: 'loss step k' }, autorange: 'reversed' }),
     xaxis2: axis(l, { domain: [0.52, 0.96], title: { text: 'time step t' }, anchor: 'y2' }),
     yaxis2: axis(l, { anchor: 'x2', autorange: 'reversed', ...(breakdown.end?.ks?.length <= 12 ? { tickmode: 'array', tickvals: breakdown.end.ks } : {}) }),
-  }), PLOT_CONFIG);
+  }), PLOT_CONFIG));
 }
 
 /** Turn a 422's detail into one line per problem ("configs 1 → hidden_size: …"). */
@@ -190,9 +196,10 @@ function errorLines(body, status) {
 
 /**
  * Mount the compare panel into `container` (it redraws its plots when the look changes).
- * getConfig() is the base config; getModelId() (optional) an uploaded model's id; fields the config table.
+ * getConfig() is the base config; getModelId() (optional) an uploaded model's id; getModelIds() (optional)
+ * the last two uploaded models stepped through (checkpoints compared on the first one's data); fields the config table.
  */
-export function mountComparePanel(container, { getConfig, getModelId, fields = [] } = {}) {
+export function mountComparePanel(container, { getConfig, getModelId, getModelIds, fields = [] } = {}) {
   const choice = el('select', { 'data-testid': 'compare-vary', 'aria-label': 'What to vary' },
     CHOICES.map((c) => el('option', { value: c.id }, [c.text])));
   const customField = el('input', { type: 'text', 'data-testid': 'compare-field', placeholder: 'field, e.g. hidden_size', 'aria-label': 'Field to vary', size: 16 });
@@ -243,6 +250,11 @@ export function mountComparePanel(container, { getConfig, getModelId, fields = [
       const id = getModelId?.();
       if (!id) { setStatus('Upload a model first ("Debug your own model") and step through it.', 'error'); return null; }
       return { configs: [{ model_id: id }, { model_id: id, cell: 'rnn_tanh', seed: 0 }, { model_id: id, cell: 'lstm', seed: 0 }, { model_id: id, cell: 'gru', seed: 0 }] };
+    }
+    if (c.checkpoints) {
+      const ids = getModelIds?.() ?? [];
+      if (ids.length < 2) { setStatus('Upload two models ("Debug your own model") and step through each.', 'error'); return null; }
+      return checkpointRequest(ids[0], ids[1]);
     }
     if (c.custom) {
       const { field: name, values } = chosen;

@@ -3,8 +3,8 @@
 // gates and states come from meta.cell_spec (its lecture templates: engine/cells/lecture.py).
 
 import { fmt, fmtVector, subscript } from './format.js';
-import { contextStep, weightMark } from './segments.js';
-import { cellSpecOf, extraStates } from './cell_spec.js';
+import { contextStep, halfAt, weightMark } from './segments.js';
+import { cellSpecOf, cellWeightsOf, extraStates } from './cell_spec.js';
 import { describeTopologyEvent } from './equations_topology.js';
 
 const SHORT = 4;
@@ -87,6 +87,9 @@ export function describeEvent(ev, store, meta) {
       if (item === '{gates}') add(gateLine());
       else if (state) add(valueText(`${state}${s(t)}`, v[state], ev.norms[state] ?? l2(v[state])));
       else add(fill(item, names), 'eq');
+    }
+    for (const { rows } of cellWeightsOf(meta, store.summary, ev.node, halfAt(meta, t))) {   // e.g. the peepholes' numbers
+      add(rows.map(([name, values]) => valueText(name, values, l2(values))).join('   '));
     }
     if (t === contextT) add(`h${s(prevName)} is the encoder's last state: the context`, 'eq');
     add(hPrevText === null ? `‖h${s(prevName)}‖ = ${fmt(hPrev.norm)}` : `h${s(prevName)} = ${hPrevText}`);

@@ -11,7 +11,7 @@ import { fmt, num } from './format.js';
 import { el } from './elements.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
-const SEVERITY_WORD = { problem: 'problem', warning: 'warning' };
+const SEVERITY_WORD = { problem: 'problem', warning: 'warning', info: 'info' };   // info: a measurement (the memory horizon)
 
 /** "h_l0" → "h (layer 1)", "h_l1_reverse" → "h (layer 2 ←)". */
 function nodeWords(node) {
@@ -91,9 +91,11 @@ export function mountDiagnosisPanel(container, { onSelect } = {}) {
     if (!summary) return;
     const findings = Array.isArray(summary.diagnosis) ? summary.diagnosis : [];
     const problems = findings.filter((f) => f.severity === 'problem').length;
-    const warnings = findings.length - problems;
-    if (!findings.length) {
+    const infos = findings.filter((f) => f.severity === 'info').length;
+    const warnings = findings.length - problems - infos;
+    if (!problems && !warnings) {
       root.append(el('div', { class: 'debug-healthy', 'data-testid': 'diagnosis-healthy' }, ['✓ No problems found']));
+      for (const f of findings) root.append(findingItem(f, onSelect));
     } else {
       const counts = [problems ? `${problems} problem${problems === 1 ? '' : 's'}` : '', warnings ? `${warnings} warning${warnings === 1 ? '' : 's'}` : '']
         .filter(Boolean).join(', ');
@@ -117,7 +119,7 @@ export function mountDiagnosisPanel(container, { onSelect } = {}) {
  * Returns the <g> of the flags (null when there are none), for the caller to remove.
  */
 export function drawHealthFlags(svg, diagnosis, rows) {
-  const findings = Array.isArray(diagnosis) ? diagnosis : [];
+  const findings = (Array.isArray(diagnosis) ? diagnosis : []).filter((f) => f.severity !== 'info');
   if (!findings.length) return null;
   const height = rows > 0 ? rows : 1;
   const g = document.createElementNS(SVG_NS, 'g');

@@ -7,7 +7,7 @@
 //   graph.viewport.fit() / .zoomBy(f) / .centerOn(t) / .followsCursor
 
 import { layoutGraph } from './graph_layout.js';
-import { drawGraph, paint } from './graph_draw.js';
+import { drawGraph, paint, showColumns } from './graph_draw.js';
 import { frameScales } from './graph_look.js';
 import { GraphViewport } from './graph_view.js';
 import { layoutTree } from './graph_tree.js';
@@ -23,6 +23,7 @@ export class UnrolledGraph {
     this.meta = null;
     this.layout = null;
     this.drawing = null;
+    this.viewport.onResize = () => { if (this.drawing) this.syncColumns(); };   // issue 17
   }
 
   /** Lay the graph out and draw it for a new run (its meta message); the view fits and follows. */
@@ -32,23 +33,38 @@ export class UnrolledGraph {
     if (meta.tree) this.layout = layoutTree(meta);
     else this.layout = isFeedback(meta) ? feedbackLayout(meta) : layoutGraph(meta);
     this.drawing = drawGraph(this.svg, this.layout, this.handlers);
-    this.viewport.overview.build(this.layout.rows.filter((r) => r.kind === 'h'), this.layout.T);
+    this.viewport.overview.build(this.layout.rows.filter((r) => r.kind === 'h'), this.layout.T, meta);   // meta: padded columns
     // a tree's nodes have no time columns for the strip to map: hidden (drag or scroll the tree itself)
     this.viewport.overview.svg.style.display = meta.tree ? 'none' : '';
     this.viewport.setContent({
       width: this.layout.width, height: this.layout.height,
       labels: this.drawing.layers.labels, axisLabels: this.drawing.axisLabels,
     });
+    this.syncColumns();
   }
+
+  // ---- issue 17 (page speed): only the columns around the view exist in the DOM ----
+  /** Draw the columns the view now needs and remove those far from it (graph_window.js). */
+  syncColumns() {
+    const [first, last] = this.viewport.visibleColumns();   // in t units: column c holds t = c − 1
+    const change = this.drawing.window.update(first + 1, last + 1);
+    if (!change.enter.length && !change.exit.length) return;
+    showColumns(this.drawing, change);
+    this.viewport.axisEvery = null;   // the new axis labels need thinning too
+    this.viewport.apply();
+  }
+  // ---- end issue 17 ----
 
   /** Recolour for `view` = {store, cursor, hover, selected, pausedSeq} and keep the step in view. */
   render(view) {
     if (!this.meta) return;
     const { store, cursor } = view;
     const scales = frameScales(store, cursor);
+    const t = store.get(cursor)?.t ?? null;
+    // issue 17: move the view first, then draw its columns, then paint only what is drawn
+    this.viewport.show(t !== null && this.layout.columnOf ? this.layout.columnOf(t) : t);   // a tree's node t is not column t
+    this.syncColumns();
     paint(this.drawing, { store, cursor, meta: this.meta, scales }, view);
     this.viewport.overview.render(store, cursor, scales);
-    const t = store.get(cursor)?.t ?? null;
-    this.viewport.show(t !== null && this.layout.columnOf ? this.layout.columnOf(t) : t);   // a tree's node t is not column t
   }
 }

@@ -4,6 +4,7 @@
 
 import { nodeKey, eventNodeKey } from './graph_layout.js';
 import { nodeLook, edgeWidth, shorten } from './graph_look.js';
+import { ColumnIndex, ColumnWindow } from './graph_window.js';   // issue 17: columns drawn by window
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -21,7 +22,9 @@ function text(name, attrs, content, parent) {
 }
 
 /** Draw `layout` into `svg` (emptied first); onSelect(node, t, kind) on click, onHover(node, t) on
- * hover ((null, null) on leave). Returns the drawing: {layers, nodes: key → entry, edges, axisLabels, marked}. */
+ * hover ((null, null) on leave). Returns the drawing: {layers, nodes: key → entry, edges, axisLabels, marked}.
+ * Only the static parts and the first window of columns are drawn here (issue 17: a long run is
+ * drawn around the view only); showColumns(drawing, change) draws and removes columns as the view moves. */
 export function drawGraph(svg, layout, { onSelect, onHover }) {
   svg.replaceChildren();
   const defs = el('defs', {}, svg);
@@ -39,16 +42,45 @@ export function drawGraph(svg, layout, { onSelect, onHover }) {
     el('rect', { x: seg.x0, y: seg.y0, width: seg.x1 - seg.x0, height: seg.y1 - seg.y0, rx: 10 }, g);
     text('text', { x: seg.x0 + 10, y: 17, class: 'segment-label' }, seg.heading, g);
   }
-  const drawing = { layers, nodes: new Map(), edges: [], axisLabels: [], marked: [] };
-  drawEdges(drawing, layout);
-  drawNodes(drawing, layout, { onSelect, onHover });
-  drawing.axisLabels = layout.axis.map(({ t, x, y }) => text('text', { x, y, class: 'axis-label' }, `t=${t}`, layers.axis));
+  // ---- issue 17 (page speed): the columns are drawn by window (graph_window.js) ----
+  const index = new ColumnIndex(layout);
+  const drawing = {
+    layers, nodes: new Map(), edges: new Set(), axisLabels: new Map(), marked: [],
+    index, window: new ColumnWindow(index.count), columns: new Map(), handlers: { onSelect, onHover }, nodeRadius: layout.nodeRadius,
+  };
+  // ---- end issue 17 ----
   el('rect', { x: 0, y: 0, width: layout.rowLabelWidth, height: layout.height, class: 'row-label-bg' }, layers.labels);
   for (const label of layout.rowLabels) text('text', { x: label.x, y: label.y, dy: '0.35em', class: `row-label kind-${label.kind}` }, label.text, layers.labels);
   return drawing;
 }
 
-function drawEdges(drawing, layout) {
+// ---- issue 17 (page speed): draw and remove whole columns ----
+/** Draw the columns of `change.enter` and remove those of `change.exit` (graph_window.js's update). */
+export function showColumns(drawing, { enter, exit }) {
+  for (const col of exit) {
+    for (const elt of drawing.columns.get(col) ?? []) elt.remove();
+    drawing.columns.delete(col);
+    const items = drawing.index.items(col);
+    for (const node of items.nodes) drawing.nodes.delete(node.key);
+    for (const { t } of items.axis) drawing.axisLabels.delete(t);
+  }
+  if (exit.length) for (const edge of drawing.edges) if (!edge.path.isConnected) drawing.edges.delete(edge);
+  for (const col of enter) {
+    const items = drawing.index.items(col);
+    const made = [];
+    drawEdges(drawing, items, made);
+    drawNodes(drawing, items, drawing.handlers, made);
+    for (const { t, x, y } of items.axis) {
+      const label = text('text', { x, y, class: 'axis-label' }, `t=${t}`, drawing.layers.axis);
+      drawing.axisLabels.set(t, label);
+      made.push(label);
+    }
+    drawing.columns.set(col, made);
+  }
+}
+// ---- end issue 17 ----
+
+function drawEdges(drawing, layout, made) {
   const g = drawing.layers.edges;
   for (const edge of layout.edges) {
     const attrs = { d: edge.d, class: edge.cls, 'marker-end': 'url(#arrow)' };
@@ -56,22 +88,24 @@ function drawEdges(drawing, layout) {
     if (edge.fromT !== undefined) attrs['data-from-t'] = edge.fromT;
     if (edge.cut) attrs['data-cut'] = '1';
     const path = el('path', attrs, g);
+    made.push(path);
     if (edge.title) el('title', {}, path).textContent = edge.title;
-    if (edge.carries) drawing.edges.push({ path, carries: edge.carries, width: '' });
+    if (edge.carries) drawing.edges.add({ path, carries: edge.carries, width: '' });
   }
   for (const label of layout.labels) {
     const attrs = { x: label.x, y: label.y, class: label.cls };
     if (label.tag) attrs['data-label'] = label.tag;
     else attrs.dy = '0.35em';
-    text('text', attrs, label.text, g);
+    made.push(text('text', attrs, label.text, g));
   }
 }
 
-function drawNodes(drawing, layout, { onSelect, onHover }) {
+function drawNodes(drawing, layout, { onSelect, onHover }, made) {
   const g = drawing.layers.nodes;
-  const R = layout.nodeRadius;
+  const R = drawing.nodeRadius;
   for (const init of layout.initials) {
     const node = el('g', { class: 'node initial', 'data-role': 'initial', transform: `translate(${init.x},${init.y})` }, g);
+    made.push(node);
     el('circle', { r: R * 0.8 }, node);
     text('text', { class: 'node-text', dy: '0.35em' }, '0', node);
     text('title', {}, `${init.kind}(${init.t}) = 0, the initial state`, node);
@@ -79,6 +113,7 @@ function drawNodes(drawing, layout, { onSelect, onHover }) {
   }
   for (const node of layout.nodes) {
     const group = el('g', { class: `node kind-${node.kind}`, 'data-node': node.name, 'data-t': node.t, transform: `translate(${node.x},${node.y})` }, g);
+    made.push(group);
     if (node.fedBack) group.dataset.fedBack = '1';
     const shape = node.shape === 'rect'
       ? el('rect', { x: -R, y: -R * 0.8, width: 2 * R, height: 1.6 * R, rx: 6 }, group)
@@ -98,7 +133,7 @@ function drawNodes(drawing, layout, { onSelect, onHover }) {
 export function paint(drawing, ctx, view) {
   for (const entry of drawing.nodes.values()) {
     const look = nodeLook(entry.node, ctx);
-    const key = `${look.fill}|${look.text}|${look.cls}`;
+    const key = `${look.fill}|${look.text}|${look.cls}|${look.title}`;   // the title too: a summary may change only it
     if (key === entry.state) continue;
     entry.state = key;
     entry.shape.setAttribute('fill', look.fill);

@@ -15,7 +15,8 @@ export function isCut(left, right, lo, hi) {
 export function hideCutAtEdges(svg) {
   const viewport = svg.parentElement;
   const items = svg.querySelectorAll('g.node, text:not(.row-label)');
-  const key = `${svg.getAttribute('viewBox')}|${items.length}|${viewport.clientWidth}`;
+  // issue 17: no clientWidth in the key (a forced layout every frame); the viewBox already holds the view's width
+  const key = `${svg.getAttribute('viewBox')}|${items.length}`;
   if (key === lastKey) return;
   lastKey = key;
   const box = viewport.getBoundingClientRect();

@@ -31,6 +31,17 @@ function hNode(layer, direction) {
   return `h_l${layer}${direction === 1 ? '_reverse' : ''}`;
 }
 
+// ---- reverse-only layers (ONNX direction="reverse"): a layer's directions come from meta.nodes ----
+/** The directions of a layer, in row order (reverse first): [1, 0] for a bidirectional layer, [0]
+ * forward, [1] for a layer that runs only in reverse (its one node is h_l{k}_reverse). */
+export function layerDirections(meta, layer) {
+  const nodes = meta.nodes ?? [];
+  const found = [1, 0].filter((d) => nodes.includes(hNode(layer, d)));
+  if (found.length) return found;
+  return meta.directions === 2 ? [1, 0] : [0];
+}
+// ---- end of reverse-only layers ----
+
 /** The rows of the graph, top to bottom: {kind, node, layer?, direction?, label, index}. `node` is
  * the events' node name (a state row other than h shares its h node: the events carry both). */
 export function graphRows(meta) {
@@ -41,7 +52,7 @@ export function graphRows(meta) {
   const stacked = meta.layers > 1;
   const others = extraStates(meta);
   for (let layer = meta.layers - 1; layer >= 0; layer -= 1) {
-    for (const direction of meta.directions === 2 ? [1, 0] : [0]) {
+    for (const direction of layerDirections(meta, layer)) {
       const node = hNode(layer, direction);
       const suffix = `${stacked ? subscript(layer + 1) : ''}${direction === 1 ? '←' : ''}`;
       for (const state of [...others, 'h']) rows.push({ kind: state, node, layer, direction, label: `${state}${suffix}(t)` });
@@ -59,7 +70,10 @@ export function graphRows(meta) {
 export function eventNodeOf(kind, node, phase, meta) {
   if (kind === 'out') return 'logits';
   if (kind === 'loss') return 'loss';
-  if (kind === 'e') return phase === 'backward' && meta?.directions === 2 ? 'h_l0_reverse' : 'h_l0';
+  if (kind === 'e') {   // forward: the first direction's node; backward: the last one's (engine.events)
+    const dirs = layerDirections(meta ?? {}, 0);
+    return hNode(0, phase === 'backward' ? Math.max(...dirs) : Math.min(...dirs));
+  }
   return node;
 }
 

@@ -23,7 +23,15 @@ export class GraphViewport {
     this.followsCursor = true;  // the window moves with the step on screen until the user pans
     this.axisEvery = null;
     this.installPanZoom();
-    new ResizeObserver(() => this.apply()).observe(svg);
+    // issue 17: the width is cached from the observer; reading clientWidth per frame forced a layout
+    // of the whole graph after every change
+    this.width = null;
+    this.onResize = () => {};   // the graph draws the columns a wider view needs
+    new ResizeObserver((entries) => {
+      this.width = entries[entries.length - 1].contentRect.width;
+      this.apply();
+      this.onResize();
+    }).observe(svg);
   }
 
   /** Show a newly drawn graph: {width, height} of its content, its row-label layer and axis labels. */
@@ -40,7 +48,10 @@ export class GraphViewport {
     this.onUserMove();
   }
 
-  viewportWidth() { return this.svg.clientWidth || 800; }
+  viewportWidth() {
+    if (this.width === null) this.width = this.svg.clientWidth;   // once, before the first observation
+    return this.width || 800;
+  }
 
   /** Columns visible at the current zoom, as [first, last] (fractional). */
   visibleColumns() {

@@ -3,7 +3,7 @@
 
 import { fmt, subscript } from './format.js';
 import { contextStep, halfAt } from './segments.js';
-import { gatesOf, extraStates } from './cell_spec.js';
+import { gatesOf, extraStates, cellSpecOf, cellWeightsOf } from './cell_spec.js';
 import { eventNodeOf, isPadding } from './graph_layout.js';
 
 const LECTURE_NAMES = {
@@ -168,11 +168,23 @@ export function renderInspector(container, selection, { store, cursor, meta }) {
     contributions(container, store, t, (p) => Number.isFinite(store.summary?.contributions?.[p]?.[t]));   // the weights node t used
     return;
   }
+  cellWeights(container, store, meta, node, half);
   div('insp-sub', 'Jacobian into this step', container);
   const across = t === contextStep(meta) ? ' (the context edge: from the encoder’s last state)' : '';
   div('', jac === undefined ? 'known once the run is complete' : `‖∂s${s(t)}/∂s_prev‖₂ = ${fmt(jac, 4)}${Number.isNaN(jac) ? ' (first step: no previous state)' : across}`, container);
   const suffix = node.slice(2);   // "l0" or "l0_reverse"
   contributions(container, store, t, (p) => p.endsWith(`_${suffix}`));
+}
+
+/** The cell's extra weights of this layer (the peepholes P of a peephole LSTM), row by row. */
+function cellWeights(container, store, meta, node, half) {
+  if (!cellSpecOf(meta).extra_weights) return;
+  const weights = cellWeightsOf(meta, store.summary, node, half);
+  if (!weights.length) div('muted', 'The cell’s own weights: known once the run is complete', container);
+  for (const { param, rows } of weights) {
+    div('insp-sub', lectureName(param), container);
+    for (const [name, values] of rows) vectorBlock(container, name, values, l2(values));
+  }
 }
 
 /** What the inspector of `selection` depends on at `cursor`: the events it shows and the summary. */

@@ -17,6 +17,7 @@ import { installControls, writeBreakpoints, writeDelay } from './controls.js';
 import { KINDS, breaksOfView, firedUpTo } from './breakpoints.js';
 import { initialRunState, runReducer, isPlaying } from './run_state.js';
 import { noticeBanner } from './page_notes.js';
+import { EventBatcher } from './event_batcher.js';   // issue 17
 // issue 20: tabs below the first screen, lecture pacing, cancel
 import { installTabs, openTab } from './tabs.js';
 import { pacedDelay } from './pacing.js';
@@ -46,7 +47,9 @@ const app = {
 const panels = {};       // training, diagnosis and model upload (mounted at start-up with compare)
 let replayTimer = null;  // the local replay's timer, running while app.run.replaying
 
-const socket = makeSocket({ onMessage: handleMessage, onClose: handleClose });
+// issue 17 (page speed): socket messages are applied in batches, once per animation frame
+const batcher = new EventBatcher(handleMessage);
+const socket = makeSocket({ onMessage: (msg) => batcher.push(msg), onClose: (info) => { batcher.flush(); handleClose(info); } });
 const page = createPageView(app, {
   pageData, presets: presetsByName,
   onSelect: (node, t, kind) => { app.selection = { node, t, kind }; openTab('step'); page.requestRender(); },
@@ -176,6 +179,7 @@ function startReplay() {
 function startRun(mode) {
   const loaded = pageData.view_trace && !app.config.cell && !app.config.preset;
   page.exports();
+  batcher.clear();   // issue 17: the last run's queued messages never mix into this one
   socket.start({
     config: app.config, source: app.source ?? (loaded ? 'loaded' : undefined), modelId: app.modelId, mode, delayMs: delay(), breakpoints: breaksOfView(app.view),
   });

@@ -18,6 +18,8 @@ import { PlotPanel } from './plots.js';
 import { TeacherCompare } from './teacher.js';
 import { updateControls } from './controls.js';
 import { isPlaying, canStepForward } from './run_state.js';
+import { PlotPacer, PLOT_PACING } from './plot_pacer.js';                // issue 17
+import { plotlyLoaded, loadPlotly } from './plotly_loader.js';           // issue 17
 // issue 20: the punchline card, the run's progress, the weights' note, the findings on the first screen
 import { mountPunchline } from './punchline_plot.js';
 import { progressOf } from './pacing.js';
@@ -38,18 +40,46 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
   const punch = mountPunchline({ getConfig: () => ({ ...app.config }), fields: pageData.config_fields });   // issue 20
   let framePending = false;
   let plotsDue = false;
-  let lastPlotDraw = 0;
   let plotTimer = null;
+  // ---- issue 17 (page speed): plots wait while the cursor is moved by hand, and pace themselves ----
+  const pacer = new PlotPacer({ ...PLOT_PACING, throttleMs: TIMING.plotThrottleMs });
+  let lastCursor = null;
+
+  /** Draw the due plots when the pacer allows (plot_pacer.js), else once it will. */
+  function pacePlots() {
+    const wait = pacer.wait(performance.now());
+    if (wait <= 0) drawPlots();
+    else if (!plotTimer) plotTimer = setTimeout(() => { plotTimer = null; if (plotsDue) pacePlots(); }, wait);
+  }
+  let plotlyAsked = false;
+
+  /** Load plotly once (plotly_loader.js), then draw every plot. */
+  function askPlotly() {
+    if (plotlyAsked) return;
+    plotlyAsked = true;
+    loadPlotly().then(() => drawPlots(true), () => { plotlyAsked = false; });
+  }
+  // a page that has not run yet gets its plots a moment after it is usable
+  requestAnimationFrame(() => setTimeout(askPlotly, TIMING.plotlyIdleMs));
+  // ---- end issue 17 ----
 
   /** Redraw on the next animation frame (plots too, throttled, unless withPlots is false). */
   function requestRender(withPlots = true) {
     plotsDue = plotsDue || withPlots;
     if (framePending) return;
     framePending = true;
-    requestAnimationFrame(() => {
-      framePending = false;
-      render();
-    });
+    requestAnimationFrame(frame);
+  }
+
+  // issue 17: while the server streams faster than frames, the page draws every TIMING.streamFrameMs
+  // only (the events fly by either way), leaving the CPU to the stream; stepping and scrubbing draw every frame
+  let lastFrame = -Infinity;
+  function frame(now) {
+    const fast = app.run.serverPlaying && (app.view.delay ?? TIMING.defaultDelayMs) < TIMING.streamFrameMs;
+    if (fast && now - lastFrame < TIMING.streamFrameMs) { requestAnimationFrame(frame); return; }
+    lastFrame = now;
+    framePending = false;
+    render();
   }
 
   function render() {
@@ -67,19 +97,28 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     });
     status();
     $('follow').checked = graph.viewport.followsCursor;
-    if (plotsDue && meta) {
-      const wait = TIMING.plotThrottleMs - (performance.now() - lastPlotDraw);
-      if (wait <= 0) drawPlots();
-      else if (!plotTimer) plotTimer = setTimeout(() => { plotTimer = null; drawPlots(); }, wait);
+    if (cursor !== lastCursor) {   // issue 17: a cursor moved by hand holds the plots back
+      lastCursor = cursor;
+      pacer.moved(performance.now(), !run.cursorFollowsStream && !run.replaying);
     }
+    if (plotsDue && meta) pacePlots();
   }
 
   /** Redraw the plots whose inputs changed (all of them when `force`, e.g. after a theme change). */
   function drawPlots(force = false) {
+    if (!plotlyLoaded()) {   // issue 17: plotly comes after the first event (or the start-up timer)
+      plotsDue = true;
+      if (app.store.count > 0 || app.store.summary) {
+        askPlotly();
+        punch.draw(app.store, app.run.cursor);   // its factor and compare button need no plotly (its plot waits)
+      }
+      return;
+    }
     plotsDue = false;
-    lastPlotDraw = performance.now();
+    const start = performance.now();
     plots.draw({ store: app.store, cursor: app.run.cursor, node: app.plotNode, flowNode: app.flowNode, quantity: app.hiddenQuantity }, force);
     punch.draw(app.store, app.run.cursor);   // issue 20
+    pacer.drew(start, performance.now());
   }
 
   /** The status line, and the run's state on <body data-status/-cursor/-received> (hooks for tests
@@ -90,6 +129,7 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     document.body.dataset.status = runStatus;
     document.body.dataset.cursor = String(cursor);
     document.body.dataset.received = String(app.store.count);
+    document.body.dataset.total = String(app.store.meta ? app.store.total : 0);   // issue 17: the run's event count
     // issue 20: a run still streaming shows its progress (and a cancel) beside the step controls
     const total = app.store.meta ? app.store.total : 0;
     const streaming = runStatus === 'running' && isPlaying(app.run) && app.store.count < total;

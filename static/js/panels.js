@@ -40,6 +40,7 @@ export function mountPanels(app, { startRun, showBanner, graph, cells, fields, l
     startModelRun: (modelId) => {
       app.source = 'model';
       app.modelId = modelId;
+      app.stepped = [...(app.stepped ?? []).filter((id) => id !== modelId), modelId].slice(-2);   // issue 21: checkpoints to compare
       app.reuploaded = false;
       startRun('play');
       window.scrollTo({ top: 0, behavior: 'smooth' });
@@ -48,6 +49,7 @@ export function mountPanels(app, { startRun, showBanner, graph, cells, fields, l
   mountComparePanel($('compare'), {
     getConfig: () => ({ ...app.config }),
     getModelId: () => (app.source === 'model' ? app.modelId : null),
+    getModelIds: () => app.stepped ?? [],
     fields,
   });
   return { training, diagnosis, upload };

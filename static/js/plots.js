@@ -31,7 +31,7 @@ export class PlotPanel {
       'plot-vanishing': [charts.drawVanishing, run],
       'plot-flow': [(div) => charts.drawFlow(div, { ...ctx, node: flowNode }), `${run}|${flowNode}`],
       'plot-hidden': [charts.drawHidden, `${run}|${node}|${quantity}|${quantity.startsWith('d') ? backwardSeen : forwardSeen}|${cursor}`],
-      'plot-contributions': [charts.drawContributions, run],
+      'plot-contributions': [charts.drawContributions, `${run}|${backwardSeen}`],   // fills in as BPTT steps back
     };
     for (const [id, [draw, key]] of Object.entries(plots)) {
       if (!force && this.keys.get(id) === key) continue;

@@ -12,7 +12,7 @@ import * as charts from './charts.js';
 import { COLORS, PLOTS, cssVar } from './theme/config.js';
 import { fmt, plottable } from './format.js';
 
-/* global Plotly */
+import { whenPlotly } from './plotly_loader.js';   // issue 17: plotly is loaded after first paint
 
 export const TREE_NODE = 'h_tree';
 
@@ -150,7 +150,7 @@ export function drawEdgeJacobians(div, { store, meta }) {
 function relabelled(draw, xTitle) {
   return (div, ctx) => {
     draw(div, ctx);
-    if (div.data?.length) Plotly.relayout(div, { 'xaxis.title.text': xTitle });
+    if (div.data?.length) whenPlotly((Plotly) => Plotly.relayout(div, { 'xaxis.title.text': xTitle }));
   };
 }
 

@@ -11,7 +11,7 @@ import { compareBase } from './compare.js';
 import { nums } from './format.js';
 import { look } from './look.js';
 
-/* global Plotly */
+import { whenPlotly } from './plotly_loader.js';   // issue 17: plotly is loaded after first paint
 
 const CELLS = ['rnn_tanh', 'lstm', 'gru'];
 const CELL_WORDS = { rnn_tanh: 'tanh RNN', lstm: 'LSTM', gru: 'GRU' };
@@ -94,7 +94,7 @@ export function mountPunchline({ getConfig, fields }) {
     const grid = cssVar('--grid') || '#ddd';
     const axis = { gridcolor: grid, zerolinecolor: grid, linecolor: grid, automargin: true };
     const empty = !data.some((d) => d.y.some((v) => v !== null));
-    Plotly.react(div, data, {
+    whenPlotly((Plotly) => Plotly.react(div, data, {
       height: Math.max(160, div.clientHeight || 240),
       margin: { l: 56, r: 10, t: 6, b: 40 },
       paper_bgcolor: 'rgba(0,0,0,0)', plot_bgcolor: 'rgba(0,0,0,0)',
@@ -103,7 +103,7 @@ export function mountPunchline({ getConfig, fields }) {
       xaxis: { ...axis, title: { text: 'time step t' }, range: [-0.5, meta.T - 0.5] },
       yaxis: { ...axis, type: 'log', exponentformat: 'power', title: { text: '‖∂L/∂hₜ‖' }, visible: !empty },
       annotations: empty ? [{ text: 'fills in as the backward pass arrives', showarrow: false, x: 0.5, y: 0.5, xref: 'paper', yref: 'paper', font: { color: cssVar('--muted') || '#777' } }] : [],
-    }, { displaylogo: false, responsive: true, displayModeBar: false });
+    }, { displaylogo: false, responsive: true, displayModeBar: false }));
     if (compared?.error) factor.textContent = `Comparison failed: ${compared.error}`;
     else if (compared) factor.textContent = parts.map((p, i) => `${compared.runs[i].label} ${factorWords(p.fit).replace(/ \(fit.*$/, '')}`).join(' · ');
     else factor.textContent = `Fitted factor per step: ${factorWords(parts[0].fit)}`;

@@ -20,7 +20,7 @@ export class TraceSocket {
     const ws = new WebSocket(`${scheme}://${window.location.host}/ws/trace`);
     this.ws = ws;
     this.queue = [];
-    const start = { type: 'start', mode, delay_ms: delayMs };
+    const start = { type: 'start', mode, delay_ms: delayMs, encoding: 'f32' };   // issue 17: compact event values
     if (source) start.source = source;
     if (source === 'model') start.model_id = modelId;
     else if (source !== 'loaded') start.config = config;

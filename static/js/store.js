@@ -4,11 +4,11 @@
 import { num, nums } from './format.js';
 import { scheduleOf, phaseOf, firstBackward } from './schedule.js';
 import { decodeTopologySummary } from './topology_summary.js';
+import { eventValues } from './wire_decode.js';   // issue 17
 
 /** Turn a wire event into one with JS numbers everywhere (NaN/Infinity strings decoded once). */
 function decodeEvent(msg) {
-  const values = {};
-  for (const [name, arr] of Object.entries(msg.values ?? {})) values[name] = nums(arr);
+  const values = eventValues(msg, nums);   // issue 17: plain lists or the compact "f32" encoding
   const norms = {};
   for (const [name, v] of Object.entries(msg.norms ?? {})) norms[name] = num(v);
   return {
@@ -35,6 +35,7 @@ function decodeSummary(msg) {
     gradNorms, vanishing, flow,
     diagnosis: Array.isArray(msg.diagnosis) ? msg.diagnosis : [],
     spectra: msg.spectra ?? {},
+    cellWeights: Object.fromEntries(Object.entries(msg.cell_weights ?? {}).map(([k, v]) => [k, nums(v)])),   // e.g. the peepholes
     ...decodeTopologySummary(msg),   // issue 15: a tree's depth profile, a feedback net's fed edge
   };
 }

@@ -100,8 +100,10 @@ def test_a_healthy_uploaded_lstm_says_no_problems_found(page, live_server, tmp_p
     wait_done(page)
     open_tab(page, "diagnosis")
     page.wait_for_selector('[data-testid="diagnosis-healthy"]')
-    assert page.locator('[data-testid="finding"]').count() == 0
+    # issue 21: the memory horizon is a fact shown under "No problems found", never a problem or a flag
+    assert page.locator('[data-testid="finding"]:not([data-severity="info"])').count() == 0
     assert page.locator('#overview [data-testid="health-flag"]').count() == 0
+    page.locator('[data-testid="diagnosis-panel"]').screenshot(path=str(tmp_path / "issue21_healthy_horizon.png"))
     assert "σmax" in page.text_content('[data-testid="spectra"]')
 
 

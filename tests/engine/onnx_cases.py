@@ -90,7 +90,7 @@ def targets_for(net: engine.Network, x: np.ndarray, seed: int = 0) -> np.ndarray
 def engine_outputs(case: Case, trace: engine.Trace, net: engine.Network, lengths: np.ndarray | None) -> dict:
     """Y, Y_h, Y_c in ONNX's layout from a one-layer trace (Y zero past each sequence's length)."""
     acts = trace.activations
-    T, B = acts["h_l0"].shape[:2]
+    T, B = acts[net.node_names[0]].shape[:2]
     lengths = np.full(B, T) if lengths is None else np.asarray(lengths)
     nodes = net.node_names
     valid = (np.arange(T)[:, None] < lengths[None, :])[..., None]
@@ -100,7 +100,7 @@ def engine_outputs(case: Case, trace: engine.Trace, net: engine.Network, lengths
         for state in ("h", "c"):
             key = state + n[1:]
             if key in acts:
-                steps = np.zeros(B, dtype=int) if d else lengths - 1
+                steps = np.zeros(B, dtype=int) if n.endswith("_reverse") else lengths - 1   # reverse: ends at t = 0
                 last[state].append(acts[key][steps, np.arange(B)])
     out = {"Y": y, "Y_h": np.stack(last["h"])}
     if last["c"]:

@@ -164,7 +164,10 @@ def test_preset_story_numbers():
     assert round(g[0], 4) == 0.0054 and round(g[7] / g[0]) == 17
     ks, matrix = joined.flow_matrix("h_l0")
     assert ks[-1] == 15 and f"{matrix[-1, 0]:.2g}" == "0.00046"
-    assert not joined.diagnose()
+    # issue 21: the reverse task needs its first input at its last output (lag 15): h₀'s 17× fade is vanishing
+    (vanishing,) = joined.diagnose()
+    assert vanishing.kind == "vanishing" and vanishing.numbers["required_lag"] == 15
+    assert [f.kind for f in joined.diagnose(required_lag=3)] == ["horizon"]
     longer = run(seq_len=16)
     assert f"{longer.gradient_norms['h_l0'][0]:.1g}" == "0.0008"
     assert [f.kind for f in longer.diagnose()] == ["vanishing"]

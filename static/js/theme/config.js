@@ -40,6 +40,8 @@ export const COLORS = {
 export const TIMING = {
   defaultDelayMs: 40,   // pause between two streamed events at normal speed
   plotThrottleMs: 150,  // plots are redrawn at most this often while events stream in
+  streamFrameMs: 50,    // while events stream faster than this, the page is drawn at most this often (issue 17)
+  plotlyIdleMs: 1000,   // plotly.js is loaded this long after first paint when no event asks for it sooner (issue 17)
 };
 
 /** Plot sizes and fonts (presenter mode multiplies the font). */

@@ -99,3 +99,37 @@ def test_bad_compare_requests_are_422_naming_the_field(client, body, loc):
     response = client.post("/api/compare", json=body)
     assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"][: len(loc)] == loc, response.json()
+
+
+def _upload(client, module, x: np.ndarray, name: str) -> dict:
+    buffer, data = io.BytesIO(), io.BytesIO()
+    np.savez(buffer, **{k: v.detach().numpy() for k, v in module.state_dict().items()})
+    np.save(data, x)
+    response = client.post("/api/models", json={"model": base64.b64encode(buffer.getvalue()).decode(),
+                                                "input": base64.b64encode(data.getvalue()).decode(),
+                                                "model_name": name})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_two_checkpoints_are_compared_on_the_same_data(client):
+    """issue 21: before and after a loss spike — the second model reads the first one's input."""
+    torch.manual_seed(0)
+    before = torch.nn.GRU(3, 8)
+    after = torch.nn.GRU(3, 8)
+    with torch.no_grad():
+        after.weight_hh_l0.mul_(6.0)                        # the spike blew up the recurrent weights
+    rng = np.random.default_rng(0)
+    x_before, x_other = rng.standard_normal((12, 3)), rng.standard_normal((5, 3))
+    first = _upload(client, before, x_before, "before.npz")
+    second = _upload(client, after, x_other, "after.npz")
+    doc = compare(client, {"configs": [{"model_id": first["model_id"]},
+                                       {"model_id": second["model_id"], "data_from": first["model_id"]}]})
+    a, b = doc["runs"]
+    assert (a["T"], b["T"]) == (12, 12)                      # the second ran on the first one's 12 steps
+    assert a["label"].startswith("your model before.npz") and b["label"].startswith("your model after.npz")
+    assert b["vanishing"]["sigma_max"] > 3 * a["vanishing"]["sigma_max"]
+    lstm = _upload(client, torch.nn.LSTM(4, 8), rng.standard_normal((6, 4)), "other.npz")
+    response = client.post("/api/compare", json={"configs": [{"model_id": first["model_id"]},
+                                                             {"model_id": first["model_id"], "data_from": lstm["model_id"]}]})
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"][-1] == "data_from"

@@ -128,5 +128,23 @@ def test_view_model_onnx_with_lengths(tmp_path):
 def test_view_never_opens_a_torch_pickle(tmp_path):
     pickle = tmp_path / "model.pt"
     pickle.write_bytes(b"\x80\x04never read")
-    with pytest.raises(SystemExit, match="never opened.*torch.onnx.export"):
+    with pytest.raises(SystemExit, match="weights_only=True.*never loaded.*torch.onnx.export"):
         _view_target(_parser().parse_args(["view", str(pickle), "--input", str(pickle)]), app_settings())
+
+
+def test_view_reads_a_state_dict_checkpoint_and_refuses_a_pickled_model(tmp_path):
+    """issue 21: `unrolled view model.pt` reads torch.save(model.state_dict()) with weights_only=True."""
+    import torch
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(3, 4).double()
+    checkpoint, x = tmp_path / "model.pt", tmp_path / "seq.npy"
+    torch.save(lstm.state_dict(), checkpoint)
+    np.save(x, np.random.default_rng(0).standard_normal((6, 2, 3)))
+    trace, name = _view_target(_parser().parse_args(["view", str(checkpoint), "--input", str(x)]), app_settings())
+    out, _ = lstm(torch.tensor(np.load(x)))
+    np.testing.assert_allclose(trace.activations["h_l0"], out.detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert name == "model.pt on seq.npy"
+    whole = tmp_path / "whole.pt"
+    torch.save(lstm, whole)                                   # a pickled module: never unpickled
+    with pytest.raises(SystemExit, match="never loaded"):
+        _view_target(_parser().parse_args(["view", str(whole), "--input", str(x)]), app_settings())

@@ -56,7 +56,7 @@ def test_an_uploaded_lstm_streams_and_its_closing_forget_gates_are_found(client)
 def test_a_healthy_uploaded_lstm_gets_no_finding(client):
     info = uploaded_lstm(client, forget_bias=2.0)
     summary = stream(client, {"source": "model", "model_id": info["model_id"]})[-2]
-    assert summary["type"] == "summary" and summary["diagnosis"] == []
+    assert summary["type"] == "summary" and [f for f in summary["diagnosis"] if f["severity"] != "info"] == []
 
 
 def test_an_unknown_or_missing_model_id_is_an_error_and_the_socket_stays_usable(client):

@@ -76,3 +76,44 @@ def test_values_that_overflow_their_norm_keep_the_plain_message():
     big = engine.Event("forward", "h_l0", 0, 0, 0, {"h": np.full((2, 3), 1e200), "pre": np.ones((2, 3))})
     assert _fast_message(big, 0, 0) is None
     assert strict_json(encode_event(big, 0, 0))["norms"]["h"] == "Infinity"
+
+
+@pytest.mark.parametrize("cell, options, layers, bidirectional, dtype", CASES)
+def test_the_f32_encoding_carries_the_same_event_in_float32(cell, options, layers, bidirectional, dtype):
+    """Issue 17: encoding "f32" sends each value of the batch element as base64 float32 bytes (the
+    norms and every other field as the plain message has them); an event it cannot carry is plain."""
+    import base64
+
+    compact_seen = 0
+    for seq, event in enumerate(events_of(cell, options, layers, bidirectional, dtype)):
+        plain = json.loads(encode_event(event, seq, 1))
+        sent = json.loads(encode_event(event, seq, 1, "f32"))
+        if "enc" not in sent:   # not all finite or of one shape: the plain message, unchanged
+            assert sent == plain
+            continue
+        compact_seen += 1
+        assert sent["enc"] == "f32"
+        assert {k: v for k, v in sent.items() if k not in ("values", "enc")} == {k: v for k, v in plain.items() if k != "values"}
+        assert set(sent["values"]) == set(event.values)
+        for name, text in sent["values"].items():
+            decoded = np.frombuffer(base64.b64decode(text), dtype="<f4")
+            value = np.asarray(event.values[name])
+            element = value.reshape(1) if value.ndim == 0 else value[1]
+            np.testing.assert_array_equal(decoded, element.astype(np.float32).ravel())
+    assert compact_seen > 0
+
+
+def test_the_f32_encoding_is_asked_for_by_the_start_message(client):
+    """A socket started with encoding "f32" streams compact events; an unknown encoding is refused naming the field."""
+    with client.websocket_connect("/ws/trace") as ws:
+        ws.send_json({"type": "start", "config": {"preset": "vanishing-tanh", "seq_len": 4}, "encoding": "f32", "delay_ms": 0})
+        kinds = []
+        while (msg := ws.receive_json())["type"] != "done":
+            kinds.append(msg["type"])
+            if msg["type"] == "event":
+                assert msg["enc"] == "f32" and all(isinstance(v, str) for v in msg["values"].values())
+        assert kinds.count("event") > 0
+    with client.websocket_connect("/ws/trace") as ws:
+        ws.send_json({"type": "start", "config": {"preset": "vanishing-tanh"}, "encoding": "f16"})
+        msg = ws.receive_json()
+        assert msg["type"] == "error" and msg["field"] == "encoding"

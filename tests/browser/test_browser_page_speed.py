@@ -1,0 +1,53 @@
+"""Issue 17's page structure for long runs (what makes them fast; the speed itself is measured by
+benchmarks/bench_page.py, never asserted): the graph exists in the DOM only around the view, the
+overview strip is one bitmap, and plotly.js is not in the page's <head> but loaded after it is usable."""
+
+from __future__ import annotations
+
+from browser_helpers import expect_current, in_graph_view, open_page, open_tab, wait_done, wait_until
+
+H_NODES = '[data-testid="graph"] .node.kind-h[data-node="h_l0"]'
+
+
+def _drawn_steps(page) -> list[int]:
+    """The t of every h node that exists in the graph's DOM."""
+    return page.eval_on_selector_all(H_NODES, "nodes => nodes.map(n => Number(n.dataset.t))")
+
+
+def test_a_long_run_is_drawn_around_the_view_and_the_overview_moves_it(page, live_server, screenshots_dir):
+    """T=400: a window of columns around the step on screen exists; jumping moves it; the strip is a bitmap."""
+    open_page(page, live_server, preset="vanishing-tanh", seq_len=400)
+    wait_done(page)
+    expect_current(page, "h_l0", 0)   # the backward pass ends at h(0)
+    steps = _drawn_steps(page)
+    assert 0 in steps and 10 < len(steps) < 200, steps
+    assert 399 not in steps
+    assert page.get_attribute("#overview image.overview-cells", "href").startswith("data:image/png")
+    assert page.locator("#overview > rect:not(.overview-window)").count() == 0   # no rect per timestep (flags are in a <g>)
+
+    box = page.locator("#overview").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.99, box["y"] + box["height"] / 2)
+    wait_until(page, in_graph_view(page, f'{H_NODES}[data-t="399"]'))
+    steps = _drawn_steps(page)
+    assert 0 not in steps and 399 in steps and len(steps) < 200, steps
+    # a node drawn late is painted like the others: the backward pass has reached it
+    assert "done" in page.get_attribute(f'{H_NODES}[data-t="399"]', "class")
+    page.screenshot(path=str(screenshots_dir / "page_speed_long_run_end.png"))
+
+    page.keyboard.press("0")      # fit: the window follows the step again
+    page.keyboard.press("Home")   # the first event: the window comes back to t=0, node h(0) current
+    expect_current(page, "h_l0", 0)
+    wait_until(page, in_graph_view(page, f'{H_NODES}[data-t="0"]'))
+    assert 399 not in _drawn_steps(page)
+
+
+def test_plotly_is_loaded_after_the_page_and_draws_the_plots(page, live_server):
+    """The served page names plotly.js in a <meta>, not a blocking <script>; the plots are drawn once it has loaded."""
+    open_page(page, live_server, preset="vanishing-tanh", seq_len=8)
+    assert page.get_attribute('meta[name="plotly-src"]', "content") == "/vendor/plotly.min.js"
+    assert page.evaluate("document.querySelectorAll('head > script[src*=\"plotly\"]:not([async])').length") == 0
+    wait_done(page)
+    open_tab(page, "plots")   # issue 20: the plots live in a tab
+    page.wait_for_selector('[data-testid="plot-grad-norms"] .main-svg')
+    wait_until(page, "typeof window.Plotly === 'object' && "
+                     "document.querySelector('[data-testid=\"plot-grad-norms\"]').data?.length > 0")
