@@ -32,6 +32,6 @@ def input_gradients(tr, sinks: dict, first_layer_weight: str = "weight_ih") -> n
     out = np.zeros((tr.T, tr.B, arch.input_size), dtype=tr.dtype)
     for seg in tr.stages:
         for d in range(arch.directions):
-            w = tr.weight(seg, f"{first_layer_weight}_l0{arch.suffix(d)}")
+            w = tr.weight(seg, f"{first_layer_weight}{arch.tag(0, d)}")   # a reverse-only layer 0: _l0_reverse
             out[seg.span] += sinks[0, d].dz_ih[seg.span] @ w
     return out

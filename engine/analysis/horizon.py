@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..norms import batch_mean_norm
+from ..readout import scatter_final
 from ..record import TraceRecord
 from .decay import decay_bound, decay_factor, vanishing_profile
 from .flow import flow_from_top, loss_steps
@@ -20,13 +21,15 @@ def arrival_norms(trace: TraceRecord, node: str) -> np.ndarray | None:
     if layer != trace.num_layers - 1:
         return None
     H, reverse = trace.hidden_size, node.endswith("_reverse")
-    part = slice(H, 2 * H) if reverse else slice(0, H)
+    part = slice(H, 2 * H) if reverse and trace.directions == 2 else slice(0, H)   # a reverse-only layer: its one half
     arriving = np.zeros((trace.T, trace.B, H), dtype=np.float64)
     dlogits = np.nan_to_num(trace.gradients.get("logits", np.zeros((trace.T, trace.B, 0))))
     if dlogits.shape[-1] and "head.weight" in trace.params:
         through_head = dlogits @ trace.params["head.weight"][:, part]
         if getattr(trace.arch, "readout", "per_step") == "final_state":   # issue 19: the head reads h_n
-            arriving[0 if reverse else trace.T - 1] += through_head[trace.T - 1]
+            full = scatter_final(dlogits[trace.T - 1] @ trace.params["head.weight"], trace.T, H, trace.directions,
+                                 trace.lengths)                     # forward: each element's last real step
+            arriving += full[..., part]
         else:
             arriving += through_head
     if getattr(trace, "output_grads", None) is not None:
