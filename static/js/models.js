@@ -11,7 +11,7 @@ import { fmt } from './format.js';
 import { el } from './elements.js';
 
 const LOSSES = [['', 'default'], ['cross_entropy', 'cross-entropy'], ['mse', 'mean squared error']];
-const FIELD_OF_LOC = { model: 'model', model_name: 'model', input: 'input', input_name: 'input', targets: 'targets', targets_name: 'targets', lengths: 'lengths', lengths_name: 'lengths', cell: 'cell', loss: 'loss' };
+const FIELD_OF_LOC = { model: 'model', model_name: 'model', input: 'input', input_name: 'input', targets: 'targets', targets_name: 'targets', lengths: 'lengths', lengths_name: 'lengths', cell: 'cell', loss: 'loss', batch_first: 'batch_first' };
 const SAVE_HINT = "np.savez('model.npz', **{k: v.detach().numpy() for k, v in rnn.state_dict().items()})\n"
   + "np.save('input.npy', x.numpy())      # (T, input_size) or (T, batch, input_size), time first\n"
   + "np.save('targets.npy', y.numpy())    # optional: class ids (T, batch) or values (T, batch, out)\n\n"
@@ -66,11 +66,12 @@ function infoList(info) {
 export function mountModelUpload(container, { cells = [], startModelRun } = {}) {
   const fields = {
     model: field('model', 'model (.npz or .onnx)', 'a state_dict saved with np.savez, or an ONNX export', el('input', { type: 'file', accept: '.npz,.onnx', 'data-testid': 'upload-model', name: 'model' })),
-    input: field('input', 'input (.npy)', 'time first (an ONNX model: its own layout)', el('input', { type: 'file', accept: '.npy', 'data-testid': 'upload-input', name: 'input' })),
+    input: field('input', 'input (.npy)', 'time first, or tick batch first (an ONNX model: its own layout)', el('input', { type: 'file', accept: '.npy', 'data-testid': 'upload-input', name: 'input' })),
     targets: field('targets', 'targets (.npy)', 'optional', el('input', { type: 'file', accept: '.npy', 'data-testid': 'upload-targets', name: 'targets' })),
     lengths: field('lengths', 'lengths (.npy)', 'optional: a padded batch', el('input', { type: 'file', accept: '.npy', 'data-testid': 'upload-lengths', name: 'lengths' })),
     cell: field('cell', 'cell', null, select('cell', [['', 'from the weights'], ...cells.map((c) => [c, c])])),
     loss: field('loss', 'loss', null, select('loss', LOSSES)),
+    batch_first: field('batch_first', 'batch first', '(B, T, …) files, as a batch_first=True module reads them', el('input', { type: 'checkbox', 'data-testid': 'upload-batch-first', name: 'batch_first' })),
   };
   const submit = el('button', { type: 'submit', class: 'primary', 'data-testid': 'upload-submit' }, ['Upload']);
   const status = el('div', { class: 'upload-status', 'data-testid': 'upload-status', role: 'status', 'aria-live': 'polite' });
@@ -79,7 +80,7 @@ export function mountModelUpload(container, { cells = [], startModelRun } = {}) 
   const form = el('form', { class: 'model-upload', 'data-testid': 'model-upload', autocomplete: 'off' }, [
     el('p', { class: 'muted upload-intro' }, ['Your own trained RNN, LSTM or GRU (torch or any library with the same weight names, or any framework through ONNX), on your own sequence.']),
     fields.model.row, fields.input.row, fields.targets.row, fields.lengths.row,
-    el('div', { class: 'upload-options' }, [fields.cell.row, fields.loss.row]),
+    el('div', { class: 'upload-options' }, [fields.cell.row, fields.loss.row, fields.batch_first.row]),
     el('div', { class: 'upload-actions' }, [submit, status]),
     info,
     el('details', { class: 'upload-howto' }, [el('summary', {}, ['How to save them from PyTorch']), el('pre', {}, [SAVE_HINT])]),
@@ -90,7 +91,7 @@ export function mountModelUpload(container, { cells = [], startModelRun } = {}) 
   let kept = null;          // the File objects and options it was made from (for reupload)
   const chosen = {};        // what each control says, kept on its own change (the submit reads this)
   for (const [name, f] of Object.entries(fields)) {
-    const read = () => { chosen[name] = f.control.type === 'file' ? f.control.files?.[0] ?? null : f.control.value; };
+    const read = () => { chosen[name] = f.control.type === 'file' ? f.control.files?.[0] ?? null : f.control.type === 'checkbox' ? f.control.checked : f.control.value; };
     read();
     f.control.addEventListener('change', read);
   }
@@ -151,6 +152,7 @@ export function mountModelUpload(container, { cells = [], startModelRun } = {}) 
       body.lengths = await base64Of(files.lengths);
       body.lengths_name = files.lengths.name;
     }
+    if (files.batch_first) body.batch_first = true;
     return fetch('/api/models', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   }
 
@@ -191,7 +193,7 @@ export function mountModelUpload(container, { cells = [], startModelRun } = {}) 
     if (!model) showError('model', 'Choose the model: a .npz state dict or an .onnx file.');
     if (!input) showError('input', 'Choose an input sequence: a .npy array.');
     if (!model || !input) return;
-    upload({ model, input, targets: chosen.targets, lengths: chosen.lengths, cell: chosen.cell, loss: chosen.loss });
+    upload({ model, input, targets: chosen.targets, lengths: chosen.lengths, cell: chosen.cell, loss: chosen.loss, batch_first: chosen.batch_first });
   });
   for (const name of ['model', 'input', 'targets', 'lengths']) {
     fields[name].control.addEventListener('change', () => { fields[name].error.hidden = true; fields[name].row.classList.remove('has-error'); });
