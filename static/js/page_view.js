@@ -193,6 +193,7 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     setTabBadge('diagnosis', findings.length ? String(findings.length) : '');
     $('lesson-findings').textContent = findings.length
       ? `Diagnosis: ${findings.map((f) => f.title ?? f.kind).join(' · ')}` : 'Diagnosis: no problems found.';
+    $('lesson-findings').title = $('lesson-findings').textContent;   // presenter mode shows one line of it
     $('lesson-findings').hidden = false;
   }
 

@@ -40,6 +40,16 @@ def small(page):
     return page
 
 
+
+# the punchline plot has drawn its curve, or is hidden (a tree has no time axis): screenshots wait for it
+PUNCHLINE_DRAWN = """() => { const plot = document.querySelector('#punchline');
+  return !plot || plot.offsetParent === null || plot.querySelectorAll('.scatterlayer .trace').length > 0; }"""
+
+
+def wait_punchline(page) -> None:
+    """Wait until the punchline plot shows the run (its redraw is paced after the last event)."""
+    wait_until(page, PUNCHLINE_DRAWN)
+
 def presets(page, live_server) -> list[str]:
     open_page(page, live_server, preset="vanishing-tanh")
     return [p["name"] for p in page_data(page)["presets"]]
@@ -64,6 +74,7 @@ def test_presenter_mode_fits_every_preset_with_legible_text(small, live_server, 
         for theme in ("light", "dark"):
             open_page(small, live_server, preset=name, present=1, theme=theme)
             wait_done(small)
+            wait_punchline(small)
             if theme == "light":
                 height = small.evaluate("document.documentElement.scrollHeight")
                 if height > 1.2 * VIEWPORT["height"]:
@@ -84,6 +95,7 @@ def test_every_preset_normal_and_dark_screenshots_and_no_cut_nodes(small, live_s
         for theme in ("light", "dark"):
             open_page(small, live_server, preset=name, theme=theme)
             wait_done(small)
+            wait_punchline(small)
             assert small.evaluate(INTERSECTS_FIRST_SCREEN, '[data-testid="graph"]'), name
             small.screenshot(path=str(screenshots_dir / f"one_screen_{name}_{theme}.png"))
             if theme == "light":
