@@ -48,6 +48,7 @@ def main() -> None:
                     except Exception:
                         page.wait_for_timeout(500)
                 page.wait_for_function("() => document.body.innerText.includes('done')", timeout=60_000)
+                page.wait_for_timeout(2000)   # the plots' last redraw is paced after the last event
                 page.screenshot(path=str(args.out / f"{args.tag}-present-{preset}.png"))
             browser.close()
     finally:
