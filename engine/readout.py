@@ -90,17 +90,24 @@ def one_target_per_sequence(targets: np.ndarray, loss: str) -> np.ndarray:
     return out
 
 
+def allocate_head_records(tr) -> tuple[np.ndarray, np.ndarray]:
+    """The trace's head records, NaN until a step writes them (logits and, for cross-entropy, probs, with
+    their gradients) and zero per-step losses; returns (logits, dlogits). Both readouts start from these."""
+    T, B, O = tr.T, tr.B, tr.output_size
+    nan = lambda: np.full((T, B, O), np.nan, dtype=tr.dtype)     # noqa: E731
+    tr.activations["logits"], tr.gradients["logits"] = logits, dlogits = nan(), nan()
+    if tr.loss_type == "cross_entropy":
+        tr.activations["probs"], tr.gradients["probs"] = nan(), nan()
+    tr.loss_t = np.zeros(T, dtype=tr.dtype)
+    return logits, dlogits
+
+
 class FinalStateOutputs:
     """The head on the final states and its loss (recorder's _Outputs for readout='final_state')."""
 
     def __init__(self, tr) -> None:
         self.tr = tr
-        T, B, O = tr.T, tr.B, tr.output_size
-        nan = lambda: np.full((T, B, O), np.nan, dtype=tr.dtype)     # noqa: E731
-        tr.activations["logits"], tr.gradients["logits"] = self.logits, self.dlogits = nan(), nan()
-        if tr.loss_type == "cross_entropy":
-            tr.activations["probs"], tr.gradients["probs"] = nan(), nan()
-        tr.loss_t = np.zeros(T, dtype=tr.dtype)
+        self.logits, self.dlogits = allocate_head_records(tr)
         if len(tr.stages) > 1:
             raise ValueError("readout='final_state' reads the whole sequence at once; it cannot run in "
                              "segments (truncate, recurrent_gradient=False, an encoder–decoder chain)")

@@ -12,7 +12,7 @@ from .layer import (Carry, LayerRecord, RecordingSink, backward_direction, forwa
                     outer_sum_norms, weight_contributions, weight_gradients)
 from .losses import IGNORE, compute_loss, target_mask
 from .params import EMBEDDING, Architecture
-from .readout import FINAL_STATE, FinalStateOutputs, one_target_per_sequence
+from .readout import FINAL_STATE, FinalStateOutputs, allocate_head_records, one_target_per_sequence
 from .trace import Trace
 
 
@@ -223,12 +223,7 @@ class _Outputs:
 
     def __init__(self, tr: Trace) -> None:
         self.tr = tr
-        T, B, O = tr.T, tr.B, tr.output_size
-        nan = lambda: np.full((T, B, O), np.nan, dtype=tr.dtype)     # noqa: E731
-        tr.activations["logits"], tr.gradients["logits"] = self.logits, self.dlogits = nan(), nan()
-        if tr.loss_type == "cross_entropy":
-            tr.activations["probs"], tr.gradients["probs"] = nan(), nan()
-        tr.loss_t = np.zeros(T, dtype=tr.dtype)
+        self.logits, self.dlogits = allocate_head_records(tr)
 
     def forward(self, seg: Segment, top: np.ndarray) -> None:
         """The head and the loss on an emitting segment's steps."""
