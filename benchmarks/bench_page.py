@@ -97,6 +97,17 @@ def one_load(browser, base: str, args) -> dict:
     return out
 
 
+def start_server(units: int) -> tuple[subprocess.Popen, str]:
+    """`unrolled serve` on a free loopback port whose unit limit admits `units`; (process, base URL) once up."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, UNROLLED_MAX_UNITS=str(max(65536, units)))
+    server = subprocess.Popen([str(UNROLLED), "serve", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wait_until_up(base, server)
+    return server, base
+
+
 def main(argv: list[str] | None = None) -> None:
     """Start the server, measure `--loads` page loads, print each and the medians."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -109,13 +120,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, UNROLLED_MAX_UNITS=str(max(65536, args.seq_len * args.hidden)))
-    server = subprocess.Popen([str(UNROLLED), "serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server, base = start_server(args.seq_len * args.hidden)
     try:
-        wait_until_up(base, server)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             rows = []

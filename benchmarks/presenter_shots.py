@@ -9,22 +9,17 @@ Starts `unrolled serve` from this checkout on a free loopback port, opens each p
 from __future__ import annotations
 
 import argparse
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.load import ROOT, UNROLLED, free_port, wait_until_up  # noqa: E402
+
 PRESETS = ("vanishing-tanh", "lstm-memory", "seq2seq")
-
-
-def free_port() -> int:
-    """A port nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def main() -> None:
@@ -34,19 +29,15 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).parent / "unrolled"), "serve", "--port", str(port)],
+    server = subprocess.Popen([str(UNROLLED), "serve", "--port", str(port)], cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        wait_until_up(f"http://127.0.0.1:{port}", server)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
             page = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True).new_page()
             for preset in PRESETS:
-                for _ in range(3):   # the server may still be starting: retry the navigation
-                    try:
-                        page.goto(f"http://127.0.0.1:{port}/?preset={preset}&present=1")
-                        break
-                    except Exception:
-                        page.wait_for_timeout(500)
+                page.goto(f"http://127.0.0.1:{port}/?preset={preset}&present=1")
                 page.wait_for_function("() => document.body.innerText.includes('done')", timeout=60_000)
                 page.wait_for_timeout(2000)   # the plots' last redraw is paced after the last event
                 page.screenshot(path=str(args.out / f"{args.tag}-present-{preset}.png"))

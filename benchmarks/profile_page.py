@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import os
-import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -26,8 +24,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.bench_page import CHROMIUM_ARGS, SCRUB, poll  # noqa: E402
-from benchmarks.load import ROOT, UNROLLED, free_port, wait_until_up  # noqa: E402
+from benchmarks.bench_page import CHROMIUM_ARGS, SCRUB, poll, start_server  # noqa: E402
 
 
 def self_times(profile: dict) -> list[tuple[float, str]]:
@@ -106,13 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, UNROLLED_MAX_UNITS=str(max(65536, args.seq_len * args.hidden)))
-    server = subprocess.Popen([str(UNROLLED), "serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server, base = start_server(args.seq_len * args.hidden)
     try:
-        wait_until_up(base, server)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()

@@ -113,6 +113,17 @@ export function mountDiagnosisPanel(container, { onSelect } = {}) {
   };
 }
 
+/** The one-line verdict beside the story: the problems and warnings by title, or "no problems found"
+ * followed by the measurements (severity info, e.g. the memory horizon), which are not problems. */
+export function findingsVerdict(diagnosis) {
+  const findings = Array.isArray(diagnosis) ? diagnosis : [];
+  const title = (f) => f.title ?? f.kind;
+  const issues = findings.filter((f) => f.severity !== 'info');
+  if (issues.length) return { healthy: false, text: `Diagnosis: ${issues.map(title).join(' · ')}` };
+  const measured = findings.filter((f) => f.severity === 'info').map(title);
+  return { healthy: true, text: `Diagnosis: no problems found.${measured.length ? ` ${measured.join(' · ')}.` : ''}` };
+}
+
 /**
  * Mark every finding's `steps` on a timeline <svg> whose viewBox is "0 0 T rows" (the overview
  * strip): a band along its top edge, amber for warnings, magenta for problems (drawn last, on top).

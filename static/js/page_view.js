@@ -14,6 +14,7 @@ import { setLook } from './look.js';
 import { describeEvent, renderEquation } from './equations.js';
 import { renderInspector } from './inspector.js';
 import { renderLegend } from './legend.js';
+import { findingsVerdict } from './findings.js';
 import { PlotPanel } from './plots.js';
 import { TeacherCompare } from './teacher.js';
 import { updateControls } from './controls.js';
@@ -191,8 +192,9 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     // issue 20: the findings on the first screen, beside the story (the Diagnosis tab has them all)
     const findings = Array.isArray(msg.diagnosis) ? msg.diagnosis : [];
     setTabBadge('diagnosis', findings.length ? String(findings.length) : '');
-    $('lesson-findings').textContent = findings.length
-      ? `Diagnosis: ${findings.map((f) => f.title ?? f.kind).join(' · ')}` : 'Diagnosis: no problems found.';
+    const verdict = findingsVerdict(findings);
+    $('lesson-findings').textContent = verdict.text;
+    $('lesson-findings').classList.toggle('healthy', verdict.healthy);
     $('lesson-findings').title = $('lesson-findings').textContent;   // presenter mode shows one line of it
     $('lesson-findings').hidden = false;
   }

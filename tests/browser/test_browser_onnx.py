@@ -19,6 +19,17 @@ def open_upload(page, live_server) -> None:
     page.add_style_tag(content=".topbar { position: static; }")
 
 
+def submit_upload(page, model, x, *, batch_first: bool = False) -> None:
+    """Pick the model and input files in the open upload card (ticking "batch first" if asked), send them
+    and wait for the card's summary of what was read."""
+    page.set_input_files('[data-testid="upload-model"]', str(model))
+    page.set_input_files('[data-testid="upload-input"]', str(x))
+    if batch_first:
+        page.check('[data-testid="upload-batch-first"]')
+    page.click('[data-testid="upload-submit"]')
+    page.wait_for_selector('[data-testid="upload-info"]:not([hidden])')
+
+
 def test_an_onnx_tagger_is_read_batch_first_and_stepped_through(page, live_server, tmp_path, screenshots_dir):
     model, x = tmp_path / "tagger.onnx", tmp_path / "batch.npy"
     model.write_bytes(gru_onnx())

@@ -8,7 +8,7 @@ import numpy as np
 
 from browser_helpers import wait_done, wait_until
 from onnx_models import B, I, T, gru_onnx
-from test_browser_onnx import open_upload
+from test_browser_onnx import open_upload, submit_upload
 
 EDGE_ENDS = """() => [...document.querySelectorAll('[data-testid="graph"] [data-edge="recurrent"]')].map((p) => {
   const m = p.getAttribute('d').match(/M([-\\d.]+),[-\\d.]+ L([-\\d.]+),/);
@@ -22,10 +22,7 @@ def test_a_reverse_onnx_layer_is_drawn_right_to_left(page, live_server, tmp_path
     model.write_bytes(gru_onnx(extra={"direction": "reverse"}))
     np.save(x, np.random.default_rng(0).standard_normal((B, T, I)))
     open_upload(page, live_server)
-    page.set_input_files('[data-testid="upload-model"]', str(model))
-    page.set_input_files('[data-testid="upload-input"]', str(x))
-    page.click('[data-testid="upload-submit"]')
-    page.wait_for_selector('[data-testid="upload-info"]:not([hidden])')
+    submit_upload(page, model, x)
     page.click('[data-testid="upload-step-through"]')
     wait_until(page, "document.getElementById('story-title').textContent.startsWith('Your model: reverse.onnx')")
     wait_done(page)

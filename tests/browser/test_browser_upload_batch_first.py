@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from test_browser_onnx import open_upload
+from test_browser_onnx import open_upload, submit_upload
 
 B, T, I, H = 5, 3, 4, 6
 
@@ -17,11 +17,7 @@ def test_the_batch_first_box_reads_a_state_dict_batch_first(page, live_server, t
     np.savez(model, **{k: v.detach().numpy() for k, v in gru.state_dict().items()})
     np.save(x, np.random.default_rng(0).standard_normal((B, T, I)))
     open_upload(page, live_server)
-    page.set_input_files('[data-testid="upload-model"]', str(model))
-    page.set_input_files('[data-testid="upload-input"]', str(x))
-    page.check('[data-testid="upload-batch-first"]')
-    page.click('[data-testid="upload-submit"]')
-    page.wait_for_selector('[data-testid="upload-info"]:not([hidden])')
+    submit_upload(page, model, x, batch_first=True)
     info = page.text_content('[data-testid="upload-info"]')
     assert f"T = {T}, batch {B}" in info and "read batch first" in info
     page.locator("#model-upload-card").screenshot(path=str(screenshots_dir / "upload_batch_first.png"))
