@@ -22,16 +22,3 @@ def check_output_grads(output_grads, T: int, B: int, width: int, dtype, valid: n
     if valid is not None:
         g[~valid] = 0                                  # padding has no output to receive a gradient
     return g
-
-
-def input_gradients(tr, sinks: dict, first_layer_weight: str = "weight_ih") -> np.ndarray:
-    """∂L/∂x_t (T, B, I) of a finished backward pass: Σ_d ∂L/∂z_ih(d) · W_ih_l0(d), one GEMM per
-    stage and direction (each stage with its own weights). `sinks` maps (layer, direction) →
-    RecordingSink."""
-    arch = tr.arch
-    out = np.zeros((tr.T, tr.B, arch.input_size), dtype=tr.dtype)
-    for seg in tr.stages:
-        for d in range(arch.directions):
-            w = tr.weight(seg, f"{first_layer_weight}{arch.tag(0, d)}")   # a reverse-only layer 0: _l0_reverse
-            out[seg.span] += sinks[0, d].dz_ih[seg.span] @ w
-    return out

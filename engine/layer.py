@@ -31,6 +31,7 @@ class LayerRecord:
     c0: np.ndarray | None = None                    # (B, H) initial cell state; None means zeros
     valid: np.ndarray | None = None                 # (T, B) bool: False at padding (lengths); None: all real
     _h_prev: np.ndarray | None = field(default=None, repr=False)
+    _c_prev: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def allocate(cls, cell: Cell, T: int, B: int, H: int, reverse: bool, dtype,
@@ -131,7 +132,9 @@ class LayerRecord:
 
     def span(self, steps: slice | np.ndarray) -> StepRecord:
         """The records of `steps` as one StepRecord of (n, B, ·) arrays, the previous states included."""
-        c_prev = None if self.c is None else self.previous(self.c, self.c0)[steps]
+        if self.c is not None and self._c_prev is None:
+            self._c_prev = self.previous(self.c, self.c0)
+        c_prev = None if self.c is None else self._c_prev[steps]
         return StepRecord(h=self.h[steps], h_prev=self.h_prev_all()[steps],
                           act=None if self.act is None else self.act[steps], c=None if self.c is None else self.c[steps],
                           c_prev=c_prev, extra={k: v[steps] for k, v in self.extra.items()})
@@ -165,6 +168,12 @@ class BackwardSink:
 
     def done(self, t: int, step: GradStep) -> None:
         """Called once step t's gradients are in `step`."""
+
+    def begin_block(self, lo: int, hi: int) -> None:
+        """Called before the backward steps of [lo, hi) (one factor block, ≤ FACTOR_BLOCK steps)."""
+
+    def end_block(self, lo: int, hi: int) -> None:
+        """Called once every step of [lo, hi) is done."""
 
 
 class Carry:
@@ -211,12 +220,14 @@ def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: n
     h_prev_all = rec.h_prev_all()
     lo = 0
     factors: dict[str, np.ndarray] = {}
+    hi, last = 0, len(steps) - 1
     for n, t in enumerate(steps):
         if n % FACTOR_BLOCK == 0:      # a block's factors stay in cache; the whole run's would be T·B·blocks·H fresh
             block = steps[n:n + FACTOR_BLOCK]
             lo, hi = min(block), max(block) + 1
             factors = cell.backward_factors(rec.h[lo:hi], h_prev_all[lo:hi], None if rec.act is None else rec.act[lo:hi],
                                             {name: v[lo:hi] for name, v in rec.extra.items()})
+            sink.begin_block(lo, hi)
         step = sink.buffers(t)
         fac = {name: value[t - lo] for name, value in factors.items()}
         pad = rec.padded(t)
@@ -235,6 +246,8 @@ def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: n
             sink.initial = (carry.dh, carry.dc)                      # ∂L/∂h(−1), ∂L/∂c(−1)
         if t in cuts:
             carry.cut(pad)
+        if n % FACTOR_BLOCK == FACTOR_BLOCK - 1 or n == last:
+            sink.end_block(lo, hi)
         yield t
 
 
@@ -246,7 +259,10 @@ def clear_gradients(step: GradStep, pad: np.ndarray) -> None:
 
 
 class RecordingSink(BackwardSink):
-    """Keeps every gradient of a direction: ∂L/∂h_t, ∂L/∂c_t, gate gradients, pre-activation gradients."""
+    """Keeps every gradient of a direction that the trace shows: ∂L/∂h_t, ∂L/∂c_t and the gate
+    gradients. ∂L/∂(pre-activations) lives only for one block of steps: `on_block(lo, hi, dz_ih, dz_hh)`
+    (set by the caller) consumes each finished block, (hi − lo, B, blocks·H) in time order — the
+    whole run's would be T·B·blocks·H bytes that nothing shows."""
 
     def __init__(self, cell: Cell, T: int, B: int, H: int, dtype) -> None:
         rows = cell.blocks * H
@@ -255,37 +271,53 @@ class RecordingSink(BackwardSink):
         self.dc = np.zeros((T, B, H), dtype=dtype) if cell.has_cell_state else None
         self.dgates = np.zeros((T, B, rows), dtype=dtype) if cell.gates else None   # ∂L/∂gate, block order
         self.gates = cell.gate_views(self.dgates) if cell.gates else {}
-        self.dz_ih = np.zeros((T, B, rows), dtype=dtype)
-        self.dz_hh = np.zeros((T, B, rows), dtype=dtype) if cell.separate_hh_grad else self.dz_ih
+        n = min(T, FACTOR_BLOCK)
+        self.dz_ih = np.zeros((n, B, rows), dtype=dtype)                       # the current block's, from lo
+        self.dz_hh = np.zeros((n, B, rows), dtype=dtype) if cell.separate_hh_grad else self.dz_ih
+        self.on_block = None
+        self._lo = 0
+
+    def begin_block(self, lo: int, hi: int) -> None:
+        """Step t of [lo, hi) writes its ∂L/∂(pre-activations) at row t − lo of the block buffers."""
+        self._lo = lo
 
     def buffers(self, t: int) -> GradStep:
-        """Views of step t in the records."""
-        return GradStep(self.dh[t], self.dz_ih[t], self.dz_hh[t],
+        """Views of step t in the records (and in the block buffers)."""
+        r = t - self._lo
+        return GradStep(self.dh[t], self.dz_ih[r], self.dz_hh[r],
                         None if self.dgates is None else self.dgates[t], None if self.dc is None else self.dc[t])
 
+    def dz_at(self, t: int) -> np.ndarray:
+        """(B, blocks·H) ∂L/∂(input pre-activations) of step t of the current block."""
+        return self.dz_ih[t - self._lo]
 
-def weight_gradients(sink: RecordingSink, rec: LayerRecord, layer_input: np.ndarray,
+    def end_block(self, lo: int, hi: int) -> None:
+        """Hand the finished block to `on_block`."""
+        if self.on_block is not None:
+            self.on_block(lo, hi, self.dz_ih[:hi - lo], self.dz_hh[:hi - lo])
+
+
+def weight_gradients(cell: Cell, dz_ih: np.ndarray, dz_hh: np.ndarray, rec: LayerRecord, layer_input: np.ndarray,
                      steps: slice | np.ndarray = slice(None)) -> dict[str, np.ndarray]:
-    """∂L/∂W_ih, ∂L/∂W_hh, ∂L/∂b_ih, ∂L/∂b_hh summed over `steps` (the steps that use these
-    weights; default all), each one GEMM over their T·B rows."""
-    dz_ih, dz_hh = sink.dz_ih[steps], sink.dz_hh[steps]
+    """∂L/∂W_ih, ∂L/∂W_hh, ∂L/∂b_ih, ∂L/∂b_hh summed over `steps`, given dz_ih / dz_hh (n, B, rows),
+    ∂L/∂(pre-activations) of those steps; each one GEMM over their n·B rows."""
     T, B, rows = dz_ih.shape
-    dz_ih = dz_ih.reshape(T * B, rows)
-    dz_hh = dz_hh.reshape(T * B, rows)
+    dz_ih_2d = dz_ih.reshape(T * B, rows)
+    dz_hh_2d = dz_hh.reshape(T * B, rows)
     h_prev = rec.h_prev_all()[steps].reshape(T * B, -1)
     grads = {
-        "weight_ih": dz_ih.T @ layer_input[steps].reshape(T * B, -1),   # Σ_t ∂L/∂z_t x_tᵀ
-        "weight_hh": dz_hh.T @ h_prev,                                  # Σ_t ∂L/∂z_t h_{t−1}ᵀ
-        "bias_ih": dz_ih.sum(axis=0),
-        "bias_hh": dz_hh.sum(axis=0),
+        "weight_ih": dz_ih_2d.T @ layer_input[steps].reshape(T * B, -1),   # Σ_t ∂L/∂z_t x_tᵀ
+        "weight_hh": dz_hh_2d.T @ h_prev,                                  # Σ_t ∂L/∂z_t h_{t−1}ᵀ
+        "bias_ih": dz_ih_2d.sum(axis=0),
+        "bias_hh": dz_hh_2d.sum(axis=0),
     }
     # ---- cells beyond torch's (engine.cells.base: recurrent_operands, extra_weights) ----
-    cell, H = sink.cell, rec.h.shape[-1]
+    H = rec.h.shape[-1]
     for gate, operand in _operands(cell, rec, steps).items():       # a W_hh block that multiplies r ⊙ h_{t−1}, …
         rows = cell.gate_rows(gate, H)
-        grads["weight_hh"][rows] = dz_hh[:, rows].T @ operand.reshape(T * B, -1)
+        grads["weight_hh"][rows] = dz_hh_2d[:, rows].T @ operand.reshape(T * B, -1)
     if cell.extra_weights:
-        for name, terms in cell.extra_weight_gradients(sink.dz_ih[steps], rec.span(steps)).items():
+        for name, terms in cell.extra_weight_gradients(dz_ih, rec.span(steps)).items():
             grads[name] = terms.sum(axis=0)
     return grads
 
@@ -295,11 +327,10 @@ def _operands(cell: Cell, rec: LayerRecord, steps: slice | np.ndarray) -> dict[s
     return cell.recurrent_operands(rec.h_prev_all()[steps], None if rec.act is None else rec.act[steps])
 
 
-def weight_contributions(sink: RecordingSink, rec: LayerRecord, layer_input: np.ndarray,
-                         steps: slice | np.ndarray = slice(None)) -> dict[str, np.ndarray]:
+def weight_contributions(cell: Cell, dz_ih: np.ndarray, dz_hh: np.ndarray, rec: LayerRecord,
+                         layer_input: np.ndarray, steps: slice | np.ndarray = slice(None)) -> dict[str, np.ndarray]:
     """Per-step Frobenius norms (one per step of `steps`) of the terms summed by weight_gradients."""
-    shared = sink.dz_hh is sink.dz_ih
-    dz_ih, dz_hh = sink.dz_ih[steps], sink.dz_hh[steps]
+    shared = dz_hh is dz_ih
     gram_ih = gram(dz_ih)
     gram_hh = gram_ih if shared else gram(dz_hh)
     bias_ih = np.linalg.norm(dz_ih.sum(axis=1), axis=-1)
@@ -310,7 +341,7 @@ def weight_contributions(sink: RecordingSink, rec: LayerRecord, layer_input: np.
         "bias_hh": bias_ih if shared else np.linalg.norm(dz_hh.sum(axis=1), axis=-1),
     }
     # ---- cells beyond torch's (engine.cells.base: recurrent_operands, extra_weights) ----
-    cell, H = sink.cell, rec.h.shape[-1]
+    H = rec.h.shape[-1]
     operands = _operands(cell, rec, steps)
     if operands:                    # ‖Σ_b …‖_F² adds up over the row blocks of W_hh
         plain = np.ones(dz_hh.shape[-1], dtype=bool)

@@ -6,10 +6,9 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from .events import Event, hidden_event, output_event
-from .external_grads import input_gradients
 from .chain import Segment, check_chain, plain_chain, stages, steps_where, weight_layout
-from .layer import (Carry, LayerRecord, RecordingSink, backward_direction, forward_direction, gram, gram_norms,
-                    outer_sum_norms, weight_contributions, weight_gradients)
+from .grad_blocks import DirectionGradients
+from .layer import Carry, LayerRecord, RecordingSink, backward_direction, forward_direction, gram, gram_norms, outer_sum_norms
 from .losses import IGNORE, compute_loss, target_mask
 from .params import EMBEDDING, Architecture
 from .readout import FINAL_STATE, FinalStateOutputs, allocate_head_records, one_target_per_sequence
@@ -134,11 +133,18 @@ class StepRun:
             d_out = [np.zeros((T, B, D * H), dtype=dtype) for _ in range(L)]   # ∂L/∂h through the output path
             if tr.output_grads is not None:                                   # issue 21: an outer head's gradient
                 d_out[L - 1] += tr.output_grads
-            sinks, carries = {}, {}
+            sinks, carries, accs = {}, {}, {}
+            if embedding is None:                                      # issue 21: ∂L/∂x_t
+                tr.input_grads = np.zeros((T, B, arch.input_size), dtype=dtype)
             for k in reversed(range(L)):
                 for d in range(D):
                     s = arch.tag(k, d)
                     sinks[k, d] = RecordingSink(cell, T, B, H, dtype)
+                    below = d_out[k - 1] if k > 0 else tr.input_grads if embedding is None else embedding.de
+                    if k == 0 and embedding is not None and emit:
+                        below = None                           # ∂L/∂e_t step by step: layer 0's events show it
+                    accs[k, d] = DirectionGradients(tr, k, d, records[k, d], inputs[k], below, self._contributions)
+                    sinks[k, d].on_block = accs[k, d].block
                     self._expose(tr.gradients, s, sinks[k, d].dh, sinks[k, d].dc, sinks[k, d].gates)
                     carries[k, d] = Carry(cell, (B, H), dtype, tr.final_state_grads.get(f"h{s}"),
                                           tr.final_state_grads.get(f"c{s}"))
@@ -153,45 +159,37 @@ class StepRun:
                     for d in range(D):
                         s = arch.tag(k, d)
                         steps = range(a, seg.stop) if arch.reversed(k, d) else range(seg.stop - 1, a - 1, -1)
+                        accs[k, d].segment = seg              # its blocks feed the layer below, ∂L/∂W, …
                         for t in backward_direction(cell, records[k, d], tr.weight(seg, f"weight_hh{s}"),
                                                     d_out[k][seg.span, :, d * H:(d + 1) * H], sinks[k, d],
                                                     carries[k, d], steps, start=a, cuts=tr.cuts(arch.reversed(k, d)),
                                                     weights=tr.cell_weights(seg, s)):
-                            if k == 0 and embedding is not None:        # ∂L/∂e_t, complete after the last direction
-                                embedding.backward(t, sinks[0, d].dz_ih[t], tr.weight(seg, f"weight_ih{s}"))
                             if emit:
+                                if k == 0 and embedding is not None:    # ∂L/∂e_t, complete after the last direction
+                                    embedding.de[t] += sinks[0, d].dz_at(t) @ tr.weight(seg, f"weight_ih{s}")
                                 yield hidden_event(tr, "backward", k, d, t)
-                        if k > 0:                                          # ∂L/∂(layer input), one GEMM
-                            d_out[k - 1][seg.span] += sinks[k, d].dz_ih[seg.span] @ tr.weight(seg, f"weight_ih{s}")
             out.head_gradients(top, self._contributions)
             if embedding is not None:
                 embedding.table_gradients(self._contributions)
-            else:                                                      # issue 21: ∂L/∂x_t
-                tr.input_grads = input_gradients(tr, sinks)
             for k in reversed(range(L)):
                 for d in range(D):
-                    self._layer_gradients(k, d, records[k, d], sinks[k, d], inputs[k])
+                    self._layer_gradients(k, d, sinks[k, d], accs[k, d])
         names = arch.shapes(tr.chain)
         tr.grads = {name: tr.grads[name] for name in names}                     # state_dict order
         if self._contributions:
             tr.grad_contributions = {name: tr.grad_contributions[name] for name in names}
         self.trace = tr
 
-    def _layer_gradients(self, k: int, d: int, rec: LayerRecord, sink: RecordingSink, layer_input: np.ndarray) -> None:
-        """∂L/∂h(−1) of a direction and its weight gradients, summed over the steps of each weight prefix."""
+    def _layer_gradients(self, k: int, d: int, sink: RecordingSink, acc: DirectionGradients) -> None:
+        """∂L/∂h(−1) of a direction and its weight gradients (summed per weight prefix over the blocks)."""
         tr = self._partial
         s = tr.arch.tag(k, d)
         dh0, dc0 = sink.initial
         tr.initial_state_grads[f"h{s}"] = dh0
         if dc0 is not None:
             tr.initial_state_grads[f"c{s}"] = dc0
-        for prefix in weight_layout(tr.chain):
-            steps = steps_where(tr.chain, lambda seg: seg.weights == prefix)
-            for name, g in weight_gradients(sink, rec, layer_input, steps).items():
-                tr.grads[f"{prefix}{name}{s}"] = g
-            if self._contributions:
-                for name, norms in weight_contributions(sink, rec, layer_input, steps).items():
-                    tr.grad_contributions[f"{prefix}{name}{s}"] = on_axis(norms, steps, tr.T)
+        tr.grads.update(acc.grads)
+        tr.grad_contributions.update(acc.norms)
 
     @staticmethod
     def _expose(table: dict, suffix: str, h, c, gates: dict) -> None:
@@ -283,10 +281,6 @@ class _Embedding:
         valid = self.tr.valid
         if valid is not None:
             self.e[seg.span][~valid[seg.span]] = 0
-
-    def backward(self, t: int, dz_ih: np.ndarray, w_ih: np.ndarray) -> None:
-        """Add one direction's part of ∂L/∂e_t (its ∂L/∂(input pre-activation) times W_ih)."""
-        self.de[t] += dz_ih @ w_ih
 
     def table_gradients(self, contributions: bool) -> None:
         """∂L/∂E of every weight prefix, and the per-step norms ‖Σ_b onehot(x_tb) ∂L/∂e_tbᵀ‖_F."""
