@@ -8,6 +8,7 @@ import numpy as np
 from .events import Event, hidden_event, output_event
 from .chain import Segment, check_chain, plain_chain, stages, steps_where, weight_layout
 from .grad_blocks import DirectionGradients
+from .input_projection import BlockProjection
 from .layer import Carry, LayerRecord, RecordingSink, backward_direction, forward_direction, gram, gram_norms, outer_sum_norms
 from .losses import IGNORE, compute_loss, target_mask
 from .params import EMBEDDING, Architecture
@@ -103,7 +104,7 @@ class StepRun:
             inputs: list[np.ndarray] = [tr.x if embedding is None else embedding.e] * L   # each layer's input, (T, B, I_k)
             # ---- forward, stage by stage (engine.chain.stages), layer by layer ----
             for seg in tr.stages:
-                a, n = seg.start, seg.steps
+                a = seg.start
                 if embedding is not None:
                     embedding.forward(seg)
                 for k in range(L):
@@ -112,8 +113,7 @@ class StepRun:
                         s = arch.tag(k, d)
                         w_hh, b_hh = tr.weight(seg, f"weight_hh{s}"), tr.weight(seg, f"bias_hh{s}")
                         bias = tr.weight(seg, f"bias_ih{s}") + b_hh if cell.folds_hh_bias else tr.weight(seg, f"bias_ih{s}")
-                        xp = (inputs[k][seg.span].reshape(n * B, -1) @ tr.weight(seg, f"weight_ih{s}").T
-                              + bias).reshape(n, B, -1)                 # (n, B, blocks·H) all steps in one GEMM
+                        xp = BlockProjection(inputs[k][seg.span], tr.weight(seg, f"weight_ih{s}"), bias)
                         steps = range(seg.stop - 1, a - 1, -1) if arch.reversed(k, d) else range(a, seg.stop)
                         for t in forward_direction(cell, xp, w_hh, b_hh, records[k, d], steps, start=a,
                                                    weights=tr.cell_weights(seg, s)):
@@ -126,7 +126,6 @@ class StepRun:
                             yield output_event(tr, "forward", "logits", t)
                             yield output_event(tr, "forward", "loss", t)
             tr.loss = float(tr.loss_t[steps_where(tr.chain, lambda seg: seg.emits)].sum())
-            xp = None                   # the last input projection is not needed by the backward pass
 
             # ---- backward through the stages in reverse: outputs, then BPTT from the top layer down ----
             top = _layer_output(records, L - 1, D)
