@@ -121,6 +121,9 @@ def test_float32_agrees_with_float64(cfg):
             assert got.dtype == np.float32, f"{attr}[{key}] is {got.dtype}"
             assert rel_error(got, value) < 1e-4, f"{attr}[{key}]: {rel_error(got, value):.2e}"
     assert t32.loss_t.dtype == np.float32
+    assert t32.input_grads.dtype == np.float32                     # summed block by block, never upcast
+    assert rel_error(t32.input_grads, t64.input_grads) < 1e-4
+    assert all(v.dtype == np.float32 for v in t32.initial_state_grads.values())
 
 
 def test_float32_network_accepts_float64_input():
