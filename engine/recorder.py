@@ -126,6 +126,7 @@ class StepRun:
                             yield output_event(tr, "forward", "logits", t)
                             yield output_event(tr, "forward", "loss", t)
             tr.loss = float(tr.loss_t[steps_where(tr.chain, lambda seg: seg.emits)].sum())
+            xp = None                   # the last projection block's buffer is not needed by the backward pass
 
             # ---- backward through the stages in reverse: outputs, then BPTT from the top layer down ----
             top = _layer_output(records, L - 1, D)
