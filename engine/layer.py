@@ -1,9 +1,9 @@
 """One direction of one layer unrolled in time: the forward recurrence and BPTT through it.
 
-Only the recurrence loops over t; the input projections of all timesteps (and, after the
-backward loop, ∂L/∂W_ih, ∂L/∂W_hh and the gradient sent to the layer below) are single GEMMs
-over T·B rows, one per stage of the run's chain (engine.chain: each with its own weights; the
-backward `Carry` crosses from one stage into the one before). Arrays are time-first: (T, B, ·); the backward loop also accepts extra
+Only the recurrence loops over t; the input projections (and, as each backward block of
+FACTOR_BLOCK steps finishes, ∂L/∂W_ih, ∂L/∂W_hh and the gradient sent to the layer below) are GEMMs
+over a block's n·B rows, per stage of the run's chain (engine.chain: each with its own weights; the
+backward `Carry` crosses from one stage into the one before; engine.grad_blocks, engine.input_projection). Arrays are time-first: (T, B, ·); the backward loop also accepts extra
 leading dimensions between T and B (…), used to push several loss terms at once.
 """
 from __future__ import annotations
