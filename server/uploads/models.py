@@ -299,6 +299,8 @@ def model_source(model: UserModel) -> StreamSource:
         schedule=run.schedule,
         title=model.title(),
         story=None,
+        length=None if model.lengths is None else int(model.lengths[0]),
+        lengths=None if model.lengths is None else [int(n) for n in model.lengths],
     )
     meta["model"] = model.info()
     return StreamSource(meta, iter(run), lambda: run.trace, run.close, 0)
