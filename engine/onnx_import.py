@@ -361,7 +361,7 @@ class _Walk:
         for out, value in zip(self.graph.output, outputs):
             if not isinstance(value, (Probe, StateOutput, FinalProbe)):
                 raise ValueError(f"graph output {out.name!r} is not a layer's output, the head's or a final state")
-        if not any(isinstance(v, Probe) and v.source == final or isinstance(v, StateOutput) for v in outputs):
+        if not any(isinstance(v, Probe) and v.source == final or isinstance(v, (StateOutput, FinalProbe)) for v in outputs):
             raise ValueError("no graph output reads the model's final outputs")
         layer = self.layers[0]
         width = layer.hidden_size * layer.directions
