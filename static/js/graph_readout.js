@@ -31,6 +31,20 @@ export function outputAt(meta, hasTarget) {
   return (t) => t === last;
 }
 
+/** The path of a final state's edge into ŷ: a straight drop from the row right under ŷ; from a row
+ * further down in ŷ's column, a bow to the left past the rows between (as graph_layout.js's skip
+ * edges); from an earlier column, a curve that leaves upwards and arrives from the lower left. */
+function finalEdgePath(x0, y0, x1, y1, adjacent, G) {
+  const R = G.nodeRadius;
+  if (Math.abs(x1 - x0) < 1) {
+    if (adjacent) return `M${x0},${y0} L${x1},${y1}`;
+    const dx = -G.columnWidth * 0.34;
+    return `M${x0 + dx * 0.45},${y0} C${x0 + dx},${y0 - (y0 - y1) * 0.3} ${x1 + dx},${y1 + (y0 - y1) * 0.3} ${x1 + dx * 0.45},${y1}`;
+  }
+  const rise = (y0 - y1) * 0.5;
+  return `M${x0 + R * 0.5},${y0} C${x0},${y0 - rise} ${x1 - Math.min(G.columnWidth, (x1 - x0) * 0.3)},${y1 + rise * 0.4} ${x1 - R * 0.55},${y1 - R * 0.1}`;
+}
+
 /** The edges from each top-layer state row's final state into the one ŷ, with their labels V / V′,
  * added to `layout`; the ŷ and L nodes are never drawn as padding (they sit at T − 1 by convention,
  * also when the shown element is shorter). ctx: graph_layout.js's {meta, rows, cx, cy, G}. */
@@ -45,10 +59,7 @@ export function addFinalStateEdges(layout, { meta, rows, cx, cy, G }) {
     const t = finalStep(meta, row.direction);
     const [x0, y0] = [cx(t), cy(row) - R];
     const [x1, y1] = [cx(last), cy(outRow) + R + 2];
-    const rise = (y0 - y1) * 0.5;
-    // a straight drop when the state sits under ŷ; otherwise a curve that leaves upwards and arrives from below-left
-    const d = Math.abs(x1 - x0) < 1 && row.index - outRow.index === 1 ? `M${x0},${y0} L${x1},${y1}`
-      : `M${x0 + (x1 > x0 ? R * 0.5 : 0)},${y0} C${x0},${y0 - rise} ${x1 - Math.min(G.columnWidth, (x1 - x0) * 0.3)},${y1 + rise * 0.4} ${x1 - R * 0.55},${y1 - R * 0.1}`;
+    const d = finalEdgePath(x0, y0, x1, y1, row.index - outRow.index === 1, G);
     const reverse = row.direction === 1;
     layout.edges.push({
       kind: 'final-state', cls: 'edge vertical final-state', d,
@@ -58,6 +69,7 @@ export function addFinalStateEdges(layout, { meta, rows, cx, cy, G }) {
         : `h(${t}): the forward direction's final state${t < meta.T - 1 ? ` (the sequence's last real step, length ${t + 1})` : ''}, half of the head's input`,
     });
     const label = `${reverse && meta.directions === 2 ? 'V′' : 'V'}`;
-    layout.labels.push({ x: x0 + (x1 > x0 ? R + 8 : 11), y: y0 - R * 0.6, text: label, cls: 'edge-label final-state-label' });
+    const sameColumn = Math.abs(x1 - x0) < 1;
+    layout.labels.push({ x: sameColumn ? x0 - G.columnWidth * 0.34 : x0 + R + 8, y: sameColumn ? (y0 + y1) / 2 : y0 - R * 0.6, text: label, cls: 'edge-label final-state-label' });
   }
 }

@@ -44,3 +44,19 @@ def test_the_final_state_head_is_drawn_from_both_final_states(page, final_state_
     # the one ŷ has its value (the engine's output at row T − 1), not a padded blank
     assert "padded" not in (graph.locator('[data-node="logits"]').get_attribute("class") or "")
     page.screenshot(path=str(screenshots_dir / "final_state_padded_bidirectional.png"))
+
+
+def test_a_config_run_with_readout_final_state_draws_the_same_head(page, live_server, screenshots_dir):
+    """From the page's own config (the URL): a bidirectional LSTM on the copy task read at its final states."""
+    from browser_helpers import open_page
+    page.set_viewport_size({"width": 1280, "height": 720})
+    open_page(page, live_server, cell="lstm", bidirectional="true", task="copy", seq_len=6, readout="final_state")
+    wait_done(page)
+    graph = page.locator('[data-testid="graph"]')
+    assert graph.locator('[data-node="logits"]').count() == 1
+    T = int(graph.locator('[data-node="logits"]').get_attribute("data-t")) + 1
+    titles = sorted(graph.locator('[data-edge="final-state"] title').all_text_contents())
+    assert len(titles) == 2
+    assert titles[0].startswith(f"h({T - 1}): the forward direction's final state")
+    assert titles[1].startswith("h←(0): the reverse direction's final state")
+    page.screenshot(path=str(screenshots_dir / "final_state_config_copy.png"))

@@ -44,6 +44,20 @@ def test_sequence_targets_and_lengths_equal_torch_packed(client, classifier):
     assert doc["loss"] == pytest.approx(loss.item(), rel=1e-12)
 
 
+def test_its_stream_says_final_state_and_the_shown_elements_length(client, classifier):
+    """The socket's meta tells the page how to draw the head (graph_readout.js): readout and length."""
+    from server_helpers import receive_until
+    _, _, body = classifier
+    info = client.post("/api/models", json={**body, "targets": _npy(np.array([1, 2, 3])), "lengths": _npy(np.array([4, 6, 2]))})
+    with client.websocket_connect("/ws/trace") as ws:
+        ws.send_json({"type": "start", "mode": "play", "source": "model", "model_id": info.json()["model_id"]})
+        messages = receive_until(ws, {"done", "error"})
+    meta = messages[0]
+    assert (meta["readout"], meta["length"], meta["lengths"]) == ("final_state", 4, [4, 6, 2])
+    assert meta["has_target"] == [False] * (T - 1) + [True]
+    assert messages[-1]["type"] == "done"
+
+
 def test_without_targets_the_loss_is_against_its_own_prediction_per_sequence(client, classifier):
     _, _, body = classifier
     info = client.post("/api/models", json=body)
