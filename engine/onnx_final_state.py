@@ -18,12 +18,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .onnx_graph import GLUE
+
 
 @dataclass(frozen=True)
 class FinalProbe:
     """The positions of the recurrent layers' final states (Y_h), as moved by the glue (negative ids)."""
 
     ids: np.ndarray
+
+
+def move_final_states(op: str, args: list, attrs: dict, where: str) -> FinalProbe:
+    """A glue operator applied to final-state probes (and constants): the ids moved as the data would be."""
+    if op not in GLUE or op in ("Shape", "Expand", "ConstantOfShape"):
+        raise ValueError(f"{where}: op type {op} on a layer's final state (Y_h) is not supported")
+    return FinalProbe(GLUE[op]([a.ids if isinstance(a, FinalProbe) else a for a in args], attrs))
 
 
 def state_ids(y: np.ndarray, reverse_only: bool, layout: int) -> np.ndarray:

@@ -25,7 +25,7 @@ import numpy as np
 from .onnx_graph import (CONSTANT_ONLY, GLUE, MAX_BYTES, attributes, constant_node, elem_is_integer, initializers,
                          label, load_model, static_shape)
 from .onnx_recurrent import RecurrentLayer, read_recurrent
-from .onnx_final_state import FinalProbe, match_final_rows, state_ids   # issue 19: final-state heads
+from .onnx_final_state import FinalProbe, match_final_rows, move_final_states, state_ids   # issue 19
 
 RECURRENT = ("RNN", "GRU", "LSTM")
 PROBE_SIZES = (5, 3)          # (T, B) for probes when the graph leaves them symbolic
@@ -317,14 +317,10 @@ class _Walk:
         return FinalProbe(picked) if isinstance(data, FinalProbe) else Probe(data.source, picked)
 
     def final_glue(self, node: Any, where: str, args: list) -> FinalProbe:
-        """A glue operator on final-state probes (the layers' Y_h): moved like the data, never mixed
-        with the sequence."""
-        if node.op_type not in GLUE or node.op_type in ("Shape", "Expand", "ConstantOfShape"):
-            raise ValueError(f"{where}: op type {node.op_type} on a layer's final state (Y_h) is not supported")
+        """A glue operator on final-state probes (Y_h), never mixed with the sequence or the graph's inputs."""
         if any(isinstance(a, (Probe, GraphInput, StateOutput)) for a in args):
             raise ValueError(f"{where}: mixes a layer's final state (Y_h) with other tensors")
-        plain = [a.ids if isinstance(a, FinalProbe) else a for a in args]
-        return FinalProbe(GLUE[node.op_type](plain, attributes(node)))
+        return move_final_states(node.op_type, args, attributes(node), where)
 
     def final_rows(self, a: Probe | FinalProbe, where: str) -> tuple[np.ndarray, int] | None:
         """(batch element of each row, features) when the head reads the last layer's final states,
