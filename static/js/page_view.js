@@ -61,8 +61,9 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     plotlyAsked = true;
     loadPlotly().then(() => drawPlots(true), () => { plotlyAsked = false; });
   }
-  // a page that has not run yet gets its plots a moment after it is usable (a fast stream: at its end)
-  requestAnimationFrame(() => setTimeout(() => { if (!fastStream()) askPlotly(); }, TIMING.plotlyIdleMs));
+  // a page that has not run yet gets its plots a moment after it is usable (a fast stream: plotly is parsed
+  // while the server still computes, its plots drawn once the last event is in)
+  requestAnimationFrame(() => setTimeout(askPlotly, TIMING.plotlyIdleMs));
 
   /** Whether the run streams faster than frames with events still due (stream_frame.js). */
   function fastStream() {
