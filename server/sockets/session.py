@@ -19,6 +19,8 @@ from unrolled.server.wire.serialize import dumps
 
 JOIN_TIMEOUT_S = 5.0  # a stopped worker finishes its current engine step first
 BATCH_MAX = 256  # events in one "events" message at most (issue 17; in practice the worker's prefetch bounds it)
+BATCH_MIN = 32  # fewer computed ahead: the batch waits up to BATCH_WINDOW_S for more (a page applies them per frame)
+BATCH_WINDOW_S = 0.016
 
 
 class StreamSession:
@@ -148,6 +150,9 @@ class StreamSession:
                     if not await self._wait_for_go():
                         return
                     if self._batch and self.playing and self.delay_ms == 0:
+                        if not await self._gather(item):
+                            self._held = item  # paused or stepping meanwhile: nothing was sent
+                            continue
                         await self._send_batch(item)
                         continue
                     self.worker.consumed()
@@ -179,6 +184,16 @@ class StreamSession:
                       "send start again to continue")
             await self._send_text(json.dumps(error_message(detail)))
             return False
+
+    async def _gather(self, item: tuple) -> bool:
+        """Before a batch after the first event: when few events are computed ahead and more are due, give the
+        worker one window to compute more (a few big messages cost the page far less than many small ones).
+        False when the stream is no longer playing at delay 0 afterwards (the batch is not sent)."""
+        more_due = self.total_events is not None and item[2].seq + 1 + self.worker.queue.qsize() < self.total_events
+        if self.last_seq < 0 or not more_due or self.worker.queue.qsize() >= BATCH_MIN:
+            return True
+        await asyncio.sleep(BATCH_WINDOW_S)
+        return self.playing and self.delay_ms == 0 and self._go.is_set()
 
     async def _send_batch(self, item: tuple) -> None:
         """Send this event and the ones already computed behind it as one ``events`` message (a

@@ -23,8 +23,8 @@ def flatten(messages: list[dict]) -> list[dict]:
     return out
 
 
-def run_session(items: list[tuple], breakpoints: dict, batch: bool, steps: int = 40) -> list[dict]:
-    """The messages a playing delay-0 session sends for queue items already computed."""
+def run_session(items: list[tuple], breakpoints: dict, batch: bool) -> list[dict]:
+    """The messages a playing delay-0 session sends for queue items already computed (until done or paused)."""
     sent: list[dict] = []
 
     async def scenario() -> None:
@@ -36,8 +36,9 @@ def run_session(items: list[tuple], breakpoints: dict, batch: bool, steps: int =
             worker.queue.put_nowait(item)
         session = StreamSession(worker, socket, breakpoints, "play", 0, 60.0, batch=batch)
         pump = asyncio.create_task(session._pump())
-        for _ in range(steps):   # yields only: the pump sends what is queued, then waits or ends
-            await asyncio.sleep(0)
+        async with asyncio.timeout(10):   # a bound on a hang, not a wait: the loop ends on a condition
+            while not pump.done() and not (sent and sent[-1]["type"] == "paused"):
+                await asyncio.sleep(0)
         pump.cancel()
 
     asyncio.run(scenario())
@@ -111,3 +112,35 @@ def test_batch_must_be_a_boolean(client):
         ws.send_json({"type": "start", "config": CONFIG, "batch": "lots"})
         error = receive_until(ws, {"error"})[-1]
     assert error["field"] == "batch"
+
+
+def test_a_pause_while_a_batch_gathers_sends_nothing_more_until_play():
+    sent: list[dict] = []
+
+    async def scenario() -> None:
+        async def socket(text: str) -> None:
+            sent.append(json.loads(text))
+
+        worker = SimpleNamespace(queue=asyncio.Queue(), consumed=lambda: None, stop=lambda: None)
+        items = queued([1.0] * 10)
+        for item in items[:2]:   # meta, event 0 of 10
+            worker.queue.put_nowait(item)
+        session = StreamSession(worker, socket, {}, "play", 0, 60.0, batch=True)
+        pump = asyncio.create_task(session._pump())
+        async with asyncio.timeout(10):
+            while len(sent) < 2:                # meta and event 0 (the first goes out at once)
+                await asyncio.sleep(0)
+            worker.queue.put_nowait(items[2])   # event 1: few computed ahead, so its batch gathers
+            while worker.queue.qsize():
+                await asyncio.sleep(0)
+            session.pause()                     # during the gathering window: event 1 must not go out
+            while session._held is None:
+                await asyncio.sleep(0)
+            assert [m["type"] for m in sent] == ["meta", "event"] and session.last_seq == 0
+            session.play(0)
+            while session.last_seq < 1:
+                await asyncio.sleep(0)
+        pump.cancel()
+
+    asyncio.run(scenario())
+    assert [m.get("seq") for m in sent] == [None, 0, 1]
