@@ -8,7 +8,7 @@ import { GRAPH } from './theme/config.js';
 import { columnAt } from './graph_window.js';
 
 export const COMPACT = {
-  labelGapPx: 60,      // screen px a per-step label needs (a "3e-6" or "t=38" at 18 px, plus a gap)
+  labelGapPx: 68,      // screen px a per-step label needs (a "3e-6" or "t=38" at 18 px, plus a gap)
   minColumnPx: 7,      // narrower columns than this: no compact layout (the window follows the step instead)
   minRowPx: 44,        // rows never lower than this (SVG units): a label between two rows needs room
   minTextNodePx: 40,   // nodes narrower than this carry no text (an 18 px glyph would spill out)
@@ -54,6 +54,11 @@ export function thinLabels(layout, geometry) {
   const k = geometry.labelEvery;
   layout.labels = layout.labels.filter((label) => label.tag || label.cls.includes('context')
     || (columnAt(label.x, geometry) - 1) % k === 0);
+  // an encoder–decoder's headings: just "Encoder" / "Decoder" when the band is narrower than the sentence
+  const zoom = geometry.presentFitZoom;
+  for (const seg of layout.segments) {
+    if ((seg.x1 - seg.x0) * zoom < seg.heading.length * 11 + 20) seg.heading = seg.name.charAt(0).toUpperCase() + seg.name.slice(1);
+  }
   layout.geometry = geometry;
   return layout;
 }
