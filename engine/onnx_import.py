@@ -25,6 +25,7 @@ import numpy as np
 from .onnx_graph import (CONSTANT_ONLY, GLUE, MAX_BYTES, attributes, constant_node, elem_is_integer, initializers,
                          label, load_model, static_shape)
 from .onnx_recurrent import RecurrentLayer, read_recurrent
+from .onnx_final_state import FinalProbe, match_final_rows, move_final_states, state_ids   # issue 19
 
 RECURRENT = ("RNN", "GRU", "LSTM")
 PROBE_SIZES = (5, 3)          # (T, B) for probes when the graph leaves them symbolic
@@ -77,7 +78,7 @@ class OnnxNetwork:
     num_layers: int
     bidirectional: bool
     signature: OnnxSignature
-    readout: str = "per_step"     # a graph's head reads every step's output (engine.readout)
+    readout: str = "per_step"     # or "final_state": the head reads cat(h_n[-2], h_n[-1]) (engine.onnx_final_state)
 
 
 class _Walk:
@@ -91,6 +92,8 @@ class _Walk:
         self.sources: list[tuple[int, ...]] = []          # canonical shape of each probe source
         self.head_source: int | None = None
         self.bias_done = False
+        self.readout = "per_step"
+        self.top_y: np.ndarray | None = None              # the last layer's Y ids (T, B, D, H)
         self.tokens = elem_is_integer(sequence)
         dims = static_shape(sequence)
         if len(dims) != (2 if self.tokens else 3):
@@ -147,7 +150,9 @@ class _Walk:
                 continue
             elif op == "Gather" and isinstance(self.arg(node, 1, where), Probe):
                 out = self.embedding(node, where)
-            elif op in ("MatMul", "Gemm") and isinstance(self.arg(node, 0, where), Probe):
+            elif op == "Gather" and isinstance(self.arg(node, 0, where), (Probe, FinalProbe)):
+                out = self.gather(node, where)        # h_n[-1], out[-1]: a step or a state picked by a constant
+            elif op in ("MatMul", "Gemm") and isinstance(self.arg(node, 0, where), (Probe, FinalProbe)):
                 out = self.head(node, where)
             elif op == "Add" and any(isinstance(self.arg(node, i, where), Probe) for i in (0, 1)):
                 out = self.bias(node, where)
@@ -161,6 +166,8 @@ class _Walk:
     def glue(self, node: Any, where: str) -> Any:
         """A glue operator on constants (folded) or on the sequence's probe (moved like the data)."""
         args = [self.arg(node, i, where) for i in range(len(node.input))]
+        if any(isinstance(a, FinalProbe) for a in args):
+            return self.final_glue(node, where, args)
         probes = [a for a in args if isinstance(a, Probe)]
         if any(isinstance(a, (GraphInput, StateOutput)) for a in args):
             raise ValueError(f"{where}: reads a graph input or a layer's final state; only the sequence "
@@ -205,7 +212,9 @@ class _Walk:
         D, H = layer.directions, layer.hidden_size
         ids = self._source((self.T, self.B, D * H)).reshape(self.T, self.B, D, H)
         y = np.transpose(ids, (1, 0, 2, 3) if layer.layout else (0, 2, 1, 3))
-        outputs = [Probe(len(self.sources) - 1, y), StateOutput(k, "h"), StateOutput(k, "c")]
+        self.top_y = ids
+        outputs = [Probe(len(self.sources) - 1, y), FinalProbe(state_ids(ids, layer.reverse, layer.layout)),
+                   StateOutput(k, "c")]
         for name, value in zip(node.output, outputs):
             if name:
                 self.values[name] = value
@@ -260,9 +269,13 @@ class _Walk:
     def head(self, node: Any, where: str) -> Probe:
         """MatMul / Gemm of the last layer's outputs by a constant: head.weight (and Gemm's C: head.bias)."""
         a = self.arg(node, 0, where)
-        if not self.layers or a.source != len(self.sources) - 1 or self.head_source is not None:
+        final = self.final_rows(a, where)
+        if final is not None:
+            base, F = final
+        elif not self.layers or a.source != len(self.sources) - 1 or self.head_source is not None:
             raise ValueError(f"{where}: a head must read the last recurrent layer's outputs, once")
-        base, F = self.rows(a, where)
+        else:
+            base, F = self.rows(a, where)
         w = self.const(node, 1, where, "B")
         attrs = attributes(node)
         if node.op_type == "Gemm":
@@ -274,7 +287,7 @@ class _Walk:
                              f"expected ({F}, output_size)")
         self.state["head.weight"] = np.asarray(w.T, dtype=np.float64)
         O = w.shape[1]
-        out = self._source((self.T, self.B, O)).reshape(-1, O)[base]
+        out = self._source((self.T if final is None else 1, self.B, O)).reshape(-1, O)[base]
         self.head_source = len(self.sources) - 1
         if node.op_type == "Gemm" and len(node.input) > 2 and node.input[2]:
             self.add_bias(self.const(node, 2, where, "C"), O, where)
@@ -296,6 +309,40 @@ class _Walk:
         self.state["head.bias"] = np.asarray(c.reshape(O), dtype=np.float64)
         self.bias_done = True
 
+    # -- issue 19: the final-state head (engine.onnx_final_state) ----------------------------------
+    def gather(self, node: Any, where: str) -> Probe | FinalProbe:
+        """Gather of a probe's positions by constant indices (h_n[-1], out[-1]): moved like the data."""
+        data, indices = self.arg(node, 0, where), self.const(node, 1, where, "indices")
+        picked = np.take(data.ids, indices, axis=attributes(node).get("axis", 0))
+        return FinalProbe(picked) if isinstance(data, FinalProbe) else Probe(data.source, picked)
+
+    def final_glue(self, node: Any, where: str, args: list) -> FinalProbe:
+        """A glue operator on final-state probes (Y_h), never mixed with the sequence or the graph's inputs."""
+        if any(isinstance(a, (Probe, GraphInput, StateOutput)) for a in args):
+            raise ValueError(f"{where}: mixes a layer's final state (Y_h) with other tensors")
+        return move_final_states(node.op_type, args, attributes(node), where)
+
+    def final_rows(self, a: Probe | FinalProbe, where: str) -> tuple[np.ndarray, int] | None:
+        """(batch element of each row, features) when the head reads the last layer's final states,
+        cat(h_n[-2], h_n[-1]) (readout "final_state"); None for a per-step head; ValueError naming the
+        node for final states read in another arrangement."""
+        if not self.layers or self.head_source is not None:
+            raise ValueError(f"{where}: a head must read the last recurrent layer's outputs, once")
+        if isinstance(a, Probe) and a.source != len(self.sources) - 1:
+            return None
+        top = self.layers[-1]
+        padded = self.signature.lengths is not None
+        base = None if top.reverse else match_final_rows(a.ids, self.top_y, padded, where)
+        if base is None:
+            if isinstance(a, FinalProbe):
+                raise ValueError(f"{where}: the head reads the layers' final states (Y_h) as something other than "
+                                 "the last layer's cat(h_n[-2], h_n[-1]) (forward, then reverse), one row per "
+                                 "sequence; that arrangement is not read")
+            return None
+        self.readout = "final_state"
+        return base, a.ids.shape[-1]
+    # -- end of the final-state head ------------------------------------------------------------
+
     def finish(self) -> OnnxNetwork:
         """The network once every node is read: one cell and size for all layers, the outputs checked."""
         if not self.layers:
@@ -308,9 +355,9 @@ class _Walk:
         final = self.head_source if self.head_source is not None else len(self.sources) - 1
         outputs = [self.values.get(o.name) for o in self.graph.output]
         for out, value in zip(self.graph.output, outputs):
-            if not isinstance(value, (Probe, StateOutput)):
+            if not isinstance(value, (Probe, StateOutput, FinalProbe)):
                 raise ValueError(f"graph output {out.name!r} is not a layer's output, the head's or a final state")
-        if not any(isinstance(v, Probe) and v.source == final or isinstance(v, StateOutput) for v in outputs):
+        if not any(isinstance(v, Probe) and v.source == final or isinstance(v, (StateOutput, FinalProbe)) for v in outputs):
             raise ValueError("no graph output reads the model's final outputs")
         layer = self.layers[0]
         width = layer.hidden_size * layer.directions
@@ -318,7 +365,8 @@ class _Walk:
             self.state["head.weight"], self.state["head.bias"] = np.eye(width), np.zeros(width)
         elif not self.bias_done:
             self.state["head.bias"] = np.zeros(self.state["head.weight"].shape[0])
-        return OnnxNetwork(self.state, layer.cell, len(self.layers), layer.directions == 2, self.signature)
+        return OnnxNetwork(self.state, layer.cell, len(self.layers), layer.directions == 2, self.signature,
+                           readout=self.readout)
 
 
 def _sequence_input(model: Any, consts: dict[str, np.ndarray]) -> Any:

@@ -9,6 +9,7 @@ from unrolled.server.config import CELLS, config_model, resolve_config
 from unrolled.server.config_table import config_fields
 from unrolled.server.presets import PRESETS
 from unrolled.server.settings import Settings
+from unrolled.server.uploads.upload_form import upload_fields
 
 
 def app_version() -> str:
@@ -39,6 +40,7 @@ def page_data(view_trace: bool, settings: Settings) -> dict:
         "limits": settings.limits(),
         "tasks": list(TASK_NAMES),
         "cells": list(CELLS),
+        "upload_fields": upload_fields(),   # issue 19: the upload form's fields, from the route's schema
         "view_trace": view_trace,
         "version": app_version(),
     }

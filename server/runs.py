@@ -85,6 +85,8 @@ def trace_shape(trace_or_net: Any, T: int, B: int, loss: str) -> dict:
         "num_layers": trace_or_net.num_layers, "directions": trace_or_net.directions,
         "hidden_size": trace_or_net.hidden_size, "input_size": trace_or_net.input_size,
         "output_size": trace_or_net.output_size,
+        # issue 19: "final_state" = one output from each direction's last processed state (engine.readout)
+        "readout": getattr(getattr(trace_or_net, "arch", None), "readout", "per_step"),
     }
 
 

@@ -26,6 +26,7 @@ from unrolled import engine
 from unrolled.engine.losses import IGNORE, check_targets, target_mask
 from unrolled.server.runs import StreamSource, trace_shape
 from unrolled.server.settings import Settings
+from unrolled.server.uploads.final_targets import final_state_targets
 from unrolled.server.uploads.model_files import ModelFileError, ModelFiles, npy_array, npz_arrays
 from unrolled.server.uploads.model_onnx import is_onnx, onnx_network
 from unrolled.server.uploads.model_spill import SpilledFiles, default_spill_dir
@@ -174,6 +175,8 @@ def _lengths(files: ModelFiles, x: np.ndarray, limits: Settings) -> np.ndarray |
 def _targets(files: ModelFiles, net: engine.Network, x: np.ndarray, limits: Settings,
              lengths: np.ndarray | None = None, batch_first: bool = False) -> tuple[np.ndarray, str, str]:
     """(targets, loss, where the targets came from); a batch-first model's targets file is (B, T[, O])."""
+    if net.arch.readout == "final_state":       # issue 19: one target per sequence (an ONNX head on h_n)
+        return final_state_targets(files, net, x, limits.max_model_bytes, lengths, batch_first)
     T, B = x.shape[:2]
     if files.targets is None:
         loss = files.loss or "cross_entropy"
@@ -299,6 +302,8 @@ def model_source(model: UserModel) -> StreamSource:
         schedule=run.schedule,
         title=model.title(),
         story=None,
+        length=None if model.lengths is None else int(model.lengths[0]),
+        lengths=None if model.lengths is None else [int(n) for n in model.lengths],
     )
     meta["model"] = model.info()
     return StreamSource(meta, iter(run), lambda: run.trace, run.close, 0)

@@ -60,6 +60,7 @@ def meta_message(
         "embedding_size": embedding_size,
         "length": length,
         "lengths": lengths,
+        "readout": trace_shape.get("readout", "per_step"),   # issue 19: per_step | final_state
     }
     if segments is not None:
         message["segments"] = segments

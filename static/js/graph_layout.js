@@ -15,6 +15,7 @@ import { GRAPH } from './theme/config.js';
 import { subscript } from './format.js';
 import { contextStep, weightMark } from './segments.js';
 import { extraStates, gatesOf } from './cell_spec.js';
+import { addFinalStateEdges, isFinalState, outputAt } from './graph_readout.js';   // issue 19: final-state head
 
 /** The usage pattern a run's meta describes: outputs fed back? gradient through W? an
  * encoder–decoder (meta.segments: its two halves, drawn as shaded bands)? */
@@ -127,7 +128,7 @@ export function layoutGraph(meta, geometry = GRAPH) {
   const rowHeight = rows.length > 8 ? G.denseRowHeight : G.rowHeight;   // deep stacks: denser rows
   const cx = (t) => G.marginLeft + (t + 1.5) * G.columnWidth;
   const cy = (row) => G.marginTop + (row.index + 0.5) * rowHeight;
-  const hasTarget = (t) => meta.has_target?.[t] ?? true;
+  const hasTarget = outputAt(meta, (t) => meta.has_target?.[t] ?? true);   // issue 19: one ŷ under final_state
   const fedBackAt = (t) => pattern.feedback && t > (context ?? 0);
   const layout = {
     T, rows, pattern, rowHeight, nodeRadius: G.nodeRadius, rowLabelWidth: G.marginLeft - 8,
@@ -143,6 +144,7 @@ export function layoutGraph(meta, geometry = GRAPH) {
   verticalEdges(layout, ctx);
   if (pattern.feedback) feedbackEdges(layout, ctx);
   recurrentEdges(layout, ctx);
+  addFinalStateEdges(layout, ctx);   // issue 19: the final states into the one ŷ (graph_readout.js)
   return layout;
 }
 
@@ -220,7 +222,7 @@ function verticalEdges(layout, { meta, rows, cx, cy, hasTarget, G }) {
       const side = row.direction === 1 ? 1 : -1;
       const inputs = row.layer === 0 ? [xRow] : hRows.filter((r) => r.layer === row.layer - 1);
       inputs.forEach((src, i) => vertical(src, row, t, i === 0 || src.direction === row.direction ? weight('U', row, t) : '', side, 'input'));
-      if (row.layer === meta.layers - 1 && hasTarget(t)) vertical(row, outRow, t, row.direction === 0 || meta.directions === 1 ? 'V' : 'V′', side, 'output');
+      if (row.layer === meta.layers - 1 && hasTarget(t) && !isFinalState(meta)) vertical(row, outRow, t, row.direction === 0 || meta.directions === 1 ? 'V' : 'V′', side, 'output');
     }
     if (hasTarget(t)) {
       const x = cx(t);

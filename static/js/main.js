@@ -282,7 +282,7 @@ function init() {
       runConfig(config);
     },
   });
-  Object.assign(panels, mountPanels(app, { startRun, showBanner, graph, cells: pageData.cells, fields: configFields, limits: pageData.limits }));
+  Object.assign(panels, mountPanels(app, { startRun, showBanner, graph, cells: pageData.cells, fields: configFields, limits: pageData.limits, uploadFields: pageData.upload_fields }));
   $('flow-node').addEventListener('change', (e) => { app.flowNode = e.target.value; drawPlots(true); });
   $('hidden-node').addEventListener('change', (e) => { app.plotNode = e.target.value; drawPlots(true); });
   $('hidden-quantity').addEventListener('change', (e) => { app.hiddenQuantity = e.target.value; drawPlots(true); });

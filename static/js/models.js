@@ -4,14 +4,50 @@
 // The server checks everything; an error is shown next to the file it names.
 //
 //   import { mountModelUpload } from './models.js';
-//   const upload = mountModelUpload(container, { cells, startModelRun(modelId) {...} });
+//   const upload = mountModelUpload(container, { fields: pageData.upload_fields, startModelRun(modelId) {...} });
+// The fields themselves (names, kinds, options) come from the server (page data `upload_fields`, read
+// off the upload route's schema: server/uploads/upload_form.py); this module only says how each looks.
 //   upload.reupload()   // POST the same files again (same id) when the socket no longer holds the model
 
 import { fmt } from './format.js';
 import { el } from './elements.js';
 
-const LOSSES = [['', 'default'], ['cross_entropy', 'cross-entropy'], ['mse', 'mean squared error']];
-const FIELD_OF_LOC = { model: 'model', model_name: 'model', input: 'input', input_name: 'input', targets: 'targets', targets_name: 'targets', lengths: 'lengths', lengths_name: 'lengths', cell: 'cell', loss: 'loss', batch_first: 'batch_first' };
+/** How each upload field looks (label, hint, file types, option names); what the fields are is the server's. */
+export const FIELD_LOOK = {
+  model: { label: 'model (.npz or .onnx)', hint: 'a state_dict saved with np.savez, or an ONNX export', accept: '.npz,.onnx', missing: 'Choose the model: a .npz state dict or an .onnx file.' },
+  input: { label: 'input (.npy)', hint: 'time first, or tick batch first (an ONNX model: its own layout)', accept: '.npy', missing: 'Choose an input sequence: a .npy array.' },
+  targets: { label: 'targets (.npy)', hint: 'optional', accept: '.npy' },
+  lengths: { label: 'lengths (.npy)', hint: 'optional: a padded batch', accept: '.npy' },
+  batch_first: { label: 'batch first', hint: '(B, T, …) files, as a batch_first=True module reads them', testid: 'upload-batch-first' },
+  cell: { label: 'cell', empty: 'from the weights' },
+  loss: { label: 'loss', empty: 'default', names: { cross_entropy: 'cross-entropy', mse: 'mean squared error' } },
+};
+
+/** The form field a 422's loc (its body key: a field or a file's name) belongs to: name → field name. */
+export function fieldOfLoc(fields) {
+  const out = {};
+  for (const f of fields) {
+    out[f.name] = f.name;
+    if (f.name_field) out[f.name_field] = f.name;
+  }
+  return out;
+}
+
+/** The server's fields this module cannot draw, and the looks of fields the server no longer has. */
+export function unmatchedLooks(fields) {
+  const served = new Set(fields.map((f) => f.name));
+  return { unlooked: [...served].filter((n) => !(n in FIELD_LOOK)), unserved: Object.keys(FIELD_LOOK).filter((n) => !served.has(n)) };
+}
+
+/** The control of one served field, as its look says. */
+function control(f) {
+  const look = FIELD_LOOK[f.name] ?? { label: f.name };
+  const testid = look.testid ?? `upload-${f.name}`;
+  if (f.kind === 'file') return el('input', { type: 'file', accept: look.accept ?? '', 'data-testid': testid, name: f.name });
+  if (f.kind === 'checkbox') return el('input', { type: 'checkbox', 'data-testid': testid, name: f.name });
+  const options = [['', look.empty ?? 'default'], ...(f.options ?? []).map((v) => [v, look.names?.[v] ?? v])];
+  return el('select', { 'data-testid': testid, name: f.name }, options.map(([value, text]) => el('option', { value }, [text])));
+}
 const SAVE_HINT = "np.savez('model.npz', **{k: v.detach().numpy() for k, v in rnn.state_dict().items()})\n"
   + "np.save('input.npy', x.numpy())      # (T, input_size) or (T, batch, input_size), time first\n"
   + "np.save('targets.npy', y.numpy())    # optional: class ids (T, batch) or values (T, batch, out)\n\n"
@@ -43,10 +79,6 @@ function field(name, label, hint, control) {
   return { row, error, control };
 }
 
-function select(name, options) {
-  return el('select', { 'data-testid': `upload-${name}`, name }, options.map(([value, text]) => el('option', { value }, [text])));
-}
-
 function infoList(info) {
   const items = [
     ['model', info.name], ['input', info.input_name], ['cell', info.cell],
@@ -60,27 +92,24 @@ function infoList(info) {
 }
 
 /**
- * Mount the upload form into `container`; `cells`: the cell names the server knows (the page
- * data's); startModelRun(modelId) from the "Step through it" button. Returns { reupload() }.
+ * Mount the upload form into `container`; `fields`: the server's upload fields (the page data's
+ * upload_fields); startModelRun(modelId) from the "Step through it" button. Returns { reupload() }.
  */
-export function mountModelUpload(container, { cells = [], startModelRun } = {}) {
-  const fields = {
-    model: field('model', 'model (.npz or .onnx)', 'a state_dict saved with np.savez, or an ONNX export', el('input', { type: 'file', accept: '.npz,.onnx', 'data-testid': 'upload-model', name: 'model' })),
-    input: field('input', 'input (.npy)', 'time first, or tick batch first (an ONNX model: its own layout)', el('input', { type: 'file', accept: '.npy', 'data-testid': 'upload-input', name: 'input' })),
-    targets: field('targets', 'targets (.npy)', 'optional', el('input', { type: 'file', accept: '.npy', 'data-testid': 'upload-targets', name: 'targets' })),
-    lengths: field('lengths', 'lengths (.npy)', 'optional: a padded batch', el('input', { type: 'file', accept: '.npy', 'data-testid': 'upload-lengths', name: 'lengths' })),
-    cell: field('cell', 'cell', null, select('cell', [['', 'from the weights'], ...cells.map((c) => [c, c])])),
-    loss: field('loss', 'loss', null, select('loss', LOSSES)),
-    batch_first: field('batch_first', 'batch first', '(B, T, …) files, as a batch_first=True module reads them', el('input', { type: 'checkbox', 'data-testid': 'upload-batch-first', name: 'batch_first' })),
-  };
+export function mountModelUpload(container, { fields: served = [], startModelRun } = {}) {
+  const FIELD_OF_LOC = fieldOfLoc(served);
+  const fields = Object.fromEntries(served.map((f) => {
+    const look = FIELD_LOOK[f.name] ?? { label: f.name };
+    return [f.name, { ...field(f.name, look.label, look.hint ?? null, control(f)), spec: f }];
+  }));
+  const fileFields = served.filter((f) => f.kind === 'file');
   const submit = el('button', { type: 'submit', class: 'primary', 'data-testid': 'upload-submit' }, ['Upload']);
   const status = el('div', { class: 'upload-status', 'data-testid': 'upload-status', role: 'status', 'aria-live': 'polite' });
   const stepBtn = el('button', { type: 'button', class: 'primary', 'data-testid': 'upload-step-through' }, ['Step through it']);
   const info = el('div', { class: 'upload-info', 'data-testid': 'upload-info', hidden: true });
   const form = el('form', { class: 'model-upload', 'data-testid': 'model-upload', autocomplete: 'off' }, [
     el('p', { class: 'muted upload-intro' }, ['Your own trained RNN, LSTM or GRU (torch or any library with the same weight names, or any framework through ONNX), on your own sequence.']),
-    fields.model.row, fields.input.row, fields.targets.row, fields.lengths.row,
-    el('div', { class: 'upload-options' }, [fields.cell.row, fields.loss.row, fields.batch_first.row]),
+    ...fileFields.map((f) => fields[f.name].row),
+    el('div', { class: 'upload-options' }, served.filter((f) => f.kind !== 'file').map((f) => fields[f.name].row)),
     el('div', { class: 'upload-actions' }, [submit, status]),
     info,
     el('details', { class: 'upload-howto' }, [el('summary', {}, ['How to save them from PyTorch']), el('pre', {}, [SAVE_HINT])]),
@@ -138,21 +167,20 @@ export function mountModelUpload(container, { cells = [], startModelRun } = {}) 
     setStatus(general || 'The upload was refused: see the messages above.', 'error');
   }
 
-  async function post(files) {
-    const body = {
-      model: await base64Of(files.model), input: await base64Of(files.input),
-      model_name: files.model.name, input_name: files.input.name,
-      cell: files.cell || null, loss: files.loss || null,
-    };
-    if (files.targets) {
-      body.targets = await base64Of(files.targets);
-      body.targets_name = files.targets.name;
+  async function post(values) {
+    const body = {};
+    for (const f of served) {   // each field as the upload route's schema names it
+      const value = values[f.name];
+      if (f.kind === 'file') {
+        if (!value) continue;
+        body[f.name] = await base64Of(value);
+        body[f.name_field] = value.name;
+      } else if (f.kind === 'checkbox') {
+        if (value) body[f.name] = true;
+      } else {
+        body[f.name] = value || null;
+      }
     }
-    if (files.lengths) {
-      body.lengths = await base64Of(files.lengths);
-      body.lengths_name = files.lengths.name;
-    }
-    if (files.batch_first) body.batch_first = true;
     return fetch('/api/models', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   }
 
@@ -188,14 +216,13 @@ export function mountModelUpload(container, { cells = [], startModelRun } = {}) 
 
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const { model, input } = chosen;
     clearErrors();
-    if (!model) showError('model', 'Choose the model: a .npz state dict or an .onnx file.');
-    if (!input) showError('input', 'Choose an input sequence: a .npy array.');
-    if (!model || !input) return;
-    upload({ model, input, targets: chosen.targets, lengths: chosen.lengths, cell: chosen.cell, loss: chosen.loss, batch_first: chosen.batch_first });
+    const missing = served.filter((f) => f.required && !chosen[f.name]);
+    for (const f of missing) showError(f.name, FIELD_LOOK[f.name]?.missing ?? `Choose the ${f.name}.`);
+    if (missing.length) return;
+    upload({ ...chosen });
   });
-  for (const name of ['model', 'input', 'targets', 'lengths']) {
+  for (const name of fileFields.map((f) => f.name)) {
     fields[name].control.addEventListener('change', () => { fields[name].error.hidden = true; fields[name].row.classList.remove('has-error'); });
   }
   stepBtn.addEventListener('click', () => { if (uploaded && typeof startModelRun === 'function') startModelRun(uploaded.model_id); });

@@ -12,9 +12,9 @@ import { openTab } from './tabs.js';
 const $ = (id) => document.getElementById(id);
 
 /** Mount the panels on the page state `app`; startRun(mode), showBanner(text, kind) and the graph
- * come from main.js; `cells` (the names the server knows), `fields` (the config table) and `limits`
- * from the page data. Returns the panels main.js talks to: {training, diagnosis, upload}. */
-export function mountPanels(app, { startRun, showBanner, graph, cells, fields, limits }) {
+ * come from main.js; `fields` (the config table), `limits` and `uploadFields` (the upload form's
+ * fields, issue 19) from the page data. Returns the panels main.js talks to: {training, diagnosis, upload}. */
+export function mountPanels(app, { startRun, showBanner, graph, fields, limits, uploadFields }) {
   const training = mountTrainingPanel($('training'), {
     getConfig: () => ({ ...app.config }),
     fields,
@@ -36,7 +36,7 @@ export function mountPanels(app, { startRun, showBanner, graph, cells, fields, l
     },
   });
   const upload = mountModelUpload($('model-upload'), {
-    cells,
+    fields: uploadFields,   // issue 19: the upload route's fields (page data upload_fields)
     startModelRun: (modelId) => {
       app.source = 'model';
       app.modelId = modelId;

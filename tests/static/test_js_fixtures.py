@@ -8,6 +8,7 @@ from pathlib import Path
 from unrolled import engine
 from unrolled.engine.cells.lecture import generic_lecture
 from unrolled.server.config_table import config_fields
+from unrolled.server.uploads.upload_form import upload_fields
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -46,7 +47,13 @@ def test_config_fields_fixture_is_the_servers():
     assert json.loads((FIXTURES / "config_fields.json").read_text()) == config_fields()
 
 
+def test_upload_fields_fixture_is_the_servers():
+    """tests/fixtures/upload_fields.json = the page data's upload form fields (issue 19)."""
+    assert json.loads((FIXTURES / "upload_fields.json").read_text()) == upload_fields()
+
+
 if __name__ == "__main__":   # regenerate: python tests/static/test_js_fixtures.py
     (FIXTURES / "cell_specs.json").write_text(json.dumps(expected_cell_specs(), indent=1, ensure_ascii=False) + "\n")
     (FIXTURES / "schedules.json").write_text(json.dumps(expected_schedules(), indent=1) + "\n")
     (FIXTURES / "config_fields.json").write_text(json.dumps(config_fields(), indent=1, ensure_ascii=False) + "\n")
+    (FIXTURES / "upload_fields.json").write_text(json.dumps(upload_fields(), indent=1) + "\n")
