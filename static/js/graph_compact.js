@@ -48,11 +48,11 @@ export function labelEvery(columnPx, gapPx = COMPACT.labelGapPx) {
 }
 
 /** Thin a compact layout's per-step edge labels to every k-th column (in place; returns it). A
- * label tagged (fed back) or a context label is kept: there is one of each. */
+ * label tagged (fed back), a context or a final-state label is kept: there are few of them. */
 export function thinLabels(layout, geometry) {
   if (!geometry?.compact) return layout;
   const k = geometry.labelEvery;
-  layout.labels = layout.labels.filter((label) => label.tag || label.cls.includes('context')
+  layout.labels = layout.labels.filter((label) => label.tag || label.cls.includes('context') || label.cls.includes('final-state')
     || (columnAt(label.x, geometry) - 1) % k === 0);
   // an encoder–decoder's headings: just "Encoder" / "Decoder" when the band is narrower than the sentence
   const zoom = geometry.presentFitZoom;
