@@ -22,6 +22,7 @@ from typing import Any
 import jinja2
 from markupsafe import escape
 
+from unrolled.server.module_preload import RELATIVE_IMPORT
 from unrolled.server.page_data import page_data
 from unrolled.server.paths import PLOTLY_JS, STATIC_DIR, TEMPLATES_DIR
 from unrolled.server.routes.pages import cell_panels
@@ -29,7 +30,6 @@ from unrolled.server.settings import Settings
 from unrolled.server.wire.serialize import dumps
 
 MODULE_PREFIX = "unrolled/"   # bare specifiers of the page's modules in the import map
-_RELATIVE_IMPORT = re.compile(r"""(\bfrom\s*|\bimport\s*\(?\s*)(['"])(\.{1,2}/[^'"\n]+)\2""")
 _STYLESHEET = re.compile(r"""<link\s+rel="stylesheet"\s+href="/static/([^"]+)"\s*/?>""")
 # the served page loads plotly after first paint from <meta name="plotly-src"> (static/js/plotly_loader.js);
 # the exported page carries it inline there instead, so window.Plotly exists before any module runs
@@ -50,7 +50,7 @@ def _module_text(path: Path, name: str) -> str:
         target = posixpath.normpath(posixpath.join(folder, match.group(3)))
         return f"{match.group(1)}{match.group(2)}{MODULE_PREFIX}{target}{match.group(2)}"
 
-    return _RELATIVE_IMPORT.sub(bare, path.read_text(encoding="utf-8"))
+    return RELATIVE_IMPORT.sub(bare, path.read_text(encoding="utf-8"))
 
 
 def import_map(js_dir: Path = STATIC_DIR / "js") -> dict:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from unrolled import engine
+from unrolled.server.module_preload import preload_urls
 from unrolled.server.page_data import app_version, page_data
 from unrolled.server.paths import PLOTLY_JS
 
@@ -18,7 +19,7 @@ def index(request: Request) -> HTMLResponse:
     templates = request.app.state.templates
     context = {"page_data": page_data(view_trace=request.app.state.loaded_trace is not None,
                                         settings=request.app.state.settings),
-               "cell_panels": cell_panels()}
+               "cell_panels": cell_panels(), "module_preload": preload_urls()}   # issue 17
     return templates.TemplateResponse(request=request, name="index.html", context=context)
 
 

@@ -13,10 +13,14 @@ from unrolled.server.sockets.breakpoints import BreakpointRule
 from unrolled.server.sockets.connection import ClientGone
 from unrolled.server.sockets.stream_worker import EngineWorker, EventInfo
 from unrolled.server.sockets.worker import background, cancel_and_wait
+from unrolled.server.wire.events import events_text
 from unrolled.server.wire.messages import DONE_MESSAGE, error_message, paused_message, queued_message
 from unrolled.server.wire.serialize import dumps
 
 JOIN_TIMEOUT_S = 5.0  # a stopped worker finishes its current engine step first
+BATCH_MAX = 256  # events in one "events" message at most (issue 17; in practice the worker's prefetch bounds it)
+BATCH_MIN = 32  # fewer computed ahead: the batch waits up to BATCH_WINDOW_S for more (a page applies them per frame)
+BATCH_WINDOW_S = 0.016
 
 
 class StreamSession:
@@ -31,6 +35,7 @@ class StreamSession:
         delay_ms: int,
         idle_timeout_s: float,
         after: EngineWorker | None = None,
+        batch: bool = False,
     ) -> None:
         self.worker = worker
         self._after = after  # the stream this one replaces: its thread ends before this one queues
@@ -46,6 +51,8 @@ class StreamSession:
         self.last_seq = -1  # the last event sent (set before any other message can follow it)
         self.total_events: int | None = None  # the meta's schedule["total"], once it has arrived
         self.task: asyncio.Task | None = None
+        self._batch = batch  # the start's "batch": events computed ahead go out together at delay 0
+        self._held: tuple | None = None  # an item taken from the queue while batching, not yet handled
 
     # -- client commands ---------------------------------------------------------------------
     def play(self, delay_ms: int | None) -> None:
@@ -131,7 +138,9 @@ class StreamSession:
             while True:
                 if self._events_pending() and not await self._wait_for_go():
                     return
-                item = await self.worker.queue.get()
+                item, self._held = self._held, None
+                if item is None:
+                    item = await self.worker.queue.get()
                 kind = item[0]
                 if kind == "meta":
                     self.total_events = item[1]["schedule"]["total"]
@@ -140,6 +149,12 @@ class StreamSession:
                     # a pause may have come while the event was computed
                     if not await self._wait_for_go():
                         return
+                    if self._batch and self.playing and self.delay_ms == 0:
+                        if not await self._gather(item):
+                            self._held = item  # paused or stepping meanwhile: nothing was sent
+                            continue
+                        await self._send_batch(item)
+                        continue
                     self.worker.consumed()
                     await self._send_event(item[1], item[2])
                 elif kind == "summary":
@@ -169,6 +184,39 @@ class StreamSession:
                       "send start again to continue")
             await self._send_text(json.dumps(error_message(detail)))
             return False
+
+    async def _gather(self, item: tuple) -> bool:
+        """Before a batch after the first event: when few events are computed ahead and more are due, give the
+        worker one window to compute more (a few big messages cost the page far less than many small ones).
+        False when the stream is no longer playing at delay 0 afterwards (the batch is not sent)."""
+        more_due = self.total_events is not None and item[2].seq + 1 + self.worker.queue.qsize() < self.total_events
+        if self.last_seq < 0 or not more_due or self.worker.queue.qsize() >= BATCH_MIN:
+            return True
+        await asyncio.sleep(BATCH_WINDOW_S)
+        return self.playing and self.delay_ms == 0 and self._go.is_set()
+
+    async def _send_batch(self, item: tuple) -> None:
+        """Send this event and the ones already computed behind it as one ``events`` message (a
+        single event as a plain ``event``), stopping at a breakpoint's event (issue 17)."""
+        texts: list[str] = []
+        while True:
+            self.worker.consumed()
+            texts.append(item[1])
+            info: EventInfo = item[2]
+            hit = self._breakpoints.check(info.phase, info.node, info.t, info.norm, info.padding)
+            if hit is not None or len(texts) >= BATCH_MAX or self.worker.queue.empty():
+                break
+            item = self.worker.queue.get_nowait()
+            if item[0] != "event":
+                self._held = item  # meta/summary/error/end: handled by the pump after this batch
+                break
+        await self._send_text(texts[0] if len(texts) == 1 else events_text(texts))
+        self.last_seq = info.seq  # no await since the send, as in _send_event
+        if hit is not None:
+            self.pause()
+            await self._send_text(json.dumps(paused_message(hit[0], info.seq, hit[1])))
+        else:
+            await asyncio.sleep(0)  # let /healthz and the other sockets in between two batches
 
     async def _send_event(self, text: str, info: EventInfo) -> None:
         await self._send_text(text)

@@ -56,6 +56,7 @@ class StartMessage(ClientMessage):
     source: Literal["config", "loaded", "trained", "model"] = "config"
     model_id: str | None = Field(None, max_length=64)  # source "model": the id POST /api/models returned
     encoding: Literal["json", "f32"] = "json"  # "f32": event values as base64 float32 (issue 17; the page asks)
+    batch: bool = False  # issue 17: at delay 0, events already computed travel together as one "events" message
 
 
 class StepMessage(ClientMessage):
@@ -159,7 +160,7 @@ class TraceConnection(MessageConnection):
         # told its position), before the worker starts
         worker = self._new_worker(make_source, message.encoding)
         self.session = StreamSession(worker, self.send_text, self.breakpoints, message.mode, message.delay_ms or 0,
-                                     self._settings.stream_idle_s, after=replaced)
+                                     self._settings.stream_idle_s, after=replaced, batch=message.batch)
         self.session.start()
 
     def _new_worker(self, make_source, encoding: str = "json") -> EngineWorker:

@@ -99,3 +99,10 @@ def encode_event(event: Any, seq: int, batch_index: int, encoding: str = "json")
     if message is not None:  # already JSON-safe: encoded without a second walk
         return json.dumps(message, separators=(",", ":"), allow_nan=False)
     return dumps(event_message(event, seq, batch_index))
+
+
+def events_text(texts: list[str]) -> str:
+    """Several encoded ``event`` messages (`encode_event`'s texts, in order) as one ``events``
+    message (issue 17: a start with ``"batch": true``, playing at delay 0; docs/DESIGN.md, "Socket
+    protocol"). Joined as text: no event is decoded or encoded again."""
+    return '{"type":"events","events":[' + ",".join(texts) + "]}"

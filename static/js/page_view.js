@@ -30,6 +30,7 @@ import { drawNormLabels } from './graph_norm_labels.js';
 import { hideCutAtEdges } from './graph_edge_clip.js';
 import { hideOverlaps } from './graph_overlap.js';   // issue 20
 import { look as currentLook } from './look.js';
+import { streamingFast } from './stream_frame.js';   // issue 17
 
 const $ = (id) => document.getElementById(id);
 
@@ -61,8 +62,15 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     plotlyAsked = true;
     loadPlotly().then(() => drawPlots(true), () => { plotlyAsked = false; });
   }
-  // a page that has not run yet gets its plots a moment after it is usable
+  // a page that has not run yet gets its plots a moment after it is usable (a fast stream: plotly is parsed
+  // while the server still computes, its plots drawn once the last event is in)
   requestAnimationFrame(() => setTimeout(askPlotly, TIMING.plotlyIdleMs));
+
+  /** Whether the run streams faster than frames with events still due (stream_frame.js). */
+  function fastStream() {
+    const delayMs = app.view.delay ?? app.pacedDelay ?? TIMING.defaultDelayMs;
+    return streamingFast(app.run, delayMs, app.store.count, app.store.meta ? app.store.total : 0, TIMING.streamFrameMs);
+  }
   // ---- end issue 17 ----
 
   /** Redraw on the next animation frame (plots too, throttled, unless withPlots is false). */
@@ -77,21 +85,22 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
   // only (the events fly by either way), leaving the CPU to the stream; stepping and scrubbing draw every frame
   let lastFrame = -Infinity;
   function frame(now) {
-    const fast = app.run.serverPlaying && (app.view.delay ?? TIMING.defaultDelayMs) < TIMING.streamFrameMs;
+    const fast = fastStream();
     if (fast && now - lastFrame < TIMING.streamFrameMs) { requestAnimationFrame(frame); return; }
     lastFrame = now;
     framePending = false;
-    render();
+    render(fast);
   }
 
-  function render() {
+  /** Draw everything that follows the cursor (`fast`: a fast stream's frame, see stream_frame.js). */
+  function render(fast = false) {
     const { store, run } = app;
     const { cursor } = run;
     const meta = store.meta;
     graph.render({ store, cursor, hover: app.hover, selected: app.selection, pausedSeq: run.paused?.seq ?? null });
     drawNormLabels($('graph'), { store, cursor, present: currentLook().present });   // issue 20
-    hideCutAtEdges($('graph'));   // issue 20: no half nodes at the edges
-    hideOverlaps($('graph'), currentLook().present);   // issue 20: no text over another in presenter mode
+    if (!fast) hideCutAtEdges($('graph'));   // issue 20: no half nodes at the edges (issue 17: once the stream ends)
+    if (!fast) hideOverlaps($('graph'), currentLook().present);   // issue 20: no text over another in presenter mode
     renderLegend($('legend'), store, cursor);
     renderEquation($('equation'), describeEvent(store.get(cursor), store, meta ?? {}));
     renderInspector($('inspector'), app.selection, { store, cursor, meta });
@@ -104,7 +113,7 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
       lastCursor = cursor;
       pacer.moved(performance.now(), !run.cursorFollowsStream && !run.replaying);
     }
-    if (plotsDue && meta) pacePlots();
+    if (plotsDue && meta && !fast) pacePlots();   // issue 17: a fast stream's plots wait for its end
   }
 
   /** Redraw the plots whose inputs changed (all of them when `force`, e.g. after a theme change). */

@@ -20,7 +20,8 @@ export class TraceSocket {
     const ws = new WebSocket(`${scheme}://${window.location.host}/ws/trace`);
     this.ws = ws;
     this.queue = [];
-    const start = { type: 'start', mode, delay_ms: delayMs, encoding: 'f32' };   // issue 17: compact event values
+    // issue 17: compact event values; at delay 0 the events computed ahead come as one "events" message
+    const start = { type: 'start', mode, delay_ms: delayMs, encoding: 'f32', batch: true };
     if (source) start.source = source;
     if (source === 'model') start.model_id = modelId;
     else if (source !== 'loaded') start.config = config;
@@ -33,7 +34,9 @@ export class TraceSocket {
     });
     ws.addEventListener('message', (e) => {
       if (generation !== this.generation) return;
-      this.onMessage(JSON.parse(e.data));
+      const msg = JSON.parse(e.data);
+      if (msg.type === 'events') for (const event of msg.events) this.onMessage(event);   // issue 17
+      else this.onMessage(msg);
     });
     ws.addEventListener('close', (e) => {
       if (generation !== this.generation) return;

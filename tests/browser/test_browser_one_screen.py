@@ -144,7 +144,9 @@ def test_a_long_run_shows_its_progress_and_can_be_cancelled(small, live_server):
     small.click('[data-testid="cancel-run"]')
     small.wait_for_selector("body[data-server-paused-at]")   # the server stopped streaming
     small.wait_for_selector('[data-testid="run-progress"]', state="hidden")
-    assert int(small.get_attribute("body", "data-received")) < 2 * 200   # cancelled before the end
+    received = int(small.get_attribute("body", "data-received"))
+    total = int(small.get_attribute("body", "data-total"))
+    assert 0 < received < total   # cancelled before the end (~1 000 events at 20 ms each)
 
 
 def test_a_preset_plays_to_its_punchline_at_the_default_pace(small, live_server):
