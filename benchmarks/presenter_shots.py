@@ -39,7 +39,10 @@ def main() -> None:
             for preset in PRESETS:
                 page.goto(f"http://127.0.0.1:{port}/?preset={preset}&present=1")
                 page.wait_for_function("() => document.body.innerText.includes('done')", timeout=60_000)
-                page.wait_for_timeout(2000)   # the plots' last redraw is paced after the last event
+                # the plots' last redraw is paced after the last event: wait for the punchline's curve
+                page.wait_for_function("() => (document.querySelector('#punchline').data || [])"
+                                       ".some((d) => (d.y || []).some((v) => v !== null))", timeout=30_000)
+                page.wait_for_timeout(300)   # plotly's paint after its data
                 page.screenshot(path=str(args.out / f"{args.tag}-present-{preset}.png"))
             browser.close()
     finally:

@@ -46,10 +46,11 @@ export function layerDirections(meta, layer) {
 /** The rows of the graph, top to bottom: {kind, node, layer?, direction?, label, index}. `node` is
  * the events' node name (a state row other than h shares its h node: the events carry both). */
 export function graphRows(meta) {
-  const rows = [
+  // issue 20: a run without any target (a loaded trace without one) draws no empty L / ŷ rows
+  const rows = hasAnyTarget(meta) ? [
     { kind: 'loss', node: 'loss', label: 'L(t)' },
     { kind: 'out', node: 'logits', label: meta.loss === 'cross_entropy' ? 'ŷ(t)' : 'o(t)' },
-  ];
+  ] : [];
   const stacked = meta.layers > 1;
   const others = extraStates(meta);
   for (let layer = meta.layers - 1; layer >= 0; layer -= 1) {
@@ -63,6 +64,11 @@ export function graphRows(meta) {
   rows.push({ kind: 'x', node: 'x', label: 'x(t)' });
   rows.forEach((r, i) => { r.index = i; });
   return rows;
+}
+
+/** False when meta.has_target says that no step carries a target (its L and ŷ rows would be empty). */
+export function hasAnyTarget(meta) {
+  return !Array.isArray(meta.has_target) || meta.has_target.some(Boolean);
 }
 
 /** The events' node carrying a layout row's values in `phase`: the embedding rides on the first
@@ -203,7 +209,7 @@ function verticalEdges(layout, { meta, rows, cx, cy, hasTarget, G }) {
       : `M${x + dx * 0.45},${y0} C${x + dx},${y0 - (y0 - y1) * 0.3} ${x + dx},${y1 + (y0 - y1) * 0.3} ${x + dx * 0.45},${y1}`;
     const padded = isPadding(meta, t) ? ' padded' : '';
     layout.edges.push({ kind, cls: `${adjacent ? 'edge vertical' : 'edge vertical skip'}${padded}`, d, from: nodeKey(from.kind, from.node, t), to: nodeKey(to.kind, to.node, t) });
-    if (!padded) addLabel(layout, x + (adjacent ? 11 : dx), (y0 + y1) / 2, name);
+    if (!padded) addLabel(layout, x + (adjacent ? Math.min(11, G.columnWidth * 0.15) : dx), (y0 + y1) / 2, name);   // compact columns: on the edge
   };
   const hRows = rows.filter((r) => r.kind === 'h');
   const eRow = rows.find((r) => r.kind === 'e');
@@ -229,6 +235,7 @@ function verticalEdges(layout, { meta, rows, cx, cy, hasTarget, G }) {
 function feedbackEdges(layout, { meta, rows, cx, cy, G, context }) {
   const R = G.nodeRadius;
   const cw = G.columnWidth;
+  if (!rows.some((r) => r.kind === 'out')) return;   // no target, no output row (issue 20)
   const yOut = cy(rows.find((r) => r.kind === 'out'));
   const yIn = cy(rows.find((r) => r.kind === 'x'));
   const first = context ?? 0;   // an encoder–decoder feeds back from its first decoder step

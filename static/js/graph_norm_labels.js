@@ -20,9 +20,10 @@ export function normLabel(ev) {
 /** Write (present) or remove (not present) the ‖∂L/∂h‖ labels of the h nodes drawn in `svg`. */
 export function drawNormLabels(svg, { store, cursor, present }) {
   const groups = svg.querySelectorAll('g.node.kind-h[data-node^="h_"]');
+  const every = Number(svg.dataset.labelEvery) || 1;   // issue 20: a compact layout labels every k-th step
   for (const g of groups) {
     let label = g.querySelector(':scope > text.norm-label');
-    if (!present) { label?.remove(); continue; }
+    if (!present || Number(g.dataset.t) % every !== 0) { label?.remove(); continue; }
     const ev = store.find('backward', g.dataset.node, Number(g.dataset.t), cursor);
     const text = normLabel(ev);
     if (!label) {

@@ -5,9 +5,9 @@ import { GRAPH } from './theme/config.js';
 import { OverviewStrip } from './overview.js';
 import { look } from './look.js';
 
-/** x of column t's centre (SVG user units). */
-function columnX(t) {
-  return GRAPH.marginLeft + (t + 1.5) * GRAPH.columnWidth;
+/** x of column t's centre (SVG user units) in `geometry` (GRAPH, or presenter mode's compact one). */
+function columnX(t, geometry = GRAPH) {
+  return geometry.marginLeft + (t + 1.5) * geometry.columnWidth;
 }
 
 /** Zoom and pan state of one graph <svg>, with its overview strip. */
@@ -37,6 +37,7 @@ export class GraphViewport {
   /** Show a newly drawn graph: {width, height} of its content, its row-label layer and axis labels. */
   setContent(content) {
     this.content = content;
+    this.geometry = content.geometry ?? GRAPH;   // issue 20: a compact presenter layout's columns
     this.axisEvery = null;
     this.fit();
   }
@@ -56,8 +57,9 @@ export class GraphViewport {
   /** Columns visible at the current zoom, as [first, last] (fractional). */
   visibleColumns() {
     const w = this.viewportWidth() / this.zoom;
-    const first = (this.panX - GRAPH.marginLeft) / GRAPH.columnWidth - 1;
-    return [first, first + w / GRAPH.columnWidth];
+    const G = this.geometry ?? GRAPH;
+    const first = (this.panX - G.marginLeft) / G.columnWidth - 1;
+    return [first, first + w / G.columnWidth];
   }
 
   /** Zoom so the whole sequence fits, unless that would make nodes too small to read; follow again. */
@@ -88,7 +90,7 @@ export class GraphViewport {
 
   /** Put column t in the middle of the view. */
   centerOn(t) {
-    this.panX = columnX(t) - this.viewportWidth() / this.zoom / 2;
+    this.panX = columnX(t, this.geometry) - this.viewportWidth() / this.zoom / 2;
     this.apply();
   }
 
@@ -113,8 +115,9 @@ export class GraphViewport {
     const [first, last] = this.visibleColumns();
     this.overview.showWindow(first, last);
     // thin out the time axis when columns get narrow
-    const every = Math.max(1, Math.ceil(44 / (GRAPH.columnWidth * this.zoom)));
-    const nice = [1, 2, 5, 10, 20, 50, 100, 200, 500].find((n) => n >= every) ?? every;
+    const gap = look().present ? 52 : 44;   // issue 20: presenter axis labels are 18 px ("t=38")
+    const every = Math.max(1, Math.ceil(gap / ((this.geometry ?? GRAPH).columnWidth * this.zoom)));
+    const nice = this.geometry?.labelEvery ?? [1, 2, 5, 10, 20, 50, 100, 200, 500].find((n) => n >= every) ?? every;
     if (nice !== this.axisEvery) {
       this.axisEvery = nice;
       c.axisLabels.forEach((label, t) => { label.style.display = t % nice === 0 ? '' : 'none'; });

@@ -28,6 +28,7 @@ import { weightsNote } from './page_honesty.js';
 import { setTabBadge } from './tabs.js';
 import { drawNormLabels } from './graph_norm_labels.js';
 import { hideCutAtEdges } from './graph_edge_clip.js';
+import { hideOverlaps } from './graph_overlap.js';   // issue 20
 import { look as currentLook } from './look.js';
 import { streamingFast } from './stream_frame.js';   // issue 17
 
@@ -35,7 +36,7 @@ const $ = (id) => document.getElementById(id);
 
 /** The page's views of `app`; onSelect(node, t, kind) and onHover(node, t) report graph and plot pointing. */
 export function createPageView(app, { pageData, presets, onSelect, onHover }) {
-  const graph = new UnrolledGraph($('graph'), $('overview'), { onSelect, onHover, onUserMove: () => requestRender(false) });
+  const graph = new UnrolledGraph($('graph'), $('overview'), { onSelect, onHover, onUserMove: () => requestRender(false), onRelayout: () => requestRender(false) });
   const plots = new PlotPanel(onHover);
   const teacherGraph = new TeacherCompare({ card: $('teacher-card'), svg: $('graph-teacher'), overview: $('overview-teacher'), title: $('teacher-title') });
   const npzTitle = $('export-npz').title;
@@ -99,6 +100,7 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     graph.render({ store, cursor, hover: app.hover, selected: app.selection, pausedSeq: run.paused?.seq ?? null });
     drawNormLabels($('graph'), { store, cursor, present: currentLook().present });   // issue 20
     if (!fast) hideCutAtEdges($('graph'));   // issue 20: no half nodes at the edges (issue 17: once the stream ends)
+    if (!fast) hideOverlaps($('graph'), currentLook().present);   // issue 20: no text over another in presenter mode
     renderLegend($('legend'), store, cursor);
     renderEquation($('equation'), describeEvent(store.get(cursor), store, meta ?? {}));
     renderInspector($('inspector'), app.selection, { store, cursor, meta });
