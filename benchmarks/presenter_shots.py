@@ -39,9 +39,11 @@ def main() -> None:
             for preset in PRESETS:
                 page.goto(f"http://127.0.0.1:{port}/?preset={preset}&present=1")
                 page.wait_for_function("() => document.body.innerText.includes('done')", timeout=60_000)
-                # the plots' last redraw is paced after the last event: wait for the punchline's curve
-                page.wait_for_function("() => (document.querySelector('#punchline').data || [])"
-                                       ".some((d) => (d.y || []).some((v) => v !== null))", timeout=30_000)
+                # the plots' last redraw is paced after the last event: wait until the punchline's
+                # curve has every step (a partial curve carries a partial fitted factor)
+                page.wait_for_function("() => { const d = (document.querySelector('#punchline').data || [])[0];"
+                                       " return d && d.y.length > 0 && d.y.every((v) => v !== null); }",
+                                       timeout=30_000)
                 page.wait_for_timeout(300)   # plotly's paint after its data
                 page.screenshot(path=str(args.out / f"{args.tag}-present-{preset}.png"))
             browser.close()
