@@ -1,5 +1,5 @@
 """The `unrolled` command: `unrolled serve`, `unrolled view trace.npz` and
-`unrolled view model.npz --input seq.npy [--targets y.npy] [--cell lstm] [--loss mse]`
+`unrolled view model.npz --input seq.npy [--targets y.npy] [--cell lstm] [--loss mse] [--readout final_state]`
 (or `unrolled view model.onnx --input seq.npy [--targets y.npy] [--lengths lens.npy]`)."""
 
 from __future__ import annotations
@@ -69,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
                       help="--input (and --targets) are (B, T, ...), as a batch_first=True module reads them")
     view.add_argument("--cell", choices=CELL_NAMES, help="the model's cell (default: read off weight_hh_l0; rnn means rnn_tanh)")
     view.add_argument("--loss", choices=("cross_entropy", "mse"), help="default: from the targets' dtype, else cross_entropy")
+    view.add_argument("--readout", choices=("per_step", "final_state"),
+                      help="what a state dict's head reads: every step (per_step, the default) or "
+                           "head(cat(h_n[-2], h_n[-1])) (final_state; --targets then holds one id per sequence). "
+                           "An ONNX graph says which itself")
     _export_parser(commands)
     return parser
 
@@ -176,7 +180,7 @@ def load_saved_trace(path: Path, settings: Settings):
 
 def record_model_trace(settings: Settings, model: Path, input: Path, targets: Path | None = None,
                        cell: str | None = None, loss: str | None = None, lengths: Path | None = None,
-                       batch_first: bool = False):
+                       batch_first: bool = False, readout: str | None = None):
     """(trace, display name) of a user's model run on its input, for `unrolled view model.npz --input x.npy`;
     SystemExit with a message naming the file when a file is missing, unsafe, too big or mis-shaped."""
     from unrolled.server.uploads.model_files import ModelFileError, ModelFiles, read_path
@@ -188,7 +192,7 @@ def record_model_trace(settings: Settings, model: Path, input: Path, targets: Pa
                            None if targets is None else read_path(targets, "targets", limit),
                            model.name, input.name, targets.name if targets else "targets.npy", cell, loss,
                            None if lengths is None else read_path(lengths, "lengths", limit),
-                           lengths.name if lengths else "lengths.npy", batch_first)
+                           lengths.name if lengths else "lengths.npy", batch_first, readout)
         user_model = build_user_model(files, settings)
     except ModelFileError as exc:
         raise SystemExit(f"unrolled view: {exc.detail}") from None
@@ -201,9 +205,10 @@ def _view_target(args: argparse.Namespace, settings: Settings):
         return _view_checkpoint(args, settings)
     if args.input is not None:
         return record_model_trace(settings, args.trace, args.input, args.targets, args.cell, args.loss, args.lengths,
-                                  args.batch_first)
-    if args.targets or args.cell or args.loss or args.lengths or args.batch_first:
-        raise SystemExit("unrolled view: --targets, --lengths, --cell, --loss and --batch-first go with --input (a model)")
+                                  args.batch_first, args.readout)
+    if args.targets or args.cell or args.loss or args.lengths or args.batch_first or args.readout:
+        raise SystemExit("unrolled view: --targets, --lengths, --cell, --loss, --batch-first and --readout go with "
+                         "--input (a model)")
     return load_saved_trace(args.trace, settings), args.trace.name
 
 
@@ -221,7 +226,8 @@ def _view_checkpoint(args: argparse.Namespace, settings: Settings):
     with tempfile.TemporaryDirectory() as tmp:
         npz = Path(tmp) / f"{args.trace.stem}.npz"
         npz.write_bytes(data)
-        trace, _ = record_model_trace(settings, npz, args.input, args.targets, args.cell, args.loss, args.lengths)
+        trace, _ = record_model_trace(settings, npz, args.input, args.targets, args.cell, args.loss, args.lengths,
+                                      args.batch_first, args.readout)
     return trace, f"{args.trace.name} on {args.input.name}"
 
 

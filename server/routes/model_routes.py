@@ -2,7 +2,7 @@
 
 Uploads are one JSON body with the files base64-encoded (no multipart parser needed); the body's
 size is capped by the app's SecurityMiddleware (413 beyond ``Settings.max_upload_mb``, checked from
-Content-Length and while it is read). Every other problem is a 422 whose ``loc`` names the field (``model``, ``input``, ``targets``, ``lengths``, ``cell``, ``loss``, ``batch_first``, ``model_id``) and whose
+Content-Length and while it is read). Every other problem is a 422 whose ``loc`` names the field (``model``, ``input``, ``targets``, ``lengths``, ``cell``, ``loss``, ``batch_first``, ``readout``, ``model_id``) and whose
 message names the file.
 """
 
@@ -55,6 +55,10 @@ class ModelUpload(BaseModel):
     cell: Cell | None = Field(None, description="Read off weight_hh_l0's shape when omitted (rnn means rnn_tanh).")
     loss: Literal["cross_entropy", "mse"] | None = Field(
         None, description="Default: from the targets' dtype (integers: cross_entropy, floats: mse), else cross_entropy.")
+    readout: Literal["per_step", "final_state"] | None = Field(
+        None, description="What the head reads: every step's state (per_step, a state dict's default) or "
+                          "head(cat(h_n[-2], h_n[-1])), one prediction per sequence (final_state: targets are (B,) "
+                          "ids). An ONNX graph says which itself; naming the other one is a 422.")
 
 
 class ModelInfo(BaseModel):
@@ -79,6 +83,8 @@ class ModelInfo(BaseModel):
     layout: Literal["time_first", "batch_first"] = Field(
         "time_first", description="The layout the files were read in (batch_first: a batch-first ONNX model).")
     padded: bool = Field(False, description="True when lengths were given (a padded batch).")
+    readout: Literal["per_step", "final_state"] = Field(
+        "per_step", description="What the head reads: every step, or the final states (one prediction per sequence).")
 
 
 class ErrorOut(BaseModel):
@@ -133,7 +139,7 @@ async def upload_model(request: Request) -> Response:
         files = ModelFiles(_decode(upload.model, "model"), _decode(upload.input, "input"),
                            _decode(upload.targets, "targets"), upload.model_name, upload.input_name,
                            upload.targets_name, upload.cell, upload.loss, _decode(upload.lengths, "lengths"),
-                           upload.lengths_name, upload.batch_first)
+                           upload.lengths_name, upload.batch_first, upload.readout)
     except ModelFileError as exc:
         return _error(["body", exc.field], exc.detail)
     state = request.app.state

@@ -40,6 +40,7 @@ class ModelFiles:
     lengths: bytes | None = None          # an .npy of B sequence lengths (a padded batch)
     lengths_name: str = "lengths.npy"
     batch_first: bool = False             # the input/targets are (B, T, …) as a batch-first module reads them
+    readout: str | None = None            # "per_step" | "final_state"; None: per_step, or what an ONNX graph says
 
     def content_id(self) -> str:
         """A hash of everything the model and its trace depend on (32 hex digits)."""
@@ -49,6 +50,8 @@ class ModelFiles:
             parts.append(self.lengths)
         if self.batch_first:                  # likewise: only then
             parts.append(b"batch_first")
+        if self.readout is not None:          # likewise
+            parts.append(f"readout:{self.readout}".encode())
         for part in parts:
             digest.update(len(part).to_bytes(8, "little"))
             digest.update(part)

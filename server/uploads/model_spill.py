@@ -54,7 +54,7 @@ class SpilledFiles:
         options = {"model_name": files.model_name, "input_name": files.input_name, "targets_name": files.targets_name,
                    "cell": files.cell, "loss": files.loss, "has_targets": files.targets is not None,
                    "lengths_name": files.lengths_name, "has_lengths": files.lengths is not None,
-                   "batch_first": files.batch_first}
+                   "batch_first": files.batch_first, "readout": files.readout}
         arrays = {"model": np.frombuffer(files.model, np.uint8), "input": np.frombuffer(files.input, np.uint8),
                   "targets": np.frombuffer(files.targets or b"", np.uint8),
                   "lengths": np.frombuffer(files.lengths or b"", np.uint8),
@@ -82,7 +82,8 @@ class SpilledFiles:
                                    options["model_name"], options["input_name"], options["targets_name"],
                                    options["cell"], options["loss"],
                                    data["lengths"].tobytes() if options.get("has_lengths") else None,
-                                   options.get("lengths_name", "lengths.npy"), bool(options.get("batch_first")))
+                                   options.get("lengths_name", "lengths.npy"), bool(options.get("batch_first")),
+                                   options.get("readout"))
         except (OSError, ValueError, KeyError, ModelFileError):
             return None
         return files if files.content_id() == model_id else None

@@ -62,7 +62,8 @@ class UserModel:
                 "num_layers": net.num_layers, "bidirectional": net.bidirectional, "input_size": net.input_size,
                 "hidden_size": net.hidden_size, "output_size": net.output_size, "T": int(T), "batch_size": int(B),
                 "loss": self.loss, "targets": self.targets_source, "nodes": list(net.node_names),
-                "bytes": self.nbytes, "layout": self.layout, "padded": self.lengths is not None}
+                "bytes": self.nbytes, "layout": self.layout, "padded": self.lengths is not None,
+                "readout": net.arch.readout}
 
     def title(self) -> str:
         """One line for the page's header."""
@@ -77,6 +78,9 @@ def _network(files: ModelFiles, limits: Settings) -> engine.Network:
     """The uploaded network (an .onnx graph or an .npz state dict) within the size limits."""
     if is_onnx(files.model_name):
         net = onnx_network(files.model, files.model_name, files.cell, limits.max_model_bytes)
+        if files.readout is not None and files.readout != net.arch.readout:
+            raise ModelFileError(f"{files.model_name}: its graph's head reads {net.arch.readout}; the readout option "
+                                 f"says {files.readout} (leave it empty for an ONNX model)", "readout")
     else:
         net = _npz_network(files, limits)
         net.batch_first = files.batch_first   # a state dict cannot say; the user does (batch_first)
@@ -101,7 +105,7 @@ def _npz_network(files: ModelFiles, limits: Settings) -> engine.Network:
     state = engine_names(arrays, files.model_name, "model")
     cell = infer_cell(state, files.cell, files.model_name, "model")
     try:
-        return engine.Network.from_state_dict(state, cell=cell)
+        return engine.Network.from_state_dict(state, cell=cell, readout=files.readout or "per_step")
     except ValueError as exc:
         raise ModelFileError(f"{files.model_name}: {exc}", "model") from None
 

@@ -21,6 +21,7 @@ export const FIELD_LOOK = {
   batch_first: { label: 'batch first', hint: '(B, T, …) files, as a batch_first=True module reads them', testid: 'upload-batch-first' },
   cell: { label: 'cell', empty: 'from the weights' },
   loss: { label: 'loss', empty: 'default', names: { cross_entropy: 'cross-entropy', mse: 'mean squared error' } },
+  readout: { label: 'head reads', empty: 'default', names: { per_step: 'every step', final_state: 'final states (h_n)' } },
 };
 
 /** The form field a 422's loc (its body key: a field or a file's name) belongs to: name → field name. */
@@ -84,6 +85,7 @@ function infoList(info) {
     ['model', info.name], ['input', info.input_name], ['cell', info.cell],
     ['layers', `${info.num_layers}${info.bidirectional ? ' × 2 directions' : ''}`],
     ['sizes', `input ${info.input_size} → hidden ${info.hidden_size} → output ${info.output_size}`],
+    ['head reads', FIELD_LOOK.readout.names[info.readout ?? 'per_step']],
     ['sequence', `T = ${info.T}, batch ${info.batch_size} (the graph shows element 0)${info.layout === 'batch_first' ? ', read batch first' : ''}${info.padded ? ', padded (lengths)' : ''}`],
     ['loss', `${info.loss} · targets: ${{ file: 'from your file', own_argmax: "the model's own predictions", zeros: 'zeros' }[info.targets] ?? info.targets}`],
     ['upload', size(info.bytes ?? 0)],

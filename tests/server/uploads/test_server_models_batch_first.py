@@ -38,7 +38,7 @@ def test_view_batch_first_matches_torch(batch_first_files):
     trace, _ = _view_target(_parser().parse_args(args), SETTINGS)
     assert (trace.T, trace.B) == (T, B)
     assert trace.loss == pytest.approx(torch_loss, rel=1e-12)
-    with pytest.raises(SystemExit, match="--batch-first go with --input"):
+    with pytest.raises(SystemExit, match="--batch-first and --readout go with"):
         _view_target(_parser().parse_args(["view", str(paths["model"]), "--batch-first"]), SETTINGS)
 
 

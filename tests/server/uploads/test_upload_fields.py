@@ -55,7 +55,7 @@ def test_a_body_built_from_the_fields_is_accepted(client):
         elif f["kind"] == "checkbox":
             body[f["name"]] = False
         else:
-            body[f["name"]] = {"cell": "lstm", "loss": "cross_entropy"}[f["name"]]
+            body[f["name"]] = {"cell": "lstm", "loss": "cross_entropy", "readout": "per_step"}[f["name"]]
             assert body[f["name"]] in f["options"]
     answer = client.post("/api/models", json=body)
     assert answer.status_code == 200, answer.text

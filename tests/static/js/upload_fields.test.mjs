@@ -23,6 +23,6 @@ test('a 422 naming a file or its name lands on that file field', () => {
 });
 
 test('a field the server adds is reported until models.js gives it a look', () => {
-  const more = [...FIELDS, { name: 'readout', kind: 'select', required: false, name_field: null, options: ['per_step'] }];
-  assert.deepEqual(unmatchedLooks(more), { unlooked: ['readout'], unserved: [] });
+  const more = [...FIELDS, { name: 'precision', kind: 'select', required: false, name_field: null, options: ['float64'] }];
+  assert.deepEqual(unmatchedLooks(more), { unlooked: ['precision'], unserved: [] });
 });
