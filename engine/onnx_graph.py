@@ -35,6 +35,9 @@ def require_onnx() -> Any:
     return onnx
 
 
+RECURRENT = ("RNN", "GRU", "LSTM")   # the recurrent operators Unrolled reads
+
+
 def label(node: Any, index: int | None = None) -> str:
     """How errors name a node: its name (or position) and op type."""
     name = node.name or (f"#{index}" if index is not None else "(unnamed)")
@@ -259,3 +262,23 @@ def constant_node(node: Any) -> np.ndarray:
         if key in attrs:
             return np.asarray(attrs[key], dtype=dtype)
     raise ValueError(f"{label(node)} holds no value this reader understands ({', '.join(attrs)})")
+
+
+def sequence_input(model: Any, consts: dict[str, np.ndarray]) -> Any:
+    """The graph input the first recurrent node's X depends on."""
+    producers = {out: node for node in model.graph.node for out in node.output}
+    inputs = {vi.name: vi for vi in model.graph.input if vi.name not in consts}
+    first = next((n for n in model.graph.node if n.op_type in RECURRENT), None)
+    if first is None:
+        raise ValueError("the graph has no RNN, GRU or LSTM node (torch.onnx.export(dynamo=True) unrolls an nn.RNN "
+                         "into per-step MatMul/Tanh nodes: export that one with dynamo=False)")
+    todo, seen = [first.input[0]], set()
+    while todo:
+        name = todo.pop()
+        if name in inputs:
+            return inputs[name]
+        if name in seen or name not in producers:
+            continue
+        seen.add(name)
+        todo.extend(i for i in producers[name].input if i)
+    raise ValueError(f"{label(first)}: its input X does not come from a graph input")

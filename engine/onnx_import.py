@@ -22,12 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from .onnx_graph import (CONSTANT_ONLY, GLUE, MAX_BYTES, attributes, constant_node, elem_is_integer, initializers,
-                         label, load_model, static_shape)
+from .onnx_graph import (CONSTANT_ONLY, GLUE, MAX_BYTES, RECURRENT, attributes, constant_node, elem_is_integer,
+                         initializers, label, load_model, sequence_input, static_shape)
 from .onnx_recurrent import RecurrentLayer, read_recurrent
 from .onnx_final_state import FinalProbe, match_final_rows, move_final_states, state_ids   # issue 19
 
-RECURRENT = ("RNN", "GRU", "LSTM")
 PROBE_SIZES = (5, 3)          # (T, B) for probes when the graph leaves them symbolic
 
 
@@ -369,32 +368,12 @@ class _Walk:
                            readout=self.readout)
 
 
-def _sequence_input(model: Any, consts: dict[str, np.ndarray]) -> Any:
-    """The graph input the first recurrent node's X depends on."""
-    producers = {out: node for node in model.graph.node for out in node.output}
-    inputs = {vi.name: vi for vi in model.graph.input if vi.name not in consts}
-    first = next((n for n in model.graph.node if n.op_type in RECURRENT), None)
-    if first is None:
-        raise ValueError("the graph has no RNN, GRU or LSTM node (torch.onnx.export(dynamo=True) unrolls an nn.RNN "
-                         "into per-step MatMul/Tanh nodes: export that one with dynamo=False)")
-    todo, seen = [first.input[0]], set()
-    while todo:
-        name = todo.pop()
-        if name in inputs:
-            return inputs[name]
-        if name in seen or name not in producers:
-            continue
-        seen.add(name)
-        todo.extend(i for i in producers[name].input if i)
-    raise ValueError(f"{label(first)}: its input X does not come from a graph input")
-
-
 def read_onnx(source: Any, max_bytes: int = MAX_BYTES) -> OnnxNetwork:
     """The engine's state dict, cell, sizes and input signature of an ONNX model (path, bytes or
     onnx.ModelProto). ValueError naming the node and attribute (or op type) of anything not read."""
     model = load_model(source, max_bytes)
     consts = initializers(model)
-    sequence = _sequence_input(model, consts)
+    sequence = sequence_input(model, consts)
     mismatch: LayoutMismatch | None = None
     for batch_first in (False, True):
         walk = _Walk(model, consts, sequence, batch_first)
