@@ -48,6 +48,7 @@ export function layoutTree(meta, geometry = GRAPH) {
   });
   const edge = (kind, from, to, d, extra = {}) => layout.edges.push({ kind, cls: `edge tree-edge kind-${kind}`, d, from, to, ...extra });
   const label = (px, py, text) => layout.labels.push({ x: px, y: py, text, cls: 'edge-label' });
+  // presenter mode's compact tree (issue 20): the shared U, W, V are named once (at the root, the first leaf)
   for (let k = 0; k < N; k += 1) {
     node('h', TREE_NODE, k, x[k], y(k), { depth: tree.depth[k] });
     const kids = tree.children[k];
@@ -56,14 +57,14 @@ export function layoutTree(meta, geometry = GRAPH) {
         edge(side ? 'right' : 'left', nodeKey('h', TREE_NODE, c), nodeKey('h', TREE_NODE, k),
           `M${x[c]},${y(c) - R} L${x[k] + (side ? 0.5 : -0.5) * R},${y(k) + R * 0.9}`,
           { carries: { node: TREE_NODE, t: k }, title: `${side ? 'W' : 'U'}: h(${c}) is the ${side ? 'right' : 'left'} child of h(${k})` });
-        label((x[c] + x[k]) / 2 + (side ? 10 : -10), (y(c) + y(k)) / 2, side ? 'W' : 'U');
+        if (!G.compact || tree.depth[k] < 1) label((x[c] + x[k]) / 2 + (side ? 10 : -10), (y(c) + y(k)) / 2, side ? 'W' : 'U');
       });
     } else {
       const i = tree.leaves.indexOf(k);
       const word = tree.words?.[i] ?? meta.input_labels?.[i] ?? '';
       node('x', 'x', k, x[k], wordsY, { label: word });
       edge('input', nodeKey('x', 'x', k), nodeKey('h', TREE_NODE, k), `M${x[k]},${wordsY - R * 0.8} L${x[k]},${y(k) + R + 2}`);
-      label(x[k] + 10, (wordsY + y(k)) / 2, 'V');
+      if (!G.compact || i === 0) label(x[k] + 10, (wordsY + y(k)) / 2, 'V');
     }
   }
   const yOut = G.marginTop + 1.5 * levelHeight;

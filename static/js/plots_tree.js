@@ -91,8 +91,10 @@ function fitLine(ds, ys, factor) {
   return { x: xs, y: xs.map((d) => Math.exp(logC + d * Math.log(factor))) };
 }
 
-/** plot-vanishing for a tree: the gradient by depth (its decay per level) beside the chain's per step. */
-export function drawDepthPlot(div, { store, meta }) {
+/** plot-vanishing for a tree: the gradient by depth (its decay per level) beside the chain's per step.
+ * `card`: drawn in the punchline card (issue 20) — its height, no legend or headline (the card's
+ * caption says the factors). */
+export function drawDepthPlot(div, { store, meta }, card = false) {
   const s = store.summary;
   const profile = s?.depthProfile;
   if (!profile) { waiting(div, 'appears when the backward pass is complete'); return; }
@@ -120,12 +122,21 @@ export function drawDepthPlot(div, { store, meta }) {
     headline += `  ·  chain ×${fmt(chain.factor)} per step over ${chain.steps - 1} steps`;
   }
   const ys = [...norms, ...(chain?.norms ?? [])].filter((v) => Number.isFinite(v) && v > 0);
+  const range = ys.length ? [Math.log10(Math.min(...ys)) - 0.3, Math.log10(Math.max(...ys)) + 0.5] : undefined;
+  if (card) {
+    charts.react(div, data, layout({
+      height: Math.max(160, div.clientHeight || 240), margin: { l: 56, r: 10, t: 6, b: 40 }, showlegend: false,
+      xaxis: { title: { text: 'depth (tree) · steps back (chain)' }, rangemode: 'tozero' },
+      yaxis: { ...logY('‖∂L/∂h‖'), range },
+    }));
+    return;
+  }
   charts.react(div, data, layout({
     height: PLOTS.height + 90, margin: { l: 60, r: 16, t: 34, b: 48 },
     legend: { orientation: 'h', y: -0.42, x: 0 },
     annotations: [{ text: headline, xref: 'paper', yref: 'paper', x: 1, y: 1.02, xanchor: 'right', yanchor: 'bottom', showarrow: false, font: { size: PLOTS.font + 2 } }],
     xaxis: { title: { text: 'Jacobians crossed from the loss: depth (tree) · steps back (chain)' }, rangemode: 'tozero' },
-    yaxis: { ...logY('‖∂L/∂h‖ (the one loss)'), range: ys.length ? [Math.log10(Math.min(...ys)) - 0.3, Math.log10(Math.max(...ys)) + 0.5] : undefined },
+    yaxis: { ...logY('‖∂L/∂h‖ (the one loss)'), range },
   }));
 }
 

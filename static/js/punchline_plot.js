@@ -8,10 +8,11 @@
 import { COLORS, cssVar } from './theme/config.js';
 import { fitFactor, fitLine, factorWords, logSafe } from './punchline.js';
 import { compareBase } from './compare.js';
-import { nums } from './format.js';
+import { fmt, nums } from './format.js';
 import { look } from './look.js';
 
 import { whenPlotly } from './plotly_loader.js';   // issue 17: plotly is loaded after first paint
+import { drawDepthPlot } from './plots_tree.js';
 
 const CELLS = ['rnn_tanh', 'lstm', 'gru'];
 const CELL_WORDS = { rnn_tanh: 'tanh RNN', lstm: 'LSTM', gru: 'GRU' };
@@ -76,8 +77,10 @@ export function mountPunchline({ getConfig, fields }) {
   function draw(store, cursor) {
     lastStore = store;
     const meta = store.meta;
-    if (!meta || meta.tree) { div.hidden = Boolean(meta?.tree); return; }
+    if (!meta) return;
     div.hidden = false;
+    showTree(Boolean(meta.tree));
+    if (meta.tree) { drawTree(store, meta); return; }
     const node = meta.nodes[0];
     const series = store.normSeries('backward', node, cursor);
     const seen = series.filter((v) => v !== null).length;
@@ -108,6 +111,32 @@ export function mountPunchline({ getConfig, fields }) {
     else if (compared) factor.textContent = parts.map((p, i) => `${compared.runs[i].label} ${factorWords(p.fit).replace(/ \(fit.*$/, '')}`).join(' · ');
     else factor.textContent = `Fitted factor per step: ${factorWords(parts[0].fit)}`;
     factor.dataset.factor = parts[0].fit ? String(parts[0].fit.factor) : '';
+  }
+
+  /** A recursive net's punchline: the gradient by depth beside a chain's per step (plots_tree.js's
+   * drawing), drawn once the summary has arrived; the factors in words below it. */
+  function drawTree(store, meta) {
+    const s = store.summary;
+    const k = `tree|${store.runId}|${Boolean(s?.depthProfile)}|${look().theme}|${look().present}|${div.clientHeight}`;
+    if (k === key) return;
+    key = k;
+    drawDepthPlot(div, { store, meta }, true);
+    const profile = s?.depthProfile;
+    const chain = s?.chainComparison;
+    factor.textContent = !profile ? 'Appears when the backward pass is complete.'
+      : `Tree (circles): ×${fmt(profile.factor)} per level over ${meta.tree.height} levels`
+        + (chain ? ` · a chain (squares): ×${fmt(chain.factor)} per step over ${chain.steps - 1} steps` : '');
+    factor.dataset.factor = profile ? String(profile.factor) : '';
+  }
+
+  /** The card's heading and compare button for a tree (depth, no cells to compare) or a chain. */
+  function showTree(tree) {
+    const h2 = div.closest('.punchline-card')?.querySelector('h2');
+    if (h2) {
+      if (h2.dataset.chainHeading === undefined) h2.dataset.chainHeading = h2.innerHTML;
+      h2.innerHTML = tree ? '‖∂L/∂h‖ by depth: tree vs chain' : h2.dataset.chainHeading;
+    }
+    button.hidden = tree;
   }
 
   return { draw };

@@ -93,6 +93,11 @@ def test_no_graph_text_overlaps_and_no_card_scrolls_in_presenter_mode(small, liv
 def test_the_recursive_tree_fits_its_card_in_presenter_mode(small, live_server):
     open_page(small, live_server, preset="recursive-tree", present=1)
     wait_done(small)
+    # the punchline card carries the tree's lesson: the gradient by depth beside a chain's per step
+    factor = small.locator('[data-testid="punchline-factor"]')
+    factor.filter(has_text="per level").wait_for()
+    assert "a chain" in factor.text_content() and small.locator('[data-testid="compare-cells"]').is_hidden()
+    wait_until(small, "(document.getElementById('punchline').data || []).length >= 2")
     assert small.evaluate(SCROLLS) == []
     texts = small.evaluate(DRAWN_TEXTS)
     assert min(t["px"] for t in texts) >= 18

@@ -8,6 +8,7 @@ import { layoutGraph, nodeKey } from '../../../static/js/graph_layout.js';
 import { layoutTree, TREE_NODE } from '../../../static/js/graph_tree.js';
 import { decorateFeedback, isFeedback } from '../../../static/js/graph_feedback.js';
 import { nodeLook } from '../../../static/js/graph_look.js';
+import { GRAPH } from '../../../static/js/theme/config.js';
 
 const RNN = { name: 'rnn_tanh', states: ['h'], gates: [] };
 
@@ -44,6 +45,15 @@ test('the tree: one node per tree node and word, the root output and loss on top
     const child = layout.nodes.find((n) => n.key === nodeKey('h', TREE_NODE, k));
     assert.ok(child.y > root.y);
   }
+});
+
+test('a compact (presenter) tree names the shared U, W once at the root and V once; full size labels every edge', () => {
+  const texts = (layout) => layout.labels.map((l) => l.text).sort();
+  const meta = { tree: TREE, loss: 'cross_entropy' };
+  assert.deepEqual(texts(layoutTree(meta)), ['U', 'U', 'V', 'V', 'V', 'V\u2092', 'W', 'W']);
+  const compact = layoutTree(meta, { ...GRAPH, compact: true });
+  assert.deepEqual(texts(compact), ['U', 'V', 'V\u2092', 'W']);
+  assert.equal(compact.edges.length, layoutTree(meta).edges.length, 'every edge is still drawn');
 });
 
 test('tree edges: U for a left child, W for a right one, each carrying its parent\'s gradient', () => {
