@@ -39,11 +39,14 @@ export function fitLine(fit) {
   return { x, y };
 }
 
-/** What a per-step factor means: vanishing below 0.95, exploding above 1.05, steady between. */
-export function factorVerdict(factor) {
+/** What a per-step factor means over `steps` fitted steps: steady within 0.95–1.05 per step; beyond,
+ * vanishing / exploding only when the whole fit changes the gradient by 10× or more (a diagnosis
+ * would flag that), else merely shrinking / growing (×0.91 over 12 steps is ×0.35: not a problem). */
+export function factorVerdict(factor, steps = Infinity) {
   if (!Number.isFinite(factor)) return 'no fit';
-  if (factor < 0.95) return 'vanishing';
-  if (factor > 1.05) return 'exploding';
+  const overall = steps === Infinity ? factor ** 1e3 : factor ** Math.max(1, steps - 1);
+  if (factor < 0.95) return overall <= 0.1 ? 'vanishing' : 'shrinking';
+  if (factor > 1.05) return overall >= 10 ? 'exploding' : 'growing';
   return 'steady';
 }
 
@@ -52,5 +55,5 @@ export function factorWords(fit) {
   if (!fit) return 'The fitted factor per step appears as the backward pass arrives.';
   const f = fit.factor;
   const shown = f >= 100 || f < 0.01 ? f.toExponential(1) : f.toPrecision(2);
-  return `×${shown} per step back: ${factorVerdict(f)} (fit over ${fit.n} steps)`;
+  return `×${shown} per step back: ${factorVerdict(f, fit.n)} (fit over ${fit.n} steps)`;
 }

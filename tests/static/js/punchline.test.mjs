@@ -29,6 +29,16 @@ test('the verdict names vanishing, steady and exploding', () => {
   assert.equal(factorVerdict(0.5), 'vanishing');
   assert.equal(factorVerdict(1.0), 'steady');
   assert.equal(factorVerdict(3), 'exploding');
-  assert.match(factorWords(fitFactor([8, 4, 2, 1])), /×2\.0 per step back: exploding \(fit over 4 steps\)/);
+  assert.match(factorWords(fitFactor([16, 8, 4, 2, 1])), /×2\.0 per step back: exploding \(fit over 5 steps\)/);
   assert.match(factorWords(fitFactor([1e-6, 1e-3, 1])), /×1\.0e-3 per step back: vanishing/);
+});
+
+test('a mild factor over a short fit shrinks or grows, it does not vanish or explode', () => {
+  assert.equal(factorVerdict(0.91, 12), 'shrinking');     // ×0.35 overall: no diagnosis would flag it
+  assert.equal(factorVerdict(0.79, 16), 'vanishing');     // ×0.029 overall
+  assert.equal(factorVerdict(1.1, 7), 'growing');         // ×1.8 overall
+  assert.equal(factorVerdict(2, 4), 'growing');           // ×8
+  assert.equal(factorVerdict(2, 5), 'exploding');         // ×16
+  const mild = [...Array(12).keys()].map((t) => 0.91 ** (11 - t));
+  assert.match(factorWords(fitFactor(mild)), /×0\.91 per step back: shrinking \(fit over 12 steps\)/);
 });
