@@ -77,8 +77,9 @@ def test_exports_help_and_inspector_of_gates(page, live_server, screenshots_dir)
     assert info.value.suggested_filename.endswith(".npz")
     loaded = engine.load_trace(info.value.path())                 # the engine reads what the page saved
     assert loaded.cell == "lstm" and loaded.T == 8 and loaded.loss == pytest.approx(trace["loss"])
+    open_tab(page, "plots")    # a hidden tab's plots are drawn when it opens: wait for it (not drawn yet says so)
+    wait_until(page, "(document.getElementById('plot-grad-norms').data || []).length > 0", timeout_ms=30_000)
     with page.expect_download() as info:
-        open_tab(page, "plots")
         page.click('button.png[data-plot="plot-grad-norms"]')
     assert Path(info.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     open_tab(page, "training")
