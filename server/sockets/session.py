@@ -53,6 +53,7 @@ class StreamSession:
         self.task: asyncio.Task | None = None
         self._batch = batch  # the start's "batch": events computed ahead go out together at delay 0
         self._held: tuple | None = None  # an item taken from the queue while batching, not yet handled
+        self.completed = False  # set before the stream's summary and done go out
 
     # -- client commands ---------------------------------------------------------------------
     def play(self, delay_ms: int | None) -> None:
@@ -158,6 +159,7 @@ class StreamSession:
                     self.worker.consumed()
                     await self._send_event(item[1], item[2])
                 elif kind == "summary":
+                    self.completed = True
                     await self._send_text(item[1])
                     await self._send_text(json.dumps(DONE_MESSAGE))
                     return

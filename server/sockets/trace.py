@@ -143,7 +143,11 @@ class TraceConnection(MessageConnection):
             await session.stop()
 
     async def _running(self) -> StreamSession | None:
-        """The stream in progress, or None after replying that there is none."""
+        """The stream in progress, or None after replying that there is none. A step, play or pause
+        that crossed the stream's summary and done on the wire gets no reply: done already answered
+        it (a client cannot know that done is on its way; replying with an error failed its run)."""
+        if self.session is not None and self.session.completed:
+            return None
         if self.session is None or self.session.finished:
             await self.error("no stream is running: send start first", "type")
             return None

@@ -119,7 +119,7 @@ function playLesson(lesson, start, ctx) {
       if (!await until(() => (app.store.runId > before && app.run.hasMeta) || failed(), wanted)) return;
       if (!failed()) actions.jumpPhase('backward', 'end');   // the whole run at once: the scene reads all of it
       if (!await until(() => (app.run.done && app.store.summary) || failed(), wanted)) return;
-      if (failed()) { loadedKey = null; problems.push('the scene’s run failed'); }
+      if (failed()) { loadedKey = null; problems.push(`the scene’s run failed: ${app.banner?.text ?? 'no message'}`); }
     }
     const seq = stepSeq(scene.step, app.store);
     if (seq === null) problems.push(`no event for step ${JSON.stringify(scene.step)}`);
