@@ -17,10 +17,21 @@ router = APIRouter()
 def index(request: Request) -> HTMLResponse:
     """Render templates/index.html with the page's starting data."""
     templates = request.app.state.templates
-    context = {"page_data": page_data(view_trace=request.app.state.loaded_trace is not None,
-                                        settings=request.app.state.settings),
-               "cell_panels": cell_panels(), "module_preload": preload_urls()}   # issue 17
+    data = page_data(view_trace=request.app.state.loaded_trace is not None, settings=request.app.state.settings)
+    context = {"page_data": data, "cell_panels": cell_panels(), "module_preload": preload_urls(),   # issue 17
+               "initial_preset": initial_preset(dict(request.query_params), data)}
     return templates.TemplateResponse(request=request, name="index.html", context=context)
+
+
+def initial_preset(query: dict[str, str], data: dict) -> str:
+    """The preset the page starts on, as main.js will choose it, so the picker shows it before the
+    scripts run: the URL's ``preset``, else the first preset for a bare URL, else "" (a custom config)."""
+    names = [p["name"] for p in data["presets"]]
+    if query.get("preset") in names:
+        return query["preset"]
+    if data.get("view_trace") or not names or set(query) & {f["name"] for f in data["config_fields"]}:
+        return ""
+    return names[0]
 
 
 def cell_panels() -> list[dict[str, str]]:

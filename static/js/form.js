@@ -12,10 +12,18 @@ const $ = (id) => document.getElementById(id);
 let formFields = [];   // the table's entries of the fields the form shows, set once by setupForm
 let invalidInput = null;   // the input a server error marked (markFieldError)
 
-/** Fill the preset picker and the form's choices and bounds from the page data. */
+/** The preset a user picked in the server-rendered picker before the scripts ran (issue 17: the picker
+ * is usable at first paint), or null: the selected option is not the one the page was served with. */
+export function earlyPick(select) {
+  const served = [...select.options].find((o) => o.defaultSelected) ?? select.options[0];
+  return served && select.value !== served.value ? select.value : null;
+}
+
+/** Fill the preset picker and the form's choices and bounds from the page data; returns earlyPick's answer. */
 export function setupForm(pageData) {
   const fields = pageData.config_fields;
   const preset = $('preset');
+  const picked = earlyPick(preset);
   preset.replaceChildren(option('', 'custom config'), ...pageData.presets.map((p) => option(p.name, p.title)));
   const form = $('config-form');
   formFields = fieldNames(fields, 'trace').filter((name) => form.elements[name]).map((name) => fieldNamed(fields, name));
@@ -32,6 +40,7 @@ export function setupForm(pageData) {
       if (!input.getAttribute('step')) input.step = step;
     }
   }
+  return picked;
 }
 
 /** Show a config in the form and the preset picker. */

@@ -258,8 +258,16 @@ function runConfig(config) {
   startRun('play');
 }
 
+/** Run a preset picked in the picker ('' : the custom config). */
+function pickPreset(name) {
+  const config = name ? { ...pickConfig(presetsByName[name].config, configFields), preset: name } : { ...app.config, preset: undefined };
+  writeForm(config);
+  panels.training?.update?.(config);
+  runConfig(config);
+}
+
 function init() {
-  setupForm(pageData);
+  const earlyPick = setupForm(pageData);
   const { config, view } = readUrl(window.location.search, configFields);
   app.view = view;
   writeBreakpoints(view);
@@ -275,12 +283,7 @@ function init() {
   $('teacher-compare').addEventListener('change', (e) => { app.teacherCompare = e.target.checked; page.teacher(); });
   installForm({
     onField: (name, value) => runConfig({ ...app.config, [name]: value }),
-    onPreset: (name) => {
-      const config = name ? { ...pickConfig(presetsByName[name].config, configFields), preset: name } : { ...app.config, preset: undefined };
-      writeForm(config);
-      panels.training?.update?.(config);
-      runConfig(config);
-    },
+    onPreset: pickPreset,
   });
   Object.assign(panels, mountPanels(app, { startRun, showBanner, graph, cells: pageData.cells, fields: configFields, limits: pageData.limits, uploadFields: pageData.upload_fields }));
   $('flow-node').addEventListener('change', (e) => { app.flowNode = e.target.value; drawPlots(true); });
@@ -288,7 +291,9 @@ function init() {
   $('hidden-quantity').addEventListener('change', (e) => { app.hiddenQuantity = e.target.value; drawPlots(true); });
   requestRender();
   // a lesson (?lesson=name, or an exported lesson page) starts its own runs, scene by scene
-  if (!installLessons({ app, actions, runConfig, requestRender, updateUrl, showBanner, pageData })) startRun('play');
+  if (installLessons({ app, actions, runConfig, requestRender, updateUrl, showBanner, pageData })) return;
+  if (earlyPick !== null && (earlyPick === '' || presetsByName[earlyPick])) pickPreset(earlyPick);
+  else startRun('play');
 }
 
 init();

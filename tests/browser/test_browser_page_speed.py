@@ -51,3 +51,21 @@ def test_plotly_is_loaded_after_the_page_and_draws_the_plots(page, live_server):
     page.wait_for_selector('[data-testid="plot-grad-norms"] .main-svg')
     wait_until(page, "typeof window.Plotly === 'object' && "
                      "document.querySelector('[data-testid=\"plot-grad-norms\"]').data?.length > 0")
+
+
+def test_the_picker_works_before_the_scripts_run(page, live_server):
+    """The preset picker is in the served HTML: a preset picked while main.js is still loading (held back
+    here) is the run the page starts once the scripts run, not the first preset."""
+    held = []
+    page.route("**/static/js/main.js", lambda route: held.append(route))
+    page.goto(f"{live_server}/?delay=0", wait_until="commit")
+    page.wait_for_selector('#preset option[value="lstm-memory"]', state="attached")
+    wait_until(page, "document.querySelectorAll('#preset option').length > 5 && !document.querySelector('#preset').disabled")
+    page.select_option("#preset", "lstm-memory")
+    wait_until(page, "document.querySelector('#preset').value === 'lstm-memory'")
+    assert len(held) == 1 and page.evaluate("document.body.dataset.status") is None   # no script has run
+    held[0].continue_()
+    wait_done(page)
+    assert "preset=lstm-memory" in page.url
+    assert page.locator('[data-testid="graph"] .node[data-node="c_l0"]').count() > 0   # an LSTM: its cell state
+    assert page.input_value("#preset") == "lstm-memory"
