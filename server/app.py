@@ -13,13 +13,13 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from unrolled.server.config import config_model
 from unrolled.server.page_data import app_version
 from unrolled.server.paths import STATIC_DIR, TEMPLATES_DIR
+from unrolled.server.static_files import static_app
 from unrolled.server.routes import api, export_routes, pages
 from unrolled.server.security import SecurityMiddleware
 from unrolled.server.settings import Settings
@@ -90,7 +90,7 @@ def create_app(
     app.include_router(trace.router)
     app.include_router(train.router)
     if STATIC_DIR.is_dir():
-        app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+        app.mount("/static", static_app(STATIC_DIR), name="static")   # issue 17: from memory
     return app
 
 

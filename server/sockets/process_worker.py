@@ -21,7 +21,7 @@ from typing import Any
 
 from unrolled.server.config import TraceConfig
 from unrolled.server.sockets.slots import EngineSlots
-from unrolled.server.sockets.stream_worker import EngineWorker, EventInfo
+from unrolled.server.sockets.stream_worker import AHEAD_UNBOUNDED, EngineWorker, EventInfo
 from unrolled.server.sockets.worker import POLL_S
 
 _CONTEXT: Any = None
@@ -86,13 +86,25 @@ class ProcessEngineWorker(EngineWorker):
         self._process: Any = None
         self._conn: Connection | None = None
 
-    def consumed(self) -> None:
-        """The client received one event: the process may compute one more."""
+    def _send_credits(self, credits: int) -> None:
+        """Hand the process credits (the caller holds the credit lock: two threads send them)."""
         try:
             if self._conn is not None:
-                self._conn.send(1)
+                self._conn.send(credits)
         except OSError:  # the process has ended
             pass
+
+    def consumed(self) -> None:
+        """The client received one event: the process may compute one more."""
+        with self._credit_lock:
+            self._send_credits(1)
+
+    def compute_ahead(self, unbounded: bool) -> None:
+        """As EngineWorker's: the process gets (or gives back) AHEAD_UNBOUNDED credits."""
+        with self._credit_lock:
+            if unbounded != self._unbounded:
+                self._unbounded = unbounded
+                self._send_credits(AHEAD_UNBOUNDED if unbounded else -AHEAD_UNBOUNDED)
 
     def stop(self) -> None:
         """Stop relaying and kill the process (immediate, whatever it is computing)."""
@@ -103,11 +115,15 @@ class ProcessEngineWorker(EngineWorker):
     def work(self) -> None:
         """Start the process and relay its messages until it ends or the worker is stopped."""
         context = process_context()
-        self._conn, child = context.Pipe()
+        conn, child = context.Pipe()
         self._process = context.Process(target=run_stream, args=(self._config, self._prefetch, child, self._encoding),
                                         name="unrolled-stream-process", daemon=True)
         self._process.start()
         child.close()
+        with self._credit_lock:  # compute_ahead may have come before the pipe existed
+            self._conn = conn
+            if self._unbounded:
+                self._send_credits(AHEAD_UNBOUNDED)
         if self.stopped:  # stopped while the process started
             self._process.kill()
         while not self.stopped:

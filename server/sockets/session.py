@@ -54,6 +54,13 @@ class StreamSession:
         self._batch = batch  # the start's "batch": events computed ahead go out together at delay 0
         self._held: tuple | None = None  # an item taken from the queue while batching, not yet handled
         self.completed = False  # set before the stream's summary and done go out
+        self._pace_worker()
+
+    def _pace_worker(self) -> None:
+        """Playing at delay 0 the client wants every event at once: the worker computes without waiting
+        for it (issue 17: a T=1000 run's 5 000 events were paced by a 64-event window); else at most
+        ``prefetch`` ahead."""
+        self.worker.compute_ahead(self.playing and self.delay_ms == 0)
 
     # -- client commands ---------------------------------------------------------------------
     def play(self, delay_ms: int | None) -> None:
@@ -61,6 +68,7 @@ class StreamSession:
         if delay_ms is not None:
             self.delay_ms = delay_ms
         self.playing = True
+        self._pace_worker()
         self._go.set()
 
     def step(self) -> None:
@@ -68,6 +76,7 @@ class StreamSession:
         if self.playing:
             self.playing = False
             self._step_credits = 0
+            self._pace_worker()
         self._step_credits += 1
         self._go.set()
 
@@ -75,6 +84,7 @@ class StreamSession:
         """Stop sending events until play or step."""
         self.playing = False
         self._step_credits = 0
+        self._pace_worker()
         self._go.clear()
 
     @property

@@ -19,6 +19,7 @@ from unrolled.server.wire.messages import summary_message
 from unrolled.server.wire.serialize import dumps
 
 EVENT_BATCH = 16  # events handed to the event loop per wake-up while the client is ahead
+AHEAD_UNBOUNDED = 1 << 30  # credits added while the client plays at delay 0 (taken back when it stops)
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,24 @@ class EngineWorker(ThreadWorker):
         self._credit_lock = threading.Lock()
         self._credit_returned = threading.Event()
         self._worker_waiting = False
+        self._unbounded = False
 
     def consumed(self) -> None:
         """The client received one event: the worker may compute one more. (A plain lock
         and counter: a threading.Semaphore's release costs the event loop ~50 µs per event.)"""
         with self._credit_lock:
             self._credits += 1
+            if self._worker_waiting:
+                self._credit_returned.set()
+
+    def compute_ahead(self, unbounded: bool) -> None:
+        """Unbounded: compute every event without waiting for the client (it plays at delay 0 and wants
+        them all; the run's size bounds what is held). Else at most ``prefetch`` ahead of it again."""
+        with self._credit_lock:
+            if unbounded == self._unbounded:
+                return
+            self._unbounded = unbounded
+            self._credits += AHEAD_UNBOUNDED if unbounded else -AHEAD_UNBOUNDED
             if self._worker_waiting:
                 self._credit_returned.set()
 
@@ -95,6 +108,7 @@ class EngineWorker(ThreadWorker):
                              bool(event.padding))
             self.emit_batched("event", text, info)
             seq += 1
+        self.flush()  # the last events go out now, not after the summary's Jacobians
         if not self.stopped:
             with self.computing(compute):  # the costliest step (Jacobian SVDs): within the permits too
                 summary = dumps(summary_message(source.finished_trace()))

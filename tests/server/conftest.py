@@ -50,3 +50,14 @@ def make_client(template_dir: Path, tmp_path: Path):
 def client(make_client) -> TestClient:
     """A TestClient of a fresh app with the default limits."""
     return make_client()
+
+
+@pytest.fixture(scope="module")
+def page_client(tmp_path_factory: pytest.TempPathFactory):
+    """A TestClient of an app serving the real page (templates/), for tests of what the page is served with."""
+    from unrolled.server.paths import TEMPLATES_DIR
+
+    settings = app_settings()
+    app = create_app(settings, templates_dir=TEMPLATES_DIR, models=private_store(settings, tmp_path_factory.mktemp("m")))
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        yield c

@@ -127,3 +127,22 @@ def wait_until(condition, timeout: float, what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.02)
+
+
+class QueueWorker:
+    """A stand-in for a stream's worker: the test puts its items on ``queue``; it records how the session
+    paced it (``ahead``: each compute_ahead call)."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.ahead: list[bool] = []
+
+    def consumed(self) -> None:
+        """The session sent an event (nothing to compute here)."""
+
+    def compute_ahead(self, unbounded: bool) -> None:
+        """Record the session's pacing."""
+        self.ahead.append(unbounded)
+
+    def stop(self) -> None:
+        """Nothing runs."""

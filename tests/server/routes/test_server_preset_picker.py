@@ -8,18 +8,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from server_helpers import app_settings, private_store
-from unrolled.server.app import create_app
-from unrolled.server.paths import TEMPLATES_DIR
 from unrolled.server.presets import PRESETS
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    settings = app_settings()
-    app = create_app(settings, templates_dir=TEMPLATES_DIR, models=private_store(settings, tmp_path_factory.mktemp("m")))
-    with TestClient(app, base_url="http://127.0.0.1") as c:
-        yield c
 
 
 def picker(client: TestClient, query: str = "") -> tuple[list[tuple[str, str]], list[str]]:
@@ -30,8 +19,8 @@ def picker(client: TestClient, query: str = "") -> tuple[list[tuple[str, str]], 
     return [(value, text) for value, _, text in options], [value for value, selected, _ in options if selected]
 
 
-def test_every_preset_is_an_option_after_the_custom_config(client):
-    options, _ = picker(client)
+def test_every_preset_is_an_option_after_the_custom_config(page_client):
+    options, _ = picker(page_client)
     assert options[0] == ("", "custom config")
     assert [value for value, _ in options[1:]] == [p.name for p in PRESETS]
     assert all(text.strip() for _, text in options)
@@ -44,5 +33,5 @@ def test_every_preset_is_an_option_after_the_custom_config(client):
     ("?cell=lstm&seq_len=30", []),                    # a custom config: "custom config", the first option
     ("?preset=no-such-preset", []),
 ])
-def test_the_option_the_page_starts_on_is_selected(client, query, selected):
-    assert picker(client, query)[1] == selected
+def test_the_option_the_page_starts_on_is_selected(page_client, query, selected):
+    assert picker(page_client, query)[1] == selected

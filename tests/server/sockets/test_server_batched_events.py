@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from types import SimpleNamespace
 
 from unrolled.server.sockets.breakpoints import stops
 from unrolled.server.sockets.session import StreamSession
 from unrolled.server.sockets.stream_worker import EventInfo
-from server_helpers import receive_until
+from server_helpers import QueueWorker, receive_until
 
 CONFIG = {"preset": "vanishing-tanh", "seq_len": 10, "num_layers": 2, "bidirectional": True, "hidden_size": 6}
 
@@ -31,7 +30,7 @@ def run_session(items: list[tuple], breakpoints: dict, batch: bool) -> list[dict
         async def socket(text: str) -> None:
             sent.append(json.loads(text))
 
-        worker = SimpleNamespace(queue=asyncio.Queue(), consumed=lambda: None, stop=lambda: None)
+        worker = QueueWorker()
         for item in items:
             worker.queue.put_nowait(item)
         session = StreamSession(worker, socket, breakpoints, "play", 0, 60.0, batch=batch)
@@ -121,7 +120,7 @@ def test_a_pause_while_a_batch_gathers_sends_nothing_more_until_play():
         async def socket(text: str) -> None:
             sent.append(json.loads(text))
 
-        worker = SimpleNamespace(queue=asyncio.Queue(), consumed=lambda: None, stop=lambda: None)
+        worker = QueueWorker()
         items = queued([1.0] * 10)
         for item in items[:2]:   # meta, event 0 of 10
             worker.queue.put_nowait(item)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from types import SimpleNamespace
 
 from unrolled.server.sockets.session import StreamSession
 from unrolled.server.sockets.slots import engine_slots
@@ -15,7 +14,7 @@ from unrolled.server.sockets.stream_worker import EventInfo
 from unrolled.server.sockets.trace import TraceConnection
 from unrolled.server.sockets.worker import ThreadWorker
 from unrolled.server.training import TrainedCache
-from server_helpers import app_settings, private_store
+from server_helpers import QueueWorker, app_settings, private_store
 
 CONFIG = {"cell": "rnn_tanh", "seq_len": 50, "hidden_size": 4, "task": "copy"}
 
@@ -62,7 +61,7 @@ def test_a_step_while_playing_sends_one_more_event_and_stops():
         async def socket(text: str) -> None:
             sent.append(json.loads(text))
 
-        worker = SimpleNamespace(queue=asyncio.Queue(), consumed=lambda: None, stop=lambda: None)
+        worker = QueueWorker()
         session = StreamSession(worker, socket, {}, "play", 0, 60.0)
 
         def computed(seq: int) -> None:
