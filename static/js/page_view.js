@@ -62,9 +62,10 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     plotlyAsked = true;
     loadPlotly().then(() => drawPlots(true), () => { plotlyAsked = false; });
   }
-  // a page that has not run yet gets its plots a moment after it is usable (a fast stream: plotly is parsed
-  // while the server still computes, its plots drawn once the last event is in)
-  requestAnimationFrame(() => setTimeout(askPlotly, TIMING.plotlyIdleMs));
+  // a page that has not run yet gets its plots a moment after it is usable; a fast stream's page first
+  // takes its events (evaluating plotly.js holds the main thread ~0.6 s), and its plots wait for the end anyway
+  const askWhenIdle = () => { if (fastStream()) setTimeout(askWhenIdle, TIMING.plotlyIdleMs); else askPlotly(); };
+  requestAnimationFrame(() => setTimeout(askWhenIdle, TIMING.plotlyIdleMs));
 
   /** Whether the run streams faster than frames with events still due (stream_frame.js). */
   function fastStream() {

@@ -33,16 +33,38 @@ export class PlotPanel {
       'plot-hidden': [charts.drawHidden, `${run}|${node}|${quantity}|${quantity.startsWith('d') ? backwardSeen : forwardSeen}|${cursor}`],
       'plot-contributions': [charts.drawContributions, `${run}|${backwardSeen}`],   // fills in as BPTT steps back
     };
+    const closed = [];
     for (const [id, [draw, key]] of Object.entries(plots)) {
       if (!force && this.keys.get(id) === key) continue;
-      this.keys.set(id, key);
       const div = document.getElementById(id);
-      draw(div, ctx);
-      if (!this.linked.has(id)) {
-        this.linked.add(id);
-        charts.linkHover(div, this.onHover);
-      }
+      if (div.closest('[hidden]')) closed.push([id, draw, key]);   // issue 17: after the frame (see later)
+      else this.drawOne(id, draw, key, ctx);
     }
+    this.later(closed, ctx);
+  }
+
+  /** Draw one plot and remember what it was drawn from. */
+  drawOne(id, draw, key, ctx) {
+    this.keys.set(id, key);
+    const div = document.getElementById(id);
+    draw(div, ctx);
+    if (!this.linked.has(id)) {
+      this.linked.add(id);
+      charts.linkHover(div, this.onHover);
+    }
+  }
+
+  /** Plots in a closed tab are drawn when the browser is idle, not in the frame that shows the graph
+   * (issue 17: ~0.4 s for T = 1000); a newer draw replaces the ones still waiting. */
+  later(closed, ctx) {
+    if (this.waiting !== undefined) (globalThis.cancelIdleCallback ?? clearTimeout)(this.waiting);
+    this.waiting = undefined;
+    if (!closed.length) return;
+    const run = () => {
+      this.waiting = undefined;
+      for (const [id, draw, key] of closed) this.drawOne(id, draw, key, ctx);
+    };
+    this.waiting = globalThis.requestIdleCallback ? requestIdleCallback(run, { timeout: 1000 }) : setTimeout(run, 50);
   }
 }
 
