@@ -12,7 +12,6 @@ import { fillText } from './lesson_text.js';
 import { sceneScope, stepSeq, configKey } from './lesson_scope.js';
 import { sceneIndex, moveScene, counterText, highlightTarget, highlightName } from './lesson_engine.js';
 import { wireDownload } from './page_download.js';
-import { openTab } from './tabs.js';
 
 const POLL_MS = 25;
 
@@ -87,8 +86,6 @@ function playLesson(lesson, start, ctx) {
   function showFocus(scene) {
     const onGraph = (scene.highlight ?? []).some((m) => m.node !== undefined || m.edge !== undefined);
     const plot = document.querySelector('.plot-card[data-lesson-mark]');
-    const closedTab = plot?.closest('.tab-panel[hidden]');
-    if (closedTab) openTab(closedTab.dataset.panel);   // the scene's plot is on screen, not in a closed tab
     if (plot && !onGraph) plot.scrollIntoView({ block: 'center' });
     else window.scrollTo({ top: 0 });
   }
