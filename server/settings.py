@@ -52,7 +52,7 @@ class Settings:
     gil_switch_ms: float = 1.0  # how long a busy thread keeps the GIL when the event loop wants it (Python: 5)
     max_queued: int = 256  # socket starts waiting (in order) for a stream slot; beyond, "busy"
     stream_idle_s: float = 900.0  # a stream left paused this long is closed (frees its slot)
-    stream_prefetch: int = 64  # events computed ahead of the client
+    stream_prefetch: int = 64  # events computed ahead of the client (all of them while it plays at delay 0)
     max_trace_file_mb: int = 512  # `unrolled view` refuses bigger .npz files
     max_trace_unpacked_mb: int = 4096  # what a trace file's arrays may unpack to (a zip of zeros is tiny)
     max_message_bytes: int = 65536  # one client socket message (uvicorn closes with 1009 beyond ws_max_size)

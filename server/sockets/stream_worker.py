@@ -1,7 +1,8 @@
 """One stream's engine work: building the source, each step, the final summary, off the event loop.
 
 The worker serialises every event in its thread (server.wire.events.encode_event) and stays at
-most ``prefetch`` events ahead of what the client has received. Workers take turns per event
+most ``prefetch`` events ahead of what the client has received, except while the client plays at
+delay 0 (``compute_ahead``: it wants them all at once). Workers take turns per event
 (the slots' ``compute`` permits) so the event loop keeps getting the GIL however many streams run.
 """
 
