@@ -146,3 +146,10 @@ class QueueWorker:
 
     def stop(self) -> None:
         """Nothing runs."""
+
+
+class SentMessages(list):
+    """A socket's ``send_text`` stand-in: every message sent, parsed, in order."""
+
+    async def __call__(self, text: str) -> None:
+        self.append(json.loads(text))

@@ -12,7 +12,7 @@ import pytest
 from unrolled.server.sockets.slots import engine_slots
 from unrolled.server.sockets.trace import TraceConnection
 from unrolled.server.training import TrainedCache
-from server_helpers import app_settings, private_store
+from server_helpers import SentMessages, app_settings, private_store
 
 CONFIG = {"cell": "gru", "seq_len": 6, "hidden_size": 3, "task": "copy"}
 
@@ -20,13 +20,9 @@ CONFIG = {"cell": "gru", "seq_len": 6, "hidden_size": 3, "task": "copy"}
 def run_scenario(tmp_path, scenario, **settings_changes) -> list[dict]:
     """Run `scenario(connection)` on a fresh /ws/trace connection; every message it was sent."""
     settings = app_settings(**settings_changes)
-    sent: list[dict] = []
-
-    async def capture(text: str) -> None:
-        sent.append(json.loads(text))
-
+    sent = SentMessages()
     async def main() -> None:
-        connection = TraceConnection(capture, settings, engine_slots(settings), None,
+        connection = TraceConnection(sent, settings, engine_slots(settings), None,
                                      private_store(settings, tmp_path), TrainedCache())
         await scenario(connection)
         if connection.session is not None:

@@ -9,7 +9,7 @@ import json
 from unrolled.server.sockets.breakpoints import stops
 from unrolled.server.sockets.session import StreamSession
 from unrolled.server.sockets.stream_worker import EventInfo
-from server_helpers import QueueWorker, receive_until
+from server_helpers import QueueWorker, SentMessages, receive_until
 
 CONFIG = {"preset": "vanishing-tanh", "seq_len": 10, "num_layers": 2, "bidirectional": True, "hidden_size": 6}
 
@@ -24,16 +24,13 @@ def flatten(messages: list[dict]) -> list[dict]:
 
 def run_session(items: list[tuple], breakpoints: dict, batch: bool) -> list[dict]:
     """The messages a playing delay-0 session sends for queue items already computed (until done or paused)."""
-    sent: list[dict] = []
+    sent = SentMessages()
 
     async def scenario() -> None:
-        async def socket(text: str) -> None:
-            sent.append(json.loads(text))
-
         worker = QueueWorker()
         for item in items:
             worker.queue.put_nowait(item)
-        session = StreamSession(worker, socket, breakpoints, "play", 0, 60.0, batch=batch)
+        session = StreamSession(worker, sent, breakpoints, "play", 0, 60.0, batch=batch)
         pump = asyncio.create_task(session._pump())
         async with asyncio.timeout(10):   # a bound on a hang, not a wait: the loop ends on a condition
             while not pump.done() and not (sent and sent[-1]["type"] == "paused"):
@@ -114,17 +111,14 @@ def test_batch_must_be_a_boolean(client):
 
 
 def test_a_pause_while_a_batch_gathers_sends_nothing_more_until_play():
-    sent: list[dict] = []
+    sent = SentMessages()
 
     async def scenario() -> None:
-        async def socket(text: str) -> None:
-            sent.append(json.loads(text))
-
         worker = QueueWorker()
         items = queued([1.0] * 10)
         for item in items[:2]:   # meta, event 0 of 10
             worker.queue.put_nowait(item)
-        session = StreamSession(worker, socket, {}, "play", 0, 60.0, batch=True)
+        session = StreamSession(worker, sent, {}, "play", 0, 60.0, batch=True)
         pump = asyncio.create_task(session._pump())
         async with asyncio.timeout(10):
             while len(sent) < 2:                # meta and event 0 (the first goes out at once)

@@ -14,7 +14,7 @@ from unrolled.server.sockets.stream_worker import EventInfo
 from unrolled.server.sockets.trace import TraceConnection
 from unrolled.server.sockets.worker import ThreadWorker
 from unrolled.server.training import TrainedCache
-from server_helpers import QueueWorker, app_settings, private_store
+from server_helpers import QueueWorker, SentMessages, app_settings, private_store
 
 CONFIG = {"cell": "rnn_tanh", "seq_len": 50, "hidden_size": 4, "task": "copy"}
 
@@ -55,14 +55,11 @@ def test_a_pause_during_a_slow_send_names_the_event_that_was_being_sent(tmp_path
 
 
 def test_a_step_while_playing_sends_one_more_event_and_stops():
-    sent: list[dict] = []
+    sent = SentMessages()
 
     async def scenario() -> None:
-        async def socket(text: str) -> None:
-            sent.append(json.loads(text))
-
         worker = QueueWorker()
-        session = StreamSession(worker, socket, {}, "play", 0, 60.0)
+        session = StreamSession(worker, sent, {}, "play", 0, 60.0)
 
         def computed(seq: int) -> None:
             message = {"type": "event", "seq": seq}
