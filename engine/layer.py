@@ -31,7 +31,7 @@ class LayerRecord:
     c0: np.ndarray | None = None                    # (B, H) initial cell state; None means zeros
     valid: np.ndarray | None = None                 # (T, B) bool: False at padding (lengths); None: all real
     _h_prev: np.ndarray | None = field(default=None, repr=False)
-    _c_prev: np.ndarray | None = field(default=None, repr=False)
+    _prev_block: dict = field(default_factory=dict, repr=False)    # previous_at's copies of the last block asked for
 
     @classmethod
     def allocate(cls, cell: Cell, T: int, B: int, H: int, reverse: bool, dtype,
@@ -106,6 +106,32 @@ class LayerRecord:
             self._h_prev = self.previous(self.h, self.h0)
         return self._h_prev
 
+    def previous_at(self, values: np.ndarray, initial: np.ndarray | None, steps: slice | np.ndarray) -> np.ndarray:
+        """previous(values, initial)[steps] without building the (T, B, H) whole (issue 17: a backward block
+        needs only its own steps' copy); the last block asked for is kept, since its GEMMs ask again."""
+        if self._h_prev is not None and values is self.h:
+            return self._h_prev[steps]
+        block = (steps.start, steps.stop, steps.step) if isinstance(steps, slice) else None
+        if block is not None and self._prev_block.get("block") == block and id(values) in self._prev_block:
+            return self._prev_block[id(values)]
+        t = np.arange(self.T)[steps]
+        p = t + 1 if self.reverse else t - 1
+        out = values[np.clip(p, 0, self.T - 1)]                      # a copy, not a view
+        fresh = ((p < 0) | (p >= self.T))[:, None, None]
+        if self.valid is not None:
+            fresh = fresh | ~self.previous_valid()[steps][..., None]
+        if fresh.any():
+            out = np.where(fresh, np.zeros_like(out) if initial is None else initial, out).astype(values.dtype)
+        if block is not None:
+            if self._prev_block.get("block") != block:
+                self._prev_block = {"block": block}
+            self._prev_block[id(values)] = out
+        return out
+
+    def h_prev_at(self, steps: slice | np.ndarray) -> np.ndarray:
+        """h_prev_all()[steps], built for those steps only (previous_at)."""
+        return self.previous_at(self.h, self.h0, steps)
+
     def step(self, t: int) -> StepRecord:
         """Views of step t, with the previous state (the initial state at the first processed step)."""
         p = t + 1 if self.reverse else t - 1
@@ -132,10 +158,8 @@ class LayerRecord:
 
     def span(self, steps: slice | np.ndarray) -> StepRecord:
         """The records of `steps` as one StepRecord of (n, B, ·) arrays, the previous states included."""
-        if self.c is not None and self._c_prev is None:
-            self._c_prev = self.previous(self.c, self.c0)
-        c_prev = None if self.c is None else self._c_prev[steps]
-        return StepRecord(h=self.h[steps], h_prev=self.h_prev_all()[steps],
+        c_prev = None if self.c is None else self.previous_at(self.c, self.c0, steps)
+        return StepRecord(h=self.h[steps], h_prev=self.h_prev_at(steps),
                           act=None if self.act is None else self.act[steps], c=None if self.c is None else self.c[steps],
                           c_prev=c_prev, extra={k: v[steps] for k, v in self.extra.items()})
 
@@ -217,7 +241,6 @@ def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: n
     gradients are in the sink; sets `sink.initial` at the direction's first processed step."""
     steps = rec.backward_order() if steps is None else steps
     first = rec.forward_order()[0]
-    h_prev_all = rec.h_prev_all()
     lo = 0
     factors: dict[str, np.ndarray] = {}
     hi, last = 0, len(steps) - 1
@@ -225,7 +248,7 @@ def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: n
         if n % FACTOR_BLOCK == 0:      # a block's factors stay in cache; the whole run's would be T·B·blocks·H fresh
             block = steps[n:n + FACTOR_BLOCK]
             lo, hi = min(block), max(block) + 1
-            factors = cell.backward_factors(rec.h[lo:hi], h_prev_all[lo:hi], None if rec.act is None else rec.act[lo:hi],
+            factors = cell.backward_factors(rec.h[lo:hi], rec.h_prev_at(slice(lo, hi)), None if rec.act is None else rec.act[lo:hi],
                                             {name: v[lo:hi] for name, v in rec.extra.items()})
             sink.begin_block(lo, hi)
         step = sink.buffers(t)
@@ -304,7 +327,7 @@ def weight_gradients(cell: Cell, dz_ih: np.ndarray, dz_hh: np.ndarray, rec: Laye
     T, B, rows = dz_ih.shape
     dz_ih_2d = dz_ih.reshape(T * B, rows)
     dz_hh_2d = dz_hh.reshape(T * B, rows)
-    h_prev = rec.h_prev_all()[steps].reshape(T * B, -1)
+    h_prev = rec.h_prev_at(steps).reshape(T * B, -1)
     grads = {
         "weight_ih": dz_ih_2d.T @ layer_input[steps].reshape(T * B, -1),   # Σ_t ∂L/∂z_t x_tᵀ
         "weight_hh": dz_hh_2d.T @ h_prev,                                  # Σ_t ∂L/∂z_t h_{t−1}ᵀ
@@ -324,7 +347,7 @@ def weight_gradients(cell: Cell, dz_ih: np.ndarray, dz_hh: np.ndarray, rec: Laye
 
 def _operands(cell: Cell, rec: LayerRecord, steps: slice | np.ndarray) -> dict[str, np.ndarray]:
     """Cell.recurrent_operands of `steps` (usually none)."""
-    return cell.recurrent_operands(rec.h_prev_all()[steps], None if rec.act is None else rec.act[steps])
+    return cell.recurrent_operands(rec.h_prev_at(steps), None if rec.act is None else rec.act[steps])
 
 
 def weight_contributions(cell: Cell, dz_ih: np.ndarray, dz_hh: np.ndarray, rec: LayerRecord,
@@ -336,7 +359,7 @@ def weight_contributions(cell: Cell, dz_ih: np.ndarray, dz_hh: np.ndarray, rec: 
     bias_ih = np.linalg.norm(dz_ih.sum(axis=1), axis=-1)
     out = {
         "weight_ih": gram_norms(gram_ih, gram(layer_input[steps])),
-        "weight_hh": gram_norms(gram_hh, gram(rec.h_prev_all()[steps])),
+        "weight_hh": gram_norms(gram_hh, gram(rec.h_prev_at(steps))),
         "bias_ih": bias_ih,
         "bias_hh": bias_ih if shared else np.linalg.norm(dz_hh.sum(axis=1), axis=-1),
     }
@@ -350,7 +373,7 @@ def weight_contributions(cell: Cell, dz_ih: np.ndarray, dz_hh: np.ndarray, rec: 
             rows = cell.gate_rows(gate, H)
             plain[rows] = False
             sq += (gram(dz_hh[..., rows]) * gram(operand)).sum(axis=(1, 2))
-        sq += (gram(dz_hh[..., plain]) * gram(rec.h_prev_all()[steps])).sum(axis=(1, 2))
+        sq += (gram(dz_hh[..., plain]) * gram(rec.h_prev_at(steps))).sum(axis=(1, 2))
         out["weight_hh"] = np.sqrt(np.maximum(sq, 0.0))
     if cell.extra_weights:
         for name, terms in cell.extra_weight_gradients(dz_ih, rec.span(steps)).items():
