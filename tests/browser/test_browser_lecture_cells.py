@@ -37,6 +37,8 @@ def test_a_lecture_cell_is_drawn_stepped_and_inspected(page, live_server, screen
     open_tab(page, "step")
     page.keyboard.press("End")                                           # backward h(0), the last event
     page.keyboard.press("ArrowLeft")
+    # forward h(1) was current already: wait for the backward one to be drawn (its cursor), not just h(1)
+    wait_until(page, "Number(document.body.dataset.cursor) === Number(document.body.dataset.total) - 2")
     expect_current(page, "h_l0", 1)
     assert "Backward step t = 1" in page.inner_text("#equation")
     assert backward_line in page.inner_text("#equation"), page.inner_text("#equation")
