@@ -11,7 +11,9 @@ inputs and the same loss (cross-entropy summed over time, mean over the batch). 
 in-process: torch.set_num_threads for torch and openblas_set_num_threads (through ctypes, on the
 OpenBLAS that numpy loaded) for the engine. The torch side times forward + loss + backward; the
 engine side times net.run, which also records every activation, gradient and contribution
-(its lazy Jacobian norms and flow matrices are not computed).
+(its lazy Jacobian norms and flow matrices are not computed). Between the engine's timed runs the
+dropped traces' memory is reused (engine.record_pool), as in any loop of runs; the peak column is
+measured with that pool emptied first, so it is what a run needs from fresh memory.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from unrolled import engine  # noqa: E402
+from unrolled.engine import record_pool  # noqa: E402
 
 FULL_SIZES = [(50, 1, 8, 16), (100, 32, 32, 128), (1000, 16, 64, 256)]
 QUICK_SIZES = [(50, 1, 8, 16), (100, 32, 32, 128)]
@@ -143,6 +146,7 @@ def bench_one(cell: str, size: tuple[int, int, int, int], dtype_name: str, budge
         net.run(x, y, loss="cross_entropy")
 
     torch_s, engine_s = paired_medians(torch_step, engine_step, budget, min_reps, max_reps)
+    record_pool.POOL.clear()            # the peak of a run whose records come fresh, not from the pool
     tracemalloc.start()
     trace = net.run(x, y, loss="cross_entropy")
     _, peak = tracemalloc.get_traced_memory()

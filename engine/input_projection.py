@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import record_pool
 from .layer import FACTOR_BLOCK
 
 
@@ -18,7 +19,7 @@ class BlockProjection:
     def __init__(self, inputs: np.ndarray, w_ih: np.ndarray, bias: np.ndarray) -> None:
         self.inputs, self.w_ih, self.bias = inputs, w_ih, bias        # inputs (n, B, I)
         n, B = inputs.shape[:2]
-        self.buf = np.empty((min(n, FACTOR_BLOCK), B, w_ih.shape[0]), dtype=np.result_type(inputs, w_ih))
+        self.buf = record_pool.empty((min(n, FACTOR_BLOCK), B, w_ih.shape[0]), np.result_type(inputs, w_ih))
         self.lo = self.hi = 0
 
     def __getitem__(self, i: int) -> np.ndarray:

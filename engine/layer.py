@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import record_pool
 from .cells import Cell, GradStep, StepRecord
 
 FACTOR_BLOCK = 32    # backward steps whose local derivatives are computed in one vectorised pass
@@ -37,10 +38,11 @@ class LayerRecord:
     def allocate(cls, cell: Cell, T: int, B: int, H: int, reverse: bool, dtype,
                  valid: np.ndarray | None = None) -> "LayerRecord":
         """Preallocated records for a T-step run (`valid` (T, B): where steps are real, None: all)."""
-        act = np.zeros((T, B, cell.blocks * H), dtype=dtype) if cell.gates else None
-        c = np.zeros((T, B, H), dtype=dtype) if cell.has_cell_state else None
-        return cls(reverse, np.zeros((T, B, H), dtype=dtype), act, c,
-                   {name: np.zeros((T, B, H), dtype=dtype) for name in cell.extras}, valid=valid)
+        # every step's forward writes all of them (padding included: `clear`), so no zero-fill
+        act = record_pool.empty((T, B, cell.blocks * H), dtype) if cell.gates else None
+        c = record_pool.empty((T, B, H), dtype) if cell.has_cell_state else None
+        return cls(reverse, record_pool.empty((T, B, H), dtype), act, c,
+                   {name: record_pool.empty((T, B, H), dtype) for name in cell.extras}, valid=valid)
 
     @property
     def T(self) -> int:
@@ -290,13 +292,14 @@ class RecordingSink(BackwardSink):
     def __init__(self, cell: Cell, T: int, B: int, H: int, dtype) -> None:
         rows = cell.blocks * H
         self.cell = cell
-        self.dh = np.zeros((T, B, H), dtype=dtype)
-        self.dc = np.zeros((T, B, H), dtype=dtype) if cell.has_cell_state else None
-        self.dgates = np.zeros((T, B, rows), dtype=dtype) if cell.gates else None   # ∂L/∂gate, block order
+        # every backward step writes all of them (padding included: clear_gradients)
+        self.dh = record_pool.empty((T, B, H), dtype)
+        self.dc = record_pool.empty((T, B, H), dtype) if cell.has_cell_state else None
+        self.dgates = record_pool.empty((T, B, rows), dtype) if cell.gates else None   # ∂L/∂gate, block order
         self.gates = cell.gate_views(self.dgates) if cell.gates else {}
         n = min(T, FACTOR_BLOCK)
-        self.dz_ih = np.zeros((n, B, rows), dtype=dtype)                       # the current block's, from lo
-        self.dz_hh = np.zeros((n, B, rows), dtype=dtype) if cell.separate_hh_grad else self.dz_ih
+        self.dz_ih = record_pool.empty((n, B, rows), dtype)                    # the current block's, from lo
+        self.dz_hh = record_pool.empty((n, B, rows), dtype) if cell.separate_hh_grad else self.dz_ih
         self.on_block = None
         self._lo = 0
 

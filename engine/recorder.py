@@ -5,6 +5,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from . import record_pool
 from .events import Event, hidden_event, output_event
 from .chain import Segment, check_chain, plain_chain, stages, steps_where, weight_layout
 from .grad_blocks import DirectionGradients
@@ -130,12 +131,12 @@ class StepRun:
 
             # ---- backward through the stages in reverse: outputs, then BPTT from the top layer down ----
             top = _layer_output(records, L - 1, D)
-            d_out = [np.zeros((T, B, D * H), dtype=dtype) for _ in range(L)]   # ∂L/∂h through the output path
+            d_out = [record_pool.zeros((T, B, D * H), dtype) for _ in range(L)]   # ∂L/∂h through the output path
             if tr.output_grads is not None:                                   # issue 21: an outer head's gradient
                 d_out[L - 1] += tr.output_grads
             sinks, carries, accs = {}, {}, {}
             if embedding is None:                                      # issue 21: ∂L/∂x_t
-                tr.input_grads = np.zeros((T, B, arch.input_size), dtype=dtype)
+                tr.input_grads = record_pool.zeros((T, B, arch.input_size), dtype)
             for k in reversed(range(L)):
                 for d in range(D):
                     s = arch.tag(k, d)
@@ -272,8 +273,8 @@ class _Embedding:
     def __init__(self, tr: Trace) -> None:
         self.tr = tr
         shape = (tr.T, tr.B, tr.input_size)
-        tr.activations["embedding"] = self.e = np.zeros(shape, dtype=tr.dtype)
-        tr.gradients["embedding"] = self.de = np.zeros(shape, dtype=tr.dtype)
+        tr.activations["embedding"] = self.e = record_pool.zeros(shape, tr.dtype)
+        tr.gradients["embedding"] = self.de = record_pool.zeros(shape, tr.dtype)
 
     def forward(self, seg: Segment) -> None:
         """Look up a stage's rows in its own table."""

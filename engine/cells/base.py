@@ -164,6 +164,18 @@ def sigmoid_(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def sigmoid_derivative(s: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """σ′ = σ(1 − σ) from s = σ(a), into out (not s itself)."""
+    np.subtract(1.0, s, out=out)
+    return np.multiply(out, s, out=out)
+
+
+def tanh_derivative(t: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """tanh′ = 1 − tanh² from t = tanh(a), into out (which may be t itself)."""
+    np.multiply(t, t, out=out)
+    return np.subtract(1.0, out, out=out)
+
+
 def diag_times(d: np.ndarray, w: np.ndarray) -> np.ndarray:
     """diag(d_b) W for every batch row b: d (B, H), w (H, K) → (B, H, K)."""
     return d[:, :, None] * w[None, :, :]

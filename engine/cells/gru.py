@@ -25,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from .lecture import Lecture
-from .base import Cell, GradStep, StepRecord, diag, diag_times, sigmoid_
+from .. import record_pool
+from .base import Cell, GradStep, StepRecord, diag, diag_times, sigmoid_, sigmoid_derivative, tanh_derivative
 
 
 class GRUCell(Cell):
@@ -88,8 +89,11 @@ class GRUCell(Cell):
         """1 − z, h_{t−1} − n, tanh'(n) and σ' of r and z (contiguous), for every step."""
         H = h.shape[-1]
         rz, n = act[..., :2 * H], act[..., 2 * H:]
-        return {"one_minus_z": 1.0 - act[..., H:2 * H], "h_prev_minus_n": h_prev - n,
-                "dtanh_n": 1.0 - n * n, "dsig_rz": rz * (1.0 - rz)}
+        scratch = lambda: record_pool.empty_like(h)     # noqa: E731
+        return {"one_minus_z": np.subtract(1.0, act[..., H:2 * H], out=scratch()),
+                "h_prev_minus_n": np.subtract(h_prev, n, out=scratch()),
+                "dtanh_n": tanh_derivative(n, scratch()),
+                "dsig_rz": sigmoid_derivative(rz, record_pool.empty(rz.shape, rz.dtype))}
 
     def backward(self, dh_next, dc_next, dh_out, rec: StepRecord, fac, w_hh, out: GradStep):
         """Writes ∂L/∂h_t, the gate gradients and ∂L/∂(pre-activations) (input and recurrent parts differ)."""

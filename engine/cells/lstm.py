@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import record_pool
 from .lecture import Lecture
-from .base import Cell, GradStep, StepRecord, diag, diag_times, sigmoid_
+from .base import Cell, GradStep, StepRecord, diag, diag_times, sigmoid_, sigmoid_derivative, tanh_derivative
 
 
 # shared by the LSTM variants (lstm_coupled): h_t = o_t ⊙ tanh(c_t), and the c path of the step templates
@@ -90,11 +91,11 @@ class LSTMCell(Cell):
     def backward_factors(self, h, h_prev, act, extra):
         """σ'/tanh' of every gate (block order) and o ⊙ tanh'(c_t), for every step."""
         H = h.shape[-1]
-        dact = act * (1.0 - act)                                   # σ' = σ(1 − σ) for i, f, o
-        g = act[..., 2 * H:3 * H]
-        dact[..., 2 * H:3 * H] = 1.0 - g * g                       # tanh' for g
-        tc = extra["tanh_c"]
-        return {"dact": dact, "o_dtanh_c": act[..., 3 * H:] * (1.0 - tc * tc)}
+        dact = sigmoid_derivative(act, record_pool.empty_like(act))            # σ' = σ(1 − σ) for i, f, o
+        tanh_derivative(act[..., 2 * H:3 * H], dact[..., 2 * H:3 * H])          # tanh' for g
+        o_dtanh_c = tanh_derivative(extra["tanh_c"], record_pool.empty_like(h))
+        o_dtanh_c *= act[..., 3 * H:]
+        return {"dact": dact, "o_dtanh_c": o_dtanh_c}
 
     def backward(self, dh_next, dc_next, dh_out, rec: StepRecord, fac, w_hh, out: GradStep):
         """Writes ∂L/∂h_t, ∂L/∂c_t (total), the gate gradients and ∂L/∂(pre-activations)."""

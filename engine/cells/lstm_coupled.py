@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Cell, GradStep, StepRecord, diag, diag_times, sigmoid_
+from .. import record_pool
+from .base import Cell, GradStep, StepRecord, diag, diag_times, sigmoid_, sigmoid_derivative, tanh_derivative
 from .lecture import Lecture
 from .lstm import C_PATH, H_FROM_C
 
@@ -79,11 +80,12 @@ class CoupledLSTMCell(Cell):
     def backward_factors(self, h, h_prev, act, extra):
         """σ′/tanh′ of every gate (block order), 1 − f and o ⊙ tanh′(c_t), for every step."""
         H = h.shape[-1]
-        dact = act * (1.0 - act)
-        g = act[..., H:2 * H]
-        dact[..., H:2 * H] = 1.0 - g * g
-        tc = extra["tanh_c"]
-        return {"dact": dact, "one_minus_f": 1.0 - act[..., :H], "o_dtanh_c": act[..., 2 * H:] * (1.0 - tc * tc)}
+        dact = sigmoid_derivative(act, record_pool.empty_like(act))            # σ' for f, o
+        tanh_derivative(act[..., H:2 * H], dact[..., H:2 * H])                  # tanh' for g
+        o_dtanh_c = tanh_derivative(extra["tanh_c"], record_pool.empty_like(h))
+        o_dtanh_c *= act[..., 2 * H:]
+        one_minus_f = np.subtract(1.0, act[..., :H], out=record_pool.empty_like(h))
+        return {"dact": dact, "one_minus_f": one_minus_f, "o_dtanh_c": o_dtanh_c}
 
     def backward(self, dh_next, dc_next, dh_out, rec: StepRecord, fac, w_hh, out: GradStep):
         """Writes ∂L/∂h_t, ∂L/∂c_t (total), the gate gradients and ∂L/∂(pre-activations)."""

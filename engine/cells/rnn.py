@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Cell, GradStep, StepRecord, diag_times
+from .. import record_pool
+from .base import Cell, GradStep, StepRecord, diag_times, tanh_derivative
 from .lecture import Lecture
 
 PANEL = (
@@ -63,16 +64,16 @@ class ElmanCell(Cell):
         else:
             np.tanh(z, out=z)
 
-    def derivative(self, h: np.ndarray) -> np.ndarray:
-        """φ'(z_t) expressed through h_t = φ(z_t)."""
+    def derivative(self, h: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """φ'(z_t) expressed through h_t = φ(z_t) (into `out` if given)."""
+        out = np.empty_like(h) if out is None else out
         if self.relu:
-            return (h > 0).astype(h.dtype)
-        d = h * h
-        return np.subtract(1.0, d, out=d)
+            return np.greater(h, 0, out=out, casting="unsafe")
+        return tanh_derivative(h, out)
 
     def backward_factors(self, h, h_prev, act, extra):
         """φ'(z_t) for every step."""
-        return {"dphi": self.derivative(h)}
+        return {"dphi": self.derivative(h, record_pool.empty_like(h))}
 
     def backward(self, dh_next, dc_next, dh_out, rec: StepRecord, fac, w_hh, out: GradStep):
         """∂L/∂z_t = diag(φ'(z_t)) ∂L/∂h_t; the recurrence carries Wᵀ ∂L/∂z_t."""
