@@ -97,9 +97,12 @@ def build_models(cell: str, I: int, H: int, dtype_name: str, seed: int = 0):
     return rnn, head, net
 
 
-def paired_medians(fn_a, fn_b, budget: float, min_reps: int, max_reps: int) -> tuple[float, float]:
+def paired_medians(fn_a, fn_b, budget: float, min_reps: int, max_reps: int,
+                   settle: float = 0.0) -> tuple[float, float]:
     """Median wall times of fn_a and fn_b, run alternately (after a warm-up of each) so that a
-    change in machine load hits both sides alike."""
+    change in machine load hits both sides alike. `settle` seconds of sleep before each timed call
+    let the other side's idle worker threads stop spinning (torch's OpenMP and numpy's OpenBLAS
+    threads busy-wait for several ms after their last parallel region, on the same two cores)."""
     fn_a()
     fn_b()
     times_a: list[float] = []
@@ -107,6 +110,8 @@ def paired_medians(fn_a, fn_b, budget: float, min_reps: int, max_reps: int) -> t
     start = time.perf_counter()
     while len(times_a) < max_reps and (len(times_a) < min_reps or time.perf_counter() - start < budget):
         for fn, times in ((fn_a, times_a), (fn_b, times_b)):
+            if settle:
+                time.sleep(settle)
             t0 = time.perf_counter()
             fn()
             times.append(time.perf_counter() - t0)
@@ -124,7 +129,7 @@ def trace_nbytes(trace) -> int:
 
 
 def bench_one(cell: str, size: tuple[int, int, int, int], dtype_name: str, budget: float,
-              min_reps: int, max_reps: int) -> dict:
+              min_reps: int, max_reps: int, settle: float = 0.0) -> dict:
     """Time one (cell, size, dtype) on both sides; returns the row of the table."""
     T, B, I, H = size
     rnn, head, net = build_models(cell, I, H, dtype_name)
@@ -145,7 +150,7 @@ def bench_one(cell: str, size: tuple[int, int, int, int], dtype_name: str, budge
     def engine_step():
         net.run(x, y, loss="cross_entropy")
 
-    torch_s, engine_s = paired_medians(torch_step, engine_step, budget, min_reps, max_reps)
+    torch_s, engine_s = paired_medians(torch_step, engine_step, budget, min_reps, max_reps, settle)
     record_pool.POOL.clear()            # the peak of a run whose records come fresh, not from the pool
     tracemalloc.start()
     trace = net.run(x, y, loss="cross_entropy")
@@ -169,6 +174,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dtypes", default="float32,float64")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--budget", type=float, help="seconds of repetitions per measurement")
+    parser.add_argument("--settle", type=float, default=0.0,
+                        help="seconds of sleep before each timed call, so neither side starts while the "
+                             "other's worker threads still spin (default 0: back to back)")
     args = parser.parse_args(argv)
 
     sizes = args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)
@@ -176,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     min_reps, max_reps = (2, 5) if args.quick else (5, 50)
     print(blas_info())
     # the machine may be shared: the load average says how much to trust 2-thread figures
-    print(f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}")
+    print(f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}, settle {args.settle:g} s")
     header = (f"{'thr':>3} {'cell':<8} {'T,B,I,H':<17} {'dtype':<7} {'torch ms':>10} {'engine ms':>10} "
               f"{'eng/torch':>9} {'trace MB':>9} {'peak MB':>8}")
     for threads in (int(v) for v in args.threads.split(",")):
@@ -185,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
         for size in sizes:
             for cell in args.cells.split(","):
                 for dtype_name in args.dtypes.split(","):
-                    row = bench_one(cell, size, dtype_name, budget, min_reps, max_reps)
+                    row = bench_one(cell, size, dtype_name, budget, min_reps, max_reps, args.settle)
                     print(f"{threads:>3} {cell:<8} {','.join(map(str, size)):<17} {dtype_name:<7} "
                           f"{row['torch_s'] * 1e3:>10.2f} {row['engine_s'] * 1e3:>10.2f} "
                           f"{row['engine_s'] / row['torch_s']:>8.2f}x {row['trace_mb']:>9.1f} "
