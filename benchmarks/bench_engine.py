@@ -41,7 +41,8 @@ QUICK_SIZES = [(50, 1, 8, 16), (100, 32, 32, 128)]
 OUTPUT_SIZE = 10
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 TRACE_ATTRS = ("x", "targets", "mask", "loss_t", "grads", "activations", "gradients",
-               "grad_contributions", "params", "gradient_norms")
+               "grad_contributions", "params", "gradient_norms", "input_grads", "initial_state",
+               "initial_state_grads", "final_state_grads", "output_grads")
 
 
 def _openblas():
@@ -119,12 +120,16 @@ def paired_medians(fn_a, fn_b, budget: float, min_reps: int, max_reps: int,
 
 
 def trace_nbytes(trace) -> int:
-    """Sum of nbytes of every array the trace holds after run()."""
+    """Sum of nbytes of every array the trace holds after run(): its records (a gate's record is a view
+    of its direction's gate block, counted once through the views) and the cell-private records it keeps
+    for the analysis (an LSTM's tanh(c_t), a GRU's W_hn h_{t−1} + b_hn)."""
     total = 0
     for attr in TRACE_ATTRS:
         value = getattr(trace, attr, None)
         values = value.values() if isinstance(value, dict) else [value]
         total += sum(np.asarray(v).nbytes for v in values if v is not None)
+    for private in getattr(trace, "_private", {}).values():
+        total += sum(v.nbytes for name, v in private.items() if name != "act" and v is not None)
     return total
 
 

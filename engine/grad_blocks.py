@@ -1,6 +1,6 @@
 """What a direction's ∂L/∂(pre-activations) feed, consumed one backward block at a time.
 
-A RecordingSink (engine.layer) keeps ∂L/∂(pre-activations) only for the current FACTOR_BLOCK steps;
+A RecordingSink (engine.layer) keeps ∂L/∂(pre-activations) only for the current block of steps (layer.factor_block);
 each finished block is handed to `DirectionGradients.block`, which adds its share to the weight
 gradients (summed per weight prefix), writes its steps' contribution norms and sends the gradient
 to what feeds the layer (the layer below, the embedding or ∂L/∂x_t). No T-long pre-activation

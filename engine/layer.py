@@ -1,7 +1,7 @@
 """One direction of one layer unrolled in time: the forward recurrence and BPTT through it.
 
 Only the recurrence loops over t; the input projections (and, as each backward block of
-FACTOR_BLOCK steps finishes, ∂L/∂W_ih, ∂L/∂W_hh and the gradient sent to the layer below) are GEMMs
+factor_block(T) steps finishes, ∂L/∂W_ih, ∂L/∂W_hh and the gradient sent to the layer below) are GEMMs
 over a block's n·B rows, per stage of the run's chain (engine.chain: each with its own weights; the
 backward `Carry` crosses from one stage into the one before; engine.grad_blocks, engine.input_projection). Arrays are time-first: (T, B, ·); the backward loop also accepts extra
 leading dimensions between T and B (…), used to push several loss terms at once.
@@ -16,7 +16,15 @@ import numpy as np
 from . import record_pool
 from .cells import Cell, GradStep, StepRecord
 
-FACTOR_BLOCK = 32    # backward steps whose local derivatives are computed in one vectorised pass
+FACTOR_BLOCK = 32       # the most backward steps whose local derivatives are computed in one vectorised pass
+MIN_FACTOR_BLOCK = 8
+
+
+def factor_block(T: int) -> int:
+    """Steps per backward block of a T-step run: T/8, within [MIN_FACTOR_BLOCK, FACTOR_BLOCK]. A block's
+    scratch (its factors, ∂L/∂(pre-activations), input projection) is then about an eighth of a
+    record or less: at T = 100 a 32-step block's scratch put the run's peak at 1.6× its trace."""
+    return max(MIN_FACTOR_BLOCK, min(FACTOR_BLOCK, T // 8))
 
 
 @dataclass
@@ -57,22 +65,20 @@ class LayerRecord:
         """Timesteps in the order BPTT visits them (the reverse of forward_order)."""
         return range(self.T) if self.reverse else range(self.T - 1, -1, -1)
 
-    def previous(self, values: np.ndarray, initial: np.ndarray | None = None) -> np.ndarray:
-        """(T, B, H): at t, the value at the step processed just before t (`initial`, default zeros, for the
-        first; in a padded batch also where the step before is padding: a reverse direction's first real step)."""
-        prev = np.zeros_like(values)
-        if self.reverse:
-            prev[:-1] = values[1:]
-            if initial is not None:
-                prev[-1] = initial
-        else:
-            prev[1:] = values[:-1]
-            if initial is not None:
-                prev[0] = initial
+    def previous(self, values: np.ndarray, initial: np.ndarray | None = None,
+                 steps: slice | np.ndarray = slice(None)) -> np.ndarray:
+        """(n, B, H): at each t of `steps` (default all), a copy of the value at the step processed just
+        before t (`initial`, default zeros, for the first; in a padded batch also where the step before is
+        padding: a reverse direction's first real step)."""
+        t = np.arange(self.T)[steps]
+        p = t + 1 if self.reverse else t - 1
+        out = values[np.clip(p, 0, self.T - 1)]                      # a copy, not a view
+        fresh = ((p < 0) | (p >= self.T))[:, None, None]
         if self.valid is not None:
-            fresh = ~self.previous_valid()[..., None]
-            prev = np.where(fresh, np.zeros_like(prev) if initial is None else initial, prev).astype(values.dtype)
-        return prev
+            fresh = fresh | ~self.previous_valid()[steps][..., None]
+        if fresh.any():
+            out = np.where(fresh, np.zeros_like(out) if initial is None else initial, out).astype(values.dtype)
+        return out
 
     def previous_valid(self) -> np.ndarray:
         """(T, B) bool: the step processed just before t exists and is real (not padding)."""
@@ -109,21 +115,14 @@ class LayerRecord:
         return self._h_prev
 
     def previous_at(self, values: np.ndarray, initial: np.ndarray | None, steps: slice | np.ndarray) -> np.ndarray:
-        """previous(values, initial)[steps] without building the (T, B, H) whole (issue 17: a backward block
-        needs only its own steps' copy); the last block asked for is kept, since its GEMMs ask again."""
+        """previous(values, initial, steps), the last block asked for kept (issue 17: a backward block needs
+        only its own steps' copy, and its GEMMs and norms ask again)."""
         if self._h_prev is not None and values is self.h:
             return self._h_prev[steps]
         block = (steps.start, steps.stop, steps.step) if isinstance(steps, slice) else None
         if block is not None and self._prev_block.get("block") == block and id(values) in self._prev_block:
             return self._prev_block[id(values)]
-        t = np.arange(self.T)[steps]
-        p = t + 1 if self.reverse else t - 1
-        out = values[np.clip(p, 0, self.T - 1)]                      # a copy, not a view
-        fresh = ((p < 0) | (p >= self.T))[:, None, None]
-        if self.valid is not None:
-            fresh = fresh | ~self.previous_valid()[steps][..., None]
-        if fresh.any():
-            out = np.where(fresh, np.zeros_like(out) if initial is None else initial, out).astype(values.dtype)
+        out = self.previous(values, initial, steps)
         if block is not None:
             if self._prev_block.get("block") != block:
                 self._prev_block = {"block": block}
@@ -196,7 +195,7 @@ class BackwardSink:
         """Called once step t's gradients are in `step`."""
 
     def begin_block(self, lo: int, hi: int) -> None:
-        """Called before the backward steps of [lo, hi) (one factor block, ≤ FACTOR_BLOCK steps)."""
+        """Called before the backward steps of [lo, hi) (one factor block, ≤ factor_block(T) steps)."""
 
     def end_block(self, lo: int, hi: int) -> None:
         """Called once every step of [lo, hi) is done."""
@@ -246,9 +245,10 @@ def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: n
     lo = 0
     factors: dict[str, np.ndarray] = {}
     hi, last = 0, len(steps) - 1
+    size = factor_block(rec.T)
     for n, t in enumerate(steps):
-        if n % FACTOR_BLOCK == 0:      # a block's factors stay in cache; the whole run's would be T·B·blocks·H fresh
-            block = steps[n:n + FACTOR_BLOCK]
+        if n % size == 0:      # a block's factors stay in cache; the whole run's would be T·B·blocks·H fresh
+            block = steps[n:n + size]
             lo, hi = min(block), max(block) + 1
             factors = cell.backward_factors(rec.h[lo:hi], rec.h_prev_at(slice(lo, hi)), None if rec.act is None else rec.act[lo:hi],
                                             {name: v[lo:hi] for name, v in rec.extra.items()})
@@ -271,7 +271,7 @@ def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: n
             sink.initial = (carry.dh, carry.dc)                      # ∂L/∂h(−1), ∂L/∂c(−1)
         if t in cuts:
             carry.cut(pad)
-        if n % FACTOR_BLOCK == FACTOR_BLOCK - 1 or n == last:
+        if n % size == size - 1 or n == last:
             sink.end_block(lo, hi)
         yield t
 
@@ -297,7 +297,7 @@ class RecordingSink(BackwardSink):
         self.dc = record_pool.empty((T, B, H), dtype) if cell.has_cell_state else None
         self.dgates = record_pool.empty((T, B, rows), dtype) if cell.gates else None   # ∂L/∂gate, block order
         self.gates = cell.gate_views(self.dgates) if cell.gates else {}
-        n = min(T, FACTOR_BLOCK)
+        n = min(T, factor_block(T))
         self.dz_ih = record_pool.empty((n, B, rows), dtype)                    # the current block's, from lo
         self.dz_hh = record_pool.empty((n, B, rows), dtype) if cell.separate_hh_grad else self.dz_ih
         self.on_block = None

@@ -42,14 +42,16 @@ def final_states(top: np.ndarray, H: int, directions: int, lengths: np.ndarray |
     return np.concatenate([forward, top[0, ..., H:]], axis=-1)          # the reverse direction ends at t = 0
 
 
-def scatter_final(grad: np.ndarray, T: int, H: int, directions: int, lengths: np.ndarray | None) -> np.ndarray:
-    """(T, …, B, D·H): ∂L/∂(top layer's output) from grad (…, B, D·H) at the final states, zero elsewhere."""
+def scatter_final(grad: np.ndarray, T: int, H: int, directions: int, lengths: np.ndarray | None,
+                  out: np.ndarray | None = None) -> np.ndarray:
+    """(T, …, B, D·H): ∂L/∂(top layer's output) from grad (…, B, D·H) at the final states, zero elsewhere
+    (added into `out` when given)."""
     B = grad.shape[-2]
-    out = np.zeros((T,) + grad.shape, dtype=grad.dtype)
+    out = np.zeros((T,) + grad.shape, dtype=grad.dtype) if out is None else out
     last = last_steps(T, B, lengths)
     for t in np.unique(last):
         at = last == t
-        out[t][..., at, :H] = grad[..., at, :H]
+        out[t][..., at, :H] += grad[..., at, :H]
     if directions == 2:
         out[0][..., H:] += grad[..., H:]
     return out
@@ -125,11 +127,11 @@ class FinalStateOutputs:
             tr.activations["probs"][last], tr.gradients["probs"][last] = result.probs[0], result.dprobs[0]
         tr.loss_t[last] = result.loss_t[0]
 
-    def d_top(self, seg: Segment) -> np.ndarray:
-        """(T, B, D·H) ∂L/∂(top layer's output) through the head: nonzero only at the final states."""
+    def add_d_top(self, seg: Segment, into: np.ndarray) -> None:
+        """Add ∂L/∂(top layer's output) through the head into `into` (T, B, D·H): only at the final states."""
         tr = self.tr
         grad = self.dlogits[tr.T - 1] @ tr.weight(seg, "head.weight")                 # (B, D·H)
-        return scatter_final(grad, tr.T, tr.hidden_size, tr.directions, tr.lengths)
+        scatter_final(grad, tr.T, tr.hidden_size, tr.directions, tr.lengths, out=into)
 
     def head_gradients(self, top: np.ndarray, contributions: bool) -> None:
         """∂L/∂V = ∂L/∂ŷᵀ cat(h_n[-2], h_n[-1]), ∂L/∂c = Σ_b ∂L/∂ŷ; both contributed at t = T − 1."""

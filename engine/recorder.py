@@ -10,7 +10,7 @@ from .events import Event, hidden_event, output_event
 from .chain import Segment, check_chain, plain_chain, stages, steps_where, weight_layout
 from .grad_blocks import DirectionGradients
 from .input_projection import BlockProjection
-from .layer import Carry, LayerRecord, RecordingSink, backward_direction, forward_direction, gram, gram_norms, outer_sum_norms
+from .layer import FACTOR_BLOCK, Carry, LayerRecord, RecordingSink, backward_direction, forward_direction, gram, gram_norms, outer_sum_norms
 from .losses import IGNORE, compute_loss, target_mask
 from .params import EMBEDDING, Architecture
 from .readout import FINAL_STATE, FinalStateOutputs, allocate_head_records, one_target_per_sequence
@@ -131,7 +131,10 @@ class StepRun:
 
             # ---- backward through the stages in reverse: outputs, then BPTT from the top layer down ----
             top = _layer_output(records, L - 1, D)
-            d_out = [record_pool.zeros((T, B, D * H), dtype) for _ in range(L)]   # ∂L/∂h through the output path
+            # ∂L/∂h through the output path; the top layer's, when only the per-step head sends it, is
+            # computed one block of steps at a time as BPTT reaches them (_Outputs.blocks_d_top)
+            head_only = tr.output_grads is None and isinstance(out, _Outputs)
+            d_out = [None if k == L - 1 and head_only else record_pool.zeros((T, B, D * H), dtype) for k in range(L)]
             if tr.output_grads is not None:                                   # issue 21: an outer head's gradient
                 d_out[L - 1] += tr.output_grads
             sinks, carries, accs = {}, {}, {}
@@ -155,14 +158,17 @@ class StepRun:
                     if emit:
                         for t in range(seg.stop - 1, a - 1, -1):
                             yield output_event(tr, "backward", "logits", t)
-                    d_out[L - 1][seg.span] += out.d_top(seg)      # += : output_grads may be there already
+                    if not head_only:
+                        out.add_d_top(seg, d_out[L - 1][seg.span])    # added: output_grads may be there already
                 for k in reversed(range(L)):
                     for d in range(D):
                         s = arch.tag(k, d)
                         steps = range(a, seg.stop) if arch.reversed(k, d) else range(seg.stop - 1, a - 1, -1)
                         accs[k, d].segment = seg              # its blocks feed the layer below, ∂L/∂W, …
+                        dh_out = (out.blocks_d_top(seg, d) if d_out[k] is None
+                                  else d_out[k][seg.span, :, d * H:(d + 1) * H])
                         for t in backward_direction(cell, records[k, d], tr.weight(seg, f"weight_hh{s}"),
-                                                    d_out[k][seg.span, :, d * H:(d + 1) * H], sinks[k, d],
+                                                    dh_out, sinks[k, d],
                                                     carries[k, d], steps, start=a, cuts=tr.cuts(arch.reversed(k, d)),
                                                     weights=tr.cell_weights(seg, s)):
                             if emit:
@@ -245,9 +251,22 @@ class _Outputs:
                     if name in table:
                         table[name][seg.span][pad] = 0
 
-    def d_top(self, seg: Segment) -> np.ndarray:
-        """(n, B, D·H) ∂L/∂(top layer's output) through the head on a segment's steps."""
-        return self.dlogits[seg.span] @ self.tr.weight(seg, "head.weight")
+    def add_d_top(self, seg: Segment, into: np.ndarray) -> None:
+        """Add ∂L/∂(top layer's output) through the head on a segment's steps into `into` (n, B, D·H),
+        one block of steps at a time (a whole-segment product would be one more (T, B, D·H) at the peak)."""
+        dlogits, head = self.dlogits[seg.span], self.tr.weight(seg, "head.weight")
+        for lo in range(0, len(dlogits), FACTOR_BLOCK):
+            into[lo:lo + FACTOR_BLOCK] += dlogits[lo:lo + FACTOR_BLOCK] @ head
+
+    def blocks_d_top(self, seg: Segment, direction: int) -> BlockProjection | np.ndarray:
+        """∂L/∂h_t of the top layer's `direction` through the head on a segment's steps, indexed by
+        t − seg.start and computed one block of steps at a time: dlogits_t V[:, direction's columns]."""
+        tr = self.tr
+        H = tr.hidden_size
+        if not seg.emits:                                            # a silent stage (an encoder): no head
+            return np.broadcast_to(np.zeros((tr.B, H), dtype=tr.dtype), (seg.stop - seg.start, tr.B, H))
+        head = tr.weight(seg, "head.weight")[:, direction * H:(direction + 1) * H]    # (O, H)
+        return BlockProjection(self.dlogits[seg.span], head.T, None)
 
     def head_gradients(self, top: np.ndarray, contributions: bool) -> None:
         """∂L/∂V, ∂L/∂c of every head, summed over the steps of the segments that use it."""

@@ -19,12 +19,11 @@ export function earlyPick(select) {
   return served && select.value !== served.value ? select.value : null;
 }
 
-/** Fill the preset picker and the form's choices and bounds from the page data; returns earlyPick's answer. */
+/** Fill the form's choices and bounds from the page data (the preset picker's options come with the
+ * served page, templates/index.html); returns earlyPick's answer. */
 export function setupForm(pageData) {
   const fields = pageData.config_fields;
-  const preset = $('preset');
-  const picked = earlyPick(preset);
-  preset.replaceChildren(option('', 'custom config'), ...pageData.presets.map((p) => option(p.name, p.title)));
+  const picked = earlyPick($('preset'));
   const form = $('config-form');
   formFields = fieldNames(fields, 'trace').filter((name) => form.elements[name]).map((name) => fieldNamed(fields, name));
   for (const field of formFields) {

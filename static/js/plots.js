@@ -14,6 +14,7 @@ export class PlotPanel {
     this.keys = new Map();    // plot id → what it was last drawn from
     this.linked = new Set();  // plot ids whose hover is wired
     this.tree = false;        // the headings show a tree's wording (plots_tree.js)
+    this.waiting = undefined; // the idle callback that will draw the closed tab's plots (later)
   }
 
   /** Draw for {store, cursor, node, flowNode, quantity}; `force` redraws all (theme, mode change). */

@@ -44,7 +44,7 @@ export function fitLine(fit) {
  * would flag that), else merely shrinking / growing (×0.91 over 12 steps is ×0.35: not a problem). */
 export function factorVerdict(factor, steps = Infinity) {
   if (!Number.isFinite(factor)) return 'no fit';
-  const overall = steps === Infinity ? factor ** 1e3 : factor ** Math.max(1, steps - 1);
+  const overall = factor ** Math.max(1, steps - 1);      // over the fit (unbounded steps: 0 or ∞)
   if (factor < 0.95) return overall <= 0.1 ? 'vanishing' : 'shrinking';
   if (factor > 1.05) return overall >= 10 ? 'exploding' : 'growing';
   return 'steady';

@@ -15,7 +15,7 @@ import pytest
 from engine_cases import EDGE, MATRIX, VANISHING, Config, assert_rel, assert_steps, random_configs, run_case
 
 RANDOM = random_configs()
-# longer than one backward block (engine.layer.FACTOR_BLOCK = 32; ≤ 64 steps, which flow_matrix keeps whole):
+# longer than one backward block (engine.layer.factor_block: 8 steps at these T; ≤ 64 steps, which flow_matrix keeps whole):
 # the weight gradients, contributions and the gradient sent to the layer below are summed block by block
 # (engine.grad_blocks), the input projection computed block by block (engine.input_projection)
 LONG = [Config("lstm", 2, True, "cross_entropy", False, T=63, B=2, I=3, H=4, O=3, seed=61),
