@@ -143,6 +143,7 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     document.body.dataset.cursor = String(cursor);
     document.body.dataset.received = String(app.store.count);
     document.body.dataset.total = String(app.store.meta ? app.store.total : 0);   // issue 17: the run's event count
+    markDrawn(cursor, app.store.meta ? app.store.total : 0);
     // issue 20: a run still streaming shows its progress (and a cancel) beside the step controls
     const total = app.store.meta ? app.store.total : 0;
     const streaming = runStatus === 'running' && isPlaying(app.run) && app.store.count < total;
@@ -155,6 +156,17 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     // the server's acknowledgement of a pause: every event up to this seq has arrived, no more will
     if (app.run.serverPausedAt === null) delete document.body.dataset.serverPausedAt;
     else document.body.dataset.serverPausedAt = String(app.run.serverPausedAt);
+  }
+
+  /** User Timing marks (issue 17; DevTools' Performance panel and benchmarks/bench_page.py read them):
+   * "unrolled:first-event" when this page first draws an event, "unrolled:last-event" when it first
+   * draws a run's last one — measured by the page itself, with no poll from outside disturbing it. */
+  function markDrawn(cursor, total) {
+    if (cursor < 0) return;
+    if (!performance.getEntriesByName('unrolled:first-event').length) performance.mark('unrolled:first-event');
+    if (total > 0 && cursor === total - 1 && !performance.getEntriesByName('unrolled:last-event').length) {
+      performance.mark('unrolled:last-event');
+    }
   }
 
   /** Only <body data-status>, at once when the status changes (the rest waits for the frame: tests

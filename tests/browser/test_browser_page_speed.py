@@ -69,3 +69,19 @@ def test_the_picker_works_before_the_scripts_run(page, live_server):
     assert "preset=lstm-memory" in page.url
     assert page.locator('[data-testid="graph"] .node[data-node="c_l0"]').count() > 0   # an LSTM: its cell state
     assert page.input_value("#preset") == "lstm-memory"
+
+
+def test_the_page_marks_its_first_and_last_drawn_event(page, live_server):
+    """User Timing marks "unrolled:first-event" and "unrolled:last-event" (read by bench_page.py and
+    DevTools) are set once each, in that order, and the last one only when the run's last event is drawn."""
+    open_page(page, live_server, preset="vanishing-tanh", seq_len=12)
+    wait_done(page)
+    wait_until(page, "document.body.dataset.cursor === String(Number(document.body.dataset.total) - 1)")
+    marks = page.evaluate("performance.getEntriesByType('mark').filter(m => m.name.startsWith('unrolled:'))"
+                          ".map(m => [m.name, m.startTime])")
+    assert [name for name, _ in marks] == ["unrolled:first-event", "unrolled:last-event"], marks
+    assert 0 < marks[0][1] <= marks[1][1]
+    page.keyboard.press("Home")      # moving the cursor back and forth adds no marks
+    page.keyboard.press("End")
+    wait_until(page, "document.body.dataset.cursor === String(Number(document.body.dataset.total) - 1)")
+    assert page.evaluate("performance.getEntriesByType('mark').filter(m => m.name.startsWith('unrolled:')).length") == 2
