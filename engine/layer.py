@@ -18,12 +18,17 @@ from .cells import Cell, GradStep, StepRecord
 
 FACTOR_BLOCK = 32       # the most backward steps whose local derivatives are computed in one vectorised pass
 MIN_FACTOR_BLOCK = 8
+SMALL_BLOCK_BYTES = 256 << 10   # a full block's scratch row this small is not worth more blocks
 
 
-def factor_block(T: int) -> int:
-    """Steps per backward block of a T-step run: T/8, within [MIN_FACTOR_BLOCK, FACTOR_BLOCK]. A block's
-    scratch (its factors, ∂L/∂(pre-activations), input projection) is then about an eighth of a
-    record or less: at T = 100 a 32-step block's scratch put the run's peak at 1.6× its trace."""
+def factor_block(T: int, row_bytes: int) -> int:
+    """Steps per block of a T-step run whose steps each take `row_bytes` of scratch (B · blocks·H ·
+    itemsize): T/8, within [MIN_FACTOR_BLOCK, FACTOR_BLOCK], so a block's scratch (its factors,
+    ∂L/∂(pre-activations), input projection) is about an eighth of a record or less — at T = 100 a
+    32-step block's put the run's peak at 1.6× its trace. Where FACTOR_BLOCK steps of scratch are
+    under SMALL_BLOCK_BYTES, FACTOR_BLOCK: more blocks would only add per-block Python overhead."""
+    if FACTOR_BLOCK * row_bytes <= SMALL_BLOCK_BYTES:
+        return FACTOR_BLOCK
     return max(MIN_FACTOR_BLOCK, min(FACTOR_BLOCK, T // 8))
 
 
@@ -245,7 +250,7 @@ def backward_direction(cell: Cell, rec: LayerRecord, w_hh: np.ndarray, dh_out: n
     lo = 0
     factors: dict[str, np.ndarray] = {}
     hi, last = 0, len(steps) - 1
-    size = factor_block(rec.T)
+    size = factor_block(rec.T, rec.h.shape[1] * cell.blocks * rec.h.shape[2] * rec.h.dtype.itemsize)
     for n, t in enumerate(steps):
         if n % size == 0:      # a block's factors stay in cache; the whole run's would be T·B·blocks·H fresh
             block = steps[n:n + size]
@@ -297,7 +302,7 @@ class RecordingSink(BackwardSink):
         self.dc = record_pool.empty((T, B, H), dtype) if cell.has_cell_state else None
         self.dgates = record_pool.empty((T, B, rows), dtype) if cell.gates else None   # ∂L/∂gate, block order
         self.gates = cell.gate_views(self.dgates) if cell.gates else {}
-        n = min(T, factor_block(T))
+        n = min(T, factor_block(T, B * rows * np.dtype(dtype).itemsize))
         self.dz_ih = record_pool.empty((n, B, rows), dtype)                    # the current block's, from lo
         self.dz_hh = record_pool.empty((n, B, rows), dtype) if cell.separate_hh_grad else self.dz_ih
         self.on_block = None

@@ -53,6 +53,9 @@ class Settings:
     max_queued: int = 256  # socket starts waiting (in order) for a stream slot; beyond, "busy"
     stream_idle_s: float = 900.0  # a stream left paused this long is closed (frees its slot)
     stream_prefetch: int = 64  # events computed ahead of the client (all of them while it plays at delay 0)
+    # idle memory of dropped traces' records kept for the next runs (engine.record_pool; the engine's own
+    # default, for scripts and notebooks, is 512 MB)
+    record_pool_mb: float = 64.0
     max_trace_file_mb: int = 512  # `unrolled view` refuses bigger .npz files
     max_trace_unpacked_mb: int = 4096  # what a trace file's arrays may unpack to (a zip of zeros is tiny)
     max_message_bytes: int = 65536  # one client socket message (uvicorn closes with 1009 beyond ws_max_size)

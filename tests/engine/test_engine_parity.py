@@ -15,12 +15,16 @@ import pytest
 from engine_cases import EDGE, MATRIX, VANISHING, Config, assert_rel, assert_steps, random_configs, run_case
 
 RANDOM = random_configs()
-# longer than one backward block (engine.layer.factor_block: 8 steps at these T; ≤ 64 steps, which flow_matrix keeps whole):
+# longer than one backward block (engine.layer.factor_block; ≤ 64 steps, which flow_matrix keeps whole):
 # the weight gradients, contributions and the gradient sent to the layer below are summed block by block
-# (engine.grad_blocks), the input projection computed block by block (engine.input_projection)
+# (engine.grad_blocks), the input projection computed block by block (engine.input_projection). The
+# first three have tiny steps (32-step blocks), the last two enough scratch per step for T/8-step ones
+# (8 steps, the last block shorter)
 LONG = [Config("lstm", 2, True, "cross_entropy", False, T=63, B=2, I=3, H=4, O=3, seed=61),
         Config("gru", 2, False, "mse", True, T=50, B=3, I=2, H=3, O=2, seed=62),
-        Config("rnn_tanh", 1, True, "mse", False, T=45, B=1, I=2, H=3, O=2, seed=63)]
+        Config("rnn_tanh", 1, True, "mse", False, T=45, B=1, I=2, H=3, O=2, seed=63),
+        Config("lstm", 2, True, "cross_entropy", False, T=60, B=8, I=3, H=40, O=3, seed=64),
+        Config("gru", 1, False, "mse", False, T=53, B=8, I=2, H=48, O=2, seed=65)]
 CONFIGS = MATRIX + EDGE + VANISHING + RANDOM + LONG
 IDS = [c.id + (f"-rand{c.seed}" if c in RANDOM else "") for c in CONFIGS]
 parametrize_configs = pytest.mark.parametrize("cfg", CONFIGS, ids=IDS)

@@ -125,6 +125,9 @@ def _runs() -> list[tuple[str, object]]:
     for feed in FEEDS:
         jordan = FeedbackNetwork.random(I, H, O, feed=feed, alpha=0.6, seed=9)
         runs.append((f"feedback-{feed}", lambda jordan=jordan: jordan.run(x, y, "cross_entropy")))
+    wide = engine.Network.random("gru_reset_before", I, 48, O, seed=11)      # T/8-step backward blocks
+    x_wide, y_wide = rng.normal(size=(53, 8, I)), rng.integers(0, O, size=(53, 8))
+    runs.append(("blocks-of-8", lambda: wide.run(x_wide, y_wide)))
     streamed = engine.Network.random("lstm_peephole", I, H, O, seed=10)
 
     def stream():
@@ -182,3 +185,12 @@ def test_runs_in_threads_match_runs_in_turn(pool):
     for k in range(3):
         for n, got in enumerate(results[k]):
             _same(expected[n // 3], got)
+
+
+def test_backward_blocks_follow_the_scratch_per_step():
+    """factor_block: tiny steps keep 32-step blocks; wider ones T/8 steps within [8, 32]."""
+    from unrolled.engine.layer import factor_block
+    assert factor_block(50, 1 * 4 * 16 * 4) == 32                 # LSTM B=1 H=16 float32
+    assert factor_block(100, 32 * 4 * 128 * 4) == 12               # LSTM B=32 H=128 float32
+    assert factor_block(53, 8 * 3 * 48 * 8) == 8
+    assert factor_block(1000, 16 * 4 * 256 * 8) == 32
