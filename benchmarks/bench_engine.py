@@ -99,11 +99,16 @@ def build_models(cell: str, I: int, H: int, dtype_name: str, seed: int = 0):
 
 
 def paired_medians(fn_a, fn_b, budget: float, min_reps: int, max_reps: int,
-                   settle: float = 0.0) -> tuple[float, float]:
+                   settle: float = 0.0, apart: bool = False) -> tuple[float, float]:
     """Median wall times of fn_a and fn_b, run alternately (after a warm-up of each) so that a
     change in machine load hits both sides alike. `settle` seconds of sleep before each timed call
     let the other side's idle worker threads stop spinning (torch's OpenMP and numpy's OpenBLAS
-    threads busy-wait for several ms after their last parallel region, on the same two cores)."""
+    threads busy-wait for several ms after their last parallel region, on the same two cores).
+    `apart`: each side's runs back to back instead (all of fn_a, then all of fn_b), as a program
+    using only one of them would run."""
+    if apart:
+        return (_median_of(fn_a, budget / 2, min_reps, max_reps),
+                _median_of(fn_b, budget / 2, min_reps, max_reps))
     fn_a()
     fn_b()
     times_a: list[float] = []
@@ -117,6 +122,19 @@ def paired_medians(fn_a, fn_b, budget: float, min_reps: int, max_reps: int,
             fn()
             times.append(time.perf_counter() - t0)
     return statistics.median(times_a), statistics.median(times_b)
+
+
+def _median_of(fn, budget: float, min_reps: int, max_reps: int) -> float:
+    """Median wall time of fn repeated back to back (after two warm-up calls)."""
+    fn()
+    fn()
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < max_reps and (len(times) < min_reps or time.perf_counter() - start < budget):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 def trace_nbytes(trace) -> int:
@@ -134,7 +152,7 @@ def trace_nbytes(trace) -> int:
 
 
 def bench_one(cell: str, size: tuple[int, int, int, int], dtype_name: str, budget: float,
-              min_reps: int, max_reps: int, settle: float = 0.0) -> dict:
+              min_reps: int, max_reps: int, settle: float = 0.0, apart: bool = False) -> dict:
     """Time one (cell, size, dtype) on both sides; returns the row of the table."""
     T, B, I, H = size
     rnn, head, net = build_models(cell, I, H, dtype_name)
@@ -155,7 +173,7 @@ def bench_one(cell: str, size: tuple[int, int, int, int], dtype_name: str, budge
     def engine_step():
         net.run(x, y, loss="cross_entropy")
 
-    torch_s, engine_s = paired_medians(torch_step, engine_step, budget, min_reps, max_reps, settle)
+    torch_s, engine_s = paired_medians(torch_step, engine_step, budget, min_reps, max_reps, settle, apart)
     record_pool.POOL.clear()            # the peak of a run whose records come fresh, not from the pool
     tracemalloc.start()
     trace = net.run(x, y, loss="cross_entropy")
@@ -182,6 +200,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--settle", type=float, default=0.0,
                         help="seconds of sleep before each timed call, so neither side starts while the "
                              "other's worker threads still spin (default 0: back to back)")
+    parser.add_argument("--apart", action="store_true",
+                        help="time each side's runs together (all torch, then all engine) instead of alternating")
     args = parser.parse_args(argv)
 
     sizes = args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)
@@ -189,7 +209,8 @@ def main(argv: list[str] | None = None) -> None:
     min_reps, max_reps = (2, 5) if args.quick else (5, 50)
     print(blas_info())
     # the machine may be shared: the load average says how much to trust 2-thread figures
-    print(f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}, settle {args.settle:g} s")
+    print(f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}, "
+          + ("each side's runs together" if args.apart else f"alternating, settle {args.settle:g} s"))
     header = (f"{'thr':>3} {'cell':<8} {'T,B,I,H':<17} {'dtype':<7} {'torch ms':>10} {'engine ms':>10} "
               f"{'eng/torch':>9} {'trace MB':>9} {'peak MB':>8}")
     for threads in (int(v) for v in args.threads.split(",")):
@@ -198,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
         for size in sizes:
             for cell in args.cells.split(","):
                 for dtype_name in args.dtypes.split(","):
-                    row = bench_one(cell, size, dtype_name, budget, min_reps, max_reps, args.settle)
+                    row = bench_one(cell, size, dtype_name, budget, min_reps, max_reps, args.settle, args.apart)
                     print(f"{threads:>3} {cell:<8} {','.join(map(str, size)):<17} {dtype_name:<7} "
                           f"{row['torch_s'] * 1e3:>10.2f} {row['engine_s'] * 1e3:>10.2f} "
                           f"{row['engine_s'] / row['torch_s']:>8.2f}x {row['trace_mb']:>9.1f} "
