@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from .chain import Segment
-from .layer import LayerRecord, weight_contributions, weight_gradients
+from .layer import LayerRecord
+from .weight_terms import weight_contributions, weight_gradients
 
 
 class DirectionGradients:

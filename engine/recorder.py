@@ -10,7 +10,8 @@ from .events import Event, hidden_event, output_event
 from .chain import Segment, check_chain, plain_chain, stages, steps_where, weight_layout
 from .grad_blocks import DirectionGradients
 from .input_projection import BlockProjection
-from .layer import FACTOR_BLOCK, Carry, LayerRecord, RecordingSink, backward_direction, forward_direction, gram, gram_norms, outer_sum_norms
+from .layer import FACTOR_BLOCK, Carry, LayerRecord, RecordingSink, backward_direction, forward_direction
+from .weight_terms import gram, gram_norms, outer_sum_norms
 from .losses import IGNORE, compute_loss, target_mask
 from .params import EMBEDDING, Architecture
 from .readout import FINAL_STATE, FinalStateOutputs, allocate_head_records, one_target_per_sequence

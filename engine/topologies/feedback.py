@@ -35,7 +35,7 @@ import numpy as np
 from ..analysis.jacobians import spectral_norms
 from ..chain import window_chain
 from ..events import Event
-from ..layer import outer_sum_norms
+from ..weight_terms import outer_sum_norms
 from ..losses import IGNORE, compute_loss
 from ..network import Network
 from ..params import Architecture

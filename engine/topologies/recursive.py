@@ -30,7 +30,7 @@ import numpy as np
 from ..events import Event
 from ..gradcheck import compare_numeric
 from ..losses import LOSSES, compute_loss, target_mask
-from ..layer import outer_sum_norms
+from ..weight_terms import outer_sum_norms
 from ..params import Architecture
 from .tree_trace import TREE_NODE, TreeTrace, node_event, root_event, tree_schedule
 from .trees import Tree
