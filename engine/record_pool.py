@@ -71,6 +71,18 @@ class RecordPool:
             self._free.clear()
             self._free_bytes = 0
 
+    def set_limit(self, max_free_bytes: int) -> None:
+        """A new cap on idle memory; idle buffers beyond it are dropped at once (largest first)."""
+        with self._lock:
+            self.max_free_bytes = max(0, int(max_free_bytes))
+            for nbytes in sorted(self._free, reverse=True):
+                buffers = self._free[nbytes]
+                while buffers and self._free_bytes > self.max_free_bytes:
+                    buffers.pop()
+                    self._free_bytes -= nbytes
+                if not buffers:
+                    del self._free[nbytes]
+
     def _take(self, nbytes: int) -> np.ndarray | None:
         with self._lock:
             buffers = self._free.get(nbytes)
@@ -108,6 +120,4 @@ def empty_like(values: np.ndarray) -> np.ndarray:
 
 def set_max_free_bytes(limit: int) -> None:
     """How much idle record memory the process keeps for the next run (0: none, records come fresh)."""
-    POOL.max_free_bytes = max(0, int(limit))
-    if limit <= 0:
-        POOL.clear()
+    POOL.set_limit(limit)

@@ -194,3 +194,16 @@ def test_backward_blocks_follow_the_scratch_per_step():
     assert factor_block(100, 32 * 4 * 128 * 4) == 12               # LSTM B=32 H=128 float32
     assert factor_block(53, 8 * 3 * 48 * 8) == 8
     assert factor_block(1000, 16 * 4 * 256 * 8) == 32
+
+
+def test_a_lower_cap_drops_the_idle_memory_beyond_it():
+    p = RecordPool(max_free_bytes=1 << 20, min_bytes=0)
+    leases = [p.empty((n,), np.float64) for n in (1000, 2000, 4000)]    # 8, 16 and 32 kB
+    del leases
+    assert p.free_bytes == 56000
+    p.set_limit(30000)
+    assert p.free_bytes == 24000                      # the 32 kB buffer went first
+    p.set_limit(0)
+    assert p.free_bytes == 0
+    a = p.empty((1000,), np.float64)
+    assert a.flags.owndata                            # a zero cap bypasses the pool

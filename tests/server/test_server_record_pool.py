@@ -29,7 +29,11 @@ def test_the_app_sets_the_pool_cap_from_its_settings(restore_pool):
 
 
 def test_dropped_traces_never_leave_more_idle_memory_than_the_cap(restore_pool):
+    net = engine.Network.random("gru", 8, 96, 4, seed=1)
+    net.run(np.zeros((80, 16, 8)), np.zeros((80, 16), dtype=np.int64))     # idle memory under the default cap
+    gc.collect()
     create_app(Settings(record_pool_mb=1))
+    assert record_pool.POOL.free_bytes <= 2**20                   # trimmed at once
     net = engine.Network.random("lstm", 8, 64, 4, seed=0)
     x = np.random.default_rng(0).normal(size=(60, 16, 8))       # ~1 MB gate records: pooled
     y = np.zeros((60, 16), dtype=np.int64)
