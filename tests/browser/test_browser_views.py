@@ -29,6 +29,9 @@ def test_presenter_mode_hides_the_form_and_enlarges_type(page, live_server, scre
     page.keyboard.press("PageDown")   # start of the backward pass
     page.screenshot(path=str(screenshots_dir / "present-vanishing-tanh-backward-start.png"))
     page.keyboard.press("End")
+    page.wait_for_selector('body[data-cursor="199"]')
+    # the punchline's factor and plot follow the cursor a frame or two later (paced plot redraws)
+    wait_until(page, "document.querySelector('[data-testid=\"punchline-factor\"]').dataset.factor !== ''")
     page.screenshot(path=str(screenshots_dir / "present-vanishing-tanh-end.png"))
 
 
