@@ -13,7 +13,9 @@ fresh browser contexts, measures:
    run is done (the picker is usable before the page has loaded): its modules are then in the context's
    HTTP cache, as for anyone who has opened the app before;
 3. the same permalink as the very first navigation of another fresh context (nothing cached: a new
-   user following a link);
+   user following a link); and again, after the Playwright loads, in a chromium no driver instruments
+   (benchmarks/bare_cdp.py: Playwright's Network domain costs each of the ~70 module requests a trip
+   through its driver process, on the same two cores);
 4. an LSTM with T = `--seq-len`, H = `--hidden`, delay 0 → drawn to its last event, and, beside it, →
    the run done (its summary, computed by the engine after the last event, has arrived: `data-status`
    "done");
@@ -42,6 +44,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.bare_cdp import uncached_first_events  # noqa: E402
 from benchmarks.load import ROOT, UNROLLED, free_port, wait_until_up  # noqa: E402
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
@@ -170,6 +173,9 @@ def main(argv: list[str] | None = None) -> None:
                       f"(wall {row['long_run_wall']:.2f}, done {row['done']:.2f} s) · "
                       f"scrub {row['scrub_fps']:.1f} fps (frames {row['frame_rate']:.1f}/s)", flush=True)
             browser.close()
+        # issue 17: the same uncached permalink without the driver's per-request instrumentation (bare_cdp.py)
+        bare = uncached_first_events(f"{base}/?{urlencode({'preset': args.preset, 'delay': 0})}",
+                                     max(args.loads, 5), CHROMIUM_ARGS)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -178,6 +184,8 @@ def main(argv: list[str] | None = None) -> None:
           f"{med['first_event']:.2f} s (wall {med['first_event_wall']:.2f}; uncached {med['fresh_first_event']:.2f}, "
           f"wall {med['fresh_first_event_wall']:.2f}) · T={args.seq_len} drawn {med['long_run']:.2f} s "
           f"(wall {med['long_run_wall']:.2f}, done {med['done']:.2f} s) · scrubbing {med['scrub_fps']:.1f} fps")
+    print(f"uncached permalink → first event in a bare chromium (no driver instrumentation, {len(bare)} loads): "
+          f"{' '.join(f'{t:.2f}' for t in bare)} · median {statistics.median(bare):.2f} s")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ def index(request: Request) -> HTMLResponse:
     """Render templates/index.html with the page's starting data."""
     templates = request.app.state.templates
     data = page_data(view_trace=request.app.state.loaded_trace is not None, settings=request.app.state.settings)
-    context = {"page_data": data, "cell_panels": cell_panels(), "module_preload": preload_urls(),   # issue 17
+    # issue 17: every module preloaded, and the first run's socket opened while they load (static/js/early_socket.js)
+    context = {"page_data": data, "cell_panels": cell_panels(), "module_preload": preload_urls(), "early_socket": True,
                "initial_preset": initial_preset(dict(request.query_params), data)}
     return templates.TemplateResponse(request=request, name="index.html", context=context)
 

@@ -17,7 +17,8 @@ import { installControls, writeBreakpoints, writeDelay } from './controls.js';
 import { KINDS, breaksOfView, firedUpTo } from './breakpoints.js';
 import { initialRunState, runReducer, isPlaying } from './run_state.js';
 import { noticeBanner } from './page_notes.js';
-import { EventBatcher } from './event_batcher.js';   // issue 17
+import { EventBatcher, nextFrame } from './event_batcher.js';   // issue 17
+import { releaseEarlySocket } from './early_socket.js';   // issue 17
 // issue 20: tabs below the first screen, lecture pacing, cancel
 import { installTabs, openTab } from './tabs.js';
 import { pacedDelay } from './pacing.js';
@@ -48,7 +49,8 @@ const panels = {};       // training, diagnosis and model upload (mounted at sta
 let replayTimer = null;  // the local replay's timer, running while app.run.replaying
 
 // issue 17 (page speed): socket messages are applied in batches, once per animation frame
-const batcher = new EventBatcher(handleMessage);
+// the batch applied in an animation frame is drawn in that frame (page.renderNow), one frame sooner
+const batcher = new EventBatcher(handleMessage, (flush) => nextFrame(() => { flush(); page.renderNow(); }));
 const socket = makeSocket({ onMessage: (msg) => batcher.push(msg), onClose: (info) => { batcher.flush(); handleClose(info); } });
 const page = createPageView(app, {
   pageData, presets: presetsByName,
@@ -291,9 +293,11 @@ function init() {
   $('hidden-quantity').addEventListener('change', (e) => { app.hiddenQuantity = e.target.value; drawPlots(true); });
   requestRender();
   // a lesson (?lesson=name, or an exported lesson page) starts its own runs, scene by scene
-  if (installLessons({ app, actions, runConfig, requestRender, updateUrl, showBanner, pageData })) return;
-  if (earlyPick !== null && (earlyPick === '' || presetsByName[earlyPick])) pickPreset(earlyPick);
-  else startRun('play');
+  if (!installLessons({ app, actions, runConfig, requestRender, updateUrl, showBanner, pageData })) {
+    if (earlyPick !== null && (earlyPick === '' || presetsByName[earlyPick])) pickPreset(earlyPick);
+    else startRun('play');
+  }
+  releaseEarlySocket();   // issue 17: a start-up that ran nothing lets the socket opened at load go
 }
 
 init();

@@ -86,11 +86,23 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
   // only (the events fly by either way), leaving the CPU to the stream; stepping and scrubbing draw every frame
   let lastFrame = -Infinity;
   function frame(now) {
+    if (framePending && !drawDue(now)) requestAnimationFrame(frame);
+  }
+
+  /** Draw what requestRender asked for, unless a fast stream drew less than a stream frame ago; whether drawn. */
+  function drawDue(now) {
     const fast = fastStream();
-    if (fast && now - lastFrame < TIMING.streamFrameMs) { requestAnimationFrame(frame); return; }
+    if (fast && now - lastFrame < TIMING.streamFrameMs) return false;
     lastFrame = now;
     framePending = false;
     render(fast);
+    return true;
+  }
+
+  /** Draw now what a requestRender asked for (socket messages applied in an animation frame are drawn
+   * in that frame, not the next; the frame already requested then finds nothing to do). */
+  function renderNow(now = performance.now()) {
+    if (framePending) drawDue(now);
   }
 
   /** Draw everything that follows the cursor (`fast`: a fast stream's frame, see stream_frame.js). */
@@ -248,5 +260,5 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     $('toggle-present').textContent = present ? 'Exit' : 'Present';   // issue 20
   }
 
-  return { graph, requestRender, drawPlots, statusHook, banner, runInfo, summary, teacher, exports, look };
+  return { graph, requestRender, renderNow, drawPlots, statusHook, banner, runInfo, summary, teacher, exports, look };
 }

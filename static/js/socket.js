@@ -1,5 +1,8 @@
 // The /ws/trace client: opens one socket per run and hands every parsed message to a callback.
-// A new run closes the previous socket, so late messages of an old run can never mix in.
+// A new run closes the previous socket, so late messages of an old run can never mix in. The page's first
+// run takes the socket opened while the page loaded, if there is one (early_socket.js, issue 17).
+
+import { takeEarlySocket, traceSocketUrl } from './early_socket.js';
 
 /** Client of the step-through socket (docs/DESIGN.md, "Socket protocol"). */
 export class TraceSocket {
@@ -16,8 +19,7 @@ export class TraceSocket {
   start({ config, source, modelId, mode, delayMs, breakpoints }) {
     this.close();
     const generation = ++this.generation;
-    const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
-    const ws = new WebSocket(`${scheme}://${window.location.host}/ws/trace`);
+    const ws = takeEarlySocket() ?? new WebSocket(traceSocketUrl());
     this.ws = ws;
     this.queue = [];
     // issue 17: compact event values; at delay 0 the events computed ahead come as one "events" message
@@ -27,11 +29,13 @@ export class TraceSocket {
     else if (source !== 'loaded') start.config = config;
     // Breakpoints belong to the socket: set them before the stream starts.
     this.queue.push(...breakpoints.map((b) => ({ type: 'break', on: b.on, value: b.value, enabled: true })), start);
-    ws.addEventListener('open', () => {
+    const sendQueued = () => {
       if (generation !== this.generation) return;
       for (const msg of this.queue) ws.send(JSON.stringify(msg));
       this.queue = [];
-    });
+    };
+    if (ws.readyState === WebSocket.OPEN) sendQueued();   // an early socket already open
+    else ws.addEventListener('open', sendQueued);
     ws.addEventListener('message', (e) => {
       if (generation !== this.generation) return;
       const msg = JSON.parse(e.data);

@@ -53,7 +53,8 @@ export function toQuery(config, view, fields) {
 export function writeUrl(config, view, fields) {
   const url = `${window.location.pathname}${toQuery(config, view, fields)}`;
   try {
-    window.history.replaceState(null, '', url);
+    // the same address is not written again: a replaceState is a round trip to the browser process
+    if (url !== `${window.location.pathname}${window.location.search}`) window.history.replaceState(null, '', url);
   } catch (_) {
     // a page with no address of its own (an exported page in a notebook's <iframe srcdoc>) keeps none
   }

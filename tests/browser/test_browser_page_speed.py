@@ -85,3 +85,26 @@ def test_the_page_marks_its_first_and_last_drawn_event(page, live_server):
     page.keyboard.press("End")
     wait_until(page, "document.body.dataset.cursor === String(Number(document.body.dataset.total) - 1)")
     assert page.evaluate("performance.getEntriesByType('mark').filter(m => m.name.startsWith('unrolled:')).length") == 2
+
+
+def test_the_first_run_takes_the_socket_opened_while_the_page_loads(page, live_server):
+    """The served page opens /ws/trace from early_socket.js while main.js is still loading (held back
+    here); once the scripts run, the first run streams on that socket: one socket for the whole load."""
+    sockets = []
+    page.on("websocket", lambda ws: sockets.append(ws))
+    held = []
+    page.route("**/static/js/main.js", lambda route: held.append(route))
+    with page.expect_websocket(timeout=10_000) as early:
+        page.goto(f"{live_server}/?preset=vanishing-tanh&delay=0", wait_until="commit")
+    assert early.value.url.endswith("/ws/trace")
+    assert len(held) == 1 and page.evaluate("document.body.dataset.status") is None   # main.js has not run
+    held[0].continue_()
+    wait_done(page)
+    assert page.evaluate("Number(document.body.dataset.received)") > 0
+    assert sockets == [early.value]
+    with page.expect_websocket(timeout=10_000) as second:   # a later run opens its own socket
+        page.select_option("#preset", "lstm-memory")
+    wait_done(page)
+    assert sockets == [early.value, second.value]
+    wait_until(page, "document.body.dataset.received > 0 && document.querySelector('#preset').value === 'lstm-memory'")
+    assert early.value.is_closed()

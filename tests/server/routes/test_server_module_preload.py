@@ -38,6 +38,9 @@ def check_preloads(client: TestClient) -> None:
     direct = {f"/static/js/{m}" for m in re.findall(r"from '\./([^']+)'", main)}
     assert links == list(preload_urls()) and direct <= set(links) and "/static/js/main.js" not in links
     assert len(links) == len(set(links))
+    # the first run's socket opens from its own module, which runs as soon as it arrives (early_socket.js)
+    early = '<script type="module" async id="early-socket" src="/static/js/early_socket.js"></script>'
+    assert html.index(early) < html.index('<script type="module" src="/static/js/main.js">')
     for url in links:
         response = client.get(url)
         assert response.status_code == 200 and "javascript" in response.headers["content-type"], url
