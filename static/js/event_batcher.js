@@ -4,10 +4,11 @@
 // queued at once (before a close is handled), `clear()` drops it (a new run: the old run's late
 // messages must never mix in).
 
-/** The default scheduler: the next animation frame, or a timer when frames do not come (a hidden tab). */
+/** The default scheduler: the next animation frame, or a timer when frames do not come (a hidden tab);
+ * fn(now) gets the frame's timestamp, or undefined from the timer. */
 export function nextFrame(fn, fallbackMs = 100) {
   let done = false;
-  const once = () => { if (!done) { done = true; fn(); } };
+  const once = (now) => { if (!done) { done = true; fn(now); } };
   if (typeof requestAnimationFrame === 'function') requestAnimationFrame(once);
   setTimeout(once, fallbackMs);
 }

@@ -49,8 +49,9 @@ const panels = {};       // training, diagnosis and model upload (mounted at sta
 let replayTimer = null;  // the local replay's timer, running while app.run.replaying
 
 // issue 17 (page speed): socket messages are applied in batches, once per animation frame
-// the batch applied in an animation frame is drawn in that frame (page.renderNow), one frame sooner
-const batcher = new EventBatcher(handleMessage, (flush) => nextFrame(() => { flush(); page.renderNow(); }));
+// the batch applied in an animation frame is drawn in that frame (page.renderNow), one frame sooner; one applied
+// by the fallback timer (a hidden tab: no frames) waits for a frame as before
+const batcher = new EventBatcher(handleMessage, (flush) => nextFrame((now) => { flush(); if (now !== undefined) page.renderNow(now); }));
 const socket = makeSocket({ onMessage: (msg) => batcher.push(msg), onClose: (info) => { batcher.flush(); handleClose(info); } });
 const page = createPageView(app, {
   pageData, presets: presetsByName,

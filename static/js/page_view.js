@@ -99,9 +99,10 @@ export function createPageView(app, { pageData, presets, onSelect, onHover }) {
     return true;
   }
 
-  /** Draw now what a requestRender asked for (socket messages applied in an animation frame are drawn
-   * in that frame, not the next; the frame already requested then finds nothing to do). */
-  function renderNow(now = performance.now()) {
+  /** Draw now, inside the animation frame whose timestamp is `now`, what a requestRender asked for (socket
+   * messages applied in a frame are drawn in that frame, not the next; the frame already requested then finds
+   * nothing to do). */
+  function renderNow(now) {
     if (framePending) drawDue(now);
   }
 

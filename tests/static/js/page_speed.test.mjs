@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { ColumnIndex, ColumnWindow, wantedRange, itemX, columnAt, WINDOW } from '../../../static/js/graph_window.js';
-import { EventBatcher } from '../../../static/js/event_batcher.js';
+import { EventBatcher, nextFrame } from '../../../static/js/event_batcher.js';
 import { PlotPacer } from '../../../static/js/plot_pacer.js';
 import { loadPlotly, plotlyLoaded, plotlySrc, whenPlotly } from '../../../static/js/plotly_loader.js';
 import { CellBitmap, parseColor } from '../../../static/js/cell_bitmap.js';
@@ -179,4 +179,28 @@ test('compact "f32" event values decode to the float32 numbers, NaN and infiniti
   assert.deepEqual(out.slice(4), [Infinity, -Infinity]);
   assert.deepEqual(eventValues({ enc: 'f32', values: { h: text } }, () => 'unused').h.slice(0, 2), [0.5, -1.25]);
   assert.deepEqual(eventValues({ values: { h: [1, 'NaN'] } }, (v) => v.map(Number)).h.slice(0, 1), [1]);
+});
+
+test('nextFrame runs once: with the frame\'s timestamp, or with none from the fallback timer', () => {
+  const frames = [];
+  const timers = [];
+  const realTimeout = globalThis.setTimeout;
+  globalThis.requestAnimationFrame = (fn) => frames.push(fn);
+  globalThis.setTimeout = (fn, ms) => timers.push([fn, ms]);
+  try {
+    const got = [];
+    nextFrame((now) => got.push(now), 100);
+    frames[0](1234.5);
+    timers[0][0]();   // the fallback timer fires after the frame: nothing more
+    assert.deepEqual(got, [1234.5]);
+    assert.equal(timers[0][1], 100);
+    const late = [];
+    nextFrame((now) => late.push(now), 100);   // no frame comes in time (a hidden tab)
+    timers[1][0]();
+    frames[1](99);
+    assert.deepEqual(late, [undefined]);
+  } finally {
+    delete globalThis.requestAnimationFrame;
+    globalThis.setTimeout = realTimeout;
+  }
 });
