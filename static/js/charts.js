@@ -8,7 +8,7 @@ import { lectureName } from './inspector.js';
 import { contextStep } from './segments.js';
 import { look } from './look.js';
 import { gatesOf, isUnitGate } from './cell_spec.js';
-import { whenPlotly } from './plotly_loader.js';   // issue 17: plotly is loaded after first paint
+import { whenPlotly, whenPlotlyLatest } from './plotly_loader.js';   // issue 17: plotly is loaded after first paint
 
 function baseLayout(extra = {}) {
   const { present } = look();
@@ -50,7 +50,7 @@ const drawn = new WeakSet();   // the plot <div>s that hold a figure (what a PNG
 
 /** Draw a figure into `div` (Plotly.react with plotly options `config`), remembering that it holds one. */
 export function react(div, data, layout, config = CONFIG) {
-  whenPlotly((Plotly) => Plotly.react(div, data, layout, config));
+  whenPlotlyLatest(div, (Plotly) => Plotly.react(div, data, layout, config));
   drawn.add(div);
 }
 

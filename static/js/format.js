@@ -40,7 +40,7 @@ export function fmt(value, digits = 3) {
 const SUPERSCRIPTS = { '-': '⁻', 0: '⁰', 1: '¹', 2: '²', 3: '³', 4: '⁴', 5: '⁵', 6: '⁶', 7: '⁷', 8: '⁸', 9: '⁹' };
 
 /** An integer written in superscript digits (for 10⁻⁴ style exponents). */
-function superscript(n) {
+export function superscript(n) {
   return String(n).split('').map((ch) => SUPERSCRIPTS[ch] ?? ch).join('');
 }
 

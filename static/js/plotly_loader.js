@@ -6,6 +6,7 @@
 //   plotlyLoaded()            // true once window.Plotly exists
 //   loadPlotly()              // a promise of Plotly; injects the <script> once (idempotent)
 //   whenPlotly(fn)            // fn(Plotly) now when loaded, else once it has loaded
+//   whenPlotlyLatest(div, fn) // the same, but of the calls for one div before the load only the last runs
 
 let loading = null;
 
@@ -40,6 +41,23 @@ export function loadPlotly(doc = globalThis.document) {
 export function whenPlotly(fn) {
   if (plotlyLoaded()) return fn(globalThis.Plotly);
   return loadPlotly().then(fn);
+}
+
+const latest = new WeakMap();   // div → the last drawing asked for it while plotly was loading
+
+/** fn(Plotly) at once when plotly is loaded; else only the last fn asked for `key` (a plot <div>) runs
+ * once it has loaded: a run that streams while plotly is parsed asks for hundreds of redraws, of
+ * which only the last one matters. */
+export function whenPlotlyLatest(key, fn, doc = globalThis.document) {
+  if (plotlyLoaded()) return fn(globalThis.Plotly);
+  const queued = latest.has(key);
+  latest.set(key, fn);
+  if (queued) return undefined;
+  return loadPlotly(doc).then((Plotly) => {
+    const last = latest.get(key);
+    latest.delete(key);
+    return last(Plotly);
+  });
 }
 
 /** Load plotly after the next frame has been painted (the page is usable first); resolves with Plotly. */

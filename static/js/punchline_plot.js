@@ -11,7 +11,8 @@ import { compareBase } from './compare.js';
 import { fmt, nums } from './format.js';
 import { look } from './look.js';
 
-import { whenPlotly } from './plotly_loader.js';   // issue 17: plotly is loaded after first paint
+import { plotlyLoaded, whenPlotlyLatest } from './plotly_loader.js';   // issue 17: plotly is loaded after first paint
+import { logSketchSvg } from './plot_sketch.js';
 import { drawDepthPlot } from './plots_tree.js';
 
 const CELLS = ['rnn_tanh', 'lstm', 'gru'];
@@ -97,7 +98,14 @@ export function mountPunchline({ getConfig, fields }) {
     const grid = cssVar('--grid') || '#ddd';
     const axis = { gridcolor: grid, zerolinecolor: grid, linecolor: grid, automargin: true };
     const empty = !data.some((d) => d.y.some((v) => v !== null));
-    whenPlotly((Plotly) => Plotly.react(div, data, {
+    const emptyText = 'fills in as the backward pass arrives';
+    if (!plotlyLoaded()) {   // a plain-SVG sketch until plotly has loaded (a fast run ends before it has)
+      div.innerHTML = logSketchSvg(data.map((d) => ({ x: d.x, y: d.y, color: d.line.color, dash: d.line.dash, width: d.line.width })), {
+        width: div.clientWidth, height: Math.max(160, div.clientHeight || 240), xMax: meta.T - 1, ink, grid,
+        muted: cssVar('--muted') || '#777', fontSize: present ? 17 : 13, yTitle: '‖∂L/∂hₜ‖', emptyText,
+      });
+    }
+    whenPlotlyLatest(div, (Plotly) => { div.querySelector(':scope > .plot-sketch')?.remove(); return Plotly.react(div, data, {
       height: Math.max(160, div.clientHeight || 240),
       margin: { l: 56, r: 10, t: 6, b: 40 },
       paper_bgcolor: 'rgba(0,0,0,0)', plot_bgcolor: 'rgba(0,0,0,0)',
@@ -105,8 +113,8 @@ export function mountPunchline({ getConfig, fields }) {
       showlegend: Boolean(compared?.runs), legend: { orientation: 'h', y: 1.02, yanchor: 'bottom', x: 0 },
       xaxis: { ...axis, title: { text: 'time step t' }, range: [-0.5, meta.T - 0.5] },
       yaxis: { ...axis, type: 'log', exponentformat: 'power', title: { text: '‖∂L/∂hₜ‖' }, visible: !empty },
-      annotations: empty ? [{ text: 'fills in as the backward pass arrives', showarrow: false, x: 0.5, y: 0.5, xref: 'paper', yref: 'paper', font: { color: cssVar('--muted') || '#777' } }] : [],
-    }, { displaylogo: false, responsive: true, displayModeBar: false }));
+      annotations: empty ? [{ text: emptyText, showarrow: false, x: 0.5, y: 0.5, xref: 'paper', yref: 'paper', font: { color: cssVar('--muted') || '#777' } }] : [],
+    }, { displaylogo: false, responsive: true, displayModeBar: false }); });
     if (compared?.error) factor.textContent = `Comparison failed: ${compared.error}`;
     else if (compared) factor.textContent = parts.map((p, i) => `${compared.runs[i].label} ${factorWords(p.fit).replace(/ \(fit.*$/, '')}`).join(' · ');
     else factor.textContent = `Fitted factor per step: ${factorWords(parts[0].fit)}`;

@@ -19,6 +19,8 @@ def test_a_long_run_is_drawn_around_the_view_and_the_overview_moves_it(page, liv
     open_page(page, live_server, preset="vanishing-tanh", seq_len=400)
     wait_done(page)
     expect_current(page, "h_l0", 0)   # the backward pass ends at h(0)
+    # the punchline is drawn at once: plotly's figure, or while plotly.js is still parsed, a plain-SVG sketch
+    assert page.locator("#punchline .main-svg, #punchline > .plot-sketch polyline").count() > 0
     steps = _drawn_steps(page)
     assert 0 in steps and 10 < len(steps) < 200, steps
     assert 399 not in steps
@@ -49,6 +51,8 @@ def test_plotly_is_loaded_after_the_page_and_draws_the_plots(page, live_server):
     wait_done(page)
     open_tab(page, "plots")   # issue 20: the plots live in a tab
     page.wait_for_selector('[data-testid="plot-grad-norms"] .main-svg')
+    page.wait_for_selector("#punchline .main-svg")
+    assert page.locator("#punchline .plot-sketch").count() == 0   # plotly's figure has replaced the sketch
     wait_until(page, "typeof window.Plotly === 'object' && "
                      "document.querySelector('[data-testid=\"plot-grad-norms\"]').data?.length > 0")
 

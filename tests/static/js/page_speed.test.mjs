@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { ColumnIndex, ColumnWindow, wantedRange, itemX, columnAt, WINDOW } from '../../../static/js/graph_window.js';
 import { EventBatcher, nextFrame } from '../../../static/js/event_batcher.js';
 import { PlotPacer } from '../../../static/js/plot_pacer.js';
-import { loadPlotly, plotlyLoaded, plotlySrc, whenPlotly } from '../../../static/js/plotly_loader.js';
+import { loadPlotly, plotlyLoaded, plotlySrc, whenPlotly, whenPlotlyLatest } from '../../../static/js/plotly_loader.js';
 import { CellBitmap, parseColor } from '../../../static/js/cell_bitmap.js';
 import { layoutGraph } from '../../../static/js/graph_layout.js';
 import { GRAPH } from '../../../static/js/theme/config.js';
@@ -148,6 +148,25 @@ test('plotly is loaded once, from the page\'s <meta name="plotly-src">, and wait
   await waiting;
   assert.deepEqual(drawn, ['plotly']);
   assert.equal(whenPlotly((P) => P.name), 'plotly', 'once loaded, at once');
+  delete globalThis.Plotly;
+});
+
+test('of the drawings asked for one plot while plotly loads, only the last runs; each plot keeps its own', async () => {
+  delete globalThis.Plotly;
+  const doc = fakeDocument('/vendor/plotly.min.js');
+  const punchline = {};
+  const norms = {};
+  const drawn = [];
+  const first = whenPlotlyLatest(punchline, () => drawn.push('punchline 1'), doc);
+  assert.equal(whenPlotlyLatest(punchline, () => drawn.push('punchline 2'), doc), undefined, 'queued behind the first');
+  const other = whenPlotlyLatest(norms, () => drawn.push('norms 1'), doc);
+  whenPlotlyLatest(punchline, () => drawn.push('punchline 3'), doc);
+  globalThis.Plotly = { name: 'plotly' };
+  doc.scripts[0]?.listeners.load?.();
+  await Promise.all([first, other]);
+  assert.deepEqual(drawn, ['punchline 3', 'norms 1']);
+  whenPlotlyLatest(punchline, () => drawn.push('punchline 4'), doc);
+  assert.deepEqual(drawn.at(-1), 'punchline 4', 'once loaded, at once');
   delete globalThis.Plotly;
 });
 
