@@ -56,34 +56,38 @@ function runs(x, y, px, py) {
  */
 export function logSketchSvg(lines, { width, height, xMax, ink = '#222', grid = '#ddd', muted = '#777',
   fontSize = 13, xTitle = 'time step t', yTitle = '', emptyText = '' }) {
-  const w = Math.max(width, MARGIN.l + MARGIN.r + 20);
-  const plotW = w - MARGIN.l - MARGIN.r;
-  const plotH = Math.max(height - MARGIN.t - MARGIN.b, 20);
+  const range = decadeRange(lines);
+  // room for the widest decade label and the rotated title (plotly's automargin does the same)
+  const labelChars = range ? Math.max(...range.map((e) => decadeLabel(e).length)) : 1;
+  const M = { ...MARGIN, l: Math.max(MARGIN.l, Math.ceil(labelChars * fontSize * 0.62 + fontSize * 1.6 + 8)),
+    t: Math.max(MARGIN.t, Math.ceil(fontSize * 0.6)), b: Math.max(MARGIN.b, Math.ceil(fontSize * 2.7)) };
+  const w = Math.max(width, M.l + M.r + 20);
+  const plotW = w - M.l - M.r;
+  const plotH = Math.max(height - M.t - M.b, 20);
   const svg = (body) => `<svg class="plot-sketch" xmlns="http://www.w3.org/2000/svg" width="${w}" height="${height}" `
     + `font-size="${fontSize}" font-family="inherit" fill="${ink}" role="img" aria-label="${escapeXml(yTitle || 'plot')}">${body}</svg>`;
-  const range = decadeRange(lines);
   if (!range) {
     return svg(`<text x="${w / 2}" y="${height / 2}" text-anchor="middle" fill="${muted}">${escapeXml(emptyText)}</text>`);
   }
   const [lo, hi] = range;
-  const px = (t) => MARGIN.l + (xMax > 0 ? (t + 0.5) / (xMax + 1) : 0.5) * plotW;
-  const py = (e) => MARGIN.t + (1 - (e - lo) / (hi - lo)) * plotH;
+  const px = (t) => M.l + (xMax > 0 ? (t + 0.5) / (xMax + 1) : 0.5) * plotW;
+  const py = (e) => M.t + (1 - (e - lo) / (hi - lo)) * plotH;
   const parts = [];
   const yStep = Math.max(1, Math.ceil((hi - lo) / 5));
   for (let e = hi; e >= lo; e -= yStep) {
     const y = py(e).toFixed(1);
-    parts.push(`<line x1="${MARGIN.l}" x2="${MARGIN.l + plotW}" y1="${y}" y2="${y}" stroke="${grid}"/>`,
-      `<text x="${MARGIN.l - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${decadeLabel(e)}</text>`);
+    parts.push(`<line x1="${M.l}" x2="${M.l + plotW}" y1="${y}" y2="${y}" stroke="${grid}"/>`,
+      `<text x="${M.l - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${decadeLabel(e)}</text>`);
   }
   const xStep = niceStep(xMax, 4);
   for (let t = 0; t <= xMax; t += xStep) {
     const x = px(t).toFixed(1);
-    parts.push(`<line x1="${x}" x2="${x}" y1="${MARGIN.t}" y2="${MARGIN.t + plotH}" stroke="${grid}"/>`,
-      `<text x="${x}" y="${MARGIN.t + plotH + fontSize + 4}" text-anchor="middle">${t}</text>`);
+    parts.push(`<line x1="${x}" x2="${x}" y1="${M.t}" y2="${M.t + plotH}" stroke="${grid}"/>`,
+      `<text x="${x}" y="${M.t + plotH + fontSize + 4}" text-anchor="middle">${t}</text>`);
   }
-  parts.push(`<text x="${MARGIN.l + plotW / 2}" y="${height - 4}" text-anchor="middle">${escapeXml(xTitle)}</text>`);
+  parts.push(`<text x="${M.l + plotW / 2}" y="${height - 4}" text-anchor="middle">${escapeXml(xTitle)}</text>`);
   if (yTitle) {
-    parts.push(`<text transform="translate(${fontSize},${MARGIN.t + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(yTitle)}</text>`);
+    parts.push(`<text transform="translate(${fontSize},${M.t + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(yTitle)}</text>`);
   }
   for (const { x, y, color, dash = 'solid', width: lw = 3 } of lines) {
     const dashArray = dash === 'dash' ? ' stroke-dasharray="6 4"' : '';
