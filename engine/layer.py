@@ -178,6 +178,9 @@ def forward_direction(cell: Cell, xp: np.ndarray, w_hh: np.ndarray, b_hh: np.nda
     segment's weights, writing into `rec`; xp[t − start] (B, blocks·H) = W_ih x_t + b_ih (+ b_hh if
     the cell folds it); `weights` are the cell's extra weights (Cell.extra_weights). Yields each t
     when its step is recorded."""
+    # The cells multiply by w_hh.T: stored row-major, BLAS takes its untransposed path (float32 LSTM
+    # step: 31 µs instead of 43 µs). Same values, same shape; only the memory order differs.
+    w_hh = np.ascontiguousarray(w_hh.T).T
     for t in rec.forward_order() if steps is None else steps:
         step = rec.step(t)
         step.weights = weights or {}
@@ -326,4 +329,7 @@ class RecordingSink(BackwardSink):
     def end_block(self, lo: int, hi: int) -> None:
         """Hand the finished block to `on_block`."""
         if self.on_block is not None:
-            self.on_block(lo, hi, self.dz_ih[:hi - lo], self.dz_hh[:hi - lo])
+            dz_ih = self.dz_ih[:hi - lo]
+            # one view when the cell has one ∂L/∂z: weight_terms reuses its Gram matrix and bias sum (`is`)
+            dz_hh = dz_ih if self.dz_hh is self.dz_ih else self.dz_hh[:hi - lo]
+            self.on_block(lo, hi, dz_ih, dz_hh)

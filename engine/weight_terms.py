@@ -23,8 +23,8 @@ def weight_gradients(cell: Cell, dz_ih: np.ndarray, dz_hh: np.ndarray, rec: Laye
         "weight_ih": dz_ih_2d.T @ layer_input[steps].reshape(T * B, -1),   # Σ_t ∂L/∂z_t x_tᵀ
         "weight_hh": dz_hh_2d.T @ h_prev,                                  # Σ_t ∂L/∂z_t h_{t−1}ᵀ
         "bias_ih": dz_ih_2d.sum(axis=0),
-        "bias_hh": dz_hh_2d.sum(axis=0),
     }
+    grads["bias_hh"] = grads["bias_ih"].copy() if dz_hh is dz_ih else dz_hh_2d.sum(axis=0)
     # ---- cells beyond torch's (engine.cells.base: recurrent_operands, extra_weights) ----
     H = rec.h.shape[-1]
     for gate, operand in _operands(cell, rec, steps).items():       # a W_hh block that multiplies r ⊙ h_{t−1}, …
