@@ -89,7 +89,7 @@ def spectral_norms(jac: np.ndarray) -> np.ndarray:
     """(N,) largest singular value of each (S, S) matrix in jac (N, S, S); NaN if it is not finite."""
     jac = jac.astype(np.float64, copy=False)
     finite = np.isfinite(jac).all(axis=(1, 2))
-    safe = np.where(finite[:, None, None], jac, 0.0)
+    safe = jac if finite.all() else np.where(finite[:, None, None], jac, 0.0)   # no copy in the usual case
     top = np.linalg.eigvalsh(safe @ np.swapaxes(safe, 1, 2))[:, -1]
     norms = np.sqrt(np.maximum(top, 0.0))
     return np.where(finite, norms, np.nan)

@@ -181,6 +181,34 @@ def diag_times(d: np.ndarray, w: np.ndarray) -> np.ndarray:
     return d[:, :, None] * w[None, :, :]
 
 
+def cell_state_jacobian(dc_dh_terms: list[tuple[np.ndarray, np.ndarray]], out_gain: np.ndarray, w_o: np.ndarray,
+                        through_c: np.ndarray, dc_dc: np.ndarray) -> np.ndarray:
+    """The step Jacobian of an LSTM-like cell, ∂(h_t, c_t)/∂(h_{t−1}, c_{t−1}), (B, 2H, 2H), in one array:
+
+        ∂c_t/∂h_{t−1} = Σ diag(d) W  over dc_dh_terms [(d (B, H), W (H, H)), …]
+        ∂h_t/∂h_{t−1} = diag(out_gain) W_o + diag(through_c) ∂c_t/∂h_{t−1}
+        ∂h_t/∂c_{t−1} = diag(through_c ⊙ dc_dc),   ∂c_t/∂c_{t−1} = diag(dc_dc)
+
+    (through_c = ∂h_t/∂c_t, dc_dc the diagonal of ∂c_t/∂c_{t−1}). Built in place: the summary computes it for
+    up to ~1000 steps × B at once, where the blocks' temporaries and concatenations took as long as the norms."""
+    (d0, w0), *rest = dc_dh_terms
+    n, H = d0.shape
+    dtype = np.result_type(d0, w0)
+    jac = np.zeros((n, 2 * H, 2 * H), dtype=dtype)
+    dc_dh = jac[:, H:, :H]
+    np.multiply(d0[:, :, None], w0, out=dc_dh)
+    term = np.empty((n, H, H), dtype=dtype)
+    for d, w in rest:
+        dc_dh += np.multiply(d[:, :, None], w, out=term)
+    dh_dh = jac[:, :H, :H]
+    np.multiply(through_c[:, :, None], dc_dh, out=dh_dh)
+    dh_dh += np.multiply(out_gain[:, :, None], w_o, out=term)
+    k = np.arange(H)
+    jac[:, k, H + k] = through_c * dc_dc
+    jac[:, H + k, H + k] = dc_dc
+    return jac
+
+
 def diag(d: np.ndarray) -> np.ndarray:
     """diag(d_b) for every batch row: (B, H) → (B, H, H)."""
     return d[:, :, None] * np.eye(d.shape[-1], dtype=d.dtype)

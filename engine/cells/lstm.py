@@ -22,7 +22,8 @@ import numpy as np
 
 from .. import record_pool
 from .lecture import Lecture
-from .base import Cell, GradStep, StepRecord, diag, diag_times, sigmoid_, sigmoid_derivative, tanh_derivative
+from .base import (Cell, GradStep, StepRecord, cell_state_jacobian, sigmoid_, sigmoid_derivative,
+                   tanh_derivative)
 
 
 # shared by the LSTM variants (lstm_coupled): h_t = o_t ⊙ tanh(c_t), and the c path of the step templates
@@ -119,10 +120,5 @@ class LSTMCell(Cell):
         a, tc = rec.act, rec.extra["tanh_c"]
         i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
         w_i, w_f, w_g, w_o = (w_hh[k * H:(k + 1) * H] for k in range(4))   # (H, H) each
-        dc_dh = (diag_times(rec.c_prev * f * (1 - f), w_f) + diag_times(g * i * (1 - i), w_i)
-                 + diag_times(i * (1 - g * g), w_g))                          # (B, H, H)
-        dh_dh = diag_times(tc * o * (1 - o), w_o) + (o * (1 - tc * tc))[:, :, None] * dc_dh
-        dh_dc = diag(o * (1 - tc * tc) * f)
-        top = np.concatenate([dh_dh, dh_dc], axis=2)
-        bottom = np.concatenate([dc_dh, diag(f)], axis=2)
-        return np.concatenate([top, bottom], axis=1)
+        dc_dh = [(rec.c_prev * f * (1 - f), w_f), (g * i * (1 - i), w_i), (i * (1 - g * g), w_g)]
+        return cell_state_jacobian(dc_dh, tc * o * (1 - o), w_o, o * (1 - tc * tc), f)

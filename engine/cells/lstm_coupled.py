@@ -25,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import record_pool
-from .base import Cell, GradStep, StepRecord, diag, diag_times, sigmoid_, sigmoid_derivative, tanh_derivative
+from .base import (Cell, GradStep, StepRecord, cell_state_jacobian, sigmoid_, sigmoid_derivative,
+                   tanh_derivative)
 from .lecture import Lecture
 from .lstm import C_PATH, H_FROM_C
 
@@ -107,9 +108,5 @@ class CoupledLSTMCell(Cell):
         a, tc = rec.act, rec.extra["tanh_c"]
         f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
         w_f, w_g, w_o = (w_hh[k * H:(k + 1) * H] for k in range(3))
-        dc_dh = diag_times((rec.c_prev - g) * f * (1 - f), w_f) + diag_times((1 - f) * (1 - g * g), w_g)
-        through_c = o * (1 - tc * tc)
-        dh_dh = diag_times(tc * o * (1 - o), w_o) + through_c[:, :, None] * dc_dh
-        top = np.concatenate([dh_dh, diag(through_c * f)], axis=2)
-        bottom = np.concatenate([dc_dh, diag(f)], axis=2)
-        return np.concatenate([top, bottom], axis=1)
+        dc_dh = [((rec.c_prev - g) * f * (1 - f), w_f), ((1 - f) * (1 - g * g), w_g)]
+        return cell_state_jacobian(dc_dh, tc * o * (1 - o), w_o, o * (1 - tc * tc), f)

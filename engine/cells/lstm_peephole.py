@@ -30,7 +30,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .base import StepRecord, GradStep, diag_times, sigmoid_
+from .base import StepRecord, GradStep, cell_state_jacobian, sigmoid_
 from .lecture import Lecture
 from .lstm import LSTMCell
 
@@ -133,11 +133,7 @@ class PeepholeLSTMCell(LSTMCell):
         i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
         di, df, do = i * (1 - i), f * (1 - f), o * (1 - o)
         w_i, w_f, w_g, w_o = (w_hh[k * H:(k + 1) * H] for k in range(4))
-        dc_dh = diag_times(v * df, w_f) + diag_times(g * di, w_i) + diag_times(i * (1 - g * g), w_g)
+        dc_dh = [(v * df, w_f), (g * di, w_i), (i * (1 - g * g), w_g)]
         dc_dc = f + v * df * p[1] + g * di * p[0]                   # diagonal
         k = tc * do * p[2] + o * (1 - tc * tc)                      # ∂h_t/∂c_t (diagonal), through o and tanh
-        dh_dh = diag_times(tc * do, w_o) + k[:, :, None] * dc_dh
-        eye = np.eye(H, dtype=dc_dc.dtype)
-        top = np.concatenate([dh_dh, (k * dc_dc)[:, :, None] * eye], axis=2)
-        bottom = np.concatenate([dc_dh, dc_dc[:, :, None] * eye], axis=2)
-        return np.concatenate([top, bottom], axis=1)
+        return cell_state_jacobian(dc_dh, tc * do, w_o, k, dc_dc)
