@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from unrolled.engine import record_pool
+from unrolled.server.blas_threads import limit_blas_threads
 from unrolled.server.config import config_model
 from unrolled.server.page_data import app_version
 from unrolled.server.paths import STATIC_DIR, TEMPLATES_DIR
@@ -73,6 +74,7 @@ def create_app(
     # (sockets, /healthz) take its turn within ~1 ms instead of Python's default 5 ms.
     sys.setswitchinterval(settings.gil_switch_ms / 1000)
     record_pool.set_max_free_bytes(int(settings.record_pool_mb * 2**20))
+    limit_blas_threads(settings.blas_threads)
     app = FastAPI(title="Unrolled", version=app_version(), description=DESCRIPTION)
     app.state.settings = settings
     app.state.config_model = config_model(settings)  # the config schema with this app's bounds
