@@ -57,6 +57,9 @@ export function whenPlotlyLatest(key, fn, doc = globalThis.document) {
     const last = latest.get(key);
     latest.delete(key);
     return last(Plotly);
+  }, (err) => {
+    latest.delete(key);   // the next drawing asks again (loadPlotly retries a failed load)
+    throw err;
   });
 }
 

@@ -170,6 +170,26 @@ test('of the drawings asked for one plot while plotly loads, only the last runs;
   delete globalThis.Plotly;
 });
 
+test('a plot whose plotly load failed asks again with its next drawing', async () => {
+  delete globalThis.Plotly;
+  const doc = fakeDocument('/vendor/plotly.min.js');
+  const plot = {};
+  const drawn = [];
+  const failing = import('../../../static/js/plotly_loader.js?fresh').then(async (fresh) => {
+    const first = fresh.whenPlotlyLatest(plot, () => drawn.push('never'), doc);
+    doc.scripts[0].listeners.error();
+    await assert.rejects(first, /could not be loaded/);
+    const second = fresh.whenPlotlyLatest(plot, () => drawn.push('after retry'), doc);
+    assert.equal(doc.scripts.length, 2, 'a second <script> is injected');
+    globalThis.Plotly = { name: 'plotly' };
+    doc.scripts[1].listeners.load();
+    await second;
+  });
+  await failing;
+  assert.deepEqual(drawn, ['after retry']);
+  delete globalThis.Plotly;
+});
+
 test('the bitmap reads CSS colours and marks itself changed only when a cell changes', () => {
   assert.deepEqual(parseColor('rgb(1,2,3)'), [1, 2, 3, 255]);
   assert.deepEqual(parseColor('rgba(10, 20, 30, 0.5)'), [10, 20, 30, 128]);
