@@ -1,4 +1,5 @@
-"""The one norm the engine reports for a step: the batch mean of the L2 norm of its vector."""
+"""The one norm the engine reports for a step (the batch mean of the L2 norm of its vector), and the
+Frobenius norm of a whole array that a sum of squares would overflow."""
 from __future__ import annotations
 
 import numpy as np
@@ -21,3 +22,13 @@ def batch_mean_norm(values: np.ndarray, valid: np.ndarray | None = None) -> np.n
         count = keep.sum(axis=-1)
         total = np.where(keep, norms, 0).sum(axis=-1)
         return np.where(count > 0, total / np.maximum(count, 1), np.nan).astype(norms.dtype)
+
+
+def frobenius(a: np.ndarray) -> float:
+    """‖a‖_F without overflow: an exploding run's gradient (finite entries ~1e160) squares past the float
+    range, so the sum of squares is taken of a / max|a|. inf or NaN for an array holding one, silently."""
+    a = np.asarray(a, dtype=np.float64)
+    top = float(np.abs(a).max()) if a.size else 0.0
+    if top == 0.0 or not np.isfinite(top):
+        return top
+    return top * float(np.linalg.norm(a / top))

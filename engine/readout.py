@@ -15,6 +15,7 @@ import numpy as np
 
 from .chain import Segment
 from .losses import IGNORE, compute_loss, target_mask
+from .norms import frobenius
 
 PER_STEP, FINAL_STATE = "per_step", "final_state"
 READOUTS = (PER_STEP, FINAL_STATE)
@@ -142,5 +143,5 @@ class FinalStateOutputs:
         if contributions:
             for name in ("head.weight", "head.bias"):
                 norms = np.zeros(tr.T, dtype=tr.dtype)
-                norms[-1] = np.linalg.norm(tr.grads[name])
+                norms[-1] = frobenius(tr.grads[name])
                 tr.grad_contributions[name] = norms

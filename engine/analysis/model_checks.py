@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..norms import batch_mean_norm
+from ..norms import batch_mean_norm, frobenius
 from ..record import TraceRecord
 from .finding import Finding, Thresholds
 from .horizon import arrival_norms, arrival_steps
@@ -89,10 +89,12 @@ def update_ratios(trace: TraceRecord) -> dict[str, float]:
     for name, g in trace.grads.items():
         if name not in trace.params:                 # a topology's fixed or derived weight
             continue
-        w = float(np.linalg.norm(trace.params[name]))
-        gn = float(np.linalg.norm(g)) if np.isfinite(g).all() else float("nan")
-        out[name] = gn / w if w > 0 else float("nan")
+        w = frobenius(trace.params[name])
+        gn = frobenius(g) if np.isfinite(g).all() else float("nan")
+        with np.errstate(over="ignore"):             # a ratio beyond the float range is inf: still flagged
+            out[name] = gn / w if w > 0 else float("nan")
     return out
+
 
 
 def update_ratio_findings(trace: TraceRecord, th: Thresholds) -> list[Finding]:

@@ -80,6 +80,21 @@ def test_update_ratio_flags_a_gradient_that_dwarfs_its_weight():
     assert "update_ratio" not in kinds(healthy)
 
 
+def test_a_gradient_too_big_to_square_gets_its_ratio_without_a_warning():
+    """Finite entries ~1e200 overflow a sum of squares: the norm is still right, and numpy warns of nothing."""
+    from unrolled.engine.analysis.model_checks import update_ratios
+    from unrolled.engine.norms import frobenius
+    big = np.full((3, 4), 1e200)
+    with np.errstate(over="raise"):
+        assert frobenius(big) == pytest.approx(1e200 * np.sqrt(12), rel=1e-12)
+        assert frobenius(np.zeros(3)) == 0.0 and frobenius(np.array([3.0, -4.0])) == pytest.approx(5.0)
+        assert frobenius(np.array([1.0, np.inf])) == np.inf and np.isnan(frobenius(np.array([1.0, np.nan])))
+        trace = run(irnn(1.02), positive=True, scale=3.0)
+        trace.grads["weight_hh_l0"] = np.full_like(trace.grads["weight_hh_l0"], 1e200)
+        ratio = update_ratios(trace)["weight_hh_l0"]
+    assert ratio == pytest.approx(1e200 * 16 / np.linalg.norm(trace.params["weight_hh_l0"]), rel=1e-12)
+
+
 def test_bidirectional_last_step_readout_is_flagged_and_per_step_is_not():
     net = engine.Network.random("gru", 3, 8, 4, seed=0, bidirectional=True)
     (f,) = [f for f in engine.diagnose(run(net, T=10)) if f.kind == "readout"]
