@@ -74,7 +74,8 @@ def create_app(
     # (sockets, /healthz) take its turn within ~1 ms instead of Python's default 5 ms.
     sys.setswitchinterval(settings.gil_switch_ms / 1000)
     record_pool.set_max_free_bytes(int(settings.record_pool_mb * 2**20))
-    limit_blas_threads(settings.blas_threads)
+    if settings.blas_threads is not None:
+        limit_blas_threads(settings.blas_threads)
     app = FastAPI(title="Unrolled", version=app_version(), description=DESCRIPTION)
     app.state.settings = settings
     app.state.config_model = config_model(settings)  # the config schema with this app's bounds

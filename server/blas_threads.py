@@ -1,12 +1,12 @@
-"""How many threads NumPy's BLAS uses in a server process (``Settings.blas_threads``, default 1).
+"""How many threads NumPy's BLAS uses in a server process (``Settings.blas_threads``, ``UNROLLED_BLAS_THREADS``).
 
-The server shares the machine's cores between its event loop, up to ``max_streams`` engine runs and, on a
-teacher's laptop, the browser drawing them. A BLAS call split over two threads then keeps waiting for
-the one the OS has descheduled: on 2 cores, with chromium drawing a T = 1000 LSTM run (H = 64), that
-run's summary (the step Jacobians' norms: 1 000 eigenvalue problems of 128 × 128, 0.6 s on an idle
-machine) arrived ~2.2 s after the last event with OpenBLAS's default two threads and ~1.1 s with one;
-the events themselves came no later. Parallelism comes from the streams the server runs at once.
-Scripts and notebooks that import only the engine keep their BLAS default.
+Unset, the BLAS library keeps its own default (OpenBLAS: one thread per core). Measured on 2 cores, the
+setting is a trade-off. With chromium drawing a T = 1000 LSTM run (H = 64) beside the server, that run's
+summary (the step Jacobians' norms: 1 000 eigenvalue problems of 128 × 128, 0.6 s on an idle machine)
+arrived ~2.2 s after the last event with two BLAS threads and ~1.1 s with one, since a call split over two
+threads keeps waiting on the one the OS has descheduled. Under 8 worst-case streams
+(``benchmarks/gil_latency.py``) one thread raised the event loop's p99 reply time from ~50–60 ms to ~90–105 ms.
+So the default stays the library's; a teacher running server and browser on one small laptop may set 1.
 """
 
 from __future__ import annotations

@@ -47,9 +47,9 @@ class Settings:
     # stream workers computing at the same moment (the rest wait their turn); 1 since issue 18: on 2 cores,
     # 8 worst-case streams, the event loop's p99 reply delay was 2-3x lower than with 2, at the same event rate
     compute_threads: int = 1
-    # BLAS threads per server process (server.blas_threads): one, since the streams, the event loop and often the
-    # browser already share the cores; a two-thread BLAS call waits on whichever thread the OS descheduled
-    blas_threads: int = 1
+    # BLAS threads per server process (server.blas_threads); None: the BLAS library's own (OpenBLAS: one per core).
+    # 1 helps a browser on the same 2 cores, and costs the event loop's tail latency under 8 worst-case streams
+    blas_threads: int | None = None
     # a config's stream computes in a worker process, off the event loop's GIL (server.sockets.process_worker)
     stream_processes: bool = False
     gil_switch_ms: float = 1.0  # how long a busy thread keeps the GIL when the event loop wants it (Python: 5)

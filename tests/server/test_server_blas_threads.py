@@ -1,6 +1,6 @@
-"""The server runs NumPy's BLAS on `blas_threads` threads (UNROLLED_BLAS_THREADS, default 1): in its own
-process, through threadpoolctl, and in the processes it starts (the stream workers), through their
-environment. Scripts that import only the engine keep their BLAS default."""
+"""`blas_threads` (UNROLLED_BLAS_THREADS) sets NumPy's BLAS threads in the server process, through
+threadpoolctl, and in the processes it starts, through their environment. Unset (the default), the app
+leaves the BLAS library's own; scripts that import only the engine never change it."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from unrolled.server.app import create_app
 from unrolled.server.blas_threads import ENV_VARS
@@ -31,21 +31,33 @@ def child_blas_threads(env: dict[str, str]) -> list[int]:
 
 
 @pytest.fixture
-def restore_default():
-    """Back to the server default (what importing unrolled.server.app set) after the test."""
+def restore_blas():
+    """Put this process's BLAS threads and environment back as they were after the test."""
+    threads, env = blas_threads(), {name: os.environ.get(name) for name in ENV_VARS}
     yield
-    create_app(Settings())
+    threadpool_limits(limits=max(threads), user_api="blas")
+    for name, value in env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
-def test_the_app_sets_its_blas_threads_here_and_for_the_processes_it_starts(restore_default):
-    create_app(Settings(blas_threads=2))
-    assert blas_threads() and set(blas_threads()) == {2}
-    assert all(os.environ[name] == "2" for name in ENV_VARS)
-    assert set(child_blas_threads(dict(os.environ))) == {2}
-    create_app(Settings.from_env({"UNROLLED_BLAS_THREADS": "1"}))
-    assert set(blas_threads()) == {1}
+def test_the_app_sets_its_blas_threads_here_and_for_the_processes_it_starts(restore_blas):
+    create_app(Settings(blas_threads=1))
+    assert blas_threads() and set(blas_threads()) == {1}
+    assert all(os.environ[name] == "1" for name in ENV_VARS)
     assert set(child_blas_threads(dict(os.environ))) == {1}
-    assert Settings().blas_threads == 1
+    create_app(Settings.from_env({"UNROLLED_BLAS_THREADS": "2"}))
+    assert set(blas_threads()) == {2}
+    assert set(child_blas_threads(dict(os.environ))) == {2}
+
+
+def test_by_default_the_app_leaves_the_blas_library_its_own(restore_blas):
+    assert Settings().blas_threads is None
+    threadpool_limits(limits=1, user_api="blas")
+    create_app(Settings())
+    assert set(blas_threads()) == {1}   # untouched
 
 
 def test_the_engine_alone_keeps_the_blas_default():
