@@ -96,7 +96,6 @@ def update_ratios(trace: TraceRecord) -> dict[str, float]:
     return out
 
 
-
 def update_ratio_findings(trace: TraceRecord, th: Thresholds) -> list[Finding]:
     """One problem per parameter whose gradient dwarfs the weight (one SGD step of lr 0.01 would move
     it by more than its own size)."""
